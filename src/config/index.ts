@@ -1,0 +1,4 @@
+export * from "./schema.ts";
+export * from "./parse.ts";
+export * from "./load.ts";
+export * from "./listeners.ts";

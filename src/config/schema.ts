@@ -1,0 +1,164 @@
+// One typed schema of every configuration key Runnel understands, with Apache Kafka's names,
+// types and defaults. Broker keys that default a topic-level key name it in `topicKey` (Kafka's
+// broker → topic mapping, e.g. log.segment.bytes → segment.bytes). Units are in the key names,
+// as in Kafka (…ms, …bytes).
+
+/** Kafka's Long.MAX_VALUE. Longs are held as JS numbers; this value (and anything above 2^53)
+ * stands for "never" and is shown as Kafka shows it. */
+export const LONG_MAX = Number.MAX_SAFE_INTEGER;
+export const LONG_MAX_STRING = "9223372036854775807";
+export const INT_MAX = 2147483647;
+
+export type ConfigKind = "int" | "long" | "double" | "boolean" | "string" | "list";
+
+export interface ConfigDef<T> {
+  readonly kind: ConfigKind;
+  readonly default: T;
+  readonly doc: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly oneOf?: readonly string[];
+  /** The topic-level key this broker key defaults. */
+  readonly topicKey?: string;
+  /** Nullable keys may be unset (Kafka's `null` default). */
+  readonly nullable?: boolean;
+}
+
+type Range = { min?: number; max?: number };
+
+const int = (value: number, doc: string, range: Range = {}, topicKey?: string): ConfigDef<number> => ({
+  kind: "int", default: value, doc, ...range, topicKey,
+});
+const long = (value: number, doc: string, range: Range = {}, topicKey?: string): ConfigDef<number> => ({
+  kind: "long", default: value, doc, ...range, topicKey,
+});
+const nullableLong = (doc: string, range: Range = {}): ConfigDef<number | null> => ({
+  kind: "long", default: null, doc, ...range, nullable: true,
+});
+const double = (value: number, doc: string, range: Range = {}, topicKey?: string): ConfigDef<number> => ({
+  kind: "double", default: value, doc, ...range, topicKey,
+});
+const bool = (value: boolean, doc: string, topicKey?: string): ConfigDef<boolean> => ({
+  kind: "boolean", default: value, doc, topicKey,
+});
+const str = (value: string, doc: string, oneOf?: readonly string[], topicKey?: string): ConfigDef<string> => ({
+  kind: "string", default: value, doc, oneOf, topicKey,
+});
+const nullableStr = (doc: string): ConfigDef<string | null> => ({ kind: "string", default: null, doc, nullable: true });
+const list = (value: string[], doc: string, oneOf?: readonly string[], topicKey?: string): ConfigDef<string[]> => ({
+  kind: "list", default: value, doc, oneOf, topicKey,
+});
+
+const COMPRESSION = ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"] as const;
+const TIMESTAMP_TYPES = ["CreateTime", "LogAppendTime"] as const;
+const CLEANUP = ["delete", "compact"] as const;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Topic-level keys (what CreateTopics / AlterConfigs set and DescribeConfigs shows). */
+export const topicSchema = {
+  "cleanup.policy": list(["delete"], "delete old segments, compact by key, or both", CLEANUP),
+  "compression.type": str("producer", "final compression of the topic's batches", COMPRESSION),
+  "delete.retention.ms": long(DAY_MS, "how long tombstones are kept after compaction", { min: 0 }),
+  "file.delete.delay.ms": long(60000, "delay before a deleted segment file is removed", { min: 0 }),
+  "flush.messages": long(LONG_MAX, "fdatasync after this many records", { min: 1 }),
+  "flush.ms": long(LONG_MAX, "fdatasync at least this often", { min: 0 }),
+  "index.interval.bytes": int(4096, "bytes between sparse offset-index entries", { min: 0 }),
+  "max.compaction.lag.ms": long(LONG_MAX, "a record is compacted at the latest after this", { min: 1 }),
+  "max.message.bytes": int(1048588, "largest record batch accepted", { min: 0 }),
+  "message.timestamp.type": str("CreateTime", "CreateTime or LogAppendTime", TIMESTAMP_TYPES),
+  "message.timestamp.before.max.ms": long(LONG_MAX, "how far in the past a timestamp may be", { min: 0 }),
+  "message.timestamp.after.max.ms": long(LONG_MAX, "how far in the future a timestamp may be", { min: 0 }),
+  "min.cleanable.dirty.ratio": double(0.5, "dirty ratio that makes a log cleanable", { min: 0, max: 1 }),
+  "min.compaction.lag.ms": long(0, "a record stays uncompacted at least this long", { min: 0 }),
+  "min.insync.replicas": int(1, "replicas that must acknowledge acks=all", { min: 1 }),
+  "preallocate": bool(false, "preallocate whole segment files"),
+  "retention.bytes": long(-1, "partition size above which old segments are deleted (-1: none)"),
+  "retention.ms": long(7 * DAY_MS, "age after which old segments are deleted (-1: none)", { min: -1 }),
+  "segment.bytes": int(1073741824, "segment file size at which the log rolls", { min: 14 }),
+  "segment.index.bytes": int(10485760, "maximum size of a segment's offset index", { min: 4 }),
+  "segment.jitter.ms": long(0, "random jitter subtracted from segment.ms", { min: 0 }),
+  "segment.ms": long(7 * DAY_MS, "age at which the active segment rolls", { min: 1 }),
+  "unclean.leader.election.enable": bool(false, "allow out-of-sync replicas to lead"),
+} as const satisfies Record<string, ConfigDef<unknown>>;
+
+/** Broker keys. */
+export const brokerSchema = {
+  "node.id": int(1, "this broker's id", { min: 0 }),
+  "broker.id": int(-1, "alias of node.id (Kafka ZooKeeper-mode name); -1: use node.id", { min: -1 }),
+  "cluster.id": nullableStr("cluster id; generated at first start and kept in meta.properties"),
+  "listeners": list(["PLAINTEXT://127.0.0.1:9092", "HTTP://127.0.0.1:8080"],
+    "NAME://host:port entries to bind: PLAINTEXT is the Kafka listener, HTTP the HTTP API"),
+  "advertised.listeners": list([], "NAME://host:port entries given to clients; default: listeners"),
+  "log.dirs": list(["./data"], "data directory (one supported)"),
+  "log.dir": nullableStr("alias of log.dirs with one entry"),
+  "num.partitions": int(1, "partitions of an auto-created topic", { min: 1 }),
+  "default.replication.factor": int(1, "replication factor of auto-created topics", { min: 1 }),
+  "auto.create.topics.enable": bool(true, "create unknown topics on Metadata/Produce"),
+  "delete.topic.enable": bool(true, "allow DeleteTopics"),
+  "message.max.bytes": int(1048588, "largest record batch accepted", { min: 0 }, "max.message.bytes"),
+  "compression.type": str("producer", "final compression of topics", COMPRESSION, "compression.type"),
+  "log.cleanup.policy": list(["delete"], "default cleanup.policy", CLEANUP, "cleanup.policy"),
+  "log.segment.bytes": int(1073741824, "default segment.bytes", { min: 14 }, "segment.bytes"),
+  "log.roll.ms": nullableLong("default segment.ms (wins over log.roll.hours)", { min: 1 }),
+  "log.roll.hours": int(168, "default segment.ms in hours", { min: 1 }),
+  "log.roll.jitter.ms": long(0, "default segment.jitter.ms", { min: 0 }, "segment.jitter.ms"),
+  "log.retention.ms": nullableLong("default retention.ms (wins over minutes and hours)", { min: -1 }),
+  "log.retention.minutes": nullableLong("default retention.ms in minutes", { min: -1 }),
+  "log.retention.hours": int(168, "default retention.ms in hours", { min: -1 }),
+  "log.retention.bytes": long(-1, "default retention.bytes", {}, "retention.bytes"),
+  "log.retention.check.interval.ms": long(300000, "how often retention runs", { min: 1 }),
+  "log.flush.interval.messages": long(LONG_MAX, "default flush.messages", { min: 1 }, "flush.messages"),
+  "log.flush.interval.ms": nullableLong("default flush.ms", { min: 0 }),
+  "log.flush.scheduler.interval.ms": long(LONG_MAX, "how often flush.ms is checked", { min: 0 }),
+  "log.flush.offset.checkpoint.interval.ms": int(60000, "how often recovery checkpoints are written", { min: 0 }),
+  "log.index.interval.bytes": int(4096, "default index.interval.bytes", { min: 0 }, "index.interval.bytes"),
+  "log.index.size.max.bytes": int(10485760, "default segment.index.bytes", { min: 4 }, "segment.index.bytes"),
+  "log.message.timestamp.type": str("CreateTime", "default message.timestamp.type", TIMESTAMP_TYPES, "message.timestamp.type"),
+  "log.message.timestamp.before.max.ms": long(LONG_MAX, "default message.timestamp.before.max.ms", { min: 0 }, "message.timestamp.before.max.ms"),
+  "log.message.timestamp.after.max.ms": long(LONG_MAX, "default message.timestamp.after.max.ms", { min: 0 }, "message.timestamp.after.max.ms"),
+  "log.preallocate": bool(false, "default preallocate", "preallocate"),
+  "log.segment.delete.delay.ms": long(60000, "default file.delete.delay.ms", { min: 0 }, "file.delete.delay.ms"),
+  "log.cleaner.enable": bool(true, "run the log cleaner (compaction)"),
+  "log.cleaner.backoff.ms": long(15000, "sleep between cleaner passes when nothing is cleanable", { min: 0 }),
+  "log.cleaner.delete.retention.ms": long(DAY_MS, "default delete.retention.ms", { min: 0 }, "delete.retention.ms"),
+  "log.cleaner.min.cleanable.ratio": double(0.5, "default min.cleanable.dirty.ratio", { min: 0, max: 1 }, "min.cleanable.dirty.ratio"),
+  "log.cleaner.min.compaction.lag.ms": long(0, "default min.compaction.lag.ms", { min: 0 }, "min.compaction.lag.ms"),
+  "log.cleaner.max.compaction.lag.ms": long(LONG_MAX, "default max.compaction.lag.ms", { min: 1 }, "max.compaction.lag.ms"),
+  "min.insync.replicas": int(1, "default min.insync.replicas", { min: 1 }, "min.insync.replicas"),
+  "unclean.leader.election.enable": bool(false, "default unclean.leader.election.enable", "unclean.leader.election.enable"),
+  "socket.request.max.bytes": int(104857600, "largest request frame accepted", { min: 1 }),
+  "queued.max.requests": int(500, "in-flight requests per connection before reads pause", { min: 1 }),
+  "max.connections": int(INT_MAX, "connections accepted at once", { min: 0 }),
+  "connections.max.idle.ms": long(600000, "idle connections are closed after this", { min: 0 }),
+  "fetch.max.bytes": int(57671680, "largest fetch response", { min: 1024 }),
+  "max.incremental.fetch.session.cache.slots": int(1000, "fetch sessions kept", { min: 0 }),
+  "group.initial.rebalance.delay.ms": int(3000, "delay of the first rebalance of an empty group", { min: 0 }),
+  "group.min.session.timeout.ms": int(6000, "smallest session.timeout.ms a member may ask", { min: 0 }),
+  "group.max.session.timeout.ms": int(1800000, "largest session.timeout.ms a member may ask", { min: 0 }),
+  "group.max.size": int(INT_MAX, "members per group", { min: 1 }),
+  "offsets.topic.num.partitions": int(50, "partitions of __consumer_offsets", { min: 1 }),
+  "offsets.topic.replication.factor": int(1, "replication factor of __consumer_offsets", { min: 1 }),
+  "offsets.topic.segment.bytes": int(104857600, "segment.bytes of __consumer_offsets", { min: 1 }),
+  "offsets.retention.minutes": int(10080, "committed offsets of empty groups expire after this", { min: 1 }),
+  "offsets.retention.check.interval.ms": long(600000, "how often expired offsets are removed", { min: 1 }),
+  "offset.metadata.max.bytes": int(4096, "largest offset commit metadata", { min: 0 }),
+  "offsets.commit.timeout.ms": int(5000, "how long a commit waits for durability", { min: 1 }),
+  "producer.id.expiration.ms": int(DAY_MS, "idle producer ids are forgotten after this", { min: 1 }),
+  "transactional.id.expiration.ms": int(7 * DAY_MS, "idle transactional ids expire after this", { min: 1 }),
+} as const satisfies Record<string, ConfigDef<unknown>>;
+
+type ValueOf<D> = D extends ConfigDef<infer T> ? T : never;
+export type TopicConfigKey = keyof typeof topicSchema;
+export type BrokerConfigKey = keyof typeof brokerSchema;
+export type TopicConfig = { -readonly [K in TopicConfigKey]: ValueOf<(typeof topicSchema)[K]> };
+export type BrokerConfig = { -readonly [K in BrokerConfigKey]: ValueOf<(typeof brokerSchema)[K]> };
+
+/** Kafka's DescribeConfigs source codes. */
+export const ConfigSource = {
+  DYNAMIC_TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+} as const;
+export type ConfigSourceValue = (typeof ConfigSource)[keyof typeof ConfigSource];

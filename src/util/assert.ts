@@ -1,0 +1,17 @@
+// Assertions state what must be true; a failure is a programmer error, never an operating error
+// (bad input, a full disk, a dead peer are answered with a KafkaError instead).
+
+export class AssertionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AssertionError";
+  }
+}
+
+export function assert(condition: unknown, message = "assertion failed"): asserts condition {
+  if (!condition) throw new AssertionError(message);
+}
+
+export function unreachable(value: never, message = "unreachable"): never {
+  throw new AssertionError(`${message}: ${String(value)}`);
+}
