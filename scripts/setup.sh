@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Runnel and its tests need on a fresh Debian machine that has Node/npm, gcc and apt:
+# Bun (pinned, via npm) if absent, the npm dependencies (`bun install`, which also builds the native
+# helper), and the Debian packages of the real-client tests and benchmark peers when missing.
+# Idempotent: quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUN_VERSION=1.4.4
+if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version 2>/dev/null)" != "$BUN_VERSION" ]; then
+  echo "setup: installing bun@$BUN_VERSION with npm"
+  npm install -g "bun@$BUN_VERSION" >/dev/null 2>&1 || npm install -g "bun@$BUN_VERSION"
+fi
+
+# Debian packages: real Kafka clients for the compatibility tests, peers for the benchmarks.
+need=()
+command -v kcat >/dev/null 2>&1 || need+=(kcat)
+/usr/bin/python3 -c "import confluent_kafka" >/dev/null 2>&1 || need+=(python3-confluent-kafka)
+/usr/bin/python3 -c "import kafka" >/dev/null 2>&1 || need+=(python3-kafka)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+bun install --frozen-lockfile 2>/dev/null || bun install
