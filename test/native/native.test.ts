@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { buildNative } from "../../scripts/build-native.ts";
 import { AssertionError } from "../../src/util/assert.ts";
 import { fallback } from "../../src/native/fallback.ts";
-import { builtLibraryPath, loadNativeLibrary, type NativeLibrary } from "../../src/native/ffi.ts";
+import { builtLibraryPath, expectedAbiVersion, loadNativeLibrary, type NativeLibrary } from "../../src/native/ffi.ts";
 import type { NativeApi } from "../../src/native/types.ts";
 
 const compilerPresent = ["gcc", "cc", "clang"].some((name) => Bun.which(name) !== null);
@@ -95,7 +95,7 @@ test("the native library is built and loads wherever a C compiler exists", () =>
   if (!compilerPresent) return; // nothing to build: the fallback is what runs there
   expect(nativeMissingReason).toBe("");
   expect(nativeLibrary).not.toBeNull();
-  expect(nativeLibrary!.abiVersion).toBe(1);
+  expect(nativeLibrary!.abiVersion).toBe(expectedAbiVersion);
 });
 
 const implementations: Array<[string, NativeApi | null]> = [
@@ -471,21 +471,55 @@ describe.skipIf(smallFileSystem === null)("fallocate on a full 1 MiB file system
 });
 
 describe("selection by RUNNEL_NATIVE", () => {
-  async function chosenName(mode: string): Promise<{ name: string; code: number }> {
+  const repositoryRoot = join(import.meta.dir, "..", "..");
+  async function chosenName(mode: string, extra: Record<string, string> = {}) {
     const child = Bun.spawn(
       [process.execPath, "-e", 'const { native } = await import("./src/native/index.ts"); console.log(native.name)'],
-      { cwd: join(import.meta.dir, "..", ".."), env: { ...process.env, RUNNEL_NATIVE: mode }, stdout: "pipe", stderr: "pipe" },
+      { cwd: repositoryRoot, env: { ...process.env, RUNNEL_LOG_LEVEL: "warn", RUNNEL_NATIVE: mode, ...extra }, stdout: "pipe", stderr: "pipe" },
     );
-    const name = (await new Response(child.stdout).text()).trim();
-    return { name, code: await child.exited };
+    const [name, errors, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
+    return { name: name.trim(), code, errors };
   }
 
+  test.skipIf(!compilerPresent)("a library of another ABI version is refused: fallback with a warning, or an error under RUNNEL_NATIVE=1", async () => {
+    const source = join(scratchDirectory, "other-abi.c");
+    const library = join(scratchDirectory, "librunnel-other-abi.so");
+    writeFileSync(source, "unsigned int runnel_abi_version(void) { return 999; }\n");
+    const compiler = ["gcc", "cc", "clang"].map((name) => Bun.which(name)).find((found) => found !== null)!;
+    expect(Bun.spawnSync([compiler, "-shared", "-fPIC", "-o", library, source]).success).toBe(true);
+    const automatic = await chosenName("auto", { RUNNEL_NATIVE_LIBRARY: library });
+    expect(automatic.name).toBe("fallback");
+    expect(automatic.errors).toContain("ABI version 999");
+    const required = await chosenName("1", { RUNNEL_NATIVE_LIBRARY: library });
+    expect(required.code).not.toBe(0);
+    expect(required.errors).toContain("bun run build:native");
+  });
+
+  test("a missing library file means the fallback", async () => {
+    const missing = await chosenName("auto", { RUNNEL_NATIVE_LIBRARY: join(scratchDirectory, "absent.so") });
+    expect({ name: missing.name, code: missing.code }).toEqual({ name: "fallback", code: 0 });
+  });
+
+  test("the build script without any C compiler prints why and exits 0", () => {
+    const result = Bun.spawnSync([process.execPath, join(repositoryRoot, "scripts", "build-native.ts")], {
+      env: { ...process.env, PATH: join(scratchDirectory, "no-such-bin"), CC: "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.toString()).toContain("no C compiler found");
+  });
+
   test("RUNNEL_NATIVE=0 forces the fallback", async () => {
-    expect(await chosenName("0")).toEqual({ name: "fallback", code: 0 });
+    expect(await chosenName("0")).toMatchObject({ name: "fallback", code: 0 });
   });
 
   test.skipIf(nativeLibrary === null)("by default the native library is chosen when it loads", async () => {
-    expect(await chosenName("auto")).toEqual({ name: "native", code: 0 });
+    expect(await chosenName("auto")).toMatchObject({ name: "native", code: 0 });
   });
 });
 

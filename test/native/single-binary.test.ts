@@ -1,0 +1,74 @@
+// The native library survives `bun build --compile`: a tiny program that imports
+// src/native/embedded.ts (which embeds native/build/librunnel.so) is compiled into one binary,
+// copied nowhere near the repository's library, run from an empty directory, and must compute
+// CRC-32C through the embedded library (its path is inside Bun's embedded file system, /$bunfs/).
+//
+// Skipped only when the library was not built (no C compiler): there is nothing to embed then.
+// Skipped in the RUNNEL_NATIVE=0 run of the suite too: the embedding does not depend on that
+// switch, and the native run already covers it (a 100 MiB binary is not worth building twice).
+
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { buildNative } from "../../scripts/build-native.ts";
+import { builtLibraryPath, expectedAbiVersion } from "../../src/native/ffi.ts";
+
+const repositoryRoot = resolve(import.meta.dir, "..", "..");
+
+if (["gcc", "cc", "clang"].some((name) => Bun.which(name) !== null)) buildNative({ ifStale: true });
+
+const libraryBuilt = existsSync(builtLibraryPath);
+const fallbackRun = process.env.RUNNEL_NATIVE === "0";
+if (!libraryBuilt) {
+  console.warn("single-binary test skipped: native/build/librunnel.so was not built (no C compiler), nothing to embed");
+} else if (fallbackRun) {
+  console.warn("single-binary test skipped in the RUNNEL_NATIVE=0 run: the native run covers the embedding");
+}
+
+const workDirectory = mkdtempSync(join(tmpdir(), "runnel-single-binary-"));
+afterAll(() => rmSync(workDirectory, { recursive: true, force: true }));
+
+test.skipIf(!libraryBuilt || fallbackRun)(
+  "a compiled binary embeds librunnel.so and computes CRC-32C through it from an empty directory",
+  async () => {
+    const entry = join(workDirectory, "app.ts");
+    const nativeDirectory = join(repositoryRoot, "src", "native");
+    writeFileSync(
+      entry,
+      [
+        `import ${JSON.stringify(join(nativeDirectory, "embedded.ts"))};`,
+        `import { native, loadNative } from ${JSON.stringify(join(nativeDirectory, "index.ts"))};`,
+        `const library = loadNative();`,
+        `const data = new TextEncoder().encode("123456789");`,
+        `console.log(JSON.stringify({ name: native.name, abi: native.abiVersion, crc: native.crc32c(data), path: library?.libraryPath }));`,
+      ].join("\n"),
+    );
+    const binary = join(workDirectory, "app");
+    const build = Bun.spawn([process.execPath, "build", "--compile", entry, "--outfile", binary], {
+      cwd: workDirectory,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const buildErrors = await new Response(build.stderr).text();
+    expect({ exit: await build.exited, buildErrors }).toEqual({ exit: 0, buildErrors: expect.any(String) });
+
+    const emptyDirectory = join(workDirectory, "empty");
+    mkdirSync(emptyDirectory);
+    const environment: Record<string, string | undefined> = { ...process.env, RUNNEL_NATIVE: "1" };
+    delete environment.RUNNEL_NATIVE_LIBRARY;
+    const run = Bun.spawn([binary], { cwd: emptyDirectory, env: environment, stdout: "pipe", stderr: "pipe" });
+    const [output, errors, exit] = await Promise.all([
+      new Response(run.stdout).text(),
+      new Response(run.stderr).text(),
+      run.exited,
+    ]);
+    expect({ exit, errors }).toEqual({ exit: 0, errors: "" });
+    const result = JSON.parse(output.trim()) as { name: string; abi: number; crc: number; path: string };
+    expect(result.name).toBe("native");
+    expect(result.abi).toBe(expectedAbiVersion);
+    expect(result.crc).toBe(0xe3069283);
+    expect(result.path.startsWith("/$bunfs/")).toBe(true);
+  },
+  60_000,
+);
