@@ -10,6 +10,9 @@
 // Figures are the best of R rounds (least disturbed by the other processes on this 2-core machine).
 // Nothing here asserts on speed.
 
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { buildNative } from "../scripts/build-native.ts";
 import { fallback } from "../src/native/fallback.ts";
 import { builtLibraryPath, loadNativeLibrary, type NativeLibrary } from "../src/native/ffi.ts";
@@ -101,5 +104,42 @@ if (library) {
   row("native table (slicing-by-8)", (data, crc) => native.crc32cTable(data, crc));
 }
 row("fallback TypeScript (slicing-by-8)", fallback.crc32c);
+
+if (library) {
+  // Mapping costs, on a 1 MiB file in the temp directory (page faults of the first touch included).
+  const native = library;
+  const directory = mkdtempSync(join(tmpdir(), "runnel-bench-native-"));
+  const fd = openSync(join(directory, "segment"), "w+");
+  try {
+    const mapBytes = 1024 * 1024;
+    native.fallocate(fd, 0, mapBytes, false);
+    const mapCalls = Math.max(1, Math.min(2000, callsPerRound / 500));
+    let best = Infinity;
+    for (let round = 0; round < rounds; round++) {
+      const start = Bun.nanoseconds();
+      for (let i = 0; i < mapCalls; i++) {
+        const region = native.map(fd, mapBytes, true);
+        sink ^= region.bytes[i & 1023]!;
+        native.unmap(region);
+      }
+      best = Math.min(best, (Bun.nanoseconds() - start) / mapCalls);
+    }
+    console.log(`
+map + touch one page + unmap, 1 MiB file (µs)  ${format(best / 1000, 2)}`);
+    const region = native.map(fd, mapBytes, true);
+    best = Infinity;
+    for (let round = 0; round < rounds; round++) {
+      region.bytes.fill(round + 1, 0, 64 * 1024);
+      const start = Bun.nanoseconds();
+      native.msync(region, 0, 64 * 1024);
+      best = Math.min(best, Bun.nanoseconds() - start);
+    }
+    console.log(`msync of 64 KiB just written (µs)              ${format(best / 1000, 2)}`);
+    native.unmap(region);
+  } finally {
+    closeSync(fd);
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
 
 if (sink === 0.5) console.log(""); // keeps `sink` observable
