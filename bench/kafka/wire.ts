@@ -290,7 +290,7 @@ function compress(records: Uint8Array, codec: CompressionName): Uint8Array {
     case "none":
       return records;
     case "gzip":
-      return Bun.gzipSync(records);
+      return Bun.gzipSync(records as Uint8Array<ArrayBuffer>);
     case "zstd":
       return Bun.zstdCompressSync(records);
     default:
@@ -300,7 +300,7 @@ function compress(records: Uint8Array, codec: CompressionName): Uint8Array {
 
 function decompress(body: Uint8Array, codec: number): Uint8Array {
   if (codec === compressionCodec.none) return body;
-  if (codec === compressionCodec.gzip) return Bun.gunzipSync(body);
+  if (codec === compressionCodec.gzip) return Bun.gunzipSync(body as Uint8Array<ArrayBuffer>);
   if (codec === compressionCodec.zstd) return Bun.zstdDecompressSync(body);
   throw new Error(`the bench consumer cannot decompress codec ${codec}`);
 }
