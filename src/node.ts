@@ -1,25 +1,80 @@
 // A Runnel node: storage, cluster metadata and the listeners, wired together. main.ts parses the
 // configuration and calls startNode; tests and the in-process harness can call it directly.
+//
+//   config ─▶ meta.properties (cluster id, node id) ─▶ LogManager (recover every partition)
+//          ─▶ ClusterStore (topics.json; opens each topic's logs) ─▶ Kafka listener
+// close() runs the same chain backwards: listener and its connections, metadata writes, logs.
 
-import { dataDir, type LoadedBrokerConfig } from "./config/index.ts";
+import { mkdir } from "node:fs/promises";
+import { ClusterStore, loadOrCreateMetaProperties } from "./cluster/index.ts";
+import { advertisedFor, dataDir, parseListener, type LoadedBrokerConfig } from "./config/index.ts";
+import type { BrokerContext } from "./kafka/context.ts";
+import { handlers } from "./kafka/handlers/index.ts";
+import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
+import { createLogManager } from "./storage/index.ts";
+import { systemClock } from "./util/clock.ts";
 import { createLogger } from "./util/logger.ts";
 
 const log = createLogger("node");
 
 export interface RunningNode {
-  /** Bound address of the Kafka listener, when started. */
-  kafka?: { host: string; port: number };
+  /** Bound address of the Kafka listener. */
+  kafka: { host: string; port: number };
+  /** What the handlers see: config, logs, topics, subsystems. */
+  broker: BrokerContext;
   close(): Promise<void>;
 }
 
 export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode> {
   const config = loaded.values;
-  log.info("starting", { "node.id": config["node.id"], "data.dir": dataDir(config) });
-  // Storage, cluster metadata and the Kafka listener are wired here as they land.
-  console.log(`runnel node ${config["node.id"]} data dir ${dataDir(config)}`);
+  const directory = dataDir(config);
+  await mkdir(directory, { recursive: true });
+  const meta = await loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]);
+  log.info("starting", { "node.id": meta.nodeId, "cluster.id": meta.clusterId, "data.dir": directory });
+
+  const logs = createLogManager({ dataDir: directory, config: loaded });
+  await logs.open();
+  const cluster = await ClusterStore.open({ dataDir: directory, config: loaded, logs });
+
+  const listeners = config.listeners.map((entry) => parseListener("listeners", entry));
+  const advertisedListeners = config["advertised.listeners"].map((entry) => parseListener("advertised.listeners", entry));
+  const plaintext = listeners.find((listener) => listener.name === "PLAINTEXT");
+  if (!plaintext) throw new Error("listeners has no PLAINTEXT entry (the Kafka protocol listener)");
+
+  const broker: BrokerContext = {
+    config: loaded,
+    nodeId: meta.nodeId,
+    clusterId: meta.clusterId,
+    advertised: plaintext,
+    logs,
+    cluster,
+    clock: systemClock,
+    log: createLogger("kafka"),
+    apiRanges: [],
+  };
+  let kafka: KafkaServer;
+  try {
+    kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
+  } catch (error) {
+    await cluster.close();
+    await logs.close();
+    throw error;
+  }
+  broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
+  console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
+
+  let closing: Promise<void> | undefined;
   return {
-    async close() {
-      log.info("stopped");
+    kafka: { host: kafka.host, port: kafka.port },
+    broker,
+    close() {
+      closing ??= (async () => {
+        await kafka.close();
+        await cluster.close();
+        await logs.close();
+        log.info("stopped");
+      })();
+      return closing;
     },
   };
 }

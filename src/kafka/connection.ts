@@ -1,0 +1,317 @@
+// One Kafka client connection: framing, in-order responses, our own write queue, backpressure.
+//
+//   socket bytes ─▶ input chunks ─▶ frames (int32 size + request) ─▶ dispatcher ─▶ slot (FIFO)
+//   slots complete in any order ─▶ flushed strictly in request order ─▶ write queue ─▶ socket
+//
+// Limits (each checked before the memory is spent):
+//   - a frame's declared size is checked against socket.request.max.bytes before anything is
+//     allocated, and the frame's bytes are only assembled once they have all arrived (a client
+//     that announces 100 MiB and sends 10 bytes costs us 10 bytes); an oversized or negative size
+//     closes this connection;
+//   - at most queued.max.requests requests in flight per connection, and at most
+//     connectionWriteQueueBytesMax bytes of responses waiting for the socket: beyond either, this
+//     connection's reads are paused (socket.pause()) until it drains. Other connections never wait.
+// Bun's socket.write() takes what the kernel accepts and returns the count; the rest stays in our
+// queue until `drain`. Response pieces may be views of storage (Fetch): their `onDone` callbacks
+// (releasing the mappings) run once the bytes are written, or when the connection dies.
+
+import type { Socket } from "bun";
+import { assert } from "../util/assert.ts";
+import type { Logger } from "../util/logger.ts";
+
+/** A response ready to be written: pieces in order, and what to run once they are written. */
+export interface OutboundResponse {
+  chunks: Uint8Array[];
+}
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly remoteAddress: string;
+  /** Aborted when the connection closes. */
+  readonly signal: AbortSignal;
+}
+
+/** What the dispatcher answers for one frame. */
+export type DispatchOutcome =
+  | { kind: "close"; reason: string }
+  | { kind: "respond"; response: OutboundResponse | null | Promise<OutboundResponse | null>; onDone: (() => void)[] };
+
+export type FrameDispatcher = (frame: Uint8Array, connection: ConnectionInfo) => DispatchOutcome;
+
+export interface ConnectionLimits {
+  requestBytesMax: number;
+  inFlightRequestsMax: number;
+  writeQueueBytesMax: number;
+}
+
+/** Bytes of responses queued for one socket above which its reads pause. */
+export const connectionWriteQueueBytesMax = 16 * 1024 * 1024;
+/** Small pieces are copied together into one write of at most this many bytes. */
+const coalesceBytesMax = 64 * 1024;
+const coalescePieceBytesMax = 16 * 1024;
+
+interface Slot {
+  ready: boolean;
+  response: OutboundResponse | null;
+  onDone: (() => void)[];
+}
+
+interface QueuedWrite {
+  bytes: Uint8Array;
+  offset: number;
+  onDone: (() => void)[];
+}
+
+export class Connection implements ConnectionInfo {
+  readonly id: number;
+  readonly remoteAddress: string;
+  private readonly abort = new AbortController();
+  private readonly input: Uint8Array[] = [];
+  private inputBytes = 0;
+  private readonly slots: Slot[] = [];
+  private readonly writes: QueuedWrite[] = [];
+  private writeBytes = 0;
+  private paused = false;
+  private closed = false;
+  private pumping = false;
+
+  constructor(
+    private readonly socket: Socket<Connection>,
+    id: number,
+    private readonly dispatch: FrameDispatcher,
+    private readonly limits: ConnectionLimits,
+    private readonly log: Logger,
+    private readonly onClosed: (connection: Connection) => void,
+  ) {
+    this.id = id;
+    this.remoteAddress = `${socket.remoteAddress}`;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Bun `data` event. The chunk is copied out when frames are cut, never kept by reference past that. */
+  onData(data: Uint8Array): void {
+    if (this.closed) return;
+    this.input.push(data);
+    this.inputBytes += data.length;
+    this.pump();
+  }
+
+  /** Bun `drain` event: the kernel takes bytes again. */
+  onDrain(): void {
+    this.writeOut();
+  }
+
+  /** Cut and dispatch frames while the limits allow. */
+  private pump(): void {
+    if (this.pumping) return; // re-entered from a synchronous completion; the outer loop continues
+    this.pumping = true;
+    try {
+      while (!this.closed) {
+        if (this.slots.length >= this.limits.inFlightRequestsMax || this.writeBytes >= this.limits.writeQueueBytesMax) {
+          this.pause();
+          return;
+        }
+        const frame = this.nextFrame();
+        if (frame === null) break;
+        this.handleFrame(frame);
+      }
+      if (!this.closed) this.resume();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  private peekSize(): number {
+    const header = new Uint8Array(4);
+    let filled = 0;
+    for (const chunk of this.input) {
+      const take = Math.min(4 - filled, chunk.length);
+      header.set(chunk.subarray(0, take), filled);
+      filled += take;
+      if (filled === 4) break;
+    }
+    return new DataView(header.buffer).getInt32(0);
+  }
+
+  /** The next complete frame (without its size prefix), or null when more bytes are needed. */
+  private nextFrame(): Uint8Array | null {
+    if (this.inputBytes < 4) return null;
+    const size = this.peekSize();
+    if (size <= 0 || size > this.limits.requestBytesMax) {
+      this.close(`frame size ${size} outside 1..${this.limits.requestBytesMax} (socket.request.max.bytes)`);
+      return null;
+    }
+    if (this.inputBytes < 4 + size) return null;
+    const frame = new Uint8Array(size);
+    this.consume(4, null);
+    this.consume(size, frame);
+    return frame;
+  }
+
+  /** Remove `count` bytes from the input, copying them into `into` when given. */
+  private consume(count: number, into: Uint8Array | null): void {
+    let copied = 0;
+    while (copied < count) {
+      const chunk = this.input[0]!;
+      const take = Math.min(count - copied, chunk.length);
+      if (into) into.set(take === chunk.length ? chunk : chunk.subarray(0, take), copied);
+      copied += take;
+      if (take === chunk.length) this.input.shift();
+      else this.input[0] = chunk.subarray(take);
+    }
+    this.inputBytes -= count;
+    assert(this.inputBytes >= 0, "input accounting went negative");
+  }
+
+  private handleFrame(frame: Uint8Array): void {
+    let outcome: DispatchOutcome;
+    try {
+      outcome = this.dispatch(frame, this);
+    } catch (error) {
+      this.log.error("dispatcher failed", { connection: this.id, error: String(error) });
+      this.close("dispatcher failed");
+      return;
+    }
+    if (outcome.kind === "close") {
+      this.close(outcome.reason);
+      return;
+    }
+    const slot: Slot = { ready: false, response: null, onDone: outcome.onDone };
+    this.slots.push(slot);
+    const response = outcome.response;
+    if (response instanceof Promise) {
+      response.then(
+        (value) => this.complete(slot, value),
+        (error) => {
+          this.log.error("request failed; closing the connection", { connection: this.id, error: String(error) });
+          this.complete(slot, null);
+          this.close("request failed");
+        },
+      );
+    } else {
+      this.complete(slot, response);
+    }
+  }
+
+  private complete(slot: Slot, response: OutboundResponse | null): void {
+    slot.ready = true;
+    slot.response = response;
+    if (this.closed) {
+      runAll(slot.onDone);
+      slot.onDone = [];
+      return;
+    }
+    // Move every ready slot at the head of the FIFO into the write queue, in request order.
+    while (this.slots.length > 0 && this.slots[0]!.ready) {
+      const head = this.slots.shift()!;
+      const chunks = head.response?.chunks ?? [];
+      if (chunks.length === 0) {
+        runAll(head.onDone);
+        continue;
+      }
+      for (let index = 0; index < chunks.length; index++) {
+        const last = index === chunks.length - 1;
+        this.writes.push({ bytes: chunks[index]!, offset: 0, onDone: last ? head.onDone : [] });
+        this.writeBytes += chunks[index]!.length;
+      }
+    }
+    this.writeOut();
+    if (!this.pumping) this.pump();
+  }
+
+  /** Write queued pieces until the kernel stops taking them. */
+  private writeOut(): void {
+    while (!this.closed && this.writes.length > 0) {
+      this.coalesceHead();
+      const head = this.writes[0]!;
+      const remaining = head.bytes.length - head.offset;
+      const written = this.socket.write(head.bytes, head.offset, remaining);
+      if (written > 0) {
+        head.offset += written;
+        this.writeBytes -= written;
+      }
+      if (written < remaining) return; // wait for drain
+      this.writes.shift();
+      runAll(head.onDone);
+    }
+    if (!this.closed && this.paused && !this.pumping) this.pump();
+  }
+
+  /** Copy consecutive small pieces at the head into one buffer: one syscall instead of many. */
+  private coalesceHead(): void {
+    if (this.writes.length < 2) return;
+    const first = this.writes[0]!;
+    if (first.offset !== 0 || first.bytes.length > coalescePieceBytesMax) return;
+    let count = 0;
+    let total = 0;
+    for (const entry of this.writes) {
+      if (entry.offset !== 0 || entry.bytes.length > coalescePieceBytesMax) break;
+      if (total + entry.bytes.length > coalesceBytesMax) break;
+      total += entry.bytes.length;
+      count++;
+    }
+    if (count < 2) return;
+    const merged = new Uint8Array(total);
+    const onDone: (() => void)[] = [];
+    let offset = 0;
+    for (const entry of this.writes.splice(0, count)) {
+      merged.set(entry.bytes, offset);
+      offset += entry.bytes.length;
+      onDone.push(...entry.onDone);
+    }
+    this.writes.unshift({ bytes: merged, offset: 0, onDone });
+  }
+
+  /** Close this connection (idempotent): abort waits, release queued views, end the socket. */
+  close(reason?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (reason) this.log.info("closing connection", { connection: this.id, remote: this.remoteAddress, reason });
+    this.abort.abort();
+    for (const write of this.writes.splice(0)) runAll(write.onDone);
+    this.writeBytes = 0;
+    for (const slot of this.slots) {
+      if (slot.ready) runAll(slot.onDone);
+      // Pending slots run their callbacks when they complete (see complete()).
+    }
+    this.slots.length = 0;
+    this.input.length = 0;
+    this.inputBytes = 0;
+    this.socket.end();
+    this.onClosed(this);
+  }
+
+  /** Bun `close` event (peer closed or error). */
+  onSocketClosed(): void {
+    this.close();
+  }
+}
+
+function runAll(callbacks: (() => void)[]): void {
+  for (const callback of callbacks) {
+    try {
+      callback();
+    } catch {
+      // A release callback must never take the connection down; storage asserts on its own.
+    }
+  }
+}

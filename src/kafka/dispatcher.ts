@@ -1,0 +1,113 @@
+// The dispatcher: one request frame in, the framed response (or a reason to close) out.
+//
+//   frame = request header (api key, version, correlation id, client id[, tagged fields]) + body
+//
+// As Kafka does it:
+//   - an API key we do not serve closes the connection (kafka-python's version probe relies on it);
+//   - ApiVersions at a version we do not know is answered in the v0 layout with
+//     UNSUPPORTED_VERSION and our ranges, so that the client can retry with a version we share;
+//   - any other API at a version outside its handler's range closes the connection;
+//   - a request that does not decode closes the connection (the frame cannot be trusted);
+//   - responses use header v1 (tagged fields) when the API version is flexible, v0 otherwise, except
+//     ApiVersions, whose responses always use header v0 so that any client can read the error.
+
+import type { AnyApi } from "../protocol/api.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { ApiVersionsApi, RequestHeaderCodec, ResponseHeaderCodec } from "../protocol/generated/index.ts";
+import { Reader, Writer } from "../protocol/primitives.ts";
+import { assert } from "../util/assert.ts";
+import type { Logger } from "../util/logger.ts";
+import type { ConnectionInfo, DispatchOutcome, OutboundResponse } from "./connection.ts";
+import type { ApiRange, BrokerContext } from "./context.ts";
+import type { AnyHandler, RequestContext } from "./handler.ts";
+
+const apiVersionsKey = 18;
+
+/** The ApiVersions table for a set of handlers, sorted by API key. */
+export function apiRangesOf(handlers: readonly AnyHandler[]): ApiRange[] {
+  const seen = new Set<number>();
+  for (const handler of handlers) {
+    assert(!seen.has(handler.api.apiKey), `two handlers for API key ${handler.api.apiKey}`);
+    seen.add(handler.api.apiKey);
+  }
+  return handlers
+    .map((handler) => ({ apiKey: handler.api.apiKey, minVersion: handler.minVersion, maxVersion: handler.maxVersion }))
+    .sort((a, b) => a.apiKey - b.apiKey);
+}
+
+/** Encode header + body into a size-prefixed frame; the body's large byte fields stay views. */
+export function encodeResponseFrame(api: AnyApi, version: number, correlationId: number, body: unknown): OutboundResponse {
+  const writer = new Writer(512);
+  const sizeAt = writer.reserveInt32();
+  const headerVersion = api.apiKey === apiVersionsKey ? 0 : version >= api.flexibleMinVersion ? 1 : 0;
+  ResponseHeaderCodec.encode(writer, headerVersion, { correlationId });
+  api.encodeResponse(writer, version, body);
+  writer.patchInt32(sizeAt, writer.length - 4);
+  return { chunks: writer.finishChunks() };
+}
+
+export class Dispatcher {
+  private readonly byKey = new Map<number, AnyHandler>();
+
+  constructor(
+    private readonly broker: BrokerContext,
+    handlers: readonly AnyHandler[],
+    private readonly log: Logger,
+  ) {
+    for (const handler of handlers) this.byKey.set(handler.api.apiKey, handler);
+    broker.apiRanges = apiRangesOf(handlers);
+  }
+
+  readonly dispatch = (frame: Uint8Array, connection: ConnectionInfo): DispatchOutcome => {
+    if (frame.length < 8) return { kind: "close", reason: `request of ${frame.length} bytes has no header` };
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const apiKey = view.getInt16(0);
+    const version = view.getInt16(2);
+    const correlationId = view.getInt32(4);
+    const handler = this.byKey.get(apiKey);
+    if (!handler) return { kind: "close", reason: `unknown API key ${apiKey}` };
+    if (version < handler.minVersion || version > handler.maxVersion) {
+      if (apiKey === apiVersionsKey) return this.unsupportedApiVersions(correlationId);
+      return { kind: "close", reason: `${handler.api.name} v${version} not supported (${handler.minVersion}-${handler.maxVersion})` };
+    }
+    const api = handler.api;
+    const reader = new Reader(frame);
+    let header;
+    let request;
+    try {
+      header = RequestHeaderCodec.decode(reader, version >= api.flexibleMinVersion ? 2 : 1);
+      request = api.decodeRequest(reader, version);
+    } catch (error) {
+      this.log.warn("undecodable request", { connection: connection.id, api: api.name, version, error: String(error) });
+      return { kind: "close", reason: `undecodable ${api.name} v${version} request` };
+    }
+    const onDone: (() => void)[] = [];
+    const ctx: RequestContext = {
+      version,
+      header: { apiKey, apiVersion: version, correlationId, clientId: header.clientId },
+      broker: this.broker,
+      signal: connection.signal,
+      connectionId: connection.id,
+      remoteAddress: connection.remoteAddress,
+      onDone: (fn) => onDone.push(fn),
+    };
+    let result;
+    try {
+      result = handler.handle(request, ctx);
+    } catch (error) {
+      for (const fn of onDone) fn();
+      this.log.error("handler failed", { connection: connection.id, api: api.name, version, error: String(error) });
+      return { kind: "close", reason: `${api.name} handler failed` };
+    }
+    const encode = (body: unknown): OutboundResponse | null =>
+      body === null ? null : encodeResponseFrame(api, version, correlationId, body);
+    if (result instanceof Promise) return { kind: "respond", response: result.then(encode), onDone };
+    return { kind: "respond", response: encode(result), onDone };
+  };
+
+  /** ApiVersions at a version we do not know: v0 layout, UNSUPPORTED_VERSION, our ranges. */
+  private unsupportedApiVersions(correlationId: number): DispatchOutcome {
+    const body = { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: this.broker.apiRanges };
+    return { kind: "respond", response: encodeResponseFrame(ApiVersionsApi, 0, correlationId, body), onDone: [] };
+  }
+}
