@@ -1,7 +1,7 @@
 // The contract of the native helper. `ffi.ts` implements it over the C library in `native/`
 // (loaded with bun:ffi); `fallback.ts` implements it in pure TypeScript so that everything keeps
 // working on a machine without a C compiler (RUNNEL_NATIVE=0 forces it). Both pass the same
-// conformance suite (test/native.test.ts).
+// conformance suite (test/native/native.test.ts).
 //
 // Calls are per batch or per segment, never per record: an FFI call costs tens of nanoseconds.
 

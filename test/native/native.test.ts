@@ -382,6 +382,22 @@ for (const [label, implementation] of implementations) {
         }
       });
 
+      test.skipIf(!api.canMap)("index lookups work on views of a mapped index file", () => {
+        const keys = Array.from({ length: 500 }, (_, slot) => slot * 3);
+        const index = offsetIndex(keys.map((key, slot) => [key, slot * 4096]), 12); // zeroed tail, as preallocated
+        const { fd } = scratchFile(index);
+        try {
+          const region = api.map(fd, index.length, false);
+          for (const target of [-1, 0, 1, 299, 300, 1497, 1498, 5000]) {
+            expect(api.offsetIndexLookup(region.bytes, keys.length, target)).toBe(lastAtOrBelow(keys, target));
+          }
+          expect(api.offsetIndexLookup(region.bytes.subarray(8 * 100), 400, 300)).toBe(0);
+          api.unmap(region);
+        } finally {
+          closeSync(fd);
+        }
+      });
+
       test.skipIf(!api.canMap)("unmap detaches every view, and a second unmap is refused", () => {
         const { fd } = scratchFile(8192);
         try {
