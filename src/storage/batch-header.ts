@@ -1,0 +1,199 @@
+// The fixed 61-byte header of a RecordBatch v2, read and stamped with a DataView. Storage never
+// decodes records: everything it needs (offsets, timestamps, producer fields, CRC) is here.
+//
+//   0  baseOffset            int64   stamped by the log (outside the CRC)
+//   8  batchLength           int32   bytes after this field (total size = batchLength + 12)
+//  12  partitionLeaderEpoch  int32   stamped by the log (outside the CRC)
+//  16  magic                 int8    2
+//  17  crc                   uint32  CRC-32C of bytes 21 … end
+//  21  attributes            int16   bits 0-2 compression, 3 timestampType, 4 transactional, 5 control
+//  23  lastOffsetDelta       int32
+//  27  baseTimestamp         int64
+//  35  maxTimestamp          int64
+//  43  producerId            int64
+//  51  producerEpoch         int16
+//  53  baseSequence          int32
+//  57  recordsCount          int32
+//  61  records…
+
+import type { NativeApi } from "../native/types.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type { BatchProducerInfo } from "./types.ts";
+
+export const batchHeaderBytes = 61;
+/** baseOffset + batchLength: the bytes not counted by batchLength. */
+export const logOverheadBytes = 12;
+export const crcStartOffset = 21;
+
+export const Field = {
+  baseOffset: 0,
+  batchLength: 8,
+  partitionLeaderEpoch: 12,
+  magic: 16,
+  crc: 17,
+  attributes: 21,
+  lastOffsetDelta: 23,
+  baseTimestamp: 27,
+  maxTimestamp: 35,
+  producerId: 43,
+  producerEpoch: 51,
+  baseSequence: 53,
+  recordsCount: 57,
+} as const;
+
+export const Attribute = {
+  compressionMask: 0x07,
+  timestampTypeLogAppendTime: 0x08,
+  transactional: 0x10,
+  control: 0x20,
+} as const;
+
+export interface BatchHeader {
+  baseOffset: bigint;
+  /** Total bytes of the batch, batchLength + 12. */
+  sizeBytes: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  crc: number;
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: bigint;
+  maxTimestamp: bigint;
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  recordsCount: number;
+}
+
+function viewOf(bytes: Uint8Array, position: number): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset + position);
+}
+
+/** Parse the header at `position` (the caller checked that 61 bytes are there). */
+export function readBatchHeader(bytes: Uint8Array, position = 0): BatchHeader {
+  const view = viewOf(bytes, position);
+  return {
+    baseOffset: view.getBigInt64(Field.baseOffset),
+    sizeBytes: view.getInt32(Field.batchLength) + logOverheadBytes,
+    partitionLeaderEpoch: view.getInt32(Field.partitionLeaderEpoch),
+    magic: view.getInt8(Field.magic),
+    crc: view.getUint32(Field.crc),
+    attributes: view.getInt16(Field.attributes),
+    lastOffsetDelta: view.getInt32(Field.lastOffsetDelta),
+    baseTimestamp: view.getBigInt64(Field.baseTimestamp),
+    maxTimestamp: view.getBigInt64(Field.maxTimestamp),
+    producerId: view.getBigInt64(Field.producerId),
+    producerEpoch: view.getInt16(Field.producerEpoch),
+    baseSequence: view.getInt32(Field.baseSequence),
+    recordsCount: view.getInt32(Field.recordsCount),
+  };
+}
+
+export function lastOffsetOf(header: BatchHeader): bigint {
+  return header.baseOffset + BigInt(header.lastOffsetDelta);
+}
+
+export function producerInfoOf(header: BatchHeader): BatchProducerInfo {
+  return {
+    producerId: header.producerId,
+    producerEpoch: header.producerEpoch,
+    baseSequence: header.baseSequence,
+    lastOffsetDelta: header.lastOffsetDelta,
+    recordCount: header.recordsCount,
+    baseOffset: header.baseOffset,
+    maxTimestamp: header.maxTimestamp,
+    isTransactional: (header.attributes & Attribute.transactional) !== 0,
+    isControl: (header.attributes & Attribute.control) !== 0,
+  };
+}
+
+/** Total size of the batch at `position` from its length field (bytes 8..12 must be present). */
+export function batchSizeAt(bytes: Uint8Array, position: number): number {
+  return viewOf(bytes, position).getInt32(Field.batchLength) + logOverheadBytes;
+}
+
+export function stampBaseOffset(bytes: Uint8Array, position: number, baseOffset: bigint): void {
+  viewOf(bytes, position).setBigInt64(Field.baseOffset, baseOffset);
+}
+
+export function stampLeaderEpoch(bytes: Uint8Array, position: number, epoch: number): void {
+  viewOf(bytes, position).setInt32(Field.partitionLeaderEpoch, epoch);
+}
+
+/** CRC-32C over bytes 21 … end of the batch at `position` of `size` bytes. */
+export function computeBatchCrc(native: NativeApi, bytes: Uint8Array, position: number, size: number): number {
+  return native.crc32c(bytes.subarray(position + crcStartOffset, position + size));
+}
+
+/** LogAppendTime: write maxTimestamp and the timestampType bit, then recompute the CRC. */
+export function stampLogAppendTime(native: NativeApi, bytes: Uint8Array, position: number, size: number, timeMs: bigint): void {
+  const view = viewOf(bytes, position);
+  view.setBigInt64(Field.maxTimestamp, timeMs);
+  view.setInt16(Field.attributes, view.getInt16(Field.attributes) | Attribute.timestampTypeLogAppendTime);
+  view.setUint32(Field.crc, computeBatchCrc(native, bytes, position, size));
+}
+
+/**
+ * Why a batch found in a segment file is not acceptable, or null when it is whole and its CRC
+ * matches. Used by recovery (a torn or zero-filled tail) and by readers that re-check batches.
+ * `available` is how many bytes of the file remain from `position`.
+ */
+export function checkStoredBatch(native: NativeApi, bytes: Uint8Array, position: number, available: number): string | null {
+  if (available < batchHeaderBytes) return `${available} bytes left, less than a batch header`;
+  const view = viewOf(bytes, position);
+  const size = view.getInt32(Field.batchLength) + logOverheadBytes;
+  if (size < batchHeaderBytes) return `batch length ${size - logOverheadBytes} is too small`;
+  if (size > available) return `batch of ${size} bytes but only ${available} left`;
+  const magic = view.getInt8(Field.magic);
+  if (magic !== 2) return `magic ${magic}`;
+  if (view.getInt32(Field.lastOffsetDelta) < 0) return "negative lastOffsetDelta";
+  const expected = view.getUint32(Field.crc);
+  const actual = computeBatchCrc(native, bytes, position, size);
+  if (expected !== actual) return `CRC mismatch (stored ${expected}, computed ${actual})`;
+  return null;
+}
+
+export interface ValidatedBatch {
+  position: number;
+  header: BatchHeader;
+}
+
+export interface ValidationLimits {
+  maxMessageBytes: number;
+}
+
+/**
+ * Validate the batches of a produce request before anything is written: each must be a whole
+ * RecordBatch v2 with a matching CRC-32C and within max.message.bytes. Throws KafkaError.
+ */
+export function validateIncomingBatches(native: NativeApi, bytes: Uint8Array, limits: ValidationLimits): ValidatedBatch[] {
+  const batches: ValidatedBatch[] = [];
+  let position = 0;
+  if (bytes.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, "no record batch in the request");
+  while (position < bytes.length) {
+    const available = bytes.length - position;
+    if (available < batchHeaderBytes) {
+      throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `${available} trailing bytes, less than a batch header`);
+    }
+    const header = readBatchHeader(bytes, position);
+    if (header.magic !== 2) {
+      throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `record batch magic ${header.magic}, only magic 2 is supported`);
+    }
+    if (header.sizeBytes < batchHeaderBytes || header.sizeBytes > available) {
+      throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `batch length ${header.sizeBytes - logOverheadBytes} does not fit the ${available} bytes left`);
+    }
+    if (header.sizeBytes > limits.maxMessageBytes) {
+      throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${header.sizeBytes} bytes exceeds max.message.bytes ${limits.maxMessageBytes}`);
+    }
+    const crc = computeBatchCrc(native, bytes, position, header.sizeBytes);
+    if (crc !== header.crc) {
+      throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `CRC-32C mismatch at batch ${batches.length}: header says ${header.crc}, bytes give ${crc}`);
+    }
+    if (header.recordsCount <= 0 || header.lastOffsetDelta !== header.recordsCount - 1) {
+      throw new KafkaError(ErrorCode.INVALID_RECORD, `batch of ${header.recordsCount} records with lastOffsetDelta ${header.lastOffsetDelta}`);
+    }
+    batches.push({ position, header });
+    position += header.sizeBytes;
+  }
+  return batches;
+}

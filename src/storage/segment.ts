@@ -1,0 +1,531 @@
+// One segment of a partition log: `<base>.log` plus its sparse indexes `<base>.index` and
+// `<base>.timeindex`, named by the 20-digit base offset (Kafka's layout).
+//
+// Write path — pwrite, and map only for reading (Kafka's model):
+//   Batches are written with pwrite at the end of the .log file. A full disk then fails the write
+//   itself with ENOSPC (answered as KAFKA_STORAGE_ERROR, the partial tail is cut back), and the
+//   process can never take a SIGBUS on a sparse or truncated page it was writing through a
+//   mapping. Writes of a produce request are small (KiBs to a few MiBs) and go to the page cache, so
+//   one pwrite per append costs about what a memcpy into a mapping does plus one syscall, and the
+//   fault-injecting test file layer sees every byte that reaches the file.
+//   Reads map the file read-only (when the native helper can map) and hand out zero-copy views;
+//   the active segment is mapped at its configured size once so it does not need remapping as it
+//   grows (pages past the end of file are never touched: reads stop at the logical size).
+//   Without mappings (fallback) reads pread into fresh buffers.
+//
+// Segment files are never ftruncate'd below bytes that a live mapping reference may still be
+// reading (that would be a SIGBUS in the reader): truncation of such a segment zero-fills the cut
+// range instead and the file is shortened later (close, or recovery cuts the zero tail).
+
+import { join } from "node:path";
+import type { NativeApi } from "../native/types.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { assert } from "../util/assert.ts";
+import {
+  batchHeaderBytes,
+  batchSizeAt,
+  checkStoredBatch,
+  lastOffsetOf,
+  logOverheadBytes,
+  readBatchHeader,
+  type BatchHeader,
+} from "./batch-header.ts";
+import type { StorageFs } from "./fs.ts";
+import { MappingCache, SegmentMapping, type MappingOwner } from "./mapping.ts";
+import { OffsetIndex, TimeIndex } from "./segment-index.ts";
+
+export const logSuffix = ".log";
+export const offsetIndexSuffix = ".index";
+export const timeIndexSuffix = ".timeindex";
+
+/** 20-digit zero-padded base offset, Kafka's segment file name. */
+export function segmentFileStem(baseOffset: bigint): string {
+  assert(baseOffset >= 0n, "segment base offset must be >= 0");
+  return baseOffset.toString().padStart(20, "0");
+}
+
+export function segmentPaths(directory: string, baseOffset: bigint): { log: string; offsetIndex: string; timeIndex: string } {
+  const stem = join(directory, segmentFileStem(baseOffset));
+  return { log: stem + logSuffix, offsetIndex: stem + offsetIndexSuffix, timeIndex: stem + timeIndexSuffix };
+}
+
+/** Parse "00000000000000000042.log" → 42n, or null if the name is not a segment file of `suffix`. */
+export function parseSegmentFileName(name: string, suffix: string): bigint | null {
+  if (!name.endsWith(suffix)) return null;
+  const stem = name.slice(0, -suffix.length);
+  if (!/^\d{20}$/.test(stem)) return null;
+  return BigInt(stem);
+}
+
+export function storageError(what: string, error: unknown): KafkaError {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${what}: ${code ?? message}${code ? ` (${message})` : ""}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scanning the batches of a file (recovery, index rebuild, the cleaner)
+// ---------------------------------------------------------------------------------------------
+
+export interface ScannedBatch {
+  /** Byte position of the batch in the file. */
+  position: number;
+  header: BatchHeader;
+  /** The whole batch; a view valid only during the visit callback. */
+  bytes: Uint8Array;
+}
+
+export interface ScanResult {
+  /** Position after the last accepted batch. */
+  endPosition: number;
+  batches: number;
+  /** Why scanning stopped before `end`, or null when every batch up to `end` was accepted. */
+  stopReason: string | null;
+}
+
+const scanChunkBytes = 4 * 1024 * 1024;
+
+/**
+ * Visit the batches of `fd` between byte `start` and `end`, reading in chunks with pread. Each
+ * batch is checked (length, magic and, with `verifyCrc`, CRC-32C) before `visit` sees it; `visit`
+ * may return a reason string to stop there (e.g. an offset going backwards).
+ */
+export function scanBatches(
+  fs: StorageFs,
+  native: NativeApi,
+  fd: number,
+  start: number,
+  end: number,
+  visit: (batch: ScannedBatch) => string | void,
+  verifyCrc = true,
+): ScanResult {
+  let buffer = new Uint8Array(Math.min(scanChunkBytes, Math.max(end - start, batchHeaderBytes)));
+  let bufferStart = start;
+  let bufferLength = 0;
+  let position = start;
+  let batches = 0;
+  const fill = (need: number) => {
+    if (position + need <= bufferStart + bufferLength) return;
+    if (need > buffer.length) buffer = new Uint8Array(need);
+    bufferStart = position;
+    bufferLength = fs.pread(fd, buffer.subarray(0, Math.min(buffer.length, end - position)), position);
+  };
+  while (position < end) {
+    const available = end - position;
+    fill(Math.min(available, batchHeaderBytes));
+    if (bufferStart + bufferLength - position < Math.min(available, batchHeaderBytes)) {
+      return { endPosition: position, batches, stopReason: "short read" };
+    }
+    if (available < batchHeaderBytes) {
+      return { endPosition: position, batches, stopReason: `${available} bytes left, less than a batch header` };
+    }
+    const size = batchSizeAt(buffer, position - bufferStart);
+    if (size < batchHeaderBytes || size > available) {
+      return { endPosition: position, batches, stopReason: `batch length ${size - logOverheadBytes} does not fit the ${available} bytes left` };
+    }
+    fill(size);
+    const at = position - bufferStart;
+    const reason = verifyCrc ? checkStoredBatch(native, buffer, at, available) : null;
+    if (reason !== null) return { endPosition: position, batches, stopReason: reason };
+    const header = readBatchHeader(buffer, at);
+    const stop = visit({ position, header, bytes: buffer.subarray(at, at + size) });
+    if (typeof stop === "string") return { endPosition: position, batches, stopReason: stop };
+    position += size;
+    batches += 1;
+  }
+  return { endPosition: position, batches, stopReason: null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segment
+// ---------------------------------------------------------------------------------------------
+
+export interface SegmentContext {
+  fs: StorageFs;
+  native: NativeApi;
+  mappings: MappingCache;
+}
+
+/** A byte range of the segment's .log for a reader: a view, and how to let go of it. */
+export interface SegmentBytes {
+  bytes: Uint8Array;
+  release(): void;
+}
+
+const noRelease = () => {};
+
+export class Segment implements MappingOwner {
+  readonly paths: { log: string; offsetIndex: string; timeIndex: string };
+  /** Offset after the last batch of this segment. */
+  nextOffset: bigint;
+  /** Logical size of the .log: bytes of whole batches. The file may be longer (zero-filled cut). */
+  sizeBytes: number;
+  maxTimestamp = -1n;
+  offsetOfMaxTimestamp = -1n;
+  bytesSinceIndexEntry = 0;
+  /** Clock time when the segment was created or first written after open (segment.ms). */
+  rollBaseMs: number;
+  /** Unsynced writes or truncations since the last datasync. */
+  dirty = false;
+  /** Whether the on-disk index files match the in-memory indexes. */
+  indexesOnDisk = false;
+  offsetIndex: OffsetIndex;
+  timeIndex: TimeIndex;
+  private mapping: SegmentMapping | null = null;
+  /** Hint for the mapping length of a growing (active) segment. */
+  mapLengthHint = 0;
+  private fdValue: number | null;
+  private deleted = false;
+
+  constructor(
+    private readonly context: SegmentContext,
+    directory: string,
+    readonly baseOffset: bigint,
+    fd: number,
+    sizeBytes: number,
+    nowMs: number,
+  ) {
+    this.paths = segmentPaths(directory, baseOffset);
+    this.fdValue = fd;
+    this.sizeBytes = sizeBytes;
+    this.nextOffset = baseOffset;
+    this.rollBaseMs = nowMs;
+    this.offsetIndex = new OffsetIndex();
+    this.timeIndex = new TimeIndex();
+  }
+
+  /** Create a new empty segment file (an existing file of that name is emptied). */
+  static create(context: SegmentContext, directory: string, baseOffset: bigint, nowMs: number): Segment {
+    const paths = segmentPaths(directory, baseOffset);
+    const fd = context.fs.open(paths.log, "create");
+    try {
+      if (context.fs.size(fd) !== 0) context.fs.ftruncate(fd, 0);
+    } catch (error) {
+      context.fs.close(fd);
+      throw error;
+    }
+    const segment = new Segment(context, directory, baseOffset, fd, 0, nowMs);
+    segment.dirty = true;
+    return segment;
+  }
+
+  /** Open an existing segment file; offsets, indexes and size are filled in by recovery. */
+  static open(context: SegmentContext, directory: string, baseOffset: bigint, nowMs: number): Segment {
+    const paths = segmentPaths(directory, baseOffset);
+    const fd = context.fs.open(paths.log, "write");
+    const size = context.fs.size(fd);
+    return new Segment(context, directory, baseOffset, fd, size, nowMs);
+  }
+
+  get fd(): number {
+    assert(this.fdValue !== null, `segment ${this.paths.log} is closed`);
+    return this.fdValue;
+  }
+
+  get isEmpty(): boolean {
+    return this.sizeBytes === 0;
+  }
+
+  get isOpen(): boolean {
+    return this.fdValue !== null;
+  }
+
+  relative(offset: bigint): number {
+    const relative = offset - this.baseOffset;
+    assert(relative >= 0n && relative <= 0x7fffffffn, `offset ${offset} is not relative to segment ${this.baseOffset}`);
+    return Number(relative);
+  }
+
+  // ----- writing ---------------------------------------------------------------------------
+
+  /**
+   * Write validated, stamped batches at the end of the .log and index them. On failure the file is
+   * cut back to its previous size and a KafkaError(KAFKA_STORAGE_ERROR) is thrown: nothing changed.
+   */
+  append(bytes: Uint8Array, headers: readonly BatchHeader[], indexIntervalBytes: number): void {
+    const fs = this.context.fs;
+    const start = this.sizeBytes;
+    try {
+      fs.pwrite(this.fd, bytes, start);
+    } catch (error) {
+      try {
+        fs.ftruncate(this.fd, start);
+      } catch {
+        // The partial tail stays beyond the logical size; the next write overwrites it and
+        // recovery cuts it. Nothing to do here.
+      }
+      throw storageError(`write to ${this.paths.log}`, error);
+    }
+    let position = start;
+    for (const header of headers) {
+      this.indexBatch(header, position, indexIntervalBytes);
+      position += header.sizeBytes;
+    }
+    assert(position === start + bytes.length, "batch sizes must add up to the written bytes");
+    this.sizeBytes = position;
+    this.dirty = true;
+    this.indexesOnDisk = false;
+  }
+
+  /** Update offsets, timestamps and the sparse indexes for a batch at `position` (append and rebuild). */
+  indexBatch(header: BatchHeader, position: number, indexIntervalBytes: number): void {
+    assert(header.baseOffset >= this.nextOffset, "batches must be indexed in offset order");
+    if (header.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = header.maxTimestamp;
+      this.offsetOfMaxTimestamp = header.baseOffset;
+    }
+    if (this.bytesSinceIndexEntry > indexIntervalBytes || (indexIntervalBytes === 0 && position > 0)) {
+      this.offsetIndex.append(this.relative(header.baseOffset), position);
+      if (this.offsetOfMaxTimestamp >= 0n) this.timeIndex.maybeAppend(this.maxTimestamp, this.relative(this.offsetOfMaxTimestamp));
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += header.sizeBytes;
+    this.nextOffset = lastOffsetOf(header) + 1n;
+  }
+
+  /** Called when the segment stops being the active one: final time index entry (Kafka does too). */
+  seal(): void {
+    if (this.offsetOfMaxTimestamp >= 0n) this.timeIndex.maybeAppend(this.maxTimestamp, this.relative(this.offsetOfMaxTimestamp));
+  }
+
+  /** Write both index files (whole) with pwrite; their datasync is part of the next log sync. */
+  writeIndexFiles(): number[] {
+    const fs = this.context.fs;
+    const fds: number[] = [];
+    for (const [path, contents] of [
+      [this.paths.offsetIndex, this.offsetIndex.contents()],
+      [this.paths.timeIndex, this.timeIndex.contents()],
+    ] as const) {
+      const fd = fs.open(path, "create");
+      try {
+        if (contents.length > 0) fs.pwrite(fd, contents, 0);
+        fs.ftruncate(fd, contents.length);
+        fds.push(fd);
+      } catch (error) {
+        fs.close(fd);
+        for (const other of fds) fs.close(other);
+        throw storageError(`write of ${path}`, error);
+      }
+    }
+    this.indexesOnDisk = true;
+    return fds;
+  }
+
+  /** Load index files written earlier; false when missing or implausible (then rebuild). */
+  loadIndexFiles(): boolean {
+    const fs = this.context.fs;
+    const offsetBytes = fs.readFile(this.paths.offsetIndex);
+    const timeBytes = fs.readFile(this.paths.timeIndex);
+    if (offsetBytes === null || timeBytes === null) return false;
+    if (offsetBytes.length % 8 !== 0 || timeBytes.length % 12 !== 0) return false;
+    const offsetIndex = new OffsetIndex(offsetBytes);
+    const timeIndex = new TimeIndex(timeBytes);
+    if (!offsetIndex.isSane(this.sizeBytes)) return false;
+    const relativeEnd = this.nextOffset - this.baseOffset;
+    if (!timeIndex.isSane(relativeEnd > 0x7fffffffn ? 0x7fffffff : Number(relativeEnd))) return false;
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    if (timeIndex.entries > 0) {
+      this.maxTimestamp = timeIndex.timestampAt(timeIndex.entries - 1);
+      this.offsetOfMaxTimestamp = this.baseOffset + BigInt(timeIndex.relativeOffsetAt(timeIndex.entries - 1));
+    }
+    this.indexesOnDisk = true;
+    return true;
+  }
+
+  /** Forget offsets, timestamps and indexes (before a rebuild by scanning). */
+  resetIndexes(): void {
+    this.offsetIndex = new OffsetIndex();
+    this.timeIndex = new TimeIndex();
+    this.maxTimestamp = -1n;
+    this.offsetOfMaxTimestamp = -1n;
+    this.bytesSinceIndexEntry = 0;
+    this.nextOffset = this.baseOffset;
+    this.indexesOnDisk = false;
+  }
+
+  /**
+   * Scan the .log from the start, verifying every batch, rebuilding offsets and indexes. Stops at
+   * the first bad batch (or one whose offsets go backwards); returns where and why.
+   */
+  rebuild(indexIntervalBytes: number, fileSize: number, onBatch?: (batch: ScannedBatch) => void): ScanResult {
+    this.resetIndexes();
+    return scanBatches(this.context.fs, this.context.native, this.fd, 0, fileSize, (batch) => {
+      if (batch.header.baseOffset < this.nextOffset) {
+        return `offset ${batch.header.baseOffset} goes backwards (expected >= ${this.nextOffset})`;
+      }
+      if (lastOffsetOf(batch.header) - this.baseOffset > 0x7fffffffn) return "offset beyond the segment's int32 range";
+      this.indexBatch(batch.header, batch.position, indexIntervalBytes);
+      onBatch?.(batch);
+    });
+  }
+
+  // ----- reading ---------------------------------------------------------------------------
+
+  /**
+   * Bytes [position, position + length) of the .log, zero-copy from the mapping when the native
+   * helper can map (the caller must release()), else copied with pread.
+   */
+  bytesAt(position: number, length: number): SegmentBytes {
+    assert(position >= 0 && length >= 0 && position + length <= this.sizeBytes, "read beyond the segment's size");
+    const mapping = this.mappingFor(position + length);
+    if (mapping !== null) {
+      mapping.acquire();
+      let released = false;
+      return {
+        bytes: mapping.region.bytes.subarray(position, position + length),
+        release: () => {
+          if (released) return;
+          released = true;
+          mapping.release();
+        },
+      };
+    }
+    const copy = new Uint8Array(length);
+    const count = this.context.fs.pread(this.fd, copy, position);
+    if (count !== length) throw storageError(`read of ${this.paths.log}`, new Error(`short read ${count} of ${length}`));
+    return { bytes: copy, release: noRelease };
+  }
+
+  private readonly headerScratch = new Uint8Array(batchHeaderBytes);
+
+  /** The header of the batch at `position` (synchronous use only: no reference is kept). */
+  headerAt(position: number): BatchHeader {
+    assert(position + batchHeaderBytes <= this.sizeBytes, "batch header beyond the segment's size");
+    const mapping = this.mappingFor(position + batchHeaderBytes);
+    if (mapping !== null) return readBatchHeader(mapping.region.bytes, position);
+    const count = this.context.fs.pread(this.fd, this.headerScratch, position);
+    if (count !== batchHeaderBytes) throw storageError(`read of ${this.paths.log}`, new Error("short header read"));
+    return readBatchHeader(this.headerScratch, 0);
+  }
+
+  /**
+   * Position and header of the first batch whose last offset is >= `offset`, starting from the
+   * offset index; null when the segment has no such batch.
+   */
+  findBatch(offset: bigint): { position: number; header: BatchHeader } | null {
+    if (offset >= this.nextOffset) return null;
+    const relative = offset <= this.baseOffset ? 0 : this.relative(offset);
+    let position = this.offsetIndex.lookup(this.context.native, relative);
+    while (position < this.sizeBytes) {
+      const header = this.headerAt(position);
+      if (lastOffsetOf(header) >= offset) return { position, header };
+      position += header.sizeBytes;
+    }
+    return null;
+  }
+
+  /** First batch at or after position of the time index entry for `timestampMs` whose maxTimestamp >= it. */
+  findTimestamp(timestampMs: bigint): { position: number; header: BatchHeader } | null {
+    if (this.maxTimestamp < timestampMs) return null;
+    const relative = this.timeIndex.lookup(this.context.native, timestampMs);
+    let position = relative < 0 ? 0 : this.offsetIndex.lookup(this.context.native, relative);
+    while (position < this.sizeBytes) {
+      const header = this.headerAt(position);
+      if (header.maxTimestamp >= timestampMs) return { position, header };
+      position += header.sizeBytes;
+    }
+    return null;
+  }
+
+  private mappingFor(end: number): SegmentMapping | null {
+    const { native, mappings } = this.context;
+    if (!native.canMap || this.deleted || end === 0) return null;
+    if (this.mapping !== null && this.mapping.length >= end) {
+      mappings.touch(this);
+      return this.mapping;
+    }
+    if (this.mapping !== null) this.retireMapping();
+    const length = Math.max(end, this.sizeBytes, this.mapLengthHint);
+    let region;
+    try {
+      region = native.map(this.fd, length, false);
+    } catch (error) {
+      throw storageError(`map of ${this.paths.log}`, error);
+    }
+    this.mapping = new SegmentMapping(native, region, () => {});
+    mappings.touch(this);
+    return this.mapping;
+  }
+
+  private retireMapping(): void {
+    const mapping = this.mapping;
+    if (mapping === null) return;
+    this.mapping = null;
+    this.context.mappings.forget(this);
+    mapping.retire();
+  }
+
+  /** MappingOwner: the LRU wants this mapping gone (readers keep theirs until release). */
+  dropMapping(): void {
+    const mapping = this.mapping;
+    if (mapping === null) return;
+    this.mapping = null;
+    mapping.retire();
+  }
+
+  /** True when a reader still holds a view of this segment's mapping. */
+  get hasLiveReaders(): boolean {
+    return this.mapping !== null && this.mapping.references > 0;
+  }
+
+  // ----- truncation and end of life --------------------------------------------------------
+
+  /**
+   * Cut the .log at `position` (a batch boundary) and rebuild offsets and indexes up to there.
+   * With live readers the cut range is zero-filled instead of shortening the file (see header).
+   */
+  truncateTo(position: number, indexIntervalBytes: number): void {
+    assert(position >= 0 && position <= this.sizeBytes, "truncation position out of range");
+    const fs = this.context.fs;
+    if (position === this.sizeBytes) return;
+    try {
+      if (this.hasLiveReaders) {
+        fs.pwrite(this.fd, new Uint8Array(this.sizeBytes - position), position);
+      } else {
+        this.retireMapping();
+        fs.ftruncate(this.fd, position);
+      }
+    } catch (error) {
+      throw storageError(`truncation of ${this.paths.log}`, error);
+    }
+    const result = this.rebuild(indexIntervalBytes, position);
+    assert(result.stopReason === null && result.endPosition === position, `segment ${this.paths.log} changed under truncation: ${result.stopReason}`);
+    this.sizeBytes = position;
+    this.dirty = true;
+    this.indexesOnDisk = false;
+  }
+
+  /** Shorten the file to its logical size if a zero-filled or partial tail is beyond it. */
+  trimFile(): void {
+    if (this.fdValue === null || this.hasLiveReaders) return;
+    const fs = this.context.fs;
+    if (fs.size(this.fdValue) > this.sizeBytes) {
+      this.retireMapping();
+      fs.ftruncate(this.fdValue, this.sizeBytes);
+    }
+  }
+
+  /** Close the fd and retire the mapping (unmapped when the last reader releases it). */
+  close(): void {
+    this.retireMapping();
+    if (this.fdValue !== null) {
+      const fd = this.fdValue;
+      this.fdValue = null;
+      this.context.fs.close(fd);
+    }
+  }
+
+  /** Close and remove all three files. Readers holding views keep the unlinked pages until release. */
+  delete(): void {
+    this.deleted = true;
+    this.close();
+    for (const path of [this.paths.log, this.paths.offsetIndex, this.paths.timeIndex]) {
+      try {
+        this.context.fs.unlink(path);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "ENOENT") throw error;
+      }
+    }
+  }
+}
