@@ -145,6 +145,19 @@ for (const [label, implementation] of implementations) {
         }
       });
 
+      test("lengths and alignments around the native code's 3 x 512-byte stripe blocks", () => {
+        const next = random(1536);
+        const backing = randomBytes(next, 3 * 1536 + 64);
+        for (const blocks of [1, 2, 3]) {
+          for (let extra = -9; extra <= 9; extra++) {
+            for (const start of [0, 1, 5, 8]) {
+              const view = backing.subarray(start, start + blocks * 1536 + extra);
+              expect(api.crc32c(view)).toBe(kafkajsCrc32c(Buffer.from(view)));
+            }
+          }
+        }
+      });
+
       test("chained continuation equals one pass over the concatenation", () => {
         const next = random(99);
         for (let round = 0; round < 50; round++) {
