@@ -1,0 +1,105 @@
+// Produce (key 0), v3-v11 (RecordBatch v2 only, as Kafka 4). acks 0, 1 and -1 (all): acks=0 gets no
+// response at all (the appends still complete before the next request's response, so order and
+// backpressure hold); acks=1 answers once the batches are in the log; acks=-1 also waits until
+// they are on stable storage (the node is its own only in-sync replica, so "all" means "durable").
+// Per-partition errors with Kafka's codes (unknown topic/partition, corrupt or too-large batches,
+// sequence errors from the idempotent-producer check) and an error message (v8+). Unknown topics
+// are auto-created per auto.create.topics.enable. message.timestamp.type=LogAppendTime stamps the
+// broker's clock (the storage recomputes the CRC) and returns it in logAppendTimeMs.
+// Does not: transactions (a transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+// recompress to a topic's compression.type, or wait for timeoutMs (appends never queue for replicas).
+
+import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
+import {
+  ProduceApi,
+  type ProduceRequestPartitionProduceData,
+  type ProduceResponsePartitionProduceResponse,
+  type ProduceResponseTopicProduceResponse,
+} from "../../protocol/generated/index.ts";
+import type { Init } from "../../protocol/primitives.ts";
+import type { BrokerContext } from "../context.ts";
+import { defineHandler } from "../handler.ts";
+
+type PartitionResponse = Init<ProduceResponsePartitionProduceResponse>;
+
+function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
+  return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
+}
+
+async function appendOne(
+  broker: BrokerContext,
+  topic: string,
+  data: ProduceRequestPartitionProduceData,
+  acks: number,
+): Promise<PartitionResponse> {
+  const log = broker.cluster.partitionLog(topic, data.index);
+  if (!log) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (data.records === null || data.records.length === 0) {
+    return failed(data.index, ErrorCode.INVALID_RECORD, "the request holds no record batch");
+  }
+  const config = broker.cluster.topicConfig(topic).values;
+  const logAppendTime = config["message.timestamp.type"] === "LogAppendTime";
+  try {
+    // Called synchronously for existing topics: appends keep the order of requests.
+    const appending = log.append(data.records, logAppendTime ? { logAppendTimeMs: BigInt(broker.clock.nowMs()) } : {});
+    const result = await appending;
+    if (acks === -1) await result.durable;
+    return {
+      index: data.index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: result.baseOffset,
+      logAppendTimeMs: result.logAppendTimeMs,
+      logStartOffset: result.logStartOffset,
+    };
+  } catch (error) {
+    if (!(error instanceof KafkaError)) broker.log.error("append failed", { topic, partition: data.index, error: String(error) });
+    return failed(data.index, errorCodeOf(error), error instanceof Error ? error.message : null);
+  }
+}
+
+export default defineHandler({
+  api: ProduceApi,
+  minVersion: 3,
+  maxVersion: ProduceApi.maxVersion,
+  async handle(request, ctx) {
+    const broker = ctx.broker;
+    const acks = request.acks;
+    const refuse = (errorCode: number, message: string): Init<ProduceResponseTopicProduceResponse>[] =>
+      request.topicData.map((topic) => ({
+        name: topic.name,
+        partitionResponses: topic.partitionData.map((data) => failed(data.index, errorCode, message)),
+      }));
+    let responses: Init<ProduceResponseTopicProduceResponse>[];
+    if (acks !== 0 && acks !== 1 && acks !== -1) {
+      responses = refuse(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, was ${acks}`);
+    } else if (request.transactionalId !== null) {
+      responses = refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "transactions are not supported");
+    } else {
+      responses = await Promise.all(request.topicData.map(async (topicData) => {
+        // Existing topics are appended to without an await first, so appends keep request order.
+        const exists = broker.cluster.topic(topicData.name) !== undefined;
+        if (!exists) {
+          let created;
+          try {
+            created = await broker.cluster.ensureTopic(topicData.name);
+          } catch (error) {
+            const code = errorCodeOf(error);
+            return { name: topicData.name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, code)) };
+          }
+          if (!created) {
+            return {
+              name: topicData.name,
+              partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)),
+            };
+          }
+        }
+        const partitionResponses = await Promise.all(
+          topicData.partitionData.map((data) => appendOne(broker, topicData.name, data, acks)),
+        );
+        return { name: topicData.name, partitionResponses };
+      }));
+    }
+    if (acks === 0) return null;
+    return { responses, throttleTimeMs: 0 };
+  },
+});

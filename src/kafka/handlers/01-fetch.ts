@@ -1,0 +1,177 @@
+// Fetch (key 1), v4-v17 (RecordBatch v2 only). Reads whole batches from each partition's log, the
+// first starting at or before the fetch offset (clients skip the records before it), bounded by the
+// partition's partitionMaxBytes and the response's maxBytes (capped by fetch.max.bytes); the first
+// batch of the first non-empty partition is returned whole even when larger (KIP-74), later
+// partitions only add what fits. Long polling: when fewer than minBytes are ready, the request parks
+// on the partitions' waitForAppend (woken by an append, not by a timer) until maxWaitMs.
+// read_committed is answered with the last stable offset = high watermark and an empty aborted
+// transactions list (no transactions here). Records go out zero-copy: the response holds views of
+// the log, released once written (ctx.onDone).
+// Fetch sessions (v7+, KIP-227) are answered sessionless: session id 0, so clients keep sending
+// full requests; an incremental request for a session id we never gave gets
+// FETCH_SESSION_ID_NOT_FOUND. v13+ address topics by id (UNKNOWN_TOPIC_ID when unknown).
+// Does not: follower fetching (replicaId), preferred read replicas, diverging-epoch detection.
+
+import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
+import {
+  FetchApi,
+  type FetchRequest,
+  type FetchResponseFetchableTopicResponse,
+  type FetchResponsePartitionData,
+} from "../../protocol/generated/index.ts";
+import type { Init } from "../../protocol/primitives.ts";
+import type { PartitionLog } from "../../storage/types.ts";
+import { defineHandler, type RequestContext } from "../handler.ts";
+
+const readCommitted = 1;
+
+interface Wanted {
+  topicIndex: number;
+  partition: number;
+  fetchOffset: bigint;
+  partitionMaxBytes: number;
+  log: PartitionLog | undefined;
+  /** Error for an unknown topic or partition, decided before reading. */
+  errorCode: number;
+}
+
+interface Gathered {
+  topics: Init<FetchResponseFetchableTopicResponse>[];
+  bytes: number;
+  hasError: boolean;
+  releases: (() => void)[];
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** Resolve every requested partition to its log (or an error). */
+function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]; topics: Init<FetchResponseFetchableTopicResponse>[] } {
+  const cluster = ctx.broker.cluster;
+  const byId = ctx.version >= 13;
+  const wanted: Wanted[] = [];
+  const topics: Init<FetchResponseFetchableTopicResponse>[] = [];
+  for (const topic of request.topics) {
+    const metadata = byId ? cluster.topicById(topic.topicId) : cluster.topic(topic.topic);
+    const missing = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    topics.push({ topic: topic.topic, topicId: topic.topicId, partitions: [] });
+    for (const partition of topic.partitions) {
+      const log = metadata ? cluster.partitionLog(metadata.name, partition.partition) : undefined;
+      wanted.push({
+        topicIndex: topics.length - 1,
+        partition: partition.partition,
+        fetchOffset: partition.fetchOffset,
+        partitionMaxBytes: partition.partitionMaxBytes,
+        log,
+        errorCode: !metadata ? missing : log ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      });
+    }
+  }
+  return { wanted, topics };
+}
+
+/** One pass over every partition: read what is there now, within the byte limits. */
+function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResponse>[], responseBytesMax: number, isolation: number): Gathered {
+  const topics = template.map((topic) => ({ ...topic, partitions: [] as Init<FetchResponsePartitionData>[] }));
+  const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [] };
+  const abortedTransactions = isolation === readCommitted ? [] : null;
+  for (const want of wanted) {
+    const partitions = topics[want.topicIndex]!.partitions;
+    const log = want.log;
+    if (!log || want.errorCode !== ErrorCode.NONE) {
+      gathered.hasError = true;
+      partitions.push({ partitionIndex: want.partition, errorCode: want.errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null });
+      continue;
+    }
+    const base = {
+      partitionIndex: want.partition,
+      highWatermark: log.highWatermark,
+      lastStableOffset: log.highWatermark,
+      logStartOffset: log.logStartOffset,
+      abortedTransactions,
+    };
+    const budget = Math.min(want.partitionMaxBytes, responseBytesMax - gathered.bytes);
+    if (budget <= 0 || want.fetchOffset === log.highWatermark) {
+      partitions.push({ ...base, errorCode: ErrorCode.NONE, records: null });
+      continue;
+    }
+    try {
+      const read = log.read(want.fetchOffset, budget);
+      // Only the first data of the response may exceed the limits (KIP-74).
+      if (read.bytes > budget && gathered.bytes > 0) {
+        read.release();
+        partitions.push({ ...base, errorCode: ErrorCode.NONE, records: null });
+        continue;
+      }
+      gathered.releases.push(read.release);
+      gathered.bytes += read.bytes;
+      const records = read.bytes === 0 ? null : concat(read.chunks, read.bytes);
+      partitions.push({
+        ...base,
+        highWatermark: read.highWatermark,
+        lastStableOffset: read.highWatermark,
+        logStartOffset: read.logStartOffset,
+        errorCode: ErrorCode.NONE,
+        records,
+      });
+    } catch (error) {
+      gathered.hasError = true;
+      if (!(error instanceof KafkaError)) throw error;
+      partitions.push({ ...base, errorCode: errorCodeOf(error), records: null });
+    }
+  }
+  return gathered;
+}
+
+/** Park until any partition grows past what it had, the deadline passes, or the connection closes. */
+async function waitForData(logs: PartitionLog[], waitMs: number, signal: AbortSignal): Promise<void> {
+  if (waitMs <= 0 || signal.aborted) return;
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  const timer = setTimeout(stop, waitMs);
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    const aborted = new Promise<void>((resolve) => controller.signal.addEventListener("abort", () => resolve(), { once: true }));
+    await Promise.race([aborted, ...logs.map((log) => log.waitForAppend(log.logEndOffset, controller.signal).catch(() => {}))]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", stop);
+    controller.abort();
+  }
+}
+
+export default defineHandler({
+  api: FetchApi,
+  minVersion: 4,
+  maxVersion: FetchApi.maxVersion,
+  async handle(request, ctx) {
+    if (request.sessionId !== 0) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+    }
+    const broker = ctx.broker;
+    const responseBytesMax = Math.max(0, Math.min(request.maxBytes, broker.config.values["fetch.max.bytes"]));
+    const { wanted, topics } = resolve(request, ctx);
+    const logs = wanted.flatMap((want) => (want.log && want.errorCode === ErrorCode.NONE ? [want.log] : []));
+    const deadline = broker.clock.monotonicMs() + Math.max(0, request.maxWaitMs);
+    for (;;) {
+      const gathered = gather(wanted, topics, responseBytesMax, request.isolationLevel);
+      const remainingMs = deadline - broker.clock.monotonicMs();
+      const done = gathered.bytes >= request.minBytes || gathered.hasError || remainingMs <= 0 || ctx.signal.aborted;
+      if (done) {
+        for (const release of gathered.releases) ctx.onDone(release);
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: gathered.topics };
+      }
+      for (const release of gathered.releases) release();
+      // With no partition to watch this simply sleeps out the wait, as Kafka does.
+      await waitForData(logs, remainingMs, ctx.signal);
+    }
+  },
+});

@@ -1,0 +1,78 @@
+// ListOffsets (key 2), v0-v10. Per partition: timestamp -2 (earliest) → log start offset, -1
+// (latest) → high watermark (= last stable offset: no transactions), -3 (max timestamp, v7+) → the
+// record with the largest timestamp, -4 (earliest local, v8+) and -5 (earliest tiered, v9+) → log
+// start offset (all data is local), a timestamp ≥ 0 → the first offset whose batch has a timestamp
+// at or after it (offset -1 when none). v0 answers in its old layout (a list of offsets).
+// Leader epoch is 0 (single node, no elections). Does not: check currentLeaderEpoch fencing.
+
+import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
+import {
+  ListOffsetsApi,
+  type ListOffsetsRequestListOffsetsPartition,
+  type ListOffsetsResponseListOffsetsPartitionResponse,
+} from "../../protocol/generated/index.ts";
+import type { Init } from "../../protocol/primitives.ts";
+import type { PartitionLog } from "../../storage/types.ts";
+import { defineHandler } from "../handler.ts";
+
+const LATEST = -1n;
+const EARLIEST = -2n;
+const MAX_TIMESTAMP = -3n;
+const EARLIEST_LOCAL = -4n;
+const EARLIEST_TIERED = -5n;
+
+type PartitionResponse = Init<ListOffsetsResponseListOffsetsPartitionResponse>;
+
+function lookUp(log: PartitionLog, wanted: ListOffsetsRequestListOffsetsPartition, version: number): PartitionResponse {
+  const index = wanted.partitionIndex;
+  const answer = (offset: bigint, timestamp: bigint, leaderEpoch: number): PartitionResponse =>
+    version === 0
+      ? { partitionIndex: index, errorCode: ErrorCode.NONE, oldStyleOffsets: offset >= 0n ? [offset] : [] }
+      : { partitionIndex: index, errorCode: ErrorCode.NONE, timestamp, offset, leaderEpoch: version >= 4 ? leaderEpoch : -1 };
+  switch (wanted.timestamp) {
+    case LATEST:
+      return answer(log.highWatermark, -1n, 0);
+    case EARLIEST:
+    case EARLIEST_LOCAL:
+    case EARLIEST_TIERED:
+      return answer(log.logStartOffset, -1n, 0);
+    case MAX_TIMESTAMP: {
+      const found = log.maxTimestampOffset();
+      return found ? answer(found.offset, found.timestamp, 0) : answer(-1n, -1n, -1);
+    }
+    default: {
+      if (wanted.timestamp < 0n) {
+        return { partitionIndex: index, errorCode: ErrorCode.INVALID_REQUEST, timestamp: -1n, offset: -1n };
+      }
+      const found = log.offsetForTimestamp(wanted.timestamp);
+      return found ? answer(found.offset, found.timestamp, 0) : answer(-1n, -1n, -1);
+    }
+  }
+}
+
+export default defineHandler({
+  api: ListOffsetsApi,
+  minVersion: 0,
+  maxVersion: ListOffsetsApi.maxVersion,
+  handle(request, ctx) {
+    const cluster = ctx.broker.cluster;
+    const failed = (partitionIndex: number, errorCode: number): PartitionResponse =>
+      ctx.version === 0 ? { partitionIndex, errorCode, oldStyleOffsets: [] } : { partitionIndex, errorCode, timestamp: -1n, offset: -1n };
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((wanted) => {
+          const log = cluster.partitionLog(topic.name, wanted.partitionIndex);
+          if (!log) return failed(wanted.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          try {
+            return lookUp(log, wanted, ctx.version);
+          } catch (error) {
+            if (!(error instanceof KafkaError)) throw error;
+            return failed(wanted.partitionIndex, errorCodeOf(error));
+          }
+        }),
+      })),
+    };
+  },
+});

@@ -1,0 +1,107 @@
+// CreateTopics (key 19), v0-v7. Creates each topic with its partition logs: numPartitions -1 (v4+)
+// means num.partitions; replicationFactor -1 or 1 is accepted, more is INVALID_REPLICATION_FACTOR
+// (one node); manual assignments must name only this node. Configs are validated against the topic
+// schema (INVALID_CONFIG names the key); duplicate names in one request are INVALID_REQUEST.
+// validateOnly (v1+) checks everything and changes nothing. v5+ answers the partition count,
+// replication factor and every effective config with its source; v7+ the topic id.
+// Does not: wait for timeoutMs (creation is synchronous), apply CreateTopicPolicy, or count
+// throttling quotas.
+
+import { formatTopicValue, type TopicConfigKey } from "../../config/index.ts";
+import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
+import {
+  CreateTopicsApi,
+  type CreateTopicsRequestCreatableTopic,
+  type CreateTopicsResponseCreatableTopicResult,
+} from "../../protocol/generated/index.ts";
+import type { Init } from "../../protocol/primitives.ts";
+import type { BrokerContext } from "../context.ts";
+import { defineHandler } from "../handler.ts";
+
+type TopicResult = Init<CreateTopicsResponseCreatableTopicResult>;
+
+function failure(name: string, errorCode: number, errorMessage: string | null): TopicResult {
+  return { name, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null };
+}
+
+/** The partition count asked for, or a KafkaError. */
+function partitionCount(broker: BrokerContext, topic: CreateTopicsRequestCreatableTopic): number {
+  if (topic.assignments.length > 0) {
+    if (topic.numPartitions !== -1 || topic.replicationFactor !== -1) {
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, "both manual assignments and numPartitions/replicationFactor were given");
+    }
+    topic.assignments.forEach((assignment, index) => {
+      if (assignment.partitionIndex !== index) {
+        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be assigned in order from 0");
+      }
+      if (assignment.brokerIds.length !== 1 || assignment.brokerIds[0] !== broker.nodeId) {
+        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `only broker ${broker.nodeId} exists`);
+      }
+    });
+    return topic.assignments.length;
+  }
+  if (topic.replicationFactor !== -1 && topic.replicationFactor !== 1) {
+    throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR,
+      `Unable to replicate the partition ${topic.replicationFactor} time(s): only 1 broker is registered`);
+  }
+  if (topic.numPartitions === -1) return broker.config.values["num.partitions"];
+  return topic.numPartitions;
+}
+
+async function createOne(
+  broker: BrokerContext,
+  topic: CreateTopicsRequestCreatableTopic,
+  validateOnly: boolean,
+  version: number,
+): Promise<TopicResult> {
+  try {
+    const partitions = partitionCount(broker, topic);
+    const configs: Record<string, string | null> = {};
+    for (const config of topic.configs) {
+      if (Object.hasOwn(configs, config.name)) {
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `config ${config.name} given twice`);
+      }
+      configs[config.name] = config.value;
+    }
+    const created = await broker.cluster.createTopic(topic.name, partitions, configs, validateOnly);
+    const result: TopicResult = { name: topic.name, errorCode: ErrorCode.NONE, errorMessage: null };
+    if (version >= 7 && !validateOnly) result.topicId = created.id;
+    if (version >= 5) {
+      const resolved = validateOnly ? null : broker.cluster.topicConfig(topic.name);
+      result.numPartitions = partitions;
+      result.replicationFactor = 1;
+      result.configs = resolved === null ? [] : (Object.keys(resolved.values) as TopicConfigKey[]).map((key) => ({
+        name: key,
+        value: formatTopicValue(key, resolved.values[key]),
+        readOnly: false,
+        configSource: resolved.source[key],
+        isSensitive: false,
+      }));
+    }
+    return result;
+  } catch (error) {
+    if (!(error instanceof KafkaError)) broker.log.error("create topic failed", { topic: topic.name, error: String(error) });
+    return failure(topic.name, errorCodeOf(error), error instanceof Error ? error.message : null);
+  }
+}
+
+export default defineHandler({
+  api: CreateTopicsApi,
+  minVersion: 0,
+  maxVersion: CreateTopicsApi.maxVersion,
+  async handle(request, ctx) {
+    const counts = new Map<string, number>();
+    for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
+    const topics: TopicResult[] = [];
+    // One at a time: creations in a request apply in order, as Kafka's controller does.
+    for (const topic of request.topics) {
+      if (counts.get(topic.name)! > 1) {
+        topics.push(failure(topic.name, ErrorCode.INVALID_REQUEST, `topic '${topic.name}' appears more than once in the request`));
+        continue;
+      }
+      topics.push(await createOne(ctx.broker, topic, request.validateOnly, ctx.version));
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});
+

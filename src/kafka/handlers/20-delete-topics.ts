@@ -1,0 +1,50 @@
+// DeleteTopics (key 20), v0-v6. Deletes each topic's metadata and partition logs, by name (v0-v5
+// topicNames, v6 topics[].name) or by topic id (v6, topics[].topicId with a null name). Unknown
+// names are UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID, both name and id given
+// INVALID_REQUEST; delete.topic.enable=false answers TOPIC_DELETION_DISABLED.
+// Does not: wait for timeoutMs (deletion is synchronous) or count throttling quotas.
+
+import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
+import { DeleteTopicsApi, type DeleteTopicsResponseDeletableTopicResult } from "../../protocol/generated/index.ts";
+import { ZERO_UUID, type Init } from "../../protocol/primitives.ts";
+import { defineHandler } from "../handler.ts";
+
+type Result = Init<DeleteTopicsResponseDeletableTopicResult>;
+
+export default defineHandler({
+  api: DeleteTopicsApi,
+  minVersion: 0,
+  maxVersion: DeleteTopicsApi.maxVersion,
+  async handle(request, ctx) {
+    const cluster = ctx.broker.cluster;
+    const wanted = ctx.version >= 6
+      ? request.topics
+      : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    const responses: Result[] = [];
+    for (const topic of wanted) {
+      const withId = (result: Result): Result => (ctx.version >= 6 ? { ...result, topicId: topic.topicId } : result);
+      const nameForVersion = topic.name ?? (ctx.version >= 6 ? null : "");
+      if (topic.name !== null && topic.topicId !== ZERO_UUID) {
+        responses.push(withId({ name: topic.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "give a topic name or an id, not both" }));
+        continue;
+      }
+      let name = topic.name;
+      if (name === null) {
+        const found = cluster.topicById(topic.topicId);
+        if (!found) {
+          responses.push(withId({ name: nameForVersion, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: "unknown topic id" }));
+          continue;
+        }
+        name = found.name;
+      }
+      try {
+        const deleted = await cluster.deleteTopic(name);
+        responses.push({ name: deleted.name, topicId: ctx.version >= 6 ? deleted.id : ZERO_UUID, errorCode: ErrorCode.NONE, errorMessage: null });
+      } catch (error) {
+        if (!(error instanceof KafkaError)) ctx.broker.log.error("delete topic failed", { topic: name, error: String(error) });
+        responses.push(withId({ name, errorCode: errorCodeOf(error), errorMessage: error instanceof Error ? error.message : null }));
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});

@@ -1,0 +1,50 @@
+// AlterConfigs (key 33), versions 0-2 (flexible from 2). The legacy, non-incremental form: the
+// configs sent REPLACE every override of the topic (keys not sent go back to their defaults), as
+// Kafka does. Validated against the topic schema (INVALID_CONFIG naming the key), honours
+// validateOnly, persisted by the cluster store and applied live to the partition logs (e.g.
+// retention.ms). A null value leaves the key unset. Broker resources are read-only (see
+// ../config-resources.ts); other resource types get INVALID_REQUEST.
+
+import { AlterConfigsApi } from "../../protocol/generated/alter-configs.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import { refuseBrokerChanges, refuseDuplicateKeys, resourceError, ResourceType } from "../config-resources.ts";
+import { defineHandler } from "../handler.ts";
+import type { BrokerContext } from "../context.ts";
+import type { AlterConfigsRequestAlterConfigsResource } from "../../protocol/generated/alter-configs.ts";
+
+async function alter(broker: BrokerContext, resource: AlterConfigsRequestAlterConfigsResource, validateOnly: boolean): Promise<void> {
+  refuseDuplicateKeys(resource.configs.map((config) => config.name));
+  switch (resource.resourceType) {
+    case ResourceType.TOPIC: {
+      const overrides: Record<string, string> = {};
+      for (const config of resource.configs) if (config.value !== null) overrides[config.name] = config.value;
+      await broker.cluster.setTopicConfigs(resource.resourceName, overrides, validateOnly);
+      return;
+    }
+    case ResourceType.BROKER:
+      refuseBrokerChanges(broker, resource.resourceName, resource.configs.map((config) => config.name));
+      return;
+    default:
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `resource type ${resource.resourceType} is not supported`);
+  }
+}
+
+export default defineHandler({
+  api: AlterConfigsApi,
+  minVersion: 0,
+  maxVersion: 2,
+  async handle(request, ctx) {
+    const responses = [];
+    // One resource at a time, in request order: two resources naming one topic apply in order.
+    for (const resource of request.resources) {
+      const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+      try {
+        await alter(ctx.broker, resource, request.validateOnly);
+        responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
+      } catch (error) {
+        responses.push({ ...base, ...resourceError(error) });
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});

@@ -1,0 +1,47 @@
+// DescribeCluster (key 60), versions 0-1 (flexible from 0). Cluster id, this node as the only
+// broker and as the controller. endpointType (v1): only BROKERS (1) is served on the broker
+// listener; CONTROLLERS (2) gets MISMATCHED_ENDPOINT_TYPE, as a Kafka broker answers.
+// Authorized operations: no authorizer, so when asked every cluster operation is allowed;
+// otherwise Kafka's "not asked" value (Int32 min).
+
+import { DescribeClusterApi } from "../../protocol/generated/describe-cluster.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { defineHandler } from "../handler.ts";
+
+const ENDPOINT_BROKERS = 1;
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+// AclOperation codes valid on the CLUSTER resource: CREATE 5, ALTER 7, DESCRIBE 8,
+// CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
+const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((bits, operation) => bits | (1 << operation), 0);
+
+export default defineHandler({
+  api: DescribeClusterApi,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(request, ctx) {
+    const broker = ctx.broker;
+    const endpointType = ctx.version >= 1 ? request.endpointType : ENDPOINT_BROKERS;
+    if (endpointType !== ENDPOINT_BROKERS) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+        errorMessage: "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
+        endpointType,
+        clusterId: broker.clusterId,
+        controllerId: -1,
+        brokers: [],
+        clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      };
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      endpointType,
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      brokers: [{ brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }],
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  },
+});
