@@ -1,0 +1,936 @@
+// The classic group coordinator (Kafka's GroupCoordinator, broker side): membership, rebalances,
+// generation fencing, static membership (KIP-345), member ids required on first join (KIP-394),
+// committed offsets. No sockets and no wire versions: the Kafka handlers translate requests into
+// these calls; time comes from an injected Scheduler so tests drive it by hand.
+//
+// Single writer per group: every state transition happens inside one synchronous call (the event
+// loop runs one at a time), so no interleaving `await` can observe half a transition. Log writes
+// (offsets, group metadata) go through a per-group promise chain, so they are applied in the order
+// they were accepted; their effect on the in-memory state is applied only after the write succeeded.
+
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { assert } from "../util/assert.ts";
+import { createLogger } from "../util/logger.ts";
+import { subscribedTopics } from "./consumer-protocol.ts";
+import { EMPTY_BYTES, Group, Member } from "./group.ts";
+import type { GroupMetadataSnapshot, GroupRecord, GroupStore } from "./group-store.ts";
+import type { Scheduler } from "./scheduler.ts";
+import {
+  GROUP_STATES,
+  type CommittedOffset,
+  type DescribedGroup,
+  type GroupState,
+  type HeartbeatInput,
+  type JoinGroupInput,
+  type JoinGroupResult,
+  type LeaveGroupResult,
+  type LeaveMemberInput,
+  type ListedGroup,
+  type OffsetCommitInput,
+  type OffsetFetchResult,
+  type PartitionErrors,
+  type PartitionLag,
+  type SyncGroupInput,
+  type SyncGroupResult,
+} from "./types.ts";
+
+const log = createLogger("groups");
+
+export interface GroupCoordinatorConfig {
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupInitialRebalanceDelayMs: number;
+  groupMaxSize: number;
+  offsetMetadataMaxBytes: number;
+  offsetsRetentionMs: number;
+  offsetsRetentionCheckIntervalMs: number;
+}
+
+/** The coordinator's settings from the broker configuration (Kafka key names). */
+export function coordinatorConfigFrom(config: {
+  "group.min.session.timeout.ms": number;
+  "group.max.session.timeout.ms": number;
+  "group.initial.rebalance.delay.ms": number;
+  "group.max.size": number;
+  "offset.metadata.max.bytes": number;
+  "offsets.retention.minutes": number;
+  "offsets.retention.check.interval.ms": number;
+}): GroupCoordinatorConfig {
+  return {
+    groupMinSessionTimeoutMs: config["group.min.session.timeout.ms"],
+    groupMaxSessionTimeoutMs: config["group.max.session.timeout.ms"],
+    groupInitialRebalanceDelayMs: config["group.initial.rebalance.delay.ms"],
+    groupMaxSize: config["group.max.size"],
+    offsetMetadataMaxBytes: config["offset.metadata.max.bytes"],
+    offsetsRetentionMs: config["offsets.retention.minutes"] * 60_000,
+    offsetsRetentionCheckIntervalMs: config["offsets.retention.check.interval.ms"],
+  };
+}
+
+const utf8 = new TextEncoder();
+
+function joinError(memberId: string, errorCode: number): JoinGroupResult {
+  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: "", memberId, members: [] };
+}
+
+function syncError(errorCode: number): SyncGroupResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+}
+
+export class GroupCoordinator {
+  private readonly groups = new Map<string, Group>();
+  private expiryTimer: { cancel(): void } | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly config: GroupCoordinatorConfig,
+    private readonly scheduler: Scheduler,
+    private readonly store: GroupStore,
+  ) {
+    assert(config.groupMinSessionTimeoutMs <= config.groupMaxSessionTimeoutMs, "group.min.session.timeout.ms > max");
+  }
+
+  /** Starts the periodic expiry of committed offsets (offsets.retention.minutes). */
+  start(): void {
+    const tick = () => {
+      if (this.closed) return;
+      this.expireOffsets();
+      this.expiryTimer = this.scheduler.setTimer(this.config.offsetsRetentionCheckIntervalMs, tick);
+    };
+    this.expiryTimer = this.scheduler.setTimer(this.config.offsetsRetentionCheckIntervalMs, tick);
+  }
+
+  /** Stops every timer; pending joins and syncs are answered COORDINATOR_NOT_AVAILABLE. */
+  close(): void {
+    this.closed = true;
+    this.expiryTimer?.cancel();
+    for (const group of this.groups.values()) {
+      group.rebalanceTimer?.cancel();
+      group.syncTimer?.cancel();
+      for (const timer of group.pendingMembers.values()) timer.cancel();
+      for (const member of group.members.values()) {
+        member.sessionTimer?.cancel();
+        this.answerJoin(member, joinError(member.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+        this.answerSync(member, syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      }
+    }
+  }
+
+  // ── Loading ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Applies records replayed from __consumer_offsets, in log order (the log is the source of
+   * truth). Call before serving requests; afterwards `finishLoading` makes restored groups live.
+   */
+  loadRecord(record: GroupRecord): void {
+    const now = this.scheduler.nowMs();
+    if (record.kind === "offset") {
+      let group = this.groups.get(record.groupId);
+      if (record.value === null) {
+        group?.offsets.get(record.topic)?.delete(record.partition);
+        return;
+      }
+      if (!group) {
+        group = new Group(record.groupId, now);
+        this.groups.set(record.groupId, group);
+      }
+      this.setOffset(group, record.topic, record.partition, record.value);
+      return;
+    }
+    if (record.value === null) {
+      this.groups.delete(record.groupId);
+      return;
+    }
+    const group = this.groups.get(record.groupId) ?? new Group(record.groupId, now);
+    this.groups.set(record.groupId, group);
+    this.restoreSnapshot(group, record.value);
+  }
+
+  private restoreSnapshot(group: Group, snapshot: GroupMetadataSnapshot): void {
+    group.members.clear();
+    group.staticMembers.clear();
+    group.protocolType = snapshot.protocolType;
+    group.generationId = snapshot.generationId;
+    group.protocolName = snapshot.protocolName;
+    group.leaderId = snapshot.leader;
+    for (const stored of snapshot.members) {
+      const member = new Member({
+        memberId: stored.memberId,
+        groupInstanceId: stored.groupInstanceId,
+        clientId: stored.clientId,
+        clientHost: stored.clientHost,
+        sessionTimeoutMs: stored.sessionTimeoutMs,
+        rebalanceTimeoutMs: stored.rebalanceTimeoutMs,
+        protocolType: snapshot.protocolType,
+        protocols: snapshot.protocolName ? [{ name: snapshot.protocolName, metadata: stored.subscription }] : [],
+      });
+      member.assignment = stored.assignment;
+      group.members.set(member.memberId, member);
+      if (member.groupInstanceId) group.staticMembers.set(member.groupInstanceId, member.memberId);
+    }
+    group.setState(group.members.size > 0 ? "Stable" : "Empty", snapshot.stateTimestampMs);
+  }
+
+  /** After loading: restored members get a full session to heartbeat again (Kafka does the same). */
+  finishLoading(): void {
+    for (const group of this.groups.values()) {
+      if (group.members.size === 0 && group.offsetCount() === 0 && group.protocolType === null) {
+        this.groups.delete(group.groupId);
+        continue;
+      }
+      for (const member of group.members.values()) this.touchMember(group, member);
+    }
+  }
+
+  // ── JoinGroup ─────────────────────────────────────────────────────────────────────────────
+
+  joinGroup(input: JoinGroupInput): Promise<JoinGroupResult> {
+    if (this.closed) return Promise.resolve(joinError(input.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (input.groupId === "") return Promise.resolve(joinError(input.memberId, ErrorCode.INVALID_GROUP_ID));
+    if (
+      input.sessionTimeoutMs < this.config.groupMinSessionTimeoutMs ||
+      input.sessionTimeoutMs > this.config.groupMaxSessionTimeoutMs
+    ) {
+      return Promise.resolve(joinError(input.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+    }
+    const request = { ...input, rebalanceTimeoutMs: input.rebalanceTimeoutMs < 0 ? input.sessionTimeoutMs : input.rebalanceTimeoutMs };
+    let group = this.groups.get(input.groupId);
+    if (!group) {
+      if (input.memberId !== "") return Promise.resolve(joinError(input.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+      group = new Group(input.groupId, this.scheduler.nowMs());
+      this.groups.set(input.groupId, group);
+    }
+    if (group.state === "Dead") return Promise.resolve(joinError(input.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (!this.acceptsProtocols(group, request)) {
+      return Promise.resolve(joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
+    return request.memberId === "" ? this.joinUnknownMember(group, request) : this.joinKnownMember(group, request);
+  }
+
+  private acceptsProtocols(group: Group, input: JoinGroupInput): boolean {
+    if (input.protocolType === "" || input.protocols.length === 0) return false;
+    if (group.members.size === 0) return true;
+    if (group.protocolType !== input.protocolType) return false;
+    const names = input.protocols.map((protocol) => protocol.name);
+    return group.candidateProtocols().some((name) => names.includes(name));
+  }
+
+  private newMemberId(clientId: string): string {
+    return `${clientId}-${crypto.randomUUID()}`;
+  }
+
+  private joinUnknownMember(group: Group, input: JoinGroupInput): Promise<JoinGroupResult> {
+    if (group.members.size >= this.config.groupMaxSize) {
+      return Promise.resolve(joinError("", ErrorCode.GROUP_MAX_SIZE_REACHED));
+    }
+    const memberId = this.newMemberId(input.clientId);
+    if (input.groupInstanceId !== null) {
+      const existing = group.staticMembers.get(input.groupInstanceId);
+      if (existing !== undefined) return this.replaceStaticMember(group, existing, memberId, input);
+      return this.addMemberAndRebalance(group, memberId, input);
+    }
+    if (input.requireKnownMemberId) {
+      // KIP-394: hand out the id first, so a client that never comes back leaves no member behind.
+      const timer = this.scheduler.setTimer(input.sessionTimeoutMs, () => this.expirePendingMember(group, memberId));
+      group.pendingMembers.set(memberId, timer);
+      return Promise.resolve(joinError(memberId, ErrorCode.MEMBER_ID_REQUIRED));
+    }
+    return this.addMemberAndRebalance(group, memberId, input);
+  }
+
+  private expirePendingMember(group: Group, memberId: string): void {
+    if (!group.pendingMembers.delete(memberId)) return;
+    if (group.state === "PreparingRebalance") this.maybeCompleteJoin(group);
+  }
+
+  private joinKnownMember(group: Group, input: JoinGroupInput): Promise<JoinGroupResult> {
+    const pending = group.pendingMembers.get(input.memberId);
+    if (pending) {
+      pending.cancel();
+      group.pendingMembers.delete(input.memberId);
+      if (group.members.size >= this.config.groupMaxSize) {
+        if (group.state === "PreparingRebalance") this.maybeCompleteJoin(group);
+        return Promise.resolve(joinError(input.memberId, ErrorCode.GROUP_MAX_SIZE_REACHED));
+      }
+      return this.addMemberAndRebalance(group, input.memberId, input);
+    }
+    const fenced = this.fencedInstance(group, input.memberId, input.groupInstanceId);
+    if (fenced) return Promise.resolve(joinError(input.memberId, fenced));
+    const member = group.members.get(input.memberId);
+    if (!member) return Promise.resolve(joinError(input.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    switch (group.state) {
+      case "PreparingRebalance":
+        return this.updateMemberAndRebalance(group, member, input);
+      case "CompletingRebalance":
+        if (member.sameProtocols(input.protocols)) return Promise.resolve(this.currentJoinResult(group, member));
+        return this.updateMemberAndRebalance(group, member, input);
+      case "Stable":
+        if (member.memberId !== group.leaderId && member.sameProtocols(input.protocols)) {
+          return Promise.resolve(this.currentJoinResult(group, member));
+        }
+        return this.updateMemberAndRebalance(group, member, input);
+      case "Empty":
+      case "Dead":
+        return Promise.resolve(joinError(input.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    }
+  }
+
+  /** FENCED_INSTANCE_ID when `groupInstanceId` belongs to another member id, else 0. */
+  private fencedInstance(group: Group, memberId: string, groupInstanceId: string | null): number {
+    if (groupInstanceId === null) return 0;
+    const registered = group.staticMembers.get(groupInstanceId);
+    if (registered !== undefined && registered !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    return 0;
+  }
+
+  private currentJoinResult(group: Group, member: Member): JoinGroupResult {
+    assert(group.protocolName !== null, "a group past its first rebalance has a protocol");
+    const isLeader = member.memberId === group.leaderId;
+    return {
+      errorCode: 0,
+      generationId: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leader: group.leaderId ?? "",
+      memberId: member.memberId,
+      members: isLeader ? this.joinMembers(group) : [],
+    };
+  }
+
+  private joinMembers(group: Group) {
+    const protocolName = group.protocolName!;
+    return [...group.members.values()].map((member) => ({
+      memberId: member.memberId,
+      groupInstanceId: member.groupInstanceId,
+      metadata: member.metadataFor(protocolName),
+    }));
+  }
+
+  private awaitJoin(member: Member): Promise<JoinGroupResult> {
+    // A second JoinGroup from the same member replaces the first, which is told to rejoin.
+    this.answerJoin(member, joinError(member.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+    return new Promise((resolve) => {
+      member.joinWaiter = resolve;
+    });
+  }
+
+  private addMemberAndRebalance(group: Group, memberId: string, input: JoinGroupInput): Promise<JoinGroupResult> {
+    const member = new Member({ ...input, memberId });
+    const joined = this.awaitJoin(member);
+    group.members.set(memberId, member);
+    if (member.groupInstanceId !== null) group.staticMembers.set(member.groupInstanceId, memberId);
+    if (group.leaderId === null) group.leaderId = memberId;
+    if (group.members.size === 1) group.protocolType = input.protocolType;
+    if (group.initialDelay) group.initialDelay.newMembersAdded = true;
+    this.touchMember(group, member);
+    this.rebalanceOrCheck(group, "member joined");
+    return joined;
+  }
+
+  private updateMemberAndRebalance(group: Group, member: Member, input: JoinGroupInput): Promise<JoinGroupResult> {
+    member.protocols = input.protocols;
+    member.sessionTimeoutMs = input.sessionTimeoutMs;
+    member.rebalanceTimeoutMs = input.rebalanceTimeoutMs;
+    member.clientId = input.clientId;
+    member.clientHost = input.clientHost;
+    const joined = this.awaitJoin(member);
+    this.touchMember(group, member);
+    this.rebalanceOrCheck(group, "member rejoined");
+    return joined;
+  }
+
+  private replaceStaticMember(group: Group, oldId: string, newId: string, input: JoinGroupInput): Promise<JoinGroupResult> {
+    const old = group.members.get(oldId);
+    assert(old, "a static member id points at a member");
+    old.sessionTimer?.cancel();
+    this.answerJoin(old, joinError(oldId, ErrorCode.FENCED_INSTANCE_ID));
+    this.answerSync(old, syncError(ErrorCode.FENCED_INSTANCE_ID));
+    const protocolsUnchanged = old.sameProtocols(input.protocols);
+    const member = new Member({ ...input, memberId: newId });
+    member.assignment = old.assignment;
+    group.members.delete(oldId);
+    group.members.set(newId, member);
+    group.staticMembers.set(input.groupInstanceId!, newId);
+    if (group.leaderId === oldId) group.leaderId = newId;
+    this.touchMember(group, member);
+    if (group.state === "Stable" && protocolsUnchanged) {
+      // KIP-345: a restarted static member takes its old place without a rebalance.
+      return Promise.resolve({ ...this.currentJoinResult(group, member), members: [] });
+    }
+    const joined = this.awaitJoin(member);
+    this.rebalanceOrCheck(group, "static member replaced");
+    return joined;
+  }
+
+  private rebalanceOrCheck(group: Group, reason: string): void {
+    if (group.state === "PreparingRebalance") this.maybeCompleteJoin(group);
+    else this.prepareRebalance(group, reason);
+  }
+
+  private prepareRebalance(group: Group, reason: string): void {
+    assert(group.state !== "Dead", "a dead group does not rebalance");
+    if (group.state === "CompletingRebalance") this.failPendingSyncs(group, ErrorCode.REBALANCE_IN_PROGRESS);
+    group.syncTimer?.cancel();
+    group.syncTimer = null;
+    const wasEmpty = group.state === "Empty";
+    group.setState("PreparingRebalance", this.scheduler.nowMs());
+    log.debug("preparing rebalance", { group: group.groupId, reason, members: group.members.size });
+    const rebalanceTimeoutMs = group.rebalanceTimeoutMs();
+    if (wasEmpty && this.config.groupInitialRebalanceDelayMs > 0) {
+      // Kafka's InitialDelayedJoin: wait a little so that members starting together land in one
+      // generation instead of one rebalance each.
+      const delay = Math.min(this.config.groupInitialRebalanceDelayMs, rebalanceTimeoutMs);
+      group.initialDelay = { remainingMs: Math.max(rebalanceTimeoutMs - delay, 0), newMembersAdded: false };
+      this.armRebalanceTimer(group, delay);
+      return;
+    }
+    this.armRebalanceTimer(group, rebalanceTimeoutMs);
+    this.maybeCompleteJoin(group);
+  }
+
+  private armRebalanceTimer(group: Group, delayMs: number): void {
+    group.rebalanceTimer?.cancel();
+    const generation = group.generationId;
+    group.rebalanceTimer = this.scheduler.setTimer(delayMs, () => {
+      if (group.state !== "PreparingRebalance" || group.generationId !== generation) return;
+      group.rebalanceTimer = null;
+      const initial = group.initialDelay;
+      if (initial && initial.newMembersAdded && initial.remainingMs > 0) {
+        const delay = Math.min(this.config.groupInitialRebalanceDelayMs, initial.remainingMs);
+        group.initialDelay = { remainingMs: Math.max(initial.remainingMs - delay, 0), newMembersAdded: false };
+        this.armRebalanceTimer(group, delay);
+        return;
+      }
+      this.completeJoin(group);
+    });
+  }
+
+  private maybeCompleteJoin(group: Group): void {
+    if (group.state !== "PreparingRebalance" || group.initialDelay) return;
+    if (group.allMembersJoined()) this.completeJoin(group);
+  }
+
+  private completeJoin(group: Group): void {
+    assert(group.state === "PreparingRebalance", "completeJoin outside PreparingRebalance");
+    group.rebalanceTimer?.cancel();
+    group.rebalanceTimer = null;
+    group.initialDelay = null;
+    for (const member of [...group.members.values()]) {
+      if (!member.joinWaiter) this.removeMember(group, member);
+    }
+    const now = this.scheduler.nowMs();
+    group.generationId += 1;
+    if (group.members.size === 0) {
+      group.protocolName = null;
+      group.leaderId = null;
+      group.setState("Empty", now);
+      this.writeGroupMetadata(group).catch(() => {});
+      return;
+    }
+    group.protocolName = group.selectProtocol();
+    if (group.leaderId === null || !group.members.has(group.leaderId)) group.leaderId = group.members.keys().next().value!;
+    group.setState("CompletingRebalance", now);
+    for (const member of group.members.values()) {
+      const result = this.currentJoinResult(group, member);
+      this.touchMember(group, member);
+      this.answerJoin(member, result);
+    }
+    this.armSyncTimer(group);
+  }
+
+  /** A leader that never sends its SyncGroup: drop the members that did not sync, rebalance. */
+  private armSyncTimer(group: Group): void {
+    const generation = group.generationId;
+    group.syncTimer = this.scheduler.setTimer(group.rebalanceTimeoutMs(), () => {
+      group.syncTimer = null;
+      if (group.state !== "CompletingRebalance" || group.generationId !== generation) return;
+      for (const member of [...group.members.values()]) {
+        if (!member.syncWaiter) this.removeMember(group, member);
+      }
+      this.prepareRebalance(group, "sync timeout");
+    });
+  }
+
+  // ── SyncGroup ─────────────────────────────────────────────────────────────────────────────
+
+  syncGroup(input: SyncGroupInput): Promise<SyncGroupResult> {
+    const group = this.groups.get(input.groupId);
+    if (!group) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    if (group.state === "Dead") return Promise.resolve(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    const fenced = this.fencedInstance(group, input.memberId, input.groupInstanceId);
+    if (fenced) return Promise.resolve(syncError(fenced));
+    const member = group.members.get(input.memberId);
+    if (!member) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    if (input.generationId !== group.generationId) return Promise.resolve(syncError(ErrorCode.ILLEGAL_GENERATION));
+    if (
+      (input.protocolType !== null && input.protocolType !== group.protocolType) ||
+      (input.protocolName !== null && input.protocolName !== group.protocolName)
+    ) {
+      return Promise.resolve(syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
+    switch (group.state) {
+      case "Empty":
+        return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+      case "PreparingRebalance":
+        return Promise.resolve(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      case "Stable":
+        this.touchMember(group, member);
+        return Promise.resolve(this.syncResult(group, member.assignment));
+      case "CompletingRebalance":
+        return this.awaitSync(group, member, input);
+    }
+  }
+
+  private syncResult(group: Group, assignment: Uint8Array): SyncGroupResult {
+    return { errorCode: 0, protocolType: group.protocolType, protocolName: group.protocolName, assignment };
+  }
+
+  private awaitSync(group: Group, member: Member, input: SyncGroupInput): Promise<SyncGroupResult> {
+    this.answerSync(member, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+    const synced = new Promise<SyncGroupResult>((resolve) => {
+      member.syncWaiter = resolve;
+    });
+    this.touchMember(group, member);
+    if (member.memberId !== group.leaderId) return synced;
+    const assignments = new Map<string, Uint8Array>();
+    for (const entry of input.assignments) {
+      if (group.members.has(entry.memberId)) assignments.set(entry.memberId, entry.assignment);
+    }
+    const generation = group.generationId;
+    const snapshot = this.snapshot(group, assignments);
+    this.enqueueWrite(group, [{ kind: "group", groupId: group.groupId, value: snapshot }]).then(
+      () => {
+        if (group.state !== "CompletingRebalance" || group.generationId !== generation) return;
+        for (const current of group.members.values()) current.assignment = assignments.get(current.memberId) ?? EMPTY_BYTES;
+        group.syncTimer?.cancel();
+        group.syncTimer = null;
+        group.setState("Stable", this.scheduler.nowMs());
+        for (const current of group.members.values()) this.answerSync(current, this.syncResult(group, current.assignment));
+      },
+      (error: unknown) => {
+        log.warn("group metadata write failed", { group: group.groupId, error: String(error) });
+        if (group.state !== "CompletingRebalance" || group.generationId !== generation) return;
+        this.failPendingSyncs(group, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        this.prepareRebalance(group, "metadata write failed");
+      },
+    );
+    return synced;
+  }
+
+  private failPendingSyncs(group: Group, errorCode: number): void {
+    for (const member of group.members.values()) this.answerSync(member, syncError(errorCode));
+  }
+
+  // ── Heartbeat, LeaveGroup, session expiry ─────────────────────────────────────────────────
+
+  heartbeat(input: HeartbeatInput): number {
+    const group = this.groups.get(input.groupId);
+    if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (group.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const fenced = this.fencedInstance(group, input.memberId, input.groupInstanceId);
+    if (fenced) return fenced;
+    const member = group.members.get(input.memberId);
+    if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (input.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    switch (group.state) {
+      case "Empty":
+        return ErrorCode.UNKNOWN_MEMBER_ID;
+      case "PreparingRebalance":
+        this.touchMember(group, member);
+        return ErrorCode.REBALANCE_IN_PROGRESS;
+      case "CompletingRebalance":
+      case "Stable":
+        this.touchMember(group, member);
+        return ErrorCode.NONE;
+    }
+  }
+
+  leaveGroup(groupId: string, leaving: LeaveMemberInput[]): LeaveGroupResult {
+    const group = this.groups.get(groupId);
+    if (!group) {
+      return { errorCode: 0, members: leaving.map((entry) => ({ ...entry, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })) };
+    }
+    if (group.state === "Dead") return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    const members = leaving.map((entry) => ({ ...entry, errorCode: this.leaveOne(group, entry) }));
+    return { errorCode: 0, members };
+  }
+
+  private leaveOne(group: Group, entry: LeaveMemberInput): number {
+    let memberId = entry.memberId;
+    if (entry.groupInstanceId !== null) {
+      const registered = group.staticMembers.get(entry.groupInstanceId);
+      if (registered === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (memberId !== "" && memberId !== registered) return ErrorCode.FENCED_INSTANCE_ID;
+      memberId = registered;
+    }
+    const pending = group.pendingMembers.get(memberId);
+    if (pending) {
+      pending.cancel();
+      group.pendingMembers.delete(memberId);
+      this.maybeCompleteJoin(group);
+      return ErrorCode.NONE;
+    }
+    const member = group.members.get(memberId);
+    if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
+    this.removeMemberAndUpdateGroup(group, member, "member left");
+    return ErrorCode.NONE;
+  }
+
+  /** Restarts the member's session: it is dead if nothing is heard for sessionTimeoutMs. */
+  private touchMember(group: Group, member: Member): void {
+    member.deadlineMs = this.scheduler.monotonicMs() + member.sessionTimeoutMs;
+    if (member.sessionTimer) return;
+    this.armSessionTimer(group, member, member.sessionTimeoutMs);
+  }
+
+  private armSessionTimer(group: Group, member: Member, delayMs: number): void {
+    member.sessionTimer = this.scheduler.setTimer(delayMs, () => {
+      member.sessionTimer = null;
+      if (group.members.get(member.memberId) !== member) return;
+      const remaining = member.deadlineMs - this.scheduler.monotonicMs();
+      // Members waiting on a join or sync are kept alive (Kafka's shouldKeepAlive).
+      if (remaining > 0 || member.joinWaiter || member.syncWaiter) {
+        this.armSessionTimer(group, member, Math.max(remaining, 1));
+        return;
+      }
+      log.debug("member session expired", { group: group.groupId, member: member.memberId });
+      this.removeMemberAndUpdateGroup(group, member, "session expired");
+    });
+  }
+
+  private removeMember(group: Group, member: Member): void {
+    member.sessionTimer?.cancel();
+    member.sessionTimer = null;
+    this.answerJoin(member, joinError(member.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    this.answerSync(member, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    group.members.delete(member.memberId);
+    if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) {
+      group.staticMembers.delete(member.groupInstanceId);
+    }
+    if (group.leaderId === member.memberId) group.leaderId = group.members.keys().next().value ?? null;
+  }
+
+  private removeMemberAndUpdateGroup(group: Group, member: Member, reason: string): void {
+    this.removeMember(group, member);
+    switch (group.state) {
+      case "Stable":
+      case "CompletingRebalance":
+        this.prepareRebalance(group, reason);
+        break;
+      case "PreparingRebalance":
+        this.maybeCompleteJoin(group);
+        break;
+      case "Empty":
+      case "Dead":
+        break;
+    }
+  }
+
+  private answerJoin(member: Member, result: JoinGroupResult): void {
+    const waiter = member.joinWaiter;
+    member.joinWaiter = null;
+    waiter?.(result);
+  }
+
+  private answerSync(member: Member, result: SyncGroupResult): void {
+    const waiter = member.syncWaiter;
+    member.syncWaiter = null;
+    waiter?.(result);
+  }
+
+  // ── Offsets ───────────────────────────────────────────────────────────────────────────────
+
+  /** OffsetCommit. Resolves after the records are in __consumer_offsets (then they are visible). */
+  async commitOffsets(input: OffsetCommitInput): Promise<PartitionErrors> {
+    const groupError = this.commitGroupError(input);
+    const everyPartition = (errorCode: number): PartitionErrors => ({
+      topics: input.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) => ({ partition: partition.partition, errorCode })),
+      })),
+    });
+    if (groupError !== 0) return everyPartition(groupError);
+    let group = this.groups.get(input.groupId);
+    if (!group) {
+      // A commit from outside group management (generation -1) creates an Empty group, as Kafka.
+      group = new Group(input.groupId, this.scheduler.nowMs());
+      this.groups.set(input.groupId, group);
+    } else if (input.generationId >= 0) {
+      const member = group.members.get(input.memberId);
+      if (member) this.touchMember(group, member);
+    }
+    const now = this.scheduler.nowMs();
+    const records: GroupRecord[] = [];
+    const result = everyPartition(0);
+    input.topics.forEach((topic, topicIndex) => {
+      topic.partitions.forEach((partition, partitionIndex) => {
+        const metadata = partition.metadata ?? "";
+        if (utf8.encode(metadata).length > this.config.offsetMetadataMaxBytes) {
+          result.topics[topicIndex]!.partitions[partitionIndex]!.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+          return;
+        }
+        const value: CommittedOffset = { offset: partition.offset, leaderEpoch: partition.leaderEpoch, metadata, commitTimestampMs: now };
+        records.push({ kind: "offset", groupId: input.groupId, topic: topic.name, partition: partition.partition, value });
+      });
+    });
+    if (records.length === 0) return result;
+    try {
+      await this.enqueueWrite(group, records);
+    } catch (error) {
+      log.warn("offset commit write failed", { group: input.groupId, error: String(error) });
+      const code = error instanceof KafkaError ? error.code : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      for (const topic of result.topics) for (const partition of topic.partitions) if (partition.errorCode === 0) partition.errorCode = code;
+      return result;
+    }
+    for (const record of records) {
+      assert(record.kind === "offset" && record.value !== null, "commit writes offsets");
+      this.setOffset(group, record.topic, record.partition, record.value);
+    }
+    return result;
+  }
+
+  private commitGroupError(input: OffsetCommitInput): number {
+    if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (input.groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const group = this.groups.get(input.groupId);
+    if (!group) return input.generationId < 0 ? 0 : ErrorCode.ILLEGAL_GENERATION;
+    if (group.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const fenced = this.fencedInstance(group, input.memberId, input.groupInstanceId);
+    if (fenced) return fenced;
+    if (input.generationId < 0 && group.state === "Empty") return 0;
+    if (group.state === "CompletingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (!group.members.has(input.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (input.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    return 0;
+  }
+
+  private setOffset(group: Group, topic: string, partition: number, value: CommittedOffset): void {
+    let partitions = group.offsets.get(topic);
+    if (!partitions) {
+      partitions = new Map();
+      group.offsets.set(topic, partitions);
+    }
+    partitions.set(partition, value);
+  }
+
+  /** OffsetFetch for one group; `topics` null means every committed offset of the group. */
+  fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): OffsetFetchResult {
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    const group = this.groups.get(groupId);
+    const offsets = group && group.state !== "Dead" ? group.offsets : new Map<string, Map<number, CommittedOffset>>();
+    const wanted =
+      topics ??
+      [...offsets.entries()].filter(([, partitions]) => partitions.size > 0).map(([name, partitions]) => ({
+        name,
+        partitions: [...partitions.keys()].sort((left, right) => left - right),
+      }));
+    return {
+      errorCode: 0,
+      topics: wanted.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) => {
+          const committed = offsets.get(topic.name)?.get(partition);
+          return committed
+            ? { partition, offset: committed.offset, leaderEpoch: committed.leaderEpoch, metadata: committed.metadata, errorCode: 0 }
+            : { partition, offset: -1n, leaderEpoch: -1, metadata: "", errorCode: 0 };
+        }),
+      })),
+    };
+  }
+
+  /** OffsetDelete: refuses topics the (non-empty) consumer group is still subscribed to. */
+  async deleteOffsets(
+    groupId: string,
+    topics: { name: string; partitions: number[] }[],
+  ): Promise<{ errorCode: number; topics: { name: string; partitions: { partition: number; errorCode: number }[] }[] }> {
+    const group = this.groups.get(groupId);
+    if (!group || group.state === "Dead") return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    let subscribed = new Set<string>();
+    if (group.state !== "Empty") {
+      if (group.protocolType !== "consumer") return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
+      subscribed = this.subscribedTopics(group);
+    }
+    const records: GroupRecord[] = [];
+    const result = topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.map((partition) => {
+        if (subscribed.has(topic.name)) return { partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+        if (group.offsets.get(topic.name)?.has(partition)) {
+          records.push({ kind: "offset", groupId, topic: topic.name, partition, value: null });
+        }
+        return { partition, errorCode: 0 };
+      }),
+    }));
+    if (records.length > 0) {
+      try {
+        await this.enqueueWrite(group, records);
+      } catch (error) {
+        return { errorCode: error instanceof KafkaError ? error.code : ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+      }
+      for (const record of records) if (record.kind === "offset") group.offsets.get(record.topic)?.delete(record.partition);
+    }
+    return { errorCode: 0, topics: result };
+  }
+
+  private subscribedTopics(group: Group): Set<string> {
+    const topics = new Set<string>();
+    for (const member of group.members.values()) {
+      const metadata = group.protocolName ? member.metadataFor(group.protocolName) : member.protocols[0]?.metadata;
+      for (const topic of (metadata && subscribedTopics(metadata)) ?? []) topics.add(topic);
+    }
+    return topics;
+  }
+
+  /** Expires committed offsets older than offsets.retention.minutes (KIP-211 rules, simplified). */
+  expireOffsets(): number {
+    const now = this.scheduler.nowMs();
+    let expired = 0;
+    for (const group of [...this.groups.values()]) {
+      if (group.state === "Dead") continue;
+      const subscribed = group.state === "Empty" ? null : group.protocolType === "consumer" ? this.subscribedTopics(group) : undefined;
+      if (subscribed === undefined) continue;
+      const records: GroupRecord[] = [];
+      for (const [topic, partitions] of group.offsets) {
+        if (subscribed?.has(topic)) continue;
+        for (const [partition, committed] of partitions) {
+          // An Empty group's offsets age from when it became empty; otherwise from the commit.
+          const base = subscribed === null ? Math.max(committed.commitTimestampMs, group.stateTimestampMs) : committed.commitTimestampMs;
+          if (base + this.config.offsetsRetentionMs <= now) records.push({ kind: "offset", groupId: group.groupId, topic, partition, value: null });
+        }
+      }
+      const becomesDead = group.state === "Empty" && group.members.size === 0 && records.length === group.offsetCount();
+      if (records.length === 0 && !becomesDead) continue;
+      if (becomesDead) records.push({ kind: "group", groupId: group.groupId, value: null });
+      expired += records.length;
+      this.enqueueWrite(group, records).then(
+        () => {
+          for (const record of records) if (record.kind === "offset") group.offsets.get(record.topic)?.delete(record.partition);
+          if (becomesDead && group.state === "Empty" && group.members.size === 0 && group.offsetCount() === 0) {
+            group.setState("Dead", this.scheduler.nowMs());
+            this.groups.delete(group.groupId);
+          }
+        },
+        (error: unknown) => log.warn("offset expiry write failed", { group: group.groupId, error: String(error) }),
+      );
+    }
+    return expired;
+  }
+
+  // ── Admin: describe, list, delete, lag ────────────────────────────────────────────────────
+
+  describeGroup(groupId: string): DescribedGroup {
+    const group = this.groups.get(groupId);
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, groupId, state: "Dead", protocolType: "", protocolName: "", members: [] };
+    if (!group) return { errorCode: 0, groupId, state: "Dead", protocolType: "", protocolName: "", members: [] };
+    const stable = group.state === "Stable";
+    return {
+      errorCode: 0,
+      groupId,
+      state: group.state,
+      protocolType: group.protocolType ?? "",
+      protocolName: stable ? (group.protocolName ?? "") : "",
+      members: [...group.members.values()].map((member) => ({
+        memberId: member.memberId,
+        groupInstanceId: member.groupInstanceId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        metadata: stable && group.protocolName ? member.metadataFor(group.protocolName) : EMPTY_BYTES,
+        assignment: stable ? member.assignment : EMPTY_BYTES,
+      })),
+    };
+  }
+
+  /** ListGroups; `states` filters case-insensitively (ListGroups v4+), empty means all. */
+  listGroups(states: string[] = []): ListedGroup[] {
+    const wanted = new Set(states.map((state) => state.toLowerCase()));
+    const listed: ListedGroup[] = [];
+    for (const group of this.groups.values()) {
+      if (group.state === "Dead") continue;
+      if (wanted.size > 0 && !wanted.has(group.state.toLowerCase())) continue;
+      listed.push({ groupId: group.groupId, protocolType: group.protocolType ?? "", state: group.state });
+    }
+    return listed;
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    return Promise.all(groupIds.map(async (groupId) => ({ groupId, errorCode: await this.deleteGroup(groupId) })));
+  }
+
+  private async deleteGroup(groupId: string): Promise<number> {
+    if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const group = this.groups.get(groupId);
+    if (!group || group.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group.state !== "Empty") return ErrorCode.NON_EMPTY_GROUP;
+    const records: GroupRecord[] = [];
+    for (const [topic, partitions] of group.offsets) {
+      for (const partition of partitions.keys()) records.push({ kind: "offset", groupId, topic, partition, value: null });
+    }
+    records.push({ kind: "group", groupId, value: null });
+    group.setState("Dead", this.scheduler.nowMs());
+    try {
+      await this.enqueueWrite(group, records);
+    } catch (error) {
+      group.setState("Empty", this.scheduler.nowMs());
+      return error instanceof KafkaError ? error.code : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    if (this.groups.get(groupId) === group) this.groups.delete(groupId);
+    return 0;
+  }
+
+  /** Committed offset, log end and lag for each partition the group committed. */
+  groupLag(groupId: string, logEndOffset: (topic: string, partition: number) => bigint | undefined): PartitionLag[] {
+    const group = this.groups.get(groupId);
+    if (!group) return [];
+    const lags: PartitionLag[] = [];
+    for (const [topic, partitions] of group.offsets) {
+      for (const [partition, committed] of partitions) {
+        const end = logEndOffset(topic, partition) ?? -1n;
+        const lag = end < 0n || committed.offset < 0n ? -1n : end > committed.offset ? end - committed.offset : 0n;
+        lags.push({ topic, partition, committed: committed.offset, logEndOffset: end, lag });
+      }
+    }
+    return lags.sort((left, right) => left.topic.localeCompare(right.topic) || left.partition - right.partition);
+  }
+
+  state(groupId: string): GroupState | undefined {
+    return this.groups.get(groupId)?.state;
+  }
+
+  generation(groupId: string): number | undefined {
+    return this.groups.get(groupId)?.generationId;
+  }
+
+  // ── Persistence ───────────────────────────────────────────────────────────────────────────
+
+  private snapshot(group: Group, assignments: Map<string, Uint8Array>): GroupMetadataSnapshot {
+    return {
+      protocolType: group.protocolType ?? "",
+      generationId: group.generationId,
+      protocolName: group.protocolName,
+      leader: group.leaderId,
+      stateTimestampMs: this.scheduler.nowMs(),
+      members: [...group.members.values()].map((member) => ({
+        memberId: member.memberId,
+        groupInstanceId: member.groupInstanceId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        rebalanceTimeoutMs: member.rebalanceTimeoutMs,
+        sessionTimeoutMs: member.sessionTimeoutMs,
+        subscription: group.protocolName ? member.metadataFor(group.protocolName) : EMPTY_BYTES,
+        assignment: assignments.get(member.memberId) ?? EMPTY_BYTES,
+      })),
+    };
+  }
+
+  private writeGroupMetadata(group: Group): Promise<void> {
+    return this.enqueueWrite(group, [{ kind: "group", groupId: group.groupId, value: this.snapshot(group, new Map()) }]);
+  }
+
+  private enqueueWrite(group: Group, records: GroupRecord[]): Promise<void> {
+    const write = group.writeChain.then(() => this.store.write(group.groupId, records));
+    group.writeChain = write.catch(() => {});
+    return write;
+  }
+}
+
+export { GROUP_STATES };
