@@ -7,7 +7,7 @@
 // the library at import time.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -541,6 +541,17 @@ describe("selection by RUNNEL_NATIVE", () => {
     });
     expect(result.exitCode).toBe(0);
     expect(result.stdout.toString()).toContain("no C compiler found");
+  });
+
+  test.skipIf(Bun.which("false") === null)("a compiler that fails: exit 1 from build:native, exit 0 during bun install; the built library is untouched", () => {
+    const before = compilerPresent ? statSync(builtLibraryPath).mtimeMs : 0;
+    const script = join(repositoryRoot, "scripts", "build-native.ts");
+    const direct = Bun.spawnSync([process.execPath, script], { env: { ...process.env, CC: "false", npm_lifecycle_event: "" }, stdout: "pipe", stderr: "pipe" });
+    expect(direct.exitCode).toBe(1);
+    expect(direct.stderr.toString()).toContain("FAILED");
+    const install = Bun.spawnSync([process.execPath, script], { env: { ...process.env, CC: "false", npm_lifecycle_event: "postinstall" }, stdout: "pipe", stderr: "pipe" });
+    expect(install.exitCode).toBe(0);
+    if (compilerPresent) expect(statSync(builtLibraryPath).mtimeMs).toBe(before);
   });
 
   test("RUNNEL_NATIVE=0 forces the fallback", async () => {
