@@ -46,8 +46,8 @@ export function responseHeaderVersion(apiKey: number, apiVersion: number, apis: 
  */
 export function decodeRequestHeader(reader: Reader): RequestHeader {
   reader.need(4, "request header");
-  const apiKey = reader.dataView.getInt16(reader.position);
-  const apiVersion = reader.dataView.getInt16(reader.position + 2);
+  const apiKey = reader.peekInt16(0);
+  const apiVersion = reader.peekInt16(2);
   if (apiVersion < 0) throw new ProtocolDecodeError(`negative api version ${apiVersion}`);
   return RequestHeaderCodec.decode(reader, requestHeaderVersion(apiKey, apiVersion));
 }

@@ -92,7 +92,6 @@ function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
 
 export class Reader {
   readonly bytes: Uint8Array;
-  readonly dataView: DataView;
   position: number;
   /** One past the last readable byte. */
   readonly end: number;
@@ -100,9 +99,20 @@ export class Reader {
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     assert(start >= 0 && start <= end && end <= bytes.length, "Reader range outside its bytes");
     this.bytes = bytes;
-    this.dataView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.position = start;
     this.end = end;
+  }
+
+  // Touching `.buffer` of a small Uint8Array is slow in JavaScriptCore (it materializes the
+  // ArrayBuffer), so integers up to 32 bits are assembled from bytes and a DataView is made only
+  // for the first int64/float64.
+  private lazyView: DataView | null = null;
+
+  private get dataView(): DataView {
+    if (this.lazyView === null) {
+      this.lazyView = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    }
+    return this.lazyView;
   }
 
   get remaining(): number {
@@ -126,7 +136,7 @@ export class Reader {
 
   int8(): number {
     this.need(1, "int8");
-    return this.dataView.getInt8(this.position++);
+    return (this.bytes[this.position++]! << 24) >> 24;
   }
 
   uint8(): number {
@@ -141,30 +151,37 @@ export class Reader {
 
   int16(): number {
     this.need(2, "int16");
-    const value = this.dataView.getInt16(this.position);
-    this.position += 2;
-    return value;
+    const bytes = this.bytes;
+    const at = this.position;
+    this.position = at + 2;
+    return ((bytes[at]! << 24) | (bytes[at + 1]! << 16)) >> 16;
   }
 
   uint16(): number {
     this.need(2, "uint16");
-    const value = this.dataView.getUint16(this.position);
-    this.position += 2;
-    return value;
+    const bytes = this.bytes;
+    const at = this.position;
+    this.position = at + 2;
+    return (bytes[at]! << 8) | bytes[at + 1]!;
   }
 
   int32(): number {
     this.need(4, "int32");
-    const value = this.dataView.getInt32(this.position);
-    this.position += 4;
-    return value;
+    const bytes = this.bytes;
+    const at = this.position;
+    this.position = at + 4;
+    return (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
   }
 
   uint32(): number {
-    this.need(4, "uint32");
-    const value = this.dataView.getUint32(this.position);
-    this.position += 4;
-    return value;
+    return this.int32() >>> 0;
+  }
+
+  /** The int16 at `offset` bytes ahead, without moving (header peeking). */
+  peekInt16(offset: number): number {
+    this.need(offset + 2, "int16");
+    const at = this.position + offset;
+    return ((this.bytes[at]! << 24) | (this.bytes[at + 1]! << 16)) >> 16;
   }
 
   int64(): bigint {
