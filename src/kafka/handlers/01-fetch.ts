@@ -24,6 +24,8 @@ import type { PartitionLog } from "../../storage/types.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 
 const readCommitted = 1;
+/** No data is an empty record set (size 0), never null: librdkafka rejects a size of -1. */
+const noRecords = new Uint8Array(0);
 
 interface Wanted {
   topicIndex: number;
@@ -88,7 +90,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
     const log = want.log;
     if (!log || want.errorCode !== ErrorCode.NONE) {
       gathered.hasError = true;
-      partitions.push({ partitionIndex: want.partition, errorCode: want.errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null });
+      partitions.push({ partitionIndex: want.partition, errorCode: want.errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: noRecords });
       continue;
     }
     const base = {
@@ -100,7 +102,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
     };
     const budget = Math.min(want.partitionMaxBytes, responseBytesMax - gathered.bytes);
     if (budget <= 0 || want.fetchOffset === log.highWatermark) {
-      partitions.push({ ...base, errorCode: ErrorCode.NONE, records: null });
+      partitions.push({ ...base, errorCode: ErrorCode.NONE, records: noRecords });
       continue;
     }
     try {
@@ -108,12 +110,12 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       // Only the first data of the response may exceed the limits (KIP-74).
       if (read.bytes > budget && gathered.bytes > 0) {
         read.release();
-        partitions.push({ ...base, errorCode: ErrorCode.NONE, records: null });
+        partitions.push({ ...base, errorCode: ErrorCode.NONE, records: noRecords });
         continue;
       }
       gathered.releases.push(read.release);
       gathered.bytes += read.bytes;
-      const records = read.bytes === 0 ? null : concat(read.chunks, read.bytes);
+      const records = read.bytes === 0 ? noRecords : concat(read.chunks, read.bytes);
       partitions.push({
         ...base,
         highWatermark: read.highWatermark,
@@ -125,7 +127,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
     } catch (error) {
       gathered.hasError = true;
       if (!(error instanceof KafkaError)) throw error;
-      partitions.push({ ...base, errorCode: errorCodeOf(error), records: null });
+      partitions.push({ ...base, errorCode: errorCodeOf(error), records: noRecords });
     }
   }
   return gathered;

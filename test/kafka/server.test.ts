@@ -1,0 +1,185 @@
+// The Kafka layer in process (listener, connection, dispatcher, handlers) over an in-memory log:
+// negotiation, strict response order, closes on bad input, backpressure isolation, long polling,
+// zero-copy release. Real clients against the real broker process are in test/compat/.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  ApiVersionsApi,
+  CreateTopicsApi,
+  DeleteTopicsApi,
+  FetchApi,
+  ListOffsetsApi,
+  MetadataApi,
+  ProduceApi,
+} from "../../src/protocol/generated/index.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { buildBatch } from "../../src/testing/record-batches.ts";
+import { startInProcess, type InProcessServer } from "./in-process.ts";
+import { decodeResponse, encodeRequest, WireClient } from "./wire.ts";
+
+let server: InProcessServer;
+
+beforeAll(async () => {
+  server = await startInProcess([["queued.max.requests", "16"], ["socket.request.max.bytes", "1048576"]]);
+});
+afterAll(async () => {
+  await server.close();
+});
+
+function produceRequest(topic: string, batch: Uint8Array, acks = 1) {
+  return { acks, timeoutMs: 1000, transactionalId: null, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }] };
+}
+
+function fetchRequest(topic: string, offset: bigint, maxWaitMs: number, minBytes = 1) {
+  return {
+    replicaId: -1, maxWaitMs, minBytes, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 20, logStartOffset: -1n, currentLeaderEpoch: -1 }] }],
+    forgottenTopicsData: [], rackId: "",
+  };
+}
+
+describe("negotiation", () => {
+  test("ApiVersions v0 then Metadata v0 pipelined are answered in order (kafka-python's probe)", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    await client.send(encodeRequest(ApiVersionsApi, 0, 1, {}));
+    await client.send(encodeRequest(MetadataApi, 0, 2, { topics: [] }));
+    const [first, second] = await client.waitFrames(2);
+    const versions = decodeResponse(ApiVersionsApi, 0, first!);
+    expect(versions.correlationId).toBe(1);
+    expect(versions.body.errorCode).toBe(0);
+    const keys = versions.body.apiKeys.map((entry: { apiKey: number }) => entry.apiKey);
+    expect(keys).toEqual(expect.arrayContaining([0, 1, 2, 3, 18, 19, 20]));
+    const produce = versions.body.apiKeys.find((entry: { apiKey: number }) => entry.apiKey === 0);
+    expect(produce.minVersion).toBeLessThanOrEqual(3);
+    expect(decodeResponse(MetadataApi, 0, second!).correlationId).toBe(2);
+    client.close();
+  });
+
+  test("ApiVersions at an unknown version: v0 layout, UNSUPPORTED_VERSION, our ranges", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    // A future version: the header is v2 (flexible) and the body unknown; only the header matters.
+    const frame = encodeRequest(ApiVersionsApi, 3, 7, { clientSoftwareName: "x", clientSoftwareVersion: "1" });
+    new DataView(frame.buffer, frame.byteOffset).setInt16(6, 99);
+    await client.send(frame);
+    const [answer] = await client.waitFrames(1);
+    const decoded = decodeResponse(ApiVersionsApi, 0, answer!);
+    expect(decoded.correlationId).toBe(7);
+    expect(decoded.body.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+    expect(decoded.body.apiKeys.length).toBeGreaterThan(5);
+    client.close();
+  });
+
+  test("an unknown API key closes that connection only", async () => {
+    const bad = await WireClient.connect(server.bootstrap);
+    const good = await WireClient.connect(server.bootstrap);
+    const frame = encodeRequest(ApiVersionsApi, 0, 1, {});
+    new DataView(frame.buffer, frame.byteOffset).setInt16(4, 999);
+    await bad.send(frame);
+    expect(await bad.waitClosed()).toBe(true);
+    await good.send(encodeRequest(ApiVersionsApi, 3, 1, { clientSoftwareName: "x", clientSoftwareVersion: "1" }));
+    expect((await good.waitFrames(1)).length).toBe(1);
+    good.close();
+  });
+
+  test("an oversized length prefix closes the connection before allocating", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    await client.send(new Uint8Array([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
+    expect(await client.waitClosed()).toBe(true);
+  });
+
+  test("a truncated body closes the connection", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    const frame = encodeRequest(MetadataApi, 1, 1, { topics: [{ name: "abc" }] });
+    const cut = frame.slice(0, frame.length - 2);
+    new DataView(cut.buffer).setInt32(0, cut.length - 4);
+    await client.send(cut);
+    expect(await client.waitClosed()).toBe(true);
+  });
+});
+
+describe("produce and fetch", () => {
+  test("a long-poll Fetch followed by Metadata: answered in request order, woken by an append", async () => {
+    const consumer = await WireClient.connect(server.bootstrap);
+    const producer = await WireClient.connect(server.bootstrap);
+    await producer.send(encodeRequest(CreateTopicsApi, 4, 1, {
+      topics: [{ name: "order", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false,
+    }));
+    await producer.waitFrames(1);
+    await consumer.send(encodeRequest(FetchApi, 11, 10, fetchRequest("order", 0n, 10000)));
+    await consumer.send(encodeRequest(MetadataApi, 4, 11, { topics: null, allowAutoTopicCreation: false }));
+    await Bun.sleep(50); // give the broker the chance to answer out of order (it must not)
+    expect(consumer.frames.length).toBe(0);
+    const batch = buildBatch({ batchNumber: 1, recordCount: 3, valueBytes: 5000 });
+    await producer.send(encodeRequest(ProduceApi, 7, 2, produceRequest("order", batch)));
+    const [fetched, metadata] = await consumer.waitFrames(2);
+    const fetch = decodeResponse(FetchApi, 11, fetched!);
+    expect(fetch.correlationId).toBe(10);
+    const partition = fetch.body.responses[0].partitions[0];
+    expect(partition.errorCode).toBe(0);
+    expect(partition.highWatermark).toBe(3n);
+    expect(partition.records.length).toBe(batch.length);
+    expect(decodeResponse(MetadataApi, 4, metadata!).correlationId).toBe(11);
+    for (const log of server.logs.logs.values()) expect(log.outstandingReads).toBe(0);
+    consumer.close();
+    producer.close();
+  });
+
+  test("acks=0 gets no response; the next request's response follows", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    await client.send(encodeRequest(MetadataApi, 4, 0, { topics: [{ name: "acks0" }], allowAutoTopicCreation: true }));
+    await client.waitFrames(1);
+    client.frames.length = 0;
+    const batch = buildBatch({ batchNumber: 2, recordCount: 1, valueBytes: 16 });
+    // Handlers of one connection run concurrently but start in order: the append is issued first.
+    await client.send(encodeRequest(ProduceApi, 7, 1, produceRequest("acks0", batch, 0)));
+    await client.send(encodeRequest(ListOffsetsApi, 2, 2, {
+      replicaId: -1, isolationLevel: 0, topics: [{ name: "acks0", partitions: [{ partitionIndex: 0, timestamp: -1n }] }],
+    }));
+    const [only] = await client.waitFrames(1);
+    const offsets = decodeResponse(ListOffsetsApi, 2, only!);
+    expect(offsets.correlationId).toBe(2);
+    expect(offsets.body.topics[0].partitions[0].offset).toBe(1n);
+    client.close();
+  });
+
+  test("a client that never reads is paused and does not stall another", async () => {
+    const flooder = await WireClient.connect(server.bootstrap);
+    flooder.socket.pause?.();
+    const metadata = encodeRequest(MetadataApi, 1, 1, { topics: null });
+    const many = new Uint8Array(metadata.length * 5000);
+    for (let index = 0; index < 5000; index++) many.set(metadata, index * metadata.length);
+    void flooder.send(many).catch(() => {});
+    const polite = await WireClient.connect(server.bootstrap);
+    for (let index = 0; index < 20; index++) await polite.send(encodeRequest(MetadataApi, 1, index, { topics: null }));
+    const frames = await polite.waitFrames(20);
+    expect(frames.map((frame) => decodeResponse(MetadataApi, 1, frame).correlationId)).toEqual([...Array(20).keys()]);
+    polite.close();
+    flooder.close();
+  });
+
+  test("CreateTopics validation and DeleteTopics by id", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    await client.send(encodeRequest(CreateTopicsApi, 7, 1, {
+      topics: [
+        { name: "bad/name", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+        { name: "rf3", numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] },
+        { name: "badconfig", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "retention.ms", value: "soon" }] },
+        { name: "good", numPartitions: -1, replicationFactor: -1, assignments: [], configs: [{ name: "retention.ms", value: "1000" }] },
+      ],
+      timeoutMs: 1000, validateOnly: false,
+    }));
+    const created = decodeResponse(CreateTopicsApi, 7, (await client.waitFrames(1))[0]!).body.topics;
+    expect(created.map((topic: { errorCode: number }) => topic.errorCode)).toEqual([
+      ErrorCode.INVALID_TOPIC_EXCEPTION, ErrorCode.INVALID_REPLICATION_FACTOR, ErrorCode.INVALID_CONFIG, ErrorCode.NONE,
+    ]);
+    const good = created[3];
+    expect(good.numPartitions).toBe(1);
+    expect(good.configs.find((config: { name: string }) => config.name === "retention.ms").value).toBe("1000");
+    await client.send(encodeRequest(DeleteTopicsApi, 6, 2, { topics: [{ name: null, topicId: good.topicId }], timeoutMs: 1000 }));
+    const deleted = decodeResponse(DeleteTopicsApi, 6, (await client.waitFrames(2))[1]!).body.responses;
+    expect(deleted[0].errorCode).toBe(0);
+    expect(deleted[0].name).toBe("good");
+    expect(server.broker.cluster.topic("good")).toBeUndefined();
+    client.close();
+  });
+});
