@@ -1,0 +1,362 @@
+// Fuzz of the LIVE Kafka listener: a real broker process receives FUZZ_CASES (default 100,000)
+// random and mutated request frames over thousands of short connections, while a well-behaved
+// client on its own connection keeps doing ApiVersions + Produce + Fetch round trips.
+//
+// Cases are frames written to the broker. Each is a mutation of a valid encoded request (every
+// served API and version, with empty and with real bodies) or pure garbage:
+//   bit flips · byte overwrites · truncation (size fixed, or left claiming the missing bytes) ·
+//   trailing junk · oversized / negative length prefixes · unknown API keys · unknown versions ·
+//   produce batches with bad CRCs · a gzip decompression bomb · random bytes.
+// A connection carries a burst of 1-40 frames, then half-closes; the broker answers what it can
+// and closes the connection at the first frame it cannot trust.
+//
+// Asserted: the broker process stays alive; the well-behaved client is answered all along and
+// after; the records produced before the fuzz are intact, byte for byte. Mutations that mutate
+// state are harmless by construction: the fuzz broker has auto.create.topics.enable=false, the
+// corpus never carries CreateTopics/CreatePartitions/DeleteTopics/DeleteRecords/AlterConfigs with
+// real content, and the precious topic's name cannot be reached by flipping bits of "fz".
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { AnyApi } from "../../src/protocol/api.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import * as generated from "../../src/protocol/generated/index.ts";
+import { encodeRequestFrame } from "../../src/protocol/headers.ts";
+import { buildBatch, compareWithSent, prng } from "../../src/testing/record-batches.ts";
+import { startBroker, type Broker } from "../helpers/broker.ts";
+import { Compression, gzipBatch, splitBatches, WireConnection, withRecordsSection } from "./listener-wire.ts";
+
+const casesTarget = Number(process.env.FUZZ_CASES ?? 100_000);
+const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+const workers = 12;
+const preciousTopic = "precious-records";
+const fuzzTopic = "fz";
+const preciousBatches: Uint8Array[] = [];
+const preciousBaseOffsets: bigint[] = [];
+
+const {
+  ApiVersionsApi, CreateTopicsApi, FetchApi, MetadataApi, ProduceApi, ListOffsetsApi,
+} = generated as unknown as Record<string, AnyApi>;
+
+let broker: Broker;
+let client: WireConnection;
+let fuzzTopicId = "";
+
+beforeAll(async () => {
+  broker = await startBroker({ set: { "auto.create.topics.enable": "false" } });
+  client = await WireConnection.open(broker.host, broker.port);
+  const created = await client.request(CreateTopicsApi!, 4, {
+    topics: [
+      { name: preciousTopic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+      { name: fuzzTopic, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] },
+    ],
+    timeoutMs: 10000,
+  });
+  for (const topic of created.topics) expect(topic.errorCode).toBe(ErrorCode.NONE);
+  for (let number = 0; number < 40; number++) {
+    const batch = buildBatch({ batchNumber: number, recordCount: 1 + (number % 7), valueBytes: 64 + number * 3, seed: 42 });
+    preciousBatches.push(batch);
+    preciousBaseOffsets.push(await produce(client, preciousTopic, batch));
+  }
+  const metadata = await client.request(MetadataApi!, 12, { topics: [{ name: fuzzTopic, topicId: undefined }] });
+  fuzzTopicId = metadata.topics[0].topicId;
+}, 30000);
+
+afterAll(async () => {
+  client?.close();
+  await broker?.stop();
+});
+
+async function produce(connection: WireConnection, topic: string, batch: Uint8Array): Promise<bigint> {
+  const response = await connection.request(ProduceApi!, 9, {
+    transactionalId: null, acks: -1, timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }],
+  });
+  const partition = response.responses[0].partitionResponses[0];
+  expect(partition.errorCode).toBe(ErrorCode.NONE);
+  return partition.baseOffset;
+}
+
+/** ApiVersions + Produce + Fetch on the well-behaved connection. */
+async function roundTrip(connection: WireConnection, number: number): Promise<void> {
+  const versions = await connection.request(ApiVersionsApi!, 3, { clientSoftwareName: "runnel-fuzz", clientSoftwareVersion: "1" });
+  expect(versions.errorCode).toBe(ErrorCode.NONE);
+  const batch = buildBatch({ batchNumber: 100_000 + number, recordCount: 2, valueBytes: 32, seed: 7 });
+  const offset = await produce(connection, fuzzTopic, batch);
+  const fetched = await connection.request(FetchApi!, 11, {
+    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topic: fuzzTopic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [], rackId: "",
+  });
+  const partition = fetched.responses[0].partitions[0];
+  expect(partition.errorCode).toBe(ErrorCode.NONE);
+  const [first] = splitBatches(partition.records);
+  expect(first).toBeDefined();
+  expect(compareWithSent(first!, batch, offset)).toBeNull();
+}
+
+// ---- corpus of valid frames -------------------------------------------------------------------
+
+/** APIs whose requests may carry real content in the corpus (they cannot grow the broker's state). */
+const MUTATING_KEYS = new Set([19, 20, 21, 33, 37, 44, 42, 47]);
+
+function buildCorpus(ranges: { apiKey: number; minVersion: number; maxVersion: number }[]): Uint8Array[] {
+  const apis = new Map<number, AnyApi>();
+  for (const value of Object.values(generated)) {
+    const api = value as AnyApi;
+    if (api && typeof api === "object" && typeof api.apiKey === "number" && typeof api.encodeRequest === "function") apis.set(api.apiKey, api);
+  }
+  const corpus: Uint8Array[] = [];
+  const fuzzBatch = buildBatch({ batchNumber: 9, recordCount: 3, valueBytes: 40, seed: 3 });
+  const gzipped = gzipBatch(fuzzBatch);
+  const badCrc = fuzzBatch.slice();
+  badCrc[17]! ^= 0xff;
+  const withProducer = fuzzBatch.slice();
+  const producerView = new DataView(withProducer.buffer);
+  producerView.setBigInt64(43, 5n); // producer id 5, epoch 0, sequence 0, CRC recomputed below
+  producerView.setInt16(51, 0);
+  producerView.setInt32(53, 0);
+  const idempotent = withRecordsSection(withProducer, Compression.none, withProducer.subarray(61));
+  for (const range of ranges) {
+    const api = apis.get(range.apiKey);
+    if (!api) continue;
+    for (let version = range.minVersion; version <= range.maxVersion; version++) {
+      // Every API with an all-defaults body (empty lists: harmless even for admin APIs).
+      try {
+        corpus.push(encodeRequestFrame(api, version, version + 1, "fuzz", {}));
+      } catch {
+        // some versions need a field the defaults cannot give
+      }
+    }
+  }
+  for (let version = 3; version <= 11; version++) {
+    for (const records of [fuzzBatch, gzipped, badCrc, idempotent]) {
+      corpus.push(encodeRequestFrame(ProduceApi!, version, 7, "fuzz", {
+        transactionalId: null, acks: version % 3 === 0 ? 0 : 1, timeoutMs: 1000,
+        topicData: [{ name: fuzzTopic, partitionData: [{ index: version % 2, records }] }],
+      }));
+    }
+  }
+  for (let version = 4; version <= 17; version++) {
+    corpus.push(encodeRequestFrame(FetchApi!, version, 8, "fuzz", {
+      replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 65536, isolationLevel: version % 2, sessionId: 0, sessionEpoch: -1,
+      topics: [{ ...(version >= 13 ? { topicId: fuzzTopicId } : { topic: fuzzTopic }), partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 65536 }] }],
+      forgottenTopicsData: [], rackId: "",
+    }));
+  }
+  for (let version = 0; version <= 12; version++) {
+    corpus.push(encodeRequestFrame(MetadataApi!, version, 9, "fuzz", { topics: [{ name: fuzzTopic }] }));
+  }
+  for (let version = 1; version <= 9; version++) {
+    corpus.push(encodeRequestFrame(ListOffsetsApi!, version, 10, "fuzz", {
+      replicaId: -1, isolationLevel: 0,
+      topics: [{ name: fuzzTopic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
+    }));
+  }
+  return corpus;
+}
+
+// ---- mutations ----------------------------------------------------------------------------------
+
+type Mutation = (frame: Uint8Array, random: () => number) => { bytes: Uint8Array; last?: boolean };
+
+const int = (random: () => number, below: number) => Math.floor(random() * below);
+
+function withSize(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 4);
+  new DataView(out.buffer).setInt32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+const mutations: [string, number, Mutation][] = [
+  ["valid", 8, (frame) => ({ bytes: frame })],
+  ["bit flips", 30, (frame, random) => {
+    const bytes = frame.slice();
+    const flips = 1 + int(random, 8);
+    for (let index = 0; index < flips && bytes.length > 4; index++) bytes[4 + int(random, bytes.length - 4)]! ^= 1 << int(random, 8);
+    return { bytes };
+  }],
+  ["byte overwrite", 10, (frame, random) => {
+    const bytes = frame.slice();
+    const start = 4 + int(random, Math.max(1, bytes.length - 4));
+    const length = 1 + int(random, 16);
+    for (let at = start; at < Math.min(bytes.length, start + length); at++) bytes[at] = int(random, 256);
+    return { bytes };
+  }],
+  ["truncated, size fixed", 12, (frame, random) => withSizeOf(frame.subarray(4, 4 + int(random, frame.length - 4)))],
+  ["truncated, size claims more", 3, (frame, random) => ({ bytes: frame.subarray(0, 4 + int(random, frame.length - 4)), last: true })],
+  ["trailing junk", 5, (frame, random) => {
+    const junk = crypto.getRandomValues(new Uint8Array(1 + int(random, 64)));
+    const body = new Uint8Array(frame.length - 4 + junk.length);
+    body.set(frame.subarray(4));
+    body.set(junk, frame.length - 4);
+    return { bytes: withSize(body) };
+  }],
+  ["oversized length prefix", 4, (frame, random) => {
+    const bytes = frame.slice();
+    const size = random() < 0.5 ? 104857601 + int(random, 2 ** 31 - 104857601) : -1 - int(random, 2 ** 31 - 1);
+    new DataView(bytes.buffer).setInt32(0, size);
+    return { bytes, last: true };
+  }],
+  ["unknown api key", 6, (frame, random) => {
+    const bytes = frame.slice();
+    new DataView(bytes.buffer).setInt16(4, random() < 0.5 ? 100 + int(random, 32000) : -1 - int(random, 32000));
+    return { bytes };
+  }],
+  ["unknown version", 6, (frame, random) => {
+    const bytes = frame.slice();
+    new DataView(bytes.buffer).setInt16(6, random() < 0.7 ? 18 + int(random, 32000) : -1 - int(random, 32000));
+    return { bytes };
+  }],
+  ["random bytes", 8, (_frame, random) => withSizeOf(crypto.getRandomValues(new Uint8Array(int(random, 300))))],
+];
+
+function withSizeOf(body: Uint8Array): { bytes: Uint8Array } {
+  return { bytes: withSize(body) };
+}
+
+const mutationWeights = mutations.reduce((sum, [, weight]) => sum + weight, 0);
+
+function pickMutation(random: () => number): [string, Mutation] {
+  let roll = random() * mutationWeights;
+  for (const [name, weight, mutate] of mutations) {
+    roll -= weight;
+    if (roll < 0) return [name, mutate];
+  }
+  return [mutations[0]![0], mutations[0]![2]];
+}
+
+/** A gzip batch whose records inflate to 128 MiB of zeros (twice the 64 MiB inflate cap). */
+function decompressionBomb(): Uint8Array {
+  const template = buildBatch({ batchNumber: 1, recordCount: 1, valueBytes: 8 });
+  const zeros = new Uint8Array(128 * 1024 * 1024);
+  return withRecordsSection(template, Compression.gzip, Bun.gzipSync(zeros, { level: 6 }));
+}
+
+interface Tally {
+  cases: number;
+  connections: number;
+  closedByBroker: number;
+  timedOut: number;
+  byMutation: Map<string, number>;
+}
+
+async function fuzzConnection(corpus: Uint8Array[], random: () => number, tally: Tally, extra?: Uint8Array): Promise<void> {
+  const connection = await WireConnection.open(broker.host, broker.port);
+  tally.connections++;
+  const burst = 1 + int(random, 40);
+  const frames: Uint8Array[] = [];
+  if (extra) frames.push(extra);
+  for (let index = 0; index < burst; index++) {
+    const [name, mutate] = pickMutation(random);
+    const { bytes, last } = mutate(corpus[int(random, corpus.length)]!, random);
+    frames.push(bytes);
+    tally.byMutation.set(name, (tally.byMutation.get(name) ?? 0) + 1);
+    if (last) break;
+  }
+  tally.cases += frames.length;
+  let total = 0;
+  for (const frame of frames) total += frame.length;
+  const joined = new Uint8Array(total);
+  let at = 0;
+  for (const frame of frames) {
+    joined.set(frame, at);
+    at += frame.length;
+  }
+  connection.send(joined);
+  connection.end();
+  const timer = setTimeout(() => {
+    tally.timedOut++;
+    connection.close();
+  }, 3000);
+  await connection.closed;
+  clearTimeout(timer);
+  if (!connection.closedByTest) tally.closedByBroker++;
+}
+
+function brokerAlive(): boolean {
+  const pid = broker.pid;
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test(`live listener survives ${casesTarget} random and mutated frames (seed ${seed})`, async () => {
+  const versions = await client.request(ApiVersionsApi!, 3, { clientSoftwareName: "runnel-fuzz", clientSoftwareVersion: "1" });
+  const corpus = buildCorpus(versions.apiKeys.map((key: any) => ({ apiKey: key.apiKey, minVersion: key.minVersion, maxVersion: key.maxVersion })));
+  expect(corpus.length).toBeGreaterThan(100);
+  const bomb = decompressionBomb();
+  const bombFrames = [3, 7, 9].map((version) => encodeRequestFrame(ProduceApi!, version, 77, "fuzz", {
+    transactionalId: null, acks: 1, timeoutMs: 1000,
+    topicData: [{ name: fuzzTopic, partitionData: [{ index: 1, records: bomb }] }],
+  }));
+
+  const random = prng(seed);
+  const tally: Tally = { cases: 0, connections: 0, closedByBroker: 0, timedOut: 0, byMutation: new Map() };
+  let healthChecks = 0;
+  let healthError: unknown = null;
+  let fuzzing = true;
+  const health = (async () => {
+    while (fuzzing) {
+      try {
+        await roundTrip(client, healthChecks++);
+      } catch (error) {
+        healthError ??= error;
+        return;
+      }
+      await Bun.sleep(200);
+    }
+  })();
+
+  let bombsSent = 0;
+  const worker = async (index: number) => {
+    const workerRandom = prng(seed * 31 + index);
+    while (tally.cases < casesTarget && healthError === null) {
+      const extra = bombsSent < 9 && workerRandom() < 0.01 ? bombFrames[bombsSent++ % bombFrames.length] : undefined;
+      if (extra) tally.byMutation.set("decompression bomb", (tally.byMutation.get("decompression bomb") ?? 0) + 1);
+      await fuzzConnection(corpus, workerRandom, tally, extra);
+    }
+  };
+  void random;
+  await Promise.all(Array.from({ length: workers }, (_, index) => worker(index)));
+  fuzzing = false;
+  await health;
+
+  console.log(`fuzz seed ${seed}: ${tally.cases} cases over ${tally.connections} connections; ` +
+    `${tally.closedByBroker} closed by the broker, ${tally.timedOut} not closed by the broker within 3 s; health round trips ${healthChecks}; ` +
+    [...tally.byMutation].map(([name, count]) => `${name} ${count}`).join(", "));
+  expect(healthError).toBeNull();
+  expect(brokerAlive()).toBe(true);
+  expect(tally.cases).toBeGreaterThanOrEqual(casesTarget);
+  expect(healthChecks).toBeGreaterThan(0);
+
+  // A fresh connection still works, and the records produced before the fuzz are intact.
+  const after = await WireConnection.open(broker.host, broker.port);
+  await roundTrip(after, 1_000_000);
+  let offset = 0n;
+  const seen: Uint8Array[] = [];
+  while (seen.length < preciousBatches.length) {
+    const fetched = await after.request(FetchApi!, 11, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: preciousTopic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [], rackId: "",
+    });
+    const partition = fetched.responses[0].partitions[0];
+    expect(partition.errorCode).toBe(ErrorCode.NONE);
+    const batches = splitBatches(partition.records);
+    expect(batches.length).toBeGreaterThan(0);
+    for (const batch of batches) {
+      seen.push(batch.slice());
+      offset = new DataView(batch.buffer, batch.byteOffset).getBigInt64(0) + BigInt(new DataView(batch.buffer, batch.byteOffset).getInt32(23)) + 1n;
+    }
+  }
+  expect(seen.length).toBe(preciousBatches.length);
+  for (let index = 0; index < preciousBatches.length; index++) {
+    expect(compareWithSent(seen[index]!, preciousBatches[index]!, preciousBaseOffsets[index]!)).toBeNull();
+  }
+  after.close();
+}, 120000);
