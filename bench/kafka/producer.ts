@@ -17,6 +17,7 @@ import { nowMs } from "../lib/open-loop.ts";
 import type { Crc32c } from "./crc32c.ts";
 import { KafkaConnection } from "./connection.ts";
 import { decodeProduceResponse, produceFrame } from "./wire.ts";
+import { floodLoop } from "../lib/window.ts";
 import type { CompressionName } from "./wire.ts";
 
 export interface ProducerOptions {
@@ -135,25 +136,15 @@ export class BenchProducer implements OpenLoopTarget {
       measuredRecords += records;
       requests += 1;
     };
-    const loops = this.connections.map(async (connection) => {
-      const window: Promise<void>[] = [];
-      while (!stop) {
-        while (window.length < this.options.inFlightMax && !stop) {
-          const batch = { first: index, count: this.options.batchRecords };
-          index += batch.count;
-          const promise: Promise<void> = this.sendBatch(connection, batch, onAcked)
-            .catch(() => {
-              stop = true; // lastError says why; reported below.
-            })
-            .finally(() => {
-              window.splice(window.indexOf(promise), 1);
-            });
-          window.push(promise);
-        }
-        await Promise.race(window);
-      }
-      await Promise.allSettled(window);
-    });
+    const loops = this.connections.map((connection) =>
+      floodLoop(this.options.inFlightMax, () => stop, () => {
+        const batch = { first: index, count: this.options.batchRecords };
+        index += batch.count;
+        return this.sendBatch(connection, batch, onAcked);
+      }).catch(() => {
+        stop = true; // lastError says why; reported below.
+      }),
+    );
     await Bun.sleep(warmupMs);
     measuring = true;
     const started = nowMs();

@@ -1,0 +1,104 @@
+// Scenario "produce" (issue 3): the bench's pipelined Kafka-protocol producer — 1 KiB records,
+// 16 KiB batches, acks=1, 1 and 8 partitions — against Runnel, against a raw Bun TCP sink of
+// the very same frames, and against Redis Streams XADD of the same records, in the same run.
+// Throughput is closed-loop (a full in-flight window); latency is open-loop at half of
+// Runnel's 1-partition throughput, for Runnel and Redis at the same offered rate.
+
+import { formatNumber, formatRatio, formatSpread, table } from "../lib/markdown.ts";
+import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.ts";
+import { repeatedFloods, repeatedRuns } from "../lib/runner.ts";
+import type { RepeatedRuns } from "../lib/runner.ts";
+import { ratio } from "../lib/stats.ts";
+import type { Spread } from "../lib/stats.ts";
+import { startRunnel, startSink } from "../systems/kafka.ts";
+import { startRedis } from "../systems/redis.ts";
+import type { System } from "../systems/types.ts";
+import type { Scenario } from "./common.ts";
+import { isUnavailable, megabytes, tryStart } from "./common.ts";
+
+export const produceScenario: Scenario = {
+  name: "produce",
+  title: "Produce: pipelined Kafka-protocol producer vs raw TCP sink vs Redis XADD",
+  description: "issue 3: 1 KiB records, 16 KiB batches, 1 and 8 partitions, acks=1 — Runnel / TCP sink ratio and Runnel / Redis ratio",
+  async run(context) {
+    const params = context.params;
+    const report = new Report("produce", this.title, params);
+    const mbps = (value: number) => formatNumber(megabytes(value, params), 1);
+    const rows: string[][] = [];
+    const floods: Record<string, Spread> = {};
+    const notes: string[] = [];
+    for (const partitions of [1, 8]) {
+      const sink = await startSink({ name: "raw TCP sink", params, crc32c: context.crc32c, partitions });
+      try {
+        floods[`sink-${partitions}`] = await repeatedFloods(sink, `sink-${partitions}`, params, context.log);
+      } finally {
+        await sink.stop();
+      }
+      const runnel = await tryStart(() => startRunnel({ name: "Runnel", params, crc32c: context.crc32c, partitions }));
+      if (isUnavailable(runnel)) {
+        notes.push(`Runnel (${partitions} partition(s)): not measured — ${runnel.unavailable}`);
+        continue;
+      }
+      try {
+        floods[`runnel-${partitions}`] = await repeatedFloods(runnel, `runnel-${partitions}`, params, context.log);
+      } catch (error) {
+        notes.push(`Runnel (${partitions} partition(s)): failed — ${(error as Error).message}`);
+      } finally {
+        await runnel.stop();
+      }
+    }
+    let redis: System | null = null;
+    if (params.peers) {
+      redis = await startRedis(params);
+      floods.redis = await repeatedFloods(redis, "redis", params, context.log);
+    }
+    for (const partitions of [1, 8]) {
+      const sink = floods[`sink-${partitions}`]!;
+      const runnel = floods[`runnel-${partitions}`];
+      rows.push([
+        `${partitions}`,
+        runnel ? formatSpread(runnel, mbps) : "n/a",
+        formatSpread(sink, mbps),
+        runnel ? formatRatio(ratio(runnel.median, sink.median)) : "n/a",
+        floods.redis ? formatSpread(floods.redis, mbps) : "n/a",
+        runnel && floods.redis ? formatRatio(ratio(runnel.median, floods.redis.median)) : "n/a",
+      ]);
+    }
+    report.section(
+      "Throughput (closed loop, payload MB/s = records/s × record size)",
+      table(["partitions", "Runnel MB/s", "raw TCP sink MB/s", "Runnel / sink (target ≥ 0.5)", "Redis XADD MB/s", "Runnel / Redis (target ≥ 3)"], rows) +
+        `\nThe sink receives the same Produce frames from the same producer and answers each with 8 bytes, without parsing or storing: it is the ceiling of this generator plus loopback TCP. Redis: ${params.producers} connection(s), ${params.inFlightMax * 32} XADDs in flight each, one entry per record. CRC-32C: ${context.crcSource}.\n` +
+        (notes.length > 0 ? `\n${notes.map((note) => `- ${note}`).join("\n")}\n` : ""),
+    );
+    report.figure("floods", floods);
+    // Latency at the same offered rate.
+    const base = floods["runnel-1"]?.median ?? floods.redis?.median ?? 0;
+    const rate = params.rate > 0 ? params.rate : Math.round(base * params.latencyRateFraction);
+    const latencyRows: Array<{ label: string; runs: RepeatedRuns }> = [];
+    if (rate > 0) {
+      const runnel = await tryStart(() => startRunnel({ name: "Runnel", params, crc32c: context.crc32c, partitions: 1 }));
+      if (!isUnavailable(runnel)) {
+        try {
+          latencyRows.push({ label: "Runnel (1 partition)", runs: await repeatedRuns(runnel, "runnel-latency", { rate, durationMs: params.durationMs, warmupMs: params.warmupMs, endToEnd: true }, params, context.log) });
+        } finally {
+          await runnel.stop();
+        }
+      }
+      if (redis) latencyRows.push({ label: "Redis Streams", runs: await repeatedRuns(redis, "redis-latency", { rate, durationMs: params.durationMs, warmupMs: params.warmupMs, endToEnd: true }, params, context.log) });
+    }
+    await redis?.stop();
+    if (latencyRows.length > 0) {
+      report.section(`Produce latency at ${formatNumber(rate)} records/s (${formatNumber(megabytes(rate, params), 1)} MB/s offered)`, latencyTable(latencyRows, "produce"));
+      report.section("End-to-end latency (send → consumed) at the same rate", latencyTable(latencyRows, "endToEnd"));
+      report.plot("produce-latency", `Produce latency (send → ack) at ${formatNumber(rate)} rec/s`, latencyRows.map((row) => plotSeries(row.label, row.runs.representative, "produce")));
+      for (const row of latencyRows) report.figure(`latency ${row.label}`, summaryFigures(row.runs));
+    }
+    const runnel1 = floods["runnel-1"];
+    if (runnel1) {
+      context.headlines.push(`produce (1 partition): Runnel ${mbps(runnel1.median)} MB/s = ${formatRatio(ratio(runnel1.median, floods["sink-1"]!.median))} the raw TCP sink${floods.redis ? `, ${formatRatio(ratio(runnel1.median, floods.redis.median))} Redis XADD` : ""}`);
+    } else {
+      context.headlines.push(`produce: Runnel not measured (${notes[0] ?? "unavailable"}); sink ${mbps(floods["sink-1"]!.median)} MB/s${floods.redis ? `, Redis ${mbps(floods.redis.median)} MB/s` : ""}`);
+    }
+    return report;
+  },
+};
