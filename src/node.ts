@@ -7,6 +7,7 @@
 
 import { mkdir } from "node:fs/promises";
 import { ClusterStore, loadOrCreateMetaProperties } from "./cluster/index.ts";
+import { startGroups } from "./groups/index.ts";
 import { advertisedFor, dataDir, parseListener, type LoadedBrokerConfig } from "./config/index.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
@@ -35,6 +36,8 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   const logs = createLogManager({ dataDir: directory, config: loaded });
   await logs.open();
   const cluster = await ClusterStore.open({ dataDir: directory, config: loaded, logs });
+  // Group coordinator: opens (or creates) __consumer_offsets and replays it before serving.
+  const groups = await startGroups({ config, cluster });
 
   const listeners = config.listeners.map((entry) => parseListener("listeners", entry));
   const advertisedListeners = config["advertised.listeners"].map((entry) => parseListener("advertised.listeners", entry));
@@ -51,11 +54,13 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     clock: systemClock,
     log: createLogger("kafka"),
     apiRanges: [],
+    groups,
   };
   let kafka: KafkaServer;
   try {
     kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
   } catch (error) {
+    groups.close();
     await cluster.close();
     await logs.close();
     throw error;
@@ -70,6 +75,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     close() {
       closing ??= (async () => {
         await kafka.close();
+        groups.close();
         await cluster.close();
         await logs.close();
         log.info("stopped");

@@ -4,6 +4,7 @@
 
 import type { Listener, LoadedBrokerConfig } from "../config/index.ts";
 import type { ClusterStore } from "../cluster/index.ts";
+import type { Groups } from "../groups/index.ts";
 import type { LogManager } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
@@ -32,8 +33,8 @@ export interface BrokerContext {
   /** The ApiVersions table, assembled from the registered handlers (set by the server). */
   apiRanges: readonly ApiRange[];
   /**
-   * The group coordinator (src/groups/), wired by node.ts. The groups engineer gives it its type.
-   * Handlers of group APIs must check it is present.
+   * The group coordinator and offsets store (src/groups/), wired by node.ts. Handlers of group
+   * APIs must check it is present (absent: COORDINATOR_NOT_AVAILABLE).
    */
-  groups?: unknown;
+  groups?: Groups;
 }

@@ -1,0 +1,58 @@
+// OffsetCommit (key 8), v0-v9. Committed offsets go to the group coordinator, which appends them
+// to __consumer_offsets and answers once they are durable. Generation fencing: a member of the
+// group commits with its generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+// REBALANCE_IN_PROGRESS, v7+ FENCED_INSTANCE_ID); generation -1 is a "simple" commit, accepted
+// only while the group has no members. Partitions of unknown topics get
+// UNKNOWN_TOPIC_OR_PARTITION; metadata above offset.metadata.max.bytes gets
+// OFFSET_METADATA_TOO_LARGE; the other partitions of the request are still committed.
+// Does not: honour the v1 per-partition commit timestamp or the v2-v4 retention time (Kafka 2.1+
+// ignores them too; offsets.retention.minutes applies), or KIP-848 member epochs (v9).
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import { OffsetCommitApi } from "../../protocol/generated/offset-commit.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler({
+  api: OffsetCommitApi,
+  minVersion: 0,
+  maxVersion: OffsetCommitApi.maxVersion,
+  async handle(request, ctx) {
+    const groups = ctx.broker.groups;
+    const everyPartition = (errorCode: (topic: string, partition: number) => number) =>
+      request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) => ({
+          partitionIndex: partition.partitionIndex,
+          errorCode: errorCode(topic.name, partition.partitionIndex),
+        })),
+      }));
+    if (!groups) return { throttleTimeMs: 0, topics: everyPartition(() => ErrorCode.COORDINATOR_NOT_AVAILABLE) };
+    const cluster = ctx.broker.cluster;
+    const known = (topic: string, partition: number) => cluster.partitionLog(topic, partition) !== undefined;
+    const result = await groups.coordinator.commitOffsets({
+      groupId: request.groupId,
+      generationId: ctx.version >= 1 ? request.generationIdOrMemberEpoch : -1,
+      memberId: ctx.version >= 1 ? request.memberId : "",
+      groupInstanceId: ctx.version >= 7 ? request.groupInstanceId : null,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions
+          .filter((partition) => known(topic.name, partition.partitionIndex))
+          .map((partition) => ({
+            partition: partition.partitionIndex,
+            offset: partition.committedOffset,
+            leaderEpoch: ctx.version >= 6 ? partition.committedLeaderEpoch : -1,
+            metadata: partition.committedMetadata,
+          })),
+      })),
+    });
+    const errors = new Map<string, number>();
+    for (const topic of result.topics) {
+      for (const partition of topic.partitions) errors.set(`${topic.name}\u0000${partition.partition}`, partition.errorCode);
+    }
+    return {
+      throttleTimeMs: 0,
+      topics: everyPartition((topic, partition) => errors.get(`${topic}\u0000${partition}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    };
+  },
+});
