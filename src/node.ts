@@ -8,7 +8,7 @@
 import { mkdir } from "node:fs/promises";
 import { ClusterStore, loadOrCreateMetaProperties } from "./cluster/index.ts";
 import { startGroups } from "./groups/index.ts";
-import { advertisedFor, dataDir, parseListener, type LoadedBrokerConfig } from "./config/index.ts";
+import { advertisedFor, dataDir, parseListener, resolveTopicConfig, type LoadedBrokerConfig } from "./config/index.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
@@ -33,7 +33,13 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   const meta = await loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]);
   log.info("starting", { "node.id": meta.nodeId, "cluster.id": meta.clusterId, "data.dir": directory });
 
-  const logs = createLogManager({ dataDir: directory, config: loaded });
+  const storedOverrides = await ClusterStore.readStoredOverrides(directory);
+  const logs = createLogManager({
+    dataDir: directory,
+    brokerConfig: config,
+    topicConfigFor: (topic) => resolveTopicConfig(loaded, storedOverrides.get(topic) ?? {}).values,
+    logger: createLogger("storage"),
+  });
   await logs.open();
   const cluster = await ClusterStore.open({ dataDir: directory, config: loaded, logs });
   // Group coordinator: opens (or creates) __consumer_offsets and replays it before serving.

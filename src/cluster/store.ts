@@ -50,6 +50,19 @@ interface StoredState {
   deleting: string[];
 }
 
+async function readState(path: string): Promise<StoredState> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, topics: [], deleting: [] };
+    throw error;
+  }
+  const state = JSON.parse(text) as StoredState;
+  assert(state.version === 1 && Array.isArray(state.topics), `${path}: unknown format`);
+  return state;
+}
+
 export interface ClusterStoreOptions {
   dataDir: string;
   config: LoadedBrokerConfig;
@@ -83,14 +96,17 @@ export class ClusterStore {
     return store;
   }
 
+  /**
+   * The config overrides of every stored topic, read before the LogManager opens the logs (so that
+   * each log recovers with its own topic config: LogManagerOptions.topicConfigFor).
+   */
+  static async readStoredOverrides(dataDir: string): Promise<Map<string, Record<string, string>>> {
+    const state = await readState(join(dataDir, "__cluster_metadata", "topics.json"));
+    return new Map(state.topics.map((topic) => [topic.name, topic.configs]));
+  }
+
   private async load(): Promise<void> {
-    let state: StoredState = { version: 1, topics: [], deleting: [] };
-    try {
-      state = JSON.parse(await readFile(this.path, "utf8")) as StoredState;
-      assert(state.version === 1 && Array.isArray(state.topics), `${this.path}: unknown format`);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
+    const state = await readState(this.path);
     for (const topic of state.topics) {
       assert(isUuidString(topic.id), `${this.path}: bad topic id ${topic.id}`);
       this.put({ ...topic, internal: isInternalTopic(topic.name) });
