@@ -16,6 +16,7 @@
 
 import * as nodeFs from "node:fs";
 import { dirname, join } from "node:path";
+import { native } from "../native/index.ts";
 import { assert } from "../util/assert.ts";
 
 /** "read": read only. "write": read and write, must exist. "create": read and write, created if missing. */
@@ -30,6 +31,12 @@ export interface StorageFs {
   /** Read up to `into.length` bytes at `position`; returns the count read (short at end of file). */
   pread(fd: number, into: Uint8Array, position: number): number;
   ftruncate(fd: number, size: number): void;
+  /**
+   * Reserve disk blocks for [offset, offset + length) and extend the file to cover them
+   * (fallocate). Throws ENOSPC when the disk cannot hold them, so a full disk is reported before
+   * anything is written, never as a SIGBUS in a reader of the mapping.
+   */
+  allocate(fd: number, offset: number, length: number): void;
   /** Current size of the open file. */
   size(fd: number): number;
   /** fdatasync, off the event loop. */
@@ -98,6 +105,9 @@ export function createRealFs(): StorageFs {
     },
     ftruncate(fd, size) {
       nodeFs.ftruncateSync(fd, size);
+    },
+    allocate(fd, offset, length) {
+      native.fallocate(fd, offset, length, false);
     },
     size(fd) {
       return nodeFs.fstatSync(fd).size;

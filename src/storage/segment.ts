@@ -2,16 +2,20 @@
 // `<base>.timeindex`, named by the 20-digit base offset (Kafka's layout).
 //
 // Write path — pwrite, and map only for reading (Kafka's model):
-//   Batches are written with pwrite at the end of the .log file. A full disk then fails the write
-//   itself with ENOSPC (answered as KAFKA_STORAGE_ERROR, the partial tail is cut back), and the
-//   process can never take a SIGBUS on a sparse or truncated page it was writing through a
-//   mapping. Writes of a produce request are small (KiBs to a few MiBs) and go to the page cache, so
-//   one pwrite per append costs about what a memcpy into a mapping does plus one syscall, and the
-//   fault-injecting test file layer sees every byte that reaches the file.
-//   Reads map the file read-only (when the native helper can map) and hand out zero-copy views;
-//   the active segment is mapped at its configured size once so it does not need remapping as it
-//   grows (pages past the end of file are never touched: reads stop at the logical size).
-//   Without mappings (fallback) reads pread into fresh buffers.
+//   Batches are written with pwrite at the end of the .log file. Why not write through a writable
+//   mapping: a write through a mapping has no way to report a full disk except SIGBUS, while
+//   pwrite returns ENOSPC (answered as KAFKA_STORAGE_ERROR, the partial tail is cut back); writes
+//   of a produce request are small (KiBs to a few MiBs) and go to the page cache, so one pwrite per
+//   append costs about what a memcpy into a mapping does plus one syscall; and the fault-injecting
+//   test file layer sees every byte that reaches the file.
+//   Reads map the file read-only (when the native helper can map) and hand out zero-copy views.
+//   A mapping may not extend past the end of the file, so with mappings the active segment's file
+//   is grown ahead of the writes by reserving space with fallocate (`StorageFs.allocate`) in
+//   chunks of up to `reservationChunkBytes`, bounded by segment.bytes: the mapping then covers the
+//   reserved size and is redone only when the reservation grows, and a full disk surfaces as ENOSPC
+//   from the reservation, before anything is written. The zero-filled reserved tail is beyond the
+//   logical size: it is cut when the segment is sealed or closed, and recovery cuts it after a crash.
+//   Without mappings (fallback) nothing is reserved and reads pread into fresh buffers.
 //
 // Segment files are never ftruncate'd below bytes that a live mapping reference may still be
 // reading (that would be a SIGBUS in the reader): truncation of such a segment zero-fills the cut
@@ -33,6 +37,9 @@ import {
 import type { StorageFs } from "./fs.ts";
 import { MappingCache, SegmentMapping, type MappingOwner } from "./mapping.ts";
 import { OffsetIndex, TimeIndex } from "./segment-index.ts";
+
+/** Most bytes reserved (fallocate) ahead of the writes of the active segment at a time. */
+export const reservationChunkBytes = 16 * 1024 * 1024;
 
 export const logSuffix = ".log";
 export const offsetIndexSuffix = ".index";
@@ -172,8 +179,10 @@ export class Segment implements MappingOwner {
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
   private mapping: SegmentMapping | null = null;
-  /** Hint for the mapping length of a growing (active) segment. */
+  /** segment.bytes while this is the active segment (bounds reservations), 0 once sealed. */
   mapLengthHint = 0;
+  /** Physical size of the .log file: the logical size plus any reserved or cut tail. */
+  reservedBytes: number;
   private fdValue: number | null;
   private deleted = false;
 
@@ -188,6 +197,7 @@ export class Segment implements MappingOwner {
     this.paths = segmentPaths(directory, baseOffset);
     this.fdValue = fd;
     this.sizeBytes = sizeBytes;
+    this.reservedBytes = sizeBytes;
     this.nextOffset = baseOffset;
     this.rollBaseMs = nowMs;
     this.offsetIndex = new OffsetIndex();
@@ -245,11 +255,12 @@ export class Segment implements MappingOwner {
   append(bytes: Uint8Array, headers: readonly BatchHeader[], indexIntervalBytes: number): void {
     const fs = this.context.fs;
     const start = this.sizeBytes;
+    if (this.context.native.canMap) this.reserve(start + bytes.length);
     try {
       fs.pwrite(this.fd, bytes, start);
     } catch (error) {
       try {
-        fs.ftruncate(this.fd, start);
+        fs.ftruncate(this.fd, Math.max(start, this.reservedBytes));
       } catch {
         // The partial tail stays beyond the logical size; the next write overwrites it and
         // recovery cuts it. Nothing to do here.
@@ -263,8 +274,22 @@ export class Segment implements MappingOwner {
     }
     assert(position === start + bytes.length, "batch sizes must add up to the written bytes");
     this.sizeBytes = position;
+    if (position > this.reservedBytes) this.reservedBytes = position;
     this.dirty = true;
     this.indexesOnDisk = false;
+  }
+
+  /** Make the file at least `end` bytes long with reserved blocks (see the header). */
+  private reserve(end: number): void {
+    if (end <= this.reservedBytes) return;
+    const bound = Math.max(end, this.mapLengthHint);
+    const target = Math.max(end, Math.min(this.reservedBytes + reservationChunkBytes, bound));
+    try {
+      this.context.fs.allocate(this.fd, this.reservedBytes, target - this.reservedBytes);
+    } catch (error) {
+      throw storageError(`reserving ${target - this.reservedBytes} bytes for ${this.paths.log}`, error);
+    }
+    this.reservedBytes = target;
   }
 
   /** Update offsets, timestamps and the sparse indexes for a batch at `position` (append and rebuild). */
@@ -274,7 +299,7 @@ export class Segment implements MappingOwner {
       this.maxTimestamp = header.maxTimestamp;
       this.offsetOfMaxTimestamp = header.baseOffset;
     }
-    if (this.bytesSinceIndexEntry > indexIntervalBytes || (indexIntervalBytes === 0 && position > 0)) {
+    if (this.bytesSinceIndexEntry > indexIntervalBytes) {
       this.offsetIndex.append(this.relative(header.baseOffset), position);
       if (this.offsetOfMaxTimestamp >= 0n) this.timeIndex.maybeAppend(this.maxTimestamp, this.relative(this.offsetOfMaxTimestamp));
       this.bytesSinceIndexEntry = 0;
@@ -415,14 +440,17 @@ export class Segment implements MappingOwner {
     return null;
   }
 
-  /** First batch at or after position of the time index entry for `timestampMs` whose maxTimestamp >= it. */
-  findTimestamp(timestampMs: bigint): { position: number; header: BatchHeader } | null {
+  /**
+   * The first batch (ending at or after `minOffset`) whose maxTimestamp >= `timestampMs`, found
+   * from the time index entry at or below the timestamp, then scanning forward.
+   */
+  findTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: BatchHeader } | null {
     if (this.maxTimestamp < timestampMs) return null;
     const relative = this.timeIndex.lookup(this.context.native, timestampMs);
     let position = relative < 0 ? 0 : this.offsetIndex.lookup(this.context.native, relative);
     while (position < this.sizeBytes) {
       const header = this.headerAt(position);
-      if (header.maxTimestamp >= timestampMs) return { position, header };
+      if (header.maxTimestamp >= timestampMs && lastOffsetOf(header) >= minOffset) return { position, header };
       position += header.sizeBytes;
     }
     return null;
@@ -436,7 +464,9 @@ export class Segment implements MappingOwner {
       return this.mapping;
     }
     if (this.mapping !== null) this.retireMapping();
-    const length = Math.max(end, this.sizeBytes, this.mapLengthHint);
+    // Never past the end of the file (the native helper refuses, and the pages would SIGBUS).
+    const length = this.reservedBytes;
+    assert(length >= end, "mapping must cover the requested bytes");
     let region;
     try {
       region = native.map(this.fd, length, false);
@@ -485,6 +515,7 @@ export class Segment implements MappingOwner {
       } else {
         this.retireMapping();
         fs.ftruncate(this.fd, position);
+        this.reservedBytes = position;
       }
     } catch (error) {
       throw storageError(`truncation of ${this.paths.log}`, error);
@@ -496,13 +527,16 @@ export class Segment implements MappingOwner {
     this.indexesOnDisk = false;
   }
 
-  /** Shorten the file to its logical size if a zero-filled or partial tail is beyond it. */
+  /**
+   * Shorten the file to its logical size when a reserved, zero-filled or partial tail is beyond it.
+   * Safe with live readers: their views end at or before the logical size, and a mapping longer
+   * than the file is harmless as long as nobody touches the pages past its end.
+   */
   trimFile(): void {
-    if (this.fdValue === null || this.hasLiveReaders) return;
-    const fs = this.context.fs;
-    if (fs.size(this.fdValue) > this.sizeBytes) {
-      this.retireMapping();
-      fs.ftruncate(this.fdValue, this.sizeBytes);
+    if (this.fdValue === null) return;
+    if (this.reservedBytes > this.sizeBytes || this.context.fs.size(this.fdValue) > this.sizeBytes) {
+      this.context.fs.ftruncate(this.fdValue, this.sizeBytes);
+      this.reservedBytes = this.sizeBytes;
     }
   }
 

@@ -1,0 +1,236 @@
+// Every partition log of this node, under `<dataDir>/<topic>-<partition>/` (Kafka's layout), with
+// the node-wide pieces: the recovery-point and log-start-offset checkpoint files, the LRU of mapped
+// segments, and the background schedulers (retention every log.retention.check.interval.ms,
+// checkpoints every log.flush.offset.checkpoint.interval.ms).
+
+import { join } from "node:path";
+import { LONG_MAX, topicDefaults, type BrokerConfig, type TopicConfig } from "../config/index.ts";
+import { native as defaultNative } from "../native/index.ts";
+import type { NativeApi } from "../native/types.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { assert } from "../util/assert.ts";
+import { systemClock, type Clock } from "../util/clock.ts";
+import { createLogger, type Logger } from "../util/logger.ts";
+import {
+  logStartOffsetCheckpointFile,
+  partitionKey,
+  readCheckpoint,
+  recoveryPointCheckpointFile,
+  writeCheckpoint,
+  type CheckpointEntries,
+} from "./checkpoint.ts";
+import { realFs, type StorageFs } from "./fs.ts";
+import { MappingCache } from "./mapping.ts";
+import { Log } from "./partition-log.ts";
+import type { LogManager, PartitionLog, ProducerStateManager } from "./types.ts";
+
+export interface LogManagerOptions {
+  dataDir: string;
+  brokerConfig: BrokerConfig;
+  /** Topic config of a partition found on disk at open(); default: the broker's topic defaults. */
+  topicConfigFor?(topic: string): TopicConfig;
+  fs?: StorageFs;
+  native?: NativeApi;
+  producerStateFactory?: (topic: string, partition: number) => ProducerStateManager;
+  clock?: Clock;
+  logger?: Logger;
+  /** Most segments mapped at once across all partitions (default 4096; vm.max_map_count is 65530). */
+  mappedSegmentsMax?: number;
+  /** Start the retention and checkpoint timers (default true; tests call runRetention() instead). */
+  backgroundTasks?: boolean;
+}
+
+/** Kafka's legal topic names; the directory name is `<topic>-<partition>`. */
+const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
+const partitionDirectoryPattern = /^(.+)-(\d+)$/;
+
+export class DataDirLogManager implements LogManager {
+  readonly dataDir: string;
+  private readonly fs: StorageFs;
+  private readonly native: NativeApi;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly mappings: MappingCache;
+  private readonly logs = new Map<string, Log>();
+  private readonly opening = new Map<string, Promise<Log>>();
+  private recoveryPoints: CheckpointEntries = new Map();
+  private logStartOffsets: CheckpointEntries = new Map();
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private checkpointQueued = false;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private retentionRunning: Promise<number> | null = null;
+  private closed = false;
+
+  constructor(private readonly options: LogManagerOptions) {
+    this.dataDir = options.dataDir;
+    this.fs = options.fs ?? realFs;
+    this.native = options.native ?? defaultNative;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? createLogger("storage");
+    this.mappings = new MappingCache(options.mappedSegmentsMax ?? 4096);
+  }
+
+  async open(): Promise<void> {
+    this.fs.mkdir(this.dataDir);
+    const recovery = readCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile);
+    const starts = readCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile);
+    for (const error of [recovery.error, starts.error]) {
+      if (error !== null) this.logger.warn("ignoring a damaged checkpoint file; recovery scans whole logs", { error });
+    }
+    this.recoveryPoints = recovery.entries;
+    this.logStartOffsets = starts.entries;
+    for (const name of this.fs.readdir(this.dataDir)) {
+      const match = partitionDirectoryPattern.exec(name);
+      if (!match || !topicNamePattern.test(match[1]!)) continue;
+      if (!this.fs.exists(join(this.dataDir, name, "."))) continue;
+      const topic = match[1]!;
+      const partition = Number(match[2]);
+      const config = this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
+      await this.openLog(topic, partition, config);
+    }
+    this.startBackgroundTasks();
+  }
+
+  get(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(partitionKey(topic, partition));
+  }
+
+  /** The concrete log (extra methods: runRetention, recoveryPoint, segment listing). */
+  getLog(topic: string, partition: number): Log | undefined {
+    return this.logs.get(partitionKey(topic, partition));
+  }
+
+  async create(topic: string, partition: number, config: TopicConfig): Promise<PartitionLog> {
+    if (!topicNamePattern.test(topic) || topic === "." || topic === "..") {
+      throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `illegal topic name ${JSON.stringify(topic)}`);
+    }
+    assert(Number.isInteger(partition) && partition >= 0, "partition must be a non-negative integer");
+    const existing = this.logs.get(partitionKey(topic, partition));
+    if (existing) {
+      existing.updateConfig(config);
+      return existing;
+    }
+    return this.openLog(topic, partition, config);
+  }
+
+  private openLog(topic: string, partition: number, config: TopicConfig): Promise<Log> {
+    if (this.closed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, "log manager is closed");
+    const key = partitionKey(topic, partition);
+    const inProgress = this.opening.get(key);
+    if (inProgress) return inProgress;
+    const opening = Log.open({
+      directory: join(this.dataDir, `${topic}-${partition}`),
+      topic,
+      partition,
+      config,
+      fs: this.fs,
+      native: this.native,
+      clock: this.clock,
+      logger: this.logger.child(`${topic}-${partition}`),
+      producerState: this.options.producerStateFactory?.(topic, partition),
+      mappings: this.mappings,
+      recoveryPoint: this.recoveryPoints.get(key),
+      logStartOffset: this.logStartOffsets.get(key),
+      onLogStartOffsetChanged: () => void this.writeCheckpoints(),
+    }).then(
+      (log) => {
+        this.opening.delete(key);
+        this.logs.set(key, log);
+        return log;
+      },
+      (error: unknown) => {
+        this.opening.delete(key);
+        throw error;
+      },
+    );
+    this.opening.set(key, opening);
+    return opening;
+  }
+
+  async delete(topic: string, partition: number): Promise<void> {
+    const key = partitionKey(topic, partition);
+    const log = this.logs.get(key);
+    if (!log) return;
+    this.logs.delete(key);
+    await log.close();
+    this.fs.removeDir(log.directory);
+    await this.fs.fsyncDir(this.dataDir);
+    this.recoveryPoints.delete(key);
+    this.logStartOffsets.delete(key);
+    await this.writeCheckpoints();
+  }
+
+  all(): Iterable<PartitionLog> {
+    return this.logs.values();
+  }
+
+  /** Apply retention to every log now (the background timer calls this too). */
+  runRetention(): Promise<number> {
+    if (this.retentionRunning) return this.retentionRunning;
+    const run = (async () => {
+      let deleted = 0;
+      const now = this.clock.nowMs();
+      for (const log of [...this.logs.values()]) {
+        try {
+          deleted += await log.applyRetention(now);
+        } catch (error) {
+          this.logger.warn("retention failed", { topic: log.topic, partition: log.partition, error: String(error) });
+        }
+      }
+      return deleted;
+    })();
+    this.retentionRunning = run;
+    void run.finally(() => {
+      this.retentionRunning = null;
+    });
+    return run;
+  }
+
+  /**
+   * Write both checkpoint files from the logs' current recovery points and start offsets. Calls
+   * are serialized; a call made while one is being written is folded into the next write.
+   */
+  writeCheckpoints(): Promise<void> {
+    if (this.checkpointQueued) return this.checkpointChain;
+    this.checkpointQueued = true;
+    this.checkpointChain = this.checkpointChain.then(async () => {
+      this.checkpointQueued = false;
+      for (const [key, log] of this.logs) {
+        this.recoveryPoints.set(key, log.recoveryPoint);
+        this.logStartOffsets.set(key, log.logStartOffset);
+      }
+      await writeCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile, this.recoveryPoints);
+      await writeCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile, this.logStartOffsets);
+    }).catch((error: unknown) => {
+      this.logger.error("writing checkpoint files failed", { error: String(error) });
+    });
+    return this.checkpointChain;
+  }
+
+  private startBackgroundTasks(): void {
+    if (this.options.backgroundTasks === false) return;
+    const config = this.options.brokerConfig;
+    const every = (intervalMs: number, task: () => void) => {
+      if (intervalMs <= 0 || intervalMs >= LONG_MAX) return;
+      const timer = setInterval(task, Math.min(intervalMs, 0x7fffffff));
+      timer.unref?.();
+      this.timers.push(timer);
+    };
+    every(config["log.retention.check.interval.ms"], () => void this.runRetention());
+    every(config["log.flush.offset.checkpoint.interval.ms"], () => void this.writeCheckpoints());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await Promise.allSettled([...this.opening.values()]);
+    if (this.retentionRunning) await this.retentionRunning;
+    const results = await Promise.allSettled([...this.logs.values()].map((log) => log.close()));
+    await this.writeCheckpoints();
+    this.logs.clear();
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+}

@@ -1,0 +1,824 @@
+// The log of one topic-partition: an ordered list of segments under `<dataDir>/<topic>-<partition>/`.
+//
+//   logStartOffset ........ highWatermark = logEndOffset (single node)
+//   |  segment 0  |  segment 1  | ... |  active segment (appends go here)  |
+//                 ^ recoveryPoint: everything below was covered by an fdatasync
+//
+// Single writer: `append` runs synchronously (validate → producer check → stamp → pwrite → index)
+// when nothing else is queued, so appends are applied in call order with no await inside; the
+// operations that must await (truncateTo, deleteRecordsBefore, retention, close) go through the
+// same FIFO queue, and an append that arrives while one of them runs waits behind it.
+//
+// Durability (group commit): appends since the last sync share one `pending` promise; a sync
+// takes it over, fdatasyncs every dirty file (off the event loop) and resolves it. Only one sync
+// runs at a time; requests that arrive meanwhile are served by the next one, which covers every
+// batch appended until it starts. A sync starts when flush.messages records are unsynced, when
+// flush.ms passes, on roll (like Kafka), on flush() and on close(). A failed fdatasync takes the
+// log offline (every later append answers KAFKA_STORAGE_ERROR until it is reopened), because
+// after a failed fsync the kernel may have dropped the dirty pages and the file's state is unknown.
+
+import type { TopicConfig } from "../config/index.ts";
+import { LONG_MAX } from "../config/index.ts";
+import type { NativeApi } from "../native/types.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { assert } from "../util/assert.ts";
+import { systemClock, type Clock } from "../util/clock.ts";
+import { createLogger, type Logger } from "../util/logger.ts";
+import {
+  lastOffsetOf,
+  producerInfoOf,
+  stampBaseOffset,
+  stampLeaderEpoch,
+  stampLogAppendTime,
+  validateIncomingBatches,
+  type BatchHeader,
+} from "./batch-header.ts";
+import type { StorageFs } from "./fs.ts";
+import { MappingCache } from "./mapping.ts";
+import { recoverSegments } from "./recovery.ts";
+import { offsetIndexEntryBytes, timeIndexEntryBytes } from "./segment-index.ts";
+import { Segment, storageError, type SegmentContext } from "./segment.ts";
+import type {
+  AppendOptions,
+  AppendResult,
+  PartitionLog,
+  ProducerStateManager,
+  ReadResult,
+  TimestampOffset,
+} from "./types.ts";
+
+export interface PartitionLogOptions {
+  /** The partition directory, `<dataDir>/<topic>-<partition>`. */
+  directory: string;
+  topic: string;
+  partition: number;
+  config: TopicConfig;
+  fs: StorageFs;
+  native: NativeApi;
+  clock?: Clock;
+  logger?: Logger;
+  producerState?: ProducerStateManager;
+  /** Shared LRU of mapped segments (LogManager passes one for the node). */
+  mappings?: MappingCache;
+  /** From recovery-point-offset-checkpoint; recovery scans from the segment holding it. */
+  recoveryPoint?: bigint;
+  /** From log-start-offset-checkpoint. */
+  logStartOffset?: bigint;
+  /** Called when the log start offset moved (DeleteRecords, retention) so checkpoints get written. */
+  onLogStartOffsetChanged?: () => void;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((resolveFn, rejectFn) => {
+    resolve = resolveFn;
+    reject = rejectFn;
+  });
+  // Nobody may be waiting for durability (acks=1): never report that as an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+const resolved = Promise.resolve();
+const int32Max = 0x7fffffff;
+
+/** A config long at or above Kafka's Long.MAX_VALUE means "never". */
+function isNever(value: number): boolean {
+  return value >= LONG_MAX;
+}
+
+interface AppendWaiter {
+  offset: bigint;
+  resolve(): void;
+}
+
+export class Log implements PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly directory: string;
+  private config: TopicConfig;
+  private readonly fs: StorageFs;
+  private readonly native: NativeApi;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly producerState: ProducerStateManager | undefined;
+  private readonly context: SegmentContext;
+  private readonly onLogStartOffsetChanged: () => void;
+
+  private segments: Segment[] = [];
+  private logStartOffsetValue = 0n;
+  private recoveryPointValue = 0n;
+
+  // Single-writer queue.
+  private queueTail: Promise<unknown> = resolved;
+  private queueDepth = 0;
+
+  // Group commit.
+  private pending: Deferred | null = null;
+  private inflight: Deferred | null = null;
+  private syncRunning: Promise<void> | null = null;
+  private syncAgain = false;
+  private unflushedRecords = 0;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private pendingIndexFds: number[] = [];
+  private directoryDirty = false;
+  private afterSyncActions: (() => void)[] = [];
+  private syncIdleWaiters: (() => void)[] = [];
+
+  private failure: KafkaError | null = null;
+  private closed = false;
+  private readonly appendWaiters = new Set<AppendWaiter>();
+
+  private constructor(options: PartitionLogOptions) {
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.directory = options.directory;
+    this.config = { ...options.config };
+    this.fs = options.fs;
+    this.native = options.native;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? createLogger(`log ${options.topic}-${options.partition}`);
+    this.producerState = options.producerState;
+    this.context = { fs: options.fs, native: options.native, mappings: options.mappings ?? new MappingCache(64) };
+    this.onLogStartOffsetChanged = options.onLogStartOffsetChanged ?? (() => {});
+  }
+
+  /** Open (creating the directory if needed) and recover a partition log. */
+  static async open(options: PartitionLogOptions): Promise<Log> {
+    const log = new Log(options);
+    const recovered = await recoverSegments({
+      context: log.context,
+      directory: options.directory,
+      config: log.config,
+      clock: log.clock,
+      logger: log.logger,
+      recoveryPoint: options.recoveryPoint ?? 0n,
+      logStartOffset: options.logStartOffset ?? 0n,
+      producerState: options.producerState,
+    });
+    log.segments = recovered.segments;
+    log.logStartOffsetValue = recovered.logStartOffset;
+    log.recoveryPointValue = recovered.recoveryPoint;
+    log.active.mapLengthHint = log.config["segment.bytes"];
+    log.check();
+    return log;
+  }
+
+  // ----- positions -------------------------------------------------------------------------
+
+  get logStartOffset(): bigint {
+    return this.logStartOffsetValue;
+  }
+
+  get logEndOffset(): bigint {
+    return this.active.nextOffset;
+  }
+
+  get highWatermark(): bigint {
+    return this.logEndOffset;
+  }
+
+  /** Offset below which everything was covered by an fdatasync. */
+  get recoveryPoint(): bigint {
+    return this.recoveryPointValue;
+  }
+
+  get sizeBytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.sizeBytes;
+    return total;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first (tests, tools). */
+  segmentBaseOffsets(): bigint[] {
+    return this.segments.map((segment) => segment.baseOffset);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  currentConfig(): Readonly<TopicConfig> {
+    return this.config;
+  }
+
+  private get active(): Segment {
+    const segment = this.segments[this.segments.length - 1];
+    assert(segment !== undefined, "a log always has an active segment");
+    return segment;
+  }
+
+  private check(): void {
+    assert(this.segments.length > 0, "a log always has an active segment");
+    for (let index = 1; index < this.segments.length; index++) {
+      assert(this.segments[index - 1]!.baseOffset < this.segments[index]!.baseOffset, "segments are sorted by base offset");
+      assert(this.segments[index - 1]!.nextOffset <= this.segments[index]!.baseOffset, "segments do not overlap");
+    }
+    assert(this.logStartOffsetValue <= this.logEndOffset, "log start offset <= log end offset");
+    assert(this.recoveryPointValue <= this.logEndOffset, "recovery point <= log end offset");
+  }
+
+  // ----- single-writer queue ---------------------------------------------------------------
+
+  private enqueue<T>(operation: () => T | Promise<T>): Promise<T> {
+    this.queueDepth += 1;
+    const run = this.queueTail.then(operation);
+    this.queueTail = run.then(
+      () => {
+        this.queueDepth -= 1;
+      },
+      () => {
+        this.queueDepth -= 1;
+      },
+    );
+    return run;
+  }
+
+  private checkWritable(): void {
+    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`);
+    if (this.failure) throw this.failure;
+  }
+
+  // ----- append ----------------------------------------------------------------------------
+
+  append(batches: Uint8Array, options: AppendOptions = {}): Promise<AppendResult> {
+    if (this.queueDepth > 0) return this.enqueue(() => this.appendNow(batches, options));
+    try {
+      return Promise.resolve(this.appendNow(batches, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private appendNow(bytes: Uint8Array, options: AppendOptions): AppendResult {
+    this.checkWritable();
+    const config = this.config;
+    const validated = validateIncomingBatches(this.native, bytes, { maxMessageBytes: config["max.message.bytes"] });
+    this.checkTimestamps(validated.map((batch) => batch.header));
+
+    // Offsets, then the idempotent-producer check of each batch (in order; see producer-state.ts).
+    const firstOffset = this.logEndOffset;
+    let nextOffset = firstOffset;
+    for (const batch of validated) {
+      batch.header.baseOffset = nextOffset;
+      nextOffset += BigInt(batch.header.lastOffsetDelta) + 1n;
+    }
+    const duplicate = this.checkProducers(validated.map((batch) => batch.header), firstOffset);
+    if (duplicate) return duplicate;
+
+    try {
+      this.maybeRoll(bytes.length, nextOffset - 1n);
+      const appendTime = this.appendTimeFor(options);
+      const epoch = options.leaderEpoch ?? 0;
+      for (const { position, header } of validated) {
+        stampBaseOffset(bytes, position, header.baseOffset);
+        stampLeaderEpoch(bytes, position, epoch);
+        header.partitionLeaderEpoch = epoch;
+        if (appendTime >= 0n) {
+          stampLogAppendTime(this.native, bytes, position, header.sizeBytes, appendTime);
+          header.maxTimestamp = appendTime;
+        }
+      }
+      this.active.append(bytes, validated.map((batch) => batch.header), config["index.interval.bytes"]);
+      return this.afterAppend(validated.map((batch) => batch.header), firstOffset, nextOffset - 1n, appendTime);
+    } catch (error) {
+      // Nothing was written: forget the producer state recorded for this append.
+      this.producerState?.truncateTo(firstOffset);
+      throw error;
+    }
+  }
+
+  private checkTimestamps(headers: readonly BatchHeader[]): void {
+    if (this.config["message.timestamp.type"] !== "CreateTime") return;
+    const beforeMs = this.config["message.timestamp.before.max.ms"];
+    const afterMs = this.config["message.timestamp.after.max.ms"];
+    if (isNever(beforeMs) && isNever(afterMs)) return;
+    const now = BigInt(this.clock.nowMs());
+    for (const header of headers) {
+      for (const timestamp of [header.baseTimestamp, header.maxTimestamp]) {
+        if (timestamp < 0n) continue;
+        if (!isNever(beforeMs) && timestamp < now - BigInt(beforeMs)) {
+          throw new KafkaError(ErrorCode.INVALID_TIMESTAMP, `timestamp ${timestamp} is more than message.timestamp.before.max.ms=${beforeMs} in the past`);
+        }
+        if (!isNever(afterMs) && timestamp > now + BigInt(afterMs)) {
+          throw new KafkaError(ErrorCode.INVALID_TIMESTAMP, `timestamp ${timestamp} is more than message.timestamp.after.max.ms=${afterMs} in the future`);
+        }
+      }
+    }
+  }
+
+  /** Run the producer checks; returns the result for a duplicate append, else null. */
+  private checkProducers(headers: readonly BatchHeader[], firstOffset: bigint): AppendResult | null {
+    const state = this.producerState;
+    if (!state) return null;
+    try {
+      for (const header of headers) {
+        const info = producerInfoOf(header);
+        const verdict = state.check(info);
+        if (verdict.kind === "duplicate") {
+          state.truncateTo(firstOffset);
+          return {
+            baseOffset: verdict.baseOffset,
+            lastOffset: verdict.lastOffset,
+            logAppendTimeMs: -1n,
+            logStartOffset: this.logStartOffsetValue,
+            durable: this.durableThrough(verdict.lastOffset),
+            duplicate: true,
+          };
+        }
+        state.update(info);
+      }
+    } catch (error) {
+      state.truncateTo(firstOffset);
+      throw error;
+    }
+    return null;
+  }
+
+  private appendTimeFor(options: AppendOptions): bigint {
+    if (options.logAppendTimeMs !== undefined) return options.logAppendTimeMs;
+    if (this.config["message.timestamp.type"] === "LogAppendTime") return BigInt(this.clock.nowMs());
+    return -1n;
+  }
+
+  private afterAppend(headers: readonly BatchHeader[], baseOffset: bigint, lastOffset: bigint, appendTime: bigint): AppendResult {
+    assert(this.logEndOffset === lastOffset + 1n, "log end offset follows the appended batches");
+    let records = 0;
+    for (const header of headers) records += header.recordsCount;
+    this.unflushedRecords += records;
+    const durable = this.markDirty().promise;
+    if (this.unflushedRecords >= this.config["flush.messages"] || this.config["flush.ms"] === 0) void this.requestSync();
+    this.notifyAppendWaiters();
+    return {
+      baseOffset,
+      lastOffset,
+      logAppendTimeMs: appendTime,
+      logStartOffset: this.logStartOffsetValue,
+      durable,
+      duplicate: false,
+    };
+  }
+
+  /** A promise for the durability of everything up to `offset` (inclusive). */
+  private durableThrough(offset: bigint): Promise<void> {
+    if (offset < this.recoveryPointValue) return resolved;
+    return (this.pending ?? this.inflight)?.promise ?? resolved;
+  }
+
+  // ----- rolling ---------------------------------------------------------------------------
+
+  private maybeRoll(incomingBytes: number, lastOffset: bigint): void {
+    const segment = this.active;
+    if (segment.isEmpty) return;
+    const config = this.config;
+    const segmentMs = config["segment.ms"] - config["segment.jitter.ms"];
+    const indexBytesMax = config["segment.index.bytes"];
+    const reason =
+      segment.sizeBytes + incomingBytes > config["segment.bytes"] ? "segment.bytes"
+      : !isNever(config["segment.ms"]) && this.clock.nowMs() - segment.rollBaseMs >= segmentMs ? "segment.ms"
+      : (segment.offsetIndex.entries + 1) * offsetIndexEntryBytes > indexBytesMax ? "offset index full"
+      : (segment.timeIndex.entries + 1) * timeIndexEntryBytes > indexBytesMax ? "time index full"
+      : lastOffset - segment.baseOffset > BigInt(int32Max) ? "relative offset overflow"
+      : null;
+    if (reason !== null) this.roll(reason);
+  }
+
+  /** Seal the active segment and start a new one at the log end offset. */
+  private roll(reason: string): void {
+    const old = this.active;
+    const baseOffset = this.logEndOffset;
+    old.seal();
+    try {
+      old.trimFile(); // cut the reserved tail of the finished segment
+    } catch (error) {
+      throw storageError(`trimming ${old.paths.log}`, error);
+    }
+    const indexFds = old.writeIndexFiles();
+    let next: Segment;
+    try {
+      next = Segment.create(this.context, this.directory, baseOffset, this.clock.nowMs());
+    } catch (error) {
+      for (const fd of indexFds) this.fs.close(fd);
+      throw storageError(`creating segment ${baseOffset} of ${this.topic}-${this.partition}`, error);
+    }
+    next.mapLengthHint = this.config["segment.bytes"];
+    old.mapLengthHint = 0;
+    next.nextOffset = baseOffset;
+    this.segments.push(next);
+    this.pendingIndexFds.push(...indexFds);
+    this.directoryDirty = true;
+    this.logger.debug("rolled segment", { reason, baseOffset: String(baseOffset), previousBytes: old.sizeBytes });
+    this.markDirty();
+    // Like Kafka, flush the finished segment (and its indexes) soon after a roll.
+    void this.requestSync();
+  }
+
+  // ----- group commit ----------------------------------------------------------------------
+
+  /** There is something to sync; returns the deferred that the next sync will resolve. */
+  private markDirty(): Deferred {
+    if (this.pending === null) {
+      this.pending = deferred();
+      const flushMs = this.config["flush.ms"];
+      if (!isNever(flushMs) && flushMs > 0 && this.flushTimer === null) {
+        this.flushTimer = setTimeout(() => {
+          this.flushTimer = null;
+          void this.requestSync();
+        }, flushMs);
+        this.flushTimer.unref?.();
+      }
+    }
+    return this.pending;
+  }
+
+  /** Resolves once everything appended before this call is durable. */
+  private requestSync(): Promise<void> {
+    const waitFor = this.pending ?? this.inflight;
+    if (waitFor === null) return resolved;
+    if (this.syncRunning === null) this.startSync();
+    else if (this.pending !== null) this.syncAgain = true;
+    return waitFor.promise;
+  }
+
+  private startSync(): void {
+    assert(this.syncRunning === null, "one sync at a time");
+    const covering = this.pending;
+    if (covering === null) return;
+    this.pending = null;
+    this.inflight = covering;
+    this.unflushedRecords = 0;
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    const target = this.logEndOffset;
+    const segments = this.segments.filter((segment) => segment.dirty && segment.isOpen);
+    for (const segment of segments) segment.dirty = false;
+    const indexFds = this.pendingIndexFds.splice(0);
+    const directoryDirty = this.directoryDirty;
+    this.directoryDirty = false;
+    const syncs: Promise<void>[] = segments.map((segment) => this.fs.datasync(segment.fd));
+    for (const fd of indexFds) syncs.push(this.fs.datasync(fd));
+    if (directoryDirty) syncs.push(this.fs.fsyncDir(this.directory));
+    this.syncRunning = Promise.all(syncs).then(
+      () => {
+        if (target > this.recoveryPointValue) this.recoveryPointValue = target < this.logEndOffset ? target : this.logEndOffset;
+        covering.resolve();
+      },
+      (error: unknown) => {
+        for (const segment of segments) segment.dirty = true;
+        this.failure = storageError(`fdatasync of ${this.topic}-${this.partition}`, error);
+        this.logger.error("fdatasync failed; the log is offline until reopened", { error: String(error) });
+        covering.reject(this.failure);
+        if (this.pending) this.pending.reject(this.failure);
+        this.pending = null;
+      },
+    ).finally(() => this.finishSync(indexFds));
+  }
+
+  private finishSync(indexFds: number[]): void {
+    for (const fd of indexFds) {
+      try {
+        this.fs.close(fd);
+      } catch (error) {
+        this.logger.warn("closing an index file failed", { error: String(error) });
+      }
+    }
+    this.inflight = null;
+    this.syncRunning = null;
+    for (const action of this.afterSyncActions.splice(0)) action();
+    if (this.syncAgain && this.failure === null) {
+      this.syncAgain = false;
+      this.startSync();
+      return;
+    }
+    this.syncAgain = false;
+    for (const wake of this.syncIdleWaiters.splice(0)) wake();
+  }
+
+  /** Run `action` now, or after the running sync (it may be syncing the fds `action` closes). */
+  private afterSync(action: () => void): void {
+    if (this.syncRunning === null) action();
+    else this.afterSyncActions.push(action);
+  }
+
+  private waitSyncIdle(): Promise<void> {
+    if (this.syncRunning === null) return resolved;
+    return new Promise((resolve) => this.syncIdleWaiters.push(resolve));
+  }
+
+  flush(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return this.requestSync();
+  }
+
+  // ----- reading ---------------------------------------------------------------------------
+
+  private segmentIndexFor(offset: bigint): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.segments[middle]!.baseOffset <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+
+  read(offset: bigint, maxBytes: number, maxOffset?: bigint): ReadResult {
+    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`);
+    if (offset < this.logStartOffsetValue || offset > this.logEndOffset) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${offset} is outside [${this.logStartOffsetValue}, ${this.logEndOffset}] of ${this.topic}-${this.partition}`,
+      );
+    }
+    const limit = maxOffset ?? this.highWatermark;
+    const chunks: Uint8Array[] = [];
+    const releases: (() => void)[] = [];
+    let bytes = 0;
+    let cursor = offset;
+    try {
+      for (let index = this.segmentIndexFor(offset); index < this.segments.length && cursor < limit; index++) {
+        const segment = this.segments[index]!;
+        const found = segment.findBatch(cursor);
+        if (found === null) continue;
+        let end = found.position;
+        let header = found.header;
+        let full = false;
+        for (;;) {
+          if (lastOffsetOf(header) >= limit) {
+            full = true;
+            break;
+          }
+          if (bytes > 0 && bytes + header.sizeBytes > maxBytes) {
+            full = true;
+            break;
+          }
+          end += header.sizeBytes;
+          bytes += header.sizeBytes;
+          cursor = lastOffsetOf(header) + 1n;
+          if (end >= segment.sizeBytes) break;
+          header = segment.headerAt(end);
+        }
+        if (end > found.position) {
+          const part = segment.bytesAt(found.position, end - found.position);
+          chunks.push(part.bytes);
+          releases.push(part.release);
+        }
+        if (full || bytes >= maxBytes) break;
+      }
+    } catch (error) {
+      for (const release of releases) release();
+      throw error;
+    }
+    let released = false;
+    return {
+      chunks,
+      bytes,
+      highWatermark: this.highWatermark,
+      logStartOffset: this.logStartOffsetValue,
+      logEndOffset: this.logEndOffset,
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const release of releases) release();
+      },
+    };
+  }
+
+  offsetForTimestamp(timestampMs: bigint): TimestampOffset | null {
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= this.logStartOffsetValue || segment.maxTimestamp < timestampMs) continue;
+      const found = segment.findTimestamp(timestampMs, this.logStartOffsetValue);
+      if (found === null) continue;
+      const offset = found.header.baseOffset > this.logStartOffsetValue ? found.header.baseOffset : this.logStartOffsetValue;
+      return { offset, timestamp: found.header.maxTimestamp };
+    }
+    return null;
+  }
+
+  maxTimestampOffset(): TimestampOffset | null {
+    let best: TimestampOffset | null = null;
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp < 0n) continue;
+      if (best === null || segment.maxTimestamp > best.timestamp) {
+        best = { offset: segment.offsetOfMaxTimestamp, timestamp: segment.maxTimestamp };
+      }
+    }
+    return best;
+  }
+
+  waitForAppend(offset: bigint, signal: AbortSignal): Promise<void> {
+    if (this.logEndOffset > offset || signal.aborted || this.closed) return resolved;
+    return new Promise((resolve) => {
+      const waiter: AppendWaiter = {
+        offset,
+        resolve: () => {
+          this.appendWaiters.delete(waiter);
+          signal.removeEventListener("abort", waiter.resolve);
+          resolve();
+        },
+      };
+      this.appendWaiters.add(waiter);
+      signal.addEventListener("abort", waiter.resolve, { once: true });
+    });
+  }
+
+  private notifyAppendWaiters(): void {
+    if (this.appendWaiters.size === 0) return;
+    const end = this.logEndOffset;
+    for (const waiter of [...this.appendWaiters]) if (end > waiter.offset) waiter.resolve();
+  }
+
+  // ----- truncation, deletion, retention -----------------------------------------------------
+
+  truncateTo(offset: bigint): Promise<void> {
+    return this.enqueue(async () => {
+      this.checkWritable();
+      assert(offset >= 0n, "truncation offset must be >= 0");
+      await this.waitSyncIdle();
+      if (offset >= this.logEndOffset) return;
+      if (offset < this.logStartOffsetValue || offset <= this.segments[0]!.baseOffset) {
+        this.truncateFully(offset < this.logStartOffsetValue ? offset : this.segments[0]!.baseOffset);
+      } else {
+        const index = this.segmentIndexFor(offset);
+        this.removeSegments(this.segments.splice(index + 1), "truncation");
+        const segment = this.active;
+        const found = segment.findBatch(offset);
+        segment.truncateTo(found === null ? segment.sizeBytes : found.position, this.config["index.interval.bytes"]);
+        segment.mapLengthHint = this.config["segment.bytes"];
+      }
+      this.afterTruncation();
+      await this.requestSync();
+    });
+  }
+
+  private truncateFully(startOffset: bigint): void {
+    const removed = this.segments.splice(0);
+    const reused = removed.find((segment) => segment.baseOffset === startOffset);
+    this.removeSegments(removed.filter((segment) => segment !== reused), "truncation");
+    let segment: Segment;
+    if (reused !== undefined) {
+      // Truncating in place keeps a reader's mapping of this file safe (see Segment.truncateTo).
+      reused.truncateTo(0, this.config["index.interval.bytes"]);
+      segment = reused;
+    } else {
+      segment = Segment.create(this.context, this.directory, startOffset, this.clock.nowMs());
+    }
+    segment.mapLengthHint = this.config["segment.bytes"];
+    this.segments.push(segment);
+    this.logStartOffsetValue = startOffset;
+    this.onLogStartOffsetChanged();
+  }
+
+  private afterTruncation(): void {
+    const end = this.logEndOffset;
+    if (this.recoveryPointValue > end) this.recoveryPointValue = end;
+    if (this.logStartOffsetValue > end) this.logStartOffsetValue = end;
+    this.producerState?.truncateTo(end);
+    this.directoryDirty = true;
+    this.markDirty();
+    this.logger.info("truncated", { logEndOffset: String(end) });
+    this.check();
+  }
+
+  /** Take segments out of the log now; close and unlink their files once no sync uses them. */
+  private removeSegments(removed: Segment[], why: string): void {
+    if (removed.length === 0) return;
+    this.directoryDirty = true;
+    for (const segment of removed) {
+      this.logger.debug("deleting segment", { why, baseOffset: String(segment.baseOffset), bytes: segment.sizeBytes });
+      this.afterSync(() => {
+        try {
+          segment.delete();
+        } catch (error) {
+          this.logger.warn("deleting a segment failed", { path: segment.paths.log, error: String(error) });
+        }
+      });
+    }
+  }
+
+  deleteRecordsBefore(offset: bigint): Promise<bigint> {
+    return this.enqueue(() => {
+      this.checkWritable();
+      if (offset < 0n || offset > this.highWatermark) {
+        throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete records before ${offset}: high watermark is ${this.highWatermark}`);
+      }
+      if (offset > this.logStartOffsetValue) {
+        this.logStartOffsetValue = offset;
+        this.deleteSegmentsBelowStart("delete-records");
+        this.onLogStartOffsetChanged();
+      }
+      return this.logStartOffsetValue;
+    });
+  }
+
+  /** Whole segments (never the active one) entirely below the log start offset go. */
+  private deleteSegmentsBelowStart(why: string): void {
+    let count = 0;
+    while (count < this.segments.length - 1 && this.segments[count]!.nextOffset <= this.logStartOffsetValue) count++;
+    // A segment that ends below the start offset but whose next segment starts above it keeps the
+    // gap: the next one becomes the first, and the log start offset stays where it was set.
+    this.removeSegments(this.segments.splice(0, count), why);
+  }
+
+  /**
+   * Delete old segments by retention.ms (a segment's newest timestamp) and retention.bytes, from the
+   * front, never the active one. Returns how many were deleted.
+   */
+  applyRetention(nowMs: number = this.clock.nowMs()): Promise<number> {
+    if (this.closed || this.failure) return Promise.resolve(0);
+    return this.enqueue(() => {
+      if (this.closed) return 0;
+      const retentionMs = this.config["retention.ms"];
+      const retentionBytes = this.config["retention.bytes"];
+      let count = 0;
+      if (retentionMs >= 0 && !isNever(retentionMs)) {
+        while (count < this.segments.length - 1) {
+          const segment = this.segments[count]!;
+          if (segment.maxTimestamp < 0n || nowMs - Number(segment.maxTimestamp) <= retentionMs) break;
+          count++;
+        }
+      }
+      if (retentionBytes >= 0 && !isNever(retentionBytes)) {
+        let excess = this.sizeBytes - retentionBytes;
+        for (let index = 0; index < count; index++) excess -= this.segments[index]!.sizeBytes;
+        while (count < this.segments.length - 1 && excess - this.segments[count]!.sizeBytes >= 0) {
+          excess -= this.segments[count]!.sizeBytes;
+          count++;
+        }
+      }
+      if (count === 0) return 0;
+      const removed = this.segments.splice(0, count);
+      const newStart = this.segments[0]!.baseOffset;
+      if (newStart > this.logStartOffsetValue) this.logStartOffsetValue = newStart;
+      this.removeSegments(removed, "retention");
+      this.logger.info("retention deleted segments", { segments: count, logStartOffset: String(this.logStartOffsetValue) });
+      this.onLogStartOffsetChanged();
+      return count;
+    });
+  }
+
+  updateConfig(config: TopicConfig): void {
+    const previousFlushMs = this.config["flush.ms"];
+    this.config = { ...config };
+    this.active.mapLengthHint = config["segment.bytes"];
+    if (previousFlushMs !== config["flush.ms"] && this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      void this.requestSync();
+    }
+    if (this.unflushedRecords >= config["flush.messages"]) void this.requestSync();
+  }
+
+  // ----- close -----------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      for (const waiter of [...this.appendWaiters]) waiter.resolve();
+      let error: unknown = null;
+      if (this.failure === null) {
+        try {
+          // Indexes of every segment whose files are stale, so reopening need not rebuild them.
+          const active = this.active;
+          active.seal();
+          for (const segment of this.segments) {
+            if (!segment.indexesOnDisk) this.pendingIndexFds.push(...segment.writeIndexFiles());
+          }
+          this.markDirty();
+          await this.requestSync();
+          await this.waitSyncIdle();
+        } catch (caught) {
+          error = caught;
+        }
+      }
+      await this.waitSyncIdle();
+      if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      for (const segment of this.segments) {
+        try {
+          segment.trimFile();
+        } catch (caught) {
+          error ??= caught;
+        }
+        segment.close();
+      }
+      for (const fd of this.pendingIndexFds.splice(0)) this.fs.close(fd);
+      if (error !== null) throw error instanceof KafkaError ? error : storageError(`closing ${this.topic}-${this.partition}`, error);
+    });
+  }
+}
