@@ -1,0 +1,162 @@
+// A minimal Kafka responder built only from the protocol layer, for testing the codecs against
+// real clients (kcat/librdkafka, kafka-python, kafkajs): it answers ApiVersions, Metadata,
+// InitProducerId and Produce, and records every request frame and every produced `records` blob.
+// It is NOT the broker (no log, no groups); it exists so that protocol tests see real client bytes.
+
+import type { Socket } from "bun";
+import type { AnyApi } from "../../src/protocol/api.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { allApis, apiByKey } from "../../src/protocol/generated/index.ts";
+import { decodeRequestHeader, encodeResponseFrame, type RequestHeader } from "../../src/protocol/headers.ts";
+import { randomUuid, Reader } from "../../src/protocol/primitives.ts";
+
+export interface CapturedRequest {
+  readonly header: RequestHeader;
+  readonly frame: Uint8Array;
+  readonly body: unknown;
+}
+
+export interface CapturedRecords {
+  readonly topic: string;
+  readonly partition: number;
+  readonly produceVersion: number;
+  readonly records: Uint8Array;
+}
+
+export interface CaptureBroker extends AsyncDisposable {
+  readonly port: number;
+  readonly requests: CapturedRequest[];
+  readonly produced: CapturedRecords[];
+  /** Unexpected errors while serving (decode failures etc.). */
+  readonly errors: string[];
+}
+
+interface ConnectionState {
+  pending: Uint8Array;
+}
+
+const topicIds = new Map<string, string>();
+function topicId(name: string): string {
+  let id = topicIds.get(name);
+  if (!id) {
+    id = randomUuid();
+    topicIds.set(name, id);
+  }
+  return id;
+}
+
+export function startCaptureBroker(): CaptureBroker {
+  const requests: CapturedRequest[] = [];
+  const produced: CapturedRecords[] = [];
+  const errors: string[] = [];
+  let nextOffset = 0n;
+  let port = 0;
+
+  const respond = (socket: Socket<ConnectionState>, api: AnyApi, version: number, correlationId: number, body: unknown): void => {
+    for (const chunk of encodeResponseFrame(api, version, correlationId, body)) socket.write(chunk);
+  };
+
+  const handle = (socket: Socket<ConnectionState>, frame: Uint8Array): void => {
+    const reader = new Reader(frame);
+    const header = decodeRequestHeader(reader);
+    const api = apiByKey.get(header.requestApiKey);
+    if (!api) {
+      socket.end();
+      return;
+    }
+    const version = header.requestApiVersion;
+    const correlationId = header.correlationId;
+    if (api.apiKey === 18 && version > api.maxVersion) {
+      // A newer client: answer in the v0 layout with our ranges, so it can retry.
+      respond(socket, api, 0, correlationId, { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: apiRanges() });
+      return;
+    }
+    const body = api.decodeRequest(reader, version);
+    requests.push({ header, frame: frame.slice(), body });
+    switch (api.apiKey) {
+      case 18:
+        respond(socket, api, version, correlationId, { errorCode: 0, apiKeys: apiRanges(), throttleTimeMs: 0 });
+        return;
+      case 3: {
+        const names: string[] = (body.topics ?? []).map((topic: { name: string | null }) => topic.name ?? "");
+        respond(socket, api, version, correlationId, {
+          brokers: [{ nodeId: 1, host: "127.0.0.1", port, rack: null }],
+          clusterId: "capture-cluster",
+          controllerId: 1,
+          topics: names.map((name) => ({
+            errorCode: 0,
+            name,
+            topicId: topicId(name),
+            isInternal: false,
+            partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1], offlineReplicas: [] }],
+          })),
+        });
+        return;
+      }
+      case 22:
+        respond(socket, api, version, correlationId, { errorCode: 0, producerId: 4242n, producerEpoch: 0 });
+        return;
+      case 0: {
+        const responses = body.topicData.map((topic: { name: string; partitionData: { index: number; records: Uint8Array | null }[] }) => ({
+          name: topic.name,
+          partitionResponses: topic.partitionData.map((partition) => {
+            const records = partition.records ?? new Uint8Array(0);
+            produced.push({ topic: topic.name, partition: partition.index, produceVersion: version, records: records.slice() });
+            const baseOffset = nextOffset;
+            nextOffset += 1000n;
+            return { index: partition.index, errorCode: 0, baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n };
+          }),
+        }));
+        if (body.acks !== 0) respond(socket, api, version, correlationId, { responses, throttleTimeMs: 0 });
+        return;
+      }
+      default:
+        socket.end();
+    }
+  };
+
+  const server = Bun.listen<ConnectionState>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(socket) {
+        socket.data = { pending: new Uint8Array(0) };
+      },
+      data(socket, chunk) {
+        const state = socket.data;
+        const joined = new Uint8Array(state.pending.length + chunk.length);
+        joined.set(state.pending);
+        joined.set(chunk, state.pending.length);
+        let position = 0;
+        while (joined.length - position >= 4) {
+          const size = new DataView(joined.buffer, position, 4).getInt32(0);
+          if (joined.length - position - 4 < size) break;
+          const frame = joined.subarray(position + 4, position + 4 + size);
+          position += 4 + size;
+          try {
+            handle(socket, frame);
+          } catch (error) {
+            errors.push(String(error));
+            socket.end();
+            return;
+          }
+        }
+        state.pending = joined.slice(position);
+      },
+    },
+  });
+  port = server.port;
+  return {
+    port,
+    requests,
+    produced,
+    errors,
+    async [Symbol.asyncDispose]() {
+      server.stop(true);
+    },
+  };
+}
+
+function apiRanges(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+  return allApis.map((api) => ({ apiKey: api.apiKey, minVersion: api.minVersion, maxVersion: api.maxVersion }));
+}
