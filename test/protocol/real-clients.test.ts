@@ -82,7 +82,7 @@ describe.skipIf(!hasKcat)("kcat (librdkafka 2.0.2)", () => {
       expect([...versions]).toEqual([7]);
       const apiVersions = broker.requests.find((request) => request.header.requestApiKey === 18)!;
       expect(apiVersions.header.requestApiVersion).toBe(3); // flexible: header v2, response header v0
-      expect(apiVersions.body.clientSoftwareName).toBe("librdkafka");
+      expect((apiVersions.body as { clientSoftwareName: string }).clientSoftwareName).toBe("librdkafka");
       saveFixtures(broker, "kcat", codec);
     }, 30_000);
   }
