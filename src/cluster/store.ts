@@ -235,8 +235,15 @@ export class ClusterStore {
     if (validateOnly) return topic;
     const work = (async () => {
       const config = resolveTopicConfig(this.options.config, overrides).values;
-      for (let partition = 0; partition < partitions; partition++) {
-        await this.options.logs.create(name, partition, config);
+      let created = 0;
+      try {
+        for (; created < partitions; created++) await this.options.logs.create(name, created, config);
+      } catch (error) {
+        // Leave nothing behind: a topic is created whole or not at all.
+        for (let partition = 0; partition < created; partition++) {
+          await this.options.logs.delete(name, partition).catch(() => {});
+        }
+        throw error;
       }
       this.put(topic);
       await this.persist();

@@ -1,0 +1,132 @@
+// The topic metadata store over the real partition logs: ids stable across restarts, configs and
+// partition counts kept, deletions finished after a crash, orphan logs adopted, names validated as
+// Kafka does, meta.properties written once and checked.
+
+import { afterEach, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClusterStore, loadOrCreateMetaProperties, topicNameProblem } from "../../src/cluster/index.ts";
+import { loadBrokerConfig, resolveTopicConfig } from "../../src/config/index.ts";
+import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
+import { createLogManager } from "../../src/storage/index.ts";
+
+const directories: string[] = [];
+afterEach(() => {
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+async function open(dataDir: string) {
+  const config = loadBrokerConfig({ overrides: [["log.dirs", dataDir]] });
+  const overrides = await ClusterStore.readStoredOverrides(dataDir);
+  const logs = createLogManager({
+    dataDir, brokerConfig: config.values, backgroundTasks: false,
+    topicConfigFor: (topic) => resolveTopicConfig(config, overrides.get(topic) ?? {}).values,
+  });
+  await logs.open();
+  const store = await ClusterStore.open({ dataDir, config, logs });
+  return { store, logs, async close() { await store.close(); await logs.close(); } };
+}
+
+function fresh(): string {
+  const directory = mkdtempSync(join(tmpdir(), "runnel-store-"));
+  directories.push(directory);
+  return directory;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<number> {
+  try {
+    await promise;
+    return ErrorCode.NONE;
+  } catch (error) {
+    if (error instanceof KafkaError) return error.code;
+    throw error;
+  }
+}
+
+test("topics, ids, configs and partition counts survive a restart", async () => {
+  const dataDir = fresh();
+  let node = await open(dataDir);
+  const orders = await node.store.createTopic("orders", 3, { "retention.ms": "60000" });
+  await node.store.createTopic("payments", 1);
+  await node.store.createPartitions("payments", 2);
+  await node.store.setTopicConfigs("payments", { "cleanup.policy": "compact" });
+  expect(node.store.topicConfig("orders").values["retention.ms"]).toBe(60000);
+  await node.close();
+
+  node = await open(dataDir);
+  expect(node.store.topic("orders")).toEqual(orders);
+  expect(node.store.topicById(orders.id)?.name).toBe("orders");
+  expect(node.store.topic("payments")?.partitions).toBe(2);
+  expect(node.store.topicConfig("payments").values["cleanup.policy"]).toEqual(["compact"]);
+  expect(node.store.partitionLog("payments", 1)).toBeDefined();
+  expect(node.store.partitionLog("payments", 2)).toBeUndefined();
+  await node.close();
+});
+
+test("Kafka's errors for bad creates, deletes and alters, and nothing changes", async () => {
+  const node = await open(fresh());
+  await node.store.createTopic("a.b", 1);
+  expect(await codeOf(node.store.createTopic("a.b", 1))).toBe(ErrorCode.TOPIC_ALREADY_EXISTS);
+  expect(await codeOf(node.store.createTopic("a_b", 1))).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+  expect(await codeOf(node.store.createTopic("bad name", 1))).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+  expect(await codeOf(node.store.createTopic("zero", 0))).toBe(ErrorCode.INVALID_PARTITIONS);
+  expect(await codeOf(node.store.createTopic("cfg", 1, { "retention.ms": "x" }))).toBe(ErrorCode.INVALID_CONFIG);
+  expect(await codeOf(node.store.createTopic("cfg", 1, { "no.such": "1" }))).toBe(ErrorCode.INVALID_CONFIG);
+  expect(await codeOf(node.store.deleteTopic("missing"))).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  expect(await codeOf(node.store.createPartitions("a.b", 1))).toBe(ErrorCode.INVALID_PARTITIONS);
+  expect(await codeOf(node.store.setTopicConfigs("a.b", { "segment.bytes": "1" }))).toBe(ErrorCode.INVALID_CONFIG);
+  expect(node.store.topics().map((topic) => topic.name)).toEqual(["a.b"]);
+  const dry = await node.store.createTopic("dry", 2, {}, true);
+  expect(dry.partitions).toBe(2);
+  expect(node.store.topic("dry")).toBeUndefined();
+  await node.close();
+});
+
+test("concurrent auto-creates of one name make one topic", async () => {
+  const node = await open(fresh());
+  const created = await Promise.all([node.store.ensureTopic("auto"), node.store.ensureTopic("auto"), node.store.ensureTopic("auto")]);
+  expect(new Set(created.map((topic) => topic?.id)).size).toBe(1);
+  await node.close();
+});
+
+test("a deletion interrupted by a crash is finished at start; orphan logs are adopted", async () => {
+  const dataDir = fresh();
+  let node = await open(dataDir);
+  await node.store.createTopic("doomed", 2);
+  await node.store.createTopic("kept", 1);
+  await node.close();
+  // Simulate a crash after the metadata write that starts the deletion.
+  const path = join(dataDir, "__cluster_metadata", "topics.json");
+  const state = JSON.parse(readFileSync(path, "utf8"));
+  state.topics = state.topics.filter((topic: { name: string }) => topic.name !== "doomed");
+  state.deleting = ["doomed"];
+  writeFileSync(path, JSON.stringify(state));
+  // And a crash after creating logs but before the metadata write.
+  const logs = createLogManager({ dataDir, brokerConfig: loadBrokerConfig({ overrides: [["log.dirs", dataDir]] }).values, backgroundTasks: false });
+  await logs.open();
+  await logs.create("orphan", 0, resolveTopicConfig(loadBrokerConfig(), {}).values);
+  await logs.close();
+
+  node = await open(dataDir);
+  expect(node.store.topic("doomed")).toBeUndefined();
+  expect(existsSync(join(dataDir, "doomed-0"))).toBe(false);
+  expect(node.store.topic("kept")).toBeDefined();
+  expect(node.store.topic("orphan")?.partitions).toBe(1);
+  await node.close();
+});
+
+test("topic names as Kafka validates them", () => {
+  expect(topicNameProblem("ok-name_1.x")).toBeNull();
+  for (const bad of ["", ".", "..", "a/b", "ä", "x".repeat(250)]) expect(topicNameProblem(bad)).not.toBeNull();
+  expect(topicNameProblem("x".repeat(249))).toBeNull();
+});
+
+test("meta.properties: cluster id generated once, node id and configured cluster id checked", async () => {
+  const dataDir = fresh();
+  const first = await loadOrCreateMetaProperties(dataDir, 1, null);
+  expect(first.clusterId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  expect((await loadOrCreateMetaProperties(dataDir, 1, null)).clusterId).toBe(first.clusterId);
+  await expect(loadOrCreateMetaProperties(dataDir, 2, null)).rejects.toThrow(/node.id/);
+  await expect(loadOrCreateMetaProperties(dataDir, 1, "AAAAAAAAAAAAAAAAAAAAAA")).rejects.toThrow(/cluster.id/);
+});
