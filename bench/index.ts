@@ -8,8 +8,13 @@ import { defaultParams, parseParams } from "./lib/params.ts";
 import type { ScenarioContext, Scenario } from "./scenarios/common.ts";
 import { floorsScenario } from "./scenarios/floors.ts";
 import { produceScenario } from "./scenarios/produce.ts";
+import { maxRateScenario } from "./scenarios/max-rate.ts";
+import { durableScenario } from "./scenarios/durable.ts";
+import { partitionsScenario } from "./scenarios/partitions.ts";
+import { fetchScenario } from "./scenarios/fetch.ts";
+import { realClientScenario } from "./scenarios/real-client.ts";
 
-export const scenarios: Scenario[] = [floorsScenario, produceScenario];
+export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario];
 
 function usage(): string {
   const flags = Object.entries(defaultParams)

@@ -157,6 +157,21 @@ export class BenchProducer implements OpenLoopTarget {
     return { bytesPerSecond: measuredBytes / seconds, recordsPerSecond: measuredRecords / seconds, requests };
   }
 
+  /** Produces `records` records as fast as the window allows (to fill a log before a fetch test). */
+  async produceCount(records: number): Promise<void> {
+    let index = 0;
+    await Promise.all(
+      this.connections.map((connection) =>
+        floodLoop(this.options.inFlightMax, () => index >= records, () => {
+          const batch = { first: index, count: Math.min(this.options.batchRecords, records - index) };
+          index += batch.count;
+          return this.sendBatch(connection, batch, () => {});
+        }),
+      ),
+    );
+    if (this.lastError) throw this.lastError;
+  }
+
   // ---- internals ----
 
   private closeBatch(): void {

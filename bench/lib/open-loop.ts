@@ -34,6 +34,8 @@ export interface RunResult {
   overloaded: boolean;
   produce: LatencySummary;
   endToEnd: LatencySummary | null;
+  /** Why end-to-end latency is missing when the consumer failed (the produce figures stand). */
+  endToEndError?: string;
   produceHistogram: LatencyHistogram;
   endToEndHistogram: LatencyHistogram;
 }

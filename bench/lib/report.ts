@@ -88,7 +88,14 @@ export function latencyTable(rows: Array<{ label: string; runs: RepeatedRuns }>,
         ms(spreads.max),
       ];
     });
-  return table(headers, body) + "\nEach cell: median of the runs (min–max). Latency is measured from each record's intended send time (open loop).\n";
+  const missing = rows
+    .filter((row) => which === "endToEnd" && row.runs.endToEnd === null)
+    .map((row) => `- ${row.label}: no end-to-end figure — ${row.runs.results.find((result) => result.endToEndError)?.endToEndError ?? "no consumer for this system"}`);
+  return (
+    table(headers, body) +
+    "\nEach cell: median of the runs (min–max). Latency is measured from each record's intended send time (open loop).\n" +
+    (missing.length > 0 ? `\n${missing.join("\n")}\n` : "")
+  );
 }
 
 export function plotSeries(label: string, result: RunResult, which: "produce" | "endToEnd"): PlotSeries {

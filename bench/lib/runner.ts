@@ -56,8 +56,9 @@ export async function openLoopRun(system: System, label: string, options: RunOpt
     await trial.close();
     if (following) await Promise.race([following, Bun.sleep(2000)]);
   }
-  if (followError) throw followError;
-  return recorder.result(options.endToEnd && trial.follow !== undefined);
+  const result = recorder.result(options.endToEnd && trial.follow !== undefined && followError === null);
+  if (followError) result.endToEndError = (followError as Error).message;
+  return result;
 }
 
 export interface RepeatedRuns {
@@ -93,7 +94,7 @@ export async function repeatedRuns(system: System, label: string, options: RunOp
   const results: RunResult[] = [];
   for (let run = 0; run < params.runs; run++) {
     const result = await openLoopRun(system, `${label}-${run}`, options, params);
-    log(`  ${system.name} @ ${Math.round(options.rate)}/s run ${run + 1}: achieved ${Math.round(result.achievedRate)}/s, p50 ${(result.produce.p50Us / 1000).toFixed(2)} ms, p99 ${(result.produce.p99Us / 1000).toFixed(2)} ms, max ${(result.produce.maxUs / 1000).toFixed(1)} ms${result.endToEnd ? `, e2e p99 ${(result.endToEnd.p99Us / 1000).toFixed(2)} ms` : ""}${result.recordsFailed > 0 ? `, FAILED ${result.recordsFailed}` : ""}`);
+    log(`  ${system.name} @ ${Math.round(options.rate)}/s run ${run + 1}: achieved ${Math.round(result.achievedRate)}/s, p50 ${(result.produce.p50Us / 1000).toFixed(2)} ms, p99 ${(result.produce.p99Us / 1000).toFixed(2)} ms, max ${(result.produce.maxUs / 1000).toFixed(1)} ms${result.endToEnd ? `, e2e p99 ${(result.endToEnd.p99Us / 1000).toFixed(2)} ms` : ""}${result.recordsFailed > 0 ? `, FAILED ${result.recordsFailed}` : ""}${result.endToEndError ? `, consumer failed: ${result.endToEndError}` : ""}`);
     results.push(result);
   }
   const endToEnd = results.every((result) => result.endToEnd !== null) ? percentileSpreads(results.map((result) => result.endToEnd!)) : null;

@@ -1,0 +1,59 @@
+// Scenario "durable" (issue 5, scenario 2): durable acknowledgements — the broker fdatasyncs
+// before answering (log.flush.interval.messages=1, group commit across concurrent producers)
+// — with 8 producers, against the sequential write + fdatasync floor (target ≥ 0.5×).
+
+import { formatNumber, formatRatio, formatSpread, table } from "../lib/markdown.ts";
+import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.ts";
+import { repeatedFloods, repeatedRuns } from "../lib/runner.ts";
+import { ratio } from "../lib/stats.ts";
+import { startRunnel } from "../systems/kafka.ts";
+import type { Scenario } from "./common.ts";
+import { isUnavailable, measureFloors, megabytes, tryStart } from "./common.ts";
+
+export const durableSettings = { "log.flush.interval.messages": "1" };
+const producers = 8;
+
+export const durableScenario: Scenario = {
+  name: "durable",
+  title: "Scenario 2: durable acks (fdatasync before ack, group commit), 8 producers, vs the disk floor",
+  description: "scenario 2: log.flush.interval.messages=1, 8 producers; MB/s vs sequential write + fdatasync floor",
+  async run(context) {
+    const params = context.params;
+    const report = new Report("durable", this.title, params);
+    const floors = await measureFloors(context);
+    const mb = (value: number) => formatNumber(value / 1e6);
+    const mbps = (value: number) => formatNumber(megabytes(value, params), 1);
+    const runnel = await tryStart(() => startRunnel({ name: "Runnel (durable)", params, crc32c: context.crc32c, settings: durableSettings, producers }));
+    if (isUnavailable(runnel)) {
+      report.section("Runnel", `Not measured — ${runnel.unavailable}\n`);
+      context.headlines.push(`scenario 2: Runnel not measured (${runnel.unavailable})`);
+      return report;
+    }
+    try {
+      const flood = await repeatedFloods(runnel, "durable", params, context.log);
+      const floodBytes = megabytes(flood.median, params) * 1e6;
+      report.section(
+        `Throughput with durable acks (${producers} producer connections, ${params.inFlightMax} requests in flight each)`,
+        table(
+          ["measure", "MB/s", "Runnel / measure"],
+          [
+            ["Runnel, durable acks (payload)", formatSpread(flood, mbps), ""],
+            ["floor: sequential 1 MiB writes + one final fdatasync", formatSpread(floors.diskFinalSync, mb), `${formatRatio(ratio(floodBytes, floors.diskFinalSync.median))} (target ≥ 0.5)`],
+            ["floor: 64 KiB write + fdatasync, repeated (no concurrency)", formatSpread(floors.diskGroupCommit, mb), formatRatio(ratio(floodBytes, floors.diskGroupCommit.median))],
+            ["floor: sequential writes, no sync", formatSpread(floors.diskNoSync, mb), formatRatio(ratio(floodBytes, floors.diskNoSync.median))],
+          ],
+        ) + `\nBroker settings: ${Object.entries(durableSettings).map(([key, value]) => `${key}=${value}`).join(", ")}.\n`,
+      );
+      const rate = params.rate > 0 ? params.rate : Math.round(flood.median * params.latencyRateFraction);
+      const runs = await repeatedRuns(runnel, "durable-latency", { rate, durationMs: params.durationMs, warmupMs: params.warmupMs, endToEnd: true }, params, context.log);
+      report.section(`Latency with durable acks at ${formatNumber(rate)} records/s (${mbps(rate)} MB/s, ${Math.round(params.latencyRateFraction * 100)} % of the flood rate)`, latencyTable([{ label: "Runnel (durable)", runs }], "produce") + "\n" + latencyTable([{ label: "Runnel (durable), end to end", runs }], "endToEnd"));
+      report.plot("latency", `Durable produce latency at ${formatNumber(rate)} rec/s`, [plotSeries("produce (send → ack)", runs.representative, "produce"), plotSeries("end to end", runs.representative, "endToEnd")]);
+      report.figure("flood", flood);
+      report.figure("latency", summaryFigures(runs));
+      context.headlines.push(`scenario 2: durable acks, ${producers} producers: ${mbps(flood.median)} MB/s = ${formatRatio(ratio(floodBytes, floors.diskFinalSync.median))} the sequential write + fdatasync floor`);
+    } finally {
+      await runnel.stop();
+    }
+    return report;
+  },
+};

@@ -1,0 +1,101 @@
+// Scenario "max-rate" (issue 5, scenario 1): one node, 1 KiB records, acks=1, no fsync.
+// The max sustainable rate (highest offered rate that is achieved with p99 under the bound)
+// of Runnel, Redis Streams and NATS JetStream, then latency of all three at the same offered
+// rate: half of Runnel's max. Ratios: Runnel / Redis in MB/s (target ≥ 3), and Runnel's p99 /
+// Redis's p99 at the same rate (target ≤ 1). Runnel is also set against the TCP floors.
+
+import { formatMs, formatNumber, formatRatio, formatSpread, table } from "../lib/markdown.ts";
+import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.ts";
+import { maxSustainableRate, repeatedFloods, repeatedRuns } from "../lib/runner.ts";
+import type { RepeatedRuns } from "../lib/runner.ts";
+import { ratio } from "../lib/stats.ts";
+import { startRunnel } from "../systems/kafka.ts";
+import { startNats } from "../systems/nats.ts";
+import { startRedis } from "../systems/redis.ts";
+import type { System } from "../systems/types.ts";
+import type { Scenario } from "./common.ts";
+import { isUnavailable, measureFloors, megabytes, tryStart } from "./common.ts";
+
+interface Measured {
+  label: string;
+  system: System;
+  flood: number;
+  maxRate: number;
+  trials: string;
+}
+
+export const maxRateScenario: Scenario = {
+  name: "max-rate",
+  title: "Scenario 1: one node, 1 KiB records, acks=1, no fsync — max sustainable rate and latency vs Redis Streams and NATS JetStream",
+  description: "scenario 1: max sustainable rate (p99 bound) of Runnel, Redis Streams, NATS JetStream; latency at 50% of Runnel's max",
+  async run(context) {
+    const params = context.params;
+    const report = new Report("max-rate", this.title, params);
+    const floors = await measureFloors(context);
+    const notes: string[] = [];
+    const starters: Array<[string, () => Promise<System>]> = [["Runnel", () => startRunnel({ name: "Runnel", params, crc32c: context.crc32c })]];
+    if (params.peers) starters.push(["Redis Streams", () => startRedis(params)], ["NATS JetStream", () => startNats(params)]);
+    const measured: Measured[] = [];
+    try {
+      for (const [label, start] of starters) {
+        const system = await tryStart(start);
+        if (isUnavailable(system)) {
+          notes.push(`${label}: not measured — ${system.unavailable}`);
+          continue;
+        }
+        try {
+          const flood = await repeatedFloods(system, `${label}-flood`, { ...params, runs: 1 }, context.log);
+          const search = await maxSustainableRate(system, label, flood.median, params, context.log);
+          const trials = search.trials.map((trial) => `${formatNumber(trial.rate)}${trial.passed ? "✓" : "✗"}`).join(", ");
+          measured.push({ label, system, flood: flood.median, maxRate: search.maxRate, trials });
+        } catch (error) {
+          notes.push(`${label}: failed — ${(error as Error).message}`);
+          await system.stop();
+        }
+      }
+      const mbps = (value: number) => formatNumber(megabytes(value, params), 1);
+      report.section(
+        `Max sustainable rate (p99 ≤ ${params.p99BoundMs} ms and ≥ 95 % of offered achieved)`,
+        table(
+          ["system", "max sustainable records/s", "MB/s", "closed-loop flood records/s", "trials (rate ✓/✗)"],
+          measured.map((entry) => [entry.label, formatNumber(entry.maxRate), mbps(entry.maxRate), formatNumber(entry.flood), entry.trials]),
+        ) +
+          `\nEach search trial is one open-loop run of ${params.searchTrialMs} ms; the search starts at 40 % of the flood rate, grows ×1.5 and bisects, at most ${params.searchTrials} trials.\n` +
+          (notes.length > 0 ? `\n${notes.map((note) => `- ${note}`).join("\n")}\n` : ""),
+      );
+      const runnel = measured.find((entry) => entry.label === "Runnel");
+      const redis = measured.find((entry) => entry.label === "Redis Streams");
+      const baseRate = runnel?.maxRate || redis?.maxRate || 0;
+      const rate = params.rate > 0 ? params.rate : Math.round(baseRate * params.latencyRateFraction);
+      const rows: Array<{ label: string; runs: RepeatedRuns }> = [];
+      if (rate > 0) {
+        for (const entry of measured) {
+          rows.push({ label: entry.label, runs: await repeatedRuns(entry.system, `${entry.label}-latency`, { rate, durationMs: params.durationMs, warmupMs: params.warmupMs, endToEnd: true }, params, context.log) });
+        }
+        report.section(`Produce latency at ${formatNumber(rate)} records/s (${mbps(rate)} MB/s offered, ${Math.round(params.latencyRateFraction * 100)} % of ${runnel ? "Runnel's" : "the first system's"} max)`, latencyTable(rows, "produce"));
+        report.section("End-to-end latency (send → consumed) at the same rate", latencyTable(rows, "endToEnd"));
+        report.plot("produce-latency", `Produce latency at ${formatNumber(rate)} rec/s`, rows.map((row) => plotSeries(row.label, row.runs.representative, "produce")));
+        report.plot("end-to-end-latency", `End-to-end latency at ${formatNumber(rate)} rec/s`, rows.filter((row) => row.runs.endToEnd).map((row) => plotSeries(row.label, row.runs.representative, "endToEnd")));
+        for (const row of rows) report.figure(`latency ${row.label}`, summaryFigures(row.runs));
+      }
+      const runnelRuns = rows.find((row) => row.label === "Runnel")?.runs;
+      const redisRuns = rows.find((row) => row.label === "Redis Streams")?.runs;
+      const ratios: string[][] = [];
+      if (runnel && redis) ratios.push(["Runnel / Redis max sustainable MB/s (target ≥ 3)", formatRatio(ratio(runnel.maxRate, redis.maxRate))]);
+      if (runnelRuns && redisRuns) ratios.push(["Runnel p99 / Redis p99 at the same offered rate (target ≤ 1)", formatRatio(ratio(runnelRuns.produce.p99.median, redisRuns.produce.p99.median))]);
+      if (runnel) {
+        ratios.push(["Runnel max sustainable MB/s / TCP loopback floor", formatRatio(ratio(megabytes(runnel.maxRate, params) * 1e6, floors.tcpBytesPerSecond.median))]);
+        if (runnelRuns) ratios.push([`Runnel p50 produce latency / TCP round trip p50 (${formatMs(floors.tcpRoundTrip.p50Us)} ms)`, formatRatio(ratio(runnelRuns.produce.p50.median, floors.tcpRoundTrip.p50Us))]);
+      }
+      report.section("Ratios", ratios.length > 0 ? table(["ratio", "value"], ratios) : "No ratio: a system was not measured.\n");
+      report.figure("maxRates", measured.map((entry) => ({ label: entry.label, maxRate: entry.maxRate, flood: entry.flood, trials: entry.trials })));
+      report.figure("ratios", Object.fromEntries(ratios));
+      context.headlines.push(
+        `scenario 1: ${measured.map((entry) => `${entry.label} max ${mbps(entry.maxRate)} MB/s`).join(", ")}${ratios.length > 0 ? `; ${ratios.map(([name, value]) => `${name}: ${value}`).join("; ")}` : ""}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`,
+      );
+    } finally {
+      for (const entry of measured) await entry.system.stop();
+    }
+    return report;
+  },
+};
