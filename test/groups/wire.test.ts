@@ -1,0 +1,169 @@
+// Group APIs on the wire against a real broker process, with a protocol-level client: the exact
+// Kafka error for bad input (unknown groups/generations, oversized metadata, fenced members),
+// several versions of each API, and no damage to other groups.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { GroupWireClient } from "../../bench/groups-client.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import {
+  CreateTopicsApi,
+  DeleteGroupsApi,
+  DescribeGroupsApi,
+  FindCoordinatorApi,
+  HeartbeatApi,
+  JoinGroupApi,
+  LeaveGroupApi,
+  ListGroupsApi,
+  OffsetCommitApi,
+  OffsetDeleteApi,
+  OffsetFetchApi,
+  SyncGroupApi,
+} from "../../src/protocol/generated/index.ts";
+import { Writer } from "../../src/protocol/primitives.ts";
+import { startBroker, type Broker } from "../helpers/broker.ts";
+
+let broker: Broker;
+const clients: GroupWireClient[] = [];
+
+async function client(): Promise<GroupWireClient> {
+  const connected = await GroupWireClient.connect(broker.bootstrap, "wire-groups");
+  clients.push(connected);
+  return connected;
+}
+
+function subscription(topics: string[]): Uint8Array {
+  const writer = new Writer();
+  writer.int16(0);
+  writer.int32(topics.length);
+  for (const topic of topics) writer.string(topic);
+  writer.int32(-1);
+  return writer.finish();
+}
+
+beforeAll(async () => {
+  broker = await startBroker({
+    set: { "group.initial.rebalance.delay.ms": 0, "offset.metadata.max.bytes": 64, "offsets.topic.num.partitions": 3 },
+  });
+  const admin = await client();
+  const created = await admin.request(CreateTopicsApi, 4, {
+    topics: [{ name: "wt", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 5000,
+  });
+  expect(created.topics[0].errorCode).toBe(0);
+});
+
+afterAll(async () => {
+  for (const connected of clients) connected.close();
+  await broker?.stop();
+});
+
+/** A one-member group (JoinGroup v5 with KIP-394, SyncGroup v3), Stable. */
+async function stableMember(groupId: string, groupInstanceId: string | null = null) {
+  const connection = await client();
+  const join = (memberId: string) =>
+    connection.request(JoinGroupApi, 5, {
+      groupId, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId, groupInstanceId, protocolType: "consumer",
+      protocols: [{ name: "range", metadata: subscription(["wt"]) }],
+    });
+  let joined = await join("");
+  if (joined.errorCode === ErrorCode.MEMBER_ID_REQUIRED) joined = await join(joined.memberId);
+  expect(joined.errorCode).toBe(0);
+  const synced = await connection.request(SyncGroupApi, 3, {
+    groupId, generationId: joined.generationId, memberId: joined.memberId, groupInstanceId,
+    assignments: [{ memberId: joined.memberId, assignment: new Uint8Array([1, 2, 3]) }],
+  });
+  expect(synced.errorCode).toBe(0);
+  expect([...synced.assignment]).toEqual([1, 2, 3]);
+  return { connection, memberId: joined.memberId as string, generationId: joined.generationId as number };
+}
+
+test("FindCoordinator v0 and the batched v4 form name this node", async () => {
+  const connection = await client();
+  const v0 = await connection.request(FindCoordinatorApi, 0, { key: "g" });
+  expect(v0.errorCode).toBe(0);
+  expect(v0.port).toBe(broker.port);
+  const v4 = await connection.request(FindCoordinatorApi, 4, { keyType: 0, coordinatorKeys: ["a", "b", ""] });
+  expect(v4.coordinators.map((entry: any) => [entry.key, entry.errorCode, entry.port])).toEqual([
+    ["a", 0, broker.port],
+    ["b", 0, broker.port],
+    ["", ErrorCode.INVALID_GROUP_ID, -1],
+  ]);
+});
+
+test("bad commits get Kafka's errors and leave other groups' offsets alone", async () => {
+  const member = await stableMember("good");
+  const commit = (groupId: string, generationId: number, memberId: string, partitions: { partitionIndex: number; committedOffset: bigint; committedMetadata: string }[], topic = "wt") =>
+    member.connection.request(OffsetCommitApi, 7, {
+      groupId, generationIdOrMemberEpoch: generationId, memberId, groupInstanceId: null,
+      topics: [{ name: topic, partitions: partitions.map((partition) => ({ ...partition, committedLeaderEpoch: -1 })) }],
+    });
+  const ok = await commit("good", member.generationId, member.memberId, [{ partitionIndex: 0, committedOffset: 5n, committedMetadata: "fine" }]);
+  expect(ok.topics[0].partitions[0].errorCode).toBe(0);
+
+  const errorsOf = (response: any) => response.topics[0].partitions.map((partition: any) => partition.errorCode);
+  expect(errorsOf(await commit("nobody", 3, "ghost", [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: "" }]))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
+  expect(errorsOf(await commit("good", member.generationId + 1, member.memberId, [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: "" }]))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
+  expect(errorsOf(await commit("good", member.generationId, "ghost", [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: "" }]))).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
+  expect(errorsOf(await commit("good", -1, "", [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: "" }]))).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
+  expect(errorsOf(await commit("good", member.generationId, member.memberId, [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: "" }], "no-such-topic"))).toEqual([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+  // Oversized metadata fails only its own partition.
+  const mixed = await commit("good", member.generationId, member.memberId, [
+    { partitionIndex: 0, committedOffset: 9n, committedMetadata: "x".repeat(65) },
+    { partitionIndex: 1, committedOffset: 7n, committedMetadata: "ok" },
+  ]);
+  expect(errorsOf(mixed)).toEqual([ErrorCode.OFFSET_METADATA_TOO_LARGE, 0]);
+
+  const fetched = await member.connection.request(OffsetFetchApi, 8, {
+    groups: [{ groupId: "good", topics: null }, { groupId: "nobody", topics: [{ name: "wt", partitionIndexes: [0] }] }],
+    requireStable: true,
+  });
+  expect(fetched.groups[0].topics[0].partitions.map((partition: any) => [partition.partitionIndex, partition.committedOffset, partition.metadata])).toEqual([
+    [0, 5n, "fine"],
+    [1, 7n, "ok"],
+  ]);
+  expect(fetched.groups[1].topics[0].partitions[0].committedOffset).toBe(-1n);
+  const v1 = await member.connection.request(OffsetFetchApi, 1, { groupId: "good", topics: [{ name: "wt", partitionIndexes: [0, 1] }] });
+  expect(v1.topics[0].partitions.map((partition: any) => partition.committedOffset)).toEqual([5n, 7n]);
+});
+
+test("heartbeats from unknown, stale and fenced members", async () => {
+  const member = await stableMember("hb", "instance-1");
+  const heartbeat = (memberId: string, generationId: number, groupInstanceId: string | null = null) =>
+    member.connection.request(HeartbeatApi, 3, { groupId: "hb", generationId, memberId, groupInstanceId }).then((response: any) => response.errorCode);
+  expect(await heartbeat(member.memberId, member.generationId, "instance-1")).toBe(0);
+  expect(await heartbeat(member.memberId, member.generationId - 1, "instance-1")).toBe(ErrorCode.ILLEGAL_GENERATION);
+  expect(await heartbeat("ghost", member.generationId)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+  expect(await heartbeat("ghost", 1, null).then(() => member.connection.request(HeartbeatApi, 0, { groupId: "missing", generationId: 1, memberId: "x" }))).toMatchObject({ errorCode: ErrorCode.UNKNOWN_MEMBER_ID });
+  // The same static instance starts again: the old member id is fenced.
+  const replacement = await stableMember("hb", "instance-1");
+  expect(replacement.memberId).not.toBe(member.memberId);
+  expect(await heartbeat(member.memberId, member.generationId, "instance-1")).toBe(ErrorCode.FENCED_INSTANCE_ID);
+  const left = await replacement.connection.request(LeaveGroupApi, 3, { groupId: "hb", members: [{ memberId: member.memberId, groupInstanceId: "instance-1" }] });
+  expect(left.members[0].errorCode).toBe(ErrorCode.FENCED_INSTANCE_ID);
+});
+
+test("describe, list with a state filter, delete groups, delete offsets", async () => {
+  const member = await stableMember("admin");
+  await member.connection.request(OffsetCommitApi, 2, {
+    groupId: "admin", generationIdOrMemberEpoch: member.generationId, memberId: member.memberId, retentionTimeMs: -1n,
+    topics: [{ name: "wt", partitions: [{ partitionIndex: 0, committedOffset: 3n, committedMetadata: null }] }],
+  });
+  const described = await member.connection.request(DescribeGroupsApi, 5, { groups: ["admin", "missing"], includeAuthorizedOperations: false });
+  expect(described.groups[0].groupState).toBe("Stable");
+  expect(described.groups[0].protocolData).toBe("range");
+  expect(described.groups[0].members[0].memberId).toBe(member.memberId);
+  expect(described.groups[1].groupState).toBe("Dead");
+  const stable = await member.connection.request(ListGroupsApi, 4, { statesFilter: ["Stable"] });
+  expect(stable.groups.map((group: any) => group.groupId)).toContain("admin");
+  expect(stable.groups.every((group: any) => group.groupState === "Stable")).toBe(true);
+  const deleteOffsets = await member.connection.request(OffsetDeleteApi, 0, { groupId: "admin", topics: [{ name: "wt", partitions: [{ partitionIndex: 0 }] }] });
+  expect(deleteOffsets.topics[0].partitions[0].errorCode).toBe(ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
+  const refused = await member.connection.request(DeleteGroupsApi, 2, { groupsNames: ["admin", "missing"] });
+  expect(refused.results.map((result: any) => result.errorCode)).toEqual([ErrorCode.NON_EMPTY_GROUP, ErrorCode.GROUP_ID_NOT_FOUND]);
+  const left = await member.connection.request(LeaveGroupApi, 1, { groupId: "admin", memberId: member.memberId });
+  expect(left.errorCode).toBe(0);
+  const deleted = await member.connection.request(DeleteGroupsApi, 0, { groupsNames: ["admin"] });
+  expect(deleted.results[0].errorCode).toBe(0);
+  const after = await member.connection.request(OffsetFetchApi, 3, { groupId: "admin", topics: null });
+  expect(after.topics).toEqual([]);
+});
