@@ -21,7 +21,7 @@ function expected(index: number) {
   return {
     key: index % 4 === 0 ? null : `key-${index}`,
     value: index % 5 === 0 ? null : `value-${index}`,
-    headers: index % 3 === 0 ? {} : { index: String(index), empty: "" },
+    headers: (index % 3 === 0 ? {} : { index: String(index), empty: "" }) as Record<string, string>,
   };
 }
 

@@ -73,7 +73,7 @@ test("admin, produce, restart, fetch by topic id", async () => {
             const offset = batch.firstOffset + BigInt(record.offsetDelta);
             if (offset < fetchOffset) continue;
             const index = Number(offset) * 2 + partition;
-            const header = record.headers.find(([name]) => name.toString() === "h")?.[1];
+            const header = record.headers.find(([name]) => name?.toString() === "h")?.[1];
             seen.set(index, { key: record.key?.length ? record.key.toString() : record.key === null || record.key === undefined ? null : "", value: record.value === null || record.value === undefined ? null : record.value.toString(), header: header?.toString() });
             fetchOffset = offset + 1n;
           }
