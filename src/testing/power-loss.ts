@@ -36,6 +36,8 @@ export type TearMode = "none" | "prefix" | "zeros";
 export interface CrashOptions {
   tear?: TearMode;
   seed?: number;
+  /** How a file is given its after-crash bytes (default: overwrite in place). */
+  rewrite?: (path: string, bytes: Uint8Array) => void;
 }
 
 export interface CrashReport {
@@ -175,6 +177,7 @@ export class PowerLossModel {
     this.crashedFlag = true;
     const tear = options.tear ?? "none";
     const random = prng(options.seed ?? 1);
+    const rewrite = options.rewrite ?? ((path: string, bytes: Uint8Array) => writeFileSync(path, bytes));
     const report: CrashReport = { removed: [], rewritten: [], restored: [] };
     for (const path of walkFiles(this.root)) {
       const image = this.durable.get(path);
@@ -185,8 +188,8 @@ export class PowerLossModel {
       }
       const current = new Uint8Array(readFileSync(path));
       const after = tornImage(image, current, tear, random);
-      if (!sameBytes(after, current)) writeFileSync(path, after);
-      if (after.length !== current.length || !sameBytes(after, current)) {
+      if (!sameBytes(after, current)) {
+        rewrite(path, after);
         report.rewritten.push({
           path,
           durableBytes: image.length,

@@ -99,6 +99,11 @@ function recordBytes(offsetDelta: number, valueBytes: number): number {
   return zigzagVarintBytes(body) + body;
 }
 
+/** Default base timestamp of batch n: 1000 ms apart, so batches never overlap in time. */
+export function batchTimestampMs(batchNumber: number): bigint {
+  return 1_700_000_000_000n + BigInt(batchNumber) * 1000n;
+}
+
 /** Builds one uncompressed RecordBatch v2 as a producer would send it (baseOffset 0). */
 export function buildBatch(spec: BatchSpec): Uint8Array {
   const { batchNumber, recordCount, valueBytes } = spec;
@@ -109,7 +114,7 @@ export function buildBatch(spec: BatchSpec): Uint8Array {
   for (let delta = 0; delta < recordCount; delta++) total += recordBytes(delta, valueBytes);
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
-  const baseTimestamp = spec.baseTimestampMs ?? 1_700_000_000_000n + BigInt(batchNumber);
+  const baseTimestamp = spec.baseTimestampMs ?? batchTimestampMs(batchNumber);
   view.setBigInt64(0, 0n);
   view.setInt32(8, total - batchLogOverheadBytes);
   view.setInt32(12, -1);

@@ -1,0 +1,263 @@
+// Bad input on disk: bit flips, truncated files, zero-filled tails, deleted and corrupted index
+// files. Semantics (the storage layer's, which are Kafka's): recovery verifies every batch from the
+// recovery point on (here 0: no checkpoint, so every segment) and cuts the log at the first bad
+// batch — the file is truncated there and later segments are deleted — logging what it cut. What is
+// before the cut stays readable byte for byte, the log is clean after the cut, and it takes appends
+// again. Index files are derived data: missing or damaged ones are rebuilt.
+//
+// Segments below a recovery checkpoint are trusted (not CRC-scanned), as in Kafka; a bit flip there
+// is the consumer's CRC check to catch. That case is documented at the end of this file.
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync, appendFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { native } from "../../src/native/index.ts";
+import { openTestLog, readAllBatches, verifyAgainstWorkload, workloadBatch, type Acknowledgement, type TestLog, type WorkloadShape } from "../../src/testing/log-harness.ts";
+import { segmentNames } from "../../src/testing/log-files.ts";
+import { batchTimestampMs, prng } from "../../src/testing/record-batches.ts";
+import { setLogLevel } from "../../src/util/logger.ts";
+
+if (process.env.RUNNEL_LOG_LEVEL === undefined) setLogLevel("error");
+
+const directories: string[] = [];
+afterAll(() => {
+  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+});
+
+const segmentBytes = 16 * 1024;
+const shape: WorkloadShape = { recordCount: 4, valueBytes: 200, seed: 11 };
+const config = { "segment.bytes": segmentBytes };
+
+function freshDirectory(): string {
+  const directory = mkdtempSync(join(tmpdir(), "runnel-bad-input-"));
+  directories.push(directory);
+  return directory;
+}
+
+/** A closed log of `count` batches over several segments; returns the acknowledgements. */
+async function writeLog(directory: string, count: number): Promise<Acknowledgement[]> {
+  const log = await openTestLog({ directory, config });
+  const acks: Acknowledgement[] = [];
+  for (let batchNumber = 0; batchNumber < count; batchNumber++) {
+    const result = await log.append(workloadBatch(shape, batchNumber));
+    acks.push({ batchNumber, baseOffset: result.baseOffset });
+  }
+  await log.close();
+  return acks;
+}
+
+interface BatchLocation {
+  segment: string;
+  position: number;
+  size: number;
+  batchNumber: number;
+}
+
+/** Where each batch sits on disk (computed from the batch sizes: the files hold them back to back). */
+function locate(directory: string): BatchLocation[] {
+  const locations: BatchLocation[] = [];
+  let batchNumber = 0;
+  for (const segment of segmentNames(directory)) {
+    const bytes = readFileSync(join(directory, segment));
+    let position = 0;
+    while (position + 12 <= bytes.length) {
+      const size = bytes.readInt32BE(position + 8) + 12;
+      if (size <= 12) break;
+      locations.push({ segment, position, size, batchNumber });
+      position += size;
+      batchNumber++;
+    }
+  }
+  return locations;
+}
+
+function flipBit(path: string, byte: number, bit: number): void {
+  const bytes = readFileSync(path);
+  bytes[byte]! ^= 1 << bit;
+  writeFileSync(path, bytes);
+}
+
+async function reopenAndCheck(directory: string, acks: Acknowledgement[], expectedBatches: number): Promise<TestLog> {
+  const log = await openTestLog({ directory, config });
+  const survivors = acks.slice(0, expectedBatches);
+  const result = verifyAgainstWorkload(log, directory, shape, survivors);
+  if (result.problems.length > 0) {
+    await log.close();
+    throw new Error(result.problems.slice(0, 8).join("; "));
+  }
+  expect(result.batches.length).toBe(expectedBatches);
+  expect(log.logEndOffset).toBe(expectedBatches === 0 ? 0n : acks[expectedBatches - 1]!.baseOffset + BigInt(shape.recordCount));
+  return log;
+}
+
+/** The recovered log takes an append at its log end offset, and it reads back. */
+async function appendsAgain(log: TestLog, batchNumber: number): Promise<void> {
+  const end = log.logEndOffset;
+  const result = await log.append(workloadBatch(shape, batchNumber));
+  expect(result.baseOffset).toBe(end);
+  const batches = readAllBatches(log);
+  expect(batches.at(-1)?.baseOffset).toBe(end);
+}
+
+describe(`bad input on disk (${native.name})`, () => {
+  test("bit flips inside the CRC-covered bytes of a sealed segment: cut at that batch, everything before intact", async () => {
+    const random = prng(5);
+    for (let trial = 0; trial < 6; trial++) {
+      const directory = freshDirectory();
+      const acks = await writeLog(directory, 80);
+      const locations = locate(directory);
+      const segments = segmentNames(directory);
+      expect(segments.length).toBeGreaterThan(3);
+      // A batch in the middle of a sealed (not the last) segment.
+      const sealed = locations.filter((location) => location.segment !== segments.at(-1));
+      const victim = sealed[Math.floor(sealed.length / 4 + random() * (sealed.length / 2))]!;
+      const byte = victim.position + 21 + Math.floor(random() * (victim.size - 21));
+      flipBit(join(directory, victim.segment), byte, Math.floor(random() * 8));
+      const log = await reopenAndCheck(directory, acks, victim.batchNumber);
+      // Later segments are gone from disk, not just hidden.
+      for (const name of segmentNames(directory)) expect(name <= victim.segment).toBe(true);
+      await appendsAgain(log, victim.batchNumber);
+      await log.close();
+    }
+  });
+
+  test("a flipped length or magic byte in a sealed segment: cut at that batch", async () => {
+    for (const [field, byte, bit] of [["batchLength", 9, 6], ["batchLength", 8, 7], ["magic", 16, 0]] as const) {
+      const directory = freshDirectory();
+      const acks = await writeLog(directory, 60);
+      const victim = locate(directory).find((location) => location.segment === segmentNames(directory)[1] && location.position > 0)!;
+      flipBit(join(directory, victim.segment), victim.position + byte, bit);
+      const log = await reopenAndCheck(directory, acks, victim.batchNumber).catch((error: Error) => {
+        throw new Error(`${field}: ${error.message}`);
+      });
+      await log.close();
+    }
+  });
+
+  test("a sealed segment truncated in the middle of a batch: cut there, later segments deleted", async () => {
+    const directory = freshDirectory();
+    const acks = await writeLog(directory, 60);
+    const victim = locate(directory).find((location) => location.segment === segmentNames(directory)[1] && location.position > 0)!;
+    truncateSync(join(directory, victim.segment), victim.position + Math.floor(victim.size / 2));
+    const log = await reopenAndCheck(directory, acks, victim.batchNumber);
+    await appendsAgain(log, victim.batchNumber);
+    await log.close();
+  });
+
+  test("the active segment truncated mid-batch, or to less than a header: the partial batch is cut", async () => {
+    for (const keep of [7, 30, 61, 200]) {
+      const directory = freshDirectory();
+      const acks = await writeLog(directory, 40);
+      const locations = locate(directory);
+      const last = locations.at(-1)!;
+      truncateSync(join(directory, last.segment), last.position + keep);
+      const log = await reopenAndCheck(directory, acks, last.batchNumber);
+      await log.close();
+    }
+  });
+
+  test("a zero-filled tail after the last batch is cut (and so is a zero-filled hole in place of a batch)", async () => {
+    const directory = freshDirectory();
+    const acks = await writeLog(directory, 40);
+    const active = join(directory, segmentNames(directory).at(-1)!);
+    appendFileSync(active, new Uint8Array(10_000));
+    let log = await reopenAndCheck(directory, acks, 40);
+    await log.close();
+    expect(statSync(active).size).toBeLessThan(segmentBytes); // the zeros were cut from the file
+    // Zero the last two batches in place (the file keeps its length).
+    const locations = locate(directory);
+    const victim = locations.at(-2)!;
+    const bytes = readFileSync(active);
+    bytes.fill(0, victim.position);
+    writeFileSync(active, bytes);
+    log = await reopenAndCheck(directory, acks, victim.batchNumber);
+    await appendsAgain(log, victim.batchNumber);
+    await log.close();
+  });
+
+  test("garbage after the last batch is cut; the log is clean on disk afterwards", async () => {
+    const directory = freshDirectory();
+    const acks = await writeLog(directory, 30);
+    const active = join(directory, segmentNames(directory).at(-1)!);
+    const random = prng(9);
+    appendFileSync(active, Uint8Array.from({ length: 3000 }, () => Math.floor(random() * 256)));
+    const log = await reopenAndCheck(directory, acks, 30);
+    await appendsAgain(log, 30);
+    await log.close();
+  });
+
+  test("a deleted active segment file: the log restarts at the end of the previous segment", async () => {
+    const directory = freshDirectory();
+    const acks = await writeLog(directory, 60);
+    const segments = segmentNames(directory);
+    const lastSegment = segments.at(-1)!;
+    const firstInLast = locate(directory).find((location) => location.segment === lastSegment)!;
+    unlinkSync(join(directory, lastSegment));
+    const log = await reopenAndCheck(directory, acks, firstInLast.batchNumber);
+    await appendsAgain(log, firstInLast.batchNumber);
+    await log.close();
+  });
+});
+
+describe(`damaged index files are rebuilt (${native.name})`, () => {
+  const damages: [string, (path: string) => void][] = [
+    ["deleted", (path) => unlinkSync(path)],
+    ["truncated to an odd length", (path) => truncateSync(path, Math.max(0, statSync(path).size - 3))],
+    ["zero-filled", (path) => writeFileSync(path, new Uint8Array(statSync(path).size))],
+    [
+      "random bytes",
+      (path) => {
+        const random = prng(3);
+        writeFileSync(path, Uint8Array.from({ length: Math.max(24, statSync(path).size) }, () => Math.floor(random() * 256)));
+      },
+    ],
+    [
+      "entries pointing to wrong positions",
+      (path) => {
+        const bytes = readFileSync(path);
+        // Offset index entries: int32 relative offset, int32 position. Shift every position by 5.
+        if (path.endsWith(".index")) for (let at = 0; at + 8 <= bytes.length; at += 8) bytes.writeInt32BE(bytes.readInt32BE(at + 4) + 5, at + 4);
+        writeFileSync(path, bytes);
+      },
+    ],
+  ];
+  for (const [what, damage] of damages) {
+    for (const trusted of [false, true]) {
+      const name = `${what}, ${trusted ? "segments below the recovery point (index trusted)" : "no recovery point (all scanned)"}: every offset reads its own batch`;
+      // A trusted index whose entries are well-formed but point to wrong positions must not make
+      // reads return nothing or the wrong batch (Kafka's load-time sanity check would miss it).
+      test(name, async () => {
+        const directory = freshDirectory();
+        const acks = await writeLog(directory, 80);
+        const indexes = segmentNames(directory).flatMap((name) => [name.replace(".log", ".index"), name.replace(".log", ".timeindex")]);
+        for (const name of indexes) if (existsSync(join(directory, name))) damage(join(directory, name));
+        const endOffset = acks.at(-1)!.baseOffset + BigInt(shape.recordCount);
+        const log = await openTestLog({ directory, config, recoveryPoint: trusted ? endOffset : 0n });
+        try {
+          const result = verifyAgainstWorkload(log, directory, shape, acks);
+          expect(result.problems).toEqual([]);
+          // Point reads through the index: each batch's first and last offsets.
+          for (const ack of acks) {
+            for (const offset of [ack.baseOffset, ack.baseOffset + BigInt(shape.recordCount - 1)]) {
+              const read = log.read(offset, 1);
+              try {
+                expect(read.chunks.length).toBeGreaterThan(0);
+                const first = read.chunks[0]!;
+                expect(new DataView(first.buffer, first.byteOffset).getBigInt64(0)).toBe(ack.baseOffset);
+              } finally {
+                read.release();
+              }
+            }
+          }
+          // Time index: batch n's records carry batchTimestampMs(n) + 0 … 3.
+          for (const probe of [acks[0]!, acks[50]!, acks.at(-1)!]) {
+            expect(log.offsetForTimestamp(batchTimestampMs(probe.batchNumber))?.offset).toBe(probe.baseOffset);
+          }
+        } finally {
+          await log.close();
+        }
+      });
+    }
+  }
+});
