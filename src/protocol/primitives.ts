@@ -407,7 +407,8 @@ export const writerZeroCopyBytesMin = 4096;
  */
 export class Writer {
   private buffer: Uint8Array;
-  private view: DataView;
+  /** Made on first use for 64-bit values: touching `.buffer` is slow in JavaScriptCore. */
+  private view: DataView | null = null;
   private position = 0;
   /** Completed pieces, in order: own buffer slices and views appended by reference. */
   private chunks: Uint8Array[] = [];
@@ -416,7 +417,6 @@ export class Writer {
   constructor(initialBytes = 256) {
     assert(initialBytes > 0, "Writer needs a positive initial size");
     this.buffer = new Uint8Array(initialBytes);
-    this.view = new DataView(this.buffer.buffer);
   }
 
   /** Bytes written so far (all pieces). */
@@ -431,12 +431,17 @@ export class Writer {
     const grown = new Uint8Array(size);
     grown.set(this.buffer.subarray(0, this.position));
     this.buffer = grown;
-    this.view = new DataView(grown.buffer);
+    this.view = null;
+  }
+
+  private dataView(): DataView {
+    if (this.view === null) this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
+    return this.view;
   }
 
   int8(value: number): void {
     this.ensure(1);
-    this.view.setInt8(this.position++, value);
+    this.buffer[this.position++] = value;
   }
 
   uint8(value: number): void {
@@ -451,37 +456,41 @@ export class Writer {
 
   int16(value: number): void {
     this.ensure(2);
-    this.view.setInt16(this.position, value);
-    this.position += 2;
+    const buffer = this.buffer;
+    const at = this.position;
+    buffer[at] = value >> 8;
+    buffer[at + 1] = value;
+    this.position = at + 2;
   }
 
   uint16(value: number): void {
-    this.ensure(2);
-    this.view.setUint16(this.position, value);
-    this.position += 2;
+    this.int16(value);
   }
 
   int32(value: number): void {
     this.ensure(4);
-    this.view.setInt32(this.position, value);
-    this.position += 4;
+    const buffer = this.buffer;
+    const at = this.position;
+    buffer[at] = value >> 24;
+    buffer[at + 1] = value >> 16;
+    buffer[at + 2] = value >> 8;
+    buffer[at + 3] = value;
+    this.position = at + 4;
   }
 
   uint32(value: number): void {
-    this.ensure(4);
-    this.view.setUint32(this.position, value);
-    this.position += 4;
+    this.int32(value | 0);
   }
 
   int64(value: bigint): void {
     this.ensure(8);
-    this.view.setBigInt64(this.position, value);
+    this.dataView().setBigInt64(this.position, value);
     this.position += 8;
   }
 
   float64(value: number): void {
     this.ensure(8);
-    this.view.setFloat64(this.position, value);
+    this.dataView().setFloat64(this.position, value);
     this.position += 8;
   }
 
@@ -552,7 +561,7 @@ export class Writer {
     this.chunksLength += this.position;
     this.buffer = this.buffer.subarray(this.position);
     if (this.buffer.length < 64) this.buffer = new Uint8Array(256);
-    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
+    this.view = null;
     this.position = 0;
   }
 
@@ -653,7 +662,7 @@ export class Writer {
       base += chunk.length;
     }
     assert(at - base + 4 <= this.position, "patchInt32 past the end");
-    this.view.setInt32(at - base, value);
+    this.dataView().setInt32(at - base, value);
   }
 
   /** All bytes written, as one Uint8Array (no copy when nothing was appended by reference). */
