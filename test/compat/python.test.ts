@@ -26,7 +26,7 @@ test("confluent-kafka-python: each compression codec (non-idempotent), consumed 
   expect(output).toContain("OK");
 }, 120000);
 
-test("confluent-kafka-python: assign, seek, offsets_for_times, get_watermark_offsets", async () => {
+test("confluent-kafka-python: assign, seek, offsets_for_times, get_watermark_offsets, LogAppendTime", async () => {
   expect(await script("confluent_consumer.py")).toContain("OK");
 }, 60000);
 

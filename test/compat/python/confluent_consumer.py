@@ -52,4 +52,26 @@ if got is None or got.offset() != 77 or got.value() != b"v77":
 if got.timestamp()[1] != base + 10_000 + 77:
     sys.exit(f"timestamp of 77 is {got.timestamp()}, expected {base + 10_000 + 77}")
 consumer.close()
+
+# message.timestamp.type=LogAppendTime: the broker's clock replaces the producer's timestamps.
+admin.create_topics([NewTopic("log-append-time", num_partitions=1, replication_factor=1,
+                              config={"message.timestamp.type": "LogAppendTime"})])["log-append-time"].result(15)
+before = int(time.time() * 1000)
+for index in range(10):
+    producer.produce("log-append-time", value=f"a{index}".encode(), timestamp=1_000_000 + index)
+producer.flush(15)
+after = int(time.time() * 1000)
+consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False})
+consumer.assign([TopicPartition("log-append-time", 0, 0)])
+stamped = []
+while len(stamped) < 10:
+    batch = consumer.consume(num_messages=10, timeout=10)
+    if not batch:
+        sys.exit(f"log-append-time: consumed {len(stamped)} of 10")
+    stamped.extend(message.timestamp() for message in batch if not message.error())
+consumer.close()
+from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME
+for kind, stamp in stamped:
+    if kind != TIMESTAMP_LOG_APPEND_TIME or not (before - 1000 <= stamp <= after + 1000):
+        sys.exit(f"log-append-time: got {(kind, stamp)}, expected LogAppendTime in [{before}, {after}]")
 print("OK")
