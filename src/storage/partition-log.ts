@@ -205,6 +205,11 @@ export class Log implements PartitionLog {
     return this.segments.map((segment) => segment.baseOffset);
   }
 
+  /** Segments mapped right now in the mapping LRU this log uses (shared by a LogManager). */
+  get mappedSegments(): number {
+    return this.context.mappings.mappedCount;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -740,6 +745,8 @@ export class Log implements PartitionLog {
    */
   applyRetention(nowMs: number = this.clock.nowMs()): Promise<number> {
     if (this.closed || this.failure) return Promise.resolve(0);
+    // cleanup.policy=compact alone: no time or size retention (the log cleaner keeps it small).
+    if (!this.config["cleanup.policy"].includes("delete")) return Promise.resolve(0);
     return this.enqueue(() => {
       if (this.closed) return 0;
       const retentionMs = this.config["retention.ms"];
@@ -781,6 +788,45 @@ export class Log implements PartitionLog {
       void this.requestSync();
     }
     if (this.unflushedRecords >= config["flush.messages"]) void this.requestSync();
+  }
+
+  // ----- log cleaner hooks (storage/cleaner.ts) ----------------------------------------------
+
+  /** What the cleaner may rewrite: sealed segments already covered by an fdatasync, oldest first. */
+  cleanableSegments(): Segment[] {
+    const sealed: Segment[] = [];
+    for (const segment of this.segments.slice(0, -1)) {
+      if (segment.dirty || segment.nextOffset > this.recoveryPointValue) break;
+      sealed.push(segment);
+    }
+    return sealed;
+  }
+
+  get segmentContext(): SegmentContext {
+    return this.context;
+  }
+
+  /**
+   * Swap a sealed segment for its cleaned copy, in the single-writer queue once no sync runs.
+   * `install` renames the files into place and returns the new Segment (or null to give up); the
+   * old one is then closed (a reader's mapping of it lives on until released). False when `old`
+   * is no longer a sealed segment of this log (truncated, deleted, closed).
+   */
+  replaceSegment(old: Segment, install: () => Segment | null): Promise<boolean> {
+    if (this.closed || this.failure) return Promise.resolve(false);
+    return this.enqueue(async () => {
+      if (this.closed || this.failure) return false;
+      await this.waitSyncIdle();
+      const index = this.segments.indexOf(old);
+      if (index < 0 || index === this.segments.length - 1 || old.dirty) return false;
+      const fresh = install();
+      if (fresh === null) return false;
+      assert(fresh.baseOffset === old.baseOffset && fresh.nextOffset === old.nextOffset, "a cleaned segment covers the same offsets");
+      this.segments[index] = fresh;
+      old.close();
+      this.check();
+      return true;
+    });
   }
 
   // ----- close -----------------------------------------------------------------------------
