@@ -20,7 +20,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { AnyApi } from "../../src/protocol/api.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import * as generated from "../../src/protocol/generated/index.ts";
-import { encodeRequestFrame } from "../../src/protocol/headers.ts";
+import { decodeRequestFrame, encodeRequestFrame } from "../../src/protocol/headers.ts";
 import { buildBatch, compareWithSent, prng } from "../../src/testing/record-batches.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
 import { Compression, gzipBatch, splitBatches, WireConnection, withRecordsSection } from "./listener-wire.ts";
@@ -84,7 +84,7 @@ async function roundTrip(connection: WireConnection, number: number): Promise<vo
   const offset = await produce(connection, fuzzTopic, batch);
   const fetched = await connection.request(FetchApi!, 11, {
     replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic: fuzzTopic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+    topics: [{ topic: fuzzTopic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
     forgottenTopicsData: [], rackId: "",
   });
   const partition = fetched.responses[0].partitions[0];
@@ -234,27 +234,48 @@ function decompressionBomb(): Uint8Array {
 }
 
 interface Tally {
+  /** Frames written to the broker. */
   cases: number;
+  /** Frames the broker provably processed: answered (or followed by an answered sentinel), or refused by closing. */
+  processed: number;
   connections: number;
+  /** Connections the broker closed on a refused frame. */
   closedByBroker: number;
+  /** Connections the broker closed although every frame sent decodes (a finding). */
+  closedOnBenign: number;
   timedOut: number;
   byMutation: Map<string, number>;
 }
 
-async function fuzzConnection(corpus: Uint8Array[], random: () => number, tally: Tally, extra?: Uint8Array): Promise<void> {
-  const connection = await WireConnection.open(broker.host, broker.port);
-  tally.connections++;
-  const burst = 1 + int(random, 40);
-  const frames: Uint8Array[] = [];
-  if (extra) frames.push(extra);
-  for (let index = 0; index < burst; index++) {
-    const [name, mutate] = pickMutation(random);
-    const { bytes, last } = mutate(corpus[int(random, corpus.length)]!, random);
-    frames.push(bytes);
-    tally.byMutation.set(name, (tally.byMutation.get(name) ?? 0) + 1);
-    if (last) break;
+/** Correlation id of the ApiVersions frame that ends a burst: its answer means "all processed". */
+const SENTINEL_ID = 0x7fffffff;
+let sentinelFrame: Uint8Array;
+/** Served version ranges (from the broker's ApiVersions). */
+const served = new Map<number, { minVersion: number; maxVersion: number }>();
+/** APIs that may park a request for seconds (group joins and syncs wait for other members). */
+const PARKING_KEYS = new Set([11, 14]);
+
+/**
+ * What the broker will make of a frame, judged by decoding it here with the same codecs:
+ * "benign" (a well-formed request of a served API and version that is answered promptly: it
+ * reaches the handler), "parks" (well-formed but may wait: left out) or "fatal" (the broker must
+ * refuse it, usually by closing the connection).
+ */
+function classify(frame: Uint8Array): "benign" | "parks" | "fatal" {
+  if (frame.length < 4 || new DataView(frame.buffer, frame.byteOffset).getInt32(0) !== frame.length - 4) return "fatal";
+  try {
+    const { header, api, body } = decodeRequestFrame(frame.subarray(4));
+    const range = served.get(header.requestApiKey);
+    if (!api || !range || header.requestApiVersion < range.minVersion || header.requestApiVersion > range.maxVersion) return "fatal";
+    if (PARKING_KEYS.has(header.requestApiKey)) return "parks";
+    if (header.requestApiKey === 1 && (body as { maxWaitMs: number }).maxWaitMs > 100) return "parks";
+    return "benign";
+  } catch {
+    return "fatal";
   }
-  tally.cases += frames.length;
+}
+
+function concat(frames: Uint8Array[]): Uint8Array {
   let total = 0;
   for (const frame of frames) total += frame.length;
   const joined = new Uint8Array(total);
@@ -263,15 +284,95 @@ async function fuzzConnection(corpus: Uint8Array[], random: () => number, tally:
     joined.set(frame, at);
     at += frame.length;
   }
-  connection.send(joined);
-  connection.end();
-  const timer = setTimeout(() => {
-    tally.timedOut++;
-    connection.close();
-  }, 3000);
-  await connection.closed;
+  return joined;
+}
+
+/** Send bytes, then wait for the sentinel's answer, the broker closing, or `timeoutMs`. */
+async function exchange(connection: WireConnection, bytes: Uint8Array, timeoutMs: number): Promise<"answered" | "closed" | "timeout"> {
+  const sentinelAnswered = connection.waitForCorrelationId(SENTINEL_ID);
+  connection.send(bytes);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    connection.closed.then(() => "closed" as const),
+    sentinelAnswered.then(() => "answered" as const),
+    new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs))),
+  ]);
   clearTimeout(timer);
-  if (!connection.closedByTest) tally.closedByBroker++;
+  return outcome;
+}
+
+/**
+ * One connection, two phases:
+ *   1. a burst of 1-40 mutated frames that decode here (so the broker hands them to its handlers
+ *      and must answer them) and a valid ApiVersions sentinel: its answer proves the broker
+ *      processed every frame of the burst (responses come in request order);
+ *   2. one mutated frame that does not decode, which the broker must refuse (close the connection
+ *      or answer an error), followed by the sentinel unless the frame ends mid-way (then the broker
+ *      is left waiting for bytes that never come, and we hang up).
+ */
+async function fuzzConnection(corpus: Uint8Array[], random: () => number, tally: Tally, extra?: Uint8Array): Promise<void> {
+  const burst = 1 + int(random, 40);
+  const frames: Uint8Array[] = [];
+  if (extra) frames.push(extra);
+  let final: { bytes: Uint8Array; last?: boolean; name: string } | undefined;
+  for (let attempt = 0; attempt < burst * 4 && frames.length < burst; attempt++) {
+    const [name, mutate] = pickMutation(random);
+    const mutated = mutate(corpus[int(random, corpus.length)]!, random);
+    const verdict = mutated.last ? "fatal" : classify(mutated.bytes);
+    if (verdict === "benign") {
+      frames.push(mutated.bytes);
+      tally.byMutation.set(name, (tally.byMutation.get(name) ?? 0) + 1);
+    } else if (verdict === "fatal" && final === undefined) {
+      final = { ...mutated, name };
+    }
+  }
+  const connection = await WireConnection.open(broker.host, broker.port);
+  tally.connections++;
+  try {
+    tally.cases += frames.length;
+    const first = await exchange(connection, concat([...frames, sentinelFrame]), 5000);
+    if (first === "answered") tally.processed += frames.length;
+    else if (first === "closed") tally.closedOnBenign++;
+    else tally.timedOut++;
+    if (first !== "answered" || !final) return;
+    tally.cases++;
+    tally.byMutation.set(`${final.name} (refused)`, (tally.byMutation.get(`${final.name} (refused)`) ?? 0) + 1);
+    const endsMidFrame = final.last === true && final.name.startsWith("truncated");
+    if (endsMidFrame) {
+      connection.send(final.bytes);
+      return;
+    }
+    const second = await exchange(connection, concat([final.bytes, sentinelFrame]), 5000);
+    if (second === "timeout") tally.timedOut++;
+    else tally.processed++;
+    if (second === "closed") tally.closedByBroker++;
+  } finally {
+    connection.close();
+  }
+}
+
+/** FUZZ_DIAGNOSE=1: send benign frames one per connection and print those the broker closes on. */
+async function diagnose(corpus: Uint8Array[], random: () => number): Promise<void> {
+  const closes = new Map<string, number>();
+  for (let index = 0; index < 2000; index++) {
+    const [name, mutate] = pickMutation(random);
+    const mutated = mutate(corpus[int(random, corpus.length)]!, random);
+    if (mutated.last || classify(mutated.bytes) !== "benign") continue;
+    const connection = await WireConnection.open(broker.host, broker.port);
+    const answered = connection.waitForCorrelationId(SENTINEL_ID);
+    const frame = new Uint8Array(mutated.bytes.length + sentinelFrame.length);
+    frame.set(mutated.bytes);
+    frame.set(sentinelFrame, mutated.bytes.length);
+    connection.send(frame);
+    const outcome = await Promise.race([connection.closed.then(() => "closed"), answered.then(() => "answered")]);
+    if (outcome === "closed") {
+      const view = new DataView(mutated.bytes.buffer, mutated.bytes.byteOffset);
+      const key = `${name} api ${view.getInt16(4)} v${view.getInt16(6)}`;
+      closes.set(key, (closes.get(key) ?? 0) + 1);
+    }
+    connection.close();
+  }
+  console.log("closed on benign frames:", [...closes].sort((a, b) => b[1] - a[1]).slice(0, 40));
 }
 
 function brokerAlive(): boolean {
@@ -287,8 +388,10 @@ function brokerAlive(): boolean {
 
 test(`live listener survives ${casesTarget} random and mutated frames (seed ${seed})`, async () => {
   const versions = await client.request(ApiVersionsApi!, 3, { clientSoftwareName: "runnel-fuzz", clientSoftwareVersion: "1" });
+  for (const key of versions.apiKeys) served.set(key.apiKey, { minVersion: key.minVersion, maxVersion: key.maxVersion });
   const corpus = buildCorpus(versions.apiKeys.map((key: any) => ({ apiKey: key.apiKey, minVersion: key.minVersion, maxVersion: key.maxVersion })));
   expect(corpus.length).toBeGreaterThan(100);
+  sentinelFrame = encodeRequestFrame(ApiVersionsApi!, 0, SENTINEL_ID, "fuzz-sentinel", {});
   const bomb = decompressionBomb();
   const bombFrames = [3, 7, 9].map((version) => encodeRequestFrame(ProduceApi!, version, 77, "fuzz", {
     transactionalId: null, acks: 1, timeoutMs: 1000,
@@ -296,7 +399,7 @@ test(`live listener survives ${casesTarget} random and mutated frames (seed ${se
   }));
 
   const random = prng(seed);
-  const tally: Tally = { cases: 0, connections: 0, closedByBroker: 0, timedOut: 0, byMutation: new Map() };
+  const tally: Tally = { cases: 0, processed: 0, connections: 0, closedByBroker: 0, closedOnBenign: 0, timedOut: 0, byMutation: new Map() };
   let healthChecks = 0;
   let healthError: unknown = null;
   let fuzzing = true;
@@ -312,10 +415,11 @@ test(`live listener survives ${casesTarget} random and mutated frames (seed ${se
     }
   })();
 
+  if (process.env.FUZZ_DIAGNOSE) await diagnose(corpus, prng(seed));
   let bombsSent = 0;
   const worker = async (index: number) => {
     const workerRandom = prng(seed * 31 + index);
-    while (tally.cases < casesTarget && healthError === null) {
+    while (tally.processed < casesTarget && tally.timedOut + tally.closedOnBenign < 50 && healthError === null) {
       const extra = bombsSent < 9 && workerRandom() < 0.01 ? bombFrames[bombsSent++ % bombFrames.length] : undefined;
       if (extra) tally.byMutation.set("decompression bomb", (tally.byMutation.get("decompression bomb") ?? 0) + 1);
       await fuzzConnection(corpus, workerRandom, tally, extra);
@@ -326,12 +430,16 @@ test(`live listener survives ${casesTarget} random and mutated frames (seed ${se
   fuzzing = false;
   await health;
 
-  console.log(`fuzz seed ${seed}: ${tally.cases} cases over ${tally.connections} connections; ` +
-    `${tally.closedByBroker} closed by the broker, ${tally.timedOut} not closed by the broker within 3 s; health round trips ${healthChecks}; ` +
+  console.log(`fuzz seed ${seed}: ${tally.cases} frames sent over ${tally.connections} connections, ` +
+    `${tally.processed} provably processed; ${tally.closedByBroker} connections closed on a refused frame, ` +
+    `${tally.closedOnBenign} closed on well-formed frames, ${tally.timedOut} stalls (no answer in 5 s); ` +
+    `health round trips ${healthChecks}; ` +
     [...tally.byMutation].map(([name, count]) => `${name} ${count}`).join(", "));
   expect(healthError).toBeNull();
   expect(brokerAlive()).toBe(true);
-  expect(tally.cases).toBeGreaterThanOrEqual(casesTarget);
+  expect(tally.processed).toBeGreaterThanOrEqual(casesTarget);
+  expect(tally.closedOnBenign).toBe(0);
+  expect(tally.timedOut).toBe(0);
   expect(healthChecks).toBeGreaterThan(0);
 
   // A fresh connection still works, and the records produced before the fuzz are intact.

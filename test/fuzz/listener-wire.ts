@@ -83,7 +83,10 @@ export class WireConnection {
 
   private onData(data: Uint8Array): void {
     this.bytesReceived += data.length;
-    if (this.pending.length === 0) return; // raw use: nothing to decode
+    if (this.pending.length === 0) {
+      this.countRawFrames(data);
+      return;
+    }
     const joined = new Uint8Array(this.input.length + data.length);
     joined.set(this.input);
     joined.set(data, this.input.length);
@@ -107,6 +110,38 @@ export class WireConnection {
         waiting.reject(error as Error);
       }
     }
+  }
+
+  /** Raw use: whole response frames received, and the correlation id of the last one. */
+  framesReceived = 0;
+  lastCorrelationId: number | null = null;
+  private frameSeen: ((correlationId: number) => void) | null = null;
+
+  /** Resolves when a response frame with this correlation id arrives. */
+  waitForCorrelationId(correlationId: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.frameSeen = (seen) => {
+        if (seen === correlationId) resolve();
+      };
+    });
+  }
+
+  private countRawFrames(data: Uint8Array): void {
+    const joined = new Uint8Array(this.input.length + data.length);
+    joined.set(this.input);
+    joined.set(data, this.input.length);
+    let at = 0;
+    const view = new DataView(joined.buffer);
+    while (at + 8 <= joined.length) {
+      const size = view.getInt32(at);
+      if (at + 4 + size > joined.length) break;
+      const correlationId = view.getInt32(at + 4);
+      at += 4 + size;
+      this.framesReceived++;
+      this.lastCorrelationId = correlationId;
+      this.frameSeen?.(correlationId);
+    }
+    this.input = joined.slice(at);
   }
 
   private onClose(error: Error): void {

@@ -6,7 +6,13 @@
 
 import { DescribeConfigsApi } from "../../protocol/generated/describe-configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { describeBrokerConfigs, describeTopicConfigs, resourceError, ResourceType } from "../config-resources.ts";
+import {
+  describeBrokerConfigs,
+  describeTopicConfigs,
+  resourceError,
+  ResourceType,
+  type DescribedConfig,
+} from "../config-resources.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -17,15 +23,18 @@ export default defineHandler({
     // v0 has no includeSynonyms field; Kafka reads it as false there.
     const includeSynonyms = ctx.version >= 1 && request.includeSynonyms;
     const includeDocumentation = ctx.version >= 3 && request.includeDocumentation;
+    // isDefault exists only in v0 (v1+ carry configSource instead); the codec refuses it elsewhere.
+    const forVersion = (configs: DescribedConfig[]) =>
+      ctx.version === 0 ? configs : configs.map((config) => ({ ...config, isDefault: false }));
     const results = request.resources.map((resource) => {
       const options = { keys: resource.configurationKeys, includeSynonyms, includeDocumentation };
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
       try {
         switch (resource.resourceType) {
           case ResourceType.TOPIC:
-            return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: describeTopicConfigs(ctx.broker, resource.resourceName, options) };
+            return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: forVersion(describeTopicConfigs(ctx.broker, resource.resourceName, options)) };
           case ResourceType.BROKER:
-            return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: describeBrokerConfigs(ctx.broker, resource.resourceName, options) };
+            return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: forVersion(describeBrokerConfigs(ctx.broker, resource.resourceName, options)) };
           default:
             return {
               ...base,
