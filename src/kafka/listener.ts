@@ -46,6 +46,9 @@ export function startKafkaServer(
           socket.end();
           return;
         }
+        // Responses must leave at once: with Nagle on, a small response waiting behind the
+        // client's delayed ACK adds up to 40 ms of latency (Kafka sets TCP_NODELAY too).
+        socket.setNoDelay(true);
         const connection = new Connection(socket, nextId++, dispatcher.dispatch, limits, log, (closed) => connections.delete(closed));
         socket.data = connection;
         connections.add(connection);
