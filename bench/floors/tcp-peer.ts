@@ -95,6 +95,8 @@ const server = Bun.listen<State>({
   port: 0,
   socket: {
     open(socket) {
+      // Small answers must leave at once (Nagle + delayed ACK would add up to 40 ms).
+      socket.setNoDelay(true);
       socket.data = {
         expected: -1,
         received: 0,

@@ -77,14 +77,18 @@ export class LatencyHistogram {
   }
 
   summary(): LatencySummary {
+    // HDR reports a percentile as the top of its bucket, which can exceed the exact maximum by
+    // the bucket's width (≤ 0.1 %); clamp so that no percentile is shown above the max.
+    const maxUs = this.count === 0 ? 0 : this.histogram.maxValue;
+    const at = (percentile: number) => Math.min(this.percentileUs(percentile), maxUs);
     return {
       count: this.count,
-      p50Us: this.percentileUs(50),
-      p90Us: this.percentileUs(90),
-      p99Us: this.percentileUs(99),
-      p999Us: this.percentileUs(99.9),
-      p9999Us: this.percentileUs(99.99),
-      maxUs: this.count === 0 ? 0 : this.histogram.maxValue,
+      p50Us: at(50),
+      p90Us: at(90),
+      p99Us: at(99),
+      p999Us: at(99.9),
+      p9999Us: at(99.99),
+      maxUs,
       meanUs: this.count === 0 ? 0 : this.histogram.mean,
       clamped: this.clamped,
     };
