@@ -65,20 +65,19 @@ export interface MappingOwner {
 }
 
 /**
- * Least-recently-used set of mapped segments. Counts mappings in service plus retired ones that
- * readers still hold, and evicts in-service ones beyond `mappedSegmentsMax`.
+ * Least-recently-used set of mapped segments: evicts (retires) the least recently used mappings
+ * beyond `mappedSegmentsMax`. A retired mapping still held by a reader stays mapped until released.
  */
 export class MappingCache {
   private readonly owners = new Set<MappingOwner>();
-  private retiredLive = 0;
 
   constructor(readonly mappedSegmentsMax: number) {
     assert(Number.isInteger(mappedSegmentsMax) && mappedSegmentsMax >= 1, "mappedSegmentsMax must be >= 1");
   }
 
-  /** Count of mappings currently mapped (in service or retired but still referenced). */
+  /** Count of segments whose mapping is in service (retired ones still referenced not included). */
   get mappedCount(): number {
-    return this.owners.size + this.retiredLive;
+    return this.owners.size;
   }
 
   /** Mark an owner's mapping as just used (and newly mapped when it was not in the set). */
@@ -91,15 +90,6 @@ export class MappingCache {
   /** The owner dropped its mapping by itself (segment deleted, remapped, closed). */
   forget(owner: MappingOwner): void {
     this.owners.delete(owner);
-  }
-
-  noteRetiredWithReferences(): void {
-    this.retiredLive += 1;
-  }
-
-  noteRetiredUnmapped(): void {
-    assert(this.retiredLive > 0, "retired mapping count underflow");
-    this.retiredLive -= 1;
   }
 
   private evictBeyondLimit(keep: MappingOwner): void {

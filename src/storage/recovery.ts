@@ -134,7 +134,11 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
       fs.ftruncate(segment.fd, result.endPosition);
       segment.reservedBytes = result.endPosition;
       cutSegments.push(segment);
-      if (result.stopReason !== null) {
+      // A sealed segment whose batches still reach the next segment's base offset lost only a
+      // tail after its data (a reserved zero-filled tail whose trim was not yet synced): the later
+      // segments follow on without a gap and stay. Otherwise records are missing: cut from here.
+      const complete = next !== undefined && segment.nextOffset === next.baseOffset;
+      if (result.stopReason !== null && !complete) {
         cutAt = index + 1;
         break;
       }

@@ -105,14 +105,16 @@ export function scanBatches(
   end: number,
   visit: (batch: ScannedBatch) => string | void,
   verifyCrc = true,
+  mapped?: Uint8Array,
 ): ScanResult {
-  let buffer = new Uint8Array(Math.min(scanChunkBytes, Math.max(end - start, batchHeaderBytes)));
-  let bufferStart = start;
-  let bufferLength = 0;
+  // With a mapping of the file (`mapped`, from byte 0) batches are checked in place, no copy.
+  let buffer = mapped ?? new Uint8Array(Math.min(scanChunkBytes, Math.max(end - start, batchHeaderBytes)));
+  let bufferStart = mapped ? 0 : start;
+  let bufferLength = mapped ? Math.min(mapped.length, end) : 0;
   let position = start;
   let batches = 0;
   const fill = (need: number) => {
-    if (position + need <= bufferStart + bufferLength) return;
+    if (position + need <= bufferStart + bufferLength || mapped) return;
     if (need > buffer.length) buffer = new Uint8Array(need);
     bufferStart = position;
     bufferLength = fs.pread(fd, buffer.subarray(0, Math.min(buffer.length, end - position)), position);
@@ -241,9 +243,9 @@ export class Segment implements MappingOwner {
   }
 
   relative(offset: bigint): number {
-    const relative = offset - this.baseOffset;
-    assert(relative >= 0n && relative <= 0x7fffffffn, `offset ${offset} is not relative to segment ${this.baseOffset}`);
-    return Number(relative);
+    const relative = Number(offset - this.baseOffset);
+    if (!(relative >= 0 && relative <= 0x7fffffff)) assert(false, `offset ${offset} is not relative to segment ${this.baseOffset}`);
+    return relative;
   }
 
   // ----- writing ---------------------------------------------------------------------------
@@ -348,13 +350,48 @@ export class Segment implements MappingOwner {
     if (!offsetIndex.isSane(this.sizeBytes)) return false;
     const relativeEnd = this.nextOffset - this.baseOffset;
     if (!timeIndex.isSane(relativeEnd > 0x7fffffffn ? 0x7fffffff : Number(relativeEnd))) return false;
+    const previous = [this.offsetIndex, this.timeIndex] as const;
     this.offsetIndex = offsetIndex;
     this.timeIndex = timeIndex;
+    if (!this.indexEntriesMatchBatches()) {
+      [this.offsetIndex, this.timeIndex] = previous;
+      return false;
+    }
     if (timeIndex.entries > 0) {
       this.maxTimestamp = timeIndex.timestampAt(timeIndex.entries - 1);
       this.offsetOfMaxTimestamp = this.baseOffset + BigInt(timeIndex.relativeOffsetAt(timeIndex.entries - 1));
     }
     this.indexesOnDisk = true;
+    return true;
+  }
+
+  /**
+   * Spot-check loaded indexes against the .log: the first, last and up to 14 evenly spaced offset
+   * index entries must point at a batch with exactly that base offset, and sampled time index
+   * entries at a batch with that offset and max timestamp. Reading every entry would cost one
+   * header read per 4 KiB of log at open; a sample catches shifted, stale and foreign files.
+   */
+  private indexEntriesMatchBatches(): boolean {
+    const samples = (entries: number): number[] => {
+      const count = Math.min(entries, 16);
+      const slots = new Set<number>();
+      for (let sample = 0; sample < count; sample++) slots.add(Math.floor((sample * (entries - 1)) / Math.max(1, count - 1)));
+      return [...slots];
+    };
+    const batchAt = (position: number) => {
+      if (position < 0 || position + batchHeaderBytes > this.sizeBytes) return null;
+      const header = this.headerAt(position);
+      return header.magic === 2 && header.sizeBytes >= batchHeaderBytes && position + header.sizeBytes <= this.sizeBytes ? header : null;
+    };
+    for (const slot of samples(this.offsetIndex.entries)) {
+      const header = batchAt(this.offsetIndex.positionAt(slot));
+      if (header === null || header.baseOffset !== this.baseOffset + BigInt(this.offsetIndex.relativeOffsetAt(slot))) return false;
+    }
+    for (const slot of samples(this.timeIndex.entries)) {
+      const offset = this.baseOffset + BigInt(this.timeIndex.relativeOffsetAt(slot));
+      const found = this.findBatch(offset);
+      if (found === null || found.header.baseOffset !== offset || found.header.maxTimestamp !== this.timeIndex.timestampAt(slot)) return false;
+    }
     return true;
   }
 
@@ -375,6 +412,7 @@ export class Segment implements MappingOwner {
    */
   rebuild(indexIntervalBytes: number, fileSize: number, onBatch?: (batch: ScannedBatch) => void): ScanResult {
     this.resetIndexes();
+    const mapping = fileSize > 0 && fileSize <= this.reservedBytes ? this.mappingFor(fileSize) : null;
     return scanBatches(this.context.fs, this.context.native, this.fd, 0, fileSize, (batch) => {
       if (batch.header.baseOffset < this.nextOffset) {
         return `offset ${batch.header.baseOffset} goes backwards (expected >= ${this.nextOffset})`;
@@ -382,7 +420,7 @@ export class Segment implements MappingOwner {
       if (lastOffsetOf(batch.header) - this.baseOffset > 0x7fffffffn) return "offset beyond the segment's int32 range";
       this.indexBatch(batch.header, batch.position, indexIntervalBytes);
       onBatch?.(batch);
-    });
+    }, true, mapping?.region.bytes);
   }
 
   // ----- reading ---------------------------------------------------------------------------
@@ -537,6 +575,7 @@ export class Segment implements MappingOwner {
     if (this.reservedBytes > this.sizeBytes || this.context.fs.size(this.fdValue) > this.sizeBytes) {
       this.context.fs.ftruncate(this.fdValue, this.sizeBytes);
       this.reservedBytes = this.sizeBytes;
+      this.dirty = true; // the new size is durable with the next sync
     }
   }
 

@@ -500,15 +500,23 @@ export function defineConformanceSuite(label: string, native: NativeApi): void {
     test("a full disk (ENOSPC on write) answers KAFKA_STORAGE_ERROR and leaves the log usable", async () => {
       const gate = gatedFs();
       gate.autoRelease = true;
-      const log = await open({}, { fs: gate.fs });
+      const log = await open({ "segment.bytes": 4096 }, { fs: gate.fs });
       await log.append(simpleBatch(native, 2));
       gate.failWrites = true;
       await expectKafkaError(log.append(simpleBatch(native, 3, { valueBytes: 500 })), ErrorCode.KAFKA_STORAGE_ERROR);
       expect(log.logEndOffset).toBe(2n);
       gate.failWrites = false;
+      // Reserving space (fallocate, used when segments are mapped) fails the same way.
+      gate.failAllocate = true;
+      const large = log.append(simpleBatch(native, 1, { valueBytes: 64 * 1024 }));
+      if (native.canMap) await expectKafkaError(large, ErrorCode.KAFKA_STORAGE_ERROR);
+      else await large; // nothing is reserved without mappings
+      gate.failAllocate = false;
+      const end = log.logEndOffset;
+      expect(end).toBe(native.canMap ? 2n : 3n);
       const next = simpleBatch(native, 1);
-      expect((await log.append(next)).baseOffset).toBe(2n);
-      expect(splitBatches(readAll(log.read(2n, 1 << 20)))[0]!.bytes).toEqual(next);
+      expect((await log.append(next)).baseOffset).toBe(end);
+      expect(splitBatches(readAll(log.read(end, 1 << 20)))[0]!.bytes).toEqual(next);
     });
 
     test("concurrent appends are applied in call order, also around truncation", async () => {
@@ -570,6 +578,25 @@ export function defineConformanceSuite(label: string, native: NativeApi): void {
       await log.close();
     });
 
+    test("the mapped-segment LRU stays bounded; evicted mappings live until their readers release", async () => {
+      const log = await open({ "segment.bytes": 1024 }, { mappedSegmentsMax: 3 });
+      for (let index = 0; index < 30; index++) await log.append(simpleBatch(native, 1, { prefix: `m${index}`, valueBytes: 300 }));
+      expect(log.segmentCount).toBeGreaterThan(8);
+      const held: ReadResult[] = [];
+      const copies: Uint8Array[] = [];
+      for (let offset = 0n; offset < 30n; offset += 3n) {
+        const result = log.read(offset, 1);
+        held.push(result);
+        copies.push(concat(result.chunks));
+        expect(log.mappedSegments).toBeLessThanOrEqual(3);
+      }
+      // Every held view still reads its batch although most mappings were evicted meanwhile.
+      held.forEach((result, index) => expect(concat(result.chunks)).toEqual(copies[index]!));
+      for (const result of held) result.release();
+      const again = splitBatches(readAll(log.read(0n, 1)))[0]!;
+      expect(again.bytes).toEqual(splitBatches(copies[0]!)[0]!.bytes);
+    });
+
     test("producer state: checks run per batch, duplicates are not appended, recovery replays headers", async () => {
       const state = new RecordingProducerState();
       const log = await open({}, { producerState: state });
@@ -623,6 +650,7 @@ function gatedFs() {
     autoRelease: false,
     failNext: false,
     failWrites: false,
+    failAllocate: false,
     releaseAll() {
       for (const release of waiting.splice(0)) release();
     },
@@ -639,6 +667,14 @@ function gatedFs() {
         throw error;
       }
       return realFs.pwrite(fd, data, position);
+    },
+    allocate(fd, offset, length) {
+      if (state.failAllocate) {
+        const error = new Error("ENOSPC: no space left on device, fallocate") as Error & { code: string };
+        error.code = "ENOSPC";
+        throw error;
+      }
+      realFs.allocate(fd, offset, length);
     },
     async datasync(fd) {
       state.started += 1;
