@@ -1,8 +1,8 @@
 // ListOffsets (key 2), v0-v10. Per partition: timestamp -2 (earliest) → log start offset, -1
 // (latest) → high watermark (= last stable offset: no transactions), -3 (max timestamp, v7+) → the
 // record with the largest timestamp, -4 (earliest local, v8+) and -5 (earliest tiered, v9+) → log
-// start offset (all data is local), a timestamp ≥ 0 → the first offset whose batch has a timestamp
-// at or after it (offset -1 when none). v0 answers in its old layout (a list of offsets).
+// start offset (all data is local), a timestamp ≥ 0 → the first record whose timestamp is at or
+// after it (found by batch in the time index, then by record inside that batch; offset -1 when none). v0 answers in its old layout (a list of offsets).
 // Leader epoch is 0 (single node, no elections). Does not: check currentLeaderEpoch fencing.
 
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
@@ -12,6 +12,7 @@ import {
   type ListOffsetsResponseListOffsetsPartitionResponse,
 } from "../../protocol/generated/index.ts";
 import type { Init } from "../../protocol/primitives.ts";
+import { decodeRecords, splitBatches } from "../../protocol/record-batch.ts";
 import type { PartitionLog } from "../../storage/types.ts";
 import { defineHandler } from "../handler.ts";
 
@@ -22,6 +23,27 @@ const EARLIEST_LOCAL = -4n;
 const EARLIEST_TIERED = -5n;
 
 type PartitionResponse = Init<ListOffsetsResponseListOffsetsPartitionResponse>;
+
+/**
+ * The storage finds the first batch whose max timestamp qualifies; Kafka answers the first RECORD
+ * at or after the timestamp, so look inside that batch (inflating it when compressed).
+ */
+function firstRecordAtOrAfter(log: PartitionLog, batchOffset: bigint, timestamp: bigint): { offset: bigint; timestamp: bigint } | null {
+  const read = log.read(batchOffset, 1);
+  try {
+    for (const chunk of read.chunks) {
+      for (const batch of splitBatches(chunk, { verifyCrc: false })) {
+        if (batch.header.maxTimestamp < timestamp) continue;
+        for (const record of decodeRecords(batch)) {
+          if (record.offset >= batchOffset && record.timestamp >= timestamp) return { offset: record.offset, timestamp: record.timestamp };
+        }
+      }
+    }
+    return null;
+  } finally {
+    read.release();
+  }
+}
 
 function lookUp(log: PartitionLog, wanted: ListOffsetsRequestListOffsetsPartition, version: number): PartitionResponse {
   const index = wanted.partitionIndex;
@@ -45,7 +67,9 @@ function lookUp(log: PartitionLog, wanted: ListOffsetsRequestListOffsetsPartitio
         return { partitionIndex: index, errorCode: ErrorCode.INVALID_REQUEST, timestamp: -1n, offset: -1n };
       }
       const found = log.offsetForTimestamp(wanted.timestamp);
-      return found ? answer(found.offset, found.timestamp, 0) : answer(-1n, -1n, -1);
+      if (!found) return answer(-1n, -1n, -1);
+      const exact = firstRecordAtOrAfter(log, found.offset, wanted.timestamp);
+      return exact ? answer(exact.offset, exact.timestamp, 0) : answer(found.offset, found.timestamp, 0);
     }
   }
 }
