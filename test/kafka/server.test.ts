@@ -182,4 +182,32 @@ describe("produce and fetch", () => {
     expect(server.broker.cluster.topic("good")).toBeUndefined();
     client.close();
   });
+
+  test("Fetch limits: the first batch whole even when larger, later partitions only what fits", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    await client.send(encodeRequest(CreateTopicsApi, 4, 1, {
+      topics: [{ name: "limits", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false,
+    }));
+    const big = buildBatch({ batchNumber: 3, recordCount: 4, valueBytes: 2000 });
+    const small = buildBatch({ batchNumber: 4, recordCount: 1, valueBytes: 100 });
+    await client.send(encodeRequest(ProduceApi, 7, 2, {
+      acks: 1, timeoutMs: 1000, transactionalId: null,
+      topicData: [{ name: "limits", partitionData: [{ index: 0, records: big }, { index: 1, records: small }] }],
+    }));
+    await client.waitFrames(2);
+    const request = {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1000, isolationLevel: 1, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: "limits", partitions: [0, 1].map((partition) => ({ partition, fetchOffset: 0n, partitionMaxBytes: 500, logStartOffset: -1n, currentLeaderEpoch: -1 })) }],
+      forgottenTopicsData: [], rackId: "",
+    };
+    await client.send(encodeRequest(FetchApi, 11, 3, request));
+    const response = decodeResponse(FetchApi, 11, (await client.waitFrames(3))[2]!).body;
+    const [first, second] = response.responses[0].partitions;
+    expect(first.records.length).toBe(big.length); // larger than both limits, returned whole
+    expect(first.lastStableOffset).toBe(4n);
+    expect(first.abortedTransactions).toEqual([]); // read_committed: an empty list, not null
+    expect(second.records.length).toBe(0); // the response budget is spent
+    expect(second.highWatermark).toBe(1n);
+    client.close();
+  });
 });
