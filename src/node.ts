@@ -13,6 +13,7 @@ import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
 import { createLogManager } from "./storage/index.ts";
+import { PartitionProducerState } from "./storage/producer-state.ts";
 import { systemClock } from "./util/clock.ts";
 import { createLogger } from "./util/logger.ts";
 
@@ -39,6 +40,8 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     brokerConfig: config,
     topicConfigFor: (topic) => resolveTopicConfig(loaded, storedOverrides.get(topic) ?? {}).values,
     logger: createLogger("storage"),
+    // Idempotent-producer state per partition, rebuilt from the log at open (storage/producer-state.ts).
+    producerStateFactory: () => new PartitionProducerState({ producerIdExpirationMs: config["producer.id.expiration.ms"] }),
   });
   await logs.open();
   const cluster = await ClusterStore.open({ dataDir: directory, config: loaded, logs });
