@@ -13,10 +13,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { native } from "../../src/native/index.ts";
-import { realFs } from "../../src/storage/index.ts";
+import { loadBrokerConfig } from "../../src/config/index.ts";
+import { createLogManager, realFs, type StorageFs } from "../../src/storage/index.ts";
 import { setLogLevel } from "../../src/util/logger.ts";
 import { FaultFs } from "../../src/testing/fault-fs.ts";
-import { openTestLog, verifyAgainstWorkload, workloadBatch, type Acknowledgement, type WorkloadShape } from "../../src/testing/log-harness.ts";
+import { openTestLog, testTopicConfig, verifyAgainstWorkload, workloadBatch, type Acknowledgement, type WorkloadShape } from "../../src/testing/log-harness.ts";
 import type { TearMode } from "../../src/testing/power-loss.ts";
 import { prng } from "../../src/testing/record-batches.ts";
 
@@ -132,4 +133,69 @@ describe(`power loss on the fault-injecting file layer (${native.name}, base see
       }
     }, 120_000);
   }
+});
+
+describe(`power loss with the LogManager and its recovery checkpoints (${native.name}, base seed ${baseSeed})`, () => {
+  // Segments below a checkpointed recovery point are trusted at open (not CRC-scanned), so a
+  // recovery point that got ahead of what was really synced would let torn data through. Crash
+  // with checkpoints written at random moments and check nothing acknowledged is lost and the log
+  // is clean.
+  const topic = "orders";
+  const topicConfig = testTopicConfig({ "segment.bytes": segmentBytes, "flush.messages": 1 });
+  const openManager = async (dataDir: string, fs: StorageFs) => {
+    const manager = createLogManager({
+      dataDir,
+      brokerConfig: loadBrokerConfig().values,
+      topicConfigFor: () => topicConfig,
+      fs,
+      backgroundTasks: false,
+    });
+    await manager.open();
+    const log = await manager.create(topic, 0, topicConfig);
+    return { manager, log };
+  };
+
+  test(`${runs} runs of 3 crashes with checkpoints in between, torn tails: nothing acknowledged durable is lost`, async () => {
+    for (let run = 0; run < runs; run++) {
+      const seed = baseSeed + 1000 + run;
+      const random = prng(seed);
+      const dataDir = mkdtempSync(join(tmpdir(), "runnel-power-manager-"));
+      directories.push(dataDir);
+      const partitionDir = join(dataDir, `${topic}-0`);
+      const shape: WorkloadShape = { recordCount: 4, valueBytes: 200, seed };
+      const acknowledged: Acknowledgement[] = [];
+      let firstBatch = 0;
+      for (let round = 0; round < 3; round++) {
+        const fault = new FaultFs({ root: dataDir, inner: realFs });
+        const { manager, log } = await openManager(dataDir, fault);
+        const crashAfter = 10 + Math.floor(random() * 150);
+        for (let index = 0; index < crashAfter; index++) {
+          const batchNumber = firstBatch + index;
+          const result = await log.append(workloadBatch(shape, batchNumber));
+          result.durable.then(
+            () => acknowledged.push({ batchNumber, baseOffset: result.baseOffset }),
+            () => {},
+          );
+          const pause = random();
+          if (pause < 0.08) void manager.writeCheckpoints();
+          else if (pause < 0.16) await manager.writeCheckpoints();
+          else if (pause < 0.3) await result.durable.catch(() => {});
+          else if (pause < 0.6) await nextTurn();
+        }
+        fault.crash({ tear: random() < 0.5 ? "prefix" : "zeros", seed: seed * 3 + round });
+        for (let turn = 0; turn < 5; turn++) await nextTurn();
+
+        const reopened = await openManager(dataDir, realFs);
+        try {
+          const result = verifyAgainstWorkload(reopened.log, partitionDir, shape, acknowledged);
+          if (result.problems.length > 0) {
+            throw new Error(`seed ${seed} round ${round} (${crashAfter} appended): ${result.problems.slice(0, 8).join("; ")}`);
+          }
+          firstBatch = result.nextBatchNumber;
+        } finally {
+          await reopened.manager.close();
+        }
+      }
+    }
+  }, 120_000);
 });
