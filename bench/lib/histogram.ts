@@ -76,6 +76,17 @@ export class LatencyHistogram {
     this.clamped += other.clamped;
   }
 
+  /** Adds a histogram sent by another process (hdr's compressed base64 encoding). */
+  addEncoded(base64: string): void {
+    const decoded = hdr.decodeFromCompressedBase64(base64, 32, false);
+    this.histogram.add(decoded);
+    decoded.destroy();
+  }
+
+  encode(): string {
+    return hdr.encodeIntoCompressedBase64(this.histogram);
+  }
+
   summary(): LatencySummary {
     // HDR reports a percentile as the top of its bucket, which can exceed the exact maximum by
     // the bucket's width (≤ 0.1 %); clamp so that no percentile is shown above the max.
@@ -109,7 +120,11 @@ export class LatencyHistogram {
       if (percentile > highest) break;
       points.push({ percentile, valueUs: percentile === 0 ? this.histogram.minNonZeroValue : this.percentileUs(percentile) });
     }
-    points.push({ percentile: 100, valueUs: this.histogram.maxValue });
+    // The maximum is drawn at the highest percentile this sample can resolve, not at 100 %
+    // (which would stretch the axis to nines the data does not have).
+    const last = points.at(-1);
+    if (last && last.percentile >= highest) last.valueUs = this.histogram.maxValue;
+    else points.push({ percentile: highest, valueUs: this.histogram.maxValue });
     return points;
   }
 }

@@ -2,6 +2,7 @@
 // (min – max), floods, and the max-sustainable-rate search.
 
 import type { System } from "../systems/types.ts";
+import { FollowProcess } from "../systems/follow-process.ts";
 import type { LatencySummary } from "./histogram.ts";
 import { driveOpenLoop, nowMs, OpenLoopRecorder } from "./open-loop.ts";
 import type { RunResult } from "./open-loop.ts";
@@ -19,46 +20,42 @@ export interface RunOptions {
   endToEnd: boolean;
 }
 
-const consumerCatchUpMs = 5000;
-
 export async function openLoopRun(system: System, label: string, options: RunOptions, params: BenchParams): Promise<RunResult> {
   const trial = await system.newTrial(label);
-  const schedule = new OpenLoopSchedule({
-    ratePerSecond: options.rate,
-    durationMs: options.durationMs + options.warmupMs,
-    warmupMs: options.warmupMs,
-    startMs: nowMs() + 20,
-  });
-  const recorder = new OpenLoopRecorder(schedule);
-  trial.attach(recorder);
-  let following: Promise<void> | null = null;
-  let followError: Error | null = null;
-  if (options.endToEnd && trial.follow) {
-    following = trial
-      .follow((index, seenMs) => {
-        if (Number.isInteger(index) && index >= 0 && index < schedule.recordsTotal) recorder.consumed(index, seenMs);
-      })
-      .catch((error) => {
-        followError = error as Error;
-      });
-  }
+  let follow: FollowProcess | null = null;
+  let followError: string | null = null;
+  const withEndToEnd = options.endToEnd && trial.followSpec !== undefined;
   try {
+    if (withEndToEnd) follow = await FollowProcess.start(trial.followSpec!);
+    const scheduleOptions = {
+      ratePerSecond: options.rate,
+      durationMs: options.durationMs + options.warmupMs,
+      warmupMs: options.warmupMs,
+      startMs: nowMs() + 20,
+    };
+    const schedule = new OpenLoopSchedule(scheduleOptions);
+    const recorder = new OpenLoopRecorder(schedule);
+    trial.attach(recorder);
+    follow?.sendSchedule(scheduleOptions);
     await driveOpenLoop(schedule, trial.target, recorder, {
       tickMs: params.tickMs,
       backlogMax: Math.max(20_000, options.rate * 2),
       settleTimeoutMs: 10_000,
     });
-    if (following) {
-      const deadline = nowMs() + consumerCatchUpMs;
-      while (recorder.consumedMeasured < recorder.ackedMeasured && nowMs() < deadline && !followError) await Bun.sleep(10);
+    if (follow) {
+      try {
+        await follow.finish(recorder);
+      } catch (error) {
+        followError = (error as Error).message;
+      }
     }
+    const result = recorder.result(withEndToEnd && followError === null);
+    if (followError) result.endToEndError = followError;
+    return result;
   } finally {
+    follow?.kill();
     await trial.close();
-    if (following) await Promise.race([following, Bun.sleep(2000)]);
   }
-  const result = recorder.result(options.endToEnd && trial.follow !== undefined && followError === null);
-  if (followError) result.endToEndError = (followError as Error).message;
-  return result;
 }
 
 export interface RepeatedRuns {

@@ -40,7 +40,7 @@ export function formatUs(valueUs: number): string {
 }
 
 function trim(value: number): string {
-  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+  return String(Number(value.toPrecision(3)));
 }
 
 export function renderPercentilePlot(series: readonly PlotSeries[], options: PlotOptions): string {
@@ -79,7 +79,7 @@ export function renderPercentilePlot(series: readonly PlotSeries[], options: Plo
   }
   for (let nines = 0; nines <= ninesHigh; nines++) {
     const x = (margin.left + (nines / ninesHigh) * plotWidth).toFixed(1);
-    const label = nines === 0 ? "0%" : `${(100 * (1 - Math.pow(10, -nines))).toFixed(Math.max(0, nines - 2))}%`;
+    const label = nines === 0 ? "0%" : `${Number((100 * (1 - Math.pow(10, -nines))).toFixed(nines))}%`;
     parts.push(`<line x1="${x}" y1="${margin.top}" x2="${x}" y2="${margin.top + plotHeight}" stroke="#ddd"/>`);
     parts.push(`<text x="${x}" y="${margin.top + plotHeight + 16}" text-anchor="middle" fill="#333">${label}</text>`);
   }

@@ -4,7 +4,6 @@
 import type { BenchParams } from "../lib/params.ts";
 import { batchRecords } from "../lib/params.ts";
 import type { Crc32c } from "../kafka/crc32c.ts";
-import { BenchConsumer } from "../kafka/consumer.ts";
 import { BenchProducer } from "../kafka/producer.ts";
 import type { ProducerOptions } from "../kafka/producer.ts";
 import { createTopic, processMemory, startBroker } from "../kafka/broker.ts";
@@ -59,19 +58,13 @@ export async function startRunnel(options: KafkaSystemOptions): Promise<System &
     async newTrial(label): Promise<Trial> {
       const topic = await newTopic(label);
       const producer = await BenchProducer.open(producerOptions(options, broker.host, broker.port, topic, "kafka"));
-      let consumer: BenchConsumer | null = null;
       return {
         target: producer,
+        followSpec: { kind: "kafka", host: broker.host, port: broker.port, topic, partitions },
         attach(recorder) {
           producer.recorder = recorder;
         },
-        async follow(onRecord) {
-          consumer = new BenchConsumer({ host: broker.host, port: broker.port, topic, partitions, partitionMaxBytes: 1024 * 1024, responseMaxBytes: 8 * 1024 * 1024, maxWaitMs: 100 });
-          await consumer.open();
-          await consumer.follow(onRecord);
-        },
         async close() {
-          consumer?.close();
           producer.close();
         },
       };

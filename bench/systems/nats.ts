@@ -77,26 +77,13 @@ export async function startNats(params: BenchParams): Promise<System> {
     async newTrial(label): Promise<Trial> {
       const stream = await newStream(label);
       const target = new NatsTarget(connection.jetstream(), stream, payload);
-      let stopped = false;
-      let stopConsumer: (() => void) | null = null;
       return {
         target,
+        followSpec: { kind: "nats", servers: `127.0.0.1:${port}`, stream },
         attach(recorder) {
           target.recorder = recorder;
         },
-        async follow(onRecord) {
-          const consumer = await connection.jetstream().consumers.get(stream);
-          const messages = await consumer.consume({ max_messages: 1000 });
-          stopConsumer = () => void messages.stop();
-          if (stopped) stopConsumer();
-          for await (const message of messages) {
-            onRecord(new DataView(message.data.buffer, message.data.byteOffset, 8).getFloat64(0), nowMs());
-            if (stopped) break;
-          }
-        },
         async close() {
-          stopped = true;
-          stopConsumer?.();
           await manager.streams.delete(stream);
         },
       };

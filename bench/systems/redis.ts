@@ -16,14 +16,14 @@ import { benchTmpDir } from "../kafka/broker.ts";
 import { randomPayload } from "../kafka/producer.ts";
 import type { System, Trial } from "./types.ts";
 import { trialName } from "./types.ts";
+import { redisIndexDigits } from "./follow.ts";
 import { floodLoop } from "../lib/window.ts";
 
-const indexDigits = 16;
 
 export function indexedValue(payload: Uint8Array, index: number): Uint8Array {
   const value = payload.slice();
-  const digits = String(index).padStart(indexDigits, "0");
-  for (let position = 0; position < indexDigits; position++) value[position] = digits.charCodeAt(position);
+  const digits = String(index).padStart(redisIndexDigits, "0");
+  for (let position = 0; position < redisIndexDigits; position++) value[position] = digits.charCodeAt(position);
   return value;
 }
 
@@ -92,37 +92,14 @@ export async function startRedis(params: BenchParams): Promise<System> {
       const stream = trialName("bench", label);
       const clients = await connect(params.producers);
       const target = new RedisTarget(clients, stream, payload);
-      let reader: RedisClient | null = null;
-      let stopped = false;
       return {
         target,
+        followSpec: { kind: "redis", url, stream },
         attach(recorder) {
           target.recorder = recorder;
         },
-        async follow(onRecord) {
-          reader = (await connect(1))[0]!;
-          let lastId = "0";
-          while (!stopped) {
-            let reply: unknown;
-            try {
-              reply = await reader.send("XREAD", ["BLOCK", "100", "COUNT", "1000", "STREAMS", stream, lastId]);
-            } catch (error) {
-              if (stopped) return;
-              throw error;
-            }
-            const entries = extractEntries(reply, stream);
-            const seenAt = nowMs();
-            for (const [id, fields] of entries) {
-              lastId = id;
-              const value = String(fields[1] ?? "");
-              onRecord(Number(value.slice(0, indexDigits)), seenAt);
-            }
-          }
-        },
         async close() {
-          stopped = true;
           for (const client of clients) client.close();
-          reader?.close();
           await admin.send("DEL", [stream]);
         },
       };
@@ -160,14 +137,4 @@ export async function startRedis(params: BenchParams): Promise<System> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** XREAD replies arrive as a RESP3 map {stream: [[id, [field, value]], …]} or a RESP2 array. */
-function extractEntries(reply: unknown, stream: string): Array<[string, unknown[]]> {
-  if (reply === null || reply === undefined) return [];
-  if (Array.isArray(reply)) {
-    const first = reply[0] as unknown[] | undefined;
-    return (first?.[1] as Array<[string, unknown[]]>) ?? [];
-  }
-  return ((reply as Record<string, unknown>)[stream] as Array<[string, unknown[]]>) ?? [];
 }

@@ -5,12 +5,13 @@
 
 import type { OpenLoopRecorder, OpenLoopTarget } from "../lib/open-loop.ts";
 import type { ProcessMemory } from "../kafka/broker.ts";
+import type { FollowSpec } from "./follow.ts";
 
 export interface Trial {
   readonly target: OpenLoopTarget;
   attach(recorder: OpenLoopRecorder): void;
-  /** Consumes from the start of this trial's stream, calling onRecord for each record. */
-  follow?(onRecord: (index: number, nowMs: number) => void): Promise<void>;
+  /** How a separate process consumes this trial's stream from its start (end-to-end latency). */
+  readonly followSpec?: FollowSpec;
   close(): Promise<void>;
 }
 
