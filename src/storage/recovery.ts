@@ -27,7 +27,7 @@ import {
   timeIndexSuffix,
   type SegmentContext,
 } from "./segment.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ProducerStateManager } from "./types.ts";
 
 export interface RecoveryInput {
@@ -95,7 +95,9 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
   const now = input.clock.nowMs();
   if (bases.length === 0) {
     const segment = Segment.create(input.context, input.directory, input.logStartOffset, now);
+    // The new segment's entry, and the partition directory's own entry in the data directory.
     await fs.fsyncDir(input.directory);
+    await fs.fsyncDir(dirname(input.directory));
     return { segments: [segment], logStartOffset: input.logStartOffset, recoveryPoint: input.logStartOffset, bytesCut: 0 };
   }
 

@@ -1,0 +1,163 @@
+// Recovery details beyond the conformance suite: leftovers of interrupted operations, damaged index
+// files, the recovery point, and a sealed segment whose reserved tail was never trimmed on disk.
+
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { native } from "../../src/native/index.ts";
+import { createLogManager, openPartitionLog, type Log } from "../../src/storage/index.ts";
+import { concat, simpleBatch, splitBatches } from "./batches.ts";
+import { recordingLogger, topicConfig } from "./conformance-suite.ts";
+import { loadBrokerConfig } from "../../src/config/index.ts";
+
+const brokerConfig = loadBrokerConfig({}).values;
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), "runnel-log-recovery-"));
+});
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const config = topicConfig({ "segment.bytes": 1024, "index.interval.bytes": 100 });
+const directory = () => join(dataDir, "events-0");
+
+async function writeLog(batchCount: number): Promise<Uint8Array[]> {
+  const log = await openPartitionLog({ dataDir, topic: "events", partition: 0, config, native, logger: recordingLogger() });
+  const batches: Uint8Array[] = [];
+  for (let index = 0; index < batchCount; index++) {
+    const batch = simpleBatch(native, 2, { prefix: `x${index}`, valueBytes: 60, timestampMs: 1_000_000n + BigInt(index) });
+    batches.push(batch);
+    await log.append(batch);
+  }
+  await log.close();
+  return batches;
+}
+
+async function reopen(recoveryPoint?: bigint) {
+  const logger = recordingLogger();
+  const log = await openPartitionLog({ dataDir, topic: "events", partition: 0, config, native, logger, recoveryPoint });
+  return { log, logger };
+}
+
+function readEverything(log: Log): Uint8Array {
+  const result = log.read(log.logStartOffset, 1 << 24);
+  const bytes = concat(result.chunks);
+  result.release();
+  return bytes;
+}
+
+function segmentNames(): string[] {
+  return readdirSync(directory()).filter((name) => name.endsWith(".log")).sort();
+}
+
+describe("partition log recovery", () => {
+  test("leftover .tmp/.deleted/.cleaned files are removed, a .swap completes, orphan indexes go", async () => {
+    const batches = await writeLog(12);
+    const names = segmentNames();
+    writeFileSync(join(directory(), "00000000000000000000.index.tmp"), "junk");
+    writeFileSync(join(directory(), "00000000000000000099.log.deleted"), "junk");
+    writeFileSync(join(directory(), "00000000000000000099.log.cleaned"), "junk");
+    writeFileSync(join(directory(), "00000000000000999999.index"), "orphan");
+    // A finished swap: the cleaned copy of the first segment (here: identical bytes).
+    const first = join(directory(), names[0]!);
+    writeFileSync(first + ".swap", Bun.file(first).size > 0 ? new Uint8Array(await Bun.file(first).arrayBuffer()) : new Uint8Array());
+    const { log } = await reopen();
+    const left = readdirSync(directory());
+    expect(left.some((name) => /\.(tmp|deleted|cleaned|swap)$/.test(name))).toBe(false);
+    expect(existsSync(join(directory(), "00000000000000999999.index"))).toBe(false);
+    expect(readEverything(log)).toEqual(concat(batches));
+    await log.close();
+  });
+
+  test("garbage and truncated index files are rebuilt; every offset and timestamp still resolves", async () => {
+    const batches = await writeLog(30);
+    const all = splitBatches(concat(batches));
+    const lastOffset = all.at(-1)!.lastOffset;
+    for (const recoveryPoint of [0n, lastOffset + 1n]) {
+      const names = readdirSync(directory());
+      for (const [index, name] of names.filter((file) => file.endsWith(".index") || file.endsWith(".timeindex")).entries()) {
+        const path = join(directory(), name);
+        if (index % 2 === 0) writeFileSync(path, new Uint8Array(24).map((_, at) => (at * 91) & 0xff));
+        else writeFileSync(path, new Uint8Array(5));
+      }
+      const { log, logger } = await reopen(recoveryPoint);
+      for (const batch of all) {
+        const result = log.read(batch.lastOffset, 1);
+        expect(splitBatches(concat(result.chunks))[0]!.baseOffset).toBe(batch.baseOffset);
+        result.release();
+      }
+      for (const [index, batch] of all.entries()) {
+        expect(log.offsetForTimestamp(1_000_000n + BigInt(index))?.offset).toBe(batch.baseOffset);
+      }
+      if (recoveryPoint > 0n) expect(logger.warnings.some((line) => line.includes("rebuilding"))).toBe(true);
+      await log.close();
+    }
+  });
+
+  test("a bit flip in a sealed segment below no recovery point cuts there and deletes later segments", async () => {
+    const batches = await writeLog(30);
+    const names = segmentNames();
+    expect(names.length).toBeGreaterThan(4);
+    const victim = join(directory(), names[2]!);
+    const bytes = new Uint8Array(await Bun.file(victim).arrayBuffer());
+    bytes[bytes.length - 20]! ^= 0x01;
+    writeFileSync(victim, bytes);
+    const { log, logger } = await reopen(0n);
+    expect(segmentNames().length).toBe(3);
+    expect(logger.warnings.some((line) => line.includes("CRC"))).toBe(true);
+    expect(logger.warnings.some((line) => line.includes("deleting a segment after a cut"))).toBe(true);
+    const kept = splitBatches(readEverything(log));
+    expect(kept.map((batch) => batch.bytes)).toEqual(batches.slice(0, kept.length));
+    expect(log.logEndOffset).toBe(kept.at(-1)!.lastOffset + 1n);
+    await log.close();
+  });
+
+  test("a sealed segment with an unsynced reserved (zero) tail keeps the segments after it", async () => {
+    const batches = await writeLog(30);
+    const names = segmentNames();
+    appendFileSync(join(directory(), names[1]!), new Uint8Array(3000));
+    const { log, logger } = await reopen(0n);
+    expect(segmentNames()).toEqual(names);
+    expect(readEverything(log)).toEqual(concat(batches));
+    expect(logger.warnings.some((line) => line.includes("3000"))).toBe(true);
+    expect(statSync(join(directory(), names[1]!)).size).toBeLessThan(3000);
+    await log.close();
+  });
+
+  test("segments below the recovery point are trusted (not rescanned) when their indexes are sane", async () => {
+    const manager = createLogManager({ dataDir, brokerConfig, native, logger: recordingLogger(), backgroundTasks: false });
+    await manager.open();
+    const log = await manager.create("events", 0, config);
+    for (let index = 0; index < 30; index++) await log.append(simpleBatch(native, 2, { valueBytes: 60 }));
+    await manager.close();
+    const names = segmentNames();
+    // Damage a record's bytes (not a header) of the first sealed segment: only a CRC scan sees it.
+    const victim = join(directory(), names[0]!);
+    const bytes = new Uint8Array(await Bun.file(victim).arrayBuffer());
+    bytes[100]! ^= 0x01;
+    writeFileSync(victim, bytes);
+    const logger = recordingLogger();
+    const again = createLogManager({ dataDir, brokerConfig, native, logger, backgroundTasks: false, topicConfigFor: () => config });
+    await again.open();
+    expect(again.getLog("events", 0)!.logEndOffset).toBe(60n);
+    expect(logger.warnings).toEqual([]);
+    await again.close();
+  });
+
+  test("a damaged checkpoint file is ignored with a warning and the logs are scanned whole", async () => {
+    const manager = createLogManager({ dataDir, brokerConfig, native, logger: recordingLogger(), backgroundTasks: false });
+    await manager.open();
+    const log = await manager.create("events", 0, config);
+    for (let index = 0; index < 10; index++) await log.append(simpleBatch(native, 1));
+    await manager.close();
+    writeFileSync(join(dataDir, "recovery-point-offset-checkpoint"), "0\n7\nnonsense\n");
+    const logger = recordingLogger();
+    const again = createLogManager({ dataDir, brokerConfig, native, logger, backgroundTasks: false, topicConfigFor: () => config });
+    await again.open();
+    expect(logger.warnings.some((line) => line.includes("checkpoint"))).toBe(true);
+    expect(again.getLog("events", 0)!.logEndOffset).toBe(10n);
+    await again.close();
+  });
+});
