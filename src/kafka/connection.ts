@@ -95,7 +95,7 @@ export class Connection implements ConnectionInfo {
     return this.closed;
   }
 
-  /** Bun `data` event. The chunk is copied out when frames are cut, never kept by reference past that. */
+  /** Bun `data` event. A frame inside one chunk is a view of it; a frame across chunks is copied. */
   onData(data: Uint8Array): void {
     if (this.closed) return;
     this.input.push(data);
@@ -161,6 +161,16 @@ export class Connection implements ConnectionInfo {
       return null;
     }
     if (this.inputBytes < 4 + size) return null;
+    const head = this.input[0]!;
+    if (head.length >= 4 + size) {
+      // The whole frame is inside one received chunk: use it in place. Bun hands every `data`
+      // event a fresh buffer (checked: it never reuses one), so the view stays valid. A plain
+      // Uint8Array, not the Buffer Bun gives: Buffer#slice returns a view where every
+      // Uint8Array#slice downstream expects a copy.
+      const frame = new Uint8Array(head.buffer, head.byteOffset + 4, size);
+      this.consume(4 + size, null);
+      return frame;
+    }
     const frame = new Uint8Array(size);
     this.consume(4, null);
     this.consume(size, frame);
