@@ -17,7 +17,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { apiByKey } from "../src/protocol/generated/index.ts";
+import { compressionNames, type CompressionCodec } from "../src/protocol/compression.ts";
+import type { ProduceRequest } from "../src/protocol/generated/index.ts";
 import { decodeRequestFrame, requestHeaderVersion } from "../src/protocol/headers.ts";
+import { compressionOf, readBatchHeader } from "../src/protocol/record-batch.ts";
 import { type RecordedRequest, startRecordingProxy } from "../src/testing/recording-proxy.ts";
 import { Broker, repoRoot } from "../test/helpers/broker.ts";
 
@@ -35,6 +38,15 @@ export const scenarioRecords: readonly ScenarioRecord[] = [
   { key: "key-2", value: null },
   { key: "key-3", value: "value-3" },
 ];
+
+/**
+ * What the compressed produces send: the same keys, values repeated so that compression pays off
+ * (librdkafka sends a batch uncompressed when compressing would not make it smaller).
+ */
+export const compressedRecords: readonly ScenarioRecord[] = scenarioRecords.map((record) => ({
+  key: record.key,
+  value: record.value === null ? null : record.value.repeat(30),
+}));
 
 interface Scenario {
   client: ClientName;
@@ -123,6 +135,13 @@ async function runKcat(scenario: Scenario): Promise<Steps> {
     const result = await exec([...base, "-C", "-G", scenario.group, scenario.topic, "-o", "beginning", "-e", "-X", "auto.offset.reset=earliest"], { timeoutMs: 20000 });
     if (result.code !== 0) throw new Error(tail(result.stderr));
   }, 25000);
+  for (const codec of ["gzip", "snappy", "lz4", "zstd"]) {
+    await step(steps, `produce-${codec}`, async () => {
+      const compressible = compressedRecords.map((record) => `${record.key}:${record.value ?? ""}\n`).join("");
+      const result = await exec([...base, "-P", "-t", scenario.topic, "-K", ":", "-Z", "-H", `source=${scenario.clientId}`, "-X", "linger.ms=200", "-z", codec], { stdin: compressible });
+      if (result.code !== 0) throw new Error(tail(result.stderr));
+    });
+  }
   return steps;
 }
 
@@ -133,6 +152,7 @@ const pythonPrelude = `
 import json, sys, time, traceback
 bootstrap, topic, client_id, group = sys.argv[1:5]
 records = json.loads(${JSON.stringify(JSON.stringify(scenarioRecords.map((record) => [record.key, record.value])))})
+compressed_records = json.loads(${JSON.stringify(JSON.stringify(compressedRecords.map((record) => [record.key, record.value])))})
 steps = {}
 def step(name, fn):
     try:
@@ -153,9 +173,9 @@ def create():
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(15)
 step("create-topic", create)
 
-def produce():
-    producer = Producer(dict(common, **{"linger.ms": 200, "enable.idempotence": True}))
-    for key, value in records:
+def produce(codec="none"):
+    producer = Producer(dict(common, **{"linger.ms": 200, "enable.idempotence": True, "compression.type": codec}))
+    for key, value in (records if codec == "none" else compressed_records):
         producer.produce(topic, key=key.encode(), value=None if value is None else value.encode(), headers=[("source", client_id.encode())])
     left = producer.flush(15)
     if left: raise RuntimeError(f"{left} records not delivered")
@@ -176,6 +196,8 @@ step("offsets-for-times", lambda: [p.offset for p in consumer.offsets_for_times(
 step("commit", lambda: consumer.commit(offsets=[TopicPartition(topic, 0, len(records))], asynchronous=False))
 step("committed", lambda: [p.offset for p in consumer.committed([TopicPartition(topic, 0)], timeout=10)])
 consumer.close()
+for codec in ["gzip", "snappy", "lz4", "zstd"]:
+    step("produce-" + codec, lambda: produce(codec))
 
 from confluent_kafka.admin import ConfigResource, NewPartitions
 admin = AdminClient(dict(common))
@@ -203,9 +225,9 @@ def create():
     admin.close()
 step("create-topic", create)
 
-def produce():
-    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, linger_ms=200)
-    futures = [producer.send(topic, key=key.encode(), value=None if value is None else value.encode(), headers=[("source", client_id.encode())]) for key, value in records]
+def produce(codec=None):
+    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, linger_ms=200, compression_type=codec)
+    futures = [producer.send(topic, key=key.encode(), value=None if value is None else value.encode(), headers=[("source", client_id.encode())]) for key, value in (records if codec is None else compressed_records)]
     producer.flush(15)
     offsets = [future.get(15).offset for future in futures]
     producer.close()
@@ -234,6 +256,8 @@ def group_consume():
     grouped.close()
     if len(got) != len(records): raise RuntimeError(f"consumed {got}")
 step("group-consume", group_consume)
+# kafka-python needs extra Python modules for snappy, lz4 and zstd (absent on Debian by default).
+step("produce-gzip", lambda: produce("gzip"))
 
 from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions
 admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, request_timeout_ms=15000)
@@ -257,7 +281,7 @@ async function runPython(scenario: Scenario, script: string): Promise<Steps> {
 // ───────────────────────────── kafkajs ─────────────────────────────
 
 async function runKafkajs(scenario: Scenario): Promise<Steps> {
-  const { Kafka, logLevel } = await import("kafkajs");
+  const { CompressionTypes, Kafka, logLevel } = await import("kafkajs");
   const steps: Steps = {};
   const kafka = new Kafka({ clientId: scenario.clientId, brokers: [scenario.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const admin = kafka.admin();
@@ -295,6 +319,11 @@ async function runKafkajs(scenario: Scenario): Promise<Steps> {
       return keys.join(",");
     }, 25000);
     await consumer.disconnect();
+    // kafkajs has gzip built in; snappy, lz4 and zstd need codec plugins we do not install.
+    await step(steps, "produce-gzip", async () => {
+      const messages = compressedRecords.map((record) => ({ key: record.key, value: record.value, headers: { source: scenario.clientId } }));
+      await producer.send({ topic: scenario.topic, messages, compression: CompressionTypes.GZIP });
+    });
     await step(steps, "describe-configs", async () => {
       const result = await admin.describeConfigs({ resources: [{ type: 2, name: scenario.topic }], includeSynonyms: false });
       return `${result.resources[0]?.configEntries.length} entries`;
@@ -324,8 +353,8 @@ async function runPlatformatic(scenario: Scenario): Promise<Steps> {
     await step(steps, "create-topic", async () => {
       await admin.createTopics({ topics: [scenario.topic], partitions: 1, replicas: 1 });
     });
-    await step(steps, "produce", async () => {
-      const messages = scenarioRecords.map((record) => ({
+    const produce = async (compression: "none" | "gzip" | "snappy" | "lz4" | "zstd") => {
+      const messages = (compression === "none" ? scenarioRecords : compressedRecords).map((record) => ({
         topic: scenario.topic,
         partition: 0,
         key: record.key,
@@ -333,9 +362,10 @@ async function runPlatformatic(scenario: Scenario): Promise<Steps> {
         value: record.value as string,
         headers: { source: scenario.clientId },
       }));
-      const result = await producer.send({ messages });
+      const result = await producer.send({ messages, compression });
       return JSON.stringify(result, (_, value) => (typeof value === "bigint" ? String(value) : value));
-    });
+    };
+    await step(steps, "produce", () => produce("none"));
     await step(steps, "fetch", async () => {
       const metadata = await consumer.metadata({ topics: [scenario.topic] });
       const topic = metadata.topics.get(scenario.topic);
@@ -364,6 +394,7 @@ async function runPlatformatic(scenario: Scenario): Promise<Steps> {
       await stream.close();
       return keys.join(",");
     }, 25000);
+    for (const codec of ["gzip", "snappy", "lz4", "zstd"] as const) await step(steps, `produce-${codec}`, () => produce(codec));
     const topicResource = { resourceType: 2 as const, resourceName: scenario.topic };
     await step(steps, "describe-configs", async () => {
       const result = await admin.describeConfigs({ resources: [topicResource] });
@@ -426,6 +457,8 @@ export interface FixtureEntry {
   version: number;
   headerVersion: number;
   correlationId: number;
+  /** Produce only: the compression codec of the first batch (one fixture is kept per codec). */
+  compression?: string;
   /** Relative to the index file. */
   file: string;
   bytes: number;
@@ -448,6 +481,8 @@ export interface FixtureIndex {
   generatedBy: string;
   note: string;
   records: readonly ScenarioRecord[];
+  /** What the compressed Produce fixtures carry. */
+  compressedRecords: readonly ScenarioRecord[];
   clients: Partial<Record<ClientName, ClientEntry>>;
   fixtures: FixtureEntry[];
 }
@@ -474,6 +509,20 @@ function describe(frame: Uint8Array): string {
     return `${text.length > 600 ? `${text.slice(0, 600)}…` : text}${leftover}`;
   } catch (error) {
     return `DECODE FAILED: ${(error as Error).message}`;
+  }
+}
+
+/** The compression codec of a Produce request's first batch; undefined for other APIs. */
+function produceCompression(request: RecordedRequest): string | undefined {
+  if (request.apiKey !== 0) return undefined;
+  try {
+    const body = decodeRequestFrame(request.frame).body as ProduceRequest;
+    const records = body.topicData[0]?.partitionData[0]?.records;
+    if (!records || records.length === 0) return "empty";
+    const codec = compressionOf(readBatchHeader(records, 0).attributes) as CompressionCodec;
+    return compressionNames[codec] ?? `codec-${codec}`;
+  } catch {
+    return "undecodable";
   }
 }
 
@@ -528,13 +577,15 @@ function writeClientFixtures(
   for (const request of requests) {
     const versions = (versionsSent[`${request.apiKey} ${apiName(request.apiKey)}`] ??= []);
     if (!versions.includes(request.apiVersion)) versions.push(request.apiVersion);
-    const key = `${request.apiKey}:${request.apiVersion}`;
+    const key = `${request.apiKey}:${request.apiVersion}:${produceCompression(request) ?? ""}`;
     if (!kept.has(key)) kept.set(key, request);
   }
   for (const versions of Object.values(versionsSent)) versions.sort((a, b) => a - b);
   const fixtures: FixtureEntry[] = [];
   for (const request of [...kept.values()].sort((a, b) => a.apiKey - b.apiKey || a.apiVersion - b.apiVersion)) {
-    const name = `${String(request.apiKey).padStart(2, "0")}-${kebab(apiName(request.apiKey))}-v${request.apiVersion}.bin`;
+    const compression = produceCompression(request);
+    const suffix = compression && compression !== "none" ? `-${compression}` : "";
+    const name = `${String(request.apiKey).padStart(2, "0")}-${kebab(apiName(request.apiKey))}-v${request.apiVersion}${suffix}.bin`;
     writeFileSync(join(clientDir, name), request.frame);
     fixtures.push({
       client,
@@ -545,6 +596,7 @@ function writeClientFixtures(
       version: request.apiVersion,
       headerVersion: requestHeaderVersion(request.apiKey, request.apiVersion),
       correlationId: request.correlationId,
+      ...(compression ? { compression } : {}),
       file: `${client}/${name}`,
       bytes: request.frame.length,
       contains: describe(request.frame),
@@ -583,7 +635,7 @@ async function main(): Promise<void> {
   try {
     index = JSON.parse(readFileSync(indexPath, "utf8")) as FixtureIndex;
   } catch {
-    index = { generatedBy: "", note: "", records: scenarioRecords, clients: {}, fixtures: [] };
+    index = { generatedBy: "", note: "", records: scenarioRecords, compressedRecords, clients: {}, fixtures: [] };
   }
   for (const client of clients) {
     const { entry, fixtures } = await captureClient(client, outDir);
@@ -593,6 +645,7 @@ async function main(): Promise<void> {
   index.generatedBy = "bun scripts/capture-fixtures.ts";
   index.note = "Request frames (header + body, without the int32 size) sent by real clients to a Runnel broker through src/testing/recording-proxy.ts; the first frame of each (client, api key, version). Each produced record carries header source=<clientId>.";
   index.records = scenarioRecords;
+  index.compressedRecords = compressedRecords;
   index.fixtures.sort((a, b) => clientNames.indexOf(a.client) - clientNames.indexOf(b.client) || a.apiKey - b.apiKey || a.version - b.version);
   writeFileSync(indexPath, `${JSON.stringify(index, null, 2)}\n`);
   console.log(`wrote ${relative(repoRoot, indexPath)} (${index.fixtures.length} fixtures)`);
