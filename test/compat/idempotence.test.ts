@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { scanLog } from "../../src/testing/log-files.ts";
 import { spawnLines } from "../../src/testing/processes.ts";
 import { run, startBroker, type Broker } from "../helpers/broker.ts";
 
@@ -133,6 +134,8 @@ function expectExactlyOnceInOrder(topic: string, values: string[], count: number
   }
 }
 
+const codecIds: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
 for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"]) {
   test(`idempotent producer with ${codec} compression: exactly once, in order`, async () => {
     const topic = `idempotent-${codec}`;
@@ -141,6 +144,12 @@ for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"]) {
     const summary = lastJson(new TextDecoder().decode(stdout));
     expect(summary).toEqual({ delivered: count, errors: [], errorCount: 0, remaining: 0 });
     expectExactlyOnceInOrder(topic, await consumeAll(topic, count), count);
+    // The batches on disk are idempotent (producer id set) and carry the codec asked for.
+    const stored = scanLog(join(broker.dataDir, `${topic}-0`)).batches;
+    expect(stored.length).toBeGreaterThan(0);
+    const codecs = new Set(stored.map((batch) => new DataView(batch.bytes.buffer, batch.bytes.byteOffset).getInt16(21) & 7));
+    expect([...codecs]).toEqual([codecIds[codec]!]);
+    expect(stored.every((batch) => new DataView(batch.bytes.buffer, batch.bytes.byteOffset).getBigInt64(43) >= 0n)).toBe(true);
   }, 120000);
 }
 

@@ -1,4 +1,5 @@
-// Produce (key 0), v3-v11 (RecordBatch v2 only, as Kafka 4). acks 0, 1 and -1 (all): acks=0 gets no
+// Produce (key 0), v0-v11; records only as RecordBatch v2 (v3+, as Kafka 4): v0-2 are answered per
+// partition with UNSUPPORTED_FOR_MESSAGE_FORMAT. acks 0, 1 and -1 (all): acks=0 gets no
 // response at all (the appends still complete before the next request's response, so order and
 // backpressure hold); acks=1 answers once the batches are in the log; acks=-1 also waits until
 // they are on stable storage (the node is its own only in-sync replica, so "all" means "durable").
@@ -6,9 +7,11 @@
 // sequence errors from the idempotent-producer check) and an error message (v8+). Unknown topics
 // are auto-created per auto.create.topics.enable. message.timestamp.type=LogAppendTime stamps the
 // broker's clock (the storage recomputes the CRC) and returns it in logAppendTimeMs.
+// Internal topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION, as in Kafka.
 // Does not: transactions (a transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
 // recompress to a topic's compression.type, or wait for timeoutMs (appends never queue for replicas).
 
+import { isInternalTopic } from "../../cluster/index.ts";
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
 import {
   ProduceApi,
@@ -60,7 +63,10 @@ async function appendOne(
 
 export default defineHandler({
   api: ProduceApi,
-  minVersion: 3,
+  // v0-2 are advertised although they carry message formats v0/v1 (answered below with
+  // UNSUPPORTED_FOR_MESSAGE_FORMAT): librdkafka 2.0.2 compresses with gzip, snappy and lz4 only when
+  // the broker's Produce range includes v0, and silently sends uncompressed batches otherwise.
+  minVersion: 0,
   maxVersion: ProduceApi.maxVersion,
   async handle(request, ctx) {
     const broker = ctx.broker;
@@ -71,12 +77,19 @@ export default defineHandler({
         partitionResponses: topic.partitionData.map((data) => failed(data.index, errorCode, message)),
       }));
     let responses: Init<ProduceResponseTopicProduceResponse>[];
-    if (acks !== 0 && acks !== 1 && acks !== -1) {
+    if (ctx.version < 3) {
+      responses = refuse(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message formats v0 and v1 are not supported: use Produce v3+ (RecordBatch v2)");
+    } else if (acks !== 0 && acks !== 1 && acks !== -1) {
       responses = refuse(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, was ${acks}`);
     } else if (request.transactionalId !== null) {
       responses = refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "transactions are not supported");
     } else {
       responses = await Promise.all(request.topicData.map(async (topicData) => {
+        if (isInternalTopic(topicData.name)) {
+          // Internal topics are written by their coordinators only, as in Kafka.
+          const message = `cannot append to internal topic ${topicData.name}`;
+          return { name: topicData.name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, message)) };
+        }
         // Existing topics are appended to without an await first, so appends keep request order.
         const exists = broker.cluster.topic(topicData.name) !== undefined;
         if (!exists) {
