@@ -12,7 +12,9 @@ import { advertisedFor, dataDir, parseListener, resolveTopicConfig, type LoadedB
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
-import { createLogManager } from "./storage/index.ts";
+import { native } from "./native/index.ts";
+import { startLogCleaner } from "./storage/cleaner.ts";
+import { createLogManager, realFs } from "./storage/index.ts";
 import { PartitionProducerState } from "./storage/producer-state.ts";
 import { systemClock } from "./util/clock.ts";
 import { createLogger } from "./util/logger.ts";
@@ -47,6 +49,8 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   const cluster = await ClusterStore.open({ dataDir: directory, config: loaded, logs });
   // Group coordinator: opens (or creates) __consumer_offsets and replays it before serving.
   const groups = await startGroups({ config, cluster });
+  // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
+  const cleaner = startLogCleaner(logs, config, realFs, native);
 
   const listeners = config.listeners.map((entry) => parseListener("listeners", entry));
   const advertisedListeners = config["advertised.listeners"].map((entry) => parseListener("advertised.listeners", entry));
@@ -70,6 +74,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
   } catch (error) {
     groups.close();
+    await cleaner?.stop();
     await cluster.close();
     await logs.close();
     throw error;
@@ -85,6 +90,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
       closing ??= (async () => {
         await kafka.close();
         groups.close();
+        await cleaner?.stop();
         await cluster.close();
         await logs.close();
         log.info("stopped");
