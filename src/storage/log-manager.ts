@@ -43,6 +43,12 @@ export interface LogManagerOptions {
 /** Kafka's legal topic names; the directory name is `<topic>-<partition>`. */
 const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
 const partitionDirectoryPattern = /^(.+)-(\d+)$/;
+/**
+ * Written after every log was flushed and closed and the checkpoints were written; removed at open
+ * before anything is appended. While it exists, the checkpointed recovery points are exact log end
+ * offsets and recovery can skip rescanning the active segments (Kafka's .kafka_cleanshutdown).
+ */
+export const cleanShutdownFile = ".runnel_cleanshutdown";
 
 export class DataDirLogManager implements LogManager {
   readonly dataDir: string;
@@ -60,6 +66,8 @@ export class DataDirLogManager implements LogManager {
   private timers: ReturnType<typeof setInterval>[] = [];
   private retentionRunning: Promise<number> | null = null;
   private closed = false;
+  private cleanShutdown = false;
+  private checkpointFailed = false;
 
   constructor(private readonly options: LogManagerOptions) {
     this.dataDir = options.dataDir;
@@ -79,6 +87,12 @@ export class DataDirLogManager implements LogManager {
     }
     this.recoveryPoints = recovery.entries;
     this.logStartOffsets = starts.entries;
+    const markerPath = join(this.dataDir, cleanShutdownFile);
+    this.cleanShutdown = this.fs.exists(markerPath) && recovery.error === null;
+    if (this.fs.exists(markerPath)) {
+      this.fs.unlink(markerPath);
+      await this.fs.fsyncDir(this.dataDir);
+    }
     for (const name of this.fs.readdir(this.dataDir)) {
       const match = partitionDirectoryPattern.exec(name);
       if (!match || !topicNamePattern.test(match[1]!)) continue;
@@ -88,6 +102,7 @@ export class DataDirLogManager implements LogManager {
       const config = this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
       await this.openLog(topic, partition, config);
     }
+    this.cleanShutdown = false; // only the logs found at open were closed cleanly
     this.startBackgroundTasks();
   }
 
@@ -131,6 +146,7 @@ export class DataDirLogManager implements LogManager {
       mappings: this.mappings,
       recoveryPoint: this.recoveryPoints.get(key),
       logStartOffset: this.logStartOffsets.get(key),
+      cleanShutdown: this.cleanShutdown && this.recoveryPoints.has(key),
       onLogStartOffsetChanged: () => void this.writeCheckpoints(),
     }).then(
       (log) => {
@@ -201,7 +217,9 @@ export class DataDirLogManager implements LogManager {
       }
       await writeCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile, this.recoveryPoints);
       await writeCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile, this.logStartOffsets);
+      this.checkpointFailed = false;
     }).catch((error: unknown) => {
+      this.checkpointFailed = true;
       this.logger.error("writing checkpoint files failed", { error: String(error) });
     });
     return this.checkpointChain;
@@ -232,5 +250,6 @@ export class DataDirLogManager implements LogManager {
     this.logs.clear();
     const failed = results.find((result) => result.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (!this.checkpointFailed) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new Uint8Array(0));
   }
 }

@@ -64,6 +64,8 @@ export interface PartitionLogOptions {
   recoveryPoint?: bigint;
   /** From log-start-offset-checkpoint. */
   logStartOffset?: bigint;
+  /** The node shut down cleanly and recoveryPoint is the exact log end offset (see recovery.ts). */
+  cleanShutdown?: boolean;
   /** Called when the log start offset moved (DeleteRecords, retention) so checkpoints get written. */
   onLogStartOffsetChanged?: () => void;
 }
@@ -162,6 +164,7 @@ export class Log implements PartitionLog {
       recoveryPoint: options.recoveryPoint ?? 0n,
       logStartOffset: options.logStartOffset ?? 0n,
       producerState: options.producerState,
+      cleanShutdown: options.cleanShutdown,
     });
     log.segments = recovered.segments;
     log.logStartOffsetValue = recovered.logStartOffset;

@@ -7,7 +7,8 @@
 //     written) are trusted: their index files are loaded and sanity-checked, and rebuilt by
 //     scanning when missing or implausible.
 //  3. From the segment holding the recovery point — and always the last (active) segment, whose
-//     index files are never up to date after a crash — every batch is read and its length, magic,
+//     index files are never up to date after a crash (unless the node shut down cleanly: then its
+//     index files and the checkpoint are trusted, see `cleanShutdown`) — every batch is read and its length, magic,
 //     CRC-32C and offset order checked while the indexes are rebuilt. The first bad batch (torn
 //     write, zero-filled tail, bit flip) and everything after it is cut: the file is truncated
 //     there and later segments are deleted, and the cut is logged with offsets and byte counts.
@@ -39,6 +40,11 @@ export interface RecoveryInput {
   recoveryPoint: bigint;
   logStartOffset: bigint;
   producerState?: ProducerStateManager;
+  /**
+   * The node shut down cleanly (LogManager's marker file) and `recoveryPoint` is the exact log end
+   * offset: the active segment is trusted like the sealed ones instead of being rescanned.
+   */
+  cleanShutdown?: boolean;
 }
 
 export interface RecoveryOutput {
@@ -119,6 +125,7 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
       if (segment.loadIndexFiles()) continue;
       input.logger.warn("rebuilding missing or damaged indexes", { segment: segment.paths.log });
     }
+    if (next === undefined && input.cleanShutdown && segment.loadAfterCleanShutdown(input.recoveryPoint)) continue;
     const result = segment.rebuild(interval, fileSize);
     segment.sizeBytes = result.endPosition;
     // Verified, but perhaps only in the page cache (after kill -9): the next sync covers it.

@@ -395,6 +395,36 @@ export class Segment implements MappingOwner {
     return true;
   }
 
+  /**
+   * After a clean shutdown: trust the active segment's index files (written at close) and its end
+   * offset from the checkpoint, checking only the batch headers after the last index entry. False
+   * when anything does not line up; the caller then rebuilds by scanning.
+   */
+  loadAfterCleanShutdown(endOffset: bigint): boolean {
+    if (endOffset < this.baseOffset) return false;
+    this.nextOffset = endOffset;
+    if (!this.loadIndexFiles()) {
+      this.resetIndexes();
+      return false;
+    }
+    const entries = this.offsetIndex.entries;
+    let position = entries > 0 ? this.offsetIndex.positionAt(entries - 1) : 0;
+    let next = entries > 0 ? this.baseOffset + BigInt(this.offsetIndex.relativeOffsetAt(entries - 1)) : this.baseOffset;
+    while (position < this.sizeBytes) {
+      if (position + batchHeaderBytes > this.sizeBytes) break;
+      const header = this.headerAt(position);
+      if (header.magic !== 2 || header.sizeBytes < batchHeaderBytes || position + header.sizeBytes > this.sizeBytes || header.baseOffset < next) break;
+      next = lastOffsetOf(header) + 1n;
+      position += header.sizeBytes;
+    }
+    if (position !== this.sizeBytes || next !== endOffset) {
+      this.resetIndexes();
+      return false;
+    }
+    this.bytesSinceIndexEntry = entries > 0 ? this.sizeBytes - this.offsetIndex.positionAt(entries - 1) : this.sizeBytes;
+    return true;
+  }
+
   /** Forget offsets, timestamps and indexes (before a rebuild by scanning). */
   resetIndexes(): void {
     this.offsetIndex = new OffsetIndex();

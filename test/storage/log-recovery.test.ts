@@ -146,6 +146,35 @@ describe("partition log recovery", () => {
     await again.close();
   });
 
+  test("after a clean shutdown the active segment is trusted; without the marker it is rescanned", async () => {
+    const manager = createLogManager({ dataDir, brokerConfig, native, logger: recordingLogger(), backgroundTasks: false });
+    await manager.open();
+    const log = await manager.create("events", 0, config);
+    for (let index = 0; index < 30; index++) await log.append(simpleBatch(native, 2, { valueBytes: 60 }));
+    await manager.close();
+    expect(existsSync(join(dataDir, ".runnel_cleanshutdown"))).toBe(true);
+    const active = join(directory(), segmentNames().at(-1)!);
+    const bytes = new Uint8Array(await Bun.file(active).arrayBuffer());
+    bytes[100]! ^= 0x01; // a record byte: only a CRC scan notices
+    writeFileSync(active, bytes);
+
+    let logger = recordingLogger();
+    let again = createLogManager({ dataDir, brokerConfig, native, logger, backgroundTasks: false, topicConfigFor: () => config });
+    await again.open();
+    expect(existsSync(join(dataDir, ".runnel_cleanshutdown"))).toBe(false); // removed before any append
+    expect(again.getLog("events", 0)!.logEndOffset).toBe(60n);
+    expect(logger.warnings).toEqual([]);
+    await again.close();
+
+    rmSync(join(dataDir, ".runnel_cleanshutdown"));
+    logger = recordingLogger();
+    again = createLogManager({ dataDir, brokerConfig, native, logger, backgroundTasks: false, topicConfigFor: () => config });
+    await again.open();
+    expect(again.getLog("events", 0)!.logEndOffset).toBeLessThan(60n);
+    expect(logger.warnings.some((line) => line.includes("CRC"))).toBe(true);
+    await again.close();
+  });
+
   test("a damaged checkpoint file is ignored with a warning and the logs are scanned whole", async () => {
     const manager = createLogManager({ dataDir, brokerConfig, native, logger: recordingLogger(), backgroundTasks: false });
     await manager.open();
