@@ -210,4 +210,15 @@ describe("produce and fetch", () => {
     expect(second.highWatermark).toBe(1n);
     client.close();
   });
+
+  test("internal topics: clients can neither produce to nor delete __consumer_offsets", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    const batch = buildBatch({ batchNumber: 5, recordCount: 1, valueBytes: 16 });
+    await client.send(encodeRequest(ProduceApi, 7, 1, produceRequest("__consumer_offsets", batch)));
+    await client.send(encodeRequest(DeleteTopicsApi, 4, 2, { topicNames: ["__consumer_offsets"], timeoutMs: 1000 }));
+    const [produced, deleted] = await client.waitFrames(2);
+    expect(decodeResponse(ProduceApi, 7, produced!).body.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    expect(decodeResponse(DeleteTopicsApi, 4, deleted!).body.responses[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    client.close();
+  });
 });

@@ -1,9 +1,11 @@
 // DeleteTopics (key 20), v0-v6. Deletes each topic's metadata and partition logs, by name (v0-v5
 // topicNames, v6 topics[].name) or by topic id (v6, topics[].topicId with a null name). Unknown
 // names are UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID, both name and id given
-// INVALID_REQUEST; delete.topic.enable=false answers TOPIC_DELETION_DISABLED.
+// INVALID_REQUEST; delete.topic.enable=false answers TOPIC_DELETION_DISABLED; internal topics
+// (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION.
 // Does not: wait for timeoutMs (deletion is synchronous) or count throttling quotas.
 
+import { isInternalTopic } from "../../cluster/index.ts";
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
 import { DeleteTopicsApi, type DeleteTopicsResponseDeletableTopicResult } from "../../protocol/generated/index.ts";
 import { ZERO_UUID, type Init } from "../../protocol/primitives.ts";
@@ -36,6 +38,11 @@ export default defineHandler({
           continue;
         }
         name = found.name;
+      }
+      if (isInternalTopic(name)) {
+        // Its coordinator holds the logs open; deleting it would lose every group's offsets.
+        responses.push(withId({ name, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `internal topic ${name} cannot be deleted` }));
+        continue;
       }
       try {
         const deleted = await cluster.deleteTopic(name);
