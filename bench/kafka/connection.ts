@@ -10,68 +10,44 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
-/** Cuts size-prefixed frames out of a byte stream, copying only frames that span chunks. */
+/**
+ * Cuts size-prefixed frames out of a byte stream. Each frame is copied exactly once, into a
+ * buffer of its own size allocated when its size prefix arrives; nothing keeps a reference to
+ * the incoming chunks (the socket may reuse their memory).
+ */
 export class FrameCutter {
-  private chunks: Uint8Array[] = [];
-  private buffered = 0;
+  private readonly sizeBytes = new Uint8Array(4);
+  private sizeFill = 0;
+  private frame: Uint8Array | null = null;
+  private frameFill = 0;
 
   constructor(private readonly onFrame: (frame: Uint8Array) => void, private readonly frameBytesMax = 256 * 1024 * 1024) {}
 
   push(chunk: Uint8Array): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    for (;;) {
-      if (this.buffered < 4) return;
-      const size = this.peekSize();
-      if (size < 0 || size > this.frameBytesMax) throw new Error(`bad response frame size ${size}`);
-      if (this.buffered < 4 + size) return;
-      this.onFrame(this.take(4 + size).subarray(4));
-    }
-  }
-
-  private peekSize(): number {
-    const head = this.chunks[0]!;
-    if (head.length >= 4) return new DataView(head.buffer, head.byteOffset, 4).getInt32(0);
-    const four = this.copy(4);
-    return new DataView(four.buffer).getInt32(0);
-  }
-
-  private copy(count: number): Uint8Array {
-    const out = new Uint8Array(count);
-    let filled = 0;
-    for (const chunk of this.chunks) {
-      const take = Math.min(chunk.length, count - filled);
-      out.set(chunk.subarray(0, take), filled);
-      filled += take;
-      if (filled === count) break;
-    }
-    return out;
-  }
-
-  /** Removes and returns the first `count` buffered bytes. */
-  private take(count: number): Uint8Array {
-    const head = this.chunks[0]!;
-    let out: Uint8Array;
-    if (head.length >= count) {
-      out = head.subarray(0, count);
-      if (head.length === count) this.chunks.shift();
-      else this.chunks[0] = head.subarray(count);
-    } else {
-      out = this.copy(count);
-      let remaining = count;
-      while (remaining > 0) {
-        const first = this.chunks[0]!;
-        if (first.length <= remaining) {
-          remaining -= first.length;
-          this.chunks.shift();
-        } else {
-          this.chunks[0] = first.subarray(remaining);
-          remaining = 0;
-        }
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.frame === null) {
+        const take = Math.min(4 - this.sizeFill, chunk.length - offset);
+        this.sizeBytes.set(chunk.subarray(offset, offset + take), this.sizeFill);
+        this.sizeFill += take;
+        offset += take;
+        if (this.sizeFill < 4) return;
+        const size = new DataView(this.sizeBytes.buffer).getInt32(0);
+        if (size < 0 || size > this.frameBytesMax) throw new Error(`bad response frame size ${size}`);
+        this.sizeFill = 0;
+        this.frame = new Uint8Array(size);
+        this.frameFill = 0;
+      }
+      const take = Math.min(this.frame.length - this.frameFill, chunk.length - offset);
+      this.frame.set(chunk.subarray(offset, offset + take), this.frameFill);
+      this.frameFill += take;
+      offset += take;
+      if (this.frameFill === this.frame.length) {
+        const frame = this.frame;
+        this.frame = null;
+        this.onFrame(frame);
       }
     }
-    this.buffered -= count;
-    return out;
   }
 }
 
@@ -94,8 +70,7 @@ export class KafkaConnection {
       port,
       (chunk) => {
         connection.bytesIn += chunk.length;
-        // Bun reuses the chunk's memory after the callback: keep a copy only if we must.
-        cutter.push(new Uint8Array(chunk));
+        cutter.push(chunk);
       },
       () => connection.failAll(new Error("connection closed by the broker")),
     );

@@ -163,7 +163,9 @@ export class BenchProducer implements OpenLoopTarget {
     await Promise.all(
       this.connections.map((connection) =>
         floodLoop(this.options.inFlightMax, () => index >= records, () => {
+          // Several connections share `index`: another may have taken the last records.
           const batch = { first: index, count: Math.min(this.options.batchRecords, records - index) };
+          if (batch.count <= 0) return Promise.resolve();
           index += batch.count;
           return this.sendBatch(connection, batch, () => {});
         }),

@@ -1,0 +1,254 @@
+// Group rebalance and compaction benchmark.
+//
+// Part 1 — rebalance time: groups of 3 and 30 protocol-level members (one TCP connection each,
+// JoinGroup v5 / SyncGroup v3 / Heartbeat v3 / LeaveGroup v3, KIP-394 member ids) against a real
+// broker process. One member leaves cleanly, or dies (its socket is cut and it stops
+// heartbeating); measured: time from that moment until every surviving member has completed
+// SyncGroup for a new generation (the group is Stable again). Targets: a clean leave within one
+// heartbeat interval (plus the rejoin round trips); a death within session.timeout.ms plus one
+// heartbeat interval.
+//
+// Part 2 — compaction vs append throughput in the same run, in process on a real partition log:
+// append MB/s of keyed records, then the cleaner's MB/s (bytes read and rewritten per second),
+// then append MB/s while the cleaner works on the same log (it must not block appends).
+//
+//   bun bench/groups-rebalance.ts
+//   env: GROUPS_SIZES=3,30  GROUPS_TRIALS=3  GROUPS_SESSION_MS=3000  GROUPS_HEARTBEAT_MS=300
+//        COMPACTION_MB=48  COMPACTION_KEYS=50000  COMPACTION_RECORD_BYTES=200
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadBrokerConfig, topicDefaults } from "../src/config/index.ts";
+import { native } from "../src/native/index.ts";
+import { ErrorCode } from "../src/protocol/errors.ts";
+import { HeartbeatApi, JoinGroupApi, LeaveGroupApi, SyncGroupApi } from "../src/protocol/generated/index.ts";
+import { LogCleaner } from "../src/storage/cleaner.ts";
+import { encodeBatch, type LogRecord } from "../src/storage/cleaner-records.ts";
+import { openPartitionLog, realFs } from "../src/storage/index.ts";
+import { GroupWireClient } from "./groups-client.ts";
+import { startBroker } from "./kafka/broker.ts";
+
+const sizes = (process.env.GROUPS_SIZES ?? "3,30").split(",").map(Number);
+const trials = Number(process.env.GROUPS_TRIALS ?? 3);
+const sessionMs = Number(process.env.GROUPS_SESSION_MS ?? 3000);
+const heartbeatMs = Number(process.env.GROUPS_HEARTBEAT_MS ?? 300);
+
+// ── Part 1: a protocol-level group member ───────────────────────────────────────────────────
+
+class Member {
+  memberId = "";
+  generation = -1;
+  /** performance.now() when the last SyncGroup for `generation` completed. */
+  syncedAt = 0;
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly client: GroupWireClient, private readonly groupId: string) {}
+
+  static async create(address: string, groupId: string, index: number): Promise<Member> {
+    return new Member(await GroupWireClient.connect(address, `bench-member-${index}`), groupId);
+  }
+
+  /** Join (KIP-394 round trip included) and sync; the leader assigns nothing (empty bytes). */
+  async joinAndSync(): Promise<void> {
+    for (;;) {
+      const joined = await this.client.request(JoinGroupApi, 5, {
+        groupId: this.groupId, sessionTimeoutMs: sessionMs, rebalanceTimeoutMs: 60_000, memberId: this.memberId,
+        groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array([0, 0, 0, 0, 0, 0]) }],
+      });
+      if (joined.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+        this.memberId = joined.memberId;
+        continue;
+      }
+      if (joined.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
+        this.memberId = "";
+        continue;
+      }
+      if (joined.errorCode !== 0) throw new Error(`JoinGroup error ${joined.errorCode}`);
+      this.memberId = joined.memberId;
+      const assignments = joined.leader === joined.memberId
+        ? joined.members.map((member: { memberId: string }) => ({ memberId: member.memberId, assignment: new Uint8Array(0) }))
+        : [];
+      const synced = await this.client.request(SyncGroupApi, 3, {
+        groupId: this.groupId, generationId: joined.generationId, memberId: this.memberId, groupInstanceId: null, assignments,
+      });
+      if (synced.errorCode === ErrorCode.REBALANCE_IN_PROGRESS) continue;
+      if (synced.errorCode !== 0) throw new Error(`SyncGroup error ${synced.errorCode}`);
+      this.generation = joined.generationId;
+      this.syncedAt = performance.now();
+      return;
+    }
+  }
+
+  /** Heartbeats every heartbeatMs; rejoins when told a rebalance is in progress. */
+  startHeartbeats(): void {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        await Bun.sleep(heartbeatMs);
+        if (this.stopped) break;
+        const response = await this.client.request(HeartbeatApi, 3, {
+          groupId: this.groupId, generationId: this.generation, memberId: this.memberId, groupInstanceId: null,
+        }).catch(() => null);
+        if (response === null || this.stopped) break;
+        if (response.errorCode === ErrorCode.REBALANCE_IN_PROGRESS || response.errorCode === ErrorCode.ILLEGAL_GENERATION) {
+          await this.joinAndSync();
+        } else if (response.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
+          this.memberId = "";
+          await this.joinAndSync();
+        }
+      }
+    })();
+  }
+
+  async leave(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    await this.client.request(LeaveGroupApi, 3, { groupId: this.groupId, members: [{ memberId: this.memberId, groupInstanceId: null }] });
+    this.client.close();
+  }
+
+  /** Dies: no LeaveGroup, no more heartbeats, the socket is cut. */
+  die(): void {
+    this.stopped = true;
+    this.client.terminate();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop?.catch(() => {});
+    this.client.close();
+  }
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(2);
+  }
+}
+
+async function formGroup(address: string, groupId: string, size: number): Promise<Member[]> {
+  const members = await Promise.all(Array.from({ length: size }, (_, index) => Member.create(address, groupId, index)));
+  // Joining all at once: one rebalance (the broker's group.initial.rebalance.delay.ms is 0, so
+  // members arriving later trigger further rounds; heartbeats make everyone converge).
+  await Promise.all(members.map((member) => member.joinAndSync()));
+  for (const member of members) member.startHeartbeats();
+  const top = () => Math.max(...members.map((member) => member.generation));
+  await waitUntil(() => members.every((member) => member.generation === top()), 60_000);
+  // Let the group settle (no member still rejoining).
+  await Bun.sleep(heartbeatMs * 3);
+  await waitUntil(() => members.every((member) => member.generation === top()), 60_000);
+  return members;
+}
+
+async function measure(address: string, size: number, kind: "leave" | "death", trial: number): Promise<number> {
+  const members = await formGroup(address, `bench-${kind}-${size}-${trial}`, size);
+  const before = Math.max(...members.map((member) => member.generation));
+  const victim = members[size - 1]!;
+  const survivors = members.slice(0, -1);
+  const started = performance.now();
+  if (kind === "leave") await victim.leave();
+  else victim.die();
+  await waitUntil(() => survivors.every((member) => member.generation > before), sessionMs * 4 + 30_000);
+  const elapsed = Math.max(...survivors.map((member) => member.syncedAt)) - started;
+  await Promise.all(survivors.map((member) => member.stop()));
+  return elapsed;
+}
+
+function summary(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  return `median ${median.toFixed(0)} ms, min ${sorted[0]!.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms (${values.length} trials)`;
+}
+
+async function rebalanceBench(): Promise<void> {
+  const broker = await startBroker({
+    settings: {
+      "group.initial.rebalance.delay.ms": "0",
+      "group.min.session.timeout.ms": "500",
+      "offsets.topic.num.partitions": "5",
+    },
+  });
+  const address = `${broker.host}:${broker.port}`;
+  console.log(`rebalance: session.timeout.ms=${sessionMs}, heartbeat every ${heartbeatMs} ms, broker ${address}`);
+  try {
+    for (const size of sizes) {
+      for (const kind of ["leave", "death"] as const) {
+        const results: number[] = [];
+        for (let trial = 0; trial < trials; trial++) results.push(await measure(address, size, kind, trial));
+        const target = kind === "leave" ? `target ≤ ${heartbeatMs} ms + rejoin` : `target ≤ ${sessionMs + heartbeatMs} ms`;
+        console.log(`  ${String(size).padStart(2)} members, ${kind.padEnd(5)}: ${summary(results)}  [${target}]`);
+      }
+    }
+  } finally {
+    await broker.stop();
+  }
+}
+
+// ── Part 2: compaction vs append throughput ─────────────────────────────────────────────────
+
+async function compactionBench(): Promise<void> {
+  const totalBytes = Number(process.env.COMPACTION_MB ?? 48) * 1024 * 1024;
+  const keys = Number(process.env.COMPACTION_KEYS ?? 50_000);
+  const recordBytes = Number(process.env.COMPACTION_RECORD_BYTES ?? 200);
+  const recordsPerBatch = 100;
+  const dataDir = mkdtempSync(join(tmpdir(), "runnel-compaction-bench-"));
+  const config = {
+    ...topicDefaults(loadBrokerConfig().values),
+    "cleanup.policy": ["compact"],
+    "segment.bytes": 8 * 1024 * 1024,
+    "delete.retention.ms": 0,
+    "min.cleanable.dirty.ratio": 0.01,
+  };
+  const log = await openPartitionLog({ dataDir, topic: "bench", partition: 0, config });
+  const value = new Uint8Array(recordBytes).fill(97);
+  let sequence = 0;
+  const batch = () => {
+    const records: LogRecord[] = [];
+    const timestamp = BigInt(Date.now());
+    for (let index = 0; index < recordsPerBatch; index++) {
+      records.push({ offset: BigInt(index), timestamp, key: new TextEncoder().encode(`key-${sequence++ % keys}`), value, headers: new Uint8Array([0]) });
+    }
+    return encodeBatch(native, records);
+  };
+  const appendFor = async (bytes: number): Promise<number> => {
+    const started = performance.now();
+    let written = 0;
+    while (written < bytes) {
+      const bytesOfBatch = batch();
+      await log.append(bytesOfBatch);
+      written += bytesOfBatch.length;
+    }
+    await log.flush();
+    return written / 1048576 / ((performance.now() - started) / 1000);
+  };
+  try {
+    const appendMBps = await appendFor(totalBytes);
+    const sizeBefore = log.sizeBytes;
+    const cleaner = new LogCleaner({ logs: () => [log], fs: realFs, native, backoffMs: 1000 });
+    const cleanStarted = performance.now();
+    const stats = await cleaner.cleanLog(log, true);
+    const cleanSeconds = (performance.now() - cleanStarted) / 1000;
+    const cleanMBps = (stats?.bytesRead ?? 0) / 1048576 / cleanSeconds;
+    console.log(`compaction: ${(sizeBefore / 1048576).toFixed(0)} MiB log, ${keys} keys, ${recordBytes}-byte values`);
+    console.log(`  append alone:           ${appendMBps.toFixed(1)} MB/s`);
+    console.log(`  cleaning:               ${cleanMBps.toFixed(1)} MB/s read+filtered (${((stats?.bytesRead ?? 0) / 1048576).toFixed(0)} MiB read, ${((stats?.bytesWritten ?? 0) / 1048576).toFixed(1)} MiB written, ${stats?.recordsRemoved ?? 0} records removed, ${cleanSeconds.toFixed(2)} s); log ${(sizeBefore / 1048576).toFixed(0)} → ${(log.sizeBytes / 1048576).toFixed(1)} MiB`);
+    // Appends while the cleaner works on the same log.
+    await appendFor(totalBytes / 2);
+    const concurrentCleaner = new LogCleaner({ logs: () => [log], fs: realFs, native, backoffMs: 1000 });
+    const cleaning = concurrentCleaner.cleanLog(log, true);
+    const duringMBps = await appendFor(totalBytes / 4);
+    const concurrentStats = await cleaning;
+    console.log(`  append during cleaning: ${duringMBps.toFixed(1)} MB/s (cleaner read ${((concurrentStats?.bytesRead ?? 0) / 1048576).toFixed(0)} MiB meanwhile)`);
+    await log.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  if (process.env.GROUPS_SKIP_REBALANCE !== "1") await rebalanceBench();
+  if (process.env.GROUPS_SKIP_COMPACTION !== "1") await compactionBench();
+}
