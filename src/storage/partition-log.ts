@@ -674,17 +674,21 @@ export class Log implements PartitionLog {
   }
 
   private truncateFully(startOffset: bigint): void {
-    const removed = this.segments.splice(0);
-    const reused = removed.find((segment) => segment.baseOffset === startOffset);
-    this.removeSegments(removed.filter((segment) => segment !== reused), "truncation");
+    const reused = this.segments.find((segment) => segment.baseOffset === startOffset);
     let segment: Segment;
     if (reused !== undefined) {
       // Truncating in place keeps a reader's mapping of this file safe (see Segment.truncateTo).
       reused.truncateTo(0, this.config["index.interval.bytes"]);
       segment = reused;
     } else {
-      segment = Segment.create(this.context, this.directory, startOffset, this.clock.nowMs());
+      try {
+        segment = Segment.create(this.context, this.directory, startOffset, this.clock.nowMs());
+      } catch (error) {
+        throw storageError(`creating segment ${startOffset} of ${this.topic}-${this.partition}`, error);
+      }
     }
+    const removed = this.segments.splice(0);
+    this.removeSegments(removed.filter((old) => old !== segment), "truncation");
     segment.mapLengthHint = this.config["segment.bytes"];
     this.segments.push(segment);
     this.logStartOffsetValue = startOffset;

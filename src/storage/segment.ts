@@ -323,7 +323,13 @@ export class Segment implements MappingOwner {
       [this.paths.offsetIndex, this.offsetIndex.contents()],
       [this.paths.timeIndex, this.timeIndex.contents()],
     ] as const) {
-      const fd = fs.open(path, "create");
+      let fd: number;
+      try {
+        fd = fs.open(path, "create");
+      } catch (error) {
+        for (const other of fds) fs.close(other);
+        throw storageError(`creating ${path}`, error);
+      }
       try {
         if (contents.length > 0) fs.pwrite(fd, contents, 0);
         fs.ftruncate(fd, contents.length);
