@@ -8,6 +8,7 @@ import type { Groups } from "../groups/index.ts";
 import type { LogManager } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
+import type { RequestHeaderInfo } from "./handler.ts";
 
 /** One row of the ApiVersions table. */
 export interface ApiRange {
@@ -30,6 +31,12 @@ export interface BrokerContext {
   readonly cluster: ClusterStore;
   readonly clock: Clock;
   readonly log: Logger;
+  /**
+   * Test hook for fault injection, never set in production: called before each request's handler
+   * with its header; it may observe it, delay it (return a promise) or fail it ("close", now or
+   * later, closes that connection as a failed request does).
+   */
+  interceptRequest?: (header: RequestHeaderInfo) => void | "close" | Promise<void | "close">;
   /** The ApiVersions table, assembled from the registered handlers (set by the server). */
   apiRanges: readonly ApiRange[];
   /**

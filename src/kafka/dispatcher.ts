@@ -91,6 +91,19 @@ export class Dispatcher {
       remoteAddress: connection.remoteAddress,
       onDone: (fn) => onDone.push(fn),
     };
+    const hook = this.broker.interceptRequest;
+    if (hook) {
+      const verdict = hook(ctx.header);
+      if (verdict === "close") return { kind: "close", reason: "closed by the request hook" };
+      if (verdict instanceof Promise) {
+        const response = verdict.then(async (later) => {
+          if (later === "close") throw new Error("closed by the request hook");
+          const body = await handler.handle(request, ctx);
+          return body === null ? null : encodeResponseFrame(api, version, correlationId, body);
+        });
+        return { kind: "respond", response, onDone };
+      }
+    }
     let result;
     try {
       result = handler.handle(request, ctx);

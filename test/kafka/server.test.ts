@@ -221,4 +221,32 @@ describe("produce and fetch", () => {
     expect(decodeResponse(DeleteTopicsApi, 4, deleted!).body.responses[0].errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
     client.close();
   });
+
+  test("request hook: a delayed first request still answers first; a failed one closes only its connection", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    server.broker.interceptRequest = (header) => {
+      if (header.clientId === "delay-me") return gate;
+      if (header.clientId === "fail-me") return "close";
+    };
+    try {
+      const client = await WireClient.connect(server.bootstrap);
+      await client.send(encodeRequest(MetadataApi, 1, 1, { topics: null }, "delay-me"));
+      await client.send(encodeRequest(ApiVersionsApi, 0, 2, {}));
+      await Bun.sleep(30);
+      expect(client.frames.length).toBe(0); // the ApiVersions response waits behind the delayed one
+      release();
+      const [first, second] = await client.waitFrames(2);
+      expect(decodeResponse(MetadataApi, 1, first!).correlationId).toBe(1);
+      expect(decodeResponse(ApiVersionsApi, 0, second!).correlationId).toBe(2);
+      const failing = await WireClient.connect(server.bootstrap);
+      await failing.send(encodeRequest(ApiVersionsApi, 0, 1, {}, "fail-me"));
+      expect(await failing.waitClosed()).toBe(true);
+      await client.send(encodeRequest(ApiVersionsApi, 0, 3, {}));
+      expect((await client.waitFrames(3)).length).toBe(3);
+      client.close();
+    } finally {
+      server.broker.interceptRequest = undefined;
+    }
+  });
 });
