@@ -24,6 +24,7 @@
 //     `ctx.onDone(read.release)`; the connection calls it once the bytes are written or dropped.
 //   - Long waits (Fetch long poll) use `ctx.signal`, aborted when the connection closes or the
 //     broker shuts down.
+//   - Tests can observe, delay or fail any request with `broker.interceptRequest` (context.ts).
 
 import type { Api } from "../protocol/api.ts";
 import type { Init } from "../protocol/primitives.ts";

@@ -97,6 +97,36 @@ describe("negotiation", () => {
   });
 });
 
+describe("framing and flow control", () => {
+  test("500 pipelined requests in one write, over queued.max.requests=16: all answered, in order", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    const frames = Array.from({ length: 500 }, (_, index) => encodeRequest(ApiVersionsApi, 2, index, {}));
+    const all = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
+    let offset = 0;
+    for (const frame of frames) {
+      all.set(frame, offset);
+      offset += frame.length;
+    }
+    await client.send(all);
+    const answers = await client.waitFrames(500);
+    expect(answers.map((frame) => decodeResponse(ApiVersionsApi, 2, frame).correlationId)).toEqual([...Array(500).keys()]);
+    client.close();
+  });
+
+  test("a request trickled one byte per write is reassembled", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    client.socket.setNoDelay(true);
+    const frame = encodeRequest(MetadataApi, 9, 42, { topics: null, allowAutoTopicCreation: false });
+    for (let index = 0; index < frame.length; index++) {
+      await client.send(frame.subarray(index, index + 1));
+      await Bun.sleep(0);
+    }
+    const [answer] = await client.waitFrames(1);
+    expect(decodeResponse(MetadataApi, 9, answer!).correlationId).toBe(42);
+    client.close();
+  });
+});
+
 describe("produce and fetch", () => {
   test("a long-poll Fetch followed by Metadata: answered in request order, woken by an append", async () => {
     const consumer = await WireClient.connect(server.bootstrap);
