@@ -71,6 +71,12 @@ export class BenchConsumer {
     }
   }
 
+  /** Moves every partition's offset to its high watermark (one probing Fetch). */
+  async seekToEnd(): Promise<void> {
+    await this.fetchOnce(Array.from({ length: this.options.partitions }, (_, partition) => partition));
+    for (let partition = 0; partition < this.options.partitions; partition++) this.offsets[partition] = this.highWatermarks[partition]!;
+  }
+
   /** Follows all partitions until stopped, reporting (index, time seen) for every record. */
   async follow(onRecord: (index: number, nowMs: number) => void): Promise<void> {
     const all = Array.from({ length: this.options.partitions }, (_, partition) => partition);

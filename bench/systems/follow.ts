@@ -9,7 +9,7 @@ import { BenchConsumer } from "../kafka/consumer.ts";
 import { nowMs } from "../lib/open-loop.ts";
 
 export type FollowSpec =
-  | { kind: "kafka"; host: string; port: number; topic: string; partitions: number }
+  | { kind: "kafka"; host: string; port: number; topic: string; partitions: number; fromEnd?: boolean }
   | { kind: "redis"; url: string; stream: string }
   | { kind: "nats"; servers: string; stream: string };
 
@@ -38,6 +38,7 @@ function kafkaFollower(spec: Extract<FollowSpec, { kind: "kafka" }>): Follower {
   return {
     async start(onRecord) {
       await consumer.open();
+      if (spec.fromEnd) await consumer.seekToEnd();
       loop = consumer.follow(onRecord);
     },
     async stop() {

@@ -22,6 +22,11 @@ export interface KafkaSystemOptions {
   topicConfigs?: Record<string, string>;
   partitions?: number;
   producers?: number;
+  /**
+   * One topic for every trial (consumers start at its end) instead of a fresh topic per trial:
+   * for the many-partitions scenario, so that the broker holds exactly `partitions` partitions.
+   */
+  reuseTopic?: boolean;
 }
 
 function producerOptions(options: KafkaSystemOptions, host: string, port: number, topic: string, mode: "kafka" | "sink"): ProducerOptions {
@@ -47,9 +52,12 @@ function producerOptions(options: KafkaSystemOptions, host: string, port: number
 export async function startRunnel(options: KafkaSystemOptions): Promise<System & { broker: RunningBroker }> {
   const broker = await startBroker({ settings: options.settings ?? {} });
   const partitions = options.partitions ?? options.params.partitions;
+  let shared: string | null = null;
   const newTopic = async (label: string) => {
+    if (options.reuseTopic && shared !== null) return shared;
     const topic = trialName("bench", label);
     await createTopic(broker, topic, partitions, options.topicConfigs ?? {});
+    if (options.reuseTopic) shared = topic;
     return topic;
   };
   return {
@@ -60,7 +68,7 @@ export async function startRunnel(options: KafkaSystemOptions): Promise<System &
       const producer = await BenchProducer.open(producerOptions(options, broker.host, broker.port, topic, "kafka"));
       return {
         target: producer,
-        followSpec: { kind: "kafka", host: broker.host, port: broker.port, topic, partitions },
+        followSpec: { kind: "kafka", host: broker.host, port: broker.port, topic, partitions, fromEnd: options.reuseTopic === true },
         attach(recorder) {
           producer.recorder = recorder;
         },
