@@ -2,10 +2,10 @@
 // read every batch back through the public API, and check a recovered log against what was
 // acknowledged. One place knows how the storage module is opened, so tests and benches share it.
 
-import { topicSchema, type TopicConfig } from "../config/index.ts";
+import { loadBrokerConfig, topicSchema, type TopicConfig } from "../config/index.ts";
 import { native as defaultNative } from "../native/index.ts";
 import type { NativeApi } from "../native/types.ts";
-import { Log, realFs, type PartitionLog, type StorageFs } from "../storage/index.ts";
+import { createLogManager, Log, realFs, type PartitionLog, type StorageFs } from "../storage/index.ts";
 import { createLogger } from "../util/logger.ts";
 import { scanLog } from "./log-files.ts";
 import { batchCrcValid, batchNumberOf, buildBatch, compareWithSent, readBatchHeader, type BatchSpec } from "./record-batches.ts";
@@ -41,6 +41,33 @@ export async function openTestLog(options: OpenTestLogOptions): Promise<TestLog>
     native: options.native ?? defaultNative,
     recoveryPoint: options.recoveryPoint,
     logger: createLogger(`test ${topic}-${partition}`),
+  });
+}
+
+export const managerTopic = "crash";
+
+/**
+ * Open the partition `crash-0` through a LogManager on `dataDir` (checkpoint files, clean-shutdown
+ * marker, background checkpoints every `checkpointIntervalMs`). Closing the returned log closes
+ * the whole manager.
+ */
+export async function openTestManager(
+  dataDir: string,
+  config: Partial<TopicConfig> = {},
+  checkpointIntervalMs = 60_000,
+  fs: StorageFs = realFs,
+): Promise<PartitionLog> {
+  const topicConfig = testTopicConfig(config);
+  const brokerConfig = loadBrokerConfig({ overrides: [["log.flush.offset.checkpoint.interval.ms", String(checkpointIntervalMs)]] }).values;
+  const manager = createLogManager({ dataDir, brokerConfig, topicConfigFor: () => topicConfig, fs });
+  await manager.open();
+  const log = await manager.create(managerTopic, 0, topicConfig);
+  return new Proxy(log, {
+    get(target, property) {
+      if (property === "close") return () => manager.close();
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
   });
 }
 

@@ -12,7 +12,7 @@
 
 import { writeSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { openTestLog, workloadBatch, type WorkloadShape } from "../../src/testing/log-harness.ts";
+import { openTestLog, openTestManager, workloadBatch, type WorkloadShape } from "../../src/testing/log-harness.ts";
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +26,10 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     "in-flight": { type: "string", default: "8" },
     "max-batches": { type: "string", default: "1000000" },
+    // Open through the LogManager (data directory = --dir, partition crash-0), with recovery
+    // checkpoints written every --checkpoint-ms in the background, as the broker does.
+    manager: { type: "boolean", default: false },
+    "checkpoint-ms": { type: "string", default: "20" },
   },
 });
 
@@ -37,13 +41,13 @@ const shape: WorkloadShape = { recordCount: Number(values.records), valueBytes: 
 const inFlightMax = Number(values["in-flight"]);
 const batchesMax = Number(values["max-batches"]);
 
-const log = await openTestLog({
-  directory,
-  config: {
-    "segment.bytes": Number(values["segment-bytes"]),
-    ...(values["flush-messages"] ? { "flush.messages": Number(values["flush-messages"]) } : {}),
-  },
-});
+const config = {
+  "segment.bytes": Number(values["segment-bytes"]),
+  ...(values["flush-messages"] ? { "flush.messages": Number(values["flush-messages"]) } : {}),
+};
+const log = values.manager
+  ? await openTestManager(directory, config, Number(values["checkpoint-ms"]))
+  : await openTestLog({ directory, config });
 
 // Lines go out with a synchronous write so that a printed ack really left the process before the
 // next append starts (a kill can still drop an ack that was never printed: that is allowed).
