@@ -11,7 +11,7 @@
 // one (the cleaner then keeps that batch whole: correct, only less compact).
 
 import type { NativeApi } from "../native/types.ts";
-import { Reader, Writer } from "../protocol/primitives.ts";
+import { Reader } from "../protocol/primitives.ts";
 import { assert } from "../util/assert.ts";
 import { Attribute, Field, batchHeaderBytes, crcStartOffset, logOverheadBytes, readBatchHeader, type BatchHeader } from "./batch-header.ts";
 
@@ -46,6 +46,83 @@ export function decodeBatchRecords(batch: Uint8Array, header: BatchHeader = read
   return records;
 }
 
+/** A record's place inside its batch, as the cleaner's fast path sees it (no copies, no bigint). */
+export interface RecordView {
+  /** Byte range of the whole record (length prefix included) inside the batch. */
+  start: number;
+  end: number;
+  offsetDelta: number;
+  /** Key bytes [keyStart, keyStart + keyLength); keyLength -1 for a null key. */
+  keyStart: number;
+  keyLength: number;
+  /** True for a tombstone (null value). */
+  valueIsNull: boolean;
+}
+
+function readZigZag(bytes: Uint8Array, cursor: { position: number }): number {
+  let unsigned = 0;
+  let multiplier = 1;
+  for (let shift = 0; shift < 10; shift++) {
+    const byte = bytes[cursor.position++];
+    if (byte === undefined) throw new Error("truncated varint in a record");
+    unsigned += (byte & 127) * multiplier;
+    if ((byte & 128) === 0) return unsigned % 2 === 0 ? unsigned / 2 : -(unsigned + 1) / 2;
+    multiplier *= 128;
+  }
+  throw new Error("varint too long in a record");
+}
+
+/**
+ * Visits the records of an uncompressed batch without decoding them into objects; false when the
+ * batch is compressed (nothing visited). Throws on records that do not fit the batch.
+ */
+export function forEachRecordView(batch: Uint8Array, header: BatchHeader, visit: (record: RecordView) => void): boolean {
+  if ((header.attributes & Attribute.compressionMask) !== 0) return false;
+  const cursor = { position: batchHeaderBytes };
+  const view: RecordView = { start: 0, end: 0, offsetDelta: 0, keyStart: 0, keyLength: -1, valueIsNull: false };
+  for (let index = 0; index < header.recordsCount; index++) {
+    view.start = cursor.position;
+    const length = readZigZag(batch, cursor);
+    view.end = cursor.position + length;
+    if (length < 0 || view.end > header.sizeBytes) throw new Error(`record ${index} overruns its batch`);
+    cursor.position += 1; // attributes
+    readZigZag(batch, cursor); // timestamp delta
+    view.offsetDelta = readZigZag(batch, cursor);
+    view.keyLength = readZigZag(batch, cursor);
+    view.keyStart = cursor.position;
+    if (view.keyLength > 0) cursor.position += view.keyLength;
+    const valueLength = readZigZag(batch, cursor);
+    view.valueIsNull = valueLength < 0;
+    visit(view);
+    cursor.position = view.end;
+  }
+  return true;
+}
+
+/**
+ * The batch with only the records in `keep` (byte ranges from forEachRecordView, in order), as
+ * Kafka's cleaner does for v2 batches: the header is kept as it was (base offset, lastOffsetDelta,
+ * timestamps, producer fields: the batch still spans the same offsets), the surviving records are
+ * copied byte for byte (their deltas stay valid), recordsCount and the CRC are updated.
+ */
+export function filteredBatch(native: NativeApi, batch: Uint8Array, keep: readonly { start: number; end: number }[]): Uint8Array {
+  assert(keep.length > 0, "a filtered batch keeps at least one record");
+  let size = batchHeaderBytes;
+  for (const range of keep) size += range.end - range.start;
+  const out = new Uint8Array(size);
+  out.set(batch.subarray(0, batchHeaderBytes));
+  let position = batchHeaderBytes;
+  for (const range of keep) {
+    out.set(batch.subarray(range.start, range.end), position);
+    position += range.end - range.start;
+  }
+  const view = new DataView(out.buffer);
+  view.setInt32(Field.batchLength, size - logOverheadBytes);
+  view.setInt32(Field.recordsCount, keep.length);
+  view.setUint32(Field.crc, native.crc32c(out.subarray(crcStartOffset)));
+  return out;
+}
+
 const emptyHeaders = new Uint8Array([0]);
 
 export interface BatchTemplate {
@@ -60,9 +137,32 @@ export interface BatchTemplate {
 
 export const plainBatch: BatchTemplate = { attributes: 0, producerId: -1n, producerEpoch: -1, baseSequence: -1, partitionLeaderEpoch: 0 };
 
+/** Bytes of a zig-zag varint (|value| < 2^52: timestamps deltas and lengths always are). */
+function zigZagSize(value: number): number {
+  let unsigned = value >= 0 ? value * 2 : -value * 2 - 1;
+  let size = 1;
+  while (unsigned >= 128) {
+    unsigned = Math.floor(unsigned / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeZigZag(out: Uint8Array, position: number, value: number): number {
+  let unsigned = value >= 0 ? value * 2 : -value * 2 - 1;
+  while (unsigned >= 128) {
+    out[position++] = (unsigned % 128) | 128;
+    unsigned = Math.floor(unsigned / 128);
+  }
+  out[position++] = unsigned;
+  return position;
+}
+
 /**
  * An uncompressed RecordBatch v2 holding `records` with their own offsets (gaps allowed): the base
- * offset is the first record's. The CRC is computed with the native CRC-32C.
+ * offset is the first record's. The CRC is computed with the native CRC-32C. Sizes are computed
+ * first and the batch written into one buffer (no per-record allocation: the cleaner calls this
+ * for every batch it shrinks).
  */
 export function encodeBatch(native: NativeApi, records: readonly LogRecord[], template: BatchTemplate = plainBatch): Uint8Array {
   assert(records.length > 0, "a batch holds at least one record");
@@ -73,22 +173,42 @@ export function encodeBatch(native: NativeApi, records: readonly LogRecord[], te
     if (record.timestamp < baseTimestamp) baseTimestamp = record.timestamp;
     if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
   }
-  const body = new Writer(256);
-  for (const record of records) {
-    const inner = new Writer(64);
-    inner.int8(0);
-    inner.varlong(record.timestamp - baseTimestamp);
-    inner.varint(Number(record.offset - baseOffset));
-    writeVarBytes(inner, record.key);
-    writeVarBytes(inner, record.value);
-    inner.raw(record.headers.length > 0 ? record.headers : emptyHeaders);
-    const innerBytes = inner.finish();
-    body.varint(innerBytes.length);
-    body.raw(innerBytes);
-  }
-  const recordBytes = body.finish();
-  const size = batchHeaderBytes + recordBytes.length;
+  const bodySizes = new Array<number>(records.length);
+  let size = batchHeaderBytes;
+  records.forEach((record, index) => {
+    const timestampDelta = Number(record.timestamp - baseTimestamp);
+    const offsetDelta = Number(record.offset - baseOffset);
+    assert(Number.isSafeInteger(timestampDelta) && offsetDelta >= 0 && offsetDelta <= 0x7fffffff, "record deltas out of range");
+    const headers = record.headers.length > 0 ? record.headers : emptyHeaders;
+    const body =
+      1 + zigZagSize(timestampDelta) + zigZagSize(offsetDelta) +
+      (record.key === null ? 1 : zigZagSize(record.key.length) + record.key.length) +
+      (record.value === null ? 1 : zigZagSize(record.value.length) + record.value.length) +
+      headers.length;
+    bodySizes[index] = body;
+    size += zigZagSize(body) + body;
+  });
   const batch = new Uint8Array(size);
+  let position = batchHeaderBytes;
+  records.forEach((record, index) => {
+    position = writeZigZag(batch, position, bodySizes[index]!);
+    batch[position++] = 0;
+    position = writeZigZag(batch, position, Number(record.timestamp - baseTimestamp));
+    position = writeZigZag(batch, position, Number(record.offset - baseOffset));
+    for (const bytes of [record.key, record.value]) {
+      if (bytes === null) {
+        position = writeZigZag(batch, position, -1);
+      } else {
+        position = writeZigZag(batch, position, bytes.length);
+        batch.set(bytes, position);
+        position += bytes.length;
+      }
+    }
+    const headers = record.headers.length > 0 ? record.headers : emptyHeaders;
+    batch.set(headers, position);
+    position += headers.length;
+  });
+  assert(position === size, "encoded batch size mismatch");
   const view = new DataView(batch.buffer);
   view.setBigInt64(Field.baseOffset, baseOffset);
   view.setInt32(Field.batchLength, size - logOverheadBytes);
@@ -102,18 +222,8 @@ export function encodeBatch(native: NativeApi, records: readonly LogRecord[], te
   view.setInt16(Field.producerEpoch, template.producerEpoch);
   view.setInt32(Field.baseSequence, template.baseSequence);
   view.setInt32(Field.recordsCount, records.length);
-  batch.set(recordBytes, batchHeaderBytes);
   view.setUint32(Field.crc, native.crc32c(batch.subarray(crcStartOffset)));
   return batch;
-}
-
-function writeVarBytes(writer: Writer, bytes: Uint8Array | null): void {
-  if (bytes === null) {
-    writer.varint(-1);
-    return;
-  }
-  writer.varint(bytes.length);
-  writer.raw(bytes);
 }
 
 /** Walks the whole batches in `bytes` (as a log read returns them). */

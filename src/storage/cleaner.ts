@@ -36,7 +36,7 @@ import { assert } from "../util/assert.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { Attribute, type BatchHeader } from "./batch-header.ts";
-import { decodeBatchRecords, encodeBatch, type LogRecord } from "./cleaner-records.ts";
+import { filteredBatch, forEachRecordView } from "./cleaner-records.ts";
 import type { StorageFs } from "./fs.ts";
 import { Log as LogClass, type Log } from "./partition-log.ts";
 import { swapSuffix } from "./recovery.ts";
@@ -69,6 +69,9 @@ export interface CleanStats {
   topic: string;
   partition: number;
   segmentsRewritten: number;
+  /** Log bytes (segment sizes) of the cleaned range. */
+  bytesCleaned: number;
+  /** Bytes read from disk: the dirty part twice (offset map, then cleaning), the clean part once. */
   bytesRead: number;
   bytesWritten: number;
   recordsRemoved: number;
@@ -91,8 +94,9 @@ function isNever(value: number): boolean {
   return value >= LONG_MAX;
 }
 
-function keyString(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
+/** The key bytes as a string (latin1: one char per byte), the offset map's key. */
+function keyString(batch: Uint8Array, start: number, length: number): string {
+  return Buffer.from(batch.buffer, batch.byteOffset + start, length).toString("latin1");
 }
 
 export class LogCleaner {
@@ -108,7 +112,7 @@ export class LogCleaner {
   constructor(private readonly options: LogCleanerOptions) {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger("cleaner");
-    this.sliceBytes = options.sliceBytes ?? 1 << 20;
+    this.sliceBytes = options.sliceBytes ?? 256 * 1024;
     this.keysMax = options.keysMax ?? 1_000_000;
     assert(this.sliceBytes > 0 && this.keysMax > 0, "cleaner limits must be positive");
   }
@@ -218,14 +222,16 @@ export class LogCleaner {
     if (!plan) return null;
     const config = log.currentConfig();
     const stats: CleanStats = {
-      topic: log.topic, partition: log.partition, segmentsRewritten: 0, bytesRead: 0, bytesWritten: 0,
+      topic: log.topic, partition: log.partition, segmentsRewritten: 0, bytesCleaned: 0, bytesRead: 0, bytesWritten: 0,
       recordsRemoved: 0, tombstonesRemoved: 0, firstDirtyOffset: plan.firstDirty, cleanableEnd: plan.firstDirty, durationMs: 0,
     };
     const { map, segments } = await this.buildOffsetMap(plan, stats);
+    // Offsets are kept as numbers in the map (exact below 2^53, as every real offset is).
     if (segments.length === 0) return null;
     const deleteHorizonMs = now - config["delete.retention.ms"];
     for (const segment of segments) {
       if (this.stopped || log.isClosed) break;
+      stats.bytesCleaned += segment.sizeBytes;
       await this.cleanSegment(log, segment, map, deleteHorizonMs, config, stats);
     }
     const cleanableEnd = segments[segments.length - 1]!.nextOffset;
@@ -243,19 +249,20 @@ export class LogCleaner {
   }
 
   /** key → latest offset over the dirty part; the segments to clean end where the map filled. */
-  private async buildOffsetMap(plan: CleanablePlan, stats: CleanStats): Promise<{ map: Map<string, bigint>; segments: Segment[] }> {
-    const map = new Map<string, bigint>();
+  private async buildOffsetMap(plan: CleanablePlan, stats: CleanStats): Promise<{ map: Map<string, number>; segments: Segment[] }> {
+    const map = new Map<string, number>();
     const segments: Segment[] = [];
+    const firstDirty = Number(plan.firstDirty);
     for (const segment of plan.segments) {
       segments.push(segment);
       if (segment.nextOffset <= plan.firstDirty) continue;
       await this.forEachBatch(segment, stats, (header, bytes) => {
         if ((header.attributes & Attribute.control) !== 0) return;
-        const records = decodeBatchRecords(bytes, header);
-        if (records === null) return;
-        for (const record of records) {
-          if (record.key !== null && record.offset >= plan.firstDirty) map.set(keyString(record.key), record.offset);
-        }
+        const baseOffset = Number(header.baseOffset);
+        forEachRecordView(bytes, header, (record) => {
+          const offset = baseOffset + record.offsetDelta;
+          if (record.keyLength >= 0 && offset >= firstDirty) map.set(keyString(bytes, record.keyStart, record.keyLength), offset);
+        });
       });
       if (map.size >= this.keysMax) break;
     }
@@ -291,7 +298,7 @@ export class LogCleaner {
   private async cleanSegment(
     log: Log,
     segment: Segment,
-    map: Map<string, bigint>,
+    map: Map<string, number>,
     deleteHorizonMs: number,
     config: TopicConfig,
     stats: CleanStats,
@@ -314,38 +321,34 @@ export class LogCleaner {
     try {
       if (fs.size(out) > 0) fs.ftruncate(out, 0);
       await this.forEachBatch(segment, stats, (header, bytes) => {
-        const records = (header.attributes & Attribute.control) !== 0 ? null : decodeBatchRecords(bytes, header);
-        if (records === null) {
+        if ((header.attributes & Attribute.control) !== 0) {
           write(bytes);
           return;
         }
-        const kept: LogRecord[] = [];
-        for (const record of records) {
-          const latest = record.key === null ? undefined : map.get(keyString(record.key));
-          if (latest !== undefined && record.offset < latest) {
-            removed++;
-            continue;
+        const baseOffset = Number(header.baseOffset);
+        const kept: { start: number; end: number }[] = [];
+        let total = 0;
+        const decoded = forEachRecordView(bytes, header, (record) => {
+          total++;
+          if (record.keyLength >= 0) {
+            const latest = map.get(keyString(bytes, record.keyStart, record.keyLength));
+            if (latest !== undefined && baseOffset + record.offsetDelta < latest) {
+              removed++;
+              return;
+            }
+            if (record.valueIsNull && tombstonesExpire) {
+              tombstones++;
+              return;
+            }
           }
-          if (record.value === null && record.key !== null && tombstonesExpire) {
-            tombstones++;
-            continue;
-          }
-          kept.push(record);
-        }
-        if (kept.length === records.length) {
+          kept.push({ start: record.start, end: record.end });
+        });
+        if (!decoded || kept.length === total) {
           write(bytes);
           return;
         }
         changed = true;
-        if (kept.length === 0) return;
-        write(encodeBatch(native, kept, {
-          attributes: header.attributes,
-          producerId: header.producerId,
-          producerEpoch: header.producerEpoch,
-          baseSequence: header.baseSequence,
-          partitionLeaderEpoch: header.partitionLeaderEpoch,
-          maxTimestamp: header.maxTimestamp,
-        }));
+        if (kept.length > 0) write(filteredBatch(native, bytes, kept));
       });
       if (!changed) {
         fs.close(out);
