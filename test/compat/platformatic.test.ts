@@ -26,12 +26,14 @@ function expected(index: number) {
 }
 
 test("admin, produce, restart, fetch by topic id", async () => {
+  let idBeforeRestart = "";
   const admin = new Admin({ clientId: "runnel-admin", bootstrapBrokers: [broker.bootstrap] });
   try {
     await admin.createTopics({ topics: [topic, "platformatic-doomed"], partitions: 2, replicas: 1 });
     expect(await admin.listTopics()).toEqual(expect.arrayContaining([topic, "platformatic-doomed"]));
     await admin.deleteTopics({ topics: ["platformatic-doomed"] });
     expect(await admin.listTopics()).not.toContain("platformatic-doomed");
+    idBeforeRestart = (await admin.metadata({ topics: [topic] })).topics.get(topic)!.id;
   } finally {
     await admin.close();
   }
@@ -56,6 +58,7 @@ test("admin, produce, restart, fetch by topic id", async () => {
     const metadata = await consumer.metadata({ topics: [topic] });
     const topicInfo = metadata.topics.get(topic)!;
     expect(topicInfo.id).toMatch(/^[0-9a-f-]{36}$|^[A-Za-z0-9_-]{22}$/);
+    expect(topicInfo.id).toBe(idBeforeRestart); // topic ids survive a restart
     const seen = new Map<number, { key: unknown; value: unknown; header: unknown }>();
     for (const partition of [0, 1]) {
       let fetchOffset = 0n;
