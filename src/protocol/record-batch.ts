@@ -210,23 +210,23 @@ const textEncoder = new TextEncoder();
 function readRecord(reader: Reader, header: RecordBatchHeader, logAppendTime: boolean): KafkaRecord {
   const length = reader.varint();
   if (length < 0 || length > reader.remaining) throw new ProtocolDecodeError(`record length ${length} past the end`);
+  // Fields are read from the same reader; a record whose fields overrun its length is caught by
+  // the position check below (the overrun stays inside the records bytes, never past them).
   const end = reader.position + length;
-  const recordReader = new Reader(reader.bytes, reader.position, end);
-  const attributes = recordReader.int8();
-  const timestampDelta = recordReader.varlongNumber();
-  const offsetDelta = recordReader.varint();
-  const key = readVarBytes(recordReader);
-  const value = readVarBytes(recordReader);
-  const headersCount = recordReader.varint();
-  if (headersCount < 0 || headersCount > recordReader.remaining) throw new ProtocolDecodeError(`bad record header count ${headersCount}`);
+  const attributes = reader.int8();
+  const timestampDelta = reader.varlongNumber();
+  const offsetDelta = reader.varint();
+  const key = readVarBytes(reader);
+  const value = readVarBytes(reader);
+  const headersCount = reader.varint();
+  if (headersCount < 0 || headersCount > end - reader.position) throw new ProtocolDecodeError(`bad record header count ${headersCount}`);
   const headers: RecordHeader[] = [];
   for (let index = 0; index < headersCount; index++) {
-    const keyBytes = readVarBytes(recordReader);
+    const keyBytes = readVarBytes(reader);
     if (keyBytes === null) throw new ProtocolDecodeError("record header key is null");
-    headers.push({ key: textDecoder.decode(keyBytes), value: readVarBytes(recordReader) });
+    headers.push({ key: textDecoder.decode(keyBytes), value: readVarBytes(reader) });
   }
-  if (recordReader.position !== end) throw new ProtocolDecodeError("record length does not match its fields");
-  reader.position = end;
+  if (reader.position !== end) throw new ProtocolDecodeError("record length does not match its fields");
   return {
     attributes,
     timestampDelta,
@@ -306,18 +306,44 @@ function writeVarBytes(writer: Writer, bytes: Uint8Array | null): void {
   writer.raw(bytes);
 }
 
-function encodeRecordBody(writer: Writer, record: RecordInput, timestampDelta: number, offsetDelta: number): void {
+/** Bytes of a zig-zag varint (or varlong within the safe integer range). */
+function sizeOfVarint(value: number): number {
+  let raw = value >= 0 ? value * 2 : -value * 2 - 1;
+  let size = 1;
+  while (raw >= 128) {
+    raw = Math.floor(raw / 128);
+    size++;
+  }
+  return size;
+}
+
+function sizeOfVarBytes(bytes: Uint8Array | null): number {
+  return bytes === null ? 1 : sizeOfVarint(bytes.length) + bytes.length;
+}
+
+/** Writes one record (length prefix first, computed from the field sizes). */
+function writeRecord(writer: Writer, record: RecordInput, timestampDelta: number, offsetDelta: number): void {
+  const key = toBytes(record.key);
+  const value = toBytes(record.value);
+  const headers = (record.headers ?? []).map((header) => ({ key: textEncoder.encode(header.key), value: toBytes(header.value) }));
+  let size = 1 + sizeOfVarint(timestampDelta) + sizeOfVarint(offsetDelta) + sizeOfVarBytes(key) + sizeOfVarBytes(value);
+  size += sizeOfVarint(headers.length);
+  for (const header of headers) size += sizeOfVarBytes(header.key) + sizeOfVarBytes(header.value);
+  const start = writer.length;
+  writer.varint(size);
+  const bodyStart = writer.length;
   writer.int8(0); // record attributes: unused by Kafka
   writer.varlongNumber(timestampDelta);
   writer.varint(offsetDelta);
-  writeVarBytes(writer, toBytes(record.key));
-  writeVarBytes(writer, toBytes(record.value));
-  const headers = record.headers ?? [];
+  writeVarBytes(writer, key);
+  writeVarBytes(writer, value);
   writer.varint(headers.length);
   for (const header of headers) {
-    writeVarBytes(writer, textEncoder.encode(header.key));
-    writeVarBytes(writer, toBytes(header.value));
+    writeVarBytes(writer, header.key);
+    writeVarBytes(writer, header.value);
   }
+  assert(writer.length - bodyStart === size, "record size computed wrong");
+  assert(bodyStart > start, "record length prefix missing");
 }
 
 /** Builds one RecordBatch v2 (CRC included) from records: for tests, benchmarks and the HTTP API. */
@@ -335,11 +361,7 @@ export function buildRecordBatch(input: BatchInput): Uint8Array {
     const offsetDelta = record.offsetDelta ?? index;
     assert(offsetDelta >= lastOffsetDelta || index === 0, "offset deltas must increase");
     lastOffsetDelta = offsetDelta;
-    const scratch = new Writer(128);
-    encodeRecordBody(scratch, record, Number(timestamp - baseTimestamp), offsetDelta);
-    const encoded = scratch.finish();
-    body.varint(encoded.length);
-    body.raw(encoded);
+    writeRecord(body, record, Number(timestamp - baseTimestamp), offsetDelta);
   });
   const compression = input.compression ?? CompressionType.none;
   const recordsBytes = compress(compression, body.finish());
