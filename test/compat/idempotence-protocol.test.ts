@@ -97,6 +97,9 @@ test("sequences, duplicates, gaps and epochs; duplicates still detected after a 
   await broker.crash();
   connection = await WireConnection.open(broker.host, broker.port);
   expect(await logEndOffset()).toBe(end);
+  // Producer ids are never handed out twice, even across a crash.
+  const afterCrash = await connection.request(InitProducerIdApi!, 4, { transactionalId: null, transactionTimeoutMs: 60000 });
+  expect(afterCrash.producerId > producerId).toBe(true);
   expect(await produce(second)).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: b.baseOffset });
   expect(await logEndOffset()).toBe(end);
   const third = await produce(producerBatch(producerId, 0, 5, 1, 5));
