@@ -476,10 +476,17 @@ export class Log implements PartitionLog {
     const indexFds = this.pendingIndexFds.splice(0);
     const directoryDirty = this.directoryDirty;
     this.directoryDirty = false;
-    const syncs: Promise<void>[] = segments.map((segment) => this.fs.datasync(segment.fd));
-    for (const fd of indexFds) syncs.push(this.fs.datasync(fd));
-    if (directoryDirty) syncs.push(this.fs.fsyncDir(this.directory));
-    this.syncRunning = Promise.all(syncs).then(
+    const fds = segments.map((segment) => segment.fd);
+    // In offset order, one after the other, and the directory last: a power loss can then never
+    // keep a later segment's data (or a new segment's name) while losing an earlier segment's
+    // tail. Usually only the active segment is dirty, so this costs nothing; around a roll it
+    // serializes two or three fdatasyncs.
+    const syncAll = async () => {
+      for (const fd of fds) await this.fs.datasync(fd);
+      await Promise.all(indexFds.map((fd) => this.fs.datasync(fd)));
+      if (directoryDirty) await this.fs.fsyncDir(this.directory);
+    };
+    this.syncRunning = syncAll().then(
       () => {
         if (target > this.recoveryPointValue) this.recoveryPointValue = target < this.logEndOffset ? target : this.logEndOffset;
         covering.resolve();

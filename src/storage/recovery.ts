@@ -120,7 +120,8 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
     const segment = segments[index]!;
     const next = segments[index + 1];
     const fileSize = fs.size(segment.fd);
-    if (index < scanFrom && next !== undefined) {
+    const trusted = index < scanFrom && next !== undefined;
+    if (trusted) {
       segment.nextOffset = next.baseOffset;
       if (segment.loadIndexFiles()) continue;
       input.logger.warn("rebuilding missing or damaged indexes", { segment: segment.paths.log });
@@ -157,6 +158,9 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
       cutAt = index + 1;
       break;
     }
+    // A trusted (synced) segment covers the offsets up to the next one even when its last
+    // records are gone (compaction); the scan only rebuilt its indexes.
+    if (trusted && result.stopReason === null) segment.nextOffset = next.baseOffset;
     if (next !== undefined) {
       segment.seal();
       for (const fd of segment.writeIndexFiles()) {
@@ -172,8 +176,9 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
       removed.delete();
     }
   }
+  const holeRemoved = removeEmptyTailAfterHole(input, segments, scanFrom);
   for (const segment of cutSegments) if (segment.isOpen) await fs.datasync(segment.fd);
-  if (cutAt !== null || bytesCut > 0) await fs.fsyncDir(input.directory);
+  if (cutAt !== null || bytesCut > 0 || holeRemoved) await fs.fsyncDir(input.directory);
 
   const last = segments[segments.length - 1]!;
   const logEndOffset = last.nextOffset;
@@ -182,6 +187,27 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
   const recoveryPoint = input.recoveryPoint < logEndOffset ? input.recoveryPoint : logEndOffset;
   if (input.producerState) replayProducerState(input, segments);
   return { segments, logStartOffset, recoveryPoint, bytesCut };
+}
+
+/**
+ * After a power loss an unsynced segment may have lost its last batches while the empty segment
+ * created by the roll after it survived (file creation is journaled; its data was never written).
+ * Offsets between the two would then be a hole with nothing in it: drop the empty last segment so
+ * that the log ends where its data ends. Nothing is lost: the dropped segment holds no bytes.
+ */
+function removeEmptyTailAfterHole(input: RecoveryInput, segments: Segment[], scanFrom: number): boolean {
+  const last = segments[segments.length - 1]!;
+  const previous = segments[segments.length - 2];
+  if (previous === undefined || segments.length - 2 < scanFrom) return false;
+  if (!last.isEmpty || previous.nextOffset >= last.baseOffset) return false;
+  input.logger.warn("removing an empty segment after a hole left by lost unsynced data", {
+    segment: last.paths.log,
+    holeFrom: String(previous.nextOffset),
+    holeTo: String(last.baseOffset),
+  });
+  segments.pop();
+  last.delete();
+  return true;
 }
 
 function replayProducerState(input: RecoveryInput, segments: Segment[]): void {

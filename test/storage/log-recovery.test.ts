@@ -2,7 +2,7 @@
 // files, the recovery point, and a sealed segment whose reserved tail was never trimmed on disk.
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { native } from "../../src/native/index.ts";
@@ -123,6 +123,24 @@ describe("partition log recovery", () => {
     expect(readEverything(log)).toEqual(concat(batches));
     expect(logger.warnings.some((line) => line.includes("3000"))).toBe(true);
     expect(statSync(join(directory(), names[1]!)).size).toBeLessThan(3000);
+    await log.close();
+  });
+
+  test("an empty last segment after a hole (lost unsynced data before a roll) is dropped", async () => {
+    const batches = await writeLog(30);
+    const names = segmentNames();
+    const all = splitBatches(concat(batches));
+    // The last segment lost all its data; the one before lost its last batch.
+    truncateSync(join(directory(), names.at(-1)!), 0);
+    const previous = join(directory(), names.at(-2)!);
+    const previousBase = BigInt(names.at(-2)!.slice(0, 20));
+    const inPrevious = all.filter((batch) => batch.baseOffset >= previousBase && batch.baseOffset < BigInt(names.at(-1)!.slice(0, 20)));
+    truncateSync(previous, statSync(previous).size - inPrevious.at(-1)!.bytes.length);
+    const { log, logger } = await reopen(0n);
+    expect(segmentNames()).toEqual(names.slice(0, -1));
+    expect(log.logEndOffset).toBe(inPrevious.at(-1)!.baseOffset);
+    expect(logger.warnings.some((line) => line.includes("hole"))).toBe(true);
+    expect((await log.append(simpleBatch(native, 1))).baseOffset).toBe(inPrevious.at(-1)!.baseOffset);
     await log.close();
   });
 
