@@ -148,6 +148,8 @@ export function verifyAgainstWorkload(
   shape: WorkloadShape,
   acknowledged: Iterable<Acknowledgement>,
   firstBatchNumber = 0,
+  /** The batch number expected at each position (default: firstBatchNumber + index). */
+  expectedNumber: (index: number) => number = (index) => firstBatchNumber + index,
 ): VerifyResult {
   const problems: string[] = [];
   const batches = readAllBatches(log);
@@ -157,18 +159,18 @@ export function verifyAgainstWorkload(
     if (batch.baseOffset !== expectedOffset) problems.push(`batch ${index}: base offset ${batch.baseOffset}, expected ${expectedOffset}`);
     expectedOffset = batch.lastOffset + 1n;
     const number = batchNumberOf(batch.bytes);
-    if (number !== firstBatchNumber + index) problems.push(`batch ${index} at offset ${batch.baseOffset} carries batch number ${number}, expected ${firstBatchNumber + index}`);
+    if (number !== expectedNumber(index)) problems.push(`batch ${index} at offset ${batch.baseOffset} carries batch number ${number}, expected ${expectedNumber(index)}`);
     const reason = compareWithSent(batch.bytes, workloadBatch(shape, number), batch.baseOffset);
     if (reason !== null) problems.push(`batch ${number} at offset ${batch.baseOffset} differs from what was sent: ${reason}`);
   });
   if (expectedOffset !== log.logEndOffset) problems.push(`log end offset ${log.logEndOffset}, but the last batch ends at ${expectedOffset - 1n}`);
   const byNumber = new Map<number, ReadBatch>();
-  batches.forEach((batch, index) => byNumber.set(firstBatchNumber + index, batch));
+  batches.forEach((batch, index) => byNumber.set(expectedNumber(index), batch));
   for (const ack of acknowledged) {
     const batch = byNumber.get(ack.batchNumber);
     if (batch === undefined) problems.push(`acknowledged batch ${ack.batchNumber} (offset ${ack.baseOffset}) is missing`);
     else if (batch.baseOffset !== ack.baseOffset) problems.push(`acknowledged batch ${ack.batchNumber} was at offset ${ack.baseOffset}, now at ${batch.baseOffset}`);
   }
   for (const problem of scanLog(directory).problems) problems.push(`on disk: ${problem}`);
-  return { problems, batches, nextBatchNumber: firstBatchNumber + batches.length };
+  return { problems, batches, nextBatchNumber: expectedNumber(batches.length) };
 }

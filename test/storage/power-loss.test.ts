@@ -199,3 +199,54 @@ describe(`power loss with the LogManager and its recovery checkpoints (${native.
     }
   }, 120_000);
 });
+
+describe(`power loss after truncateTo (${native.name}, base seed ${baseSeed})`, () => {
+  // Replication truncates a divergent tail and appends the leader's batches in its place. Once
+  // truncateTo has resolved, a power loss must never bring the truncated batches back (the replica
+  // would diverge again), and what was acknowledged durable after it must survive.
+  test(`${runs} runs: truncated batches never come back, later durable appends survive`, async () => {
+    const generation = 1_000_000; // batch numbers of the batches appended after the truncation
+    for (let run = 0; run < runs; run++) {
+      const seed = baseSeed + 2000 + run;
+      const random = prng(seed);
+      const directory = mkdtempSync(join(tmpdir(), "runnel-power-truncate-"));
+      directories.push(directory);
+      const shape: WorkloadShape = { recordCount: 4, valueBytes: 200, seed };
+      const fault = new FaultFs({ root: directory, inner: realFs });
+      const config = { "segment.bytes": segmentBytes, "flush.messages": 1 };
+      const log = await openTestLog({ directory, fs: fault, config });
+      const before = 20 + Math.floor(random() * 60);
+      const acknowledged: Acknowledgement[] = [];
+      for (let batchNumber = 0; batchNumber < before; batchNumber++) {
+        const result = await log.append(workloadBatch(shape, batchNumber));
+        await result.durable;
+      }
+      const keep = Math.floor(random() * before);
+      await log.truncateTo(BigInt(keep * shape.recordCount));
+      expect(log.logEndOffset).toBe(BigInt(keep * shape.recordCount));
+      for (let batchNumber = 0; batchNumber < keep; batchNumber++) acknowledged.push({ batchNumber, baseOffset: BigInt(batchNumber * shape.recordCount) });
+      const after = Math.floor(random() * 40);
+      for (let index = 0; index < after; index++) {
+        const batchNumber = generation + index;
+        const result = await log.append(workloadBatch(shape, batchNumber));
+        result.durable.then(
+          () => acknowledged.push({ batchNumber, baseOffset: result.baseOffset }),
+          () => {},
+        );
+        if (random() < 0.5) await nextTurn();
+      }
+      fault.crash({ tear: random() < 0.5 ? "prefix" : "none", seed });
+      for (let turn = 0; turn < 5; turn++) await nextTurn();
+      const reopened = await openTestLog({ directory, config: { "segment.bytes": segmentBytes } });
+      try {
+        const expectedNumber = (index: number) => (index < keep ? index : generation + index - keep);
+        const result = verifyAgainstWorkload(reopened, directory, shape, acknowledged, 0, expectedNumber);
+        if (result.problems.length > 0) {
+          throw new Error(`seed ${seed} (${before} appended, truncated to ${keep} batches, ${after} appended after): ${result.problems.slice(0, 8).join("; ")}`);
+        }
+      } finally {
+        await reopened.close();
+      }
+    }
+  }, 120_000);
+});
