@@ -101,11 +101,14 @@ class Member {
     })();
   }
 
-  async leave(): Promise<void> {
+  /** LeaveGroup at once (a heartbeat in flight is ignored); returns when the request was sent. */
+  async leave(): Promise<number> {
     this.stopped = true;
-    await this.loop;
+    const sentAt = performance.now();
     await this.client.request(LeaveGroupApi, 3, { groupId: this.groupId, members: [{ memberId: this.memberId, groupInstanceId: null }] });
+    await this.loop?.catch(() => {});
     this.client.close();
+    return sentAt;
   }
 
   /** Dies: no LeaveGroup, no more heartbeats, the socket is cut. */
@@ -148,8 +151,8 @@ async function measure(address: string, size: number, kind: "leave" | "death", t
   const before = Math.max(...members.map((member) => member.generation));
   const victim = members[size - 1]!;
   const survivors = members.slice(0, -1);
-  const started = performance.now();
-  if (kind === "leave") await victim.leave();
+  let started = performance.now();
+  if (kind === "leave") started = await victim.leave();
   else victim.die();
   await waitUntil(() => survivors.every((member) => member.generation > before), sessionMs * 4 + 30_000);
   const elapsed = Math.max(...survivors.map((member) => member.syncedAt)) - started;

@@ -15,6 +15,8 @@ export interface ConsumerOptions {
   port: number;
   topic: string;
   partitions: number;
+  /** The partitions this consumer reads (default: all), as one member of a group would. */
+  assigned?: readonly number[];
   partitionMaxBytes: number;
   responseMaxBytes: number;
   maxWaitMs: number;
@@ -71,15 +73,19 @@ export class BenchConsumer {
     }
   }
 
+  assigned(): readonly number[] {
+    return this.options.assigned ?? Array.from({ length: this.options.partitions }, (_, partition) => partition);
+  }
+
   /** Moves every partition's offset to its high watermark (one probing Fetch). */
   async seekToEnd(): Promise<void> {
-    await this.fetchOnce(Array.from({ length: this.options.partitions }, (_, partition) => partition));
-    for (let partition = 0; partition < this.options.partitions; partition++) this.offsets[partition] = this.highWatermarks[partition]!;
+    await this.fetchOnce(this.assigned());
+    for (const partition of this.assigned()) this.offsets[partition] = this.highWatermarks[partition]!;
   }
 
   /** Follows all partitions until stopped, reporting (index, time seen) for every record. */
   async follow(onRecord: (index: number, nowMs: number) => void): Promise<void> {
-    const all = Array.from({ length: this.options.partitions }, (_, partition) => partition);
+    const all = this.assigned();
     while (!this.stopped) {
       try {
         await this.fetchOnce(all, (index) => onRecord(index, nowMs()));

@@ -76,10 +76,14 @@ const snake = (key: string) => key.replace(/[A-Z]/g, (letter) => `_${letter}`).t
 
 function coerce(key: keyof BenchParams, text: string): BenchParams[keyof BenchParams] {
   const current = defaultParams[key];
+  if (key === "acks") {
+    const value = text === "all" ? -1 : Number(text);
+    if (![0, 1, -1].includes(value)) throw new Error(`--acks must be 0, 1, -1 or all`);
+    return value;
+  }
   if (typeof current === "number") {
     const value = Number(text);
     if (!Number.isFinite(value) || value < 0) throw new Error(`--${kebab(key)}: "${text}" is not a non-negative number`);
-    if (key === "acks" && ![0, 1, -1].includes(value)) throw new Error(`--acks must be 0, 1 or -1`);
     return value;
   }
   if (typeof current === "boolean") {

@@ -3,6 +3,7 @@
 
 import type { System } from "../systems/types.ts";
 import { FollowProcess } from "../systems/follow-process.ts";
+import { splitFollowSpec } from "../systems/follow.ts";
 import type { LatencySummary } from "./histogram.ts";
 import { driveOpenLoop, nowMs, OpenLoopRecorder } from "./open-loop.ts";
 import type { RunResult } from "./open-loop.ts";
@@ -22,11 +23,13 @@ export interface RunOptions {
 
 export async function openLoopRun(system: System, label: string, options: RunOptions, params: BenchParams): Promise<RunResult> {
   const trial = await system.newTrial(label);
-  let follow: FollowProcess | null = null;
+  const follows: FollowProcess[] = [];
   let followError: string | null = null;
   const withEndToEnd = options.endToEnd && trial.followSpec !== undefined;
   try {
-    if (withEndToEnd) follow = await FollowProcess.start(trial.followSpec!);
+    if (withEndToEnd) {
+      for (const spec of splitFollowSpec(trial.followSpec!, params.consumers)) follows.push(await FollowProcess.start(spec));
+    }
     const scheduleOptions = {
       ratePerSecond: options.rate,
       durationMs: options.durationMs + options.warmupMs,
@@ -36,24 +39,24 @@ export async function openLoopRun(system: System, label: string, options: RunOpt
     const schedule = new OpenLoopSchedule(scheduleOptions);
     const recorder = new OpenLoopRecorder(schedule);
     trial.attach(recorder);
-    follow?.sendSchedule(scheduleOptions);
+    for (const follow of follows) follow.sendSchedule(scheduleOptions);
     await driveOpenLoop(schedule, trial.target, recorder, {
       tickMs: params.tickMs,
       backlogMax: Math.max(20_000, options.rate * 2),
       settleTimeoutMs: 10_000,
     });
-    if (follow) {
-      try {
-        await follow.finish(recorder);
-      } catch (error) {
-        followError = (error as Error).message;
-      }
+    try {
+      let consumed = 0;
+      await Promise.all(follows.map((follow) => follow.finish(recorder, follows.length).then((count) => (consumed += count))));
+      recorder.consumedMeasured = consumed;
+    } catch (error) {
+      followError = (error as Error).message;
     }
     const result = recorder.result(withEndToEnd && followError === null);
     if (followError) result.endToEndError = followError;
     return result;
   } finally {
-    follow?.kill();
+    for (const follow of follows) follow.kill();
     await trial.close();
   }
 }

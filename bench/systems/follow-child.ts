@@ -43,8 +43,18 @@ for await (const line of console) {
     for (const [index, seenMs] of early.splice(0)) record(index, seenMs);
   } else if (command === "stop") {
     const expected = Number(argument);
+    // Wait for the expected count, but not past 5 s, nor past 1 s without progress (a member's
+    // share of the partitions may hold slightly fewer records than the even split).
     const deadline = nowMs() + 5000;
-    while (consumed < expected && nowMs() < deadline) await Bun.sleep(5);
+    let last = consumed;
+    let lastProgressMs = nowMs();
+    while (consumed < expected && nowMs() < deadline && nowMs() - lastProgressMs < 1000) {
+      await Bun.sleep(5);
+      if (consumed !== last) {
+        last = consumed;
+        lastProgressMs = nowMs();
+      }
+    }
     await consumer.stop();
     console.log(`result ${consumed} ${histogram.encode()}`);
     process.exit(0);

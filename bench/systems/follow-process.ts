@@ -32,15 +32,19 @@ export class FollowProcess {
     this.child.stdin.flush();
   }
 
-  /** Tells the child producing is over; merges its end-to-end histogram into the recorder. */
-  async finish(recorder: OpenLoopRecorder, timeoutMs = 15_000): Promise<void> {
-    this.child.stdin.write(`stop ${recorder.ackedMeasured}\n`);
+  /**
+   * Tells the child producing is over; merges its end-to-end histogram into the recorder and
+   * returns how many measured records it consumed. With several consumers each waits for its
+   * share (≈ acked / members) of the measured records.
+   */
+  async finish(recorder: OpenLoopRecorder, members = 1, timeoutMs = 15_000): Promise<number> {
+    this.child.stdin.write(`stop ${Math.floor(recorder.ackedMeasured / members)}\n`);
     this.child.stdin.flush();
     const line = await this.waitFor((candidate) => candidate.startsWith("result "), timeoutMs);
     const [, consumed, encoded] = line.split(" ");
-    recorder.consumedMeasured = Number(consumed);
     recorder.endToEnd.addEncoded(encoded!);
     await this.child.exited;
+    return Number(consumed);
   }
 
   kill(): void {

@@ -9,7 +9,7 @@ import { BenchConsumer } from "../kafka/consumer.ts";
 import { nowMs } from "../lib/open-loop.ts";
 
 export type FollowSpec =
-  | { kind: "kafka"; host: string; port: number; topic: string; partitions: number; fromEnd?: boolean }
+  | { kind: "kafka"; host: string; port: number; topic: string; partitions: number; assigned?: number[]; fromEnd?: boolean }
   | { kind: "redis"; url: string; stream: string }
   | { kind: "nats"; servers: string; stream: string };
 
@@ -19,6 +19,19 @@ export interface Follower {
   /** Connects; resolves once the consumer is ready to receive. */
   start(onRecord: (index: number, seenMs: number) => void): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * Splits a spec over `consumers` processes: Kafka partitions are assigned round-robin, as a
+ * consumer group would; Redis and NATS streams have one reader (more would each read all).
+ */
+export function splitFollowSpec(spec: FollowSpec, consumers: number): FollowSpec[] {
+  if (spec.kind !== "kafka" || consumers <= 1) return [spec];
+  const count = Math.min(consumers, spec.partitions);
+  return Array.from({ length: count }, (_, member) => ({
+    ...spec,
+    assigned: Array.from({ length: spec.partitions }, (_, partition) => partition).filter((partition) => partition % count === member),
+  }));
 }
 
 export function follower(spec: FollowSpec): Follower {
@@ -33,7 +46,7 @@ export function follower(spec: FollowSpec): Follower {
 }
 
 function kafkaFollower(spec: Extract<FollowSpec, { kind: "kafka" }>): Follower {
-  const consumer = new BenchConsumer({ host: spec.host, port: spec.port, topic: spec.topic, partitions: spec.partitions, partitionMaxBytes: 1024 * 1024, responseMaxBytes: 8 * 1024 * 1024, maxWaitMs: 100 });
+  const consumer = new BenchConsumer({ host: spec.host, port: spec.port, topic: spec.topic, partitions: spec.partitions, assigned: spec.assigned, partitionMaxBytes: 1024 * 1024, responseMaxBytes: 8 * 1024 * 1024, maxWaitMs: 100 });
   let loop: Promise<void> = Promise.resolve();
   return {
     async start(onRecord) {

@@ -184,3 +184,19 @@ describe("writers", () => {
     expect(() => table(["a"], [["1", "2"]])).toThrow();
   });
 });
+
+describe("parameters", () => {
+  test("flags win over environment, which wins over defaults; bad values are refused", async () => {
+    const { parseParams, defaultParams, batchRecords } = await import("../../bench/lib/params.ts");
+    const { params, rest } = parseParams(["produce", "--duration-ms=1500", "--acks", "-1"], { BENCH_DURATION_MS: "900", BENCH_RUNS: "5" });
+    expect(rest).toEqual(["produce"]);
+    expect(params.durationMs).toBe(1500);
+    expect(params.runs).toBe(5);
+    expect(params.acks).toBe(-1);
+    expect(params.recordBytes).toBe(defaultParams.recordBytes);
+    expect(batchRecords({ ...params, recordBytes: 1024, batchBytes: 16384 })).toBe(16);
+    expect(() => parseParams(["--no-such-flag=1"], {})).toThrow(/unknown flag/);
+    expect(() => parseParams(["--acks=2"], {})).toThrow();
+    expect(() => parseParams(["--compression=brotli"], {})).toThrow();
+  });
+});
