@@ -50,7 +50,10 @@ let client: WireConnection;
 let fuzzTopicId = "";
 
 beforeAll(async () => {
-  broker = await startBroker({ set: { "auto.create.topics.enable": "false" } });
+  broker = await startBroker({
+    set: { "auto.create.topics.enable": "false" },
+    env: { RUNNEL_LOG_LEVEL: process.env.FUZZ_STDERR ? "debug" : "warn" },
+  });
   client = await WireConnection.open(broker.host, broker.port);
   const created = await client.request(CreateTopicsApi!, 4, {
     topics: [
@@ -72,6 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await broker?.stop();
+  if (process.env.FUZZ_STDERR) console.log(broker.lastStderr.split("\n").filter((line) => !/__consumer_offsets/.test(line)).slice(-40).join("\n"));
 });
 
 async function produce(connection: WireConnection, topic: string, batch: Uint8Array): Promise<bigint> {
@@ -263,8 +267,8 @@ const PARKING_KEYS = new Set([11, 14]);
 /**
  * What the broker will make of a frame, judged by decoding it here with the same codecs:
  * "benign" (a well-formed request of a served API and version that is answered promptly: it
- * reaches the handler), "parks" (well-formed but may wait: left out) or "fatal" (the broker must
- * refuse it, usually by closing the connection).
+ * reaches the handler), "parks" (well-formed but may wait: left out) or "fatal" (the broker may
+ * refuse it by closing the connection: malformed, or an acks=0 Produce that fails).
  */
 function classify(frame: Uint8Array): "benign" | "parks" | "fatal" {
   if (frame.length < 4 || new DataView(frame.buffer, frame.byteOffset).getInt32(0) !== frame.length - 4) return "fatal";
@@ -274,6 +278,9 @@ function classify(frame: Uint8Array): "benign" | "parks" | "fatal" {
     if (!api || !range || header.requestApiVersion < range.minVersion || header.requestApiVersion > range.maxVersion) return "fatal";
     if (PARKING_KEYS.has(header.requestApiKey)) return "parks";
     if (header.requestApiKey === 1 && (body as { maxWaitMs: number }).maxWaitMs > 100) return "parks";
+    // A Produce with acks=0 that fails closes the connection, as Kafka does (there is no response
+    // to carry the error): it may only end a burst.
+    if (header.requestApiKey === 0 && (body as { acks: number }).acks === 0) return "fatal";
     return "benign";
   } catch {
     return "fatal";
