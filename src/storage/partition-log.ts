@@ -796,12 +796,15 @@ export class Log implements PartitionLog {
     const previousFlushMs = this.config["flush.ms"];
     this.config = { ...config };
     this.active.mapLengthHint = config["segment.bytes"];
-    if (previousFlushMs !== config["flush.ms"] && this.flushTimer !== null) {
-      clearTimeout(this.flushTimer);
+    if (this.closed || this.failure) return;
+    // Unsynced appends waited under the old flush settings: sync them now rather than re-arm.
+    if (previousFlushMs !== config["flush.ms"] && this.pending !== null) {
+      if (this.flushTimer !== null) clearTimeout(this.flushTimer);
       this.flushTimer = null;
       void this.requestSync();
+    } else if (this.unflushedRecords >= config["flush.messages"]) {
+      void this.requestSync();
     }
-    if (this.unflushedRecords >= config["flush.messages"]) void this.requestSync();
   }
 
   // ----- log cleaner hooks (storage/cleaner.ts) ----------------------------------------------
