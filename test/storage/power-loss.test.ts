@@ -39,13 +39,15 @@ interface RunOptions {
   tear: TearMode;
   strictDirectories: boolean;
   /** flush.messages=1 (sync per append) or explicit flush() calls acknowledging everything before. */
-  durability: "flush.messages=1" | "flush()";
+  durability: "flush.messages=1" | "flush.ms=2" | "flush()";
 }
 
 /** Appends until a random crash point; returns the batches acknowledged durable before it. */
 async function runUntilPowerLoss(directory: string, fault: FaultFs, shape: WorkloadShape, options: RunOptions, firstBatch: number) {
   const random = prng(options.seed);
-  const config = { "segment.bytes": segmentBytes, ...(options.durability === "flush.messages=1" ? { "flush.messages": 1 } : {}) };
+  const durabilityConfig =
+    options.durability === "flush.messages=1" ? { "flush.messages": 1 } : options.durability === "flush.ms=2" ? { "flush.ms": 2 } : {};
+  const config = { "segment.bytes": segmentBytes, ...durabilityConfig };
   const log = await openTestLog({ directory, fs: fault, config });
   const acknowledged: Acknowledgement[] = [];
   const crashAfter = 5 + Math.floor(random() * 120);
@@ -54,7 +56,7 @@ async function runUntilPowerLoss(directory: string, fault: FaultFs, shape: Workl
     const batchNumber = firstBatch + index;
     const result = await log.append(workloadBatch(shape, batchNumber));
     const ack = { batchNumber, baseOffset: result.baseOffset };
-    if (options.durability === "flush.messages=1") {
+    if (options.durability !== "flush()") {
       result.durable.then(
         () => acknowledged.push(ack),
         () => {}, // the sync failed because the power went out: not acknowledged
@@ -72,7 +74,7 @@ async function runUntilPowerLoss(directory: string, fault: FaultFs, shape: Workl
     }
     // Let syncs complete now and then, so that crashes land before, during and after them.
     const pause = random();
-    if (pause < 0.1 && options.durability === "flush.messages=1") await result.durable.catch(() => {});
+    if (pause < 0.1 && options.durability !== "flush()") await result.durable.catch(() => {});
     else if (pause < 0.5) await nextTurn();
   }
   const report = fault.crash({ tear: options.tear, seed: options.seed });
@@ -90,7 +92,7 @@ function scenarios(): RunOptions[] {
         seed: baseSeed + list.length,
         tear,
         strictDirectories: run % 4 === 3,
-        durability: run % 2 === 0 ? "flush.messages=1" : "flush()",
+        durability: (["flush.messages=1", "flush()", "flush.ms=2"] as const)[run % 3]!,
       });
     }
   }
