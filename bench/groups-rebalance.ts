@@ -151,6 +151,8 @@ async function measure(address: string, size: number, kind: "leave" | "death", t
   const before = Math.max(...members.map((member) => member.generation));
   const victim = members[size - 1]!;
   const survivors = members.slice(0, -1);
+  // A random phase against the survivors' heartbeats (they all started together).
+  await Bun.sleep(Math.random() * heartbeatMs);
   let started = performance.now();
   if (kind === "leave") started = await victim.leave();
   else victim.die();
