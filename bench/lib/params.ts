@@ -50,7 +50,7 @@ export const defaultParams: BenchParams = {
   runs: 3,
   recordBytes: 1024,
   batchBytes: 16384,
-  lingerMs: 2,
+  lingerMs: 0,
   partitions: 1,
   producers: 1,
   consumers: 1,
