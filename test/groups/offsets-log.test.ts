@@ -9,23 +9,25 @@ import { ClusterStore } from "../../src/cluster/index.ts";
 import { loadBrokerConfig } from "../../src/config/index.ts";
 import { OFFSETS_TOPIC, javaStringHashCode, offsetsPartitionFor, startGroups, type Groups } from "../../src/groups/index.ts";
 import { decodeRecord, encodeRecordKey, encodeRecordValue } from "../../src/groups/records.ts";
-import { createLogManager } from "../../src/storage/index.ts";
+import { native } from "../../src/native/index.ts";
+import { LogCleaner } from "../../src/storage/cleaner.ts";
+import { createLogManager, realFs, type Log } from "../../src/storage/index.ts";
 
 const directories: string[] = [];
 afterEach(() => {
   for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
 });
 
-async function openNode(dataDir: string) {
+async function openNode(dataDir: string, extra: [string, string][] = []) {
   const loaded = loadBrokerConfig({
-    overrides: [["log.dirs", dataDir], ["offsets.topic.num.partitions", "5"], ["group.initial.rebalance.delay.ms", "0"]],
+    overrides: [["log.dirs", dataDir], ["offsets.topic.num.partitions", "5"], ["group.initial.rebalance.delay.ms", "0"], ...extra],
   });
   const logs = createLogManager({ dataDir, brokerConfig: loaded.values });
   await logs.open();
   const cluster = await ClusterStore.open({ dataDir, config: loaded, logs });
   const groups = await startGroups({ config: loaded.values, cluster });
   return {
-    cluster, groups,
+    cluster, groups, logs,
     async close() {
       groups.close();
       await cluster.close();
@@ -93,6 +95,41 @@ test("commits survive a close and reopen (the log is the source of truth)", asyn
   expect(reloaded.state("live")).toBe("Stable");
   expect(reloaded.describeGroup("live").members[0]!.assignment).toEqual(new Uint8Array([9]));
   expect(second.groups.groupLag("group-0").length).toBeGreaterThan(0);
+  await second.close();
+});
+
+test("a compacted __consumer_offsets replays to the same state", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "runnel-groups-"));
+  directories.push(dataDir);
+  const small: [string, string][] = [["offsets.topic.segment.bytes", "2048"]];
+  const first = await openNode(dataDir, small);
+  const coordinator = first.groups.coordinator;
+  for (let index = 0; index < 300; index++) {
+    await coordinator.commitOffsets({
+      groupId: `g${index % 3}`, generationId: -1, memberId: "", groupInstanceId: null,
+      topics: [{ name: "orders", partitions: [{ partition: index % 4, offset: BigInt(index), leaderEpoch: -1, metadata: "" }] }],
+    });
+  }
+  await coordinator.deleteGroups(["g2"]);
+  // One more commit per used partition, so that every earlier record sits in a sealed, synced segment.
+  for (const groupId of ["g0", "g1"]) {
+    await coordinator.commitOffsets({
+      groupId, generationId: -1, memberId: "", groupInstanceId: null,
+      topics: [{ name: "orders", partitions: [{ partition: 9, offset: 1n, leaderEpoch: -1, metadata: "x".repeat(1500) }] }],
+    });
+  }
+  const expected = ["g0", "g1", "g2"].map((groupId) => coordinator.fetchOffsets(groupId, null));
+  const cleaner = new LogCleaner({ logs: () => [...first.logs.all()] as Log[], fs: realFs, native, backoffMs: 1000 });
+  const sizeBefore = [...first.logs.all()].reduce((sum, log) => sum + log.sizeBytes, 0);
+  const results = await cleaner.cleanOnce();
+  expect(results.length).toBeGreaterThan(0);
+  expect(results.reduce((sum, stats) => sum + stats.recordsRemoved, 0)).toBeGreaterThan(200);
+  const sizeAfter = [...first.logs.all()].reduce((sum, log) => sum + log.sizeBytes, 0);
+  expect(sizeAfter).toBeLessThan(sizeBefore);
+  await first.close();
+  const second = await openNode(dataDir, small);
+  expect(["g0", "g1", "g2"].map((groupId) => second.groups.coordinator.fetchOffsets(groupId, null))).toEqual(expected);
+  expect(second.groups.coordinator.state("g2")).toBeUndefined();
   await second.close();
 });
 
