@@ -570,22 +570,18 @@ export class Log implements PartitionLog {
         const found = segment.findBatch(cursor);
         if (found === null) continue;
         let end = found.position;
-        let header = found.header;
+        let batch = { sizeBytes: found.header.sizeBytes, lastOffset: lastOffsetOf(found.header) };
         let full = false;
         for (;;) {
-          if (lastOffsetOf(header) >= limit) {
+          if (batch.lastOffset >= limit || (bytes > 0 && bytes + batch.sizeBytes > maxBytes)) {
             full = true;
             break;
           }
-          if (bytes > 0 && bytes + header.sizeBytes > maxBytes) {
-            full = true;
-            break;
-          }
-          end += header.sizeBytes;
-          bytes += header.sizeBytes;
-          cursor = lastOffsetOf(header) + 1n;
+          end += batch.sizeBytes;
+          bytes += batch.sizeBytes;
+          cursor = batch.lastOffset + 1n;
           if (end >= segment.sizeBytes) break;
-          header = segment.headerAt(end);
+          batch = segment.extentAt(end);
         }
         if (end > found.position) {
           const part = segment.bytesAt(found.position, end - found.position);

@@ -498,6 +498,29 @@ export class Segment implements MappingOwner {
     return readBatchHeader(this.headerScratch, 0);
   }
 
+  /** Size and last offset of the batch at `position` (the read path's per-batch step). */
+  extentAt(position: number): { sizeBytes: number; lastOffset: bigint } {
+    assert(position + batchHeaderBytes <= this.sizeBytes, "batch header beyond the segment's size");
+    const mapping = this.mappingFor(position + batchHeaderBytes);
+    let bytes: Uint8Array;
+    let at: number;
+    if (mapping !== null) {
+      bytes = mapping.region.bytes;
+      at = position;
+    } else {
+      if (this.context.fs.pread(this.fd, this.headerScratch, position) !== batchHeaderBytes) {
+        throw storageError(`read of ${this.paths.log}`, new Error("short header read"));
+      }
+      bytes = this.headerScratch;
+      at = 0;
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset + at, batchHeaderBytes);
+    return {
+      sizeBytes: view.getInt32(8) + logOverheadBytes,
+      lastOffset: view.getBigInt64(0) + BigInt(view.getInt32(23)),
+    };
+  }
+
   /**
    * Position and header of the first batch whose last offset is >= `offset`, starting from the
    * offset index; null when the segment has no such batch.
