@@ -18,6 +18,7 @@
 import type { Socket } from "bun";
 import { assert } from "../util/assert.ts";
 import type { Logger } from "../util/logger.ts";
+import { CloseConnection } from "./handler.ts";
 
 /** A response ready to be written: pieces in order, and what to run once they are written. */
 export interface OutboundResponse {
@@ -212,6 +213,11 @@ export class Connection implements ConnectionInfo {
       response.then(
         (value) => this.complete(slot, value),
         (error) => {
+          if (error instanceof CloseConnection) {
+            this.complete(slot, null);
+            this.close(error.message);
+            return;
+          }
           this.log.error("request failed; closing the connection", { connection: this.id, error: String(error) });
           this.complete(slot, null);
           this.close("request failed");

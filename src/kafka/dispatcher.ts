@@ -19,7 +19,7 @@ import { assert } from "../util/assert.ts";
 import type { Logger } from "../util/logger.ts";
 import type { ConnectionInfo, DispatchOutcome, OutboundResponse } from "./connection.ts";
 import type { ApiRange, BrokerContext } from "./context.ts";
-import type { AnyHandler, RequestContext } from "./handler.ts";
+import { CloseConnection, type AnyHandler, type RequestContext } from "./handler.ts";
 
 const apiVersionsKey = 18;
 
@@ -109,6 +109,7 @@ export class Dispatcher {
       result = handler.handle(request, ctx);
     } catch (error) {
       for (const fn of onDone) fn();
+      if (error instanceof CloseConnection) return { kind: "close", reason: error.message };
       this.log.error("handler failed", { connection: connection.id, api: api.name, version, error: String(error) });
       return { kind: "close", reason: `${api.name} handler failed` };
     }

@@ -19,7 +19,8 @@
 //   - Keep handlers thin: decode → validate → delegate to the subsystem → build the response.
 //     Answer operating errors (unknown topic, bad config…) with Kafka error codes in the response.
 //     A handler that throws gets its connection closed (logged): that is for programmer errors and
-//     for requests that cannot be answered meaningfully.
+//     for requests that cannot be answered meaningfully; `throw new CloseConnection(reason)` closes
+//     it on purpose (acks=0 Produce failures).
 //   - Zero-copy: a handler that puts storage views (ReadResult.chunks) into its response calls
 //     `ctx.onDone(read.release)`; the connection calls it once the bytes are written or dropped.
 //   - Long waits (Fetch long poll) use `ctx.signal`, aborted when the connection closes or the
@@ -54,6 +55,18 @@ export interface RequestContext {
 }
 
 export type HandlerResult<Response> = Init<Response> | null;
+
+/**
+ * Thrown (or rejected) by a handler to close its connection without answering, as Kafka does when
+ * a Produce with acks=0 fails (the client learns of it only through the closed connection).
+ * Logged at info, unlike other failures.
+ */
+export class CloseConnection extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "CloseConnection";
+  }
+}
 
 export interface HandlerDefinition<Request, Response> {
   readonly api: Api<Request, Response>;

@@ -172,6 +172,16 @@ describe("produce and fetch", () => {
     client.close();
   });
 
+  test("a failed acks=0 Produce closes the connection (the client has no other way to learn)", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    const batch = buildBatch({ batchNumber: 6, recordCount: 1, valueBytes: 16 });
+    const request = produceRequest("acks0", batch, 0);
+    request.topicData[0]!.partitionData[0]!.index = 99;
+    await client.send(encodeRequest(ProduceApi, 7, 1, request));
+    expect(await client.waitClosed()).toBe(true);
+    expect(client.frames.length).toBe(0);
+  });
+
   test("a client that never reads is paused and does not stall another", async () => {
     const flooder = await WireClient.connect(server.bootstrap);
     flooder.socket.pause?.();

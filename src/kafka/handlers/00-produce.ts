@@ -1,7 +1,7 @@
 // Produce (key 0), v0-v11; records only as RecordBatch v2 (v3+, as Kafka 4): v0-2 are answered per
 // partition with UNSUPPORTED_FOR_MESSAGE_FORMAT. acks 0, 1 and -1 (all): acks=0 gets no
 // response at all (the appends still complete before the next request's response, so order and
-// backpressure hold); acks=1 answers once the batches are in the log; acks=-1 also waits until
+// backpressure hold) and a failed acks=0 request closes the connection, as Kafka does; acks=1 answers once the batches are in the log; acks=-1 also waits until
 // they are on stable storage (the node is its own only in-sync replica, so "all" means "durable").
 // Per-partition errors with Kafka's codes (unknown topic/partition, corrupt or too-large batches,
 // sequence errors from the idempotent-producer check) and an error message (v8+). Unknown topics
@@ -12,7 +12,7 @@
 // recompress to a topic's compression.type, or wait for timeoutMs (appends never queue for replicas).
 
 import { isInternalTopic } from "../../cluster/index.ts";
-import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
+import { ErrorCode, errorCodeOf, errorName, KafkaError } from "../../protocol/errors.ts";
 import {
   ProduceApi,
   type ProduceRequestPartitionProduceData,
@@ -21,7 +21,7 @@ import {
 } from "../../protocol/generated/index.ts";
 import type { Init } from "../../protocol/primitives.ts";
 import type { BrokerContext } from "../context.ts";
-import { defineHandler } from "../handler.ts";
+import { CloseConnection, defineHandler } from "../handler.ts";
 
 type PartitionResponse = Init<ProduceResponsePartitionProduceResponse>;
 
@@ -113,7 +113,13 @@ export default defineHandler({
         return { name: topicData.name, partitionResponses };
       }));
     }
-    if (acks === 0) return null;
+    if (acks === 0) {
+      // The client cannot learn of a failure from a response it never reads: close the connection
+      // so that it notices and refreshes its metadata, as Kafka does.
+      const failure = responses.flatMap((topic) => (topic.partitionResponses ?? []).filter((partition) => partition.errorCode !== ErrorCode.NONE));
+      if (failure.length > 0) throw new CloseConnection(`acks=0 produce failed: ${errorName(failure[0]!.errorCode ?? -1)}`);
+      return null;
+    }
     return { responses, throttleTimeMs: 0 };
   },
 });
