@@ -31,8 +31,8 @@ interface Consumed {
   value: number;
 }
 
-function startConsumer(group: string, topic: string, member: number, strategy = "range"): LineProcess {
-  return spawnLines([python, script, "consume", broker.bootstrap, group, topic, String(member), strategy]);
+function startConsumer(group: string, topic: string, member: number, strategy = "range", instance?: string): LineProcess {
+  return spawnLines([python, script, "consume", broker.bootstrap, group, topic, String(member), strategy, ...(instance ? [instance] : [])]);
 }
 
 function produce(topic: string, count: number): Promise<string> {
@@ -178,6 +178,37 @@ describe("confluent-kafka-python consumer group", () => {
     const all = [...consumedBy(first, 0), ...consumedBy(second, 1)];
     expect(all.length).toBe(1200);
   }, 180_000);
+
+  test("static membership: a restarted static member takes its place back without a rebalance", async () => {
+    await produce("static", 120);
+    const dynamic = startConsumer("statics", "static", 0);
+    const staticMember = startConsumer("statics", "static", 1, "range", "static-1");
+    try {
+      await waitFor(() => distinctValues([dynamic, staticMember]) === 120, "120 records", 60_000);
+      await waitFor(() => /^A \d/.test(staticMember.lines.filter((line) => line.startsWith("A ")).at(-1) ?? ""), "static member assignment", 30_000);
+      const staticAssignment = staticMember.lines.filter((line) => line.startsWith("A ")).at(-1);
+      const dynamicEvents = dynamic.lines.filter((line) => line.startsWith("A ") || line.startsWith("R ")).length;
+      // A static member's close() sends no LeaveGroup: the group keeps its place for session.timeout.ms.
+      staticMember.process.kill("SIGTERM");
+      await staticMember.exited;
+      const restarted = startConsumer("statics", "static", 2, "range", "static-1");
+      try {
+        await waitFor(() => restarted.lines.some((line) => /^A \d/.test(line)), "restarted static member assignment", 30_000);
+        await produce("static", 60);
+        // (The producer numbers values from 0 again: count records, not distinct values.)
+        const total = () => [dynamic, staticMember, restarted].reduce((sum, consumer, member) => sum + consumedBy(consumer, member).length, 0);
+        await waitFor(() => total() >= 180, "180 records", 60_000);
+        expect(total()).toBe(180);
+        expect(restarted.lines.find((line) => line.startsWith("A "))).toBe(staticAssignment);
+        // The dynamic member saw no rebalance at all.
+        expect(dynamic.lines.filter((line) => line.startsWith("A ") || line.startsWith("R ")).length).toBe(dynamicEvents);
+      } finally {
+        await stopAll([restarted]);
+      }
+    } finally {
+      await stopAll([dynamic]);
+    }
+  }, 120_000);
 
   test("broker restart: a group resumes at its committed offsets", async () => {
     await produce("restart", 300);

@@ -1,7 +1,7 @@
 """Group consumer / producer driven by test/compat/groups-confluent.test.ts (confluent-kafka-python).
 
   produce BOOTSTRAP TOPIC COUNT            keyed records k<i> = <i>, prints "P done"
-  consume BOOTSTRAP GROUP TOPIC ID [STRATEGY]
+  consume BOOTSTRAP GROUP TOPIC ID [STRATEGY [GROUP_INSTANCE_ID]]
       prints "A p,p,.." on assignment, "R p,p,.." on revocation,
       "M <partition> <offset> <value>" per record; commits synchronously (see consume), printing
       "I <partition> <next offset>" before and "C <partition> <next offset>" after each commit;
@@ -33,7 +33,7 @@ def produce(bootstrap, topic, count):
     out(f"P done {remaining}")
 
 
-def consume(bootstrap, group, topic, member, strategy):
+def consume(bootstrap, group, topic, member, strategy, instance=None):
     """poll() hands out one record at a time, fetched under the current assignment, so a record is
     never processed after its partition was revoked. Offsets are committed synchronously every 100
     records, when idle, and in on_revoke (the generation is still valid then), so a rebalance never
@@ -49,6 +49,7 @@ def consume(bootstrap, group, topic, member, strategy):
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 500,
         "partition.assignment.strategy": strategy,
+        **({"group.instance.id": instance} if instance else {}),
     })
     incremental = strategy == "cooperative-sticky"
     pending = {}
@@ -107,4 +108,5 @@ if __name__ == "__main__":
     if mode == "produce":
         produce(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
-        consume(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6] if len(sys.argv) > 6 else "range")
+        consume(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6] if len(sys.argv) > 6 else "range",
+                sys.argv[7] if len(sys.argv) > 7 else None)
