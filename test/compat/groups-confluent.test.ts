@@ -210,6 +210,22 @@ describe("confluent-kafka-python consumer group", () => {
     }
   }, 120_000);
 
+  test("a running consumer rides through a broker restart without re-reading", async () => {
+    await produce("ride", 200);
+    const consumer = startConsumer("riders", "ride", 0);
+    try {
+      await waitFor(() => consumedBy(consumer, 0).length >= 200, "200 records", 60_000);
+      await broker.restart();
+      await produce("ride", 200);
+      await waitFor(() => consumedBy(consumer, 0).length >= 400, "400 records", 90_000);
+    } finally {
+      await stopAll([consumer]);
+    }
+    const keys = consumedBy(consumer, 0).map((record) => `${record.partition}:${record.offset}`);
+    expect(keys.length).toBe(400);
+    expect(new Set(keys).size).toBe(400);
+  }, 150_000);
+
   test("broker restart: a group resumes at its committed offsets", async () => {
     await produce("restart", 300);
     const before = startConsumer("restarts", "restart", 0);

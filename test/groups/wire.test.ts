@@ -167,3 +167,23 @@ test("describe, list with a state filter, delete groups, delete offsets", async 
   const after = await member.connection.request(OffsetFetchApi, 3, { groupId: "admin", topics: null });
   expect(after.topics).toEqual([]);
 });
+
+test("acknowledged commits survive kill -9 of the broker; a Stable group is restored with its members", async () => {
+  const member = await stableMember("durable");
+  const committed = await member.connection.request(OffsetCommitApi, 8, {
+    groupId: "durable", generationIdOrMemberEpoch: member.generationId, memberId: member.memberId, groupInstanceId: null,
+    topics: [{ name: "wt", partitions: [{ partitionIndex: 1, committedOffset: 4242n, committedLeaderEpoch: 3, committedMetadata: "meta" }] }],
+  });
+  expect(committed.topics[0].partitions[0].errorCode).toBe(0);
+  for (const connected of clients.splice(0)) connected.close();
+  await broker.crash();
+  const after = await client();
+  const fetched = await after.request(OffsetFetchApi, 6, { groupId: "durable", topics: [{ name: "wt", partitionIndexes: [1] }], requireStable: false });
+  expect(fetched.topics[0].partitions[0]).toMatchObject({ committedOffset: 4242n, committedLeaderEpoch: 3, metadata: "meta", errorCode: 0 });
+  // The member's session restarts with the broker: its heartbeat is accepted, its assignment kept.
+  const heartbeat = await after.request(HeartbeatApi, 3, { groupId: "durable", generationId: member.generationId, memberId: member.memberId, groupInstanceId: null });
+  expect(heartbeat.errorCode).toBe(0);
+  const described = await after.request(DescribeGroupsApi, 0, { groups: ["durable"] });
+  expect(described.groups[0].groupState).toBe("Stable");
+  expect([...described.groups[0].members[0].memberAssignment]).toEqual([1, 2, 3]);
+});
