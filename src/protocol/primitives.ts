@@ -614,22 +614,28 @@ export class Writer {
     else this.utf8(value, true);
   }
 
-  bytesField(value: Uint8Array): void {
-    this.int32(value.length);
-    this.raw(value);
+  /** Writes one view, or several back to back (a Fetch's batches from several segments, uncopied). */
+  private byteSequence(value: ByteSequence): void {
+    if (value instanceof Uint8Array) this.raw(value);
+    else for (const piece of value) this.raw(piece);
   }
 
-  nullableBytes(value: Uint8Array | null): void {
+  bytesField(value: ByteSequence): void {
+    this.int32(byteSequenceLength(value));
+    this.byteSequence(value);
+  }
+
+  nullableBytes(value: ByteSequence | null): void {
     if (value === null) this.int32(-1);
     else this.bytesField(value);
   }
 
-  compactBytes(value: Uint8Array): void {
-    this.uvarint(value.length + 1);
-    this.raw(value);
+  compactBytes(value: ByteSequence): void {
+    this.uvarint(byteSequenceLength(value) + 1);
+    this.byteSequence(value);
   }
 
-  compactNullableBytes(value: Uint8Array | null): void {
+  compactNullableBytes(value: ByteSequence | null): void {
     if (value === null) this.uvarint(0);
     else this.compactBytes(value);
   }
@@ -696,10 +702,26 @@ export class Writer {
 }
 
 /**
+ * What encoders accept for a `bytes`/`records` field: one view, or several written back to back as
+ * one field (e.g. a Fetch partition's batches read from several log segments, without a copy).
+ */
+export type ByteSequence = Uint8Array | readonly Uint8Array[];
+
+export function byteSequenceLength(value: ByteSequence): number {
+  if (value instanceof Uint8Array) return value.length;
+  let total = 0;
+  for (const piece of value) total += piece.length;
+  return total;
+}
+
+/**
  * The input type of every generated encoder: every field optional, recursively. A missing field is
  * written as the descriptor's default (as Kafka's generated Java classes start from defaults).
+ * Byte fields also accept a ByteSequence (several views).
  */
-export type Init<T> = T extends Uint8Array | bigint | string | number | boolean | null | undefined
+export type Init<T> = T extends Uint8Array
+  ? ByteSequence
+  : T extends bigint | string | number | boolean | null | undefined
   ? T
   : T extends readonly (infer Element)[]
     ? readonly Init<Element>[]

@@ -237,3 +237,12 @@ describe("Writer", () => {
     expect(() => written((w) => w.string("x".repeat(32768)))).toThrow();
   });
 });
+
+describe("byte sequences", () => {
+  test("several views make one bytes field, classic and compact", () => {
+    const parts = [new Uint8Array([1, 2]), new Uint8Array(0), new Uint8Array([3])];
+    expect([...written((w) => w.bytesField(parts))]).toEqual([0, 0, 0, 3, 1, 2, 3]);
+    expect([...written((w) => w.compactNullableBytes(parts))]).toEqual([4, 1, 2, 3]);
+    expect([...written((w) => w.compactBytes([]))]).toEqual([1]);
+  });
+});

@@ -161,3 +161,23 @@ describe("defaults and version rules", () => {
     expect(view).toEqual(records);
   });
 });
+
+describe("records given as several views", () => {
+  test("a Fetch partition's batches from several segments are written back to back, uncopied", () => {
+    const fetch = apiByKey.get(1)!;
+    const first = new Uint8Array(5000).fill(1);
+    const second = new Uint8Array(6000).fill(2);
+    const small = new Uint8Array([9, 9, 9]);
+    for (const version of [4, 11, 12, 16]) {
+      const writer = new Writer();
+      fetch.encodeResponse(writer, version, {
+        responses: [{ topic: "t", topicId: "AAAAAAAAAAAAAAAAAAAAAQ", partitions: [{ partitionIndex: 0, records: [first, small, second] }] }],
+      });
+      const chunks = writer.finishChunks();
+      expect(chunks).toContain(first);
+      expect(chunks).toContain(second);
+      const decoded = fetch.decodeResponse(new Reader(writer.finish()), version);
+      expect(decoded.responses[0].partitions[0].records).toEqual(new Uint8Array([...first, ...small, ...second]));
+    }
+  });
+});
