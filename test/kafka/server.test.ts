@@ -290,3 +290,35 @@ describe("produce and fetch", () => {
     }
   });
 });
+
+describe("auto-creation settings", () => {
+  test("num.partitions shapes auto-created topics; auto.create.topics.enable=false refuses", async () => {
+    const creating = await startInProcess([["num.partitions", "3"]]);
+    const refusing = await startInProcess([["auto.create.topics.enable", "false"]]);
+    try {
+      const client = await WireClient.connect(creating.bootstrap);
+      await client.send(encodeRequest(MetadataApi, 12, 1, { topics: [{ name: "auto-3", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], allowAutoTopicCreation: true }));
+      const created = decodeResponse(MetadataApi, 12, (await client.waitFrames(1))[0]!).body.topics[0];
+      expect(created.errorCode).toBe(0);
+      expect(created.partitions.length).toBe(3);
+      expect(created.topicId).not.toBe("AAAAAAAAAAAAAAAAAAAAAA");
+      // A v4+ request may forbid auto-creation even when the broker allows it.
+      await client.send(encodeRequest(MetadataApi, 12, 2, { topics: [{ name: "not-asked", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], allowAutoTopicCreation: false }));
+      expect(decodeResponse(MetadataApi, 12, (await client.waitFrames(2))[1]!).body.topics[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      client.close();
+
+      const refused = await WireClient.connect(refusing.bootstrap);
+      await refused.send(encodeRequest(MetadataApi, 4, 1, { topics: [{ name: "nope" }], allowAutoTopicCreation: true }));
+      const batch = buildBatch({ batchNumber: 7, recordCount: 1, valueBytes: 16 });
+      await refused.send(encodeRequest(ProduceApi, 7, 2, produceRequest("nope", batch)));
+      const [metadata, produce] = await refused.waitFrames(2);
+      expect(decodeResponse(MetadataApi, 4, metadata!).body.topics[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      expect(decodeResponse(ProduceApi, 7, produce!).body.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      expect(refusing.broker.cluster.topic("nope")).toBeUndefined();
+      refused.close();
+    } finally {
+      await creating.close();
+      await refusing.close();
+    }
+  });
+});
