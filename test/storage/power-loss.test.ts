@@ -32,6 +32,12 @@ afterAll(() => {
   for (const directory of directories) rmSync(directory, { recursive: true, force: true });
 });
 
+/** A scenario passed: remove its directory now (a failing one stays for inspection until afterAll). */
+function finished(directory: string): void {
+  rmSync(directory, { recursive: true, force: true });
+  directories.splice(directories.indexOf(directory), 1);
+}
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface RunOptions {
@@ -117,7 +123,7 @@ describe(`power loss on the fault-injecting file layer (${native.name}, base see
           try {
             const result = verifyAgainstWorkload(log, directory, shape, acknowledged);
             const context = `seed ${options.seed} round ${round} (${JSON.stringify(options)}; ${run.attempted} appended, ${run.acknowledged.length} acknowledged, ${result.batches.length} recovered)`;
-            if (result.problems.length > 0) throw new Error(`${context}: ${result.problems.slice(0, 8).join("; ")}`);
+            if (result.problems.length > 0) throw new Error(`${context} in ${directory}: ${result.problems.slice(0, 8).join("; ")}`);
             firstBatch = result.nextBatchNumber;
             // The recovered log takes appends again, at the next offset.
             const endBefore = log.logEndOffset;
@@ -132,6 +138,7 @@ describe(`power loss on the fault-injecting file layer (${native.name}, base see
           }
         }
         expect(acknowledged.length).toBeGreaterThan(0);
+        finished(directory);
       }
     }, 120_000);
   }
@@ -198,6 +205,7 @@ describe(`power loss with the LogManager and its recovery checkpoints (${native.
           await reopened.manager.close();
         }
       }
+      finished(dataDir);
     }
   }, 120_000);
 });
@@ -249,6 +257,7 @@ describe(`power loss after truncateTo (${native.name}, base seed ${baseSeed})`, 
       } finally {
         await reopened.close();
       }
+      finished(directory);
     }
   }, 120_000);
 });
