@@ -886,6 +886,11 @@ export function generateAll(messagesDirectory: string): GeneratedFile[] {
   index.line('export * from "./headers.ts";');
   for (const message of data) index.line(`export * from "./${kebabCase(message.name)}.ts";`);
   index.line();
+  index.line("/** API keys by Kafka's name. */");
+  index.open("export const ApiKey = {");
+  for (const api of apis) index.line(`${api.name}: ${api.apiKey},`);
+  index.close("} as const;");
+  index.line();
   index.open("export const allApis: readonly AnyApi[] = [");
   for (const api of apis) index.line(`${api.name}Api,`);
   index.close("];");
