@@ -70,7 +70,7 @@ export class OpenLoopRecorder {
   }
 
   fail(first: number, count: number): void {
-    assert(count > 0, "fail of an empty range");
+    assert(count > 0 && first >= 0, "fail of an empty range");
     this.failed += count;
   }
 

@@ -4,7 +4,7 @@
 // rate: half of Runnel's max. Ratios: Runnel / Redis in MB/s (target ≥ 3), and Runnel's p99 /
 // Redis's p99 at the same rate (target ≤ 1). Runnel is also set against the TCP floors.
 
-import { formatMs, formatNumber, formatRatio, formatSpread, table } from "../lib/markdown.ts";
+import { formatMs, formatNumber, formatRatio, table } from "../lib/markdown.ts";
 import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.ts";
 import { maxSustainableRate, repeatedFloods, repeatedRuns } from "../lib/runner.ts";
 import type { RepeatedRuns } from "../lib/runner.ts";
