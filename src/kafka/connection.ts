@@ -208,6 +208,7 @@ export class Connection implements ConnectionInfo {
     }
     const slot: Slot = { ready: false, response: null, onDone: outcome.onDone };
     this.slots.push(slot);
+    assert(this.slots.length <= this.limits.inFlightRequestsMax, "more requests in flight than queued.max.requests");
     const response = outcome.response;
     if (response instanceof Promise) {
       response.then(
@@ -229,6 +230,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private complete(slot: Slot, response: OutboundResponse | null): void {
+    assert(!slot.ready, "a request completed twice");
     slot.ready = true;
     slot.response = response;
     if (this.closed) {
@@ -262,8 +264,10 @@ export class Connection implements ConnectionInfo {
       const remaining = head.bytes.length - head.offset;
       const written = this.socket.write(head.bytes, head.offset, remaining);
       if (written > 0) {
+        assert(written <= remaining, `socket took ${written} bytes of ${remaining}`);
         head.offset += written;
         this.writeBytes -= written;
+        assert(this.writeBytes >= 0, "write queue accounting went negative");
       }
       if (written < remaining) return; // wait for drain
       this.writes.shift();

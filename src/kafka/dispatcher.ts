@@ -43,7 +43,9 @@ export function encodeResponseFrame(api: AnyApi, version: number, correlationId:
   ResponseHeaderCodec.encode(writer, headerVersion, { correlationId });
   api.encodeResponse(writer, version, body);
   writer.patchInt32(sizeAt, writer.length - 4);
-  return { chunks: writer.finishChunks() };
+  const chunks = writer.finishChunks();
+  assert(chunks.reduce((sum, chunk) => sum + chunk.length, 0) === writer.length, "response pieces add up to the frame");
+  return { chunks };
 }
 
 export class Dispatcher {

@@ -21,6 +21,7 @@ import {
 } from "../../protocol/generated/index.ts";
 import type { Init } from "../../protocol/primitives.ts";
 import type { PartitionLog } from "../../storage/types.ts";
+import { assert } from "../../util/assert.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 
 const readCommitted = 1;
@@ -113,6 +114,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
         partitions.push({ ...base, errorCode: ErrorCode.NONE, records: noRecords });
         continue;
       }
+      assert(read.chunks.reduce((sum, chunk) => sum + chunk.length, 0) === read.bytes, "read pieces add up to its bytes");
       gathered.releases.push(read.release);
       gathered.bytes += read.bytes;
       const records = read.bytes === 0 ? noRecords : concat(read.chunks, read.bytes);
