@@ -35,6 +35,7 @@ import {
 } from "./batch-header.ts";
 import type { StorageFs } from "./fs.ts";
 import { MappingCache } from "./mapping.ts";
+import { deleteSnapshotsAfter, writeSnapshotAtomic, writeSnapshotNow } from "./producer-snapshots.ts";
 import { recoverSegments } from "./recovery.ts";
 import { offsetIndexEntryBytes, timeIndexEntryBytes } from "./segment-index.ts";
 import { Segment, storageError, type SegmentContext } from "./segment.ts";
@@ -427,6 +428,14 @@ export class Log implements PartitionLog {
     this.pendingIndexFds.push(...indexFds);
     this.directoryDirty = true;
     this.logger.debug("rolled segment", { reason, baseOffset: String(baseOffset), previousBytes: old.sizeBytes });
+    if (this.producerState?.encodeSnapshot) {
+      try {
+        writeSnapshotNow(this.fs, this.directory, this.producerState, baseOffset);
+      } catch (error) {
+        // Only recovery time depends on it: recovery then replays from an older snapshot.
+        this.logger.warn("writing a producer state snapshot failed", { error: String(error) });
+      }
+    }
     this.markDirty();
     // Like Kafka, flush the finished segment (and its indexes) soon after a roll.
     void this.requestSync();
@@ -703,6 +712,7 @@ export class Log implements PartitionLog {
     if (this.recoveryPointValue > end) this.recoveryPointValue = end;
     if (this.logStartOffsetValue > end) this.logStartOffsetValue = end;
     this.producerState?.truncateTo(end);
+    if (this.producerState?.encodeSnapshot) deleteSnapshotsAfter(this.fs, this.directory, end);
     this.directoryDirty = true;
     this.markDirty();
     this.logger.info("truncated", { logEndOffset: String(end) });
@@ -856,11 +866,14 @@ export class Log implements PartitionLog {
           const active = this.active;
           active.seal();
           for (const segment of this.segments) {
+            // Cut reserved tails before the last sync, so that the trimmed sizes are durable too.
+            segment.trimFile();
             if (!segment.indexesOnDisk) this.pendingIndexFds.push(...segment.writeIndexFiles());
           }
           this.markDirty();
           await this.requestSync();
           await this.waitSyncIdle();
+          if (this.producerState?.encodeSnapshot) await writeSnapshotAtomic(this.fs, this.directory, this.producerState, this.logEndOffset);
         } catch (caught) {
           error = caught;
         }

@@ -19,6 +19,7 @@ import type { TopicConfig } from "../config/index.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { producerInfoOf } from "./batch-header.ts";
+import { loadNewestSnapshot } from "./producer-snapshots.ts";
 import {
   logSuffix,
   offsetIndexSuffix,
@@ -210,11 +211,17 @@ function removeEmptyTailAfterHole(input: RecoveryInput, segments: Segment[], sca
   return true;
 }
 
+/** Producer state: the newest usable snapshot, then every batch header after it, oldest first. */
 function replayProducerState(input: RecoveryInput, segments: Segment[]): void {
   const state = input.producerState!;
+  const { fs, native } = input.context;
+  const endOffset = segments[segments.length - 1]!.nextOffset;
+  const from = loadNewestSnapshot(fs, input.directory, state, endOffset, input.logger) ?? -1n;
   for (const segment of segments) {
-    scanBatches(input.context.fs, input.context.native, segment.fd, 0, segment.sizeBytes, (batch) => {
-      state.update(producerInfoOf(batch.header));
+    if (segment.nextOffset <= from || segment.isEmpty) continue;
+    const start = from > segment.baseOffset ? segment.offsetIndex.lookup(native, segment.relative(from)) : 0;
+    scanBatches(fs, native, segment.fd, start, segment.sizeBytes, (batch) => {
+      if (batch.header.baseOffset >= from) state.update(producerInfoOf(batch.header));
     }, false);
   }
 }

@@ -130,6 +130,14 @@ export interface ProducerStateManager {
   update(batch: BatchProducerInfo): void;
   /** Forget state for offsets >= offset (truncation). */
   truncateTo(offset: bigint): void;
+  /**
+   * Optional snapshots (`<offset>.snapshot` files, written at roll and clean shutdown): with them,
+   * recovery loads the newest usable snapshot and replays only the batches after it instead of the
+   * whole log. `encodeSnapshot` serializes the state as of the log end offset `endOffset`.
+   */
+  encodeSnapshot?(endOffset: bigint): Uint8Array;
+  /** Replace the state with a snapshot's; returns its end offset. Throws when the bytes are damaged. */
+  loadSnapshot?(bytes: Uint8Array): bigint;
 }
 
 /**

@@ -1,0 +1,92 @@
+// Snapshot files of the idempotent-producer state, `<20-digit offset>.snapshot` in the partition
+// directory (Kafka's layout): the state as of that log end offset, so that recovery replays only
+// the batches after the newest usable snapshot instead of every batch of the log.
+//
+// A snapshot is never required for correctness: a missing, torn (CRC) or too new one (its offset is
+// past the recovered log end, e.g. its data was lost with the power) is skipped and an older one,
+// or the whole log, is replayed instead. Written at roll (plain write; a torn file is detected by
+// its CRC) and at close (atomically). The newest `snapshotsRetained` are kept.
+
+import { join } from "node:path";
+import type { Logger } from "../util/logger.ts";
+import type { StorageFs } from "./fs.ts";
+import { parseSegmentFileName, segmentFileStem } from "./segment.ts";
+import type { ProducerStateManager } from "./types.ts";
+
+export const snapshotSuffix = ".snapshot";
+const snapshotsRetained = 2;
+
+export function snapshotPath(directory: string, offset: bigint): string {
+  return join(directory, segmentFileStem(offset) + snapshotSuffix);
+}
+
+/** Offsets of the snapshot files in a directory, newest first. */
+export function listSnapshots(fs: StorageFs, directory: string): bigint[] {
+  return fs
+    .readdir(directory)
+    .map((name) => parseSegmentFileName(name, snapshotSuffix))
+    .filter((offset): offset is bigint => offset !== null)
+    .sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+}
+
+function unlinkQuietly(fs: StorageFs, path: string): void {
+  try {
+    fs.unlink(path);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") throw error;
+  }
+}
+
+/** Write a snapshot synchronously (roll path) and drop all but the newest ones. */
+export function writeSnapshotNow(fs: StorageFs, directory: string, state: ProducerStateManager, endOffset: bigint): void {
+  if (!state.encodeSnapshot) return;
+  const bytes = state.encodeSnapshot(endOffset);
+  const fd = fs.open(snapshotPath(directory, endOffset), "create");
+  try {
+    fs.pwrite(fd, bytes, 0);
+    fs.ftruncate(fd, bytes.length);
+  } finally {
+    fs.close(fd);
+  }
+  pruneSnapshots(fs, directory);
+}
+
+/** Write a snapshot atomically (close path). */
+export async function writeSnapshotAtomic(fs: StorageFs, directory: string, state: ProducerStateManager, endOffset: bigint): Promise<void> {
+  if (!state.encodeSnapshot) return;
+  await fs.writeFileAtomic(snapshotPath(directory, endOffset), state.encodeSnapshot(endOffset));
+  pruneSnapshots(fs, directory);
+}
+
+export function pruneSnapshots(fs: StorageFs, directory: string): void {
+  for (const offset of listSnapshots(fs, directory).slice(snapshotsRetained)) unlinkQuietly(fs, snapshotPath(directory, offset));
+}
+
+/** Remove snapshots taken past `endOffset` (after truncation they describe batches that are gone). */
+export function deleteSnapshotsAfter(fs: StorageFs, directory: string, endOffset: bigint): void {
+  for (const offset of listSnapshots(fs, directory)) if (offset > endOffset) unlinkQuietly(fs, snapshotPath(directory, offset));
+}
+
+/**
+ * Load the newest usable snapshot at or below `endOffset` into `state`. Returns the offset from
+ * which batches must be replayed (the snapshot's end offset), or null when none could be used.
+ */
+export function loadNewestSnapshot(fs: StorageFs, directory: string, state: ProducerStateManager, endOffset: bigint, logger: Logger): bigint | null {
+  if (!state.loadSnapshot) return null;
+  deleteSnapshotsAfter(fs, directory, endOffset);
+  for (const offset of listSnapshots(fs, directory)) {
+    const bytes = fs.readFile(snapshotPath(directory, offset));
+    if (bytes === null) continue;
+    try {
+      const loaded = state.loadSnapshot(bytes);
+      if (loaded <= endOffset) return loaded;
+      // Loaded but unusable: forget what it put in the state before trying an older one.
+      state.truncateTo(0n);
+      logger.warn("ignoring a producer snapshot past the log end", { offset: String(offset), contents: String(loaded) });
+    } catch (error) {
+      logger.warn("ignoring a damaged producer snapshot", { offset: String(offset), error: String(error) });
+    }
+    unlinkQuietly(fs, snapshotPath(directory, offset));
+  }
+  return null;
+}
