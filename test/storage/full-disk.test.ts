@@ -18,7 +18,8 @@ import { FaultFs, type FsOperation } from "../../src/testing/fault-fs.ts";
 import { openTestLog, verifyAgainstWorkload, workloadBatch, type Acknowledgement, type TestLog, type WorkloadShape } from "../../src/testing/log-harness.ts";
 import { setLogLevel } from "../../src/util/logger.ts";
 
-if (process.env.RUNNEL_LOG_LEVEL === undefined) setLogLevel("error");
+// Failed syncs and refused appends are logged as errors by design here: keep quiet unless asked.
+if (process.env.RUNNEL_LOG_LEVEL === undefined) setLogLevel("silent");
 
 const shape: WorkloadShape = { recordCount: 16, valueBytes: 1000, seed: 21 };
 const directories: string[] = [];
