@@ -10,7 +10,7 @@ import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 import { allApis, apiByKey } from "../../src/protocol/generated/index.ts";
 import { ConsumerProtocolAssignmentCodec, ConsumerProtocolSubscriptionCodec } from "../../src/protocol/generated/index.ts";
 import { Reader, Writer } from "../../src/protocol/primitives.ts";
-import { messageByName, messages, presentAt, sample, type Value } from "./samples.ts";
+import { messageByName, messages, presentAt, randomSample, sample, seededRandom, type Value } from "./samples.ts";
 
 function roundTrip(
   message: MessageSpec,
@@ -179,5 +179,38 @@ describe("records given as several views", () => {
       const decoded = fetch.decodeResponse(new Reader(writer.finish()), version);
       expect(decoded.responses[0].partitions[0].records).toEqual(new Uint8Array([...first, ...small, ...second]));
     }
+  });
+});
+
+describe("random values round-trip at every version", () => {
+  const seed = Number(process.env.RUNNEL_FUZZ_SEED ?? 482);
+  const perVersion = Number(process.env.RUNNEL_ROUND_TRIPS ?? 8);
+  test(`${perVersion} random requests and responses per API version (seed ${seed})`, () => {
+    const random = seededRandom(seed);
+    let count = 0;
+    for (const api of allApis) {
+      for (const [message, encode, decode] of [
+        [messageByName.get(`${api.name}Request`)!, api.encodeRequest, api.decodeRequest],
+        [messageByName.get(`${api.name}Response`)!, api.encodeResponse, api.decodeResponse],
+      ] as const) {
+        for (let version = api.minVersion; version <= api.maxVersion; version++) {
+          for (let round = 0; round < perVersion; round++) {
+            const { input, expected } = randomSample(message, message.root, version, random);
+            const writer = new Writer(8);
+            encode(writer, version, input);
+            const bytes = writer.finish().slice();
+            const reader = new Reader(bytes);
+            const decoded = decode(reader, version);
+            expect(reader.remaining).toBe(0);
+            expect(decoded).toEqual(expected);
+            const again = new Writer(8);
+            encode(again, version, decoded);
+            expect(again.finish()).toEqual(bytes);
+            count++;
+          }
+        }
+      }
+    }
+    expect(count).toBeGreaterThan(2000);
   });
 });

@@ -125,3 +125,97 @@ export function sample(message: MessageSpec, struct: StructSpec, version: number
   return { input, expected };
 }
 
+
+/** Seeded xorshift32 in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 4294967296;
+  };
+}
+
+const stringAlphabet = ["a", "Z", "0", "-", ".", "_", " ", "é", "ß", "☃", "𝄞", "日"];
+
+function randomPrimitive(name: string, random: () => number): unknown {
+  const integer = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1));
+  switch (name) {
+    case "bool":
+      return random() < 0.5;
+    case "int8":
+      return integer(-128, 127);
+    case "int16":
+      return integer(-32768, 32767);
+    case "uint16":
+      return integer(0, 65535);
+    case "int32":
+      return integer(-(2 ** 31), 2 ** 31 - 1);
+    case "int64":
+      return BigInt.asIntN(64, (BigInt(integer(0, 2 ** 32 - 1)) << 32n) | BigInt(integer(0, 2 ** 32 - 1)));
+    case "float64":
+      return (random() - 0.5) * 10 ** integer(-5, 12);
+    case "string": {
+      let text = "";
+      for (let count = integer(0, 12); count > 0; count--) text += stringAlphabet[integer(0, stringAlphabet.length - 1)];
+      return text;
+    }
+    case "uuid": {
+      if (random() < 0.2) return ZERO_UUID;
+      return randomUuid();
+    }
+    case "bytes":
+    case "records":
+      return Uint8Array.from({ length: integer(0, 20) }, () => integer(0, 255));
+  }
+  throw new Error(`no random value for ${name}`);
+}
+
+/** A random value: fields omitted (→ default), null, or random; arrays of 0–3 elements. */
+export function randomSample(message: MessageSpec, struct: StructSpec, version: number, random: () => number): { input: Value; expected: Value } {
+  const input: Value = {};
+  const expected: Value = {};
+  for (const field of struct.fields) {
+    const roll = random();
+    if (!presentAt(message, field, version) || roll < 0.15) {
+      expected[field.name] = defaultOf(field);
+      continue;
+    }
+    if (roll < 0.3 && inRange(field.nullableVersions, version)) {
+      input[field.name] = null;
+      expected[field.name] = null;
+      continue;
+    }
+    const type = field.type;
+    if (type.kind === "primitive") {
+      const value = randomPrimitive(type.name, random);
+      input[field.name] = value;
+      expected[field.name] = value;
+    } else if (type.kind === "struct") {
+      const inner = randomSample(message, type.struct, version, random);
+      input[field.name] = inner.input;
+      expected[field.name] = inner.expected;
+    } else {
+      const inputs: unknown[] = [];
+      const expecteds: unknown[] = [];
+      for (let count = Math.floor(random() * 4); count > 0; count--) {
+        const element = type.element;
+        if (element.kind === "struct") {
+          const inner = randomSample(message, element.struct, version, random);
+          inputs.push(inner.input);
+          expecteds.push(inner.expected);
+        } else if (element.kind === "primitive") {
+          const value = randomPrimitive(element.name, random);
+          inputs.push(value);
+          expecteds.push(value);
+        }
+      }
+      input[field.name] = inputs;
+      expected[field.name] = expecteds;
+    }
+  }
+  return { input, expected };
+}
