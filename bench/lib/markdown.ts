@@ -39,3 +39,15 @@ export function formatSpread(spread: Spread, format: (value: number) => string):
 export function megabytesPerSecond(bytesPerSecond: number): number {
   return bytesPerSecond / 1_000_000;
 }
+
+/** A ratio with whether it meets its target: "0.62× ✓" / "0.31× ✗ (target ≥ 0.5)". */
+export function ratioAgainst(value: number, comparison: "≥" | "≤", target: number): string {
+  if (!Number.isFinite(value)) return "n/a";
+  const meets = comparison === "≥" ? value >= target : value <= target;
+  return `${formatRatio(value)} ${meets ? "✓" : "✗"}`;
+}
+
+/** "meets" / "misses" for a plain figure against its target. */
+export function verdict(meets: boolean): string {
+  return meets ? "✓ meets the target" : "✗ misses the target";
+}

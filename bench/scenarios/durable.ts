@@ -3,7 +3,7 @@
 // `log.flush()`, one fdatasync shared by concurrent appends: group commit) — with 8 producers,
 // against the sequential write + fdatasync floor (target ≥ 0.5×).
 
-import { formatNumber, formatRatio, formatSpread, table } from "../lib/markdown.ts";
+import { formatNumber, formatRatio, formatSpread, ratioAgainst, table } from "../lib/markdown.ts";
 import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.ts";
 import { repeatedFloods, repeatedRuns } from "../lib/runner.ts";
 import { ratio } from "../lib/stats.ts";
@@ -39,7 +39,7 @@ export const durableScenario: Scenario = {
           ["measure", "MB/s", "Runnel / measure"],
           [
             ["Runnel, durable acks (payload)", formatSpread(flood, mbps), ""],
-            ["floor: sequential 1 MiB writes + one final fdatasync", formatSpread(floors.diskFinalSync, mb), `${formatRatio(ratio(floodBytes, floors.diskFinalSync.median))} (target ≥ 0.5)`],
+            ["floor: sequential 1 MiB writes + one final fdatasync", formatSpread(floors.diskFinalSync, mb), `${ratioAgainst(ratio(floodBytes, floors.diskFinalSync.median), "≥", 0.5)} (target ≥ 0.5)`],
             ["floor: 64 KiB write + fdatasync, repeated (no concurrency)", formatSpread(floors.diskGroupCommit, mb), formatRatio(ratio(floodBytes, floors.diskGroupCommit.median))],
             ["floor: sequential writes, no sync", formatSpread(floors.diskNoSync, mb), formatRatio(ratio(floodBytes, floors.diskNoSync.median))],
           ],

@@ -4,7 +4,7 @@
 // rate: half of Runnel's max. Ratios: Runnel / Redis in MB/s (target ≥ 3), and Runnel's p99 /
 // Redis's p99 at the same rate (target ≤ 1). Runnel is also set against the TCP floors.
 
-import { formatMs, formatNumber, formatRatio, table } from "../lib/markdown.ts";
+import { formatMs, formatNumber, formatRatio, ratioAgainst, table } from "../lib/markdown.ts";
 import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.ts";
 import { maxSustainableRate, repeatedFloods, repeatedRuns } from "../lib/runner.ts";
 import type { RepeatedRuns } from "../lib/runner.ts";
@@ -81,8 +81,8 @@ export const maxRateScenario: Scenario = {
       const runnelRuns = rows.find((row) => row.label === "Runnel")?.runs;
       const redisRuns = rows.find((row) => row.label === "Redis Streams")?.runs;
       const ratios: string[][] = [];
-      if (runnel && redis) ratios.push(["Runnel / Redis max sustainable MB/s (target ≥ 3)", formatRatio(ratio(runnel.maxRate, redis.maxRate))]);
-      if (runnelRuns && redisRuns) ratios.push(["Runnel p99 / Redis p99 at the same offered rate (target ≤ 1)", formatRatio(ratio(runnelRuns.produce.p99.median, redisRuns.produce.p99.median))]);
+      if (runnel && redis) ratios.push(["Runnel / Redis max sustainable MB/s (target ≥ 3)", ratioAgainst(ratio(runnel.maxRate, redis.maxRate), "≥", 3)]);
+      if (runnelRuns && redisRuns) ratios.push(["Runnel p99 / Redis p99 at the same offered rate (target ≤ 1)", ratioAgainst(ratio(runnelRuns.produce.p99.median, redisRuns.produce.p99.median), "≤", 1)]);
       if (runnel) {
         ratios.push(["Runnel max sustainable MB/s / TCP loopback floor", formatRatio(ratio(megabytes(runnel.maxRate, params) * 1e6, floors.tcpBytesPerSecond.median))]);
         if (runnelRuns) ratios.push([`Runnel p50 produce latency / TCP round trip p50 (${formatMs(floors.tcpRoundTrip.p50Us)} ms)`, formatRatio(ratio(runnelRuns.produce.p50.median, floors.tcpRoundTrip.p50Us))]);

@@ -2,7 +2,7 @@
 // latency, and the broker's memory: RSS (anonymous and file-backed) and, separately, the
 // bytes of segment/index files it has mapped. Target: RSS under 1 GiB.
 
-import { formatNumber, formatSpread, table } from "../lib/markdown.ts";
+import { formatNumber, formatSpread, table, verdict } from "../lib/markdown.ts";
 import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.ts";
 import { repeatedFloods, repeatedRuns } from "../lib/runner.ts";
 import type { ProcessMemory } from "../kafka/broker.ts";
@@ -60,7 +60,7 @@ export const partitionsScenario: Scenario = {
               ? [when, gib(value.rssBytes), gib(value.rssAnonBytes), gib(value.rssFileBytes), gib(value.dataMappedBytes), formatNumber(value.dataMappings), gib(value.dataMappedResidentBytes)]
               : [when, "n/a", "n/a", "n/a", "n/a", "n/a", "n/a"],
           ),
-        ) + `\nTarget: RSS under 1 GiB. Mapped file pages are counted in RSS (file-backed) while resident; the kernel can drop them under memory pressure, unlike anonymous memory.\n`,
+        ) + `\nTarget: RSS under 1 GiB — ${verdict(memory.every(([, value]) => value !== null && value.rssBytes < 2 ** 30))} (highest RSS seen ${gib(Math.max(...memory.map(([, value]) => value?.rssBytes ?? 0)))}). Mapped file pages are counted in RSS (file-backed) while resident; the kernel can drop them under memory pressure, unlike anonymous memory.\n`,
       );
       report.plot("latency", `Produce latency, ${partitions} partitions, ${formatNumber(rate)} rec/s`, [plotSeries("produce, no consumer", runs.representative, "produce"), plotSeries("produce, with consumer", withConsumer.representative, "produce"), plotSeries("end to end", withConsumer.representative, "endToEnd")]);
       report.figure("flood", flood);

@@ -4,7 +4,7 @@
 // Throughput is closed-loop (a full in-flight window); latency is open-loop at half of
 // Runnel's 1-partition throughput, for Runnel and Redis at the same offered rate.
 
-import { formatNumber, formatRatio, formatSpread, table } from "../lib/markdown.ts";
+import { formatNumber, formatRatio, formatSpread, ratioAgainst, table } from "../lib/markdown.ts";
 import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.ts";
 import { repeatedFloods, repeatedRuns } from "../lib/runner.ts";
 import type { RepeatedRuns } from "../lib/runner.ts";
@@ -59,9 +59,9 @@ export const produceScenario: Scenario = {
         `${partitions}`,
         runnel ? formatSpread(runnel, mbps) : "n/a",
         formatSpread(sink, mbps),
-        runnel ? formatRatio(ratio(runnel.median, sink.median)) : "n/a",
+        runnel ? ratioAgainst(ratio(runnel.median, sink.median), "≥", 0.5) : "n/a",
         floods.redis ? formatSpread(floods.redis, mbps) : "n/a",
-        runnel && floods.redis ? formatRatio(ratio(runnel.median, floods.redis.median)) : "n/a",
+        runnel && floods.redis ? ratioAgainst(ratio(runnel.median, floods.redis.median), "≥", 3) : "n/a",
       ]);
     }
     report.section(

@@ -10,7 +10,7 @@ import { searchMaxRate } from "../../bench/lib/rate-search.ts";
 import type { TrialOutcome } from "../../bench/lib/rate-search.ts";
 import { renderPercentilePlot, percentileToNines } from "../../bench/lib/svg.ts";
 import { spread, medianIndex } from "../../bench/lib/stats.ts";
-import { table, formatSpread } from "../../bench/lib/markdown.ts";
+import { table, formatSpread, ratioAgainst } from "../../bench/lib/markdown.ts";
 
 describe("LatencyHistogram", () => {
   test("percentiles of 1..10000 µs within HDR precision", () => {
@@ -182,6 +182,9 @@ describe("writers", () => {
     expect(formatSpread(spread([1, 2, 3]), String)).toBe("2 (1–3)");
     expect(table(["a", "b"], [["1", "x|y"]])).toBe("| a | b |\n| --- | --- |\n| 1 | x\\|y |\n");
     expect(() => table(["a"], [["1", "2"]])).toThrow();
+    expect(ratioAgainst(0.62, "≥", 0.5)).toBe("0.62× ✓");
+    expect(ratioAgainst(1.5, "≤", 1)).toBe("1.50× ✗");
+    expect(ratioAgainst(Number.NaN, "≥", 1)).toBe("n/a");
   });
 });
 
