@@ -10,7 +10,8 @@ import { run, startBroker, type Broker } from "../helpers/broker.ts";
 
 let broker: Broker;
 beforeAll(async () => {
-  broker = await startBroker({ set: { "num.partitions": 1 } });
+  // Small segments: fetches cross segment boundaries (responses of several log views).
+  broker = await startBroker({ set: { "num.partitions": 1, "log.segment.bytes": 1048576 } });
 });
 afterAll(async () => {
   await broker?.stop();

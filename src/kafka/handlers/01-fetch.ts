@@ -45,17 +45,6 @@ interface Gathered {
   releases: (() => void)[];
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
 /** Resolve every requested partition to its log (or an error). */
 function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]; topics: Init<FetchResponseFetchableTopicResponse>[] } {
   const cluster = ctx.broker.cluster;
@@ -117,7 +106,8 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       assert(read.chunks.reduce((sum, chunk) => sum + chunk.length, 0) === read.bytes, "read pieces add up to its bytes");
       gathered.releases.push(read.release);
       gathered.bytes += read.bytes;
-      const records = read.bytes === 0 ? noRecords : concat(read.chunks, read.bytes);
+      // Several views (one per segment) go out as they are: the Writer takes a list of views.
+      const records = read.bytes === 0 ? noRecords : read.chunks.length === 1 ? read.chunks[0]! : read.chunks;
       partitions.push({
         ...base,
         highWatermark: read.highWatermark,
