@@ -291,6 +291,32 @@ describe("produce and fetch", () => {
   });
 });
 
+describe("fetch by topic id and sessions", () => {
+  test("v13+ topic ids: known id answers data, unknown id UNKNOWN_TOPIC_ID; a session id we never gave is refused", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    await client.send(encodeRequest(MetadataApi, 12, 1, { topics: [{ name: "by-id", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], allowAutoTopicCreation: true }));
+    const topicId = decodeResponse(MetadataApi, 12, (await client.waitFrames(1))[0]!).body.topics[0].topicId;
+    const batch = buildBatch({ batchNumber: 8, recordCount: 2, valueBytes: 32 });
+    await client.send(encodeRequest(ProduceApi, 9, 2, produceRequest("by-id", batch)));
+    await client.waitFrames(2);
+    const fetchById = (id: string, sessionId = 0) => ({
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 1, sessionId, sessionEpoch: sessionId === 0 ? -1 : 1,
+      topics: [{ topicId: id, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, logStartOffset: -1n, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
+      forgottenTopicsData: [], rackId: "",
+    });
+    await client.send(encodeRequest(FetchApi, 17, 3, fetchById(topicId)));
+    await client.send(encodeRequest(FetchApi, 17, 4, fetchById("BBBBBBBBBBBBBBBBBBBBBA")));
+    await client.send(encodeRequest(FetchApi, 17, 5, fetchById(topicId, 12345)));
+    const [known, unknown, session] = (await client.waitFrames(5)).slice(2).map((frame) => decodeResponse(FetchApi, 17, frame!).body);
+    expect(known.sessionId).toBe(0);
+    expect(known.responses[0].topicId).toBe(topicId);
+    expect(known.responses[0].partitions[0].records.length).toBe(batch.length);
+    expect(unknown.responses[0].partitions[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_ID);
+    expect(session.errorCode).toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+    client.close();
+  });
+});
+
 describe("auto-creation settings", () => {
   test("num.partitions shapes auto-created topics; auto.create.topics.enable=false refuses", async () => {
     const creating = await startInProcess([["num.partitions", "3"]]);
