@@ -29,7 +29,8 @@ import type { AnyApi } from "../../src/protocol/api.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import * as generated from "../../src/protocol/generated/index.ts";
 import { decodeRequestFrame, encodeRequestFrame } from "../../src/protocol/headers.ts";
-import { buildBatch, compareWithSent, prng } from "../../src/testing/record-batches.ts";
+import { crc32cSoftware } from "../../src/native/fallback.ts";
+import { batchCrcValid, buildBatch, compareWithSent, prng } from "../../src/testing/record-batches.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
 import { Compression, gzipBatch, splitBatches, WireConnection, withRecordsSection } from "./listener-wire.ts";
 
@@ -144,6 +145,23 @@ function buildCorpus(ranges: { apiKey: number; minVersion: number; maxVersion: n
         topicData: [{ name: fuzzTopic, partitionData: [{ index: version % 2, records }] }],
       }));
     }
+  }
+  // Batches with a mutated header or records section and a CORRECT CRC: they pass the CRC check
+  // and reach the storage's deeper validation (lengths, counts, offsets, attributes).
+  const random = prng(seed ^ 0x5eed);
+  for (let index = 0; index < 300; index++) {
+    const batch = (index % 3 === 0 ? gzipped : fuzzBatch).slice();
+    const flips = 1 + Math.floor(random() * 4);
+    for (let flip = 0; flip < flips; flip++) {
+      // Anywhere after the CRC field, header fields (attributes … recordCount) most often.
+      const at = random() < 0.7 ? 21 + Math.floor(random() * 40) : 21 + Math.floor(random() * (batch.length - 21));
+      batch[at]! ^= 1 << Math.floor(random() * 8);
+    }
+    new DataView(batch.buffer).setUint32(17, crc32cSoftware(batch.subarray(21)));
+    corpus.push(encodeRequestFrame(ProduceApi!, 3 + (index % 9), 11, "fuzz", {
+      transactionalId: null, acks: 1, timeoutMs: 1000,
+      topicData: [{ name: fuzzTopic, partitionData: [{ index: index % 2, records: batch }] }],
+    }));
   }
   for (let version = 4; version <= 17; version++) {
     corpus.push(encodeRequestFrame(FetchApi!, version, 8, "fuzz", {
@@ -493,6 +511,38 @@ test(`live listener survives ${casesTarget} random and mutated frames (seed ${se
     }
   }
   expect(seen.length).toBe(preciousBatches.length);
+
+  // Whatever the fuzz managed to append to "fz" reads back as a sound log: every batch whole, with
+  // a valid CRC, at increasing offsets, up to the high watermark.
+  for (const partitionIndex of [0, 1]) {
+    let next = 0n;
+    let batchesRead = 0;
+    for (;;) {
+      const fetched = await after.request(FetchApi!, 11, {
+        replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 4 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic: fuzzTopic, partitions: [{ partition: partitionIndex, currentLeaderEpoch: -1, fetchOffset: next, logStartOffset: -1n, partitionMaxBytes: 4 << 20 }] }],
+        forgottenTopicsData: [], rackId: "",
+      });
+      const partition = fetched.responses[0].partitions[0];
+      expect(partition.errorCode).toBe(ErrorCode.NONE);
+      const batches = splitBatches(partition.records);
+      if (batches.length === 0) {
+        expect(next).toBe(partition.highWatermark);
+        break;
+      }
+      for (const batch of batches) {
+        const view = new DataView(batch.buffer, batch.byteOffset, batch.length);
+        const baseOffset = view.getBigInt64(0);
+        const lastOffset = baseOffset + BigInt(view.getInt32(23));
+        if (lastOffset < next) continue; // the batch holding `next` again
+        expect(batchCrcValid(batch)).toBe(true);
+        expect(baseOffset >= next || batchesRead === 0).toBe(true);
+        next = lastOffset + 1n;
+        batchesRead++;
+      }
+    }
+    console.log(`fz-${partitionIndex}: ${batchesRead} batches, log end ${next}, all CRCs valid`);
+  }
   for (let index = 0; index < preciousBatches.length; index++) {
     expect(compareWithSent(seen[index]!, preciousBatches[index]!, preciousBaseOffsets[index]!)).toBeNull();
   }
