@@ -348,3 +348,23 @@ describe("auto-creation settings", () => {
     }
   });
 });
+
+describe("connection limits", () => {
+  test("max.connections: the connection over the limit is closed, the others keep working", async () => {
+    const limited = await startInProcess([["max.connections", "2"]]);
+    try {
+      const first = await WireClient.connect(limited.bootstrap);
+      const second = await WireClient.connect(limited.bootstrap);
+      const third = await WireClient.connect(limited.bootstrap);
+      expect(await third.waitClosed()).toBe(true);
+      await first.send(encodeRequest(ApiVersionsApi, 0, 1, {}));
+      await second.send(encodeRequest(ApiVersionsApi, 0, 1, {}));
+      expect((await first.waitFrames(1)).length).toBe(1);
+      expect((await second.waitFrames(1)).length).toBe(1);
+      first.close();
+      second.close();
+    } finally {
+      await limited.close();
+    }
+  });
+});
