@@ -6,6 +6,7 @@ import { TcpConnection } from "../lib/tcp.ts";
 
 interface Waiter {
   correlationId: number;
+  sentMs: number;
   resolve: (body: Uint8Array) => void;
   reject: (error: Error) => void;
 }
@@ -51,10 +52,14 @@ export class FrameCutter {
   }
 }
 
+/** A response older than this means the broker is stuck: the connection is failed, so no run hangs. */
+export const responseTimeoutMs = 30_000;
+
 export class KafkaConnection {
   private tcp: TcpConnection | null = null;
   private readonly waiters: Waiter[] = [];
   private nextCorrelationId = 1;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
   /** Bytes of responses received (frames included). */
   bytesIn = 0;
 
@@ -74,6 +79,14 @@ export class KafkaConnection {
       },
       () => connection.failAll(new Error("connection closed by the broker")),
     );
+    // One timer per connection (not per request) checks the oldest outstanding request.
+    connection.watchdog = setInterval(() => {
+      const oldest = connection.waiters[0];
+      if (oldest && performance.now() - oldest.sentMs > responseTimeoutMs) {
+        connection.close(new Error(`no response from the broker for ${responseTimeoutMs / 1000} s`));
+      }
+    }, 1000);
+    connection.watchdog.unref();
     return connection;
   }
 
@@ -87,7 +100,7 @@ export class KafkaConnection {
   request(frame: Uint8Array, correlationId: number): Promise<Uint8Array> {
     assert(this.tcp !== null, "request before open");
     return new Promise((resolve, reject) => {
-      this.waiters.push({ correlationId, resolve, reject });
+      this.waiters.push({ correlationId, sentMs: performance.now(), resolve, reject });
       try {
         this.tcp!.write(frame);
       } catch (error) {
@@ -111,9 +124,10 @@ export class KafkaConnection {
     return this.tcp?.waitQueueBelow(bytesMax) ?? Promise.resolve();
   }
 
-  close(): void {
+  close(reason = new Error("connection closed")): void {
+    if (this.watchdog) clearInterval(this.watchdog);
     this.tcp?.close();
-    this.failAll(new Error("connection closed"));
+    this.failAll(reason);
   }
 
   private onFrame(frame: Uint8Array): void {
