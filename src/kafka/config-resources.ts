@@ -63,14 +63,15 @@ export interface DescribedConfig {
 }
 
 export interface DescribeOptions {
-  /** Keys asked for, or null for all. Unknown keys are left out, as Kafka does. */
+  /** Keys asked for; null or empty for all. Unknown keys are left out, as Kafka does. */
   keys: readonly string[] | null;
   includeSynonyms: boolean;
   includeDocumentation: boolean;
 }
 
+/** Kafka reads a null AND an empty key list as "every key". */
 function wanted(keys: readonly string[] | null, name: string): boolean {
-  return keys === null || keys.includes(name);
+  return keys === null || keys.length === 0 || keys.includes(name);
 }
 
 /** Describe a topic's configs. Throws KafkaError UNKNOWN_TOPIC_OR_PARTITION. */

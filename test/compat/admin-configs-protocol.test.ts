@@ -161,11 +161,14 @@ test("DescribeConfigs v0-v4: resource types, broker ids, unknown topics, chosen 
         { resourceType: 4, resourceName: "1", configurationKeys: null },
         { resourceType: 8, resourceName: "3", configurationKeys: null },
         { resourceType: 2, resourceName: "no-such-topic", configurationKeys: null },
+        { resourceType: 2, resourceName: "wire-admin", configurationKeys: [] },
       ],
       ...(version >= 1 ? { includeSynonyms: true } : {}),
       ...(version >= 3 ? { includeDocumentation: true } : {}),
     });
-    const [topic, node, clusterDefault, otherBroker, logger, missing] = response.results;
+    const [topic, node, clusterDefault, otherBroker, logger, missing, emptyKeys] = response.results;
+    // An empty key list means every key, as a null one does.
+    expect(emptyKeys.configs.length).toBeGreaterThan(20);
     expect(topic.errorCode).toBe(ErrorCode.NONE);
     expect(topic.configs.map((config: any) => [config.name, config.value])).toEqual([["cleanup.policy", "compact"]]);
     if (version >= 1) expect(topic.configs[0].configSource).toBe(1);
