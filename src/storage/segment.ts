@@ -11,7 +11,8 @@
 //   Reads map the file read-only (when the native helper can map) and hand out zero-copy views.
 //   A mapping may not extend past the end of the file, so with mappings the active segment's file
 //   is grown ahead of the writes by reserving space with fallocate (`StorageFs.allocate`) in
-//   chunks of up to `reservationChunkBytes`, bounded by segment.bytes: the mapping then covers the
+//   steps doubling from 64 KiB up to `reservationChunkBytes` (16 MiB), bounded by segment.bytes
+//   (so idle partitions reserve little disk): the mapping then covers the
 //   reserved size and is redone only when the reservation grows, and a full disk surfaces as ENOSPC
 //   from the reservation, before anything is written. The zero-filled reserved tail is beyond the
 //   logical size: it is cut when the segment is sealed or closed, and recovery cuts it after a crash.
@@ -40,6 +41,8 @@ import { OffsetIndex, TimeIndex } from "./segment-index.ts";
 
 /** Most bytes reserved (fallocate) ahead of the writes of the active segment at a time. */
 export const reservationChunkBytes = 16 * 1024 * 1024;
+/** First reservation of a segment; later ones double the reserved size up to the chunk size. */
+export const reservationMinBytes = 64 * 1024;
 
 export const logSuffix = ".log";
 export const offsetIndexSuffix = ".index";
@@ -284,8 +287,11 @@ export class Segment implements MappingOwner {
   /** Make the file at least `end` bytes long with reserved blocks (see the header). */
   private reserve(end: number): void {
     if (end <= this.reservedBytes) return;
+    // Grow geometrically from reservationMinBytes to reservationChunkBytes steps, so that 10,000
+    // mostly idle partitions hold KiBs of reserved disk each, not a full chunk.
+    const growth = Math.min(reservationChunkBytes, Math.max(reservationMinBytes, this.reservedBytes));
     const bound = Math.max(end, this.mapLengthHint);
-    const target = Math.max(end, Math.min(this.reservedBytes + reservationChunkBytes, bound));
+    const target = Math.max(end, Math.min(this.reservedBytes + growth, bound));
     try {
       this.context.fs.allocate(this.fd, this.reservedBytes, target - this.reservedBytes);
     } catch (error) {
