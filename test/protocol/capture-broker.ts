@@ -1,6 +1,7 @@
 // A minimal Kafka responder built only from the protocol layer, for testing the codecs against
 // real clients (kcat/librdkafka, kafka-python, kafkajs): it answers ApiVersions, Metadata,
-// InitProducerId and Produce, and records every request frame and every produced `records` blob.
+// InitProducerId and Produce (recording every request frame and every produced `records` blob),
+// and ListOffsets and Fetch for batches a test puts in with `serve()` (one partition per topic).
 // It is NOT the broker (no log, no groups); it exists so that protocol tests see real client bytes.
 
 import type { Socket } from "bun";
@@ -29,6 +30,8 @@ export interface CaptureBroker extends AsyncDisposable {
   readonly produced: CapturedRecords[];
   /** Unexpected errors while serving (decode failures etc.). */
   readonly errors: string[];
+  /** Batches (base offsets already set, contiguous from 0) that Fetch returns for `topic`, partition 0. */
+  serve(topic: string, batches: Uint8Array[], endOffset: bigint): void;
 }
 
 interface ConnectionState {
@@ -51,6 +54,7 @@ export function startCaptureBroker(): CaptureBroker {
   const errors: string[] = [];
   let nextOffset = 0n;
   let port = 0;
+  const served = new Map<string, { batches: Uint8Array[]; endOffset: bigint }>();
 
   const respond = (socket: Socket<ConnectionState>, api: AnyApi, version: number, correlationId: number, body: unknown): void => {
     for (const chunk of encodeResponseFrame(api, version, correlationId, body)) socket.write(chunk);
@@ -96,6 +100,37 @@ export function startCaptureBroker(): CaptureBroker {
       case 22:
         respond(socket, api, version, correlationId, { errorCode: 0, producerId: 4242n, producerEpoch: 0 });
         return;
+      case 2: {
+        // ListOffsets: -2 (earliest) is 0, anything else the end.
+        const topics = body.topics.map((topic: { name: string; partitions: { partitionIndex: number; timestamp: bigint }[] }) => ({
+          name: topic.name,
+          partitions: topic.partitions.map((partition) => {
+            const end = served.get(topic.name)?.endOffset ?? 0n;
+            const offset = partition.timestamp === -2n ? 0n : end;
+            // v0 answers with a list of offsets, v1+ with one (each is refused at the other versions).
+            return version === 0
+              ? { partitionIndex: partition.partitionIndex, errorCode: 0, oldStyleOffsets: [offset] }
+              : { partitionIndex: partition.partitionIndex, errorCode: 0, timestamp: -1n, offset };
+          }),
+        }));
+        respond(socket, api, version, correlationId, { topics });
+        return;
+      }
+      case 1: {
+        // Fetch: everything served from the asked offset on (whole batches), or nothing at the end.
+        const responses = body.topics.map((topic: { topic: string; topicId: string; partitions: { partition: number; fetchOffset: bigint }[] }) => ({
+          topic: topic.topic,
+          topicId: topic.topicId,
+          partitions: topic.partitions.map((partition) => {
+            const entry = served.get(topic.topic);
+            const end = entry?.endOffset ?? 0n;
+            const records = entry && partition.fetchOffset < end ? entry.batches : [];
+            return { partitionIndex: partition.partition, errorCode: 0, highWatermark: end, lastStableOffset: end, logStartOffset: 0n, records };
+          }),
+        }));
+        respond(socket, api, version, correlationId, { responses });
+        return;
+      }
       case 0: {
         const responses = body.topicData.map((topic: { name: string; partitionData: { index: number; records: Uint8Array | null }[] }) => ({
           name: topic.name,
@@ -151,6 +186,9 @@ export function startCaptureBroker(): CaptureBroker {
     requests,
     produced,
     errors,
+    serve(topic, batches, endOffset) {
+      served.set(topic, { batches, endOffset });
+    },
     async [Symbol.asyncDispose]() {
       server.stop(true);
     },

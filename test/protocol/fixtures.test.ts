@@ -17,7 +17,9 @@ const manifest: { file: string; apiKey: number; version: number; client: string;
 const decoder = new TextDecoder();
 
 test("there are fixtures from every client", () => {
-  expect(new Set(manifest.map((entry) => entry.client))).toEqual(new Set(["kcat", "confluent-kafka", "kafka-python", "kafkajs"]));
+  expect(new Set(manifest.map((entry) => entry.client))).toEqual(
+    new Set(["kcat", "kcat-consumer", "confluent-kafka", "kafka-python", "kafka-python-consumer", "kafkajs"]),
+  );
 });
 
 for (const entry of manifest) {

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { decodeRecords, splitBatches } from "../../src/protocol/record-batch.ts";
+import { buildRecordBatch, decodeRecords, splitBatches } from "../../src/protocol/record-batch.ts";
 import { type CaptureBroker, startCaptureBroker } from "./capture-broker.ts";
 
 const require = createRequire(import.meta.url);
@@ -162,5 +162,65 @@ describe("kafkajs 2.2.4", () => {
     expect(broker.requests.find((request) => request.header.requestApiKey === 18)!.header.requestApiVersion).toBe(2);
     expect(broker.requests.find((request) => request.header.requestApiKey === 3)!.header.requestApiVersion).toBe(6);
     saveFixtures(broker, "kafkajs", "gzip");
+  }, 30_000);
+});
+
+describe.skipIf(!hasKcat)("kcat consumes what we encode (Fetch responses, our compressed batches)", () => {
+  for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"]) {
+    test(`kcat -C reads batches compressed here with ${codec}`, async () => {
+      await using broker = startCaptureBroker();
+      const first = Array.from({ length: 30 }, (_, index) => `first-${index}-${"q".repeat(index)}`);
+      const second = Array.from({ length: 20 }, (_, index) => `second-${index}`);
+      const batches = [
+        buildRecordBatch({ records: first.map((value) => ({ value })), baseOffset: 0n, compression: codecNumbers[codec]! }),
+        buildRecordBatch({ records: second.map((value) => ({ value, headers: [{ key: "h", value: "x" }] })), baseOffset: 30n, compression: codecNumbers[codec]! }),
+      ];
+      broker.serve("served", batches, 50n);
+      const child = Bun.spawn(["kcat", "-b", `127.0.0.1:${broker.port}`, "-C", "-t", "served", "-p", "0", "-o", "beginning", "-e", "-f", "%s\\n"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [exitCode, output] = await Promise.all([child.exited, new Response(child.stdout).text()]);
+      expect(broker.errors).toEqual([]);
+      expect(exitCode).toBe(0);
+      expect(output.trimEnd().split("\n")).toEqual([...first, ...second]);
+      const fetch = broker.requests.find((request) => request.header.requestApiKey === 1)!;
+      expect(fetch.header.requestApiVersion).toBe(11);
+      saveFixtures(broker, "kcat-consumer", codec);
+    }, 30_000);
+  }
+});
+
+describe.skipIf(!hasPython)("kafka-python consumes what we encode", () => {
+  test("Fetch (v4) with a gzip batch and a plain one", async () => {
+    await using broker = startCaptureBroker();
+    const values = Array.from({ length: 25 }, (_, index) => `kp-consume-${index}`);
+    broker.serve(
+      "served",
+      [
+        buildRecordBatch({ records: values.slice(0, 10).map((value) => ({ value })), baseOffset: 0n, compression: 1 }),
+        buildRecordBatch({ records: values.slice(10).map((value) => ({ value })), baseOffset: 10n }),
+      ],
+      25n,
+    );
+    const script = `
+from kafka import KafkaConsumer, TopicPartition
+c = KafkaConsumer(bootstrap_servers="127.0.0.1:${broker.port}", group_id=None, enable_auto_commit=False, consumer_timeout_ms=5000, api_version_auto_timeout_ms=10000)
+tp = TopicPartition("served", 0)
+c.assign([tp])
+c.seek_to_beginning(tp)
+got = []
+for message in c:
+    got.append(message.value.decode())
+    if len(got) == 25:
+        break
+print("\\n".join(got))
+`;
+    const child = Bun.spawn(["/usr/bin/python3", "-c", script], { stdout: "pipe", stderr: "pipe" });
+    const [exitCode, output, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    expect(broker.errors).toEqual([]);
+    expect(exitCode, stderr).toBe(0);
+    expect(output.trimEnd().split("\n")).toEqual(values);
+    saveFixtures(broker, "kafka-python-consumer", "gzip");
   }, 30_000);
 });
