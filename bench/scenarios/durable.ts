@@ -8,6 +8,8 @@ import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.
 import { repeatedFloods, repeatedRuns } from "../lib/runner.ts";
 import { ratio } from "../lib/stats.ts";
 import { startRunnel } from "../systems/kafka.ts";
+import { startRedis } from "../systems/redis.ts";
+import type { Spread } from "../lib/stats.ts";
 import type { Scenario } from "./common.ts";
 import { isUnavailable, measureFloors, megabytes, tryStart } from "./common.ts";
 
@@ -33,6 +35,16 @@ export const durableScenario: Scenario = {
     try {
       const flood = await repeatedFloods(runnel, "durable", params, context.log);
       const floodBytes = megabytes(flood.median, params) * 1e6;
+      // Peer: Redis with its durable setting (fsync of the AOF before answering), same 8 connections.
+      let redisFlood: Spread | null = null;
+      if (params.peers) {
+        const redis = await startRedis(params, "always", producers);
+        try {
+          redisFlood = await repeatedFloods(redis, "redis-always", params, context.log);
+        } finally {
+          await redis.stop();
+        }
+      }
       report.section(
         `Throughput with durable acks (${producers} producer connections, ${params.inFlightMax} requests in flight each)`,
         table(
@@ -42,6 +54,7 @@ export const durableScenario: Scenario = {
             ["floor: sequential 1 MiB writes + one final fdatasync", formatSpread(floors.diskFinalSync, mb), `${ratioAgainst(ratio(floodBytes, floors.diskFinalSync.median), "≥", 0.5)} (target ≥ 0.5)`],
             ["floor: 64 KiB write + fdatasync, repeated (no concurrency)", formatSpread(floors.diskGroupCommit, mb), formatRatio(ratio(floodBytes, floors.diskGroupCommit.median))],
             ["floor: sequential writes, no sync", formatSpread(floors.diskNoSync, mb), formatRatio(ratio(floodBytes, floors.diskNoSync.median))],
+            ...(redisFlood ? [[`peer: Redis Streams XADD, appendfsync always, ${producers} connections`, formatSpread(redisFlood, mbps), formatRatio(ratio(flood.median, redisFlood.median))]] : []),
           ],
         ) + `\nacks=all (-1): on one node Runnel answers after fdatasync of the appended batches, one fdatasync shared by all appends waiting at that moment. Broker settings: ${Object.entries(durableSettings).map(([key, value]) => `${key}=${value}`).join(", ") || "defaults"}.\n`,
       );
@@ -50,6 +63,7 @@ export const durableScenario: Scenario = {
       report.section(`Latency with durable acks at ${formatNumber(rate)} records/s (${mbps(rate)} MB/s, ${Math.round(params.latencyRateFraction * 100)} % of the flood rate)`, latencyTable([{ label: "Runnel (durable)", runs }], "produce") + "\n" + latencyTable([{ label: "Runnel (durable), end to end", runs }], "endToEnd"));
       report.plot("latency", `Durable produce latency at ${formatNumber(rate)} rec/s`, [plotSeries("produce (send → ack)", runs.representative, "produce"), plotSeries("end to end", runs.representative, "endToEnd")]);
       report.figure("flood", flood);
+      report.figure("redisAlwaysFlood", redisFlood);
       report.figure("latency", summaryFigures(runs));
       context.headlines.push(`scenario 2: durable acks, ${producers} producers: ${mbps(flood.median)} MB/s = ${formatRatio(ratio(floodBytes, floors.diskFinalSync.median))} the sequential write + fdatasync floor`);
     } finally {

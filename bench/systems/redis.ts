@@ -66,11 +66,11 @@ class RedisTarget implements OpenLoopTarget {
   }
 }
 
-export async function startRedis(params: BenchParams): Promise<System> {
+export async function startRedis(params: BenchParams, appendfsync: "everysec" | "always" = "everysec", connections = params.producers): Promise<System> {
   const dir = benchTmpDir("redis");
   const port = freePort();
   const child = await spawnChild({
-    cmd: ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir, "--save", "", "--daemonize", "no", "--protected-mode", "no"],
+    cmd: ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--appendonly", "yes", "--appendfsync", appendfsync, "--dir", dir, "--save", "", "--daemonize", "no", "--protected-mode", "no"],
     ready: /Ready to accept connections/,
     readyTimeoutMs: 10_000,
   });
@@ -87,10 +87,10 @@ export async function startRedis(params: BenchParams): Promise<System> {
   };
   const admin = (await connect(1))[0]!;
   return {
-    name: "Redis Streams (AOF everysec)",
+    name: `Redis Streams (AOF ${appendfsync})`,
     async newTrial(label): Promise<Trial> {
       const stream = trialName("bench", label);
-      const clients = await connect(params.producers);
+      const clients = await connect(connections);
       const target = new RedisTarget(clients, stream, payload);
       return {
         target,
@@ -106,7 +106,7 @@ export async function startRedis(params: BenchParams): Promise<System> {
     },
     async flood(label, durationMs, warmupMs) {
       const stream = trialName("flood", label);
-      const clients = await connect(params.producers);
+      const clients = await connect(connections);
       const windowMax = params.inFlightMax * 32; // commands in flight per client (pipelined)
       let measuring = false;
       let stop = false;
