@@ -156,7 +156,7 @@ for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"]) {
 test("restart (SIGTERM) and crash (SIGKILL) in the middle of an idempotent run: no duplicates, no gaps", async () => {
   const topic = "idempotent-restarts";
   const count = 30000;
-  const producer = spawnLines([python, producerPath, broker.bootstrap, topic, "lz4", String(count), "500", "6000"]);
+  const producer = spawnLines([python, producerPath, broker.bootstrap, topic, "lz4", String(count), "500", "4000"]);
   const finished = () => producer.lines.some((line) => line.startsWith("{"));
   try {
     await producer.waitForLine((line) => line === "delivered 5000");
