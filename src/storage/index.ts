@@ -1,6 +1,19 @@
-// The partition log: public entry points. See partition-log.ts (one log), log-manager.ts (every
-// log of a node), segment.ts (files, mappings, the write path), recovery.ts, fs.ts (the injectable
-// file layer).
+// The partition log: public entry points.
+//
+//   createLogManager({ dataDir, brokerConfig, topicConfigFor?, fs?, native?, producerStateFactory?,
+//                      clock?, logger?, mappedSegmentsMax?, backgroundTasks? }) → DataDirLogManager
+//     (LogManager of types.ts + runRetention(), writeCheckpoints(), getLog()); call open() first.
+//   openPartitionLog({ dataDir, topic, partition, config | brokerConfig, fs?, native?, clock?,
+//                      logger?, producerState?, recoveryPoint?, logStartOffset? }) → Log
+//     one log without checkpoint files (tests, tools).
+//   Log implements PartitionLog (types.ts) and adds applyRetention(), recoveryPoint,
+//   segmentBaseOffsets(), segmentCount, mappedSegments, and the cleaner hooks.
+//
+// Files: partition-log.ts (one log: single writer, group commit, reads, truncation, retention),
+// log-manager.ts (every log of a node, checkpoints, clean-shutdown marker, timers), segment.ts
+// (files, the write path, mappings, batch scanning), segment-index.ts, recovery.ts,
+// producer-snapshots.ts, checkpoint.ts, mapping.ts (ref-counted mappings, LRU), batch-header.ts,
+// fs.ts (the injectable file layer).
 
 import { join } from "node:path";
 import { topicDefaults, type BrokerConfig, type TopicConfig } from "../config/index.ts";
