@@ -528,7 +528,6 @@ function emitWrite(
       : flexible === "false"
         ? `${writer}.arrayLength(${count})`
         : `(${flexible} ? ${writer}.compactArrayLength(${count}) : ${writer}.arrayLength(${count}))`;
-  const items = isNullableAnywhere(field) ? `${value}` : value;
   if (isNullableAnywhere(field)) {
     out.open(`if (${value} === null) {`);
     out.line(`${lengthCall("-1")};`);
@@ -536,12 +535,12 @@ function emitWrite(
   } else {
     out.open("{");
   }
-  out.line(`${lengthCall(`${items}.length`)};`);
+  out.line(`${lengthCall(`${value}.length`)};`);
   let elementWrite: string;
   if (element.kind === "struct") elementWrite = `write${element.struct.tsName}(${writer}, version, item)`;
   else if (element.kind === "primitive") elementWrite = conditionalCall(element.name, flexible, "false", (method) => `${writer}.${method}(item)`);
   else throw new Error("arrays of arrays are not in Kafka's protocol");
-  out.line(`for (const item of ${items}) ${elementWrite};`);
+  out.line(`for (const item of ${value}) ${elementWrite};`);
   out.close("}");
 }
 
