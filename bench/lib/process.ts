@@ -24,6 +24,28 @@ export interface SpawnOptions {
 
 const tailLinesMax = 40;
 
+// Every child still running, so that an interrupted bench (Ctrl-C) leaves no broker, Redis or
+// NATS server behind.
+const running = new Set<Subprocess>();
+let cleanupInstalled = false;
+
+export function trackChild(child: Subprocess): void {
+  running.add(child);
+  void child.exited.then(() => running.delete(child));
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  const killAll = () => {
+    for (const each of running) each.kill("SIGKILL");
+  };
+  process.on("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
 export async function spawnChild(options: SpawnOptions): Promise<Child> {
   assert(options.cmd.length > 0, "empty command");
   const child = Bun.spawn(options.cmd, {
@@ -33,6 +55,7 @@ export async function spawnChild(options: SpawnOptions): Promise<Child> {
     stdout: "pipe",
     stderr: "pipe",
   });
+  trackChild(child);
   const lines: string[] = [];
   let resolveReady: (match: RegExpMatchArray) => void = () => {};
   const ready = new Promise<RegExpMatchArray>((resolve) => (resolveReady = resolve));

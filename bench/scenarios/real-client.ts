@@ -10,6 +10,7 @@ import { latencyTable, plotSeries, Report } from "../lib/report.ts";
 import { repeatedFloods, repeatedRuns } from "../lib/runner.ts";
 import { spread, medianIndex } from "../lib/stats.ts";
 import { createTopic } from "../kafka/broker.ts";
+import { trackChild } from "../lib/process.ts";
 import { startRunnel } from "../systems/kafka.ts";
 import { trialName } from "../systems/types.ts";
 import type { Scenario } from "./common.ts";
@@ -30,6 +31,7 @@ interface ClientResult {
 
 async function runClient(args: string[]): Promise<ClientResult> {
   const child = Bun.spawn([pythonPath, script, ...args], { stdout: "pipe", stderr: "pipe" });
+  trackChild(child);
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   if (code !== 0) throw new Error(`confluent-produce.py exited ${code}: ${stderr.slice(-800)}`);
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as ClientResult;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { OpenLoopRecorder } from "../lib/open-loop.ts";
 import type { ScheduleOptions } from "../lib/schedule.ts";
 import type { FollowSpec } from "./follow.ts";
+import { trackChild } from "../lib/process.ts";
 
 const childPath = join(import.meta.dir, "follow-child.ts");
 
@@ -16,6 +17,7 @@ export class FollowProcess {
 
   static async start(spec: FollowSpec, readyTimeoutMs = 10_000): Promise<FollowProcess> {
     const child = Bun.spawn([process.execPath, childPath, JSON.stringify(spec)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    trackChild(child);
     const follow = new FollowProcess(child);
     void follow.pump(child.stdout);
     void follow.pump(child.stderr);
