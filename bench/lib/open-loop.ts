@@ -146,7 +146,8 @@ export async function driveOpenLoop(
     await Bun.sleep(Math.max(options.tickMs, Math.min(waitMs, 50)));
   }
   // Flush what lingers, then wait for the acknowledgements still in flight.
-  const settleDeadline = now() + options.settleTimeoutMs;
+  // An overloaded run has failed already; do not spend long collecting its stragglers.
+  const settleDeadline = now() + (recorder.overloaded ? Math.min(2000, options.settleTimeoutMs) : options.settleTimeoutMs);
   while (target.backlog() > 0 && now() < settleDeadline) {
     target.tick(Number.POSITIVE_INFINITY);
     await target.settle(Math.min(100, settleDeadline - now()));

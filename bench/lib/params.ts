@@ -63,7 +63,7 @@ export const defaultParams: BenchParams = {
   latencyRateFraction: 0.5,
   rate: 0,
   manyPartitions: 1000,
-  fetchBytes: 512 * 1024 * 1024,
+  fetchBytes: 256 * 1024 * 1024,
   diskBytes: 256 * 1024 * 1024,
   tcpBytes: 1024 * 1024 * 1024,
   tickMs: 1,
