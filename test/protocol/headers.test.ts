@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { ProtocolDecodeError } from "../../src/protocol/errors.ts";
-import { ApiVersionsApi, MetadataApi, ProduceApi } from "../../src/protocol/generated/index.ts";
+import { ApiVersionsApi, FetchApi, MetadataApi, ProduceApi } from "../../src/protocol/generated/index.ts";
 import {
   decodeRequestFrame,
   decodeRequestHeader,
@@ -59,4 +59,18 @@ test("malformed headers are decode errors", () => {
   expect(() => decodeRequestHeader(new Reader(new Uint8Array([0, 0, 0])))).toThrow(ProtocolDecodeError);
   expect(() => decodeRequestHeader(new Reader(new Uint8Array([0, 0, 0xff, 0xff, 0, 0, 0, 1, 0, 0])))).toThrow(ProtocolDecodeError);
   expect(() => decodeRequestHeader(new Reader(new Uint8Array([0, 0, 0, 9, 0, 0, 0, 1, 0, 5, 97])))).toThrow(ProtocolDecodeError);
+});
+
+test("a response frame with large record views: size prefix right, views not copied", () => {
+  const big = new Uint8Array(100_000).fill(4);
+  const chunks = encodeResponseFrame(FetchApi, 12, 9, {
+    responses: [{ topic: "t", partitions: [{ partitionIndex: 0, records: [big, big] }] }],
+  });
+  expect(chunks.filter((chunk) => chunk === big).length).toBe(2);
+  const whole = Buffer.concat(chunks);
+  expect(whole.readInt32BE(0)).toBe(whole.length - 4);
+  const reader = new Reader(new Uint8Array(whole), 4);
+  expect(decodeResponseHeader(reader, 1, 12)).toEqual({ correlationId: 9 });
+  expect(FetchApi.decodeResponse(reader, 12).responses[0].partitions[0].records!.length).toBe(200_000);
+  expect(reader.remaining).toBe(0);
 });
