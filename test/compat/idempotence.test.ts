@@ -25,12 +25,13 @@ import json, sys, time
 from confluent_kafka import Producer
 bootstrap, topic, codec, count, report = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 pace = int(sys.argv[6]) if len(sys.argv) > 6 else 0  # records per second, 0 = as fast as possible
+linger = int(sys.argv[7]) if len(sys.argv) > 7 else 5
 started = time.time()
 producer = Producer({
     "bootstrap.servers": bootstrap,
     "enable.idempotence": True,
     "compression.codec": codec,
-    "linger.ms": 5,
+    "linger.ms": linger,
     "batch.num.messages": 200,
     "message.timeout.ms": 120000,
     "reconnect.backoff.ms": 50,
@@ -153,17 +154,23 @@ for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"]) {
   }, 120000);
 }
 
-test("restart (SIGTERM) and crash (SIGKILL) in the middle of an idempotent run: no duplicates, no gaps", async () => {
+// Without the producer state, this run yields duplicates: with linger.ms=0 and acks=all a produce
+// request is almost always in flight, so each SIGKILL lands between an append and its
+// acknowledgement, and the producer resends those batches to the restarted broker (measured:
+// 400 duplicates in 60,000 with the state manager unplugged; 0 with it).
+test("restart (SIGTERM) and two crashes (SIGKILL) in the middle of an idempotent run: no duplicates, no gaps", async () => {
   const topic = "idempotent-restarts";
-  const count = 30000;
-  const producer = spawnLines([python, producerPath, broker.bootstrap, topic, "lz4", String(count), "500", "4000"]);
+  const count = 60000;
+  const producer = spawnLines([python, producerPath, broker.bootstrap, topic, "lz4", String(count), "500", "0", "0"]);
   const finished = () => producer.lines.some((line) => line.startsWith("{"));
   try {
-    await producer.waitForLine((line) => line === "delivered 5000");
+    await producer.waitForLine((line) => line === "delivered 10000");
     await broker.restart();
-    await producer.waitForLine((line) => line === "delivered 15000");
-    expect(finished()).toBe(false);
-    await broker.crash();
+    for (const mark of [25000, 40000]) {
+      await producer.waitForLine((line) => line === `delivered ${mark}`);
+      expect(finished()).toBe(false);
+      await broker.crash();
+    }
     const summaryLine = await producer.waitForLine((line) => line.startsWith("{"));
     const summary = JSON.parse(summaryLine);
     const stderr = await producer.stderr();
