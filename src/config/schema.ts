@@ -136,6 +136,8 @@ export const brokerSchema = {
   "group.min.session.timeout.ms": int(6000, "smallest session.timeout.ms a member may ask", { min: 0 }),
   "group.max.session.timeout.ms": int(1800000, "largest session.timeout.ms a member may ask", { min: 0 }),
   "group.max.size": int(INT_MAX, "members per group", { min: 1 }),
+  "group.consumer.session.timeout.ms": int(45000, "session timeout of KIP-848 consumer group members", { min: 1 }),
+  "group.consumer.heartbeat.interval.ms": int(5000, "heartbeat interval given to KIP-848 consumer group members", { min: 1 }),
   "offsets.topic.num.partitions": int(50, "partitions of __consumer_offsets", { min: 1 }),
   "offsets.topic.replication.factor": int(1, "replication factor of __consumer_offsets", { min: 1 }),
   "offsets.topic.segment.bytes": int(104857600, "segment.bytes of __consumer_offsets", { min: 1 }),

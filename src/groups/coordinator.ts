@@ -11,6 +11,7 @@
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger } from "../util/logger.ts";
+import type { ConsumerGroups } from "./consumer-groups.ts";
 import { subscribedTopics } from "./consumer-protocol.ts";
 import { EMPTY_BYTES, Group, Member } from "./group.ts";
 import type { GroupMetadataSnapshot, GroupRecord, GroupStore } from "./group-store.ts";
@@ -81,6 +82,8 @@ export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private expiryTimer: { cancel(): void } | null = null;
   private closed = false;
+  /** KIP-848 consumer groups sharing this coordinator's offsets (optional). */
+  private consumerGroups: ConsumerGroups | null = null;
 
   constructor(
     private readonly config: GroupCoordinatorConfig,
@@ -88,6 +91,16 @@ export class GroupCoordinator {
     private readonly store: GroupStore,
   ) {
     assert(config.groupMinSessionTimeoutMs <= config.groupMaxSessionTimeoutMs, "group.min.session.timeout.ms > max");
+  }
+
+  /** Consumer groups (KIP-848) whose offsets this coordinator stores and whose commits it checks. */
+  attachConsumerGroups(consumerGroups: ConsumerGroups): void {
+    this.consumerGroups = consumerGroups;
+  }
+
+  /** True while a classic group with members holds `groupId`. */
+  hasMembers(groupId: string): boolean {
+    return (this.groups.get(groupId)?.members.size ?? 0) > 0;
   }
 
   /** Starts the periodic expiry of committed offsets (offsets.retention.minutes). */
@@ -201,6 +214,9 @@ export class GroupCoordinator {
       this.groups.set(input.groupId, group);
     }
     if (group.state === "Dead") return Promise.resolve(joinError(input.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if ((this.consumerGroups?.memberCount(input.groupId) ?? 0) > 0) {
+      return Promise.resolve(joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
     if (!this.acceptsProtocols(group, request)) {
       return Promise.resolve(joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     }
@@ -692,6 +708,10 @@ export class GroupCoordinator {
   private commitGroupError(input: OffsetCommitInput): number {
     if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (input.groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    if (this.consumerGroups?.has(input.groupId) && !this.hasMembers(input.groupId)) {
+      // A KIP-848 group: the commit carries the member epoch.
+      return this.consumerGroups.commitError(input.groupId, input.memberId, input.generationId);
+    }
     const group = this.groups.get(input.groupId);
     if (!group) return input.generationId < 0 ? 0 : ErrorCode.ILLEGAL_GENERATION;
     if (group.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -845,7 +865,7 @@ export class GroupCoordinator {
     const wanted = new Set(states.map((state) => state.toLowerCase()));
     const listed: ListedGroup[] = [];
     for (const group of this.groups.values()) {
-      if (group.state === "Dead") continue;
+      if (group.state === "Dead" || (group.members.size === 0 && this.consumerGroups?.has(group.groupId))) continue;
       if (wanted.size > 0 && !wanted.has(group.state.toLowerCase())) continue;
       listed.push({ groupId: group.groupId, protocolType: group.protocolType ?? "", state: group.state });
     }

@@ -5,6 +5,7 @@
 import type { ClusterStore } from "../cluster/index.ts";
 import type { BrokerConfig } from "../config/index.ts";
 import { createLogger } from "../util/logger.ts";
+import { ConsumerGroups } from "./consumer-groups.ts";
 import { GroupCoordinator, coordinatorConfigFrom } from "./coordinator.ts";
 import { OffsetsLog } from "./offsets-log.ts";
 import { systemScheduler, type Scheduler } from "./scheduler.ts";
@@ -13,12 +14,15 @@ import type { PartitionLag } from "./types.ts";
 export { GroupCoordinator, coordinatorConfigFrom, type GroupCoordinatorConfig } from "./coordinator.ts";
 export { OFFSETS_TOPIC, offsetsPartitionFor, javaStringHashCode } from "./partition-for.ts";
 export type * from "./types.ts";
+export { ConsumerGroups, type ConsumerHeartbeatInput, type ConsumerHeartbeatResult, type TopicPartitions } from "./consumer-groups.ts";
 
 const log = createLogger("groups");
 
 export interface Groups {
   readonly coordinator: GroupCoordinator;
   readonly offsetsLog: OffsetsLog;
+  /** KIP-848 consumer groups (ConsumerGroupHeartbeat); their offsets live in `coordinator`. */
+  readonly consumerGroups: ConsumerGroups;
   /** Committed offset, log end (high watermark) and lag per partition the group committed. */
   groupLag(groupId: string): PartitionLag[];
   close(): void;
@@ -37,7 +41,28 @@ export async function startGroups(options: {
     segmentBytes: config["offsets.topic.segment.bytes"],
     syncWrites: options.syncWrites,
   });
-  const coordinator = new GroupCoordinator(coordinatorConfigFrom(config), options.scheduler ?? systemScheduler, offsetsLog);
+  const scheduler = options.scheduler ?? systemScheduler;
+  const coordinator = new GroupCoordinator(coordinatorConfigFrom(config), scheduler, offsetsLog);
+  const consumerGroups = new ConsumerGroups(
+    {
+      sessionTimeoutMs: config["group.consumer.session.timeout.ms"],
+      heartbeatIntervalMs: config["group.consumer.heartbeat.interval.ms"],
+      groupMaxSize: config["group.max.size"],
+    },
+    scheduler,
+    {
+      byName: (name) => {
+        const topic = cluster.topic(name);
+        return topic ? { id: topic.id, partitions: topic.partitions } : undefined;
+      },
+      byId: (id) => {
+        const topic = cluster.topicById(id);
+        return topic ? { name: topic.name, partitions: topic.partitions } : undefined;
+      },
+    },
+    (groupId) => coordinator.hasMembers(groupId),
+  );
+  coordinator.attachConsumerGroups(consumerGroups);
   const started = performance.now();
   const loaded = offsetsLog.load((record) => coordinator.loadRecord(record));
   coordinator.finishLoading();
@@ -46,8 +71,12 @@ export async function startGroups(options: {
   return {
     coordinator,
     offsetsLog,
+    consumerGroups,
     groupLag: (groupId) =>
       coordinator.groupLag(groupId, (topic, partition) => cluster.partitionLog(topic, partition)?.highWatermark),
-    close: () => coordinator.close(),
+    close: () => {
+      consumerGroups.close();
+      coordinator.close();
+    },
   };
 }

@@ -1,6 +1,6 @@
-// ListGroups (key 16), v0-v5. Every group this node coordinates (all of them: one node). v4+
-// statesFilter (case-insensitive state names), v5+ typesFilter: every group here is "classic"
-// (KIP-848 "consumer" groups are not implemented), so a filter without "classic" lists nothing.
+// ListGroups (key 16), v0-v5. Every group this node coordinates (all of them: one node): classic
+// groups and KIP-848 consumer groups. v4+ statesFilter (case-insensitive state names), v5+
+// typesFilter ("classic", "consumer").
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListGroupsApi } from "../../protocol/generated/list-groups.ts";
@@ -14,12 +14,20 @@ export default defineHandler({
     const groups = ctx.broker.groups;
     if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
     const types = ctx.version >= 5 ? request.typesFilter.map((type) => type.toLowerCase()) : [];
-    if (types.length > 0 && !types.includes("classic")) return { throttleTimeMs: 0, errorCode: 0, groups: [] };
-    const listed = groups.coordinator.listGroups(ctx.version >= 4 ? request.statesFilter : []);
-    return {
-      throttleTimeMs: 0,
-      errorCode: 0,
-      groups: listed.map((group) => ({ groupId: group.groupId, protocolType: group.protocolType, groupState: group.state, groupType: "classic" })),
-    };
+    const states = ctx.version >= 4 ? request.statesFilter : [];
+    const wantedStates = new Set(states.map((state) => state.toLowerCase()));
+    const listed: { groupId: string; protocolType: string; groupState: string; groupType: string }[] = [];
+    if (types.length === 0 || types.includes("classic")) {
+      for (const group of groups.coordinator.listGroups(states)) {
+        listed.push({ groupId: group.groupId, protocolType: group.protocolType, groupState: group.state, groupType: "classic" });
+      }
+    }
+    if (types.length === 0 || types.includes("consumer")) {
+      for (const group of groups.consumerGroups.all()) {
+        if (wantedStates.size > 0 && !wantedStates.has(group.state.toLowerCase())) continue;
+        listed.push({ groupId: group.groupId, protocolType: "consumer", groupState: group.state, groupType: "consumer" });
+      }
+    }
+    return { throttleTimeMs: 0, errorCode: 0, groups: listed };
   },
 });

@@ -29,6 +29,8 @@ import deleteGroups from "./42-delete-groups.ts";
 import incrementalAlterConfigs from "./44-incremental-alter-configs.ts";
 import offsetDelete from "./47-offset-delete.ts";
 import describeCluster from "./60-describe-cluster.ts";
+import consumerGroupHeartbeat from "./68-consumer-group-heartbeat.ts";
+import consumerGroupDescribe from "./69-consumer-group-describe.ts";
 
 export const handlers: readonly AnyHandler[] = [
   produce,
@@ -57,4 +59,6 @@ export const handlers: readonly AnyHandler[] = [
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ];

@@ -1,0 +1,59 @@
+// ConsumerGroupDescribe (key 69), v0. KIP-848 consumer groups: state (Empty, Assigning,
+// Reconciling, Stable), epochs, the server assignor, and each member's current and target
+// assignment. A group id that is not a consumer group answers GROUP_ID_NOT_FOUND.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import { ConsumerGroupDescribeApi } from "../../protocol/generated/consumer-group-describe.ts";
+import type { TopicPartitions } from "../../groups/index.ts";
+import { defineHandler } from "../handler.ts";
+
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+
+export default defineHandler({
+  api: ConsumerGroupDescribeApi,
+  minVersion: 0,
+  maxVersion: ConsumerGroupDescribeApi.latestVersionUnstable ? Math.max(0, ConsumerGroupDescribeApi.maxVersion - 1) : ConsumerGroupDescribeApi.maxVersion,
+  handle(request, ctx) {
+    const groups = ctx.broker.groups;
+    const operations = request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
+    const named = (list: TopicPartitions[]) => ({
+      topicPartitions: list.map((entry) => ({ topicId: entry.topicId, topicName: ctx.broker.cluster.topicById(entry.topicId)?.name ?? "", partitions: entry.partitions })),
+    });
+    return {
+      throttleTimeMs: 0,
+      groups: request.groupIds.map((groupId) => {
+        const group = groups?.consumerGroups.group(groupId);
+        if (!groups || !group) {
+          return {
+            errorCode: groups ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+            errorMessage: `Group ${groupId} is not a consumer group.`,
+            groupId, groupState: "", groupEpoch: -1, assignmentEpoch: -1, assignorName: "", members: [], authorizedOperations: operations,
+          };
+        }
+        return {
+          errorCode: 0,
+          errorMessage: null,
+          groupId,
+          groupState: group.state,
+          groupEpoch: group.groupEpoch,
+          assignmentEpoch: group.assignmentEpoch,
+          assignorName: "uniform",
+          members: [...group.members.values()].map((member) => ({
+            memberId: member.memberId,
+            instanceId: member.instanceId,
+            rackId: member.rackId,
+            memberEpoch: member.epoch,
+            clientId: member.clientId,
+            clientHost: member.clientHost,
+            subscribedTopicNames: member.subscribed,
+            subscribedTopicRegex: null,
+            assignment: named(groups.consumerGroups.describeAssignment(member)),
+            targetAssignment: named(groups.consumerGroups.targetOf(group, member)),
+          })),
+          authorizedOperations: operations,
+        };
+      }),
+    };
+  },
+});
