@@ -1,7 +1,9 @@
 // A minimal Kafka responder built only from the protocol layer, for testing the codecs against
 // real clients (kcat/librdkafka, kafka-python, kafkajs): it answers ApiVersions, Metadata,
 // InitProducerId and Produce (recording every request frame and every produced `records` blob),
-// and ListOffsets and Fetch for batches a test puts in with `serve()` (one partition per topic).
+// ListOffsets and Fetch for batches a test puts in with `serve()` (one partition per topic), and a
+// one-member consumer group (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, OffsetFetch,
+// OffsetCommit, LeaveGroup) that makes every joiner the leader and hands it back its own assignment.
 // It is NOT the broker (no log, no groups); it exists so that protocol tests see real client bytes.
 
 import type { Socket } from "bun";
@@ -145,6 +147,15 @@ export function startCaptureBroker(): CaptureBroker {
         if (body.acks !== 0) respond(socket, api, version, correlationId, { responses, throttleTimeMs: 0 });
         return;
       }
+      case 10:
+      case 11:
+      case 12:
+      case 13:
+      case 14:
+      case 8:
+      case 9:
+        respond(socket, api, version, correlationId, groupResponse(api.apiKey, version, body, port));
+        return;
       default:
         socket.end();
     }
@@ -197,4 +208,68 @@ export function startCaptureBroker(): CaptureBroker {
 
 function apiRanges(): { apiKey: number; minVersion: number; maxVersion: number }[] {
   return allApis.map((api) => ({ apiKey: api.apiKey, minVersion: api.minVersion, maxVersion: api.maxVersion }));
+}
+
+interface GroupState {
+  assignment: Uint8Array;
+}
+const group: GroupState = { assignment: new Uint8Array(0) };
+
+/**
+ * Answers for a one-member group. Each field is set only at the versions that have it: the
+ * encoder refuses a non-default value at a version without the field (as Kafka does).
+ */
+// biome-ignore lint: request bodies of several APIs.
+function groupResponse(apiKey: number, version: number, body: any, port: number): unknown {
+  switch (apiKey) {
+    case 10:
+      return version < 4
+        ? { errorCode: 0, nodeId: 1, host: "127.0.0.1", port }
+        : { coordinators: body.coordinatorKeys.map((key: string) => ({ key, nodeId: 1, host: "127.0.0.1", port, errorCode: 0 })) };
+    case 11: {
+      const memberId = body.memberId || "member-1";
+      const protocol = body.protocols[0];
+      return {
+        errorCode: 0,
+        generationId: 1,
+        ...(version >= 7 ? { protocolType: body.protocolType } : {}),
+        protocolName: protocol.name,
+        leader: memberId,
+        memberId,
+        members: [{ memberId, groupInstanceId: null, metadata: protocol.metadata }],
+      };
+    }
+    case 14: {
+      const own = body.assignments.find((assignment: { memberId: string }) => assignment.memberId === body.memberId);
+      if (own) group.assignment = own.assignment.slice();
+      return { errorCode: 0, ...(version >= 5 ? { protocolType: body.protocolType, protocolName: body.protocolName } : {}), assignment: group.assignment };
+    }
+    case 12:
+      return { errorCode: 0 };
+    case 13:
+      return version >= 3
+        ? { errorCode: 0, members: body.members.map((member: { memberId: string; groupInstanceId: string | null }) => ({ ...member, errorCode: 0 })) }
+        : { errorCode: 0 };
+    case 8:
+      return {
+        topics: body.topics.map((topic: { name: string; partitions: { partitionIndex: number }[] }) => ({
+          name: topic.name,
+          partitions: topic.partitions.map((partition) => ({ partitionIndex: partition.partitionIndex, errorCode: 0 })),
+        })),
+      };
+    case 9: {
+      const partitions = (topic: { partitionIndexes: number[] }) =>
+        topic.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: -1n, metadata: "", errorCode: 0 }));
+      if (version >= 8) {
+        return {
+          groups: body.groups.map((entry: { groupId: string; topics: { name: string; partitionIndexes: number[] }[] | null }) => ({
+            groupId: entry.groupId,
+            topics: (entry.topics ?? []).map((topic) => ({ name: topic.name, partitions: partitions(topic) })),
+          })),
+        };
+      }
+      return { topics: (body.topics ?? []).map((topic: { name: string; partitionIndexes: number[] }) => ({ name: topic.name, partitions: partitions(topic) })) };
+    }
+  }
+  throw new Error(`no group answer for API ${apiKey}`);
 }

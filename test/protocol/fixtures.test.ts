@@ -18,7 +18,16 @@ const decoder = new TextDecoder();
 
 test("there are fixtures from every client", () => {
   expect(new Set(manifest.map((entry) => entry.client))).toEqual(
-    new Set(["kcat", "kcat-consumer", "confluent-kafka", "kafka-python", "kafka-python-consumer", "kafkajs"]),
+    new Set([
+      "kcat",
+      "kcat-consumer",
+      "confluent-kafka",
+      "confluent-kafka-consumer",
+      "kafka-python",
+      "kafka-python-consumer",
+      "kafkajs",
+      "kafkajs-consumer",
+    ]),
   );
 });
 

@@ -224,3 +224,64 @@ print("\\n".join(got))
     saveFixtures(broker, "kafka-python-consumer", "gzip");
   }, 30_000);
 });
+
+describe("kafkajs consumer group (FindCoordinator, JoinGroup, SyncGroup, OffsetFetch, ListOffsets, Fetch, …)", () => {
+  test("consumes batches we encode through a one-member group", async () => {
+    await using broker = startCaptureBroker();
+    const values = Array.from({ length: 15 }, (_, index) => `kjc-${index}`);
+    broker.serve("served", [buildRecordBatch({ records: values.map((value) => ({ value, key: "k" })), baseOffset: 0n, compression: 1 })], 15n);
+    const { Kafka, logLevel } = require("kafkajs");
+    const kafka = new Kafka({ clientId: "capture-consumer", brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+    const consumer = kafka.consumer({ groupId: "capture-group", maxWaitTimeInMs: 50 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "served", fromBeginning: true });
+    const got: string[] = [];
+    const done = Promise.withResolvers<void>();
+    await consumer.run({
+      eachMessage: async ({ message }: { message: { value: Buffer } }) => {
+        got.push(message.value.toString());
+        if (got.length === values.length) done.resolve();
+      },
+    });
+    await done.promise;
+    await consumer.disconnect();
+    expect(broker.errors).toEqual([]);
+    expect(got).toEqual(values);
+    const seen = new Set(broker.requests.map((request) => `${request.header.requestApiKey}v${request.header.requestApiVersion}`));
+    for (const expected of ["10v2", "11v5", "14v3", "9v4", "1v11"]) expect(seen).toContain(expected);
+    saveFixtures(broker, "kafkajs-consumer", "gzip");
+  }, 30_000);
+});
+
+describe.skipIf(!hasPython)("confluent-kafka consumer group (librdkafka 2.0.2)", () => {
+  test("consumes batches we encode through a one-member group, commits, leaves", async () => {
+    await using broker = startCaptureBroker();
+    const values = Array.from({ length: 12 }, (_, index) => `ckc-${index}`);
+    broker.serve("served", [buildRecordBatch({ records: values.map((value) => ({ value })), baseOffset: 0n, compression: 4 })], 12n);
+    const script = `
+from confluent_kafka import Consumer
+c = Consumer({"bootstrap.servers": "127.0.0.1:${broker.port}", "group.id": "capture-group", "auto.offset.reset": "earliest",
+              "enable.auto.commit": False, "session.timeout.ms": 10000})
+c.subscribe(["served"])
+got = []
+for _ in range(200):
+    m = c.poll(0.1)
+    if m is None or m.error():
+        continue
+    got.append(m.value().decode())
+    if len(got) == 12:
+        break
+c.commit(asynchronous=False)
+c.close()
+print("\\n".join(got))
+`;
+    const child = Bun.spawn(["/usr/bin/python3", "-c", script], { stdout: "pipe", stderr: "pipe" });
+    const [exitCode, output, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    expect(broker.errors).toEqual([]);
+    expect(exitCode, stderr).toBe(0);
+    expect(output.trimEnd().split("\n")).toEqual(values);
+    const seen = new Set(broker.requests.map((request) => `${request.header.requestApiKey}v${request.header.requestApiVersion}`));
+    for (const expected of ["10v2", "11v5", "14v3", "9v7", "8v7", "1v11"]) expect(seen).toContain(expected);
+    saveFixtures(broker, "confluent-kafka-consumer", "zstd");
+  }, 30_000);
+});
