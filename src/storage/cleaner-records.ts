@@ -7,10 +7,11 @@
 //   keyLength varint (-1 = null), key, valueLength varint (-1 = null: a tombstone), value,
 //   headerCount varint, headers (keyLength varint, key, valueLength varint, value)
 //
-// Only uncompressed batches are decoded here; `decodeBatchRecords` returns null for a compressed
-// one (the cleaner then keeps that batch whole: correct, only less compact).
+// `decodeBatchRecords` and `forEachRecordView` read uncompressed batches; the cleaner inflates
+// compressed ones first (inflateBatch) and compresses the filtered result again (deflateBatch).
 
 import type { NativeApi } from "../native/types.ts";
+import { compress, decompress } from "../protocol/compression.ts";
 import { Reader } from "../protocol/primitives.ts";
 import { assert } from "../util/assert.ts";
 import { Attribute, Field, batchHeaderBytes, crcStartOffset, logOverheadBytes, readBatchHeader, type BatchHeader } from "./batch-header.ts";
@@ -119,6 +120,38 @@ export function filteredBatch(native: NativeApi, batch: Uint8Array, keep: readon
   const view = new DataView(out.buffer);
   view.setInt32(Field.batchLength, size - logOverheadBytes);
   view.setInt32(Field.recordsCount, keep.length);
+  view.setUint32(Field.crc, native.crc32c(out.subarray(crcStartOffset)));
+  return out;
+}
+
+/**
+ * A compressed batch's records inflated into an uncompressed batch of the same header (compression
+ * bits cleared, lengths adjusted; the CRC is left stale: only forEachRecordView/filteredBatch read
+ * it), or the batch itself when it is not compressed. Output is capped at `inflatedBytesMax`.
+ */
+export function inflateBatch(batch: Uint8Array, header: BatchHeader, inflatedBytesMax: number): { batch: Uint8Array; header: BatchHeader; codec: number } {
+  const codec = header.attributes & Attribute.compressionMask;
+  if (codec === 0) return { batch, header, codec };
+  const records = decompress(codec, batch.subarray(batchHeaderBytes, header.sizeBytes), inflatedBytesMax);
+  const plain = new Uint8Array(batchHeaderBytes + records.length);
+  plain.set(batch.subarray(0, batchHeaderBytes));
+  plain.set(records, batchHeaderBytes);
+  const view = new DataView(plain.buffer);
+  view.setInt16(Field.attributes, header.attributes & ~Attribute.compressionMask);
+  view.setInt32(Field.batchLength, plain.length - logOverheadBytes);
+  return { batch: plain, header: { ...header, attributes: header.attributes & ~Attribute.compressionMask, sizeBytes: plain.length }, codec };
+}
+
+/** Compresses an uncompressed batch's records with `codec` (the inverse of inflateBatch), new CRC. */
+export function deflateBatch(native: NativeApi, plain: Uint8Array, codec: number, attributes: number): Uint8Array {
+  if (codec === 0) return plain;
+  const records = compress(codec, plain.subarray(batchHeaderBytes));
+  const out = new Uint8Array(batchHeaderBytes + records.length);
+  out.set(plain.subarray(0, batchHeaderBytes));
+  out.set(records, batchHeaderBytes);
+  const view = new DataView(out.buffer);
+  view.setInt16(Field.attributes, attributes);
+  view.setInt32(Field.batchLength, out.length - logOverheadBytes);
   view.setUint32(Field.crc, native.crc32c(out.subarray(crcStartOffset)));
   return out;
 }

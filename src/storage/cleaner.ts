@@ -25,8 +25,8 @@
 // Never blocks appends or reads: segments are read through the cleaner's own file descriptor in
 // slices of sliceBytes, yielding to the event loop between slices; the log is locked only for the
 // rename in step 5. Deliberately not done: merging small cleaned segments into one (Kafka groups
-// them), decompressing compressed batches (they are kept whole: correct, only less compact), and
-// transactional aborted-data removal (control batches are kept whole).
+// them) and transactional aborted-data removal (control batches are kept whole). Compressed batches
+// are inflated, filtered and compressed again with their own codec.
 
 import { join } from "node:path";
 import type { TopicConfig } from "../config/index.ts";
@@ -36,7 +36,7 @@ import { assert } from "../util/assert.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { Attribute, type BatchHeader } from "./batch-header.ts";
-import { filteredBatch, forEachRecordView } from "./cleaner-records.ts";
+import { deflateBatch, filteredBatch, forEachRecordView, inflateBatch } from "./cleaner-records.ts";
 import type { StorageFs } from "./fs.ts";
 import { Log as LogClass, type Log } from "./partition-log.ts";
 import { swapSuffix } from "./recovery.ts";
@@ -104,6 +104,8 @@ export class LogCleaner {
   private readonly logger: Logger;
   private readonly sliceBytes: number;
   private readonly keysMax: number;
+  /** Largest inflated size of one compressed batch the cleaner will decompress. */
+  private readonly inflatedBytesMax = 64 * 1024 * 1024;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
@@ -259,9 +261,10 @@ export class LogCleaner {
       await this.forEachBatch(segment, stats, (header, bytes) => {
         if ((header.attributes & Attribute.control) !== 0) return;
         const baseOffset = Number(header.baseOffset);
-        forEachRecordView(bytes, header, (record) => {
+        const plain = inflateBatch(bytes, header, this.inflatedBytesMax);
+        forEachRecordView(plain.batch, plain.header, (record) => {
           const offset = baseOffset + record.offsetDelta;
-          if (record.keyLength >= 0 && offset >= firstDirty) map.set(keyString(bytes, record.keyStart, record.keyLength), offset);
+          if (record.keyLength >= 0 && offset >= firstDirty) map.set(keyString(plain.batch, record.keyStart, record.keyLength), offset);
         });
       });
       if (map.size >= this.keysMax) break;
@@ -328,10 +331,11 @@ export class LogCleaner {
         const baseOffset = Number(header.baseOffset);
         const kept: { start: number; end: number }[] = [];
         let total = 0;
-        const decoded = forEachRecordView(bytes, header, (record) => {
+        const plain = inflateBatch(bytes, header, this.inflatedBytesMax);
+        const decoded = forEachRecordView(plain.batch, plain.header, (record) => {
           total++;
           if (record.keyLength >= 0) {
-            const latest = map.get(keyString(bytes, record.keyStart, record.keyLength));
+            const latest = map.get(keyString(plain.batch, record.keyStart, record.keyLength));
             if (latest !== undefined && baseOffset + record.offsetDelta < latest) {
               removed++;
               return;
@@ -348,7 +352,7 @@ export class LogCleaner {
           return;
         }
         changed = true;
-        if (kept.length > 0) write(filteredBatch(native, bytes, kept));
+        if (kept.length > 0) write(deflateBatch(native, filteredBatch(native, plain.batch, kept), plain.codec, header.attributes));
       });
       if (!changed) {
         fs.close(out);

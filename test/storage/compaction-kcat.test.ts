@@ -9,14 +9,16 @@ import { run, startBroker, type Broker } from "../helpers/broker.ts";
 
 let broker: Broker;
 
+const codecs = ["none", "lz4", "zstd"] as const;
+
 beforeAll(async () => {
   broker = await startBroker({ set: { "log.cleaner.backoff.ms": 100 } });
   const kafka = new Kafka({ clientId: "compaction-kcat", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
-    topics: [{
-      topic: "compacted",
+    topics: codecs.map((codec) => ({
+      topic: `compacted-${codec}`,
       numPartitions: 1,
       configEntries: [
         { name: "cleanup.policy", value: "compact" },
@@ -24,7 +26,7 @@ beforeAll(async () => {
         { name: "delete.retention.ms", value: "0" },
         { name: "min.cleanable.dirty.ratio", value: "0.01" },
       ],
-    }],
+    })),
   });
   await admin.disconnect();
 });
@@ -33,21 +35,22 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-async function consumeAll(): Promise<[string, string][]> {
-  const { stdout } = await run(["kcat", "-b", broker.bootstrap, "-C", "-t", "compacted", "-o", "beginning", "-e", "-q", "-Z", "-f", "%k=%s\n"]);
+async function consumeAll(topic: string): Promise<[string, string][]> {
+  const { stdout } = await run(["kcat", "-b", broker.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-Z", "-f", "%k=%s\n"]);
   return new TextDecoder().decode(stdout).split("\n").filter(Boolean).map((line) => line.split("=") as [string, string]);
 }
 
-async function waitForCompaction(expected: [string, string][], timeoutMs: number): Promise<[string, string][]> {
+async function waitForCompaction(topic: string, expected: [string, string][], timeoutMs: number): Promise<[string, string][]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const seen = await consumeAll();
+    const seen = await consumeAll(topic);
     if (JSON.stringify(seen) === JSON.stringify(expected) || Date.now() > deadline) return seen;
     await Bun.sleep(200);
   }
 }
 
-test("kcat: after cleaning, a consumer from the beginning sees the latest value of each live key", async () => {
+for (const codec of codecs) test(`kcat (${codec}): after cleaning, a consumer from the beginning sees the latest value of each live key`, async () => {
+  const topic = `compacted-${codec}`;
   const keys = 40;
   const rounds = 8;
   const lines: string[] = [];
@@ -61,9 +64,9 @@ test("kcat: after cleaning, a consumer from the beginning sees the latest value 
       latest.set(`key${key}`, deleted ? null : value);
     }
   }
-  await run(["kcat", "-b", broker.bootstrap, "-P", "-t", "compacted", "-K:", "-Z", "-X", "linger.ms=0", "-X", "batch.num.messages=10"], { stdin: lines.join("\n") + "\n" });
+  await run(["kcat", "-b", broker.bootstrap, "-P", "-t", topic, "-K:", "-Z", "-z", codec, "-X", "linger.ms=0", "-X", "batch.num.messages=10"], { stdin: lines.join("\n") + "\n" });
   // A separate, large record rolls the segment, so that every version above is in a sealed segment.
-  await run(["kcat", "-b", broker.bootstrap, "-P", "-t", "compacted", "-K:"], { stdin: `filler:${"f".repeat(2100)}\n` });
+  await run(["kcat", "-b", broker.bootstrap, "-P", "-t", topic, "-K:"], { stdin: `filler:${"f".repeat(2100)}\n` });
   // (The cleaner runs every 100 ms here, so it may already be at work: no "before" snapshot.)
 
   // The order of the survivors is their offset order: the order of their last write.
@@ -75,11 +78,11 @@ test("kcat: after cleaning, a consumer from the beginning sees the latest value 
     if (value !== null && value !== undefined) expected.push([key, value]);
   }
   expected.push(["filler", "f".repeat(2100)]);
-  const after = await waitForCompaction(expected, 30_000);
+  const after = await waitForCompaction(topic, expected, 30_000);
   expect(after).toEqual(expected);
   expect(after.some(([key]) => key === "key0")).toBe(false);
 
   // A restart (recovery of the cleaned segments) keeps the same view.
   await broker.restart();
-  expect(await consumeAll()).toEqual(expected);
+  expect(await consumeAll(topic)).toEqual(expected);
 }, 90_000);
