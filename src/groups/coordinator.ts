@@ -807,6 +807,8 @@ export class GroupCoordinator {
     let expired = 0;
     for (const group of [...this.groups.values()]) {
       if (group.state === "Dead") continue;
+      // A live KIP-848 consumer group keeps its offsets (they are stored in this Empty holder).
+      if ((this.consumerGroups?.memberCount(group.groupId) ?? 0) > 0) continue;
       const subscribed = group.state === "Empty" ? null : group.protocolType === "consumer" ? this.subscribedTopics(group) : undefined;
       if (subscribed === undefined) continue;
       const records: GroupRecord[] = [];
