@@ -16,7 +16,7 @@
 //   env: GROUPS_SIZES=3,30  GROUPS_TRIALS=3  GROUPS_SESSION_MS=3000  GROUPS_HEARTBEAT_MS=300
 //        COMPACTION_MB=48  COMPACTION_KEYS=50000  COMPACTION_RECORD_BYTES=200
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadBrokerConfig, topicDefaults } from "../src/config/index.ts";
@@ -28,6 +28,14 @@ import { encodeBatch, type LogRecord } from "../src/storage/cleaner-records.ts";
 import { openPartitionLog, realFs } from "../src/storage/index.ts";
 import { GroupWireClient } from "./groups-client.ts";
 import { startBroker } from "./kafka/broker.ts";
+import { machineInfo, machineMarkdown } from "./lib/machine.ts";
+import { table } from "./lib/markdown.ts";
+
+/** Everything measured, written to bench/results/groups-rebalance.{md,json}. */
+const results: {
+  rebalance: { members: number; change: "leave" | "death"; trialsMs: number[]; medianMs: number; maxMs: number; targetMs: number; meets: boolean }[];
+  compaction: Record<string, number> | null;
+} = { rebalance: [], compaction: null };
 
 const sizes = (process.env.GROUPS_SIZES ?? "3,30").split(",").map(Number);
 const trials = Number(process.env.GROUPS_TRIALS ?? 3);
@@ -162,6 +170,16 @@ async function measure(address: string, size: number, kind: "leave" | "death", t
   return elapsed;
 }
 
+/** The leave target allows the rejoin round trips of every member on top of one heartbeat interval. */
+const rejoinAllowanceMs = 100;
+
+function recordRebalance(members: number, change: "leave" | "death", trialsMs: number[]): void {
+  const sorted = [...trialsMs].sort((a, b) => a - b);
+  const targetMs = change === "leave" ? heartbeatMs + rejoinAllowanceMs : sessionMs + heartbeatMs;
+  const maxMs = sorted.at(-1)!;
+  results.rebalance.push({ members, change, trialsMs, medianMs: sorted[Math.floor(sorted.length / 2)]!, maxMs, targetMs, meets: maxMs <= targetMs });
+}
+
 function summary(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
@@ -185,6 +203,7 @@ async function rebalanceBench(): Promise<void> {
         for (let trial = 0; trial < trials; trial++) results.push(await measure(address, size, kind, trial));
         const target = kind === "leave" ? `target ≤ ${heartbeatMs} ms + rejoin` : `target ≤ ${sessionMs + heartbeatMs} ms`;
         console.log(`  ${String(size).padStart(2)} members, ${kind.padEnd(5)}: ${summary(results)}  [${target}]`);
+        recordRebalance(size, kind, results);
       }
     }
   } finally {
@@ -258,13 +277,55 @@ async function compactionBench(): Promise<void> {
     const duringMBps = await appendFor(totalBytes / 4);
     const concurrentStats = await cleaning;
     console.log(`  append during cleaning: ${duringMBps.toFixed(1)} MB/s (the cleaner cleaned ${((concurrentStats?.bytesCleaned ?? 0) / 1048576).toFixed(0)} MiB meanwhile)`);
+    results.compaction = {
+      logMiB: sizeBefore / 1048576, keys, recordBytes, appendMBps, cleanMBps, readMBps,
+      cleanedMiB: (stats?.bytesCleaned ?? 0) / 1048576, writtenMiB: (stats?.bytesWritten ?? 0) / 1048576,
+      recordsRemoved: stats?.recordsRemoved ?? 0, cleanSeconds, appendDuringCleaningMBps: duringMBps,
+      cleanedDuringAppendsMiB: (concurrentStats?.bytesCleaned ?? 0) / 1048576,
+    };
     await log.close();
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
+function writeResults(): void {
+  const directory = join(import.meta.dir, "results");
+  mkdirSync(directory, { recursive: true });
+  const machine = machineInfo();
+  const lines = [
+    "# Group rebalance and compaction (bench/groups-rebalance.ts)\n",
+    machineMarkdown(machine),
+    `## Time to Stable after a membership change\n`,
+    `Protocol-level members (JoinGroup v5, SyncGroup v3, Heartbeat v3), session.timeout.ms=${sessionMs}, heartbeat every ${heartbeatMs} ms, ` +
+      `random phase against the heartbeats; measured from the LeaveGroup request (leave) or the cut socket (death) until every survivor completed SyncGroup of a new generation.\n`,
+    table(
+      ["members", "change", "median", "max", "target", "meets"],
+      results.rebalance.map((row) => [String(row.members), row.change, `${row.medianMs.toFixed(0)} ms`, `${row.maxMs.toFixed(0)} ms`, `≤ ${row.targetMs} ms`, row.meets ? "yes" : "no"]),
+    ),
+  ];
+  if (results.compaction) {
+    const c = results.compaction;
+    lines.push(
+      `## Compaction vs append (same run, one partition log, ${c.logMiB!.toFixed(0)} MiB, ${c.keys} keys, ${c.recordBytes}-byte values)\n`,
+      table(
+        ["measure", "MB/s"],
+        [
+          ["append alone", c.appendMBps!.toFixed(1)],
+          ["cleaning (log bytes cleaned per second)", c.cleanMBps!.toFixed(1)],
+          ["cleaning (bytes read per second: dirty part twice)", c.readMBps!.toFixed(1)],
+          ["append while the cleaner runs on the same log", c.appendDuringCleaningMBps!.toFixed(1)],
+        ],
+      ),
+    );
+  }
+  writeFileSync(join(directory, "groups-rebalance.md"), lines.join("\n"));
+  writeFileSync(join(directory, "groups-rebalance.json"), JSON.stringify({ machine, sessionMs, heartbeatMs, ...results }, null, 2));
+  console.log(`results: ${join(directory, "groups-rebalance.md")}`);
+}
+
 if (import.meta.main) {
   if (process.env.GROUPS_SKIP_REBALANCE !== "1") await rebalanceBench();
   if (process.env.GROUPS_SKIP_COMPACTION !== "1") await compactionBench();
+  writeResults();
 }
