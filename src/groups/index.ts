@@ -40,6 +40,7 @@ export async function startGroups(options: {
     partitionCount: config["offsets.topic.num.partitions"],
     segmentBytes: config["offsets.topic.segment.bytes"],
     syncWrites: options.syncWrites,
+    commitTimeoutMs: config["offsets.commit.timeout.ms"],
   });
   const scheduler = options.scheduler ?? systemScheduler;
   const coordinator = new GroupCoordinator(coordinatorConfigFrom(config), scheduler, offsetsLog);

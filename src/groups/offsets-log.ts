@@ -28,6 +28,8 @@ export interface OffsetsLogOptions {
   segmentBytes: number;
   /** fdatasync each write before acknowledging it (default true). */
   syncWrites?: boolean;
+  /** offsets.commit.timeout.ms: longest wait for the sync; then REQUEST_TIMED_OUT. */
+  commitTimeoutMs?: number;
 }
 
 export class OffsetsLog implements GroupStore {
@@ -35,6 +37,7 @@ export class OffsetsLog implements GroupStore {
     private readonly cluster: ClusterStore,
     readonly partitionCount: number,
     private readonly syncWrites: boolean,
+    private readonly commitTimeoutMs: number,
   ) {}
 
   /** Opens __consumer_offsets, creating it (compacted) when absent. */
@@ -51,7 +54,7 @@ export class OffsetsLog implements GroupStore {
       });
       log.info("created offsets topic", { partitions: partitionCount });
     }
-    return new OffsetsLog(options.cluster, partitionCount, options.syncWrites ?? true);
+    return new OffsetsLog(options.cluster, partitionCount, options.syncWrites ?? true, options.commitTimeoutMs ?? 5000);
   }
 
   partitionFor(groupId: string): number {
@@ -77,7 +80,18 @@ export class OffsetsLog implements GroupStore {
       headers: noHeaders,
     }));
     await partitionLog.append(encodeBatch(native, logRecords));
-    if (this.syncWrites) await partitionLog.flush();
+    if (!this.syncWrites) return;
+    // Like Kafka, a write that is not confirmed in time is answered REQUEST_TIMED_OUT (it may still
+    // become durable: then it is seen after a restart).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `offsets write not durable within ${this.commitTimeoutMs} ms`)), this.commitTimeoutMs);
+    });
+    try {
+      await Promise.race([partitionLog.flush(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Replays every partition, calling `apply` for each record in log order. */
