@@ -815,14 +815,13 @@ export class Log implements PartitionLog {
 
   // ----- log cleaner hooks (storage/cleaner.ts) ----------------------------------------------
 
-  /** What the cleaner may rewrite: sealed segments already covered by an fdatasync, oldest first. */
+  /**
+   * What the cleaner may rewrite: the sealed segments (never the active one), oldest first. They
+   * need not be synced yet: a cleaned copy is fdatasync'd before it replaces a segment (and after a
+   * crash recovery, segments stay unsynced until the next append's sync).
+   */
   cleanableSegments(): Segment[] {
-    const sealed: Segment[] = [];
-    for (const segment of this.segments.slice(0, -1)) {
-      if (segment.dirty || segment.nextOffset > this.recoveryPointValue) break;
-      sealed.push(segment);
-    }
-    return sealed;
+    return this.segments.slice(0, -1);
   }
 
   get segmentContext(): SegmentContext {
@@ -841,7 +840,7 @@ export class Log implements PartitionLog {
       if (this.closed || this.failure) return false;
       await this.waitSyncIdle();
       const index = this.segments.indexOf(old);
-      if (index < 0 || index === this.segments.length - 1 || old.dirty) return false;
+      if (index < 0 || index === this.segments.length - 1) return false;
       const fresh = install();
       if (fresh === null) return false;
       assert(fresh.baseOffset === old.baseOffset && fresh.nextOffset === old.nextOffset, "a cleaned segment covers the same offsets");
