@@ -208,24 +208,25 @@ export class GroupCoordinator {
     }
     const request = { ...input, rebalanceTimeoutMs: input.rebalanceTimeoutMs < 0 ? input.sessionTimeoutMs : input.rebalanceTimeoutMs };
     let group = this.groups.get(input.groupId);
-    if (!group) {
-      if (input.memberId !== "") return Promise.resolve(joinError(input.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
-      group = new Group(input.groupId, this.scheduler.nowMs());
-      this.groups.set(input.groupId, group);
-    }
-    if (group.state === "Dead") return Promise.resolve(joinError(input.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (!group && input.memberId !== "") return Promise.resolve(joinError(input.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    if (group?.state === "Dead") return Promise.resolve(joinError(input.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
     if ((this.consumerGroups?.memberCount(input.groupId) ?? 0) > 0) {
       return Promise.resolve(joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     }
+    // A refused first join leaves no empty group behind.
     if (!this.acceptsProtocols(group, request)) {
       return Promise.resolve(joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
+    if (!group) {
+      group = new Group(input.groupId, this.scheduler.nowMs());
+      this.groups.set(input.groupId, group);
     }
     return request.memberId === "" ? this.joinUnknownMember(group, request) : this.joinKnownMember(group, request);
   }
 
-  private acceptsProtocols(group: Group, input: JoinGroupInput): boolean {
+  private acceptsProtocols(group: Group | undefined, input: JoinGroupInput): boolean {
     if (input.protocolType === "" || input.protocols.length === 0) return false;
-    if (group.members.size === 0) return true;
+    if (!group || group.members.size === 0) return true;
     if (group.protocolType !== input.protocolType) return false;
     const names = input.protocols.map((protocol) => protocol.name);
     return group.candidateProtocols().some((name) => names.includes(name));

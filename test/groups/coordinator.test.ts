@@ -137,6 +137,8 @@ describe("JoinGroup / SyncGroup", () => {
     expect((await coordinator.joinGroup(joinInput({ sessionTimeoutMs: 100_000 }))).errorCode).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
     expect((await coordinator.joinGroup(joinInput({ groupId: "" }))).errorCode).toBe(ErrorCode.INVALID_GROUP_ID);
     expect((await coordinator.joinGroup(joinInput({ memberId: "nobody" }))).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect((await coordinator.joinGroup(joinInput({ groupId: "bad", protocols: [] }))).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    expect(coordinator.state("bad")).toBeUndefined(); // nothing left behind
     const first = await joinOne(coordinator);
     expect(first.errorCode).toBe(0);
     expect((await coordinator.joinGroup(joinInput({ protocolType: "connect" }))).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
