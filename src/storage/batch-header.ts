@@ -1,5 +1,7 @@
 // The fixed 61-byte header of a RecordBatch v2, read and stamped with a DataView. Storage never
-// decodes records: everything it needs (offsets, timestamps, producer fields, CRC) is here.
+// decodes records: everything it needs (offsets, timestamps, producer fields, CRC) is here. A
+// produced batch's records are only walked (record-walk.ts: lengths and offset deltas) before it
+// is accepted, so that the header's count and offsets are known to describe what is inside.
 //
 //   0  baseOffset            int64   stamped by the log (outside the CRC)
 //   8  batchLength           int32   bytes after this field (total size = batchLength + 12)
@@ -17,7 +19,9 @@
 //  61  records…
 
 import type { NativeApi } from "../native/types.ts";
+import { CompressionType, decompress } from "../protocol/compression.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { walkRecords } from "./record-walk.ts";
 import type { BatchProducerInfo } from "./types.ts";
 
 export const batchHeaderBytes = 61;
@@ -160,14 +164,73 @@ export interface ValidatedBatch {
 
 export interface ValidationLimits {
   maxMessageBytes: number;
+  /** Cap on the inflated records of a compressed batch; default recordsInflatedBytesMaxFor(maxMessageBytes). */
+  recordsInflatedBytesMax?: number;
+}
+
+/** Compressed batches may inflate to this many times max.message.bytes… */
+export const recordsInflatedFactor = 64;
+/** …but never less than this (a small max.message.bytes must not refuse ordinary compression ratios)… */
+export const recordsInflatedBytesFloor = 64 * 1024 * 1024;
+/** …nor more than this (one inflated batch is held in memory at a time). */
+export const recordsInflatedBytesCeiling = 1024 * 1024 * 1024;
+
+/**
+ * The most bytes a compressed batch's records may inflate to. Kafka has no such limit (it streams
+ * the records through the decompressor), and no config key for one; we must inflate the whole
+ * records section to walk it, so a 200 KiB gzip bomb must not make us allocate gigabytes. The cap
+ * is derived from max.message.bytes: 64 × max.message.bytes, clamped to [64 MiB, 1 GiB]. With the
+ * default max.message.bytes (1 MiB) that is 64 MiB: above any ratio real data reaches within a
+ * producer's batch (clients cap a batch's uncompressed size near 1 MiB by default), well below
+ * what hurts the broker. A batch above it is refused with CORRUPT_MESSAGE.
+ */
+export function recordsInflatedBytesMaxFor(maxMessageBytes: number): number {
+  const derived = Math.max(maxMessageBytes, 0) * recordsInflatedFactor;
+  return Math.min(Math.max(derived, recordsInflatedBytesFloor), recordsInflatedBytesCeiling);
+}
+
+function invalidRecord(batchIndex: number, message: string): KafkaError {
+  return new KafkaError(ErrorCode.INVALID_RECORD, `batch ${batchIndex}: ${message}`);
+}
+
+/**
+ * Check the records inside one batch whose header and CRC are valid: an uncompressed batch is
+ * walked in place; a compressed one is inflated (capped) and its records walked. Throws
+ * KafkaError: INVALID_RECORD for malformed records (as Kafka's record iterator does),
+ * CORRUPT_MESSAGE when the compressed data is damaged or inflates past the cap,
+ * UNSUPPORTED_COMPRESSION_TYPE for codec 5-7.
+ */
+function validateRecords(bytes: Uint8Array, position: number, header: BatchHeader, batchIndex: number, inflatedBytesMax: number): void {
+  const codec = header.attributes & Attribute.compressionMask;
+  const recordsStart = position + batchHeaderBytes;
+  const recordsEnd = position + header.sizeBytes;
+  let problem: string | null;
+  if (codec === CompressionType.none) {
+    problem = walkRecords(bytes, recordsStart, recordsEnd, header.recordsCount);
+  } else {
+    if (codec > CompressionType.zstd) {
+      throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `batch ${batchIndex}: compression codec ${codec}`);
+    }
+    const inflated = decompress(codec, bytes.subarray(recordsStart, recordsEnd), inflatedBytesMax);
+    problem = walkRecords(inflated, 0, inflated.length, header.recordsCount);
+  }
+  if (problem !== null) throw invalidRecord(batchIndex, problem);
 }
 
 /**
  * Validate the batches of a produce request before anything is written: each must be a whole
- * RecordBatch v2 with a matching CRC-32C and within max.message.bytes. Throws KafkaError.
+ * RecordBatch v2 with a matching CRC-32C, within max.message.bytes, with 1 … n records numbered
+ * 0 … n-1 (lastOffsetDelta = n - 1) that fill the batch exactly (see record-walk.ts; compressed
+ * records are inflated to be walked). Throws KafkaError; the caller writes nothing then.
+ *
+ * Error codes follow Kafka: CORRUPT_MESSAGE for a damaged batch (length, magic, CRC) or damaged
+ * compressed data, MESSAGE_TOO_LARGE above max.message.bytes, INVALID_RECORD for a count or
+ * records that do not match the header (Kafka's InvalidRecordException),
+ * UNSUPPORTED_COMPRESSION_TYPE for an unknown codec.
  */
 export function validateIncomingBatches(native: NativeApi, bytes: Uint8Array, limits: ValidationLimits): ValidatedBatch[] {
   const batches: ValidatedBatch[] = [];
+  const inflatedBytesMax = limits.recordsInflatedBytesMax ?? recordsInflatedBytesMaxFor(limits.maxMessageBytes);
   let position = 0;
   if (bytes.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, "no record batch in the request");
   while (position < bytes.length) {
@@ -189,9 +252,13 @@ export function validateIncomingBatches(native: NativeApi, bytes: Uint8Array, li
     if (crc !== header.crc) {
       throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `CRC-32C mismatch at batch ${batches.length}: header says ${header.crc}, bytes give ${crc}`);
     }
-    if (header.recordsCount <= 0 || header.lastOffsetDelta !== header.recordsCount - 1) {
-      throw new KafkaError(ErrorCode.INVALID_RECORD, `batch of ${header.recordsCount} records with lastOffsetDelta ${header.lastOffsetDelta}`);
+    if (header.recordsCount <= 0) {
+      throw invalidRecord(batches.length, `invalid record count ${header.recordsCount}`);
     }
+    if (header.lastOffsetDelta !== header.recordsCount - 1) {
+      throw invalidRecord(batches.length, `lastOffsetDelta ${header.lastOffsetDelta} does not match ${header.recordsCount} records`);
+    }
+    validateRecords(bytes, position, header, batches.length, inflatedBytesMax);
     batches.push({ position, header });
     position += header.sizeBytes;
   }

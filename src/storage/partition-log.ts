@@ -283,12 +283,12 @@ export class Log implements PartitionLog {
       batch.header.baseOffset = nextOffset;
       nextOffset += BigInt(batch.header.lastOffsetDelta) + 1n;
     }
-    const duplicate = this.checkProducers(validated.map((batch) => batch.header), firstOffset);
+    const appendTime = this.appendTimeFor(options);
+    const duplicate = this.checkProducers(validated.map((batch) => batch.header), firstOffset, appendTime >= 0n);
     if (duplicate) return duplicate;
 
     try {
       this.maybeRoll(bytes.length, nextOffset - 1n);
-      const appendTime = this.appendTimeFor(options);
       const epoch = options.leaderEpoch ?? 0;
       for (const { position, header } of validated) {
         stampBaseOffset(bytes, position, header.baseOffset);
@@ -328,7 +328,7 @@ export class Log implements PartitionLog {
   }
 
   /** Run the producer checks; returns the result for a duplicate append, else null. */
-  private checkProducers(headers: readonly BatchHeader[], firstOffset: bigint): AppendResult | null {
+  private checkProducers(headers: readonly BatchHeader[], firstOffset: bigint, logAppendTime: boolean): AppendResult | null {
     const state = this.producerState;
     if (!state) return null;
     try {
@@ -340,7 +340,7 @@ export class Log implements PartitionLog {
           return {
             baseOffset: verdict.baseOffset,
             lastOffset: verdict.lastOffset,
-            logAppendTimeMs: -1n,
+            logAppendTimeMs: logAppendTime ? this.storedMaxTimestamp(verdict.baseOffset) : -1n,
             logStartOffset: this.logStartOffsetValue,
             durable: this.durableThrough(verdict.lastOffset),
             duplicate: true,
@@ -353,6 +353,18 @@ export class Log implements PartitionLog {
       throw error;
     }
     return null;
+  }
+
+  /**
+   * The maxTimestamp of the stored batch holding `offset`: under LogAppendTime, the time it was
+   * appended, which Kafka answers to a duplicate (an idempotent retry) as its logAppendTimeMs.
+   * Read from the log rather than remembered by the producer state, so it survives restarts. -1
+   * when the batch is gone (retention) — only duplicates pay for this lookup.
+   */
+  private storedMaxTimestamp(offset: bigint): bigint {
+    if (offset < this.logStartOffsetValue || offset >= this.logEndOffset) return -1n;
+    const found = this.segments[this.segmentIndexFor(offset)]!.findBatch(offset);
+    return found?.header.maxTimestamp ?? -1n;
   }
 
   private appendTimeFor(options: AppendOptions): bigint {
