@@ -21,7 +21,7 @@
 import type { NativeApi } from "../native/types.ts";
 import { CompressionType, decompress } from "../protocol/compression.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { walkRecords } from "./record-walk.ts";
+import { recordBytesMin, walkRecords } from "./record-walk.ts";
 import type { BatchProducerInfo } from "./types.ts";
 
 export const batchHeaderBytes = 61;
@@ -210,6 +210,10 @@ function validateRecords(bytes: Uint8Array, position: number, header: BatchHeade
   } else {
     if (codec > CompressionType.zstd) {
       throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `batch ${batchIndex}: compression codec ${codec}`);
+    }
+    // A count that could not fit even at the cap is refused without inflating anything.
+    if (header.recordsCount > inflatedBytesMax / recordBytesMin) {
+      throw invalidRecord(batchIndex, `${header.recordsCount} records cannot fit in ${inflatedBytesMax} inflated bytes`);
     }
     const inflated = decompress(codec, bytes.subarray(recordsStart, recordsEnd), inflatedBytesMax);
     problem = walkRecords(inflated, 0, inflated.length, header.recordsCount);

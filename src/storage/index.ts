@@ -12,8 +12,9 @@
 // Files: partition-log.ts (one log: single writer, group commit, reads, truncation, retention),
 // log-manager.ts (every log of a node, checkpoints, clean-shutdown marker, timers), segment.ts
 // (files, the write path, mappings, batch scanning), segment-index.ts, recovery.ts,
-// producer-snapshots.ts, checkpoint.ts, mapping.ts (ref-counted mappings, LRU), batch-header.ts,
-// fs.ts (the injectable file layer).
+// producer-snapshots.ts, checkpoint.ts, mapping.ts (ref-counted mappings, LRU), batch-header.ts
+// (header fields, validation of produced batches), record-walk.ts (the records walk that
+// validation runs), fs.ts (the injectable file layer).
 
 import { join } from "node:path";
 import { topicDefaults, type BrokerConfig, type TopicConfig } from "../config/index.ts";

@@ -23,7 +23,10 @@ export interface AppendResult {
   baseOffset: bigint;
   /** Offset of the last record of the last batch. */
   lastOffset: bigint;
-  /** -1n unless LogAppendTime was used. */
+  /**
+   * -1n unless LogAppendTime was used. For a duplicate (idempotent retry) under LogAppendTime: the
+   * time the original batch was appended (its stored maxTimestamp), as Kafka answers.
+   */
   logAppendTimeMs: bigint;
   logStartOffset: bigint;
   /**
@@ -79,8 +82,10 @@ export interface PartitionLog {
 
   /**
    * Append RecordBatch v2 bytes as a client sent them (one or more batches). Validates magic,
-   * lengths, CRC-32C and max.message.bytes, runs the idempotent-producer check, stamps offsets.
-   * Throws KafkaError (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_RECORD, KAFKA_STORAGE_ERROR,
+   * lengths, CRC-32C and max.message.bytes, walks the records (count, lengths, offset deltas;
+   * compressed ones inflated with a cap), runs the idempotent-producer check, stamps offsets.
+   * Throws KafkaError (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, INVALID_RECORD,
+   * UNSUPPORTED_COMPRESSION_TYPE, KAFKA_STORAGE_ERROR,
    * OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH…) and then the log is unchanged.
    * Appends are applied in call order (single writer per partition).
    */

@@ -237,6 +237,14 @@ describe("compressed batches", () => {
     await clocked.log.close();
   });
 
+  test("a compressed batch claiming more records than the cap could hold is refused without inflating", async () => {
+    const clocked = await openLog();
+    const batch = setCount(buildRecordBatch({ records: records(2), compression: CompressionType.zstd }), 100_000_000);
+    const error = await expectRefused(clocked, batch, ErrorCode.INVALID_RECORD);
+    expect(error.message).toContain("inflated bytes");
+    await clocked.log.close();
+  });
+
   test("codec 5, 6, 7 is UNSUPPORTED_COMPRESSION_TYPE", async () => {
     const clocked = await openLog();
     for (const codec of [5, 6, 7]) {
