@@ -75,6 +75,8 @@ export class Connection implements ConnectionInfo {
   private paused = false;
   private closed = false;
   private pumping = false;
+  /** Set when a bad frame arrived: earlier requests are still answered, then the socket closes. */
+  private closingReason: string | null = null;
 
   constructor(
     private readonly socket: Socket<Connection>,
@@ -98,7 +100,7 @@ export class Connection implements ConnectionInfo {
 
   /** Bun `data` event. A frame inside one chunk is a view of it; a frame across chunks is copied. */
   onData(data: Uint8Array): void {
-    if (this.closed) return;
+    if (this.closed || this.closingReason !== null) return;
     this.input.push(data);
     this.inputBytes += data.length;
     this.pump();
@@ -114,7 +116,7 @@ export class Connection implements ConnectionInfo {
     if (this.pumping) return; // re-entered from a synchronous completion; the outer loop continues
     this.pumping = true;
     try {
-      while (!this.closed) {
+      while (!this.closed && this.closingReason === null) {
         if (this.slots.length >= this.limits.inFlightRequestsMax || this.writeBytes >= this.limits.writeQueueBytesMax) {
           this.pause();
           return;
@@ -123,7 +125,7 @@ export class Connection implements ConnectionInfo {
         if (frame === null) break;
         this.handleFrame(frame);
       }
-      if (!this.closed) this.resume();
+      if (!this.closed && this.closingReason === null) this.resume();
     } finally {
       this.pumping = false;
     }
@@ -158,7 +160,7 @@ export class Connection implements ConnectionInfo {
     if (this.inputBytes < 4) return null;
     const size = this.peekSize();
     if (size <= 0 || size > this.limits.requestBytesMax) {
-      this.close(`frame size ${size} outside 1..${this.limits.requestBytesMax} (socket.request.max.bytes)`);
+      this.closeAfterPending(`frame size ${size} outside 1..${this.limits.requestBytesMax} (socket.request.max.bytes)`);
       return null;
     }
     if (this.inputBytes < 4 + size) return null;
@@ -199,11 +201,11 @@ export class Connection implements ConnectionInfo {
       outcome = this.dispatch(frame, this);
     } catch (error) {
       this.log.error("dispatcher failed", { connection: this.id, error: String(error) });
-      this.close("dispatcher failed");
+      this.closeAfterPending("dispatcher failed");
       return;
     }
     if (outcome.kind === "close") {
-      this.close(outcome.reason);
+      this.closeAfterPending(outcome.reason);
       return;
     }
     const slot: Slot = { ready: false, response: null, onDone: outcome.onDone };
@@ -273,7 +275,25 @@ export class Connection implements ConnectionInfo {
       this.writes.shift();
       runAll(head.onDone);
     }
+    if (this.closingReason !== null) {
+      if (!this.closed && this.slots.length === 0 && this.writes.length === 0) this.close(this.closingReason);
+      return;
+    }
     if (!this.closed && this.paused && !this.pumping) this.pump();
+  }
+
+  /**
+   * A frame this connection cannot go on from (bad size, undecodable header, unknown API key):
+   * read nothing more, answer the requests that came before it in order (as Kafka does, which reads
+   * one request at a time), then close.
+   */
+  private closeAfterPending(reason: string): void {
+    if (this.closed || this.closingReason !== null) return;
+    this.closingReason = reason;
+    this.pause();
+    this.input.length = 0;
+    this.inputBytes = 0;
+    this.writeOut();
   }
 
   /** Copy consecutive small pieces at the head into one buffer: one syscall instead of many. */

@@ -81,6 +81,23 @@ describe("negotiation", () => {
     good.close();
   });
 
+  test("a bad frame after pipelined requests: the earlier ones are answered first, then it closes", async () => {
+    const client = await WireClient.connect(server.bootstrap);
+    const bad = encodeRequest(ApiVersionsApi, 0, 3, {});
+    new DataView(bad.buffer, bad.byteOffset).setInt16(4, 999);
+    const first = encodeRequest(ApiVersionsApi, 0, 1, {});
+    const second = encodeRequest(MetadataApi, 1, 2, { topics: [] });
+    const joined = new Uint8Array(first.length + second.length + bad.length);
+    joined.set(first);
+    joined.set(second, first.length);
+    joined.set(bad, first.length + second.length);
+    await client.send(joined);
+    expect(await client.waitClosed()).toBe(true);
+    expect(client.frames.length).toBe(2);
+    expect(decodeResponse(ApiVersionsApi, 0, client.frames[0]!).correlationId).toBe(1);
+    expect(decodeResponse(MetadataApi, 1, client.frames[1]!).correlationId).toBe(2);
+  });
+
   test("an oversized length prefix closes the connection before allocating", async () => {
     const client = await WireClient.connect(server.bootstrap);
     await client.send(new Uint8Array([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
