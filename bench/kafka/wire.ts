@@ -479,19 +479,38 @@ export function walkBatches(records: Uint8Array, onBatch: (visit: BatchVisit) =>
   return whole;
 }
 
+/**
+ * Reads the float64 bench index at the start of each record's value. Plain number arithmetic
+ * (no BigInt for the varlong timestamp delta, which is only skipped): the end-to-end consumer
+ * calls this for every record it receives.
+ */
 function readValueIndexes(body: Uint8Array, count: number, onValueIndex: (index: number) => void): void {
-  const reader = new WireReader(body);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let offset = 0;
+  const varint = (): number => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      if (offset >= body.length) throw new Error("record truncated");
+      const byte = body[offset++]!;
+      result |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return (result >>> 1) ^ -(result & 1);
+      shift += 7;
+      if (shift > 28) throw new Error("varint too long");
+    }
+  };
   for (let k = 0; k < count; k++) {
-    const length = reader.varint();
-    const start = reader.offset;
-    reader.int8();
-    reader.varlong();
-    reader.varint();
-    const keyLength = reader.varint();
-    if (keyLength > 0) reader.offset += keyLength;
-    const valueLength = reader.varint();
-    if (valueLength >= 8) onValueIndex(reader.view.getFloat64(reader.offset));
-    reader.offset = start + length;
+    const length = varint();
+    const start = offset;
+    offset += 1; // attributes
+    while (offset < body.length && (body[offset]! & 0x80) !== 0) offset += 1; // timestamp delta (varlong)
+    offset += 1;
+    varint(); // offset delta
+    const keyLength = varint();
+    if (keyLength > 0) offset += keyLength;
+    const valueLength = varint();
+    if (valueLength >= 8 && offset + 8 <= body.length) onValueIndex(view.getFloat64(offset));
+    offset = start + length;
   }
 }
 

@@ -45,7 +45,7 @@ export interface BenchParams {
 }
 
 export const defaultParams: BenchParams = {
-  durationMs: 4000,
+  durationMs: 3000,
   warmupMs: 1000,
   runs: 3,
   recordBytes: 1024,

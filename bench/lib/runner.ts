@@ -122,6 +122,8 @@ export async function maxSustainableRate(system: System, label: string, floodRat
   let trialIndex = 0;
   return searchMaxRate(
     async (rate) => {
+      // Producers only: the throughput a system sustains for its writers. (Serving a consumer as
+      // well costs each system differently; the scenario reports that in its end-to-end runs.)
       const result = await openLoopRun(system, `${label}-search-${trialIndex++}`, { rate, durationMs: params.searchTrialMs, warmupMs: Math.min(500, params.warmupMs), endToEnd: false }, params);
       log(`  ${system.name} search @ ${rate}/s: achieved ${Math.round(result.achievedRate)}/s, p99 ${(result.produce.p99Us / 1000).toFixed(2)} ms${result.overloaded ? " (overloaded)" : ""}`);
       return { rate, achievedRate: result.achievedRate, p99Us: result.produce.p99Us, failed: result.recordsFailed + (result.overloaded ? 1 : 0) };

@@ -60,7 +60,7 @@ export const maxRateScenario: Scenario = {
           ["system", "max sustainable records/s", "MB/s", "closed-loop flood records/s", "trials (rate ✓/✗)"],
           measured.map((entry) => [entry.label, formatNumber(entry.maxRate), mbps(entry.maxRate), formatNumber(entry.flood), entry.trials]),
         ) +
-          `\nEach search trial is one open-loop run of ${params.searchTrialMs} ms; the search starts at 40 % of the flood rate, grows ×1.5 and bisects, at most ${params.searchTrials} trials.\n` +
+          `\nEach search trial is one open-loop run of ${params.searchTrialMs} ms, producers only; the search starts at 40 % of the flood rate, grows ×1.5 and bisects, at most ${params.searchTrials} trials.\n` +
           (notes.length > 0 ? `\n${notes.map((note) => `- ${note}`).join("\n")}\n` : ""),
       );
       const runnel = measured.find((entry) => entry.label === "Runnel");
@@ -68,21 +68,33 @@ export const maxRateScenario: Scenario = {
       const baseRate = runnel?.maxRate || redis?.maxRate || 0;
       const rate = params.rate > 0 ? params.rate : Math.round(baseRate * params.latencyRateFraction);
       const rows: Array<{ label: string; runs: RepeatedRuns }> = [];
+      const endToEndRows: Array<{ label: string; runs: RepeatedRuns }> = [];
       if (rate > 0) {
+        const base = { rate, durationMs: params.durationMs, warmupMs: params.warmupMs };
         for (const entry of measured) {
-          rows.push({ label: entry.label, runs: await repeatedRuns(entry.system, `${entry.label}-latency`, { rate, durationMs: params.durationMs, warmupMs: params.warmupMs, endToEnd: true }, params, context.log) });
+          rows.push({ label: entry.label, runs: await repeatedRuns(entry.system, `${entry.label}-latency`, { ...base, endToEnd: false }, params, context.log) });
         }
-        report.section(`Produce latency at ${formatNumber(rate)} records/s (${mbps(rate)} MB/s offered, ${Math.round(params.latencyRateFraction * 100)} % of ${runnel ? "Runnel's" : "the first system's"} max)`, latencyTable(rows, "produce"));
-        report.section("End-to-end latency (send → consumed) at the same rate", latencyTable(rows, "endToEnd"));
-        report.plot("produce-latency", `Produce latency at ${formatNumber(rate)} rec/s`, rows.map((row) => plotSeries(row.label, row.runs.representative, "produce")));
-        report.plot("end-to-end-latency", `End-to-end latency at ${formatNumber(rate)} rec/s`, rows.filter((row) => row.runs.endToEnd).map((row) => plotSeries(row.label, row.runs.representative, "endToEnd")));
+        for (const entry of measured) {
+          endToEndRows.push({ label: entry.label, runs: await repeatedRuns(entry.system, `${entry.label}-e2e`, { ...base, endToEnd: true }, params, context.log) });
+        }
+        report.section(`Produce latency at ${formatNumber(rate)} records/s (${mbps(rate)} MB/s offered, ${Math.round(params.latencyRateFraction * 100)} % of ${runnel ? "Runnel's" : "the first system's"} max), producers only`, latencyTable(rows, "produce"));
+        report.section(
+          `With a consumer attached, same rate: end-to-end latency (send → consumed)`,
+          latencyTable(endToEndRows, "endToEnd") + `\nProduce latency of the same runs (the consumer, in its own process, competes for the same CPUs and the system serves its reads):\n\n` + latencyTable(endToEndRows, "produce"),
+        );
+        report.plot("produce-latency", `Produce latency at ${formatNumber(rate)} rec/s (producers only)`, rows.map((row) => plotSeries(row.label, row.runs.representative, "produce")));
+        report.plot("end-to-end-latency", `End-to-end latency at ${formatNumber(rate)} rec/s`, endToEndRows.filter((row) => row.runs.endToEnd).map((row) => plotSeries(row.label, row.runs.representative, "endToEnd")));
         for (const row of rows) report.figure(`latency ${row.label}`, summaryFigures(row.runs));
+        for (const row of endToEndRows) report.figure(`end-to-end ${row.label}`, summaryFigures(row.runs));
       }
       const runnelRuns = rows.find((row) => row.label === "Runnel")?.runs;
       const redisRuns = rows.find((row) => row.label === "Redis Streams")?.runs;
       const ratios: string[][] = [];
       if (runnel && redis) ratios.push(["Runnel / Redis max sustainable MB/s (target ≥ 3)", ratioAgainst(ratio(runnel.maxRate, redis.maxRate), "≥", 3)]);
       if (runnelRuns && redisRuns) ratios.push(["Runnel p99 / Redis p99 at the same offered rate (target ≤ 1)", ratioAgainst(ratio(runnelRuns.produce.p99.median, redisRuns.produce.p99.median), "≤", 1)]);
+      const runnelEndToEnd = endToEndRows.find((row) => row.label === "Runnel")?.runs.endToEnd;
+      const redisEndToEnd = endToEndRows.find((row) => row.label === "Redis Streams")?.runs.endToEnd;
+      if (runnelEndToEnd && redisEndToEnd) ratios.push(["Runnel end-to-end p99 / Redis end-to-end p99 at the same offered rate", formatRatio(ratio(runnelEndToEnd.p99.median, redisEndToEnd.p99.median))]);
       if (runnel) {
         ratios.push(["Runnel max sustainable MB/s / TCP loopback floor", formatRatio(ratio(megabytes(runnel.maxRate, params) * 1e6, floors.tcpBytesPerSecond.median))]);
         if (runnelRuns) ratios.push([`Runnel p50 produce latency / TCP round trip p50 (${formatMs(floors.tcpRoundTrip.p50Us)} ms)`, formatRatio(ratio(runnelRuns.produce.p50.median, floors.tcpRoundTrip.p50Us))]);
