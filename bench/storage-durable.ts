@@ -5,10 +5,10 @@
 // measures). Target (issue 2): log / baseline >= 0.5.
 //
 //   bun bench/storage-durable.ts      (128 MiB per run by default; RUNNEL_BENCH_STORAGE_MIB, RUNNEL_BENCH_FULL=1)
-//   RUNNEL_BENCH_APPENDERS=8 (default), RUNNEL_BENCH_ROUNDS=2 (default)
+//   RUNNEL_BENCH_APPENDERS=8 (default), RUNNEL_BENCH_ROUNDS=3 (default)
 
 import { join } from "node:path";
-import { openPartitionLog } from "../src/storage/index.ts";
+import { openPartitionLog, realFs, type StorageFs } from "../src/storage/index.ts";
 import { testTopicConfig } from "../src/testing/log-harness.ts";
 import { setLogLevel } from "../src/util/logger.ts";
 import { batchPool, benchBytes, header, median, megabytes, rate, rawSequentialWrite, removeScratch, report, scratchDirectory, type Timing } from "./storage-common.ts";
@@ -18,14 +18,29 @@ setLogLevel("warn");
 interface DurableTiming extends Timing {
   appends: number;
   latenciesMs: number[];
+  /** fdatasync calls made by the log, and the time they took (group commit efficiency). */
+  syncs: number;
+  syncSeconds: number;
 }
 
 async function durableAppends(directory: string, totalBytes: number, appenders: number): Promise<DurableTiming> {
+  let syncs = 0;
+  let syncSeconds = 0;
+  const countingFs: StorageFs = {
+    ...realFs,
+    datasync: async (fd) => {
+      const started = performance.now();
+      await realFs.datasync(fd);
+      syncs++;
+      syncSeconds += (performance.now() - started) / 1000;
+    },
+  };
   const log = await openPartitionLog({
     dataDir: directory,
     topic: "bench",
     partition: 0,
     config: testTopicConfig({ "flush.messages": 1 }),
+    fs: countingFs,
   });
   // Each appender owns its batches: an append stamps offsets into the buffer it was given.
   const pools = Array.from({ length: appenders }, (_, index) => batchPool(8, 100 + index));
@@ -49,18 +64,20 @@ async function durableAppends(directory: string, totalBytes: number, appenders: 
   await Promise.all(Array.from({ length: appenders }, (_, id) => appender(id)));
   const seconds = (performance.now() - started) / 1000;
   await log.close();
-  return { bytes: claimed, seconds, appends, latenciesMs };
+  return { bytes: claimed, seconds, appends, latenciesMs, syncs, syncSeconds };
 }
 
 if (import.meta.main) {
   const totalBytes = benchBytes(128);
   const appenders = Number(process.env.RUNNEL_BENCH_APPENDERS ?? 8);
-  const rounds = Number(process.env.RUNNEL_BENCH_ROUNDS ?? 2);
+  const rounds = Number(process.env.RUNNEL_BENCH_ROUNDS ?? 3);
   header(`storage-durable: ${appenders} appenders awaiting durability (group commit) vs write + one fdatasync`, totalBytes);
   const pool = batchPool();
   const raw: number[] = [];
   const logged: number[] = [];
   const syncsPerSecond: number[] = [];
+  const batchesPerSync: number[] = [];
+  const syncMs: number[] = [];
   let latencies: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const directory = scratchDirectory("durable");
@@ -71,6 +88,8 @@ if (import.meta.main) {
       logged.push(rate(timing));
       latencies = timing.latenciesMs;
       syncsPerSecond.push(timing.appends / timing.seconds);
+      batchesPerSync.push(timing.appends / Math.max(1, timing.syncs));
+      syncMs.push(timing.syncSeconds * 1000 / Math.max(1, timing.syncs));
     } finally {
       removeScratch(directory);
     }
@@ -84,6 +103,8 @@ if (import.meta.main) {
     ratio: median(logged) / median(raw),
     target: 0.5,
     durableAppendsPerSecond: median(syncsPerSecond),
+    batchesPerSync: median(batchesPerSync),
+    syncMsMean: median(syncMs),
     latencyP50Ms: percentile(50),
     latencyP99Ms: percentile(99),
     appenders,
