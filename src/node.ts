@@ -12,6 +12,7 @@ import { advertisedFor, dataDir, parseListener, resolveTopicConfig, type LoadedB
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
+import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
 import { createLogManager, realFs } from "./storage/index.ts";
@@ -24,6 +25,8 @@ const log = createLogger("node");
 export interface RunningNode {
   /** Bound address of the Kafka listener. */
   kafka: { host: string; port: number };
+  /** Bound address of the HTTP listener, when listeners has an HTTP entry. */
+  http?: { host: string; port: number };
   /** What the handlers see: config, logs, topics, subsystems. */
   broker: BrokerContext;
   close(): Promise<void>;
@@ -81,13 +84,34 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   }
   broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
   console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
+  const httpListener = listeners.find((listener) => listener.name === "HTTP");
+  let http: HttpServer | undefined;
+  if (httpListener) {
+    try {
+      http = startHttpServer(httpListener, {
+        nodeId: meta.nodeId,
+        clusterId: meta.clusterId,
+        topicCount: () => cluster.topics().length,
+      });
+    } catch (error) {
+      await kafka.close();
+      groups.close();
+      await cleaner?.stop();
+      await cluster.close();
+      await logs.close();
+      throw error;
+    }
+    console.log(`http listening on ${http.host}:${http.port}`);
+  }
 
   let closing: Promise<void> | undefined;
   return {
     kafka: { host: kafka.host, port: kafka.port },
+    http: http ? { host: http.host, port: http.port } : undefined,
     broker,
     close() {
       closing ??= (async () => {
+        await http?.close();
         await kafka.close();
         groups.close();
         await cleaner?.stop();
