@@ -200,7 +200,9 @@ export class ClusterStore {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic '${name}' already exists`);
     }
     const key = collisionKey(name);
-    for (const existing of this.topicsByName.keys()) {
+    // Topics being created count too: two concurrent creates of 'a.b' and 'a_b' must not both win.
+    const creating = [...this.busy.keys()].filter((other) => !this.deleting.has(other) && !this.topicsByName.has(other));
+    for (const existing of [...this.topicsByName.keys(), ...creating]) {
       if (collisionKey(existing) === key) {
         throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `topic '${name}' collides with existing topic '${existing}'`);
       }

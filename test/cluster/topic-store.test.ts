@@ -83,6 +83,16 @@ test("Kafka's errors for bad creates, deletes and alters, and nothing changes", 
   await node.close();
 });
 
+test("concurrent creates of names that collide ('.' vs '_') make one topic, the other INVALID_TOPIC_EXCEPTION", async () => {
+  const node = await open(fresh());
+  const codes = await Promise.all([codeOf(node.store.createTopic("race.x", 1)), codeOf(node.store.createTopic("race_x", 1))]);
+  expect(codes.sort()).toEqual([ErrorCode.NONE, ErrorCode.INVALID_TOPIC_EXCEPTION].sort());
+  expect(node.store.topics().map((topic) => topic.name).filter((name) => name.startsWith("race"))).toHaveLength(1);
+  // Auto-creation (Metadata, Produce) is refused the same way.
+  expect(await codeOf(node.store.ensureTopic(node.store.topic("race.x") ? "race_x" : "race.x"))).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+  await node.close();
+});
+
 test("concurrent auto-creates of one name make one topic", async () => {
   const node = await open(fresh());
   const created = await Promise.all([node.store.ensureTopic("auto"), node.store.ensureTopic("auto"), node.store.ensureTopic("auto")]);
