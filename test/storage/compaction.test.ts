@@ -201,6 +201,94 @@ test("min.cleanable.dirty.ratio: a clean log is not cleaned again until enough i
   await log.close();
 });
 
+/** The dirty share of a log's cleanable segments, as min.cleanable.dirty.ratio measures it. */
+function dirtyShare(cleaner: LogCleaner, log: Log): number {
+  const firstDirty = cleaner.firstDirtyOffset(log);
+  let total = 0;
+  let dirty = 0;
+  for (const segment of log.cleanableSegments()) {
+    total += segment.sizeBytes;
+    if (segment.nextOffset > firstDirty) dirty += segment.sizeBytes;
+  }
+  return total === 0 ? 0 : dirty / total;
+}
+
+test("min.cleanable.dirty.ratio: a cleaned log is cleaned again only once its dirty share reaches the ratio", async () => {
+  const log = await openLog(freshDir(), topicConfig({ "min.cleanable.dirty.ratio": 0.5 }));
+  await writeHistory(log, 200, 3);
+  const cleaner = cleanerFor(log);
+  expect((await cleaner.cleanOnce()).length).toBe(1);
+  // A little new data: dirty, but below half of the cleanable bytes.
+  await put(log, [["key-1", "small update"], ["key-2", "small update"]]);
+  await rollAndSync(log);
+  const small = dirtyShare(cleaner, log);
+  expect(small).toBeGreaterThan(0);
+  expect(small).toBeLessThan(0.5);
+  expect(cleaner.plan(log)).toBeNull();
+  expect(await cleaner.cleanOnce()).toEqual([]);
+  // Much more new data: the dirty share passes the ratio and the next pass cleans.
+  await writeHistory(log, 200, 3);
+  const large = dirtyShare(cleaner, log);
+  expect(large).toBeGreaterThanOrEqual(0.5);
+  expect(cleaner.plan(log)).toMatchObject({ forced: false });
+  expect(cleaner.plan(log)!.dirtyRatio).toBeCloseTo(large, 6);
+  expect((await cleaner.cleanOnce()).length).toBe(1);
+  await log.close();
+});
+
+test("max.compaction.lag.ms: a dirty part older than the lag is cleaned whatever the ratio", async () => {
+  const twoHoursLater = { nowMs: () => Date.now() + 7_200_000, monotonicMs: () => performance.now() };
+  const run = async (maxLagMs: number | undefined) => {
+    const overrides: Partial<TopicConfig> = { "min.cleanable.dirty.ratio": 0.99 };
+    if (maxLagMs !== undefined) overrides["max.compaction.lag.ms"] = maxLagMs;
+    const log = await openLog(freshDir(), topicConfig(overrides));
+    await writeHistory(log, 100, 3);
+    expect((await cleanerFor(log).cleanOnce()).length).toBe(1);
+    await put(log, [["key-3", "late update"]]);
+    await rollAndSync(log);
+    // Now: far below the ratio, and younger than any lag.
+    expect(cleanerFor(log).plan(log)).toBeNull();
+    // Two hours on, the same dirty part.
+    const later = new LogCleaner({ logs: () => [log], fs: realFs, native, backoffMs: 1000, sliceBytes: 2048, clock: twoHoursLater });
+    const plan = later.plan(log);
+    const cleaned = await later.cleanOnce();
+    const values = new Map(readAll(log).map((entry) => [entry.key, entry.value]));
+    await log.close();
+    return { plan, cleaned, values };
+  };
+  const due = await run(3_600_000);
+  expect(due.plan).toMatchObject({ forced: true });
+  expect(due.plan!.dirtyRatio).toBeLessThan(0.99);
+  expect(due.cleaned.length).toBe(1);
+  expect(due.cleaned[0]!.segmentsRewritten).toBeGreaterThan(0);
+  expect(due.values.get("key-3")).toBe("late update");
+  // Without max.compaction.lag.ms (default: never), the ratio alone decides: nothing is cleaned.
+  const never = await run(undefined);
+  expect(never.plan).toBeNull();
+  expect(never.cleaned).toEqual([]);
+});
+
+test("delete.retention.ms: tombstones kept while younger, removed by a cleaning after it has passed", async () => {
+  const log = await openLog(freshDir(), topicConfig({ "delete.retention.ms": 3_600_000 }));
+  await writeHistory(log, 30, 3);
+  await cleanerFor(log).cleanLog(log);
+  const tombstonesOf = () => readAll(log).filter((entry) => entry.value === null).map((entry) => entry.key).sort();
+  expect(tombstonesOf()).toEqual(["key-0", "key-14", "key-21", "key-28", "key-7"]);
+  // 30 minutes on: still within delete.retention.ms.
+  const at = (offsetMs: number) =>
+    new LogCleaner({ logs: () => [log], fs: realFs, native, backoffMs: 1000, sliceBytes: 2048, clock: { nowMs: () => Date.now() + offsetMs, monotonicMs: () => performance.now() } });
+  await at(1_800_000).cleanLog(log, true);
+  expect(tombstonesOf()).toEqual(["key-0", "key-14", "key-21", "key-28", "key-7"]);
+  // Two hours on: past it; the deleted keys disappear entirely, live keys keep their latest value.
+  const stats = await at(7_200_000).cleanLog(log, true);
+  expect(stats!.tombstonesRemoved).toBe(5);
+  expect(tombstonesOf()).toEqual([]);
+  const keys = new Set(readAll(log).map((entry) => entry.key));
+  for (const deleted of ["key-0", "key-7", "key-14", "key-21", "key-28"]) expect(keys.has(deleted)).toBe(false);
+  expect(keys.has("key-1")).toBe(true);
+  await log.close();
+});
+
 test("reads that hold views across a segment swap stay valid", async () => {
   const log = await openLog(freshDir(), topicConfig());
   await writeHistory(log, 40, 4);

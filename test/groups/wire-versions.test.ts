@@ -1,0 +1,215 @@
+// Every version of every group API the descriptors define, on the wire against a real broker
+// process: ApiVersions advertises exactly the descriptors' ranges, and a full group lifecycle
+// (join, sync, heartbeat, commit, fetch, describe, list, leave, offset delete, delete) answers
+// correctly at each version, including OffsetFetch v8+ with several groups in one request.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { GroupWireClient } from "../../bench/groups-client.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import {
+  ApiVersionsApi,
+  ConsumerGroupDescribeApi,
+  ConsumerGroupHeartbeatApi,
+  CreateTopicsApi,
+  DeleteGroupsApi,
+  DescribeGroupsApi,
+  FindCoordinatorApi,
+  HeartbeatApi,
+  JoinGroupApi,
+  LeaveGroupApi,
+  ListGroupsApi,
+  OffsetCommitApi,
+  OffsetDeleteApi,
+  OffsetFetchApi,
+  SyncGroupApi,
+} from "../../src/protocol/generated/index.ts";
+import { Writer } from "../../src/protocol/primitives.ts";
+import { startBroker, type Broker } from "../helpers/broker.ts";
+
+let broker: Broker;
+const clients: GroupWireClient[] = [];
+
+async function client(): Promise<GroupWireClient> {
+  const connected = await GroupWireClient.connect(broker.bootstrap, "wire-versions");
+  clients.push(connected);
+  return connected;
+}
+
+function subscription(topics: string[]): Uint8Array {
+  const writer = new Writer();
+  writer.int16(0);
+  writer.int32(topics.length);
+  for (const topic of topics) writer.string(topic);
+  writer.int32(-1);
+  return writer.finish();
+}
+
+beforeAll(async () => {
+  broker = await startBroker({ set: { "group.initial.rebalance.delay.ms": 0, "offsets.topic.num.partitions": 2 } });
+  const admin = await client();
+  const created = await admin.request(CreateTopicsApi, 4, {
+    topics: [
+      { name: "vt", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+      { name: "other", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+    ],
+    timeoutMs: 5000,
+  });
+  expect(created.topics.map((topic: any) => topic.errorCode)).toEqual([0, 0]);
+});
+
+afterAll(async () => {
+  for (const connected of clients) connected.close();
+  await broker?.stop();
+});
+
+const GROUP_APIS = [
+  OffsetCommitApi, OffsetFetchApi, FindCoordinatorApi, JoinGroupApi, HeartbeatApi, LeaveGroupApi, SyncGroupApi,
+  DescribeGroupsApi, ListGroupsApi, DeleteGroupsApi, OffsetDeleteApi,
+];
+
+test("ApiVersions advertises every version the descriptors define for the group APIs", async () => {
+  const connection = await client();
+  const response = await connection.request(ApiVersionsApi, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" });
+  expect(response.errorCode).toBe(0);
+  const advertised = new Map<number, [number, number]>(response.apiKeys.map((key: any) => [key.apiKey, [key.minVersion, key.maxVersion]]));
+  for (const api of GROUP_APIS) expect([api.apiKey, advertised.get(api.apiKey)]).toEqual([api.apiKey, [api.minVersion, api.maxVersion]]);
+  // KIP-848: the stable versions (an unstable latest version is not advertised).
+  for (const api of [ConsumerGroupHeartbeatApi, ConsumerGroupDescribeApi]) {
+    const stableMax = api.latestVersionUnstable ? Math.max(0, api.maxVersion - 1) : api.maxVersion;
+    expect([api.apiKey, advertised.get(api.apiKey)]).toEqual([api.apiKey, [0, stableMax]]);
+  }
+});
+
+test("FindCoordinator: every version names this node", async () => {
+  const connection = await client();
+  for (let version = FindCoordinatorApi.minVersion; version <= FindCoordinatorApi.maxVersion; version++) {
+    const response = await connection.request(FindCoordinatorApi, version, version < 4 ? { key: "g", keyType: 0 } : { keyType: 0, coordinatorKeys: ["g", "h"] });
+    if (version < 4) {
+      expect([version, response.errorCode, response.host, response.port]).toEqual([version, 0, broker.host, broker.port]);
+    } else {
+      expect([version, response.coordinators.map((entry: any) => [entry.key, entry.errorCode, entry.port])]).toEqual([
+        version, [["g", 0, broker.port], ["h", 0, broker.port]],
+      ]);
+    }
+  }
+});
+
+// One lifecycle per index i: each API is used at version min(i, its max), so every version of
+// every classic group API is exercised at least once.
+const lifecycleCount = Math.max(...GROUP_APIS.map((api) => api.maxVersion)) + 1;
+for (let index = 0; index < lifecycleCount; index++) {
+  test(`group lifecycle with each API at version min(${index}, max)`, async () => {
+    const v = (api: { maxVersion: number }) => Math.min(index, api.maxVersion);
+    const groupId = `lifecycle-${index}`;
+    const connection = await client();
+    const join = (memberId: string) =>
+      connection.request(JoinGroupApi, v(JoinGroupApi), {
+        groupId, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId, groupInstanceId: null, protocolType: "consumer",
+        protocols: [{ name: "range", metadata: subscription(["vt"]) }], reason: null,
+      });
+    let joined = await join("");
+    if (v(JoinGroupApi) >= 4) {
+      // KIP-394: the first join only hands out a member id.
+      expect(joined.errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED);
+      joined = await join(joined.memberId);
+    }
+    expect(joined.errorCode).toBe(0);
+    expect(joined.leader).toBe(joined.memberId);
+    expect(joined.protocolName).toBe("range");
+    expect(joined.members.map((member: any) => member.memberId)).toEqual([joined.memberId]);
+    const memberId: string = joined.memberId;
+    const generationId: number = joined.generationId;
+
+    const synced = await connection.request(SyncGroupApi, v(SyncGroupApi), {
+      groupId, generationId, memberId, groupInstanceId: null, protocolType: "consumer", protocolName: "range",
+      assignments: [{ memberId, assignment: new Uint8Array([index]) }],
+    });
+    expect(synced.errorCode).toBe(0);
+    expect([...synced.assignment]).toEqual([index]);
+
+    const heartbeat = await connection.request(HeartbeatApi, v(HeartbeatApi), { groupId, generationId, memberId, groupInstanceId: null });
+    expect(heartbeat.errorCode).toBe(0);
+
+    // OffsetCommit v0 carries no generation: it is a simple commit, refused for a group with
+    // members (UNKNOWN_MEMBER_ID, as Kafka), accepted for a group without members.
+    const commitVersion = v(OffsetCommitApi);
+    const commitTarget = commitVersion === 0 ? `${groupId}-simple` : groupId;
+    const commit = (target: string, generation: number, member: string) =>
+      connection.request(OffsetCommitApi, commitVersion, {
+        groupId: target, generationIdOrMemberEpoch: generation, memberId: member, groupInstanceId: null, retentionTimeMs: -1n,
+        topics: [{ name: "vt", partitions: [{ partitionIndex: 0, committedOffset: BigInt(100 + index), committedLeaderEpoch: 7, commitTimestamp: -1n, committedMetadata: `m${index}` }] }],
+      });
+    if (commitVersion === 0) {
+      const refused = await commit(groupId, -1, "");
+      expect(refused.topics[0].partitions[0].errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+      const simple = await commit(commitTarget, -1, "");
+      expect(simple.topics[0].partitions[0].errorCode).toBe(0);
+    } else {
+      const committed = await commit(groupId, generationId, memberId);
+      expect(committed.topics[0].partitions[0].errorCode).toBe(0);
+    }
+
+    const fetchVersion = v(OffsetFetchApi);
+    // Leader epochs travel on commits from v6 and on fetches from v5.
+    const expected = { partitionIndex: 0, committedOffset: BigInt(100 + index), committedLeaderEpoch: commitVersion >= 6 && fetchVersion >= 5 ? 7 : -1, metadata: `m${index}`, errorCode: 0 };
+    if (fetchVersion >= 8) {
+      const fetched = await connection.request(OffsetFetchApi, fetchVersion, {
+        groups: [
+          { groupId: commitTarget, memberId: null, memberEpoch: -1, topics: [{ name: "vt", partitionIndexes: [0] }] },
+          { groupId: "lifecycle-1", memberId: null, memberEpoch: -1, topics: null },
+          { groupId: "never-committed", memberId: null, memberEpoch: -1, topics: [{ name: "vt", partitionIndexes: [0] }] },
+        ],
+        requireStable: true,
+      });
+      expect(fetched.groups.map((group: any) => [group.groupId, group.errorCode])).toEqual([[commitTarget, 0], ["lifecycle-1", 0], ["never-committed", 0]]);
+      expect(fetched.groups[0].topics[0].partitions[0]).toMatchObject(expected);
+      // lifecycle-1 committed 101 at v1 (no leader epoch) before this test ran (tests run in order).
+      expect(fetched.groups[1].topics.map((topic: any) => [topic.name, topic.partitions.map((partition: any) => partition.committedOffset)])).toEqual([["vt", [101n]]]);
+      expect(fetched.groups[2].topics[0].partitions[0]).toMatchObject({ committedOffset: -1n, errorCode: 0 });
+    } else {
+      const fetched = await connection.request(OffsetFetchApi, fetchVersion, { groupId: commitTarget, topics: [{ name: "vt", partitionIndexes: [0] }], requireStable: fetchVersion >= 7 });
+      if (fetchVersion >= 2) expect(fetched.errorCode).toBe(0);
+      expect(fetched.topics[0].partitions[0]).toMatchObject(expected);
+      if (fetchVersion >= 2) {
+        // v2+: null topics means every committed partition.
+        const all = await connection.request(OffsetFetchApi, fetchVersion, { groupId: commitTarget, topics: null });
+        expect(all.topics.map((topic: any) => topic.name)).toEqual(["vt"]);
+      }
+    }
+
+    const described = await connection.request(DescribeGroupsApi, v(DescribeGroupsApi), { groups: [groupId], includeAuthorizedOperations: false });
+    expect(described.groups[0]).toMatchObject({ errorCode: 0, groupId, groupState: "Stable", protocolType: "consumer", protocolData: "range" });
+    expect(described.groups[0].members.map((member: any) => [member.memberId, [...member.memberAssignment]])).toEqual([[memberId, [index]]]);
+
+    const listVersion = v(ListGroupsApi);
+    const listed = await connection.request(ListGroupsApi, listVersion, listVersion >= 4 ? { statesFilter: ["stable"], typesFilter: listVersion >= 5 ? ["classic"] : [] } : {});
+    expect(listed.errorCode).toBe(0);
+    const mine = listed.groups.find((group: any) => group.groupId === groupId);
+    expect(mine).toMatchObject({ groupId, protocolType: "consumer" });
+    if (listVersion >= 4) {
+      expect(mine.groupState).toBe("Stable");
+      expect(listed.groups.every((group: any) => group.groupState === "Stable")).toBe(true);
+    }
+
+    const leaveVersion = v(LeaveGroupApi);
+    const left = await connection.request(LeaveGroupApi, leaveVersion, leaveVersion < 3 ? { groupId, memberId } : { groupId, members: [{ memberId, groupInstanceId: null, reason: null }] });
+    expect(left.errorCode).toBe(0);
+    if (leaveVersion >= 3) expect(left.members.map((member: any) => [member.memberId, member.errorCode])).toEqual([[memberId, 0]]);
+    const afterLeave = await connection.request(HeartbeatApi, v(HeartbeatApi), { groupId, generationId, memberId, groupInstanceId: null });
+    expect(afterLeave.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const empty = await connection.request(DescribeGroupsApi, v(DescribeGroupsApi), { groups: [groupId], includeAuthorizedOperations: false });
+    expect(empty.groups[0].groupState).toBe("Empty");
+
+    if (index === 0) return; // lifecycle-1 is read by later lifecycles; delete the others.
+    if (index !== 1) {
+      const offsetDeleted = await connection.request(OffsetDeleteApi, v(OffsetDeleteApi), { groupId, topics: [{ name: "vt", partitions: [{ partitionIndex: 0 }] }] });
+      expect([offsetDeleted.errorCode, offsetDeleted.topics[0].partitions[0].errorCode]).toEqual([0, 0]);
+      const none = await connection.request(OffsetFetchApi, 3, { groupId, topics: null });
+      expect(none.topics).toEqual([]);
+      const deleted = await connection.request(DeleteGroupsApi, v(DeleteGroupsApi), { groupsNames: [groupId, groupId + "-missing"] });
+      expect(deleted.results.map((result: any) => [result.groupId, result.errorCode])).toEqual([[groupId, 0], [groupId + "-missing", ErrorCode.GROUP_ID_NOT_FOUND]]);
+      const dead = await connection.request(DescribeGroupsApi, v(DescribeGroupsApi), { groups: [groupId], includeAuthorizedOperations: false });
+      expect(dead.groups[0].groupState).toBe("Dead");
+    }
+  });
+}
