@@ -9,6 +9,8 @@ import { ClusterStore } from "../../src/cluster/index.ts";
 import { loadBrokerConfig } from "../../src/config/index.ts";
 import { OFFSETS_TOPIC, javaStringHashCode, offsetsPartitionFor, startGroups, type Groups } from "../../src/groups/index.ts";
 import { decodeRecord, encodeRecordKey, encodeRecordValue } from "../../src/groups/records.ts";
+import { ManualScheduler } from "../../src/groups/scheduler.ts";
+import { encodeBatch } from "../../src/storage/cleaner-records.ts";
 import { native } from "../../src/native/index.ts";
 import { LogCleaner } from "../../src/storage/cleaner.ts";
 import { createLogManager, realFs, type Log } from "../../src/storage/index.ts";
@@ -18,14 +20,14 @@ afterEach(() => {
   for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
 });
 
-async function openNode(dataDir: string, extra: [string, string][] = []) {
+async function openNode(dataDir: string, extra: [string, string][] = [], scheduler?: ManualScheduler) {
   const loaded = loadBrokerConfig({
     overrides: [["log.dirs", dataDir], ["offsets.topic.num.partitions", "5"], ["group.initial.rebalance.delay.ms", "0"], ...extra],
   });
   const logs = createLogManager({ dataDir, brokerConfig: loaded.values });
   await logs.open();
   const cluster = await ClusterStore.open({ dataDir, config: loaded, logs });
-  const groups = await startGroups({ config: loaded.values, cluster });
+  const groups = await startGroups({ config: loaded.values, cluster, scheduler });
   return {
     cluster, groups, logs,
     async close() {
@@ -131,6 +133,98 @@ test("a compacted __consumer_offsets replays to the same state", async () => {
   expect(["g0", "g1", "g2"].map((groupId) => second.groups.coordinator.fetchOffsets(groupId, null))).toEqual(expected);
   expect(second.groups.coordinator.state("g2")).toBeUndefined();
   await second.close();
+});
+
+test("consumer lag for admin code: committed offset against the partition's log end", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "runnel-groups-"));
+  directories.push(dataDir);
+  const node = await openNode(dataDir);
+  await node.cluster.createTopic("orders", 2);
+  const log = node.cluster.partitionLog("orders", 1)!;
+  const records = Array.from({ length: 25 }, (_, index) => ({
+    offset: BigInt(index), timestamp: BigInt(Date.now()), key: null, value: new TextEncoder().encode(`v${index}`), headers: new Uint8Array([0]),
+  }));
+  await log.append(encodeBatch(native, records));
+  expect(log.highWatermark).toBe(25n);
+  const coordinator = node.groups.coordinator;
+  const commit = (topic: string, partition: number, offset: bigint) =>
+    coordinator.commitOffsets({
+      groupId: "lagging", generationId: -1, memberId: "", groupInstanceId: null,
+      topics: [{ name: topic, partitions: [{ partition, offset, leaderEpoch: -1, metadata: "" }] }],
+    });
+  await commit("orders", 1, 10n);
+  await commit("orders", 0, 0n);
+  await commit("gone", 0, 3n); // a topic that does not exist (any more): log end unknown
+  expect(node.groups.groupLag("lagging")).toEqual([
+    { topic: "gone", partition: 0, committed: 3n, logEndOffset: -1n, lag: -1n },
+    { topic: "orders", partition: 0, committed: 0n, logEndOffset: 0n, lag: 0n },
+    { topic: "orders", partition: 1, committed: 10n, logEndOffset: 25n, lag: 15n },
+  ]);
+  // The lag follows the log as records arrive and as the group commits.
+  await log.append(encodeBatch(native, records.slice(0, 5)));
+  await commit("orders", 1, 30n);
+  expect(node.groups.groupLag("lagging").find((entry) => entry.topic === "orders" && entry.partition === 1)).toEqual(
+    { topic: "orders", partition: 1, committed: 30n, logEndOffset: 30n, lag: 0n },
+  );
+  expect(node.groups.groupLag("no-such-group")).toEqual([]);
+  await node.close();
+});
+
+test("offsets.retention.minutes: an Empty group's offsets expire, durably; a Stable group's subscribed offsets stay", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "runnel-groups-"));
+  directories.push(dataDir);
+  const retention: [string, string][] = [["offsets.retention.minutes", "2"], ["offsets.retention.check.interval.ms", "10000"]];
+  const scheduler = new ManualScheduler();
+  const node = await openNode(dataDir, retention, scheduler);
+  const coordinator = node.groups.coordinator;
+  const commit = (groupId: string, generationId: number, memberId: string, topic: string) =>
+    coordinator.commitOffsets({
+      groupId, generationId, memberId, groupInstanceId: null,
+      topics: [{ name: topic, partitions: [{ partition: 0, offset: 7n, leaderEpoch: -1, metadata: "" }] }],
+    });
+  // A subscribed consumer group ("live", topic "orders") and an Empty one ("idle").
+  const subscription = new Uint8Array([0, 0, 0, 0, 0, 1, 0, 6, ...new TextEncoder().encode("orders"), 0xff, 0xff, 0xff, 0xff]);
+  const joined = await coordinator.joinGroup({
+    groupId: "live", memberId: "", groupInstanceId: null, clientId: "c", clientHost: "/h", sessionTimeoutMs: 30_000,
+    rebalanceTimeoutMs: 30_000, protocolType: "consumer", protocols: [{ name: "range", metadata: subscription }], requireKnownMemberId: false,
+  });
+  const synced = await coordinator.syncGroup({
+    groupId: "live", generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [],
+  });
+  expect(synced.errorCode).toBe(0);
+  expect((await commit("live", joined.generationId, joined.memberId, "orders")).topics[0]!.partitions[0]!.errorCode).toBe(0);
+  expect((await commit("live", joined.generationId, joined.memberId, "old-topic")).topics[0]!.partitions[0]!.errorCode).toBe(0);
+  expect((await commit("idle", -1, "", "orders")).topics[0]!.partitions[0]!.errorCode).toBe(0);
+  const heartbeat = () => coordinator.heartbeat({ groupId: "live", generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null });
+  // 110 s: within 2 minutes, nothing expires (the member heartbeats to stay alive).
+  for (let step = 0; step < 11; step++) {
+    scheduler.advance(10_000);
+    expect(heartbeat()).toBe(0);
+  }
+  await Bun.sleep(0);
+  expect(coordinator.fetchOffsets("idle", null).topics.length).toBe(1);
+  expect(coordinator.fetchOffsets("live", null).topics.map((topic) => topic.name)).toEqual(["orders", "old-topic"]);
+  // Past 2 minutes: the Empty group's offsets and the group itself go; the Stable group keeps the
+  // offsets of the topic it subscribes to and loses the others.
+  for (let step = 0; step < 2; step++) {
+    scheduler.advance(10_000);
+    expect(heartbeat()).toBe(0);
+  }
+  const settled = async (condition: () => boolean) => {
+    for (let attempt = 0; attempt < 200 && !condition(); attempt++) await Bun.sleep(5);
+    expect(condition()).toBe(true);
+  };
+  await settled(() => coordinator.state("idle") === undefined);
+  await settled(() => coordinator.fetchOffsets("live", null).topics.length === 1);
+  expect(coordinator.fetchOffsets("idle", null).topics).toEqual([]);
+  expect(coordinator.fetchOffsets("live", null).topics.map((topic) => topic.name)).toEqual(["orders"]);
+  await node.close();
+  // The expiry was written to __consumer_offsets: a restart does not bring the offsets back.
+  const reopened = await openNode(dataDir, retention, new ManualScheduler());
+  expect(reopened.groups.coordinator.state("idle")).toBeUndefined();
+  expect(reopened.groups.coordinator.fetchOffsets("idle", null).topics).toEqual([]);
+  expect(reopened.groups.coordinator.fetchOffsets("live", null).topics.map((topic) => topic.name)).toEqual(["orders"]);
+  await reopened.close();
 });
 
 void ({} as Groups);
