@@ -148,12 +148,21 @@ export function errorName(code: number): string {
  * An operating error to be answered to the client with a Kafka error code (bad input, a full disk,
  * an unknown topic…). Programmer errors are assertions, not KafkaErrors.
  */
+/** One refused record of a produced batch: its index in the batch and why (Produce v8+ recordErrors). */
+export interface RecordError {
+  readonly batchIndex: number;
+  readonly message: string | null;
+}
+
 export class KafkaError extends Error {
   readonly code: number;
-  constructor(code: number, message?: string) {
+  /** The records that caused the error, when known (INVALID_TIMESTAMP, as Kafka's RecordValidationException). */
+  readonly recordErrors: readonly RecordError[];
+  constructor(code: number, message?: string, recordErrors: readonly RecordError[] = []) {
     super(message ? `${errorName(code)}: ${message}` : errorName(code));
     this.name = "KafkaError";
     this.code = code;
+    this.recordErrors = recordErrors;
   }
 }
 

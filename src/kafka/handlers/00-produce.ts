@@ -4,7 +4,8 @@
 // backpressure hold) and a failed acks=0 request closes the connection, as Kafka does; acks=1 answers once the batches are in the log; acks=-1 also waits until
 // they are on stable storage (the node is its own only in-sync replica, so "all" means "durable").
 // Per-partition errors with Kafka's codes (unknown topic/partition, corrupt or too-large batches,
-// sequence errors from the idempotent-producer check) and an error message (v8+). Unknown topics
+// sequence errors from the idempotent-producer check) and an error message (v8+); for
+// INVALID_TIMESTAMP the indexes of the refused records in recordErrors (v8+), as Kafka answers. Unknown topics
 // are auto-created per auto.create.topics.enable. message.timestamp.type=LogAppendTime stamps the
 // broker's clock (the storage recomputes the CRC) and returns it in logAppendTimeMs.
 // Internal topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION, as in Kafka.
@@ -12,7 +13,7 @@
 // recompress to a topic's compression.type, or wait for timeoutMs (appends never queue for replicas).
 
 import { isInternalTopic } from "../../cluster/index.ts";
-import { ErrorCode, errorCodeOf, errorName, KafkaError } from "../../protocol/errors.ts";
+import { ErrorCode, errorCodeOf, errorName, KafkaError, type RecordError } from "../../protocol/errors.ts";
 import {
   ProduceApi,
   type ProduceRequestPartitionProduceData,
@@ -25,8 +26,11 @@ import { CloseConnection, defineHandler } from "../handler.ts";
 
 type PartitionResponse = Init<ProduceResponsePartitionProduceResponse>;
 
-function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
-  return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
+function failed(index: number, errorCode: number, errorMessage: string | null = null, recordErrors: readonly RecordError[] = []): PartitionResponse {
+  return {
+    index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage,
+    recordErrors: recordErrors.map((record) => ({ batchIndex: record.batchIndex, batchIndexErrorMessage: record.message })),
+  };
 }
 
 async function appendOne(
@@ -57,7 +61,8 @@ async function appendOne(
     };
   } catch (error) {
     if (!(error instanceof KafkaError)) broker.log.error("append failed", { topic, partition: data.index, error: String(error) });
-    return failed(data.index, errorCodeOf(error), error instanceof Error ? error.message : null);
+    const recordErrors = error instanceof KafkaError ? error.recordErrors : [];
+    return failed(data.index, errorCodeOf(error), error instanceof Error ? error.message : null, recordErrors);
   }
 }
 

@@ -1,0 +1,93 @@
+// Produce validation on the wire against a real broker process: message.timestamp.before.max.ms and
+// message.timestamp.after.max.ms refuse a batch with INVALID_TIMESTAMP and name each refused record
+// in recordErrors (Produce v8+: batch index and message), as Kafka's RecordValidationException does;
+// nothing of a refused batch is appended; kafkajs 2.2.4 sees the error. A missing client is a
+// failure, never a skip.
+
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { Kafka, logLevel } from "kafkajs";
+import type { AnyApi } from "../../src/protocol/api.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import * as generated from "../../src/protocol/generated/index.ts";
+import { buildRecordBatch } from "../../src/protocol/record-batch.ts";
+import { WireConnection } from "../fuzz/listener-wire.ts";
+import { startBroker, type Broker } from "../helpers/broker.ts";
+
+const { ProduceApi, ListOffsetsApi, CreateTopicsApi } = generated as unknown as Record<string, AnyApi>;
+const topic = "timestamp-bounds";
+const hourMs = 3_600_000;
+let broker: Broker;
+let connection: WireConnection;
+
+beforeAll(async () => {
+  broker = await startBroker();
+  connection = await WireConnection.open(broker.host, broker.port);
+  const created = await connection.request(CreateTopicsApi!, 4, {
+    topics: [{
+      name: topic, numPartitions: 1, replicationFactor: 1, assignments: [],
+      configs: [{ name: "message.timestamp.before.max.ms", value: String(hourMs) }, { name: "message.timestamp.after.max.ms", value: "60000" }],
+    }],
+    timeoutMs: 5000,
+  });
+  expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+});
+
+afterAll(async () => {
+  connection?.close();
+  await broker?.stop();
+});
+
+async function produce(version: number, records: Uint8Array) {
+  const response = await connection.request(ProduceApi!, version, {
+    transactionalId: null, acks: -1, timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+  });
+  return response.responses[0].partitionResponses[0];
+}
+
+async function logEndOffset(): Promise<bigint> {
+  const response = await connection.request(ListOffsetsApi!, 5, {
+    replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
+  });
+  return response.topics[0].partitions[0].offset;
+}
+
+test("out-of-range timestamps: INVALID_TIMESTAMP with the refused records in recordErrors, nothing appended", async () => {
+  for (const compression of [0, 1]) {
+    const now = Date.now();
+    // Records 1 (two hours old) and 3 (a day ahead) are out of range; 0 and 2 are fine.
+    const timestamps = [now, now - 2 * hourMs, now, now + 24 * hourMs];
+    const batch = buildRecordBatch({ compression, records: timestamps.map((timestamp, index) => ({ value: `v${index}`, timestamp })) });
+    const refused = await produce(8, batch);
+    expect(refused.errorCode).toBe(ErrorCode.INVALID_TIMESTAMP);
+    expect(refused.baseOffset).toBe(-1n);
+    expect(refused.errorMessage).toContain("invalid timestamp");
+    expect(refused.recordErrors.map((record: { batchIndex: number }) => record.batchIndex)).toEqual([1, 3]);
+    for (const record of refused.recordErrors) expect(record.batchIndexErrorMessage).toContain("message.timestamp.before.max.ms=3600000");
+    // Produce v7 has no recordErrors; the partition error is the same.
+    expect((await produce(7, batch)).errorCode).toBe(ErrorCode.INVALID_TIMESTAMP);
+    expect(await logEndOffset()).toBe(0n);
+  }
+  const fine = await produce(8, buildRecordBatch({ records: [{ value: "ok", timestamp: Date.now() - 1000 }] }));
+  expect(fine.errorCode).toBe(ErrorCode.NONE);
+  expect(fine.recordErrors).toEqual([]);
+  expect(await logEndOffset()).toBe(1n);
+});
+
+test("kafkajs: a record older than message.timestamp.before.max.ms is refused with INVALID_TIMESTAMP", async () => {
+  const kafka = new Kafka({ clientId: "runnel-timestamps", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    let refusal: { type?: string } | undefined;
+    await producer
+      .send({ topic, acks: -1, messages: [{ value: "old", timestamp: String(Date.now() - 2 * hourMs) }] })
+      .catch((error: { type?: string; originalError?: { type?: string } }) => (refusal = error.originalError ?? error));
+    expect(refusal?.type).toBe("INVALID_TIMESTAMP");
+    const sent = await producer.send({ topic, acks: -1, messages: [{ value: "new", timestamp: String(Date.now()) }] });
+    expect(sent[0]!.errorCode).toBe(0);
+  } finally {
+    await producer.disconnect();
+  }
+  expect(await logEndOffset()).toBe(2n);
+});
