@@ -1,6 +1,6 @@
 // ListOffsets (key 2), v0-v10. Per partition: timestamp -2 (earliest) → log start offset, -1
 // (latest) → high watermark (= last stable offset: no transactions), -3 (max timestamp, v7+) → the
-// record with the largest timestamp, -4 (earliest local, v8+) and -5 (earliest tiered, v9+) → log
+// first record with the largest timestamp (looked up inside its batch), -4 (earliest local, v8+) and -5 (earliest tiered, v9+) → log
 // start offset (all data is local), a timestamp ≥ 0 → the first record whose timestamp is at or
 // after it (found by batch in the time index, then by record inside that batch; offset -1 when none). v0 answers in its old layout (a list of offsets).
 // Leader epoch is 0 (single node, no elections). Does not: check currentLeaderEpoch fencing.
@@ -59,8 +59,12 @@ function lookUp(log: PartitionLog, wanted: ListOffsetsRequestListOffsetsPartitio
     case EARLIEST_TIERED:
       return answer(log.logStartOffset, -1n, 0);
     case MAX_TIMESTAMP: {
+      // The storage names the batch holding the largest timestamp; Kafka (3.8+) answers the first
+      // record in it that holds that timestamp.
       const found = log.maxTimestampOffset();
-      return found ? answer(found.offset, found.timestamp, 0) : answer(-1n, -1n, -1);
+      if (!found) return answer(-1n, -1n, -1);
+      const exact = found.offset >= log.logStartOffset ? firstRecordAtOrAfter(log, found.offset, found.timestamp) : null;
+      return exact ? answer(exact.offset, exact.timestamp, 0) : answer(found.offset, found.timestamp, 0);
     }
     default: {
       if (wanted.timestamp < 0n) {
