@@ -348,6 +348,20 @@ describe("auto-creation settings", () => {
       // A v4+ request may forbid auto-creation even when the broker allows it.
       await client.send(encodeRequest(MetadataApi, 12, 2, { topics: [{ name: "not-asked", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], allowAutoTopicCreation: false }));
       expect(decodeResponse(MetadataApi, 12, (await client.waitFrames(2))[1]!).body.topics[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      // Produce auto-creates too (no Metadata first); an illegal or colliding name is refused and nothing is created.
+      const produced = buildBatch({ batchNumber: 3, recordCount: 2, valueBytes: 16 });
+      await client.send(encodeRequest(ProduceApi, 8, 3, produceRequest("by_produce", produced)));
+      await client.send(encodeRequest(ProduceApi, 8, 4, produceRequest("by.produce", produced)));
+      await client.send(encodeRequest(ProduceApi, 8, 5, produceRequest("bad name", produced)));
+      const frames = await client.waitFrames(5);
+      const codeAt = (index: number) => decodeResponse(ProduceApi, 8, frames[index]!).body.responses[0].partitionResponses[0];
+      expect(codeAt(2).errorCode).toBe(ErrorCode.NONE);
+      expect(codeAt(2).baseOffset).toBe(0n);
+      expect(creating.broker.cluster.topic("by_produce")?.partitions).toBe(3);
+      expect(codeAt(3).errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+      expect(codeAt(4).errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
+      expect(creating.broker.cluster.topic("by.produce")).toBeUndefined();
+      expect(creating.broker.cluster.topic("bad name")).toBeUndefined();
       client.close();
 
       const refused = await WireClient.connect(refusing.bootstrap);
