@@ -289,6 +289,53 @@ test("delete.retention.ms: tombstones kept while younger, removed by a cleaning 
   await log.close();
 });
 
+test("cleanup.policy compact,delete is cleaned; delete alone is not", async () => {
+  const both = await openLog(freshDir(), topicConfig({ "cleanup.policy": ["compact", "delete"] }));
+  await writeHistory(both, 30, 3);
+  const oracle = latestOf(readAll(both));
+  const cleaned = await cleanerFor(both).cleanOnce();
+  expect(cleaned.length).toBe(1);
+  expect(cleaned[0]!.recordsRemoved).toBeGreaterThan(0);
+  expect(new Map(readAll(both).map((entry) => [entry.key, entry.value]))).toEqual(new Map([...oracle].map(([key, entry]) => [key, entry.value])));
+  await both.close();
+  const deleteOnly = await openLog(freshDir(), topicConfig({ "cleanup.policy": ["delete"] }));
+  await writeHistory(deleteOnly, 30, 3);
+  const before = readAll(deleteOnly);
+  expect(await cleanerFor(deleteOnly).cleanOnce()).toEqual([]);
+  expect(readAll(deleteOnly)).toEqual(before);
+  await deleteOnly.close();
+});
+
+test("appends and reads go on while the cleaner works on the same log", async () => {
+  const log = await openLog(freshDir(), topicConfig());
+  await writeHistory(log, 300, 4);
+  const cleaner = new LogCleaner({ logs: () => [log], fs: realFs, native, backoffMs: 1000, sliceBytes: 512 });
+  let finished = false;
+  const cleaning = cleaner.cleanLog(log).then((stats) => {
+    finished = true;
+    return stats;
+  });
+  let appendedDuring = 0;
+  let readsDuring = 0;
+  for (let index = 0; index < 20; index++) {
+    await put(log, [["during", `v${index}`]]);
+    if (!finished) appendedDuring++;
+    const read = log.read(log.logStartOffset, 4096);
+    expect(read.chunks.length).toBeGreaterThan(0);
+    read.release();
+    if (!finished) readsDuring++;
+  }
+  expect(appendedDuring).toBeGreaterThan(0);
+  expect(readsDuring).toBeGreaterThan(0);
+  const stats = await cleaning;
+  expect(stats!.segmentsRewritten).toBeGreaterThan(0);
+  const final = new Map(readAll(log).map((entry) => [entry.key, entry.value]));
+  expect(final.get("during")).toBe("v19");
+  expect(final.get("key-1")).toBe(`value-1-round-3-${"x".repeat(40)}`);
+  expect(final.has("key-7")).toBe(false);
+  await log.close();
+});
+
 test("reads that hold views across a segment swap stay valid", async () => {
   const log = await openLog(freshDir(), topicConfig());
   await writeHistory(log, 40, 4);
