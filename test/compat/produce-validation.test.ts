@@ -1,7 +1,8 @@
 // Produce validation on the wire against a real broker process: message.timestamp.before.max.ms and
 // message.timestamp.after.max.ms refuse a batch with INVALID_TIMESTAMP and name each refused record
 // in recordErrors (Produce v8+: batch index and message), as Kafka's RecordValidationException does;
-// nothing of a refused batch is appended; kafkajs 2.2.4 sees the error. A missing client is a
+// nothing of a refused batch is appended; kafkajs 2.2.4 sees the error. More than one batch per
+// partition is INVALID_RECORD (Kafka: v3+ carries exactly one). A missing client is a
 // failure, never a skip.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -90,4 +91,19 @@ test("kafkajs: a record older than message.timestamp.before.max.ms is refused wi
     await producer.disconnect();
   }
   expect(await logEndOffset()).toBe(2n);
+});
+
+test("more than one record batch for a partition is INVALID_RECORD (v3+: exactly one, as Kafka) and nothing is appended", async () => {
+  const before = await logEndOffset();
+  const batch = () => buildRecordBatch({ records: [{ value: "a", timestamp: Date.now() }, { value: "b", timestamp: Date.now() }] });
+  const one = batch();
+  const two = new Uint8Array(one.length * 2);
+  two.set(one, 0);
+  two.set(batch(), one.length);
+  const refused = await produce(8, two);
+  expect(refused.errorCode).toBe(ErrorCode.INVALID_RECORD);
+  expect(refused.errorMessage).toContain("exactly one record batch");
+  expect(await logEndOffset()).toBe(before);
+  expect((await produce(8, one)).errorCode).toBe(ErrorCode.NONE);
+  expect(await logEndOffset()).toBe(before + 2n);
 });

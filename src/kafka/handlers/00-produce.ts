@@ -8,6 +8,7 @@
 // INVALID_TIMESTAMP the indexes of the refused records in recordErrors (v8+), as Kafka answers. Unknown topics
 // are auto-created per auto.create.topics.enable. message.timestamp.type=LogAppendTime stamps the
 // broker's clock (the storage recomputes the CRC) and returns it in logAppendTimeMs.
+// More than one record batch for a partition is INVALID_RECORD, as in Kafka (v3+: exactly one).
 // Internal topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION, as in Kafka.
 // Does not: transactions (a transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
 // recompress to a topic's compression.type, or wait for timeoutMs (appends never queue for replicas).
@@ -21,6 +22,7 @@ import {
   type ProduceResponseTopicProduceResponse,
 } from "../../protocol/generated/index.ts";
 import type { Init } from "../../protocol/primitives.ts";
+import { recordBatchLogOverheadBytes } from "../../protocol/record-batch.ts";
 import type { BrokerContext } from "../context.ts";
 import { CloseConnection, defineHandler } from "../handler.ts";
 
@@ -33,6 +35,13 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
   };
 }
 
+/** More bytes than the first batch's declared size (baseOffset and batchLength, then batchLength bytes). */
+function holdsSeveralBatches(records: Uint8Array): boolean {
+  if (records.length < recordBatchLogOverheadBytes) return false; // the storage refuses it as CORRUPT_MESSAGE
+  const batchLength = new DataView(records.buffer, records.byteOffset, records.length).getInt32(8);
+  return batchLength >= 0 && recordBatchLogOverheadBytes + batchLength < records.length;
+}
+
 async function appendOne(
   broker: BrokerContext,
   topic: string,
@@ -43,6 +52,10 @@ async function appendOne(
   if (!log) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (data.records === null || data.records.length === 0) {
     return failed(data.index, ErrorCode.INVALID_RECORD, "the request holds no record batch");
+  }
+  if (holdsSeveralBatches(data.records)) {
+    // As Kafka (ProduceRequest.validateRecords): v3+ carries exactly one batch per partition.
+    return failed(data.index, ErrorCode.INVALID_RECORD, "Produce requests with version 3+ may hold exactly one record batch per partition");
   }
   const config = broker.cluster.topicConfig(topic).values;
   const logAppendTime = config["message.timestamp.type"] === "LogAppendTime";
