@@ -254,6 +254,26 @@ describe("Heartbeat, LeaveGroup, session expiry", () => {
     expect(result.members.map((member) => member.memberId)).toEqual([a.memberId]);
   });
 
+  test("a leave while the others already rejoined completes the rebalance at once (no timer)", async () => {
+    const { coordinator, joins } = await stableTwo();
+    const [a, b] = joins as [JoinGroupResult, JoinGroupResult];
+    // a rejoins (new protocols): PreparingRebalance, waiting for b.
+    let completed: JoinGroupResult | null = null;
+    const aJoin = coordinator.joinGroup(joinInput({ memberId: a.memberId, protocols: [{ name: "range", metadata: subscription(["t", "u"]) }] }));
+    aJoin.then((result) => { completed = result; });
+    await settle();
+    expect(coordinator.state("g")).toBe("PreparingRebalance");
+    expect(completed).toBeNull();
+    // b leaves instead of rejoining: a's join is answered in the same call, time does not move.
+    coordinator.leaveGroup("g", [{ memberId: b.memberId, groupInstanceId: null }]);
+    await settle();
+    expect(completed).not.toBeNull();
+    expect(completed!.errorCode).toBe(0);
+    expect(completed!.generationId).toBe(a.generationId + 1);
+    expect(completed!.members.map((member) => member.memberId)).toEqual([a.memberId]);
+    expect(coordinator.state("g")).toBe("CompletingRebalance");
+  });
+
   test("last member leaving makes the group Empty with a new generation", async () => {
     const { coordinator } = setup();
     const a = await joinOne(coordinator);
