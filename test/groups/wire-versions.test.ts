@@ -94,6 +94,20 @@ test("FindCoordinator: every version names this node", async () => {
   }
 });
 
+test("OffsetCommit with a generation for a group that does not exist: ILLEGAL_GENERATION before v9, GROUP_ID_NOT_FOUND from v9", async () => {
+  const connection = await client();
+  for (let version = 1; version <= OffsetCommitApi.maxVersion; version++) {
+    const response = await connection.request(OffsetCommitApi, version, {
+      groupId: "no-such-group", generationIdOrMemberEpoch: 3, memberId: "ghost", groupInstanceId: null, retentionTimeMs: -1n,
+      topics: [{ name: "vt", partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "" }] }],
+    });
+    expect([version, response.topics[0].partitions[0].errorCode]).toEqual([version, version >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION]);
+  }
+  // Nothing was created by the refused commits.
+  const described = await connection.request(DescribeGroupsApi, 5, { groups: ["no-such-group"], includeAuthorizedOperations: false });
+  expect(described.groups[0].groupState).toBe("Dead");
+});
+
 // One lifecycle per index i: each API is used at version min(i, its max), so every version of
 // every classic group API is exercised at least once.
 const lifecycleCount = Math.max(...GROUP_APIS.map((api) => api.maxVersion)) + 1;

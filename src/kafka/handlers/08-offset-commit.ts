@@ -2,7 +2,8 @@
 // to __consumer_offsets and answers once they are durable. Generation fencing: a member of the
 // group commits with its generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
 // REBALANCE_IN_PROGRESS, v7+ FENCED_INSTANCE_ID); generation -1 is a "simple" commit, accepted
-// only while the group has no members. Partitions of unknown topics get
+// only while the group has no members. A generation for a group that does not exist is
+// ILLEGAL_GENERATION before v9, GROUP_ID_NOT_FOUND from v9 (as Kafka). Partitions of unknown topics get
 // UNKNOWN_TOPIC_OR_PARTITION; metadata above offset.metadata.max.bytes gets
 // OFFSET_METADATA_TOO_LARGE; the other partitions of the request are still committed.
 // Does not: honour the v1 per-partition commit timestamp or the v2-v4 retention time (Kafka 2.1+
@@ -27,11 +28,16 @@ export default defineHandler({
         })),
       }));
     if (!groups) return { throttleTimeMs: 0, topics: everyPartition(() => ErrorCode.COORDINATOR_NOT_AVAILABLE) };
+    const generationId = ctx.version >= 1 ? request.generationIdOrMemberEpoch : -1;
+    if (ctx.version >= 9 && generationId >= 0 && groups.coordinator.state(request.groupId) === undefined && !groups.consumerGroups.has(request.groupId)) {
+      // v9+ (as Kafka): a commit with a generation or member epoch for a group that does not exist.
+      return { throttleTimeMs: 0, topics: everyPartition(() => ErrorCode.GROUP_ID_NOT_FOUND) };
+    }
     const cluster = ctx.broker.cluster;
     const known = (topic: string, partition: number) => cluster.partitionLog(topic, partition) !== undefined;
     const result = await groups.coordinator.commitOffsets({
       groupId: request.groupId,
-      generationId: ctx.version >= 1 ? request.generationIdOrMemberEpoch : -1,
+      generationId,
       memberId: ctx.version >= 1 ? request.memberId : "",
       groupInstanceId: ctx.version >= 7 ? request.groupInstanceId : null,
       topics: request.topics.map((topic) => ({
