@@ -4,7 +4,7 @@
 
 import { parseStartArgs, USAGE } from "./cli/args.ts";
 import { ConfigError, loadBrokerConfig } from "./config/index.ts";
-import { startNode } from "./node.ts";
+import { startNode, type RunningNode } from "./node.ts";
 import { createLogger } from "./util/logger.ts";
 
 const log = createLogger("main");
@@ -27,16 +27,13 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
 
-  const node = await startNode(loaded);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      log.warn(`second ${signal}: exiting now`);
-      process.exit(1);
-    }
-    stopping = true;
-    log.info(`${signal} received: shutting down`);
-    node.close().then(
+  // Handlers go in before the node starts: it prints where it listens as soon as it does, and a
+  // SIGTERM sent on that line must shut it down cleanly rather than kill it (exit 143). A signal
+  // that arrives while the node is still starting shuts it down once it has started.
+  let node: RunningNode | null = null;
+  let stopping: string | null = null;
+  const shutdown = (running: RunningNode) => {
+    running.close().then(
       () => {
         console.log("runnel stopped");
         process.exit(0);
@@ -47,8 +44,19 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   };
+  const stop = (signal: string) => {
+    if (stopping !== null) {
+      log.warn(`second ${signal}: exiting now`);
+      process.exit(1);
+    }
+    stopping = signal;
+    log.info(`${signal} received: shutting down`);
+    if (node !== null) shutdown(node);
+  };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  node = await startNode(loaded);
+  if (stopping !== null) shutdown(node);
   return -1; // keep running
 }
 

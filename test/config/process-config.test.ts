@@ -139,3 +139,18 @@ describe("bad values are refused at start, naming the key, from every source", (
     expect(await child.exited).toBe(0);
   });
 });
+
+describe("shutdown right after start", () => {
+  test("SIGTERM sent the moment the listening line appears shuts down cleanly (exit 0, clean-shutdown marker)", async () => {
+    // The node prints where it listens while it starts; a signal handler installed only after the
+    // start let such a SIGTERM kill the process (exit 143) without closing its logs.
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const dataDir = mkdtempSync(join(workDir, "quick-stop-"));
+      const child = spawnLines([process.execPath, main, "--data-dir", dataDir, "--kafka-port", "0", "--http-port", "0"], { env: cleanEnv({}) });
+      await child.waitForLine((text) => text.startsWith("kafka listening on "));
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      expect(existsSync(join(dataDir, ".runnel_cleanshutdown"))).toBe(true);
+    }
+  }, 30_000);
+});
