@@ -167,18 +167,24 @@ for (let index = 0; index < lifecycleCount; index++) {
     // Leader epochs travel on commits from v6 and on fetches from v5.
     const expected = { partitionIndex: 0, committedOffset: BigInt(100 + index), committedLeaderEpoch: commitVersion >= 6 && fetchVersion >= 5 ? 7 : -1, metadata: `m${index}`, errorCode: 0 };
     if (fetchVersion >= 8) {
+      // A second group with its own commit (simple, outside group management), fetched in the same request.
+      const second = `${groupId}-second`;
+      const secondCommit = await connection.request(OffsetCommitApi, 2, {
+        groupId: second, generationIdOrMemberEpoch: -1, memberId: "", retentionTimeMs: -1n,
+        topics: [{ name: "other", partitions: [{ partitionIndex: 0, committedOffset: 55n, committedMetadata: null }] }],
+      });
+      expect(secondCommit.topics[0].partitions[0].errorCode).toBe(0);
       const fetched = await connection.request(OffsetFetchApi, fetchVersion, {
         groups: [
           { groupId: commitTarget, memberId: null, memberEpoch: -1, topics: [{ name: "vt", partitionIndexes: [0] }] },
-          { groupId: "lifecycle-1", memberId: null, memberEpoch: -1, topics: null },
+          { groupId: second, memberId: null, memberEpoch: -1, topics: null },
           { groupId: "never-committed", memberId: null, memberEpoch: -1, topics: [{ name: "vt", partitionIndexes: [0] }] },
         ],
         requireStable: true,
       });
-      expect(fetched.groups.map((group: any) => [group.groupId, group.errorCode])).toEqual([[commitTarget, 0], ["lifecycle-1", 0], ["never-committed", 0]]);
+      expect(fetched.groups.map((group: any) => [group.groupId, group.errorCode])).toEqual([[commitTarget, 0], [second, 0], ["never-committed", 0]]);
       expect(fetched.groups[0].topics[0].partitions[0]).toMatchObject(expected);
-      // lifecycle-1 committed 101 at v1 (no leader epoch) before this test ran (tests run in order).
-      expect(fetched.groups[1].topics.map((topic: any) => [topic.name, topic.partitions.map((partition: any) => partition.committedOffset)])).toEqual([["vt", [101n]]]);
+      expect(fetched.groups[1].topics.map((topic: any) => [topic.name, topic.partitions.map((partition: any) => partition.committedOffset)])).toEqual([["other", [55n]]]);
       expect(fetched.groups[2].topics[0].partitions[0]).toMatchObject({ committedOffset: -1n, errorCode: 0 });
     } else {
       const fetched = await connection.request(OffsetFetchApi, fetchVersion, { groupId: commitTarget, topics: [{ name: "vt", partitionIndexes: [0] }], requireStable: fetchVersion >= 7 });
@@ -214,16 +220,13 @@ for (let index = 0; index < lifecycleCount; index++) {
     const empty = await connection.request(DescribeGroupsApi, v(DescribeGroupsApi), { groups: [groupId], includeAuthorizedOperations: false });
     expect(empty.groups[0].groupState).toBe("Empty");
 
-    if (index === 0) return; // lifecycle-1 is read by later lifecycles; delete the others.
-    if (index !== 1) {
-      const offsetDeleted = await connection.request(OffsetDeleteApi, v(OffsetDeleteApi), { groupId, topics: [{ name: "vt", partitions: [{ partitionIndex: 0 }] }] });
-      expect([offsetDeleted.errorCode, offsetDeleted.topics[0].partitions[0].errorCode]).toEqual([0, 0]);
-      const none = await connection.request(OffsetFetchApi, 3, { groupId, topics: null });
-      expect(none.topics).toEqual([]);
-      const deleted = await connection.request(DeleteGroupsApi, v(DeleteGroupsApi), { groupsNames: [groupId, groupId + "-missing"] });
-      expect(deleted.results.map((result: any) => [result.groupId, result.errorCode])).toEqual([[groupId, 0], [groupId + "-missing", ErrorCode.GROUP_ID_NOT_FOUND]]);
-      const dead = await connection.request(DescribeGroupsApi, v(DescribeGroupsApi), { groups: [groupId], includeAuthorizedOperations: false });
-      expect(dead.groups[0].groupState).toBe("Dead");
-    }
+    const offsetDeleted = await connection.request(OffsetDeleteApi, v(OffsetDeleteApi), { groupId, topics: [{ name: "vt", partitions: [{ partitionIndex: 0 }] }] });
+    expect([offsetDeleted.errorCode, offsetDeleted.topics[0].partitions[0].errorCode]).toEqual([0, 0]);
+    const none = await connection.request(OffsetFetchApi, 3, { groupId, topics: null });
+    expect(none.topics).toEqual([]);
+    const deleted = await connection.request(DeleteGroupsApi, v(DeleteGroupsApi), { groupsNames: [groupId, groupId + "-missing"] });
+    expect(deleted.results.map((result: any) => [result.groupId, result.errorCode])).toEqual([[groupId, 0], [groupId + "-missing", ErrorCode.GROUP_ID_NOT_FOUND]]);
+    const dead = await connection.request(DescribeGroupsApi, v(DescribeGroupsApi), { groups: [groupId], includeAuthorizedOperations: false });
+    expect(dead.groups[0].groupState).toBe("Dead");
   });
 }
