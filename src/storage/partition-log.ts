@@ -21,7 +21,7 @@ import type { TopicConfig } from "../config/index.ts";
 import { LONG_MAX } from "../config/index.ts";
 import type { NativeApi } from "../native/types.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { decodeRecords, splitBatches } from "../protocol/record-batch.ts";
+import { decodeRecords, isControl, splitBatches } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
@@ -278,6 +278,7 @@ export class Log implements PartitionLog {
     const config = this.config;
     const validated = validateIncomingBatches(this.native, bytes, { maxMessageBytes: config["max.message.bytes"] });
     this.checkTimestamps(bytes, validated);
+    this.checkKeys(bytes, validated);
 
     // Offsets, then the idempotent-producer check of each batch (in order; see producer-state.ts).
     const firstOffset = this.logEndOffset;
@@ -308,6 +309,25 @@ export class Log implements PartitionLog {
       // Nothing was written: forget the producer state recorded for this append.
       this.producerState?.truncateTo(firstOffset);
       throw error;
+    }
+  }
+
+  /**
+   * A compacted topic refuses records without a key with INVALID_RECORD naming each of them (index
+   * in its batch), as Kafka's LogValidator does: compaction keeps the latest record per key, so a
+   * keyless record has no meaning there. Decodes the batches of compacted topics only.
+   */
+  private checkKeys(bytes: Uint8Array, validated: readonly ValidatedBatch[]): void {
+    if (!this.config["cleanup.policy"].includes("compact")) return;
+    const inflatedBytesMax = recordsInflatedBytesMaxFor(this.config["max.message.bytes"]);
+    for (const { position, header } of validated) {
+      const [view] = splitBatches(bytes.subarray(position, position + header.sizeBytes), { verifyCrc: false });
+      if (isControl(view!.header.attributes)) continue;
+      const recordErrors = decodeRecords(view!, { inflatedBytesMax }).flatMap((record, batchIndex) =>
+        record.key === null ? [{ batchIndex, message: `compacted topic ${this.topic} cannot accept a record without a key` }] : []);
+      if (recordErrors.length > 0) {
+        throw new KafkaError(ErrorCode.INVALID_RECORD, `compacted topic ${this.topic} cannot accept records without a key`, recordErrors);
+      }
     }
   }
 

@@ -2,7 +2,8 @@
 // message.timestamp.after.max.ms refuse a batch with INVALID_TIMESTAMP and name each refused record
 // in recordErrors (Produce v8+: batch index and message), as Kafka's RecordValidationException does;
 // nothing of a refused batch is appended; kafkajs 2.2.4 sees the error. More than one batch per
-// partition is INVALID_RECORD (Kafka: v3+ carries exactly one). A missing client is a
+// partition is INVALID_RECORD (Kafka: v3+ carries exactly one), and so is a record without a key on
+// a compacted topic (named in recordErrors). A missing client is a
 // failure, never a skip.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -106,4 +107,41 @@ test("more than one record batch for a partition is INVALID_RECORD (v3+: exactly
   expect(await logEndOffset()).toBe(before);
   expect((await produce(8, one)).errorCode).toBe(ErrorCode.NONE);
   expect(await logEndOffset()).toBe(before + 2n);
+});
+
+test("a compacted topic refuses records without a key: INVALID_RECORD naming them, nothing appended; kafkajs sees it", async () => {
+  const compacted = "compacted-keys";
+  const created = await connection.request(CreateTopicsApi!, 4, {
+    topics: [{ name: compacted, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "cleanup.policy", value: "compact" }] }],
+    timeoutMs: 5000,
+  });
+  expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
+  const produceTo = async (records: Uint8Array) => {
+    const response = await connection.request(ProduceApi!, 8, {
+      transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: compacted, partitionData: [{ index: 0, records }] }],
+    });
+    return response.responses[0].partitionResponses[0];
+  };
+  for (const compression of [0, 4]) {
+    const refused = await produceTo(buildRecordBatch({ compression, records: [{ key: "a", value: "1" }, { key: null, value: "2" }, { key: "b", value: null }] }));
+    expect(refused.errorCode).toBe(ErrorCode.INVALID_RECORD);
+    expect(refused.recordErrors.map((record: { batchIndex: number }) => record.batchIndex)).toEqual([1]);
+    expect(refused.recordErrors[0].batchIndexErrorMessage).toContain("without a key");
+  }
+  const accepted = await produceTo(buildRecordBatch({ records: [{ key: "a", value: "1" }, { key: "b", value: null }] }));
+  expect(accepted.errorCode).toBe(ErrorCode.NONE);
+  expect(accepted.baseOffset).toBe(0n);
+
+  const kafka = new Kafka({ clientId: "runnel-compacted", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    let refusal: { type?: string } | undefined;
+    await producer.send({ topic: compacted, acks: -1, messages: [{ value: "keyless" }] })
+      .catch((error: { type?: string; originalError?: { type?: string } }) => (refusal = error.originalError ?? error));
+    expect(refusal?.type).toBe("INVALID_RECORD");
+    expect((await producer.send({ topic: compacted, acks: -1, messages: [{ key: "k", value: "keyed" }] }))[0]!.baseOffset).toBe("2");
+  } finally {
+    await producer.disconnect();
+  }
 });
