@@ -6,10 +6,15 @@
       "M <partition> <offset> <value>" per record; commits synchronously (see consume), printing
       "I <partition> <next offset>" before and "C <partition> <next offset>" after each commit;
       "F <error>" when a commit fails. SIGTERM: close (leave the group) and print "X".
+      env COMMIT_EVERY (default 100) records between commits; IDLE_COMMIT=0 skips commits when idle
+      (a consumer about to be killed then holds a wider uncommitted window); PROCESS_MS: time spent
+      on each record (so that a kill lands while processing rather than in a commit).
 """
 
+import os
 import signal
 import sys
+import time
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
@@ -85,17 +90,23 @@ def consume(bootstrap, group, topic, member, strategy, instance=None):
             c.unassign()
 
     consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+    commit_every = int(os.environ.get("COMMIT_EVERY", "100"))
+    idle_commit = os.environ.get("IDLE_COMMIT", "1") != "0"
+    process_seconds = float(os.environ.get("PROCESS_MS", "0")) / 1000
     since_commit = 0
     while running[0]:
         message = consumer.poll(0.1)
         if message is None or message.error():
-            commit()
-            since_commit = 0
+            if idle_commit:
+                commit()
+                since_commit = 0
             continue
         out(f"M {message.partition()} {message.offset()} {message.value().decode()}")
+        if process_seconds > 0:
+            time.sleep(process_seconds)
         pending[message.partition()] = message.offset() + 1
         since_commit += 1
-        if since_commit >= 100:
+        if since_commit >= commit_every:
             commit()
             since_commit = 0
     commit()
