@@ -17,6 +17,7 @@
 
 import type { TopicConfig } from "../config/index.ts";
 import type { Clock } from "../util/clock.ts";
+import { assert } from "../util/assert.ts";
 import type { Logger } from "../util/logger.ts";
 import { producerInfoOf } from "./batch-header.ts";
 import { loadNewestSnapshot } from "./producer-snapshots.ts";
@@ -191,24 +192,30 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
 }
 
 /**
- * After a power loss an unsynced segment may have lost its last batches while the empty segment
- * created by the roll after it survived (file creation is journaled; its data was never written).
- * Offsets between the two would then be a hole with nothing in it: drop the empty last segment so
- * that the log ends where its data ends. Nothing is lost: the dropped segment holds no bytes.
+ * After a power loss an unsynced segment may have lost its last batches while the empty segments
+ * created by the rolls after it survived (file creation is journaled; their data was never
+ * written). Offsets between them would then be a hole with nothing in it: drop every empty segment
+ * at the end that follows such a hole — there can be several when several rolls happened since the
+ * last sync — so that the log ends where its data ends. Nothing is lost: they hold no bytes.
  */
 function removeEmptyTailAfterHole(input: RecoveryInput, segments: Segment[], scanFrom: number): boolean {
-  const last = segments[segments.length - 1]!;
-  const previous = segments[segments.length - 2];
-  if (previous === undefined || segments.length - 2 < scanFrom) return false;
-  if (!last.isEmpty || previous.nextOffset >= last.baseOffset) return false;
-  input.logger.warn("removing an empty segment after a hole left by lost unsynced data", {
-    segment: last.paths.log,
-    holeFrom: String(previous.nextOffset),
-    holeTo: String(last.baseOffset),
-  });
-  segments.pop();
-  last.delete();
-  return true;
+  let removed = false;
+  for (;;) {
+    const last = segments[segments.length - 1]!;
+    const previous = segments[segments.length - 2];
+    if (previous === undefined || segments.length - 2 < scanFrom) break;
+    if (!last.isEmpty || previous.nextOffset >= last.baseOffset) break;
+    input.logger.warn("removing an empty segment after a hole left by lost unsynced data", {
+      segment: last.paths.log,
+      holeFrom: String(previous.nextOffset),
+      holeTo: String(last.baseOffset),
+    });
+    segments.pop();
+    last.delete();
+    removed = true;
+  }
+  assert(segments.length > 0, "recovery keeps at least one segment");
+  return removed;
 }
 
 /** Producer state: the newest usable snapshot, then every batch header after it, oldest first. */

@@ -144,6 +144,33 @@ describe("partition log recovery", () => {
     await log.close();
   });
 
+  test("every empty segment after a hole is dropped (two rolls whose data was lost; seen in the power-loss test)", async () => {
+    const batches = await writeLog(30);
+    const names = segmentNames();
+    expect(names.length).toBeGreaterThan(3);
+    const all = splitBatches(concat(batches));
+    // The last two segments lost all their data (their files' creation survived); the one before
+    // them lost its last batch.
+    truncateSync(join(directory(), names.at(-1)!), 0);
+    truncateSync(join(directory(), names.at(-2)!), 0);
+    const previous = join(directory(), names.at(-3)!);
+    const previousBase = BigInt(names.at(-3)!.slice(0, 20));
+    const inPrevious = all.filter((batch) => batch.baseOffset >= previousBase && batch.baseOffset < BigInt(names.at(-2)!.slice(0, 20)));
+    truncateSync(previous, statSync(previous).size - inPrevious.at(-1)!.bytes.length);
+    const { log, logger } = await reopen(0n);
+    expect(segmentNames()).toEqual(names.slice(0, -2));
+    expect(log.logEndOffset).toBe(inPrevious.at(-1)!.baseOffset);
+    expect(logger.warnings.filter((line) => line.includes("hole")).length).toBe(2);
+    // Every offset below the log end offset reads (no hole inside the log).
+    for (let offset = log.logStartOffset; offset < log.logEndOffset; offset++) {
+      const result = log.read(offset, 1);
+      expect(result.bytes).toBeGreaterThan(0);
+      result.release();
+    }
+    expect((await log.append(simpleBatch(native, 1))).baseOffset).toBe(inPrevious.at(-1)!.baseOffset);
+    await log.close();
+  });
+
   test("segments below the recovery point are trusted (not rescanned) when their indexes are sane", async () => {
     const manager = createLogManager({ dataDir, brokerConfig, native, logger: recordingLogger(), backgroundTasks: false });
     await manager.open();
