@@ -2,8 +2,9 @@
 // native helper and the fallback: an empty log, records without timestamps, a target equal to an
 // indexed timestamp and one between index entries, out-of-order batches, a log start offset in the
 // middle of a batch (DeleteRecords), after truncation, retention and a reopen (indexes read back
-// or rebuilt). The answer is Kafka's: the first batch at or after the log start offset whose max
-// timestamp is >= the target, never an offset below the log start offset.
+// or rebuilt), records of one batch with different timestamps, compressed batches. The answer is
+// Kafka's: the first record at or after the log start offset whose timestamp is >= the target, with
+// that record's timestamp.
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
@@ -12,6 +13,8 @@ import { join } from "node:path";
 import { fallback as fallbackNative } from "../../src/native/fallback.ts";
 import { native as selectedNative } from "../../src/native/index.ts";
 import type { NativeApi } from "../../src/native/types.ts";
+import { CompressionType } from "../../src/protocol/compression.ts";
+import { buildRecordBatch } from "../../src/protocol/record-batch.ts";
 import { openPartitionLog, type Log } from "../../src/storage/index.ts";
 import { buildBatch, simpleBatch } from "./batches.ts";
 import { recordingLogger, topicConfig } from "./conformance-suite.ts";
@@ -82,6 +85,37 @@ for (const [label, native] of implementations) {
       expect(log.offsetForTimestamp(base + 30n)).toEqual({ offset: 9n, timestamp: base + 30n });
       await log.deleteRecordsBefore(30n);
       expect(log.offsetForTimestamp(0n)).toBeNull();
+    });
+
+    test("records of one batch with different timestamps: the first record at or after the target (Kafka's answer)", async () => {
+      const log = await open();
+      // Batch 0: offsets 0..3 at +0, +10, +20, +30; batch 1: offsets 4..6 at +35, +5 (late), +50.
+      await log.append(buildBatch(native, [0n, 10n, 20n, 30n].map((delta) => ({ value: "a", timestampMs: base + delta }))));
+      await log.append(buildBatch(native, [35n, 5n, 50n].map((delta) => ({ value: "b", timestampMs: base + delta }))));
+      expect(log.offsetForTimestamp(base)).toEqual({ offset: 0n, timestamp: base });
+      expect(log.offsetForTimestamp(base + 10n)).toEqual({ offset: 1n, timestamp: base + 10n });
+      expect(log.offsetForTimestamp(base + 11n)).toEqual({ offset: 2n, timestamp: base + 20n });
+      expect(log.offsetForTimestamp(base + 30n)).toEqual({ offset: 3n, timestamp: base + 30n });
+      expect(log.offsetForTimestamp(base + 31n)).toEqual({ offset: 4n, timestamp: base + 35n });
+      expect(log.offsetForTimestamp(base + 36n)).toEqual({ offset: 6n, timestamp: base + 50n });
+      expect(log.offsetForTimestamp(base + 51n)).toBeNull();
+      // Records below the log start offset do not count, even in a batch that is still stored.
+      await log.deleteRecordsBefore(2n);
+      expect(log.offsetForTimestamp(base)).toEqual({ offset: 2n, timestamp: base + 20n });
+      await log.deleteRecordsBefore(4n);
+      // Offset 4 (+35) is the first record at or after the start whose timestamp reaches +6.
+      expect(log.offsetForTimestamp(base + 6n)).toEqual({ offset: 4n, timestamp: base + 35n });
+      await log.deleteRecordsBefore(5n);
+      // Offset 5 (+5) is the first record at or after the start; +6 is first reached by offset 6.
+      expect(log.offsetForTimestamp(base + 6n)).toEqual({ offset: 6n, timestamp: base + 50n });
+      expect(log.offsetForTimestamp(base)).toEqual({ offset: 5n, timestamp: base + 5n });
+    });
+
+    test("compressed batches are inflated to find the record", async () => {
+      const log = await open();
+      const records = [0n, 10n, 20n].map((delta) => ({ value: "c".repeat(100), timestamp: base + delta }));
+      await log.append(buildRecordBatch({ records, compression: CompressionType.gzip, crc32c: (bytes) => native.crc32c(bytes) }));
+      expect(log.offsetForTimestamp(base + 15n)).toEqual({ offset: 2n, timestamp: base + 20n });
     });
 
     test("after truncation the cut timestamps are gone; after reopen (indexes read back or rebuilt) answers are the same", async () => {
