@@ -68,6 +68,8 @@ export interface OpenPartitionLogOptions {
   recoveryPoint?: bigint;
   logStartOffset?: bigint;
   mappedSegmentsMax?: number;
+  /** Picks segment.jitter.ms shares (tests inject it; default Math.random). */
+  random?: () => number;
 }
 
 /**
@@ -94,5 +96,6 @@ export function openPartitionLog(options: OpenPartitionLogOptions): Promise<Log>
     mappings: new MappingCache(options.mappedSegmentsMax ?? 64),
     recoveryPoint: options.recoveryPoint,
     logStartOffset: options.logStartOffset,
+    random: options.random,
   });
 }

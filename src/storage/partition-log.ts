@@ -72,6 +72,8 @@ export interface PartitionLogOptions {
   cleanShutdown?: boolean;
   /** Called when the log start offset moved (DeleteRecords, retention) so checkpoints get written. */
   onLogStartOffsetChanged?: () => void;
+  /** Uniform in [0, 1): picks each active segment's segment.jitter.ms (default Math.random). */
+  random?: () => number;
 }
 
 interface Deferred {
@@ -117,6 +119,9 @@ export class Log implements PartitionLog {
   private readonly producerState: ProducerStateManager | undefined;
   private readonly context: SegmentContext;
   private readonly onLogStartOffsetChanged: () => void;
+  private readonly random: () => number;
+  /** The active segment's share of segment.jitter.ms, picked when it became active (Kafka's rule). */
+  private rollJitterMs = 0;
 
   private segments: Segment[] = [];
   private logStartOffsetValue = 0n;
@@ -154,6 +159,7 @@ export class Log implements PartitionLog {
     this.producerState = options.producerState;
     this.context = { fs: options.fs, native: options.native, mappings: options.mappings ?? new MappingCache(64) };
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged ?? (() => {});
+    this.random = options.random ?? Math.random;
   }
 
   /** Open (creating the directory if needed) and recover a partition log. */
@@ -174,6 +180,7 @@ export class Log implements PartitionLog {
     log.logStartOffsetValue = recovered.logStartOffset;
     log.recoveryPointValue = recovered.recoveryPoint;
     log.active.mapLengthHint = log.config["segment.bytes"];
+    log.pickRollJitter();
     log.check();
     return log;
   }
@@ -434,7 +441,7 @@ export class Log implements PartitionLog {
     const segment = this.active;
     if (segment.isEmpty) return;
     const config = this.config;
-    const segmentMs = config["segment.ms"] - config["segment.jitter.ms"];
+    const segmentMs = config["segment.ms"] - this.rollJitterMs;
     const indexBytesMax = config["segment.index.bytes"];
     const reason =
       segment.sizeBytes + incomingBytes > config["segment.bytes"] ? "segment.bytes"
@@ -444,6 +451,19 @@ export class Log implements PartitionLog {
       : lastOffset - segment.baseOffset > BigInt(int32Max) ? "relative offset overflow"
       : null;
     if (reason !== null) this.roll(reason);
+  }
+
+  /**
+   * segment.jitter.ms as Kafka applies it: each active segment rolls a random share of the jitter
+   * early, at most segment.ms (so that partitions created together do not all roll at once, and a
+   * jitter above segment.ms never means a roll on every append).
+   */
+  private pickRollJitter(): void {
+    const jitterMs = Math.min(this.config["segment.jitter.ms"], this.config["segment.ms"]);
+    const draw = this.random();
+    assert(draw >= 0 && draw < 1, "random() must be in [0, 1)");
+    this.rollJitterMs = jitterMs > 0 && !isNever(jitterMs) ? Math.floor(draw * jitterMs) : 0;
+    assert(this.rollJitterMs >= 0 && this.rollJitterMs <= this.config["segment.ms"], "roll jitter within segment.ms");
   }
 
   /** Seal the active segment and start a new one at the log end offset. */
@@ -468,6 +488,7 @@ export class Log implements PartitionLog {
     old.mapLengthHint = 0;
     next.nextOffset = baseOffset;
     this.segments.push(next);
+    this.pickRollJitter();
     this.pendingIndexFds.push(...indexFds);
     this.directoryDirty = true;
     this.logger.debug("rolled segment", { reason, baseOffset: String(baseOffset), previousBytes: old.sizeBytes });
@@ -879,6 +900,7 @@ export class Log implements PartitionLog {
     const previousFlushMs = this.config["flush.ms"];
     this.config = { ...config };
     this.active.mapLengthHint = config["segment.bytes"];
+    if (this.rollJitterMs > config["segment.ms"] || this.rollJitterMs > config["segment.jitter.ms"]) this.pickRollJitter();
     if (this.closed || this.failure) return;
     // Unsynced appends waited under the old flush settings: sync them now rather than re-arm.
     if (previousFlushMs !== config["flush.ms"] && this.pending !== null) {

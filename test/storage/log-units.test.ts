@@ -113,6 +113,26 @@ describe("time-driven behaviour", () => {
     await log.close();
   });
 
+  test("segment.jitter.ms: each segment rolls a random share of it early, never more than segment.ms", async () => {
+    const clock = manualClock(1_000_000);
+    // A jitter far above segment.ms is capped at segment.ms (it used to roll on every append).
+    const config = topicConfig({ "segment.ms": 60_000, "segment.jitter.ms": 1_000_000 });
+    const log = await openPartitionLog({ dataDir, topic: "t", partition: 0, config, native, clock, logger: recordingLogger(), random: () => 0.5 });
+    await log.append(simpleBatch(native, 1));
+    clock.advance(1);
+    await log.append(simpleBatch(native, 1));
+    clock.advance(29_998); // 29,999 ms: not yet
+    await log.append(simpleBatch(native, 1));
+    expect(log.segmentCount).toBe(1);
+    clock.advance(1); // 30,000 ms = segment.ms - 0.5 x min(jitter, segment.ms)
+    await log.append(simpleBatch(native, 1));
+    expect(log.segmentBaseOffsets()).toEqual([0n, 3n]);
+    clock.advance(29_999);
+    await log.append(simpleBatch(native, 1));
+    expect(log.segmentCount).toBe(2);
+    await log.close();
+  });
+
   test("message.timestamp.before/after.max.ms refuse out-of-range CreateTime timestamps", async () => {
     const clock = manualClock(1_700_000_000_000);
     const config = topicConfig({ "message.timestamp.before.max.ms": 3_600_000, "message.timestamp.after.max.ms": 60_000 });
