@@ -144,6 +144,7 @@ export class Log implements PartitionLog {
   private syncIdleWaiters: (() => void)[] = [];
 
   private failure: KafkaError | null = null;
+  private corruptionReported = false;
   private closed = false;
   private readonly appendWaiters = new Set<AppendWaiter>();
 
@@ -624,6 +625,13 @@ export class Log implements PartitionLog {
     return low;
   }
 
+  /** Log damage found by a read once per open log (a consumer retrying would repeat it forever). */
+  private reportCorruption(error: KafkaError): void {
+    if (this.corruptionReported) return;
+    this.corruptionReported = true;
+    this.logger.error("damaged data in the log; reads of it answer CORRUPT_MESSAGE", { partition: `${this.topic}-${this.partition}`, error: error.message });
+  }
+
   read(offset: bigint, maxBytes: number, maxOffset?: bigint): ReadResult {
     if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.topic}-${this.partition} is closed`);
     if (offset < this.logStartOffsetValue || offset > this.logEndOffset) {
@@ -653,8 +661,14 @@ export class Log implements PartitionLog {
           end += batch.sizeBytes;
           bytes += batch.sizeBytes;
           cursor = batch.lastOffset + 1n;
-          if (end >= segment.sizeBytes) break;
-          batch = segment.extentAt(end);
+          if (end >= segment.sizeBytes || bytes >= maxBytes) break;
+          // A damaged header ends this read before it; the read that starts there gets the error.
+          const next = segment.extentAt(end, batch.lastOffset);
+          if (next === null) {
+            full = true;
+            break;
+          }
+          batch = next;
         }
         if (end > found.position) {
           const part = segment.bytesAt(found.position, end - found.position);
@@ -665,6 +679,7 @@ export class Log implements PartitionLog {
       }
     } catch (error) {
       for (const release of releases) release();
+      if (error instanceof KafkaError && error.code === ErrorCode.CORRUPT_MESSAGE) this.reportCorruption(error);
       throw error;
     }
     let released = false;

@@ -88,6 +88,12 @@ export class OffsetIndex extends EntryBuffer {
     return slot < 0 ? 0 : this.positionAt(slot);
   }
 
+  /** Slot of the last entry at or before `relativeOffset`, or -1 if none (lookup's entry). */
+  lookupSlot(native: NativeApi, relativeOffset: number): number {
+    if (this.entries === 0) return -1;
+    return native.offsetIndexLookup(this.bytes, this.entries, relativeOffset);
+  }
+
   /** Drop entries whose position is at or past `position` (truncation). */
   truncateToPosition(position: number): void {
     let keep = this.entries;

@@ -504,9 +504,61 @@ export class Segment implements MappingOwner {
     return readBatchHeader(this.headerScratch, 0);
   }
 
-  /** Size and last offset of the batch at `position` (the read path's per-batch step). */
-  extentAt(position: number): { sizeBytes: number; lastOffset: bigint } {
-    assert(position + batchHeaderBytes <= this.sizeBytes, "batch header beyond the segment's size");
+  // Checks on the read path. Segments below the recovery point are trusted after a clean shutdown
+  // (not CRC-scanned at open, as in Kafka), so a bad disk can hand the readers a damaged header.
+  // Damaged data is an operating error, answered with CORRUPT_MESSAGE (Kafka's
+  // CorruptRecordException on read) for this partition only. What is checked is what a reader
+  // walks anyway, the batch headers — magic, length against the bytes left, base and last offset
+  // against the previous batch and the segment's range — never the CRC (a consumer checks that;
+  // Kafka does not CRC on fetch either). A base offset flipped to a value still between its
+  // neighbours' is caught at the next batch walked over it, not at the batch itself.
+
+  /**
+   * Why a header (its size, magic and offsets) cannot be the batch at `position` that follows a
+   * batch ending before `minBaseOffset`; null when it can.
+   */
+  private batchProblem(position: number, sizeBytes: number, magic: number, baseOffset: bigint, lastOffset: bigint, minBaseOffset: bigint): string | null {
+    if (magic !== 2) return `magic byte ${magic} (expected 2)`;
+    if (sizeBytes < batchHeaderBytes || position + sizeBytes > this.sizeBytes) {
+      return `batch length ${sizeBytes - logOverheadBytes} does not fit the ${this.sizeBytes - position} bytes left`;
+    }
+    if (baseOffset < minBaseOffset) return `base offset ${baseOffset} is below ${minBaseOffset} (offsets must increase)`;
+    if (lastOffset < baseOffset || lastOffset >= this.nextOffset) {
+      return `offsets ${baseOffset}..${lastOffset} are outside the segment's [${this.baseOffset}, ${this.nextOffset})`;
+    }
+    return null;
+  }
+
+  private corrupt(position: number, problem: string): KafkaError {
+    return new KafkaError(ErrorCode.CORRUPT_MESSAGE, `corrupt batch at byte ${position} of ${this.paths.log}: ${problem}`);
+  }
+
+  /**
+   * The header at `position`, checked as the next batch of a walk: its base offset must be at least
+   * `minBaseOffset` (exactly, with `exact`: an offset index entry names it). Throws KafkaError
+   * CORRUPT_MESSAGE when it cannot be.
+   */
+  private checkedHeaderAt(position: number, minBaseOffset: bigint, exact: boolean): BatchHeader {
+    if (position + batchHeaderBytes > this.sizeBytes) {
+      throw this.corrupt(position, `${this.sizeBytes - position} bytes left, less than a batch header`);
+    }
+    const header = this.headerAt(position);
+    let problem = this.batchProblem(position, header.sizeBytes, header.magic, header.baseOffset, lastOffsetOf(header), minBaseOffset);
+    if (problem === null && exact && header.baseOffset !== minBaseOffset) {
+      problem = `base offset ${header.baseOffset}, but the offset index says ${minBaseOffset}`;
+    }
+    if (problem !== null) throw this.corrupt(position, problem);
+    return header;
+  }
+
+  /**
+   * Size and last offset of the batch at `position`, the one after a batch ending at
+   * `previousLastOffset` (the read path's per-batch step). Null when the header cannot be that
+   * batch: the reader stops before it, and a read starting there gets the error from findBatch.
+   */
+  extentAt(position: number, previousLastOffset: bigint): { sizeBytes: number; lastOffset: bigint } | null {
+    assert(position < this.sizeBytes, "extent of a batch beyond the segment's size");
+    if (position + batchHeaderBytes > this.sizeBytes) return null;
     const mapping = this.mappingFor(position + batchHeaderBytes);
     let bytes: Uint8Array;
     let at: number;
@@ -521,40 +573,58 @@ export class Segment implements MappingOwner {
       at = 0;
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset + at, batchHeaderBytes);
-    return {
-      sizeBytes: view.getInt32(8) + logOverheadBytes,
-      lastOffset: view.getBigInt64(0) + BigInt(view.getInt32(23)),
-    };
+    const sizeBytes = view.getInt32(8) + logOverheadBytes;
+    const baseOffset = view.getBigInt64(0);
+    const lastOffset = baseOffset + BigInt(view.getInt32(23));
+    if (this.batchProblem(position, sizeBytes, view.getInt8(16), baseOffset, lastOffset, previousLastOffset + 1n) !== null) return null;
+    return { sizeBytes, lastOffset };
+  }
+
+  /**
+   * Where a walk over the batches for `relative` starts: the position of the last offset index
+   * entry at or before it (0 when none), and the base offset the batch there must have.
+   */
+  private walkStart(relative: number): { position: number; minBaseOffset: bigint; exact: boolean } {
+    const slot = this.offsetIndex.lookupSlot(this.context.native, relative);
+    if (slot < 0) return { position: 0, minBaseOffset: this.baseOffset, exact: false };
+    return { position: this.offsetIndex.positionAt(slot), minBaseOffset: this.baseOffset + BigInt(this.offsetIndex.relativeOffsetAt(slot)), exact: true };
   }
 
   /**
    * Position and header of the first batch whose last offset is >= `offset`, starting from the
-   * offset index; null when the segment has no such batch.
+   * offset index; null when the segment has no such batch. Throws KafkaError CORRUPT_MESSAGE when
+   * a header on the way is damaged (see batchProblem).
    */
   findBatch(offset: bigint): { position: number; header: BatchHeader } | null {
     if (offset >= this.nextOffset) return null;
-    const relative = offset <= this.baseOffset ? 0 : this.relative(offset);
-    let position = this.offsetIndex.lookup(this.context.native, relative);
+    let { position, minBaseOffset, exact } = this.walkStart(offset <= this.baseOffset ? 0 : this.relative(offset));
     while (position < this.sizeBytes) {
-      const header = this.headerAt(position);
-      if (lastOffsetOf(header) >= offset) return { position, header };
+      const header = this.checkedHeaderAt(position, minBaseOffset, exact);
+      const lastOffset = lastOffsetOf(header);
+      if (lastOffset >= offset) return { position, header };
       position += header.sizeBytes;
+      minBaseOffset = lastOffset + 1n;
+      exact = false;
     }
     return null;
   }
 
   /**
    * The first batch (ending at or after `minOffset`) whose maxTimestamp >= `timestampMs`, found
-   * from the time index entry at or below the timestamp, then scanning forward.
+   * from the time index entry at or below the timestamp, then scanning forward. Throws KafkaError
+   * CORRUPT_MESSAGE when a header on the way is damaged.
    */
   findTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: BatchHeader } | null {
     if (this.maxTimestamp < timestampMs) return null;
     const relative = this.timeIndex.lookup(this.context.native, timestampMs);
-    let position = relative < 0 ? 0 : this.offsetIndex.lookup(this.context.native, relative);
+    let { position, minBaseOffset, exact } = this.walkStart(relative < 0 ? 0 : relative);
     while (position < this.sizeBytes) {
-      const header = this.headerAt(position);
-      if (header.maxTimestamp >= timestampMs && lastOffsetOf(header) >= minOffset) return { position, header };
+      const header = this.checkedHeaderAt(position, minBaseOffset, exact);
+      const lastOffset = lastOffsetOf(header);
+      if (header.maxTimestamp >= timestampMs && lastOffset >= minOffset) return { position, header };
       position += header.sizeBytes;
+      minBaseOffset = lastOffset + 1n;
+      exact = false;
     }
     return null;
   }
