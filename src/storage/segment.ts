@@ -515,14 +515,14 @@ export class Segment implements MappingOwner {
 
   /**
    * Why a header (its size, magic and offsets) cannot be the batch at `position` that follows a
-   * batch ending before `minBaseOffset`; null when it can.
+   * batch ending at `previousLastOffset`; null when it can.
    */
-  private batchProblem(position: number, sizeBytes: number, magic: number, baseOffset: bigint, lastOffset: bigint, minBaseOffset: bigint): string | null {
+  private batchProblem(position: number, sizeBytes: number, magic: number, baseOffset: bigint, lastOffset: bigint, previousLastOffset: bigint): string | null {
     if (magic !== 2) return `magic byte ${magic} (expected 2)`;
     if (sizeBytes < batchHeaderBytes || position + sizeBytes > this.sizeBytes) {
       return `batch length ${sizeBytes - logOverheadBytes} does not fit the ${this.sizeBytes - position} bytes left`;
     }
-    if (baseOffset < minBaseOffset) return `base offset ${baseOffset} is below ${minBaseOffset} (offsets must increase)`;
+    if (baseOffset <= previousLastOffset) return `base offset ${baseOffset} is not above ${previousLastOffset} (offsets must increase)`;
     if (lastOffset < baseOffset || lastOffset >= this.nextOffset) {
       return `offsets ${baseOffset}..${lastOffset} are outside the segment's [${this.baseOffset}, ${this.nextOffset})`;
     }
@@ -543,7 +543,7 @@ export class Segment implements MappingOwner {
       throw this.corrupt(position, `${this.sizeBytes - position} bytes left, less than a batch header`);
     }
     const header = this.headerAt(position);
-    let problem = this.batchProblem(position, header.sizeBytes, header.magic, header.baseOffset, lastOffsetOf(header), minBaseOffset);
+    let problem = this.batchProblem(position, header.sizeBytes, header.magic, header.baseOffset, lastOffsetOf(header), minBaseOffset - 1n);
     if (problem === null && exact && header.baseOffset !== minBaseOffset) {
       problem = `base offset ${header.baseOffset}, but the offset index says ${minBaseOffset}`;
     }
@@ -576,7 +576,7 @@ export class Segment implements MappingOwner {
     const sizeBytes = view.getInt32(8) + logOverheadBytes;
     const baseOffset = view.getBigInt64(0);
     const lastOffset = baseOffset + BigInt(view.getInt32(23));
-    if (this.batchProblem(position, sizeBytes, view.getInt8(16), baseOffset, lastOffset, previousLastOffset + 1n) !== null) return null;
+    if (this.batchProblem(position, sizeBytes, view.getInt8(16), baseOffset, lastOffset, previousLastOffset) !== null) return null;
     return { sizeBytes, lastOffset };
   }
 
