@@ -96,6 +96,7 @@ function deferred(): Deferred {
 
 const resolved = Promise.resolve();
 const int32Max = 0x7fffffff;
+const int32MaxBig = BigInt(int32Max);
 
 /** A config long at or above Kafka's Long.MAX_VALUE means "never". */
 function isNever(value: number): boolean {
@@ -291,12 +292,15 @@ export class Log implements PartitionLog {
     // Offsets, then the idempotent-producer check of each batch (in order; see producer-state.ts).
     const firstOffset = this.logEndOffset;
     let nextOffset = firstOffset;
-    for (const batch of validated) {
-      batch.header.baseOffset = nextOffset;
-      nextOffset += BigInt(batch.header.lastOffsetDelta) + 1n;
+    const headers: BatchHeader[] = new Array(validated.length);
+    for (let index = 0; index < validated.length; index++) {
+      const header = validated[index]!.header;
+      header.baseOffset = nextOffset;
+      nextOffset += BigInt(header.lastOffsetDelta + 1);
+      headers[index] = header;
     }
     const appendTime = this.appendTimeFor(options);
-    const duplicate = this.checkProducers(validated.map((batch) => batch.header), firstOffset, appendTime >= 0n);
+    const duplicate = this.checkProducers(headers, firstOffset, appendTime >= 0n);
     if (duplicate) return duplicate;
 
     try {
@@ -311,8 +315,8 @@ export class Log implements PartitionLog {
           header.maxTimestamp = appendTime;
         }
       }
-      this.active.append(bytes, validated.map((batch) => batch.header), config["index.interval.bytes"]);
-      return this.afterAppend(validated.map((batch) => batch.header), firstOffset, nextOffset - 1n, appendTime);
+      this.active.append(bytes, headers, config["index.interval.bytes"]);
+      return this.afterAppend(headers, firstOffset, nextOffset - 1n, appendTime);
     } catch (error) {
       // Nothing was written: forget the producer state recorded for this append.
       this.producerState?.truncateTo(firstOffset);
@@ -449,7 +453,7 @@ export class Log implements PartitionLog {
       : !isNever(config["segment.ms"]) && this.clock.nowMs() - segment.rollBaseMs >= segmentMs ? "segment.ms"
       : (segment.offsetIndex.entries + 1) * offsetIndexEntryBytes > indexBytesMax ? "offset index full"
       : (segment.timeIndex.entries + 1) * timeIndexEntryBytes > indexBytesMax ? "time index full"
-      : lastOffset - segment.baseOffset > BigInt(int32Max) ? "relative offset overflow"
+      : lastOffset - segment.baseOffset > int32MaxBig ? "relative offset overflow"
       : null;
     if (reason !== null) this.roll(reason);
   }
@@ -557,7 +561,7 @@ export class Log implements PartitionLog {
     // serializes two or three fdatasyncs.
     const syncAll = async () => {
       for (const fd of fds) await this.fs.datasync(fd);
-      await Promise.all(indexFds.map((fd) => this.fs.datasync(fd)));
+      if (indexFds.length > 0) await Promise.all(indexFds.map((fd) => this.fs.datasync(fd)));
       if (directoryDirty) await this.fs.fsyncDir(this.directory);
     };
     this.syncRunning = syncAll().then(
