@@ -12,7 +12,7 @@ import { ratio } from "../lib/stats.ts";
 import { startRunnel } from "../systems/kafka.ts";
 import { startNats } from "../systems/nats.ts";
 import { startRedis } from "../systems/redis.ts";
-import type { System } from "../systems/types.ts";
+import type { ReferenceResult, System } from "../systems/types.ts";
 import type { Scenario } from "./common.ts";
 import { isUnavailable, measureFloors, megabytes, tryStart } from "./common.ts";
 
@@ -36,6 +36,7 @@ export const maxRateScenario: Scenario = {
     const starters: Array<[string, () => Promise<System>]> = [["Runnel", () => startRunnel({ name: "Runnel", params, crc32c: context.crc32c })]];
     if (params.peers) starters.push(["Redis Streams", () => startRedis(params)], ["NATS JetStream", () => startNats(params)]);
     const measured: Measured[] = [];
+    const references: Array<{ label: string; result: ReferenceResult }> = [];
     try {
       for (const [label, start] of starters) {
         const system = await tryStart(start);
@@ -48,6 +49,13 @@ export const maxRateScenario: Scenario = {
           const search = await maxSustainableRate(system, label, flood.median, params, context.log);
           const trials = search.trials.map((trial) => `${formatNumber(trial.rate)}${trial.passed ? "✓" : "✗"}`).join(", ");
           measured.push({ label, system, flood: flood.median, maxRate: search.maxRate, trials });
+          if (system.reference) {
+            try {
+              references.push({ label: `${label.split(" ")[0]} (redis-benchmark, reference)`, result: await system.reference() });
+            } catch (error) {
+              notes.push(`${label} reference tool: not measured — ${(error as Error).message}`);
+            }
+          }
         } catch (error) {
           notes.push(`${label}: failed — ${(error as Error).message}`);
           await system.stop();
@@ -58,8 +66,12 @@ export const maxRateScenario: Scenario = {
         `Max sustainable rate (p99 ≤ ${params.p99BoundMs} ms and ≥ 95 % of offered achieved)`,
         table(
           ["system", "max sustainable records/s", "MB/s", "closed-loop flood records/s", "trials (rate ✓/✗)"],
-          measured.map((entry) => [entry.label, formatNumber(entry.maxRate), mbps(entry.maxRate), formatNumber(entry.flood), entry.trials]),
+          [
+            ...measured.map((entry) => [entry.label, formatNumber(entry.maxRate), mbps(entry.maxRate), formatNumber(entry.flood), entry.trials]),
+            ...references.map((entry) => [entry.label, "—", `(flood ${mbps(entry.result.recordsPerSecond)})`, formatNumber(entry.result.recordsPerSecond), "—"]),
+          ],
         ) +
+          (references.length > 0 ? `\nReference rows: the system's own load tool against the same server in this run, closed loop only (\`${references.map((entry) => entry.result.command).join("`, `")}\`): the ceiling the bench's driver for that system is held to.\n` : "") +
           `\nEach search trial is one open-loop run of ${params.searchTrialMs} ms, producers only; the search starts at 40 % of the flood rate, grows ×1.5 and bisects, at most ${params.searchTrials} trials.\n` +
           (notes.length > 0 ? `\n${notes.map((note) => `- ${note}`).join("\n")}\n` : ""),
       );

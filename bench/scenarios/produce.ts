@@ -51,6 +51,13 @@ export const produceScenario: Scenario = {
     if (params.peers) {
       redis = await startRedis(params);
       floods.redis = await repeatedFloods(redis, "redis", params, context.log);
+      try {
+        const reference = await redis.reference!();
+        notes.push(`Redis (redis-benchmark, reference): ${mbps(reference.recordsPerSecond)} MB/s (${formatNumber(reference.recordsPerSecond)} XADD/s) on the same server in this run — \`${reference.command}\`; the ceiling the bench's Redis driver is held to.`);
+        report.figure("redisReference", reference);
+      } catch (error) {
+        notes.push(`Redis (redis-benchmark, reference): not measured — ${(error as Error).message}`);
+      }
     }
     for (const partitions of [1, 8]) {
       const sink = floods[`sink-${partitions}`]!;
@@ -67,7 +74,7 @@ export const produceScenario: Scenario = {
     report.section(
       "Throughput (closed loop, payload MB/s = records/s × record size)",
       table(["partitions", "Runnel MB/s", "raw TCP sink MB/s", "Runnel / sink (target ≥ 0.5)", "Redis XADD MB/s", "Runnel / Redis (target ≥ 3)"], rows) +
-        `\nThe sink receives the same Produce frames from the same producer and answers each with 8 bytes, without parsing or storing: it is the ceiling of this generator plus loopback TCP. Redis: ${params.producers} connection(s), ${params.inFlightMax * 32} XADDs in flight each, one entry per record. CRC-32C: ${context.crcSource}.\n` +
+        `\nThe sink receives the same Produce frames from the same producer and answers each with 8 bytes, without parsing or storing: it is the ceiling of this generator plus loopback TCP. Redis: ${params.producers} connection(s), ${params.inFlightMax * 32} XADDs in flight each (the bench's pipelined RESP driver), one entry per record. CRC-32C: ${context.crcSource}.\n` +
         (notes.length > 0 ? `\n${notes.map((note) => `- ${note}`).join("\n")}\n` : ""),
     );
     report.figure("floods", floods);

@@ -19,12 +19,19 @@ export interface FloodResult {
   recordsPerSecond: number;
 }
 
+export interface ReferenceResult extends FloodResult {
+  /** The command line that produced the figure. */
+  command: string;
+}
+
 export interface System {
   readonly name: string;
   newTrial(label: string): Promise<Trial>;
   /** Closed-loop: as fast as the in-flight window allows, for durationMs after warm-up. */
   flood(label: string, durationMs: number, warmupMs: number): Promise<FloodResult>;
   memory?(): ProcessMemory | null;
+  /** The system's own load tool against the same server, if it has one (a reference ceiling for our driver). */
+  reference?(): Promise<ReferenceResult>;
   stop(): Promise<void>;
 }
 
