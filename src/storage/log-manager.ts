@@ -76,6 +76,11 @@ export class DataDirLogManager implements LogManager {
   private readonly logger: Logger;
   private readonly mappings: MappingCache;
   private readonly logs = new Map<string, Log>();
+  /**
+   * The same logs by topic, then partition: get() needs no key string per call (a Fetch of 1,000
+   * partitions looks up 1,000 logs; building and hashing `topic\0partition` was most of it).
+   */
+  private readonly logsByTopic = new Map<string, Map<number, Log>>();
   private readonly opening = new Map<string, Promise<Log>>();
   private recoveryPoints: CheckpointEntries = new Map();
   private logStartOffsets: CheckpointEntries = new Map();
@@ -125,12 +130,12 @@ export class DataDirLogManager implements LogManager {
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
-    return this.logs.get(partitionKey(topic, partition));
+    return this.logsByTopic.get(topic)?.get(partition);
   }
 
   /** The concrete log (extra methods: runRetention, recoveryPoint, segment listing). */
   getLog(topic: string, partition: number): Log | undefined {
-    return this.logs.get(partitionKey(topic, partition));
+    return this.logsByTopic.get(topic)?.get(partition);
   }
 
   async create(topic: string, partition: number, config: TopicConfig): Promise<PartitionLog> {
@@ -170,6 +175,9 @@ export class DataDirLogManager implements LogManager {
       (log) => {
         this.opening.delete(key);
         this.logs.set(key, log);
+        let partitions = this.logsByTopic.get(topic);
+        if (!partitions) this.logsByTopic.set(topic, (partitions = new Map()));
+        partitions.set(partition, log);
         return log;
       },
       (error: unknown) => {
@@ -186,6 +194,9 @@ export class DataDirLogManager implements LogManager {
     const log = this.logs.get(key);
     if (!log) return;
     this.logs.delete(key);
+    const partitions = this.logsByTopic.get(topic);
+    partitions?.delete(partition);
+    if (partitions?.size === 0) this.logsByTopic.delete(topic);
     await log.close();
     this.fs.removeDir(log.directory);
     await this.fs.fsyncDir(this.dataDir);
@@ -266,6 +277,7 @@ export class DataDirLogManager implements LogManager {
     const results = await settleInBatches([...this.logs.values()], logsClosingMax, (log) => log.close());
     await this.writeCheckpoints();
     this.logs.clear();
+    this.logsByTopic.clear();
     const failed = results.find((result) => result.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
     if (!this.checkpointFailed) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new Uint8Array(0));

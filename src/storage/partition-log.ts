@@ -95,6 +95,7 @@ function deferred(): Deferred {
 }
 
 const resolved = Promise.resolve();
+const noop = () => {};
 const int32Max = 0x7fffffff;
 const int32MaxBig = BigInt(int32Max);
 
@@ -760,17 +761,37 @@ export class Log implements PartitionLog {
   waitForAppend(offset: bigint, signal: AbortSignal): Promise<void> {
     if (this.logEndOffset > offset || signal.aborted || this.closed) return resolved;
     return new Promise((resolve) => {
-      const waiter: AppendWaiter = {
-        offset,
-        resolve: () => {
-          this.appendWaiters.delete(waiter);
-          signal.removeEventListener("abort", waiter.resolve);
-          resolve();
-        },
+      const onAbort = () => {
+        cancel();
+        resolve();
       };
-      this.appendWaiters.add(waiter);
-      signal.addEventListener("abort", waiter.resolve, { once: true });
+      const cancel = this.onAppend(offset, () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      signal.addEventListener("abort", onAbort, { once: true });
     });
+  }
+
+  onAppend(offset: bigint, wake: () => void): () => void {
+    if (this.logEndOffset > offset || this.closed) {
+      wake();
+      return noop;
+    }
+    const waiter: AppendWaiter = {
+      offset,
+      resolve: () => {
+        this.appendWaiters.delete(waiter);
+        wake();
+      },
+    };
+    this.appendWaiters.add(waiter);
+    return () => void this.appendWaiters.delete(waiter);
+  }
+
+  /** Callbacks registered by onAppend/waitForAppend and not yet woken or cancelled (tests). */
+  get appendWaiterCount(): number {
+    return this.appendWaiters.size;
   }
 
   private notifyAppendWaiters(): void {

@@ -116,6 +116,14 @@ export interface PartitionLog {
    * Never polls on a timer.
    */
   waitForAppend(offset: bigint, signal: AbortSignal): Promise<void>;
+  /**
+   * Calls `wake` once when the log end offset moves past `offset` or the log closes — at once,
+   * before returning, if it already has; the returned function cancels (idempotent). A plain
+   * callback, no promise or signal listener: a long poll over many partitions registers one per
+   * partition and cancels them all when it completes (AbortSignal listeners cost O(listeners)
+   * each to remove, O(partitions²) per Fetch).
+   */
+  onAppend(offset: bigint, wake: () => void): () => void;
 
   /** fdatasync everything appended so far. */
   flush(): Promise<void>;

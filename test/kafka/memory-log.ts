@@ -110,6 +110,23 @@ class MemoryPartitionLog implements PartitionLog {
     });
   }
 
+  onAppend(offset: bigint, wake: () => void): () => void {
+    if (this.logEndOffset > offset) {
+      wake();
+      return () => {};
+    }
+    const waiter = { offset, resolve: wake };
+    this.waiters.push(waiter);
+    return () => {
+      this.waiters = this.waiters.filter((other) => other !== waiter);
+    };
+  }
+
+  /** Waiters registered and not yet woken or cancelled (tests assert this returns to 0). */
+  get waiterCount(): number {
+    return this.waiters.length;
+  }
+
   async flush(): Promise<void> {}
   async close(): Promise<void> {}
 }

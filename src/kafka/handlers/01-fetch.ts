@@ -72,9 +72,19 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
 
 /** One pass over every partition: read what is there now, within the byte limits. */
 function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResponse>[], responseBytesMax: number, isolation: number): Gathered {
-  const topics = template.map((topic) => ({ ...topic, partitions: [] as Init<FetchResponsePartitionData>[] }));
+  const topics = template.map((topic) => ({ topic: topic.topic, topicId: topic.topicId, partitions: [] as Init<FetchResponsePartitionData>[] }));
   const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [] };
   const abortedTransactions = isolation === readCommitted ? [] : null;
+  // Plain object literals, no spread: this runs for every partition of every pass (1,000 per pass).
+  const answer = (want: Wanted, log: PartitionLog, errorCode: number, records: Init<FetchResponsePartitionData>["records"], highWatermark = log.highWatermark, logStartOffset = log.logStartOffset): Init<FetchResponsePartitionData> => ({
+    partitionIndex: want.partition,
+    errorCode,
+    highWatermark,
+    lastStableOffset: highWatermark,
+    logStartOffset,
+    abortedTransactions,
+    records,
+  });
   for (const want of wanted) {
     const partitions = topics[want.topicIndex]!.partitions;
     const log = want.log;
@@ -83,16 +93,9 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       partitions.push({ partitionIndex: want.partition, errorCode: want.errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: noRecords });
       continue;
     }
-    const base = {
-      partitionIndex: want.partition,
-      highWatermark: log.highWatermark,
-      lastStableOffset: log.highWatermark,
-      logStartOffset: log.logStartOffset,
-      abortedTransactions,
-    };
     const budget = Math.min(want.partitionMaxBytes, responseBytesMax - gathered.bytes);
     if (budget <= 0 || want.fetchOffset === log.highWatermark) {
-      partitions.push({ ...base, errorCode: ErrorCode.NONE, records: noRecords });
+      partitions.push(answer(want, log, ErrorCode.NONE, noRecords));
       continue;
     }
     try {
@@ -100,7 +103,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       // Only the first data of the response may exceed the limits (KIP-74).
       if (read.bytes > budget && gathered.bytes > 0) {
         read.release();
-        partitions.push({ ...base, errorCode: ErrorCode.NONE, records: noRecords });
+        partitions.push(answer(want, log, ErrorCode.NONE, noRecords));
         continue;
       }
       assert(read.chunks.reduce((sum, chunk) => sum + chunk.length, 0) === read.bytes, "read pieces add up to its bytes");
@@ -108,37 +111,55 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       gathered.bytes += read.bytes;
       // Several views (one per segment) go out as they are: the Writer takes a list of views.
       const records = read.bytes === 0 ? noRecords : read.chunks.length === 1 ? read.chunks[0]! : read.chunks;
-      partitions.push({
-        ...base,
-        highWatermark: read.highWatermark,
-        lastStableOffset: read.highWatermark,
-        logStartOffset: read.logStartOffset,
-        errorCode: ErrorCode.NONE,
-        records,
-      });
+      partitions.push(answer(want, log, ErrorCode.NONE, records, read.highWatermark, read.logStartOffset));
     } catch (error) {
       gathered.hasError = true;
       if (!(error instanceof KafkaError)) throw error;
-      partitions.push({ ...base, errorCode: errorCodeOf(error), records: noRecords });
+      partitions.push(answer(want, log, errorCodeOf(error), noRecords));
     }
   }
   return gathered;
 }
 
-/** Park until any partition grows past what it had, the deadline passes, or the connection closes. */
+/**
+ * Park until any partition grows past what it had, the deadline passes, or the connection closes.
+ * One plain callback per partition (onAppend), all cancelled on the way out, and one abort
+ * listener in all: with 1,000 partitions a promise and an AbortSignal listener per partition cost
+ * milliseconds per wake (removing a listener is O(listeners)), enough to starve producers.
+ * After the first wake the rest of the current turn of the event loop runs before the partitions
+ * are read again (setImmediate), so the other batches of the same Produce request are in the
+ * response too — as Kafka completes a delayed fetch after the whole produce — instead of one
+ * 1,000-partition response per appended batch.
+ */
 async function waitForData(logs: PartitionLog[], waitMs: number, signal: AbortSignal): Promise<void> {
   if (waitMs <= 0 || signal.aborted) return;
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  const timer = setTimeout(stop, waitMs);
-  signal.addEventListener("abort", stop, { once: true });
+  const cancels: (() => void)[] = [];
+  let woken = false;
+  let appended = false;
+  let resolveWait: (() => void) | null = null;
+  const wake = () => {
+    woken = true;
+    resolveWait?.();
+  };
+  const onAppend = () => {
+    appended = true;
+    wake();
+  };
+  const timer = setTimeout(wake, waitMs);
+  signal.addEventListener("abort", wake, { once: true });
   try {
-    const aborted = new Promise<void>((resolve) => controller.signal.addEventListener("abort", () => resolve(), { once: true }));
-    await Promise.race([aborted, ...logs.map((log) => log.waitForAppend(log.logEndOffset, controller.signal).catch(() => {}))]);
+    for (const log of logs) {
+      cancels.push(log.onAppend(log.logEndOffset, onAppend));
+      if (woken) return;
+    }
+    await new Promise<void>((resolve) => {
+      resolveWait = resolve;
+    });
+    if (appended && !signal.aborted) await new Promise<void>((resolve) => setImmediate(resolve));
   } finally {
     clearTimeout(timer);
-    signal.removeEventListener("abort", stop);
-    controller.abort();
+    signal.removeEventListener("abort", wake);
+    for (const cancel of cancels) cancel();
   }
 }
 
