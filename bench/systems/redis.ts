@@ -21,8 +21,9 @@ import { redisIndexDigits } from "./follow.ts";
 import { RespConnection } from "./resp.ts";
 
 
-export function indexedValue(payload: Uint8Array, index: number): Uint8Array {
-  const value = payload.slice();
+/** The payload with `index` in its first digits; into `value` if given (reused), else a copy. */
+export function indexedValue(payload: Uint8Array, index: number, value: Uint8Array = payload.slice()): Uint8Array {
+  if (value !== payload) value.set(payload);
   const digits = String(index).padStart(redisIndexDigits, "0");
   for (let position = 0; position < redisIndexDigits; position++) value[position] = digits.charCodeAt(position);
   return value;
@@ -35,14 +36,17 @@ class RedisTarget implements OpenLoopTarget {
   private outstanding = 0;
   private next = 0;
   private waiters: Array<() => void> = [];
-  constructor(private readonly clients: RespConnection[], private readonly stream: string, private readonly payload: Uint8Array) {}
+  private readonly scratch: Uint8Array; // send() copies the value out at once, so one buffer serves
+  constructor(private readonly clients: RespConnection[], private readonly stream: string, private readonly payload: Uint8Array) {
+    this.scratch = payload.slice();
+  }
 
   send(first: number, count: number): void {
     for (let index = first; index < first + count; index++) {
       const client = this.clients[this.next]!;
       this.next = (this.next + 1) % this.clients.length;
       this.outstanding += 1;
-      client.send(["XADD", this.stream, "*", "v", indexedValue(this.payload, index)], (ok) => this.done(index, ok));
+      client.send(["XADD", this.stream, "*", "v", indexedValue(this.payload, index, this.scratch)], (ok) => this.done(index, ok));
     }
   }
 
@@ -110,6 +114,7 @@ export async function startRedis(params: BenchParams, appendfsync: "everysec" | 
       let acked = 0;
       let index = 0;
       let failure: string | null = null;
+      const scratch = payload.slice();
       // Refilled from the reply callback itself, so that every XADD a burst of replies frees is
       // issued in the same turn and leaves in one write (an await per command would flush
       // each one alone: measured 4× slower).
@@ -117,7 +122,7 @@ export async function startRedis(params: BenchParams, appendfsync: "everysec" | 
         (client) =>
           new Promise<void>((resolve) => {
             const sendOne = (): void => {
-              client.send(["XADD", stream, "*", "v", indexedValue(payload, index++)], (ok, reply) => {
+              client.send(["XADD", stream, "*", "v", indexedValue(payload, index++, scratch)], (ok, reply) => {
                 if (!ok) failure ??= reply;
                 else if (measuring) acked += 1;
                 if (!stop && failure === null) sendOne();

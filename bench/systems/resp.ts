@@ -12,7 +12,7 @@ import type { Socket } from "bun";
 import { assert } from "../../src/util/assert.ts";
 
 const encoder = new TextEncoder();
-const crlf = new Uint8Array([13, 10]);
+const encodedCacheMax = 64; // distinct string arguments kept encoded (command names, stream names)
 
 export type RespArg = string | Uint8Array;
 export type RespDone = (ok: boolean, reply: string) => void;
@@ -21,8 +21,10 @@ export class RespConnection {
   private socket: Socket<undefined> | null = null;
   private readonly queue: RespDone[] = [];
   private queueHead = 0;
-  private outChunks: Uint8Array[] = [];
-  private outPending: Uint8Array | null = null; // bytes the socket did not take yet
+  private out = new Uint8Array(256 * 1024); // commands queued since the last flush
+  private outLength = 0;
+  private outPending: Uint8Array | null = null; // bytes the socket did not take yet (a copy)
+  private readonly encodedCache = new Map<string, Uint8Array>();
   private flushScheduled = false;
   private inBuffer: Uint8Array = new Uint8Array(0);
   private closed = false;
@@ -46,13 +48,21 @@ export class RespConnection {
     return this.queue.length - this.queueHead;
   }
 
-  /** Queues one command; `done` runs when its reply arrives (in order). */
+  /**
+   * Queues one command; `done` runs when its reply arrives (in order). The arguments are copied
+   * into the output buffer at once, so the caller may reuse its byte arrays right away.
+   */
   send(args: readonly RespArg[], done: RespDone): void {
     assert(!this.closed, "RESP connection is closed");
-    this.outChunks.push(encoder.encode(`*${args.length}\r\n`));
+    this.writeHeader(42 /* * */, args.length);
     for (const arg of args) {
-      const bytes = typeof arg === "string" ? encoder.encode(arg) : arg;
-      this.outChunks.push(encoder.encode(`$${bytes.length}\r\n`), bytes, crlf);
+      const bytes = typeof arg === "string" ? this.encoded(arg) : arg;
+      this.writeHeader(36 /* $ */, bytes.length);
+      this.reserve(bytes.length + 2);
+      this.out.set(bytes, this.outLength);
+      this.out[this.outLength + bytes.length] = 13;
+      this.out[this.outLength + bytes.length + 1] = 10;
+      this.outLength += bytes.length + 2;
     }
     this.queue.push(done);
     if (!this.flushScheduled) {
@@ -70,21 +80,48 @@ export class RespConnection {
     this.onClose("closed by the bench");
   }
 
+  private encoded(text: string): Uint8Array {
+    let bytes = this.encodedCache.get(text);
+    if (bytes === undefined) {
+      bytes = encoder.encode(text);
+      if (this.encodedCache.size < encodedCacheMax) this.encodedCache.set(text, bytes);
+    }
+    return bytes;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.outLength + bytes <= this.out.length) return;
+    const grown = new Uint8Array(Math.max(this.out.length * 2, this.outLength + bytes));
+    grown.set(this.out.subarray(0, this.outLength));
+    this.out = grown;
+  }
+
+  /** `<kind><decimal>\r\n` in ASCII. */
+  private writeHeader(kind: number, value: number): void {
+    this.reserve(24);
+    const out = this.out;
+    out[this.outLength++] = kind;
+    const digits = String(value);
+    for (let index = 0; index < digits.length; index++) out[this.outLength++] = digits.charCodeAt(index);
+    out[this.outLength++] = 13;
+    out[this.outLength++] = 10;
+  }
+
   private flush(): void {
     this.flushScheduled = false;
-    if (this.outChunks.length === 0 || this.socket === null) return;
-    const chunks = this.outPending === null ? this.outChunks : [this.outPending, ...this.outChunks];
-    this.outChunks = [];
-    let total = 0;
-    for (const chunk of chunks) total += chunk.length;
-    const joined = new Uint8Array(total);
-    let position = 0;
-    for (const chunk of chunks) {
-      joined.set(chunk, position);
-      position += chunk.length;
+    if (this.outLength === 0 || this.socket === null) return;
+    const fresh = this.out.subarray(0, this.outLength);
+    if (this.outPending === null) {
+      const written = this.socket.write(fresh);
+      if (written < fresh.length) this.outPending = fresh.slice(Math.max(0, written));
+    } else {
+      const joined = new Uint8Array(this.outPending.length + fresh.length);
+      joined.set(this.outPending, 0);
+      joined.set(fresh, this.outPending.length);
+      this.outPending = joined;
+      this.writePending();
     }
-    this.outPending = joined;
-    this.writePending();
+    this.outLength = 0;
   }
 
   private writePending(): void {
