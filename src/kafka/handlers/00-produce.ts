@@ -18,6 +18,7 @@ import { ErrorCode, errorCodeOf, errorName, KafkaError, type RecordError } from 
 import {
   ProduceApi,
   type ProduceRequestPartitionProduceData,
+  type ProduceRequestTopicProduceData,
   type ProduceResponsePartitionProduceResponse,
   type ProduceResponseTopicProduceResponse,
 } from "../../protocol/generated/index.ts";
@@ -80,6 +81,60 @@ async function appendOne(
   }
 }
 
+type TopicResponse = Init<ProduceResponseTopicProduceResponse>;
+
+/**
+ * Appends every partition of the request. Existing topics are appended to synchronously, in
+ * request order, before any await (appends keep the order of requests); a missing topic is
+ * created first. One flat wait over all partitions instead of a Promise.all per topic: the usual
+ * request (one topic, one partition) then costs one promise hop, not five.
+ */
+function produceAll(broker: BrokerContext, topics: readonly ProduceRequestTopicProduceData[], acks: number): Promise<TopicResponse[]> {
+  const responses: TopicResponse[] = new Array(topics.length);
+  const waits: Promise<void>[] = [];
+  for (let topicIndex = 0; topicIndex < topics.length; topicIndex++) {
+    const topicData = topics[topicIndex]!;
+    const name = topicData.name;
+    if (isInternalTopic(name)) {
+      // Internal topics are written by their coordinators only, as in Kafka.
+      const message = `cannot append to internal topic ${name}`;
+      responses[topicIndex] = { name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, message)) };
+    } else if (broker.cluster.topic(name) !== undefined) {
+      const partitionResponses: PartitionResponse[] = new Array(topicData.partitionData.length);
+      responses[topicIndex] = { name, partitionResponses };
+      for (let index = 0; index < topicData.partitionData.length; index++) {
+        waits.push(appendOne(broker, name, topicData.partitionData[index]!, acks).then((response) => {
+          partitionResponses[index] = response;
+        }));
+      }
+    } else {
+      waits.push(createThenAppend(broker, topicData, acks).then((response) => {
+        responses[topicIndex] = response;
+      }));
+    }
+  }
+  if (waits.length === 0) return Promise.resolve(responses);
+  if (waits.length === 1) return waits[0]!.then(() => responses);
+  return Promise.all(waits).then(() => responses);
+}
+
+/** A topic that does not exist (yet): auto-created per auto.create.topics.enable, then appended to. */
+async function createThenAppend(broker: BrokerContext, topicData: ProduceRequestTopicProduceData, acks: number): Promise<TopicResponse> {
+  const name = topicData.name;
+  let created;
+  try {
+    created = await broker.cluster.ensureTopic(name);
+  } catch (error) {
+    const code = errorCodeOf(error);
+    return { name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, code)) };
+  }
+  if (!created) {
+    return { name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) };
+  }
+  const partitionResponses = await Promise.all(topicData.partitionData.map((data) => appendOne(broker, name, data, acks)));
+  return { name, partitionResponses };
+}
+
 export default defineHandler({
   api: ProduceApi,
   // v0-2 are advertised although they carry message formats v0/v1 (answered below with
@@ -95,7 +150,7 @@ export default defineHandler({
         name: topic.name,
         partitionResponses: topic.partitionData.map((data) => failed(data.index, errorCode, message)),
       }));
-    let responses: Init<ProduceResponseTopicProduceResponse>[];
+    let responses: TopicResponse[];
     if (ctx.version < 3) {
       responses = refuse(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message formats v0 and v1 are not supported: use Produce v3+ (RecordBatch v2)");
     } else if (acks !== 0 && acks !== 1 && acks !== -1) {
@@ -103,34 +158,7 @@ export default defineHandler({
     } else if (request.transactionalId !== null) {
       responses = refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "transactions are not supported");
     } else {
-      responses = await Promise.all(request.topicData.map(async (topicData) => {
-        if (isInternalTopic(topicData.name)) {
-          // Internal topics are written by their coordinators only, as in Kafka.
-          const message = `cannot append to internal topic ${topicData.name}`;
-          return { name: topicData.name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, message)) };
-        }
-        // Existing topics are appended to without an await first, so appends keep request order.
-        const exists = broker.cluster.topic(topicData.name) !== undefined;
-        if (!exists) {
-          let created;
-          try {
-            created = await broker.cluster.ensureTopic(topicData.name);
-          } catch (error) {
-            const code = errorCodeOf(error);
-            return { name: topicData.name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, code)) };
-          }
-          if (!created) {
-            return {
-              name: topicData.name,
-              partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)),
-            };
-          }
-        }
-        const partitionResponses = await Promise.all(
-          topicData.partitionData.map((data) => appendOne(broker, topicData.name, data, acks)),
-        );
-        return { name: topicData.name, partitionResponses };
-      }));
+      responses = await produceAll(broker, request.topicData, acks);
     }
     if (acks === 0) {
       // The client cannot learn of a failure from a response it never reads: close the connection
