@@ -121,6 +121,14 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
   return gathered;
 }
 
+/** Whether a pass would find anything: data past a fetch offset, or an error to answer (unknown partition, offset out of range). */
+function anyToRead(wanted: Wanted[]): boolean {
+  for (const want of wanted) {
+    if (!want.log || want.errorCode !== ErrorCode.NONE || want.fetchOffset !== want.log.highWatermark) return true;
+  }
+  return false;
+}
+
 /**
  * Park until any partition grows past what it had, the deadline passes, or the connection closes.
  * One plain callback per partition (onAppend), all cancelled on the way out, and one abort
@@ -177,6 +185,12 @@ export default defineHandler({
     const logs = wanted.flatMap((want) => (want.log && want.errorCode === ErrorCode.NONE ? [want.log] : []));
     const deadline = broker.clock.monotonicMs() + Math.max(0, request.maxWaitMs);
     for (;;) {
+      // Nothing to read and time left: park first instead of building a 1,000-partition answer
+      // only to drop it (a consumer that keeps up finds nothing on arrival, every time).
+      if (request.minBytes > 0 && !anyToRead(wanted) && !ctx.signal.aborted) {
+        const waitMs = deadline - broker.clock.monotonicMs();
+        if (waitMs > 0) await waitForData(logs, waitMs, ctx.signal);
+      }
       const gathered = gather(wanted, topics, responseBytesMax, request.isolationLevel);
       const remainingMs = deadline - broker.clock.monotonicMs();
       const done = gathered.bytes >= request.minBytes || gathered.hasError || remainingMs <= 0 || ctx.signal.aborted;
