@@ -243,3 +243,25 @@ export function resourceError(error: unknown): { errorCode: number; errorMessage
   if (error instanceof AssertionError || !(error instanceof Error)) throw error;
   return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: error.message };
 }
+
+/**
+ * Apply `alter` to each resource of an AlterConfigs / IncrementalAlterConfigs request, one at a
+ * time in request order (two resources naming one topic apply in order), and answer each with
+ * its own error code: one bad resource never fails the others.
+ */
+export async function alterEachResource<R extends { resourceType: number; resourceName: string }>(
+  resources: readonly R[],
+  alter: (resource: R) => Promise<void>,
+) {
+  const responses = [];
+  for (const resource of resources) {
+    const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+    try {
+      await alter(resource);
+      responses.push({ ...base, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null });
+    } catch (error) {
+      responses.push({ ...base, ...resourceError(error) });
+    }
+  }
+  return responses;
+}

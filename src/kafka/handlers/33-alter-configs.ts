@@ -7,7 +7,7 @@
 
 import { AlterConfigsApi } from "../../protocol/generated/alter-configs.ts";
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
-import { refuseBrokerChanges, refuseDuplicateKeys, resourceError, ResourceType } from "../config-resources.ts";
+import { refuseBrokerChanges, refuseDuplicateKeys, alterEachResource, ResourceType } from "../config-resources.ts";
 import { defineHandler } from "../handler.ts";
 import type { BrokerContext } from "../context.ts";
 import type { AlterConfigsRequestAlterConfigsResource } from "../../protocol/generated/alter-configs.ts";
@@ -34,17 +34,7 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(request, ctx) {
-    const responses = [];
-    // One resource at a time, in request order: two resources naming one topic apply in order.
-    for (const resource of request.resources) {
-      const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
-      try {
-        await alter(ctx.broker, resource, request.validateOnly);
-        responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
-      } catch (error) {
-        responses.push({ ...base, ...resourceError(error) });
-      }
-    }
+    const responses = await alterEachResource(request.resources, (resource) => alter(ctx.broker, resource, request.validateOnly));
     return { throttleTimeMs: 0, responses };
   },
 });

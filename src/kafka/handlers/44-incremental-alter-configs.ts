@@ -7,7 +7,7 @@
 import { IncrementalAlterConfigsApi } from "../../protocol/generated/incremental-alter-configs.ts";
 import type { IncrementalAlterConfigsRequestAlterConfigsResource } from "../../protocol/generated/incremental-alter-configs.ts";
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
-import { applyIncrementalChanges, refuseBrokerChanges, refuseDuplicateKeys, resourceError, ResourceType } from "../config-resources.ts";
+import { applyIncrementalChanges, refuseBrokerChanges, refuseDuplicateKeys, alterEachResource, ResourceType } from "../config-resources.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
 
@@ -36,16 +36,7 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: 1,
   async handle(request, ctx) {
-    const responses = [];
-    for (const resource of request.resources) {
-      const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
-      try {
-        await alter(ctx.broker, resource, request.validateOnly);
-        responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
-      } catch (error) {
-        responses.push({ ...base, ...resourceError(error) });
-      }
-    }
+    const responses = await alterEachResource(request.resources, (resource) => alter(ctx.broker, resource, request.validateOnly));
     return { throttleTimeMs: 0, responses };
   },
 });
