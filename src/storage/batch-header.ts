@@ -295,3 +295,31 @@ export function validateIncomingBatches(native: NativeApi, bytes: Uint8Array, li
   }
   return batches;
 }
+
+/**
+ * Check batches replicated from a leader before a follower appends them as they are (offsets and
+ * leader epochs already stamped): each whole, magic 2, CRC-32C matching (CORRUPT_MESSAGE
+ * otherwise); offsets increasing, the first at or after the log end (OFFSET_OUT_OF_RANGE
+ * otherwise). Gaps between batches are allowed: a compacted leader log has them. Not checked: the
+ * records inside and max.message.bytes, which the leader checked when it accepted them.
+ */
+export function validateReplicatedBatches(native: NativeApi, bytes: Uint8Array, logEndOffset: bigint): ValidatedBatch[] {
+  if (bytes.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, "no record batch to append");
+  const batches: ValidatedBatch[] = [];
+  let nextOffset = logEndOffset;
+  let position = 0;
+  while (position < bytes.length) {
+    const problem = checkStoredBatch(native, bytes, position, bytes.length - position);
+    if (problem !== null) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `replicated batch ${batches.length}: ${problem}`);
+    const header = readBatchHeader(bytes, position);
+    if (header.baseOffset < nextOffset) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
+        `replicated batch ${batches.length} starts at ${header.baseOffset}, before ${nextOffset} (${batches.length === 0 ? "the log end" : "the previous batch's end"})`);
+    }
+    batches.push({ position, header });
+    nextOffset = lastOffsetOf(header) + 1n;
+    position += header.sizeBytes;
+  }
+  assert(position === bytes.length, "replicated batches fill the bytes");
+  return batches;
+}

@@ -33,15 +33,17 @@ import {
   stampLogAppendTime,
   recordsInflatedBytesMaxFor,
   validateIncomingBatches,
+  validateReplicatedBatches,
   type BatchHeader,
   type ValidatedBatch,
 } from "./batch-header.ts";
 import type { StorageFs } from "./fs.ts";
+import { LeaderEpochCache, type EpochEndOffset } from "./leader-epoch-cache.ts";
 import { MappingCache } from "./mapping.ts";
 import { deleteSnapshotsAfter, writeSnapshotAtomic, writeSnapshotNow } from "./producer-snapshots.ts";
 import { recoverSegments } from "./recovery.ts";
 import { offsetIndexEntryBytes, timeIndexEntryBytes } from "./segment-index.ts";
-import { Segment, storageError, type SegmentContext } from "./segment.ts";
+import { scanBatches, Segment, storageError, type SegmentContext } from "./segment.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -126,6 +128,8 @@ export class Log implements PartitionLog {
   private rollJitterMs = 0;
 
   private segments: Segment[] = [];
+  /** Leader epoch → first offset (leader-epoch-checkpoint); set by open(). */
+  private epochCache!: LeaderEpochCache;
   private logStartOffsetValue = 0n;
   private recoveryPointValue = 0n;
 
@@ -168,6 +172,8 @@ export class Log implements PartitionLog {
   /** Open (creating the directory if needed) and recover a partition log. */
   static async open(options: PartitionLogOptions): Promise<Log> {
     const log = new Log(options);
+    const epochs = LeaderEpochCache.load(options.fs, options.directory, log.logger);
+    log.epochCache = epochs.cache;
     const recovered = await recoverSegments({
       context: log.context,
       directory: options.directory,
@@ -178,10 +184,15 @@ export class Log implements PartitionLog {
       logStartOffset: options.logStartOffset ?? 0n,
       producerState: options.producerState,
       cleanShutdown: options.cleanShutdown,
+      // Batches rescanned after a crash carry epochs the checkpoint file may not have reached.
+      onBatch: epochs.found ? (header) => log.epochCache.assignFromBatch(header.partitionLeaderEpoch, header.baseOffset) : undefined,
     });
     log.segments = recovered.segments;
     log.logStartOffsetValue = recovered.logStartOffset;
     log.recoveryPointValue = recovered.recoveryPoint;
+    if (!epochs.found) log.rebuildEpochCache();
+    log.epochCache.truncateFromEnd(log.logEndOffset);
+    log.epochCache.truncateFromStart(log.logStartOffsetValue);
     log.active.mapLengthHint = log.config["segment.bytes"];
     log.pickRollJitter();
     log.check();
@@ -251,6 +262,45 @@ export class Log implements PartitionLog {
     assert(this.recoveryPointValue <= this.logEndOffset, "recovery point <= log end offset");
   }
 
+  /**
+   * No usable leader-epoch-checkpoint (a log written before epochs were tracked, or a lost file):
+   * walk every batch header once, oldest first. Headers only, no CRC: recovery checked the bytes.
+   */
+  private rebuildEpochCache(): void {
+    for (const segment of this.segments) {
+      if (segment.isEmpty) continue;
+      scanBatches(this.fs, this.native, segment.fd, 0, segment.sizeBytes, (batch) => {
+        this.epochCache.assignFromBatch(batch.header.partitionLeaderEpoch, batch.header.baseOffset);
+      }, false);
+    }
+  }
+
+  // ----- leader epochs -----------------------------------------------------------------------
+
+  get latestEpoch(): number {
+    return this.epochCache.latestEpoch;
+  }
+
+  /** Where `epoch` ended in this log (OffsetForLeaderEpoch; see leader-epoch-cache.ts). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochCache.endOffsetFor(epoch, this.logEndOffset);
+  }
+
+  epochForOffset(offset: bigint): number {
+    return this.epochCache.epochForOffset(offset);
+  }
+
+  /** A new leader's epoch starts at the log end offset, before its first append (Kafka does too). */
+  assignEpochStartOffset(epoch: number, startOffset: bigint): void {
+    assert(startOffset <= this.logEndOffset, "an epoch cannot start beyond the log end");
+    this.epochCache.assign(epoch, startOffset);
+  }
+
+  /** The cache's entries, oldest first (tests, tools). */
+  epochEntries(): { epoch: number; startOffset: bigint }[] {
+    return this.epochCache.all();
+  }
+
   // ----- single-writer queue ---------------------------------------------------------------
 
   private enqueue<T>(operation: () => T | Promise<T>): Promise<T> {
@@ -281,6 +331,36 @@ export class Log implements PartitionLog {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  appendAsFollower(batches: Uint8Array): Promise<AppendResult> {
+    if (this.queueDepth > 0) return this.enqueue(() => this.appendAsFollowerNow(batches));
+    try {
+      return Promise.resolve(this.appendAsFollowerNow(batches));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * A replica's append: the batches are the leader's, with its offsets and leader epochs, written
+   * byte for byte. Checked (lengths, magic, CRC-32C, offsets after the log end and increasing) but
+   * not re-validated as a client's produce would be, and never stamped. The producer state and the
+   * leader-epoch cache learn from every batch, as on the leader.
+   */
+  private appendAsFollowerNow(bytes: Uint8Array): AppendResult {
+    this.checkWritable();
+    const validated = validateReplicatedBatches(this.native, bytes, this.logEndOffset);
+    const headers = validated.map((batch) => batch.header);
+    const firstOffset = headers[0]!.baseOffset;
+    const lastOffset = lastOffsetOf(headers[headers.length - 1]!);
+    this.maybeRoll(bytes.length, lastOffset);
+    this.active.append(bytes, headers, this.config["index.interval.bytes"]);
+    for (const header of headers) {
+      this.producerState?.update(producerInfoOf(header));
+      this.epochCache.assignFromBatch(header.partitionLeaderEpoch, header.baseOffset);
+    }
+    return this.afterAppend(headers, firstOffset, lastOffset, -1n);
   }
 
   private appendNow(bytes: Uint8Array, options: AppendOptions): AppendResult {
@@ -317,6 +397,7 @@ export class Log implements PartitionLog {
         }
       }
       this.active.append(bytes, headers, config["index.interval.bytes"]);
+      this.epochCache.assignFromBatch(epoch, firstOffset);
       return this.afterAppend(headers, firstOffset, nextOffset - 1n, appendTime);
     } catch (error) {
       // Nothing was written: forget the producer state recorded for this append.
@@ -842,6 +923,8 @@ export class Log implements PartitionLog {
     segment.mapLengthHint = this.config["segment.bytes"];
     this.segments.push(segment);
     this.logStartOffsetValue = startOffset;
+    // Every record is gone: so is every epoch's history (Kafka's truncateFullyAndStartAt).
+    this.epochCache.clear();
     this.onLogStartOffsetChanged();
   }
 
@@ -849,6 +932,8 @@ export class Log implements PartitionLog {
     const end = this.logEndOffset;
     if (this.recoveryPointValue > end) this.recoveryPointValue = end;
     if (this.logStartOffsetValue > end) this.logStartOffsetValue = end;
+    this.epochCache.truncateFromEnd(end);
+    this.epochCache.truncateFromStart(this.logStartOffsetValue);
     this.producerState?.truncateTo(end);
     if (this.producerState?.encodeSnapshot) deleteSnapshotsAfter(this.fs, this.directory, end);
     this.directoryDirty = true;
@@ -882,6 +967,7 @@ export class Log implements PartitionLog {
       if (offset > this.logStartOffsetValue) {
         this.logStartOffsetValue = offset;
         this.deleteSegmentsBelowStart("delete-records");
+        this.epochCache.truncateFromStart(offset);
         this.onLogStartOffsetChanged();
       }
       return this.logStartOffsetValue;
@@ -929,6 +1015,7 @@ export class Log implements PartitionLog {
       const removed = this.segments.splice(0, count);
       const newStart = this.segments[0]!.baseOffset;
       if (newStart > this.logStartOffsetValue) this.logStartOffsetValue = newStart;
+      this.epochCache.truncateFromStart(this.logStartOffsetValue);
       this.removeSegments(removed, "retention");
       this.logger.info("retention deleted segments", { segments: count, logStartOffset: String(this.logStartOffsetValue) });
       this.onLogStartOffsetChanged();
@@ -1028,6 +1115,7 @@ export class Log implements PartitionLog {
         segment.close();
       }
       for (const fd of this.pendingIndexFds.splice(0)) this.fs.close(fd);
+      await this.epochCache.flushed();
       if (error !== null) throw error instanceof KafkaError ? error : storageError(`closing ${this.topic}-${this.partition}`, error);
     });
   }

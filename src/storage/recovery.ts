@@ -19,7 +19,7 @@ import type { TopicConfig } from "../config/index.ts";
 import type { Clock } from "../util/clock.ts";
 import { assert } from "../util/assert.ts";
 import type { Logger } from "../util/logger.ts";
-import { producerInfoOf } from "./batch-header.ts";
+import { producerInfoOf, type BatchHeader } from "./batch-header.ts";
 import { loadNewestSnapshot } from "./producer-snapshots.ts";
 import {
   logSuffix,
@@ -47,6 +47,8 @@ export interface RecoveryInput {
    * offset: the active segment is trusted like the sealed ones instead of being rescanned.
    */
   cleanShutdown?: boolean;
+  /** Called for every batch rescanned, in offset order (the leader-epoch cache learns from it). */
+  onBatch?: (header: BatchHeader) => void;
 }
 
 export interface RecoveryOutput {
@@ -129,7 +131,8 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
       input.logger.warn("rebuilding missing or damaged indexes", { segment: segment.paths.log });
     }
     if (next === undefined && input.cleanShutdown && segment.loadAfterCleanShutdown(input.recoveryPoint)) continue;
-    const result = segment.rebuild(interval, fileSize);
+    const onBatch = input.onBatch;
+    const result = segment.rebuild(interval, fileSize, onBatch && ((batch) => onBatch(batch.header)));
     segment.sizeBytes = result.endPosition;
     // Verified, but perhaps only in the page cache (after kill -9): the next sync covers it.
     segment.dirty = true;

@@ -103,6 +103,27 @@ export interface PartitionLog {
   /** The offset and timestamp of the record with the largest timestamp (ListOffsets -3). */
   maxTimestampOffset(): TimestampOffset | null;
 
+  /**
+   * Append batches replicated from the partition's leader: offsets and leader epochs as the leader
+   * stamped them, bytes unchanged (CRC checked, offsets increasing from the log end; gaps left by
+   * compaction allowed). Updates the producer state and the leader-epoch cache like `append`.
+   * Throws KafkaError CORRUPT_MESSAGE, OFFSET_OUT_OF_RANGE, KAFKA_STORAGE_ERROR; then the log is
+   * unchanged.
+   */
+  appendAsFollower(batches: Uint8Array): Promise<AppendResult>;
+
+  /** The newest leader epoch that wrote to (or took over) this log; -1 when none. */
+  readonly latestEpoch: number;
+  /**
+   * Where leader epoch `epoch` ended in this log, from the leader-epoch cache (Kafka's
+   * OffsetForLeaderEpoch answer): `{ epoch: -1, endOffset: -1n }` when unknown.
+   */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint };
+  /** The leader epoch of the record at `offset` (-1 when the cache knows none). */
+  epochForOffset(offset: bigint): number;
+  /** A leader taking over with `epoch` starts it at `startOffset` (its log end offset). */
+  assignEpochStartOffset(epoch: number, startOffset: bigint): void;
+
   /** Remove everything at or after `offset` (replication divergence). */
   truncateTo(offset: bigint): Promise<void>;
   /** Advance logStartOffset (DeleteRecords); whole segments below it are deleted. */

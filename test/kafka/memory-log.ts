@@ -91,6 +91,20 @@ class MemoryPartitionLog implements PartitionLog {
     return best ? { offset: best.lastOffset, timestamp: best.maxTimestamp } : null;
   }
 
+  // Leader epochs: this double has a single epoch, 0, from offset 0 (the Kafka layer's tests need
+  // no more; storage's own tests cover the real cache).
+  readonly latestEpoch = 0;
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint } {
+    return epoch === 0 ? { epoch: 0, endOffset: this.logEndOffset } : { epoch: -1, endOffset: -1n };
+  }
+  epochForOffset(): number {
+    return 0;
+  }
+  assignEpochStartOffset(): void {}
+  appendAsFollower(): Promise<AppendResult> {
+    throw new Error("the in-memory log does not replicate");
+  }
+
   async truncateTo(): Promise<void> {}
   async deleteRecordsBefore(offset: bigint): Promise<bigint> {
     this.logStartOffset = offset;
