@@ -31,7 +31,7 @@ import type { ProducerStateManager } from "./types.ts";
 
 export type * from "./types.ts";
 export { createRealFs, partitionDirectory, realFs, type OpenMode, type StorageFs } from "./fs.ts";
-export { DataDirLogManager, type LogManagerOptions } from "./log-manager.ts";
+export { clusterMetadataTopic, DataDirLogManager, type LogManagerOptions } from "./log-manager.ts";
 export { Log, type PartitionLogOptions } from "./partition-log.ts";
 export { MappingCache } from "./mapping.ts";
 export {

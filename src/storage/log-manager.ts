@@ -40,6 +40,12 @@ export interface LogManagerOptions {
   backgroundTasks?: boolean;
 }
 
+/**
+ * The metadata log's partition (`__cluster_metadata-0`, Kafka's name) lives in the data directory
+ * but is not a topic: the cluster layer opens it on its own, and the LogManager never does.
+ */
+export const clusterMetadataTopic = "__cluster_metadata";
+
 /** Kafka's legal topic names; the directory name is `<topic>-<partition>`. */
 const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
 const partitionDirectoryPattern = /^(.+)-(\d+)$/;
@@ -121,6 +127,7 @@ export class DataDirLogManager implements LogManager {
       if (!match || !topicNamePattern.test(match[1]!)) continue;
       if (!this.fs.exists(join(this.dataDir, name, "."))) continue;
       const topic = match[1]!;
+      if (topic === clusterMetadataTopic) continue;
       const partition = Number(match[2]);
       const config = this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
       await this.openLog(topic, partition, config);
