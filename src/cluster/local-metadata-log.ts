@@ -90,6 +90,10 @@ export class LocalMetadataLog implements MetadataLog {
     return this.committed;
   }
 
+  get nextOffset(): bigint {
+    return this.log.logEndOffset;
+  }
+
   get leader(): MetadataLeader {
     return { leaderId: this.closed ? -1 : this.nodeId, epoch: localEpoch };
   }

@@ -35,6 +35,11 @@ export interface MetadataLog {
   readonly nodeId: number;
   /** Offset of the last committed record; -1 when nothing is committed. */
   readonly committedOffset: bigint;
+  /**
+   * On the leader: the offset the first record of the next `append` will get (a broker's epoch is
+   * the offset of its registration record, known when the controller builds it).
+   */
+  readonly nextOffset: bigint;
   /** The current leader of the metadata log (this node when `leaderId === nodeId`). */
   readonly leader: MetadataLeader;
   /**
