@@ -45,6 +45,7 @@ export {
   type SegmentContext,
 } from "./segment.ts";
 export { swapSuffix, temporarySuffixes } from "./recovery.ts";
+export { partitionMetadataFile, readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
 export * from "./batch-header.ts";
 
 /** The LogManager of a node's data directory. Call `open()` on it before use. */
