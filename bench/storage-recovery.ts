@@ -57,6 +57,7 @@ async function recover(dataDir: string, segmentBytes: number): Promise<void> {
   const { manager } = managerFor(dataDir, segmentBytes);
   const started = performance.now();
   await manager.open();
+  await manager.openFound();
   const milliseconds = performance.now() - started;
   const log = manager.get(topic, 0);
   process.stdout.write(`${JSON.stringify({ milliseconds, logEndOffset: String(log?.logEndOffset ?? -1n), sizeBytes: log?.sizeBytes ?? 0 })}\n`);

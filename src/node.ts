@@ -49,6 +49,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     producerStateFactory: () => new PartitionProducerState({ producerIdExpirationMs: config["producer.id.expiration.ms"] }),
   });
   await logs.open();
+  await logs.openFound(); // transitional: ClusterStore still adopts what storage finds
   const cluster = await ClusterStore.open({ dataDir: directory, config: loaded, logs });
   // Group coordinator: opens (or creates) __consumer_offsets and replays it before serving.
   const groups = await startGroups({ config, cluster });

@@ -139,7 +139,9 @@ export class ClusterStore {
   private async openLogs(topic: TopicMetadata, fromPartition: number): Promise<void> {
     const config = this.topicConfig(topic.name).values;
     for (let partition = fromPartition; partition < topic.partitions; partition++) {
-      if (!this.options.logs.get(topic.name, partition)) await this.options.logs.create(topic.name, partition, config);
+      const log = this.options.logs.get(topic.name, partition) ?? await this.options.logs.create(topic.name, partition, config);
+      // Transitional, until the replica layer owns the high watermark: a single node's is its log end.
+      log.updateHighWatermark(log.logEndOffset);
     }
   }
 

@@ -80,6 +80,7 @@ export class OffsetsLog implements GroupStore {
       headers: noHeaders,
     }));
     await partitionLog.append(encodeBatch(native, logRecords));
+    partitionLog.updateHighWatermark(partitionLog.logEndOffset); // transitional, as in Produce
     if (!this.syncWrites) return;
     // Like Kafka, a write that is not confirmed in time is answered REQUEST_TIMED_OUT (it may still
     // become durable: then it is seen after a restart).

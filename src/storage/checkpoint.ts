@@ -7,13 +7,16 @@
 //
 // `recovery-point-offset-checkpoint`: per partition, the offset below which everything was
 // covered by an fdatasync (recovery scans from there). `log-start-offset-checkpoint`: the log start
-// offset set by DeleteRecords and retention. Written atomically (temp file, datasync, rename).
+// offset set by DeleteRecords and retention. `replication-offset-checkpoint`: the high watermark
+// (Kafka's name and file), restored at open so a restarted replica knows what was committed.
+// Written atomically (temp file, datasync, rename).
 
 import { join } from "node:path";
 import type { StorageFs } from "./fs.ts";
 
 export const recoveryPointCheckpointFile = "recovery-point-offset-checkpoint";
 export const logStartOffsetCheckpointFile = "log-start-offset-checkpoint";
+export const highWatermarkCheckpointFile = "replication-offset-checkpoint";
 
 export type CheckpointEntries = Map<string, bigint>;
 

@@ -1,8 +1,17 @@
 // Every partition log of this node, under `<dataDir>/<topic>-<partition>/` (Kafka's layout), with
-// the node-wide pieces: the recovery-point and log-start-offset checkpoint files, the LRU of mapped
-// segments, and the background schedulers (retention every log.retention.check.interval.ms,
-// checkpoints every log.flush.offset.checkpoint.interval.ms).
+// the node-wide pieces: the recovery-point, log-start-offset and high-watermark
+// (replication-offset-checkpoint) checkpoint files, the LRU of mapped segments, and the background
+// schedulers (retention every log.retention.check.interval.ms, checkpoints every
+// log.flush.offset.checkpoint.interval.ms).
+//
+// Storage does not decide which partitions exist: `open()` only reads the checkpoint files and
+// lists the partition directories it finds; the node's reconciler (src/replication/) creates or
+// opens the logs the metadata image names, with their topic ids. A directory that holds another
+// topic's data (its partition.metadata names another id, or none) is moved aside as
+// `<topic>-<partition>.<id>-stray`, never deleted; directories nobody claims are left alone
+// (`unclaimed()` lists them). Tools and tests that want every directory opened call `openFound()`.
 
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { LONG_MAX, topicDefaults, type BrokerConfig, type TopicConfig } from "../config/index.ts";
 import { native as defaultNative } from "../native/index.ts";
@@ -12,6 +21,7 @@ import { assert } from "../util/assert.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import {
+  highWatermarkCheckpointFile,
   logStartOffsetCheckpointFile,
   partitionKey,
   readCheckpoint,
@@ -19,10 +29,11 @@ import {
   writeCheckpoint,
   type CheckpointEntries,
 } from "./checkpoint.ts";
+import { readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
 import { realFs, type StorageFs } from "./fs.ts";
 import { MappingCache } from "./mapping.ts";
 import { Log } from "./partition-log.ts";
-import type { LogManager, PartitionLog, ProducerStateManager } from "./types.ts";
+import type { CreateLogOptions, LogManager, PartitionDirectory, PartitionLog, ProducerStateManager } from "./types.ts";
 
 export interface LogManagerOptions {
   dataDir: string;
@@ -90,6 +101,15 @@ export class DataDirLogManager implements LogManager {
   private readonly opening = new Map<string, Promise<Log>>();
   private recoveryPoints: CheckpointEntries = new Map();
   private logStartOffsets: CheckpointEntries = new Map();
+  private highWatermarks: CheckpointEntries = new Map();
+  /** Partition directories found at open and not opened, moved aside or deleted since. */
+  private readonly found = new Map<string, PartitionDirectory>();
+  /**
+   * Found directories whose last shutdown was not clean (no marker): while they stay unopened their
+   * recovery points are dropped from the next checkpoint, so that a later clean-shutdown marker does
+   * not vouch for logs this run never recovered.
+   */
+  private readonly uncleanFound = new Set<string>();
   private checkpointChain: Promise<void> = Promise.resolve();
   private checkpointQueued = false;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -107,15 +127,18 @@ export class DataDirLogManager implements LogManager {
     this.mappings = new MappingCache(options.mappedSegmentsMax ?? 4096);
   }
 
+  /** Read the checkpoint files and the clean-shutdown marker, list the partition directories. Opens no log. */
   async open(): Promise<void> {
     this.fs.mkdir(this.dataDir);
     const recovery = readCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile);
     const starts = readCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile);
-    for (const error of [recovery.error, starts.error]) {
+    const highWatermarks = readCheckpoint(this.fs, this.dataDir, highWatermarkCheckpointFile);
+    for (const error of [recovery.error, starts.error, highWatermarks.error]) {
       if (error !== null) this.logger.warn("ignoring a damaged checkpoint file; recovery scans whole logs", { error });
     }
     this.recoveryPoints = recovery.entries;
     this.logStartOffsets = starts.entries;
+    this.highWatermarks = highWatermarks.entries;
     const markerPath = join(this.dataDir, cleanShutdownFile);
     this.cleanShutdown = this.fs.exists(markerPath) && recovery.error === null;
     if (this.fs.exists(markerPath)) {
@@ -128,12 +151,22 @@ export class DataDirLogManager implements LogManager {
       if (!this.fs.exists(join(this.dataDir, name, "."))) continue;
       const topic = match[1]!;
       if (topic === clusterMetadataTopic) continue;
-      const partition = Number(match[2]);
-      const config = this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
-      await this.openLog(topic, partition, config);
+      const key = partitionKey(topic, Number(match[2]));
+      this.found.set(key, { topic, partition: Number(match[2]) });
+      if (!this.cleanShutdown) this.uncleanFound.add(key);
     }
-    this.cleanShutdown = false; // only the logs found at open were closed cleanly
     this.startBackgroundTasks();
+  }
+
+  /** Open every partition directory found at open (tools and tests; a node's reconciler opens what the image names). */
+  async openFound(): Promise<void> {
+    for (const { topic, partition } of [...this.found.values()]) {
+      await this.openLog(topic, partition, this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig));
+    }
+  }
+
+  unclaimed(): PartitionDirectory[] {
+    return [...this.found.values()];
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -145,17 +178,55 @@ export class DataDirLogManager implements LogManager {
     return this.logsByTopic.get(topic)?.get(partition);
   }
 
-  async create(topic: string, partition: number, config: TopicConfig): Promise<PartitionLog> {
-    if (!topicNamePattern.test(topic) || topic === "." || topic === "..") {
+  async create(topic: string, partition: number, config: TopicConfig, options: CreateLogOptions = {}): Promise<PartitionLog> {
+    if (!topicNamePattern.test(topic) || topic === "." || topic === ".." || topic === clusterMetadataTopic) {
       throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `illegal topic name ${JSON.stringify(topic)}`);
     }
     assert(Number.isInteger(partition) && partition >= 0, "partition must be a non-negative integer");
-    const existing = this.logs.get(partitionKey(topic, partition));
+    const key = partitionKey(topic, partition);
+    const existing = this.logs.get(key);
     if (existing) {
       existing.updateConfig(config);
       return existing;
     }
+    if (options.topicId !== undefined && !this.opening.has(key)) await this.claimDirectory(topic, partition, options.topicId);
     return this.openLog(topic, partition, config);
+  }
+
+  /**
+   * Make `<topic>-<partition>` the directory of topic id `topicId`: keep it when its
+   * partition.metadata names that id, else move it aside (`….<id>-stray`: another topic's data, or
+   * a directory of unknown origin — never deleted) and start an empty one with the id written first.
+   */
+  private async claimDirectory(topic: string, partition: number, topicId: string): Promise<void> {
+    const key = partitionKey(topic, partition);
+    const directory = join(this.dataDir, `${topic}-${partition}`);
+    if (this.fs.exists(directory)) {
+      let recorded: string | null;
+      try {
+        recorded = readPartitionMetadata(this.fs, directory);
+      } catch (error) {
+        recorded = `damaged (${String(error)})`;
+      }
+      if (recorded === topicId) return;
+      const stray = `${directory}.${randomUUID().replaceAll("-", "")}-stray`;
+      this.logger.warn("moving aside a partition directory that belongs to another topic", {
+        directory, recordedTopicId: recorded ?? "none", topicId, movedTo: stray,
+      });
+      this.fs.rename(directory, stray);
+      await this.fs.fsyncDir(this.dataDir);
+      this.forget(key);
+    }
+    await writePartitionMetadata(this.fs, directory, topicId);
+  }
+
+  /** Drop what the checkpoints and the found list say about a partition whose directory is gone. */
+  private forget(key: string): void {
+    this.recoveryPoints.delete(key);
+    this.logStartOffsets.delete(key);
+    this.highWatermarks.delete(key);
+    this.found.delete(key);
+    this.uncleanFound.delete(key);
   }
 
   private openLog(topic: string, partition: number, config: TopicConfig): Promise<Log> {
@@ -176,11 +247,15 @@ export class DataDirLogManager implements LogManager {
       mappings: this.mappings,
       recoveryPoint: this.recoveryPoints.get(key),
       logStartOffset: this.logStartOffsets.get(key),
-      cleanShutdown: this.cleanShutdown && this.recoveryPoints.has(key),
+      highWatermark: this.highWatermarks.get(key),
+      // Only logs found at open were closed by the shutdown that wrote the marker.
+      cleanShutdown: this.cleanShutdown && this.found.has(key) && this.recoveryPoints.has(key),
       onLogStartOffsetChanged: () => void this.writeCheckpoints(),
     }).then(
       (log) => {
         this.opening.delete(key);
+        this.found.delete(key);
+        this.uncleanFound.delete(key);
         this.logs.set(key, log);
         let partitions = this.logsByTopic.get(topic);
         if (!partitions) this.logsByTopic.set(topic, (partitions = new Map()));
@@ -207,8 +282,7 @@ export class DataDirLogManager implements LogManager {
     await log.close();
     this.fs.removeDir(log.directory);
     await this.fs.fsyncDir(this.dataDir);
-    this.recoveryPoints.delete(key);
-    this.logStartOffsets.delete(key);
+    this.forget(key);
     await this.writeCheckpoints();
   }
 
@@ -250,9 +324,12 @@ export class DataDirLogManager implements LogManager {
       for (const [key, log] of this.logs) {
         this.recoveryPoints.set(key, log.recoveryPoint);
         this.logStartOffsets.set(key, log.logStartOffset);
+        this.highWatermarks.set(key, log.highWatermark);
       }
+      for (const key of this.uncleanFound) this.recoveryPoints.delete(key);
       await writeCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile, this.recoveryPoints);
       await writeCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile, this.logStartOffsets);
+      await writeCheckpoint(this.fs, this.dataDir, highWatermarkCheckpointFile, this.highWatermarks);
       this.checkpointFailed = false;
     }).catch((error: unknown) => {
       this.checkpointFailed = true;

@@ -1,8 +1,14 @@
 // The log of one topic-partition: an ordered list of segments under `<dataDir>/<topic>-<partition>/`.
 //
-//   logStartOffset ........ highWatermark = logEndOffset (single node)
+//   logStartOffset ........ highWatermark ........ logEndOffset
 //   |  segment 0  |  segment 1  | ... |  active segment (appends go here)  |
 //                 ^ recoveryPoint: everything below was covered by an fdatasync
+//
+// The high watermark is not the log's to decide: the replica layer (src/replication/partition.ts)
+// sets it (updateHighWatermark) once the in-sync replicas hold the records; the log keeps it within
+// [logStartOffset, logEndOffset] and the LogManager checkpoints it (replication-offset-checkpoint).
+// Reads are bounded by the caller's maxOffset (a consumer's is the high watermark), by the log end
+// offset otherwise.
 //
 // Single writer: `append` runs synchronously (validate → producer check → stamp → pwrite → index)
 // when nothing else is queued, so appends are applied in call order with no await inside; the
@@ -70,6 +76,8 @@ export interface PartitionLogOptions {
   recoveryPoint?: bigint;
   /** From log-start-offset-checkpoint. */
   logStartOffset?: bigint;
+  /** From replication-offset-checkpoint; clamped to the recovered log. Default: the log start offset. */
+  highWatermark?: bigint;
   /** The node shut down cleanly and recoveryPoint is the exact log end offset (see recovery.ts). */
   cleanShutdown?: boolean;
   /** Called when the log start offset moved (DeleteRecords, retention) so checkpoints get written. */
@@ -132,6 +140,7 @@ export class Log implements PartitionLog {
   private epochCache!: LeaderEpochCache;
   private logStartOffsetValue = 0n;
   private recoveryPointValue = 0n;
+  private highWatermarkValue = 0n;
 
   // Single-writer queue.
   private queueTail: Promise<unknown> = resolved;
@@ -190,6 +199,7 @@ export class Log implements PartitionLog {
     log.segments = recovered.segments;
     log.logStartOffsetValue = recovered.logStartOffset;
     log.recoveryPointValue = recovered.recoveryPoint;
+    log.highWatermarkValue = log.clampedToLog(options.highWatermark ?? recovered.logStartOffset);
     if (!epochs.found) log.rebuildEpochCache();
     log.epochCache.truncateFromEnd(log.logEndOffset);
     log.epochCache.truncateFromStart(log.logStartOffsetValue);
@@ -210,7 +220,32 @@ export class Log implements PartitionLog {
   }
 
   get highWatermark(): bigint {
-    return this.logEndOffset;
+    return this.highWatermarkValue;
+  }
+
+  /**
+   * Set the high watermark (the replica layer's decision), clamped to [logStartOffset,
+   * logEndOffset]; returns the value set. It may move back only through truncation or a follower
+   * learning its leader's, never by this call on a leader — that rule is the replica layer's.
+   */
+  updateHighWatermark(offset: bigint): bigint {
+    this.highWatermarkValue = this.clampedToLog(offset);
+    return this.highWatermarkValue;
+  }
+
+  /**
+   * The last stable offset (read_committed consumers read below it): the high watermark, or the
+   * first offset of an open transaction below it once the producer state tracks transactions
+   * (ProducerStateManager.firstUnstableOffset, issue 14).
+   */
+  get lastStableOffset(): bigint {
+    const unstable = this.producerState?.firstUnstableOffset?.() ?? null;
+    return unstable !== null && unstable < this.highWatermarkValue ? unstable : this.highWatermarkValue;
+  }
+
+  private clampedToLog(offset: bigint): bigint {
+    if (offset < this.logStartOffsetValue) return this.logStartOffsetValue;
+    return offset > this.logEndOffset ? this.logEndOffset : offset;
   }
 
   /** Offset below which everything was covered by an fdatasync. */
@@ -260,6 +295,7 @@ export class Log implements PartitionLog {
     }
     assert(this.logStartOffsetValue <= this.logEndOffset, "log start offset <= log end offset");
     assert(this.recoveryPointValue <= this.logEndOffset, "recovery point <= log end offset");
+    assert(this.logStartOffsetValue <= this.highWatermarkValue && this.highWatermarkValue <= this.logEndOffset, "log start <= high watermark <= log end");
   }
 
   /**
@@ -726,7 +762,7 @@ export class Log implements PartitionLog {
         `offset ${offset} is outside [${this.logStartOffsetValue}, ${this.logEndOffset}] of ${this.topic}-${this.partition}`,
       );
     }
-    const limit = maxOffset ?? this.highWatermark;
+    const limit = maxOffset ?? this.logEndOffset;
     const chunks: Uint8Array[] = [];
     const releases: (() => void)[] = [];
     let bytes = 0;
@@ -932,6 +968,7 @@ export class Log implements PartitionLog {
     const end = this.logEndOffset;
     if (this.recoveryPointValue > end) this.recoveryPointValue = end;
     if (this.logStartOffsetValue > end) this.logStartOffsetValue = end;
+    this.highWatermarkValue = this.clampedToLog(this.highWatermarkValue);
     this.epochCache.truncateFromEnd(end);
     this.epochCache.truncateFromStart(this.logStartOffsetValue);
     this.producerState?.truncateTo(end);
@@ -961,11 +998,13 @@ export class Log implements PartitionLog {
   deleteRecordsBefore(offset: bigint): Promise<bigint> {
     return this.enqueue(() => {
       this.checkWritable();
-      if (offset < 0n || offset > this.highWatermark) {
-        throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete records before ${offset}: high watermark is ${this.highWatermark}`);
+      // The replica layer refuses offsets past the high watermark; the log, past its end.
+      if (offset < 0n || offset > this.logEndOffset) {
+        throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete records before ${offset}: log end offset is ${this.logEndOffset}`);
       }
       if (offset > this.logStartOffsetValue) {
         this.logStartOffsetValue = offset;
+        if (this.highWatermarkValue < offset) this.highWatermarkValue = offset;
         this.deleteSegmentsBelowStart("delete-records");
         this.epochCache.truncateFromStart(offset);
         this.onLogStartOffsetChanged();
@@ -1015,6 +1054,7 @@ export class Log implements PartitionLog {
       const removed = this.segments.splice(0, count);
       const newStart = this.segments[0]!.baseOffset;
       if (newStart > this.logStartOffsetValue) this.logStartOffsetValue = newStart;
+      this.highWatermarkValue = this.clampedToLog(this.highWatermarkValue);
       this.epochCache.truncateFromStart(this.logStartOffsetValue);
       this.removeSegments(removed, "retention");
       this.logger.info("retention deleted segments", { segments: count, logStartOffset: String(this.logStartOffsetValue) });

@@ -3,8 +3,8 @@
 //
 //   logStartOffset ........ highWatermark ........ logEndOffset
 //   first readable offset   first offset not yet   next offset to be
-//   (after retention /      committed (single      assigned to an
-//   deleteRecordsBefore)    node: = logEndOffset)  appended batch
+//   (after retention /      committed: set by the  assigned to an
+//   deleteRecordsBefore)    replica layer          appended batch
 
 import type { TopicConfig } from "../config/index.ts";
 
@@ -75,8 +75,14 @@ export interface PartitionLog {
   readonly topic: string;
   readonly partition: number;
   readonly logStartOffset: bigint;
+  /**
+   * The first offset not known to be committed (on every in-sync replica). Set by the replica layer
+   * through `updateHighWatermark`; restored at open from replication-offset-checkpoint.
+   */
   readonly highWatermark: bigint;
   readonly logEndOffset: bigint;
+  /** High watermark, or below it the first offset of an open transaction (read_committed bound). */
+  readonly lastStableOffset: bigint;
   /** Total bytes of all segments. */
   readonly sizeBytes: number;
 
@@ -91,10 +97,14 @@ export interface PartitionLog {
    */
   append(batches: Uint8Array, options?: AppendOptions): Promise<AppendResult>;
 
+  /** Set the high watermark, clamped to [logStartOffset, logEndOffset]; returns the value set. */
+  updateHighWatermark(offset: bigint): bigint;
+
   /**
    * Read whole batches from `offset` up to about `maxBytes` (the first batch is returned whole even
-   * when larger), never past `maxOffset` (default highWatermark). Throws KafkaError
-   * OFFSET_OUT_OF_RANGE when offset < logStartOffset or > logEndOffset.
+   * when larger), never a batch reaching `maxOffset` (default logEndOffset: the caller bounds
+   * consumers by the high watermark). Throws KafkaError OFFSET_OUT_OF_RANGE when offset <
+   * logStartOffset or > logEndOffset.
    */
   read(offset: bigint, maxBytes: number, maxOffset?: bigint): ReadResult;
 
@@ -126,7 +136,7 @@ export interface PartitionLog {
 
   /** Remove everything at or after `offset` (replication divergence). */
   truncateTo(offset: bigint): Promise<void>;
-  /** Advance logStartOffset (DeleteRecords); whole segments below it are deleted. */
+  /** Advance logStartOffset (DeleteRecords) up to the log end; whole segments below it are deleted. */
   deleteRecordsBefore(offset: bigint): Promise<bigint>;
 
   /** Apply changed topic configs live (retention.ms, segment.bytes, flush.*, …). */
@@ -172,19 +182,39 @@ export interface ProducerStateManager {
   encodeSnapshot?(endOffset: bigint): Uint8Array;
   /** Replace the state with a snapshot's; returns its end offset. Throws when the bytes are damaged. */
   loadSnapshot?(bytes: Uint8Array): bigint;
+  /**
+   * The first offset of a transaction still open, or null (the last-stable-offset hook; transactions
+   * are issue 14 — until then no implementation tracks them).
+   */
+  firstUnstableOffset?(): bigint | null;
+}
+
+export interface CreateLogOptions {
+  /**
+   * The topic's id, kept in the directory's partition.metadata: a directory found there that
+   * belongs to another topic (another id, or none) is moved aside (`….<id>-stray`), never reused.
+   */
+  topicId?: string;
+}
+
+export interface PartitionDirectory {
+  topic: string;
+  partition: number;
 }
 
 /**
  * Every partition log of this node, under `<dataDir>/<topic>-<partition>/` (Kafka's layout).
- * Opening recovers each log (checkpoint, scan, cut torn tails, rebuild indexes) and starts the
- * background retention and flush schedulers.
+ * It opens the logs it is asked for (each recovered: checkpoint, scan, cut torn tails, rebuild
+ * indexes), never on its own: which partitions exist is the metadata's business.
  */
 export interface LogManager {
-  /** Recover and open every partition directory found under the data directory. */
+  /** Read the checkpoint files, list the partition directories found, start background tasks. */
   open(): Promise<void>;
   get(topic: string, partition: number): PartitionLog | undefined;
   /** Create (or open, when it exists) the log of a partition with its topic config. */
-  create(topic: string, partition: number, config: TopicConfig): Promise<PartitionLog>;
+  create(topic: string, partition: number, config: TopicConfig, options?: CreateLogOptions): Promise<PartitionLog>;
+  /** Directories found at open that no create() claimed since: left alone (and reported). */
+  unclaimed(): PartitionDirectory[];
   /** Close and delete a partition's files (DeleteTopics). */
   delete(topic: string, partition: number): Promise<void>;
   all(): Iterable<PartitionLog>;

@@ -24,6 +24,7 @@ async function open(dataDir: string) {
     topicConfigFor: (topic) => resolveTopicConfig(config, overrides.get(topic) ?? {}).values,
   });
   await logs.open();
+  await logs.openFound();
   const store = await ClusterStore.open({ dataDir, config, logs });
   return { store, logs, async close() { await store.close(); await logs.close(); } };
 }
@@ -115,6 +116,7 @@ test("a deletion interrupted by a crash is finished at start; orphan logs are ad
   // And a crash after creating logs but before the metadata write.
   const logs = createLogManager({ dataDir, brokerConfig: loadBrokerConfig({ overrides: [["log.dirs", dataDir]] }).values, backgroundTasks: false });
   await logs.open();
+  await logs.openFound();
   await logs.create("orphan", 0, resolveTopicConfig(loadBrokerConfig(), {}).values);
   await logs.close();
 

@@ -26,6 +26,7 @@ async function openNode(dataDir: string, extra: [string, string][] = [], schedul
   });
   const logs = createLogManager({ dataDir, brokerConfig: loaded.values });
   await logs.open();
+  await logs.openFound();
   const cluster = await ClusterStore.open({ dataDir, config: loaded, logs });
   const groups = await startGroups({ config: loaded.values, cluster, scheduler });
   return {
@@ -145,6 +146,7 @@ test("consumer lag for admin code: committed offset against the partition's log 
     offset: BigInt(index), timestamp: BigInt(Date.now()), key: null, value: new TextEncoder().encode(`v${index}`), headers: new Uint8Array([0]),
   }));
   await log.append(encodeBatch(native, records));
+  log.updateHighWatermark(log.logEndOffset);
   expect(log.highWatermark).toBe(25n);
   const coordinator = node.groups.coordinator;
   const commit = (topic: string, partition: number, offset: bigint) =>
@@ -162,6 +164,7 @@ test("consumer lag for admin code: committed offset against the partition's log 
   ]);
   // The lag follows the log as records arrive and as the group commits.
   await log.append(encodeBatch(native, records.slice(0, 5)));
+  log.updateHighWatermark(log.logEndOffset);
   await commit("orders", 1, 30n);
   expect(node.groups.groupLag("lagging").find((entry) => entry.topic === "orders" && entry.partition === 1)).toEqual(
     { topic: "orders", partition: 1, committed: 30n, logEndOffset: 30n, lag: 0n },

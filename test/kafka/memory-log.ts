@@ -23,8 +23,16 @@ class MemoryPartitionLog implements PartitionLog {
 
   constructor(readonly topic: string, readonly partition: number) {}
 
-  get highWatermark(): bigint {
-    return this.logEndOffset;
+  /** Set by the replica layer, as on the real log. */
+  highWatermark = 0n;
+
+  get lastStableOffset(): bigint {
+    return this.highWatermark;
+  }
+
+  updateHighWatermark(offset: bigint): bigint {
+    this.highWatermark = offset < this.logStartOffset ? this.logStartOffset : offset > this.logEndOffset ? this.logEndOffset : offset;
+    return this.highWatermark;
   }
 
   get sizeBytes(): number {
@@ -59,12 +67,13 @@ class MemoryPartitionLog implements PartitionLog {
     return { baseOffset, lastOffset: next - 1n, logAppendTimeMs: -1n, logStartOffset: this.logStartOffset, durable: Promise.resolve(), duplicate: false };
   }
 
-  read(offset: bigint, maxBytes: number): ReadResult {
+  read(offset: bigint, maxBytes: number, maxOffset = this.logEndOffset): ReadResult {
     if (offset < this.logStartOffset || offset > this.logEndOffset) throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE);
     const chunks: Uint8Array[] = [];
     let bytes = 0;
     for (const batch of this.batches) {
       if (batch.lastOffset < offset) continue;
+      if (batch.lastOffset >= maxOffset) break;
       if (chunks.length > 0 && bytes + batch.bytes.length > maxBytes) break;
       chunks.push(batch.bytes);
       bytes += batch.bytes.length;
@@ -162,6 +171,9 @@ export class MemoryLogManager implements LogManager {
   }
   all(): Iterable<PartitionLog> {
     return this.logs.values();
+  }
+  unclaimed(): [] {
+    return [];
   }
   async close(): Promise<void> {}
 }

@@ -114,7 +114,9 @@ export function defineConformanceSuite(label: string, native: NativeApi): void {
       expect(results.map((result) => [result.baseOffset, result.lastOffset])).toEqual([[0n, 2n], [3n, 3n], [4n, 8n]]);
       expect(results.every((result) => !result.duplicate && result.logAppendTimeMs === -1n)).toBe(true);
       expect(log.logEndOffset).toBe(9n);
-      expect(log.highWatermark).toBe(9n);
+      // The high watermark is the replica layer's to move; an append alone leaves it.
+      expect(log.highWatermark).toBe(0n);
+      expect(log.updateHighWatermark(9n)).toBe(9n);
       expect(log.logStartOffset).toBe(0n);
       // The stored bytes are the client's bytes with baseOffset stamped (outside the CRC).
       const read = log.read(0n, 1 << 20);
@@ -383,6 +385,7 @@ export function defineConformanceSuite(label: string, native: NativeApi): void {
         topicConfigFor: () => topicConfig({ "segment.bytes": 1024 }),
       });
       await again.open();
+      await again.openFound();
       const reopened = again.getLog("events", 0)!;
       expect(reopened.logEndOffset).toBe(60n);
       expect(reopened.logStartOffset).toBe(3n);
@@ -700,6 +703,87 @@ export function defineConformanceSuite(label: string, native: NativeApi): void {
       }
     });
 
+    test("high watermark: set by the replica layer within [log start, log end], bounds nothing by itself, follows truncation and DeleteRecords", async () => {
+      const log = await open();
+      for (let index = 0; index < 4; index++) await log.append(simpleBatch(native, 2));
+      expect(log.highWatermark).toBe(0n);
+      // Reads go to the log end unless the caller bounds them (a consumer's bound is the high watermark).
+      expect(splitBatches(readAll(log.read(0n, 1 << 20))).length).toBe(4);
+      log.updateHighWatermark(5n);
+      expect(splitBatches(readAll(log.read(0n, 1 << 20, log.highWatermark))).map((batch) => batch.baseOffset)).toEqual([0n, 2n]);
+      expect(log.lastStableOffset).toBe(5n); // no transactions: the high watermark
+      expect(log.updateHighWatermark(100n)).toBe(8n);
+      await log.truncateTo(4n);
+      expect(log.highWatermark).toBe(4n);
+      await log.deleteRecordsBefore(4n);
+      expect(log.updateHighWatermark(0n)).toBe(4n);
+      await expectKafkaError(log.deleteRecordsBefore(5n), ErrorCode.OFFSET_OUT_OF_RANGE); // past the log end
+    });
+
+    test("replication-offset-checkpoint keeps the high watermark across a clean restart; after a power loss it is clamped to what survived", async () => {
+      const { FaultFs } = await import("../../src/testing/fault-fs.ts");
+      const config = topicConfig();
+      const managerOn = (fs: StorageFs) => createLogManager({ dataDir, brokerConfig, native, fs, logger: recordingLogger(), backgroundTasks: false, topicConfigFor: () => config });
+      let manager = managerOn(realFs);
+      await manager.open();
+      let log = await manager.create("events", 0, config);
+      for (let index = 0; index < 5; index++) await log.append(simpleBatch(native, 2));
+      log.updateHighWatermark(6n);
+      await manager.close();
+      expect(readFileSync(join(dataDir, "replication-offset-checkpoint"), "utf8")).toBe("0\n1\nevents 0 6\n");
+      manager = managerOn(realFs);
+      await manager.open();
+      await manager.openFound();
+      log = manager.get("events", 0)!;
+      expect([log.highWatermark, log.logEndOffset]).toEqual([6n, 10n]);
+      await manager.close();
+
+      // Synced up to 10, then 10 more records never synced; the checkpoint (written atomically,
+      // synced) says 20; the power goes.
+      const fault = new FaultFs({ root: dataDir, inner: realFs });
+      manager = managerOn(fault);
+      await manager.open();
+      log = await manager.create("events", 0, config);
+      for (let index = 0; index < 5; index++) await log.append(simpleBatch(native, 2));
+      log.updateHighWatermark(20n);
+      await manager.writeCheckpoints();
+      fault.crash();
+      manager = managerOn(realFs);
+      await manager.open();
+      await manager.openFound();
+      log = manager.get("events", 0)!;
+      expect(log.logEndOffset).toBe(10n);
+      expect(log.highWatermark).toBe(10n);
+      await manager.close();
+    });
+
+    test("LogManager: opens only what it is asked for; a directory of another topic is moved aside, never reused or deleted", async () => {
+      const manager = createLogManager({ dataDir, brokerConfig, native, logger: recordingLogger(), backgroundTasks: false });
+      await manager.open();
+      const first = await manager.create("orders", 0, topicConfig(), { topicId: "AAAAAAAAAAAAAAAAAAAAAQ" });
+      await first.append(simpleBatch(native, 3));
+      await manager.create("legacy", 0, topicConfig()); // no id: a directory without partition.metadata
+      await manager.close();
+      expect(readFileSync(join(dataDir, "orders-0", "partition.metadata"), "utf8")).toBe("version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n");
+
+      const logger = recordingLogger();
+      const again = createLogManager({ dataDir, brokerConfig, native, logger, backgroundTasks: false });
+      await again.open();
+      expect([...again.all()]).toEqual([]);
+      expect(again.unclaimed().map((found) => `${found.topic}-${found.partition}`).sort()).toEqual(["legacy-0", "orders-0"]);
+      // Same id: the same log, data kept.
+      expect((await again.create("orders", 0, topicConfig(), { topicId: "AAAAAAAAAAAAAAAAAAAAAQ" })).logEndOffset).toBe(3n);
+      // Another topic's id for "legacy-0": the old directory is kept aside, the new log starts empty.
+      const fresh = await again.create("legacy", 0, topicConfig(), { topicId: "AAAAAAAAAAAAAAAAAAAAAg" });
+      expect(fresh.logEndOffset).toBe(0n);
+      const stray = readdirSync(dataDir).filter((name) => /^legacy-0\.[0-9a-f]{32}-stray$/.test(name));
+      expect(stray.length).toBe(1);
+      expect(readdirSync(join(dataDir, stray[0]!)).some((name) => name.endsWith(".log"))).toBe(true);
+      expect(logger.warnings.some((line) => line.includes("moving aside"))).toBe(true);
+      expect(again.unclaimed()).toEqual([]);
+      await again.close();
+    });
+
     test("LogManager: create, get, delete, and reopen finds every partition", async () => {
       const manager = createLogManager({ dataDir, brokerConfig, native, logger: recordingLogger(), backgroundTasks: false });
       await manager.open();
@@ -714,6 +798,7 @@ export function defineConformanceSuite(label: string, native: NativeApi): void {
       await manager.close();
       const again = createLogManager({ dataDir, brokerConfig, native, logger: recordingLogger(), backgroundTasks: false });
       await again.open();
+      await again.openFound();
       expect([...again.all()].map((log) => `${log.topic}-${log.partition}:${log.logEndOffset}`).sort()).toEqual(["orders-0:1", "orders-2:3"]);
       await again.close();
     });

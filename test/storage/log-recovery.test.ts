@@ -186,6 +186,7 @@ describe("partition log recovery", () => {
     const logger = recordingLogger();
     const again = createLogManager({ dataDir, brokerConfig, native, logger, backgroundTasks: false, topicConfigFor: () => config });
     await again.open();
+    await again.openFound();
     expect(again.getLog("events", 0)!.logEndOffset).toBe(60n);
     expect(logger.warnings).toEqual([]);
     await again.close();
@@ -206,6 +207,7 @@ describe("partition log recovery", () => {
     let logger = recordingLogger();
     let again = createLogManager({ dataDir, brokerConfig, native, logger, backgroundTasks: false, topicConfigFor: () => config });
     await again.open();
+    await again.openFound();
     expect(existsSync(join(dataDir, ".runnel_cleanshutdown"))).toBe(false); // removed before any append
     expect(again.getLog("events", 0)!.logEndOffset).toBe(60n);
     expect(logger.warnings).toEqual([]);
@@ -215,6 +217,7 @@ describe("partition log recovery", () => {
     logger = recordingLogger();
     again = createLogManager({ dataDir, brokerConfig, native, logger, backgroundTasks: false, topicConfigFor: () => config });
     await again.open();
+    await again.openFound();
     expect(again.getLog("events", 0)!.logEndOffset).toBeLessThan(60n);
     expect(logger.warnings.some((line) => line.includes("CRC"))).toBe(true);
     await again.close();
@@ -230,6 +233,7 @@ describe("partition log recovery", () => {
     const logger = recordingLogger();
     const again = createLogManager({ dataDir, brokerConfig, native, logger, backgroundTasks: false, topicConfigFor: () => config });
     await again.open();
+    await again.openFound();
     expect(logger.warnings.some((line) => line.includes("checkpoint"))).toBe(true);
     expect(again.getLog("events", 0)!.logEndOffset).toBe(10n);
     await again.close();

@@ -64,7 +64,11 @@ async function appendOne(
   try {
     // Called synchronously for existing topics: appends keep the order of requests.
     const appending = log.append(data.records, logAppendTime ? { logAppendTimeMs: BigInt(broker.clock.nowMs()) } : {});
+    // Transitional, until the replica layer owns it: a single node's high watermark is its log end,
+    // moved in the same turn as the append (a request behind this one must see the records).
+    log.updateHighWatermark(log.logEndOffset);
     const result = await appending;
+    log.updateHighWatermark(log.logEndOffset);
     // acks=all on a single node: on stable storage (one fdatasync shared by concurrent appends).
     if (acks === -1) await log.flush();
     return {
