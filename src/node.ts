@@ -1,34 +1,152 @@
-// A Runnel node: storage, cluster metadata and the listeners, wired together. main.ts parses the
-// configuration and calls startNode; tests and the in-process harness can call it directly.
+// A Runnel node: storage, the metadata log and what it feeds, the partition replicas, the groups
+// and the listeners, wired together. main.ts parses the configuration and calls startNode; tests
+// can call startNode, or startBrokerCore over their own LogManager.
 //
-//   config ─▶ meta.properties (cluster id, node id) ─▶ LogManager (recover every partition)
-//          ─▶ ClusterStore (topics.json; opens each topic's logs) ─▶ Kafka listener
-// close() runs the same chain backwards: listener and its connections, metadata writes, logs.
+//   config ─▶ meta.properties ─▶ LogManager (checkpoints; opens nothing yet)
+//          ─▶ metadata log (__cluster_metadata-0) ─▶ publisher ─▶ reconciler ─▶ replicas (logs opened)
+//                    ▲ controller (records)                      └──────────▶ groups (offsets partitions)
+//          ─▶ Kafka listener bound ─▶ broker registered (fenced) ─▶ heartbeat: unfenced, partitions led
+//          ─▶ __consumer_offsets created if missing, groups loaded ─▶ "kafka listening on …"
+// close() runs the chain backwards: listeners and their connections, groups, replicas, metadata,
+// logs.
 
 import { mkdir } from "node:fs/promises";
-import { ClusterStore, loadOrCreateMetaProperties } from "./cluster/index.ts";
-import { startGroups } from "./groups/index.ts";
-import { advertisedFor, dataDir, parseListener, resolveTopicConfig, type LoadedBrokerConfig } from "./config/index.ts";
+import { ClusterAdmin } from "./cluster/admin.ts";
+import { QuorumController } from "./cluster/controller/index.ts";
+import { loadOrCreateMetaProperties } from "./cluster/index.ts";
+import { LocalMetadataLog } from "./cluster/local-metadata-log.ts";
+import { migrateLegacyMetadata } from "./cluster/migration.ts";
+import { ProducerIdManager } from "./cluster/producer-id-manager.ts";
+import { MetadataPublisher } from "./cluster/publisher.ts";
+import type { Endpoint } from "./cluster/records.ts";
+import { TopicConfigs } from "./cluster/topic-configs.ts";
+import { advertisedFor, dataDir, parseListener, type LoadedBrokerConfig } from "./config/index.ts";
+import { ensureOffsetsTopic, startGroups, type Groups } from "./groups/index.ts";
+import type { Scheduler } from "./groups/scheduler.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
+import { randomUuid } from "./protocol/primitives.ts";
+import { Reconciler } from "./replication/reconciler.ts";
+import { ReplicaManager } from "./replication/replica-manager.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
-import { createLogManager, realFs } from "./storage/index.ts";
+import { createLogManager, realFs, type StorageFs } from "./storage/index.ts";
 import { PartitionProducerState } from "./storage/producer-state.ts";
+import type { LogManager } from "./storage/types.ts";
+import { assert } from "./util/assert.ts";
 import { systemClock } from "./util/clock.ts";
 import { createLogger } from "./util/logger.ts";
 
 const log = createLogger("node");
+
+/** Kafka's SecurityProtocol id of PLAINTEXT. */
+const PLAINTEXT = 0;
+
+export interface BrokerCoreOptions {
+  loaded: LoadedBrokerConfig;
+  dataDir: string;
+  nodeId: number;
+  logs: LogManager;
+  /** The storage found its clean-shutdown marker (registered with the controller: KIP-966). */
+  cleanShutdown: boolean;
+  fs?: StorageFs;
+  /** Groups' timers (tests drive them by hand). */
+  scheduler?: Scheduler;
+}
+
+/** Everything of a node but its storage and its listeners. */
+export interface BrokerCore {
+  readonly metadataLog: LocalMetadataLog;
+  readonly publisher: MetadataPublisher;
+  readonly controller: QuorumController;
+  readonly admin: ClusterAdmin;
+  readonly topicConfigs: TopicConfigs;
+  readonly replicas: ReplicaManager;
+  readonly groups: Groups;
+  readonly producerIds: ProducerIdManager;
+  /** Random per process: what this process registers with. */
+  readonly incarnationId: string;
+  /**
+   * Register this broker with its listeners' endpoints and wait until it is live: unfenced, its
+   * partitions led, __consumer_offsets created if missing and its groups loaded.
+   */
+  register(endpoints: Endpoint[]): Promise<void>;
+  /** Stop groups, replicas and the metadata log (the LogManager is the caller's to close). */
+  close(): Promise<void>;
+}
+
+/**
+ * Replay the metadata log (migrating a pre-metadata-log data directory first) into the image,
+ * with the reconciler opening the partitions this node holds; the broker is not registered yet.
+ */
+export async function startBrokerCore(options: BrokerCoreOptions): Promise<BrokerCore> {
+  const { loaded, nodeId } = options;
+  const config = loaded.values;
+  const fs = options.fs ?? realFs;
+  const incarnationId = randomUuid();
+  const metadataLog = await LocalMetadataLog.open({ dataDir: options.dataDir, nodeId, brokerConfig: config, fs, logger: createLogger("metadata-log") });
+  const publisher = new MetadataPublisher(metadataLog, createLogger("metadata"));
+  const controller = new QuorumController({ log: metadataLog, config: loaded, logger: createLogger("controller") });
+  const admin = new ClusterAdmin(controller, publisher, loaded);
+  const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
+  const replicas = new ReplicaManager({ nodeId, logs: options.logs, logger: createLogger("replicas") });
+  const reconciler = new Reconciler({
+    nodeId, incarnationId, replicas, logs: options.logs, topicConfigs, dataDir: options.dataDir, fs, logger: createLogger("reconciler"),
+  });
+  publisher.subscribe("reconciler", reconciler.apply);
+  // Before the replay: every leadership of an offsets partition must reach the groups.
+  const groups = startGroups({ config, replicas, metadata: () => publisher.image, scheduler: options.scheduler });
+  let brokerEpoch: bigint | null = null;
+  const producerIds = new ProducerIdManager({
+    allocateProducerIds: () => {
+      assert(brokerEpoch !== null, "producer ids are allocated after the broker registered");
+      return admin.allocateProducerIds(nodeId, brokerEpoch);
+    },
+  });
+  const closeAll = async () => {
+    groups.close();
+    replicas.close();
+    await publisher.close();
+    await metadataLog.close();
+  };
+  try {
+    await metadataLog.start();
+    await migrateLegacyMetadata({ dataDir: options.dataDir, nodeId, log: metadataLog, fs, logger: createLogger("migration") });
+    await publisher.waitForPublished(metadataLog.committedOffset);
+  } catch (error) {
+    await closeAll().catch(() => {});
+    throw error;
+  }
+  return {
+    metadataLog, publisher, controller, admin, topicConfigs, replicas, groups, producerIds, incarnationId,
+    async register(endpoints) {
+      const registered = await controller.registerBroker({
+        brokerId: nodeId, incarnationId, endpoints, rack: null, cleanShutdown: options.cleanShutdown,
+      });
+      await publisher.waitForPublished(registered.offset);
+      const heartbeat = await controller.brokerHeartbeat({ brokerId: nodeId, brokerEpoch: registered.value, currentMetadataOffset: publisher.image.offset });
+      await publisher.waitForPublished(heartbeat.offset);
+      assert(!heartbeat.value.isFenced, "a broker caught up with its own registration is unfenced");
+      brokerEpoch = registered.value;
+      await ensureOffsetsTopic(admin, config, publisher.image);
+      await groups.partitions.loaded();
+      log.info("broker registered", { brokerEpoch: String(registered.value), incarnationId });
+    },
+    close: closeAll,
+  };
+}
 
 export interface RunningNode {
   /** Bound address of the Kafka listener. */
   kafka: { host: string; port: number };
   /** Bound address of the HTTP listener, when listeners has an HTTP entry. */
   http?: { host: string; port: number };
-  /** What the handlers see: config, logs, topics, subsystems. */
+  /** What the handlers see: config, metadata, replicas, subsystems. */
   broker: BrokerContext;
+  /** The node's pieces (tests look inside). */
+  core: BrokerCore;
   close(): Promise<void>;
 }
 
@@ -39,70 +157,69 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   const meta = await loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]);
   log.info("starting", { "node.id": meta.nodeId, "cluster.id": meta.clusterId, "data.dir": directory });
 
-  const storedOverrides = await ClusterStore.readStoredOverrides(directory);
   const logs = createLogManager({
     dataDir: directory,
     brokerConfig: config,
-    topicConfigFor: (topic) => resolveTopicConfig(loaded, storedOverrides.get(topic) ?? {}).values,
     logger: createLogger("storage"),
     // Idempotent-producer state per partition, rebuilt from the log at open (storage/producer-state.ts).
     producerStateFactory: () => new PartitionProducerState({ producerIdExpirationMs: config["producer.id.expiration.ms"] }),
   });
   await logs.open();
-  await logs.openFound(); // transitional: ClusterStore still adopts what storage finds
-  const cluster = await ClusterStore.open({ dataDir: directory, config: loaded, logs });
-  // Group coordinator: opens (or creates) __consumer_offsets and replays it before serving.
-  const groups = await startGroups({ config, cluster });
+  let core: BrokerCore;
+  try {
+    core = await startBrokerCore({ loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown });
+  } catch (error) {
+    await logs.close().catch(() => {});
+    throw error;
+  }
   // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
   const cleaner = startLogCleaner(logs, config, realFs, native);
 
   const listeners = config.listeners.map((entry) => parseListener("listeners", entry));
   const advertisedListeners = config["advertised.listeners"].map((entry) => parseListener("advertised.listeners", entry));
   const plaintext = listeners.find((listener) => listener.name === "PLAINTEXT");
-  if (!plaintext) throw new Error("listeners has no PLAINTEXT entry (the Kafka protocol listener)");
-
+  const stopped: (() => Promise<void> | void)[] = [() => logs.close(), () => cleaner?.stop(), () => core.close()];
+  const stopAll = async () => {
+    for (const stop of stopped.splice(0).reverse()) await stop();
+  };
   const broker: BrokerContext = {
     config: loaded,
     nodeId: meta.nodeId,
     clusterId: meta.clusterId,
-    advertised: plaintext,
-    logs,
-    cluster,
+    advertised: plaintext ?? { name: "PLAINTEXT", host: "127.0.0.1", port: 0 },
+    metadata: core.publisher,
+    topicConfigs: core.topicConfigs,
+    admin: core.admin,
+    replicas: core.replicas,
+    producerIds: core.producerIds,
     clock: systemClock,
     log: createLogger("kafka"),
     apiRanges: [],
-    groups,
+    groups: core.groups,
   };
   let kafka: KafkaServer;
-  try {
-    kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
-  } catch (error) {
-    groups.close();
-    await cleaner?.stop();
-    await cluster.close();
-    await logs.close();
-    throw error;
-  }
-  broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
-  console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
-  const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
-  if (httpListener) {
-    try {
+  try {
+    if (!plaintext) throw new Error("listeners has no PLAINTEXT entry (the Kafka protocol listener)");
+    kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
+    stopped.push(() => kafka.close());
+    broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
+    await core.register([{ name: "PLAINTEXT", host: broker.advertised.host, port: broker.advertised.port, securityProtocol: PLAINTEXT }]);
+    console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
+    const httpListener = listeners.find((listener) => listener.name === "HTTP");
+    if (httpListener) {
       http = startHttpServer(httpListener, {
         nodeId: meta.nodeId,
         clusterId: meta.clusterId,
-        topicCount: () => cluster.topics().length,
+        topicCount: () => core.publisher.image.topicsByName.size,
       });
-    } catch (error) {
-      await kafka.close();
-      groups.close();
-      await cleaner?.stop();
-      await cluster.close();
-      await logs.close();
-      throw error;
+      const started = http;
+      stopped.push(() => started.close());
+      console.log(`http listening on ${http.host}:${http.port}`);
     }
-    console.log(`http listening on ${http.host}:${http.port}`);
+  } catch (error) {
+    await stopAll().catch(() => {});
+    throw error;
   }
 
   let closing: Promise<void> | undefined;
@@ -110,14 +227,10 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     kafka: { host: kafka.host, port: kafka.port },
     http: http ? { host: http.host, port: http.port } : undefined,
     broker,
+    core,
     close() {
       closing ??= (async () => {
-        await http?.close();
-        await kafka.close();
-        groups.close();
-        await cleaner?.stop();
-        await cluster.close();
-        await logs.close();
+        await stopAll();
         log.info("stopped");
       })();
       return closing;

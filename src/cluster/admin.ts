@@ -18,6 +18,11 @@ export class ClusterAdmin {
     private readonly config: LoadedBrokerConfig,
   ) {}
 
+  /** The node id of the active controller (-1 while there is none). */
+  get activeControllerId(): number {
+    return this.controller.activeControllerId;
+  }
+
   private async applied<T>(operation: Promise<ControllerResult<T>>): Promise<T> {
     const { value, offset } = await operation;
     await this.publisher.waitForPublished(offset);
@@ -46,6 +51,10 @@ export class ClusterAdmin {
 
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ProducerIdBlock> {
     return this.applied(this.controller.allocateProducerIds(brokerId, brokerEpoch));
+  }
+
+  isAlreadyExists(error: unknown): boolean {
+    return error instanceof KafkaError && error.code === ErrorCode.TOPIC_ALREADY_EXISTS;
   }
 
   /**

@@ -159,6 +159,15 @@ export class ConsumerGroups {
     for (const group of this.groups.values()) for (const member of group.members.values()) member.timer?.cancel();
   }
 
+  /** Drop the groups this node no longer coordinates (their members rejoin at the new coordinator). */
+  unloadGroups(unloaded: (groupId: string) => boolean): void {
+    for (const [groupId, group] of [...this.groups]) {
+      if (!unloaded(groupId)) continue;
+      for (const member of group.members.values()) member.timer?.cancel();
+      this.groups.delete(groupId);
+    }
+  }
+
   private error(input: ConsumerHeartbeatInput, errorCode: number, errorMessage: string): ConsumerHeartbeatResult {
     return { errorCode, errorMessage, memberId: input.memberId || null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
   }

@@ -84,6 +84,8 @@ export class GroupCoordinator {
   private closed = false;
   /** KIP-848 consumer groups sharing this coordinator's offsets (optional). */
   private consumerGroups: ConsumerGroups | null = null;
+  /** Whether this node coordinates a group now (its offsets partition is loaded here). */
+  private owns: (groupId: string) => boolean = () => true;
 
   constructor(
     private readonly config: GroupCoordinatorConfig,
@@ -184,15 +186,48 @@ export class GroupCoordinator {
     group.setState(group.members.size > 0 ? "Stable" : "Empty", snapshot.stateTimestampMs);
   }
 
-  /** After loading: restored members get a full session to heartbeat again (Kafka does the same). */
-  finishLoading(): void {
-    for (const group of this.groups.values()) {
+  /**
+   * After loading: restored members get a full session to heartbeat again (Kafka does the same).
+   * `groupIds`: the groups just loaded (one offsets partition's); default every group.
+   */
+  finishLoading(groupIds: Iterable<string> = [...this.groups.keys()]): void {
+    for (const groupId of groupIds) {
+      const group = this.groups.get(groupId);
+      if (!group) continue;
       if (group.members.size === 0 && group.offsetCount() === 0 && group.protocolType === null) {
         this.groups.delete(group.groupId);
         continue;
       }
       for (const member of group.members.values()) this.touchMember(group, member);
     }
+  }
+
+  /**
+   * This node stopped coordinating the groups `owned` rejects (their offsets partition moved): drop
+   * them from memory — the log keeps them for the next coordinator — cancel their timers and answer
+   * their parked joins and syncs NOT_COORDINATOR, so the members find the new coordinator.
+   */
+  unloadGroups(unloaded: (groupId: string) => boolean): number {
+    let count = 0;
+    for (const group of [...this.groups.values()]) {
+      if (!unloaded(group.groupId)) continue;
+      group.rebalanceTimer?.cancel();
+      group.syncTimer?.cancel();
+      for (const timer of group.pendingMembers.values()) timer.cancel();
+      for (const member of group.members.values()) {
+        member.sessionTimer?.cancel();
+        this.answerJoin(member, joinError(member.memberId, ErrorCode.NOT_COORDINATOR));
+        this.answerSync(member, syncError(ErrorCode.NOT_COORDINATOR));
+      }
+      this.groups.delete(group.groupId);
+      count++;
+    }
+    return count;
+  }
+
+  /** Groups whose offsets partition this node coordinates (loaded); the rest wait (expiry skips them). */
+  setOwnership(owns: (groupId: string) => boolean): void {
+    this.owns = owns;
   }
 
   // ── JoinGroup ─────────────────────────────────────────────────────────────────────────────
@@ -807,7 +842,7 @@ export class GroupCoordinator {
     const now = this.scheduler.nowMs();
     let expired = 0;
     for (const group of [...this.groups.values()]) {
-      if (group.state === "Dead") continue;
+      if (group.state === "Dead" || !this.owns(group.groupId)) continue;
       // A live KIP-848 consumer group keeps its offsets (they are stored in this Empty holder).
       if ((this.consumerGroups?.memberCount(group.groupId) ?? 0) > 0) continue;
       const subscribed = group.state === "Empty" ? null : group.protocolType === "consumer" ? this.subscribedTopics(group) : undefined;
@@ -868,7 +903,7 @@ export class GroupCoordinator {
     const wanted = new Set(states.map((state) => state.toLowerCase()));
     const listed: ListedGroup[] = [];
     for (const group of this.groups.values()) {
-      if (group.state === "Dead" || (group.members.size === 0 && this.consumerGroups?.has(group.groupId))) continue;
+      if (group.state === "Dead" || !this.owns(group.groupId) || (group.members.size === 0 && this.consumerGroups?.has(group.groupId))) continue;
       if (wanted.size > 0 && !wanted.has(group.state.toLowerCase())) continue;
       listed.push({ groupId: group.groupId, protocolType: group.protocolType ?? "", state: group.state });
     }

@@ -1,13 +1,19 @@
-// The groups subsystem of a node: the classic group coordinator over __consumer_offsets.
-// node.ts calls `startGroups` after the cluster store is open and puts the result in the broker
-// context (ctx.broker.groups); the Kafka handlers, the HTTP API and the CLI use it.
+// The groups subsystem of a node: the classic group coordinator (and KIP-848 consumer groups) over
+// __consumer_offsets. node.ts calls `startGroups` before the metadata log replays, so that the
+// leadership of every offsets partition reaches it (offsets-partitions.ts loads and unloads them),
+// and puts the result in the broker context (ctx.broker.groups); the Kafka handlers, the HTTP API
+// and the CLI use it. `ensureOffsetsTopic` creates __consumer_offsets once the broker is registered.
 
-import type { ClusterStore } from "../cluster/index.ts";
+import type { ClusterAdmin } from "../cluster/admin.ts";
+import { liveBrokers, type MetadataImage } from "../cluster/image.ts";
 import type { BrokerConfig } from "../config/index.ts";
+import type { ReplicaManager } from "../replication/replica-manager.ts";
 import { createLogger } from "../util/logger.ts";
 import { ConsumerGroups } from "./consumer-groups.ts";
 import { GroupCoordinator, coordinatorConfigFrom } from "./coordinator.ts";
 import { OffsetsLog } from "./offsets-log.ts";
+import { OffsetsPartitions } from "./offsets-partitions.ts";
+import { OFFSETS_TOPIC } from "./partition-for.ts";
 import { systemScheduler, type Scheduler } from "./scheduler.ts";
 import type { PartitionLag } from "./types.ts";
 
@@ -23,22 +29,30 @@ export interface Groups {
   readonly offsetsLog: OffsetsLog;
   /** KIP-848 consumer groups (ConsumerGroupHeartbeat); their offsets live in `coordinator`. */
   readonly consumerGroups: ConsumerGroups;
+  /** The offsets partitions this node leads and has loaded. */
+  readonly partitions: OffsetsPartitions;
+  /**
+   * NONE when this node coordinates `groupId` now; else NOT_COORDINATOR,
+   * COORDINATOR_LOAD_IN_PROGRESS or COORDINATOR_NOT_AVAILABLE (see offsets-partitions.ts).
+   */
+  coordinatorError(groupId: string): number;
   /** Committed offset, log end (high watermark) and lag per partition the group committed. */
   groupLag(groupId: string): PartitionLag[];
   close(): void;
 }
 
-export async function startGroups(options: {
+export function startGroups(options: {
   config: BrokerConfig;
-  cluster: ClusterStore;
+  replicas: ReplicaManager;
+  /** The published metadata image (the partition count of __consumer_offsets). */
+  metadata: () => MetadataImage;
   scheduler?: Scheduler;
   syncWrites?: boolean;
-}): Promise<Groups> {
-  const { config, cluster } = options;
-  const offsetsLog = await OffsetsLog.open({
-    cluster,
-    partitionCount: config["offsets.topic.num.partitions"],
-    segmentBytes: config["offsets.topic.segment.bytes"],
+}): Groups {
+  const { config, replicas, metadata } = options;
+  const offsetsLog = new OffsetsLog({
+    replicas,
+    partitionCount: () => metadata().topicsByName.get(OFFSETS_TOPIC)?.partitions.length,
     syncWrites: options.syncWrites,
     commitTimeoutMs: config["offsets.commit.timeout.ms"],
   });
@@ -53,31 +67,56 @@ export async function startGroups(options: {
     scheduler,
     {
       byName: (name) => {
-        const topic = cluster.topic(name);
-        return topic ? { id: topic.id, partitions: topic.partitions } : undefined;
+        const topic = metadata().topicsByName.get(name);
+        return topic ? { id: topic.id, partitions: topic.partitions.length } : undefined;
       },
       byId: (id) => {
-        const topic = cluster.topicById(id);
-        return topic ? { name: topic.name, partitions: topic.partitions } : undefined;
+        const topic = metadata().topicsById.get(id);
+        return topic ? { name: topic.name, partitions: topic.partitions.length } : undefined;
       },
     },
     (groupId) => coordinator.hasMembers(groupId),
   );
   coordinator.attachConsumerGroups(consumerGroups);
-  const started = performance.now();
-  const loaded = offsetsLog.load((record) => coordinator.loadRecord(record));
-  coordinator.finishLoading();
+  const partitions = new OffsetsPartitions(coordinator, consumerGroups, offsetsLog, replicas, log);
+  replicas.onLeadershipChange(partitions.onLeadershipChange);
   coordinator.start();
-  log.info("groups loaded", { records: loaded.records, bytes: loaded.bytes, ms: Math.round(performance.now() - started) });
   return {
     coordinator,
     offsetsLog,
     consumerGroups,
+    partitions,
+    coordinatorError: (groupId) => partitions.errorFor(groupId),
     groupLag: (groupId) =>
-      coordinator.groupLag(groupId, (topic, partition) => cluster.partitionLog(topic, partition)?.highWatermark),
+      coordinator.groupLag(groupId, (topic, partition) => replicas.partition(topic, partition)?.highWatermark),
     close: () => {
+      partitions.close();
       consumerGroups.close();
       coordinator.close();
     },
   };
+}
+
+/**
+ * Create __consumer_offsets if it does not exist (compacted; offsets.topic.num.partitions
+ * partitions; offsets.topic.replication.factor replicas, capped at the live brokers when it is
+ * first created — docs/replication.md §3).
+ */
+export async function ensureOffsetsTopic(admin: ClusterAdmin, config: BrokerConfig, image: MetadataImage): Promise<void> {
+  if (image.topicsByName.has(OFFSETS_TOPIC)) return;
+  const live = liveBrokers(image).length;
+  const replicationFactor = Math.max(1, Math.min(config["offsets.topic.replication.factor"], live));
+  try {
+    await admin.createTopic({
+      name: OFFSETS_TOPIC,
+      numPartitions: config["offsets.topic.num.partitions"],
+      replicationFactor,
+      assignments: null,
+      configs: { "cleanup.policy": "compact", "segment.bytes": String(config["offsets.topic.segment.bytes"]) },
+    });
+    log.info("created the offsets topic", { partitions: config["offsets.topic.num.partitions"], replicationFactor });
+  } catch (error) {
+    // Created meanwhile by another broker's request: fine.
+    if (!admin.isAlreadyExists(error)) throw error;
+  }
 }

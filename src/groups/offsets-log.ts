@@ -1,76 +1,67 @@
 // The GroupStore over the internal topic __consumer_offsets (Kafka's design): each group lives on
-// partition abs(hash(groupId)) % offsets.topic.num.partitions; offset commits and group metadata
+// partition abs(hash(groupId)) % (the topic's partition count); offset commits and group metadata
 // are records keyed like Kafka's (records.ts); a null value deletes. The topic is compacted
 // (cleanup.policy=compact), so only the latest record per key survives cleaning. The log is the
-// source of truth: at start every partition is replayed into the coordinator.
+// source of truth: a partition is replayed into the coordinator when this node becomes its leader
+// (offsets-partitions.ts).
 //
-// A write resolves once the batch is appended AND fdatasync'd (log.flush(), which the storage layer
-// group-commits: concurrent commits share one sync), so an acknowledged commit survives a crash.
+// Writes go through the partition's leader replica with acks=all: answered once every in-sync
+// replica has the records (on one node: once they are fdatasync'd — concurrent commits share one
+// sync), so an acknowledged commit survives a crash. Not the leader: NOT_COORDINATOR, as Kafka
+// answers, so the client looks for the new coordinator.
 
-import type { ClusterStore } from "../cluster/index.ts";
 import { native } from "../native/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type { Partition } from "../replication/partition.ts";
+import type { ReplicaManager } from "../replication/replica-manager.ts";
 import { batchesIn, decodeBatchRecords, encodeBatch, type LogRecord } from "../storage/cleaner-records.ts";
-import type { PartitionLog } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
-import { createLogger } from "../util/logger.ts";
 import type { GroupRecord, GroupStore } from "./group-store.ts";
 import { OFFSETS_TOPIC, offsetsPartitionFor } from "./partition-for.ts";
 import { decodeRecord, encodeRecordKey, encodeRecordValue } from "./records.ts";
 
-const log = createLogger("offsets-log");
 const loadReadBytesMax = 1 << 20;
 const noHeaders = new Uint8Array([0]);
 
 export interface OffsetsLogOptions {
-  cluster: ClusterStore;
-  partitionCount: number;
-  segmentBytes: number;
-  /** fdatasync each write before acknowledging it (default true). */
+  replicas: ReplicaManager;
+  /** The partition count of __consumer_offsets in the metadata image; undefined while it does not exist. */
+  partitionCount: () => number | undefined;
+  /** acks=all (fdatasync'd on one node) before a write is acknowledged (default true). */
   syncWrites?: boolean;
-  /** offsets.commit.timeout.ms: longest wait for the sync; then REQUEST_TIMED_OUT. */
+  /** offsets.commit.timeout.ms: longest wait for the in-sync replicas; then REQUEST_TIMED_OUT. */
   commitTimeoutMs?: number;
 }
 
 export class OffsetsLog implements GroupStore {
-  private constructor(
-    private readonly cluster: ClusterStore,
-    readonly partitionCount: number,
-    private readonly syncWrites: boolean,
-    private readonly commitTimeoutMs: number,
-  ) {}
+  private readonly replicas: ReplicaManager;
+  private readonly partitionCountOf: () => number | undefined;
+  private readonly syncWrites: boolean;
+  private readonly commitTimeoutMs: number;
 
-  /** Opens __consumer_offsets, creating it (compacted) when absent. */
-  static async open(options: OffsetsLogOptions): Promise<OffsetsLog> {
-    const existing = options.cluster.topic(OFFSETS_TOPIC);
-    let partitionCount = options.partitionCount;
-    if (existing) {
-      // The partition count of an existing topic wins: changing it would move groups.
-      partitionCount = existing.partitions;
-    } else {
-      await options.cluster.createTopic(OFFSETS_TOPIC, partitionCount, {
-        "cleanup.policy": "compact",
-        "segment.bytes": String(options.segmentBytes),
-      });
-      log.info("created offsets topic", { partitions: partitionCount });
-    }
-    return new OffsetsLog(options.cluster, partitionCount, options.syncWrites ?? true, options.commitTimeoutMs ?? 5000);
+  constructor(options: OffsetsLogOptions) {
+    this.replicas = options.replicas;
+    this.partitionCountOf = options.partitionCount;
+    this.syncWrites = options.syncWrites ?? true;
+    this.commitTimeoutMs = options.commitTimeoutMs ?? 5000;
   }
 
+  /** The partition count, or undefined while __consumer_offsets does not exist. */
+  get partitionCount(): number | undefined {
+    return this.partitionCountOf();
+  }
+
+  /** The offsets partition of a group; -1 while __consumer_offsets does not exist. */
   partitionFor(groupId: string): number {
-    return offsetsPartitionFor(groupId, this.partitionCount);
-  }
-
-  private partitionLog(partition: number): PartitionLog {
-    const partitionLog = this.cluster.partitionLog(OFFSETS_TOPIC, partition);
-    if (!partitionLog) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC}-${partition} is not open`);
-    return partitionLog;
+    const count = this.partitionCountOf();
+    return count === undefined ? -1 : offsetsPartitionFor(groupId, count);
   }
 
   async write(groupId: string, records: GroupRecord[]): Promise<void> {
     assert(records.length > 0, "write at least one record");
     assert(records.every((record) => record.groupId === groupId), "one group per write");
-    const partitionLog = this.partitionLog(this.partitionFor(groupId));
+    const partition = this.partitionFor(groupId);
+    if (partition < 0) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC} does not exist`);
     const timestamp = BigInt(Date.now());
     const logRecords: LogRecord[] = records.map((record, index) => ({
       offset: BigInt(index),
@@ -79,57 +70,57 @@ export class OffsetsLog implements GroupStore {
       value: encodeRecordValue(record),
       headers: noHeaders,
     }));
-    await partitionLog.append(encodeBatch(native, logRecords));
-    partitionLog.updateHighWatermark(partitionLog.logEndOffset); // transitional, as in Produce
-    if (!this.syncWrites) return;
-    // Like Kafka, a write that is not confirmed in time is answered REQUEST_TIMED_OUT (it may still
-    // become durable: then it is seen after a restart).
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `offsets write not durable within ${this.commitTimeoutMs} ms`)), this.commitTimeoutMs);
-    });
     try {
-      await Promise.race([partitionLog.flush(), timeout]);
-    } finally {
-      clearTimeout(timer);
+      const leader = this.replicas.leaderPartition(OFFSETS_TOPIC, partition);
+      // Like Kafka, a write not confirmed in time is answered REQUEST_TIMED_OUT (it may still
+      // become durable: then it is seen when the partition is loaded again).
+      await leader.appendRecordsToLeader(encodeBatch(native, logRecords), { requiredAcks: this.syncWrites ? -1 : 1, timeoutMs: this.commitTimeoutMs });
+    } catch (error) {
+      if (error instanceof KafkaError && error.code === ErrorCode.NOT_LEADER_OR_FOLLOWER) {
+        throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this node no longer coordinates ${OFFSETS_TOPIC}-${partition}`);
+      }
+      throw error;
     }
   }
 
-  /** Replays every partition, calling `apply` for each record in log order. */
-  load(apply: (record: GroupRecord) => void): { records: number; bytes: number } {
-    let count = 0;
+  /**
+   * Replay one partition from its log start to its log end, calling `apply` for each record in log
+   * order, a chunk at a time with the event loop free in between (other partitions' groups are
+   * served meanwhile). Stops early once `wanted()` is false (the leadership moved on).
+   */
+  async loadPartition(replica: Partition, apply: (record: GroupRecord) => void, wanted: () => boolean): Promise<{ records: number; bytes: number }> {
+    const log = replica.log;
+    let cursor = log.logStartOffset;
+    const end = log.logEndOffset;
+    let records = 0;
     let bytes = 0;
-    for (let partition = 0; partition < this.partitionCount; partition++) {
-      const partitionLog = this.partitionLog(partition);
-      let cursor = partitionLog.logStartOffset;
-      const end = partitionLog.logEndOffset;
-      while (cursor < end) {
-        const read = partitionLog.read(cursor, loadReadBytesMax, end);
-        const before = cursor;
-        try {
-          for (const chunk of read.chunks) {
-            bytes += chunk.length;
-            for (const batch of batchesIn(chunk)) {
-              const decoded = decodeBatchRecords(batch.bytes, batch.header);
-              if (decoded === null) throw new Error(`compressed batch at ${batch.header.baseOffset} in ${OFFSETS_TOPIC}-${partition}`);
-              for (const record of decoded) {
-                if (record.offset < cursor || record.key === null) continue;
-                const groupRecord = decodeRecord(record.key, record.value);
-                if (groupRecord) {
-                  apply(groupRecord);
-                  count++;
-                }
+    while (cursor < end && wanted()) {
+      const read = log.read(cursor, loadReadBytesMax, end);
+      const before = cursor;
+      try {
+        for (const chunk of read.chunks) {
+          bytes += chunk.length;
+          for (const batch of batchesIn(chunk)) {
+            const decoded = decodeBatchRecords(batch.bytes, batch.header);
+            if (decoded === null) throw new Error(`compressed batch at ${batch.header.baseOffset} in ${OFFSETS_TOPIC}-${replica.partition}`);
+            for (const record of decoded) {
+              if (record.offset < cursor || record.key === null) continue;
+              const groupRecord = decodeRecord(record.key, record.value);
+              if (groupRecord) {
+                apply(groupRecord);
+                records++;
               }
-              const last = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
-              if (last > cursor) cursor = last;
             }
+            const last = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
+            if (last > cursor) cursor = last;
           }
-        } finally {
-          read.release();
         }
-        if (cursor === before) break;
+      } finally {
+        read.release();
       }
+      if (cursor === before) break;
+      if (cursor < end) await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return { records: count, bytes };
+    return { records, bytes };
   }
 }

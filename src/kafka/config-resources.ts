@@ -2,7 +2,7 @@
 // IncrementalAlterConfigs 44): resource types, config sources and synonyms, the broker resource
 // check, and how incremental operations turn into a topic's new set of overrides. Shared by those
 // three handlers so that each stays thin; the config values themselves come from src/config/ and
-// the topic overrides live in the cluster store.
+// the topic overrides live in the metadata image.
 //
 // What Runnel serves:
 //   TOPIC (2)   every key of the topic schema, with its effective value, its source
@@ -10,7 +10,7 @@
 //               in server.properties feeds it, DEFAULT_CONFIG otherwise) and Kafka's synonym list
 //               (the override, then each feeding broker key: static if set, default if it has one).
 //               Alterable: overrides replace (AlterConfigs) or are edited (Incremental…); applied
-//               live to every partition log and persisted by the cluster store.
+//               live to every partition log and written to the metadata log by the controller.
 //   BROKER (4)  every broker key, read-only: Runnel has no dynamic broker configuration, so any
 //               change is refused with INVALID_REQUEST "Cannot update these configs dynamically",
 //               as Kafka refuses static keys. Resource name: this node's id, or "" (the cluster
@@ -76,9 +76,9 @@ function wanted(keys: readonly string[] | null, name: string): boolean {
 
 /** Describe a topic's configs. Throws KafkaError UNKNOWN_TOPIC_OR_PARTITION. */
 export function describeTopicConfigs(broker: BrokerContext, topicName: string, options: DescribeOptions): DescribedConfig[] {
-  const topic = broker.cluster.topic(topicName);
+  const topic = broker.metadata.image.topicsByName.get(topicName);
   if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${topicName}' does not exist`);
-  const resolved = broker.cluster.topicConfig(topicName);
+  const resolved = broker.topicConfigs.of(topic);
   const explicit = broker.config.explicit;
   const described: DescribedConfig[] = [];
   for (const key of Object.keys(topicSchema) as TopicConfigKey[]) {
@@ -188,10 +188,10 @@ export function applyIncrementalChanges(
   topicName: string,
   changes: readonly IncrementalChange[],
 ): Record<string, string> {
-  const topic = broker.cluster.topic(topicName);
+  const topic = broker.metadata.image.topicsByName.get(topicName);
   if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${topicName}' does not exist`);
   refuseDuplicateKeys(changes.map((change) => change.name));
-  const resolved = broker.cluster.topicConfig(topicName);
+  const resolved = broker.topicConfigs.of(topic);
   const overrides: Record<string, string> = { ...topic.configs };
   for (const change of changes) {
     const key = change.name;

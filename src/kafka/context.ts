@@ -1,11 +1,15 @@
-// The broker context every handler sees (ctx.broker): configuration, the partition logs, the
-// topic metadata store and the other subsystems. node.ts builds it once at start. Subsystems
-// that land later (groups, producer ids) add a field here and one wiring line in node.ts.
+// The broker context every handler sees (ctx.broker): configuration, the published metadata image,
+// the controller's operations, the partition replicas and the other subsystems. node.ts builds it
+// once at start. Handlers read the cluster from the image (brokers, topics, leaders, epochs, ISR),
+// change it through `admin`, and serve partitions through `replicas` — never through a log.
 
 import type { Listener, LoadedBrokerConfig } from "../config/index.ts";
-import type { ClusterStore } from "../cluster/index.ts";
+import type { ClusterAdmin } from "../cluster/admin.ts";
+import type { MetadataPublisher } from "../cluster/publisher.ts";
+import type { ProducerIdManager } from "../cluster/producer-id-manager.ts";
+import type { TopicConfigs } from "../cluster/topic-configs.ts";
 import type { Groups } from "../groups/index.ts";
-import type { LogManager } from "../storage/types.ts";
+import type { ReplicaManager } from "../replication/replica-manager.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { RequestHeaderInfo } from "./handler.ts";
@@ -23,12 +27,18 @@ export interface BrokerContext {
   readonly nodeId: number;
   /** cluster.id from meta.properties (22-character base64url UUID). */
   readonly clusterId: string;
-  /** The address clients are told for this node's PLAINTEXT listener (port filled in once bound). */
+  /** This node's PLAINTEXT listener as clients are told (port filled in once bound); registered with the controller. */
   advertised: Listener;
-  /** Every partition log of this node. */
-  readonly logs: LogManager;
-  /** Topics: names, ids, partition counts, config overrides; creates/deletes their logs. */
-  readonly cluster: ClusterStore;
+  /** The newest published metadata image: `metadata.image` (brokers, topics, partitions, leaders). */
+  readonly metadata: MetadataPublisher;
+  /** Effective topic configs (overrides over broker defaults), cached per change. */
+  readonly topicConfigs: TopicConfigs;
+  /** Metadata changes (create/delete topics, partitions, configs): the controller's operations. */
+  readonly admin: ClusterAdmin;
+  /** The partition replicas of this node: produce, fetch, offsets, with leader and epoch checks. */
+  readonly replicas: ReplicaManager;
+  /** Producer ids for InitProducerId, in blocks committed by the controller. */
+  readonly producerIds: ProducerIdManager;
   readonly clock: Clock;
   readonly log: Logger;
   /**
@@ -41,7 +51,8 @@ export interface BrokerContext {
   apiRanges: readonly ApiRange[];
   /**
    * The group coordinator and offsets store (src/groups/), wired by node.ts. Handlers of group
-   * APIs must check it is present (absent: COORDINATOR_NOT_AVAILABLE).
+   * APIs must check it is present (absent: COORDINATOR_NOT_AVAILABLE), then ask
+   * `groups.coordinatorError(groupId)` (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
    */
   groups?: Groups;
 }

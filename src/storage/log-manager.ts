@@ -158,6 +158,11 @@ export class DataDirLogManager implements LogManager {
     this.startBackgroundTasks();
   }
 
+  /** The data directory held the clean-shutdown marker at open (the broker registers with it: KIP-966). */
+  get foundCleanShutdown(): boolean {
+    return this.cleanShutdown;
+  }
+
   /** Open every partition directory found at open (tools and tests; a node's reconciler opens what the image names). */
   async openFound(): Promise<void> {
     for (const { topic, partition } of [...this.found.values()]) {

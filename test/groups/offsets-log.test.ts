@@ -1,18 +1,19 @@
 // The offsets store on real partition logs: commits and group metadata written to
-// __consumer_offsets, then rebuilt by replaying the log after a close and reopen.
+// __consumer_offsets through its leader replicas, then rebuilt by replaying the log after a close
+// and reopen (each offsets partition loaded when this node becomes its leader).
 
 import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ClusterStore } from "../../src/cluster/index.ts";
 import { loadBrokerConfig } from "../../src/config/index.ts";
-import { OFFSETS_TOPIC, javaStringHashCode, offsetsPartitionFor, startGroups, type Groups } from "../../src/groups/index.ts";
+import { OFFSETS_TOPIC, javaStringHashCode, offsetsPartitionFor, type Groups } from "../../src/groups/index.ts";
 import { decodeRecord, encodeRecordKey, encodeRecordValue } from "../../src/groups/records.ts";
 import { ManualScheduler } from "../../src/groups/scheduler.ts";
 import { encodeBatch } from "../../src/storage/cleaner-records.ts";
 import { native } from "../../src/native/index.ts";
 import { LogCleaner } from "../../src/storage/cleaner.ts";
+import { startBrokerCore } from "../../src/node.ts";
 import { createLogManager, realFs, type Log } from "../../src/storage/index.ts";
 
 const directories: string[] = [];
@@ -26,14 +27,12 @@ async function openNode(dataDir: string, extra: [string, string][] = [], schedul
   });
   const logs = createLogManager({ dataDir, brokerConfig: loaded.values });
   await logs.open();
-  await logs.openFound();
-  const cluster = await ClusterStore.open({ dataDir, config: loaded, logs });
-  const groups = await startGroups({ config: loaded.values, cluster, scheduler });
+  const core = await startBrokerCore({ loaded, dataDir, nodeId: loaded.values["node.id"], logs, cleanShutdown: logs.foundCleanShutdown, scheduler });
+  await core.register([{ name: "PLAINTEXT", host: "127.0.0.1", port: 9092, securityProtocol: 0 }]);
   return {
-    cluster, groups, logs,
+    core, groups: core.groups, logs,
     async close() {
-      groups.close();
-      await cluster.close();
+      await core.close();
       await logs.close();
     },
   };
@@ -67,8 +66,9 @@ test("commits survive a close and reopen (the log is the source of truth)", asyn
   const dataDir = mkdtempSync(join(tmpdir(), "runnel-groups-"));
   directories.push(dataDir);
   const first = await openNode(dataDir);
-  expect(first.cluster.topic(OFFSETS_TOPIC)?.partitions).toBe(5);
-  expect(first.cluster.topic(OFFSETS_TOPIC)?.configs["cleanup.policy"]).toBe("compact");
+  expect(first.core.publisher.image.topicsByName.get(OFFSETS_TOPIC)?.partitions.length).toBe(5);
+  expect(first.core.publisher.image.topicsByName.get(OFFSETS_TOPIC)?.configs["cleanup.policy"]).toBe("compact");
+  expect(first.groups.partitions.loadedPartitions()).toEqual([0, 1, 2, 3, 4]);
   const coordinator = first.groups.coordinator;
   for (let index = 0; index < 20; index++) {
     const result = await coordinator.commitOffsets({
@@ -140,14 +140,14 @@ test("consumer lag for admin code: committed offset against the partition's log 
   const dataDir = mkdtempSync(join(tmpdir(), "runnel-groups-"));
   directories.push(dataDir);
   const node = await openNode(dataDir);
-  await node.cluster.createTopic("orders", 2);
-  const log = node.cluster.partitionLog("orders", 1)!;
+  await node.core.admin.createTopic({ name: "orders", numPartitions: 2, replicationFactor: -1, assignments: null, configs: {} });
+  const replica = node.core.replicas.leaderPartition("orders", 1);
+  const append = (batch: Uint8Array) => replica.appendRecordsToLeader(batch, { requiredAcks: 1, timeoutMs: 1000 });
   const records = Array.from({ length: 25 }, (_, index) => ({
     offset: BigInt(index), timestamp: BigInt(Date.now()), key: null, value: new TextEncoder().encode(`v${index}`), headers: new Uint8Array([0]),
   }));
-  await log.append(encodeBatch(native, records));
-  log.updateHighWatermark(log.logEndOffset);
-  expect(log.highWatermark).toBe(25n);
+  await append(encodeBatch(native, records));
+  expect(replica.highWatermark).toBe(25n);
   const coordinator = node.groups.coordinator;
   const commit = (topic: string, partition: number, offset: bigint) =>
     coordinator.commitOffsets({
@@ -163,8 +163,7 @@ test("consumer lag for admin code: committed offset against the partition's log 
     { topic: "orders", partition: 1, committed: 10n, logEndOffset: 25n, lag: 15n },
   ]);
   // The lag follows the log as records arrive and as the group commits.
-  await log.append(encodeBatch(native, records.slice(0, 5)));
-  log.updateHighWatermark(log.logEndOffset);
+  await append(encodeBatch(native, records.slice(0, 5)));
   await commit("orders", 1, 30n);
   expect(node.groups.groupLag("lagging").find((entry) => entry.topic === "orders" && entry.partition === 1)).toEqual(
     { topic: "orders", partition: 1, committed: 30n, logEndOffset: 30n, lag: 0n },

@@ -1,5 +1,5 @@
 // A long-poll Fetch over many partitions (the bench's consumer of 1,000 partitions): it parks one
-// waiter per partition, the first append wakes it once, and every waiter is gone when the request
+// high-watermark waiter per partition, the first append wakes it once, and every waiter is gone when the request
 // completes — woken, timed out, or its connection closed. Leftover waiters would make every later
 // append pay for requests long answered.
 
@@ -19,12 +19,9 @@ afterAll(async () => {
   await server.close();
 });
 
-function logsOf(topic: string) {
-  return Array.from({ length: partitionCount }, (_, partition) => server.logs.get(topic, partition)!);
-}
-
+/** Long polls park on the partitions' high watermarks (replication/partition.ts), one waiter each. */
 function waiterCounts(topic: string): number[] {
-  return logsOf(topic).map((log) => log.waiterCount);
+  return Array.from({ length: partitionCount }, (_, partition) => server.broker.replicas.partition(topic, partition)!.waiterCount);
 }
 
 /** Awaits a condition the broker reaches asynchronously (bounded, not a fixed sleep). */

@@ -236,7 +236,7 @@ describe("produce and fetch", () => {
     const deleted = decodeResponse(DeleteTopicsApi, 6, (await client.waitFrames(2))[1]!).body.responses;
     expect(deleted[0].errorCode).toBe(0);
     expect(deleted[0].name).toBe("good");
-    expect(server.broker.cluster.topic("good")).toBeUndefined();
+    expect(server.broker.metadata.image.topicsByName.get("good")).toBeUndefined();
     client.close();
   });
 
@@ -357,11 +357,11 @@ describe("auto-creation settings", () => {
       const codeAt = (index: number) => decodeResponse(ProduceApi, 8, frames[index]!).body.responses[0].partitionResponses[0];
       expect(codeAt(2).errorCode).toBe(ErrorCode.NONE);
       expect(codeAt(2).baseOffset).toBe(0n);
-      expect(creating.broker.cluster.topic("by_produce")?.partitions).toBe(3);
+      expect(creating.broker.metadata.image.topicsByName.get("by_produce")?.partitions.length).toBe(3);
       expect(codeAt(3).errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
       expect(codeAt(4).errorCode).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION);
-      expect(creating.broker.cluster.topic("by.produce")).toBeUndefined();
-      expect(creating.broker.cluster.topic("bad name")).toBeUndefined();
+      expect(creating.broker.metadata.image.topicsByName.get("by.produce")).toBeUndefined();
+      expect(creating.broker.metadata.image.topicsByName.get("bad name")).toBeUndefined();
       client.close();
 
       const refused = await WireClient.connect(refusing.bootstrap);
@@ -371,7 +371,7 @@ describe("auto-creation settings", () => {
       const [metadata, produce] = await refused.waitFrames(2);
       expect(decodeResponse(MetadataApi, 4, metadata!).body.topics[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       expect(decodeResponse(ProduceApi, 7, produce!).body.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      expect(refusing.broker.cluster.topic("nope")).toBeUndefined();
+      expect(refusing.broker.metadata.image.topicsByName.get("nope")).toBeUndefined();
       refused.close();
     } finally {
       await creating.close();

@@ -97,6 +97,10 @@ export class QuorumController {
     return this.lastProposal;
   }
 
+  get activeControllerId(): number {
+    return this.leader.leaderId;
+  }
+
   get isActive(): boolean {
     return this.leader.leaderId === this.log.nodeId;
   }

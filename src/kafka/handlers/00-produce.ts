@@ -1,17 +1,21 @@
 // Produce (key 0), v0-v11; records only as RecordBatch v2 (v3+, as Kafka 4): v0-2 are answered per
-// partition with UNSUPPORTED_FOR_MESSAGE_FORMAT. acks 0, 1 and -1 (all): acks=0 gets no
-// response at all (the appends still complete before the next request's response, so order and
-// backpressure hold) and a failed acks=0 request closes the connection, as Kafka does; acks=1 answers once the batches are in the log; acks=-1 also waits until
-// they are on stable storage (the node is its own only in-sync replica, so "all" means "durable").
+// partition with UNSUPPORTED_FOR_MESSAGE_FORMAT. Each partition is appended through its leader
+// replica (src/replication/partition.ts), which owns the acks policy: acks=0 gets no response at
+// all (the appends still complete before the next request's response, so order and backpressure
+// hold) and a failed acks=0 request closes the connection, as Kafka does; acks=1 answers once the
+// batch is in the leader's log; acks=-1 (all) once every in-sync replica has it (on one node: once
+// it is on stable storage), within the request's timeoutMs. A partition this node does not lead is
+// NOT_LEADER_OR_FOLLOWER with the leader's id and endpoint (KIP-951, v10+).
 // Per-partition errors with Kafka's codes (unknown topic/partition, corrupt or too-large batches,
-// sequence errors from the idempotent-producer check) and an error message (v8+); for
-// INVALID_TIMESTAMP the indexes of the refused records in recordErrors (v8+), as Kafka answers. Unknown topics
-// are auto-created per auto.create.topics.enable. message.timestamp.type=LogAppendTime stamps the
-// broker's clock (the storage recomputes the CRC) and returns it in logAppendTimeMs.
-// More than one record batch for a partition is INVALID_RECORD, as in Kafka (v3+: exactly one).
-// Internal topics (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION, as in Kafka.
-// Does not: transactions (a transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
-// recompress to a topic's compression.type, or wait for timeoutMs (appends never queue for replicas).
+// sequence errors from the idempotent-producer check, NOT_ENOUGH_REPLICAS) and an error message
+// (v8+); for INVALID_TIMESTAMP the indexes of the refused records in recordErrors (v8+), as Kafka
+// answers. Unknown topics are auto-created per auto.create.topics.enable.
+// message.timestamp.type=LogAppendTime is stamped by the log (the storage recomputes the CRC) and
+// returned in logAppendTimeMs. More than one record batch for a partition is INVALID_RECORD, as in
+// Kafka (v3+: exactly one). Internal topics (__consumer_offsets) are refused with
+// INVALID_TOPIC_EXCEPTION, as in Kafka.
+// Does not: transactions (a transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+// or recompress to a topic's compression.type.
 
 import { isInternalTopic } from "../../cluster/index.ts";
 import { ErrorCode, errorCodeOf, errorName, KafkaError, type RecordError } from "../../protocol/errors.ts";
@@ -26,6 +30,7 @@ import type { Init } from "../../protocol/primitives.ts";
 import { recordBatchLogOverheadBytes } from "../../protocol/record-batch.ts";
 import type { BrokerContext } from "../context.ts";
 import { CloseConnection, defineHandler } from "../handler.ts";
+import { leaderHintOf, nodeEndpointsOf } from "../leader-hints.ts";
 
 type PartitionResponse = Init<ProduceResponsePartitionProduceResponse>;
 
@@ -36,6 +41,18 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
   };
 }
 
+/** The answer for a thrown error, with the leader hint (v10+) when it names one. */
+function failedWith(broker: BrokerContext, topic: string, index: number, error: unknown, version: number, leaders: number[]): PartitionResponse {
+  if (!(error instanceof KafkaError)) broker.log.error("append failed", { topic, partition: index, error: String(error) });
+  const response = failed(index, errorCodeOf(error), error instanceof Error ? error.message : null, error instanceof KafkaError ? error.recordErrors : []);
+  const hint = version >= 10 ? leaderHintOf(error) : null;
+  if (hint) {
+    response.currentLeader = hint;
+    leaders.push(hint.leaderId);
+  }
+  return response;
+}
+
 /** More bytes than the first batch's declared size (baseOffset and batchLength, then batchLength bytes). */
 function holdsSeveralBatches(records: Uint8Array): boolean {
   if (records.length < recordBatchLogOverheadBytes) return false; // the storage refuses it as CORRUPT_MESSAGE
@@ -44,33 +61,28 @@ function holdsSeveralBatches(records: Uint8Array): boolean {
   return batchLength >= 0 && recordBatchLogOverheadBytes + batchLength < records.length;
 }
 
-async function appendOne(
-  broker: BrokerContext,
-  topic: string,
-  data: ProduceRequestPartitionProduceData,
-  acks: number,
-): Promise<PartitionResponse> {
-  const log = broker.cluster.partitionLog(topic, data.index);
-  if (!log) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  if (data.records === null || data.records.length === 0) {
-    return failed(data.index, ErrorCode.INVALID_RECORD, "the request holds no record batch");
-  }
-  if (holdsSeveralBatches(data.records)) {
-    // As Kafka (ProduceRequest.validateRecords): v3+ carries exactly one batch per partition.
-    return failed(data.index, ErrorCode.INVALID_RECORD, "Produce requests with version 3+ may hold exactly one record batch per partition");
-  }
-  const config = broker.cluster.topicConfig(topic).values;
-  const logAppendTime = config["message.timestamp.type"] === "LogAppendTime";
+interface ProduceContext {
+  broker: BrokerContext;
+  acks: number;
+  timeoutMs: number;
+  version: number;
+  /** Leaders named by NOT_LEADER_OR_FOLLOWER answers (their endpoints go in nodeEndpoints). */
+  leaders: number[];
+}
+
+/** One partition. The append is issued before the first await: appends keep the order of requests. */
+async function appendOne(context: ProduceContext, topic: string, data: ProduceRequestPartitionProduceData): Promise<PartitionResponse> {
+  const { broker } = context;
   try {
-    // Called synchronously for existing topics: appends keep the order of requests.
-    const appending = log.append(data.records, logAppendTime ? { logAppendTimeMs: BigInt(broker.clock.nowMs()) } : {});
-    // Transitional, until the replica layer owns it: a single node's high watermark is its log end,
-    // moved in the same turn as the append (a request behind this one must see the records).
-    log.updateHighWatermark(log.logEndOffset);
-    const result = await appending;
-    log.updateHighWatermark(log.logEndOffset);
-    // acks=all on a single node: on stable storage (one fdatasync shared by concurrent appends).
-    if (acks === -1) await log.flush();
+    const partition = broker.replicas.leaderPartition(topic, data.index);
+    if (data.records === null || data.records.length === 0) {
+      return failed(data.index, ErrorCode.INVALID_RECORD, "the request holds no record batch");
+    }
+    if (holdsSeveralBatches(data.records)) {
+      // As Kafka (ProduceRequest.validateRecords): v3+ carries exactly one batch per partition.
+      return failed(data.index, ErrorCode.INVALID_RECORD, "Produce requests with version 3+ may hold exactly one record batch per partition");
+    }
+    const result = await partition.appendRecordsToLeader(data.records, { requiredAcks: context.acks, timeoutMs: context.timeoutMs });
     return {
       index: data.index,
       errorCode: ErrorCode.NONE,
@@ -79,9 +91,7 @@ async function appendOne(
       logStartOffset: result.logStartOffset,
     };
   } catch (error) {
-    if (!(error instanceof KafkaError)) broker.log.error("append failed", { topic, partition: data.index, error: String(error) });
-    const recordErrors = error instanceof KafkaError ? error.recordErrors : [];
-    return failed(data.index, errorCodeOf(error), error instanceof Error ? error.message : null, recordErrors);
+    return failedWith(broker, topic, data.index, error, context.version, context.leaders);
   }
 }
 
@@ -93,7 +103,8 @@ type TopicResponse = Init<ProduceResponseTopicProduceResponse>;
  * created first. One flat wait over all partitions instead of a Promise.all per topic: the usual
  * request (one topic, one partition) then costs one promise hop, not five.
  */
-function produceAll(broker: BrokerContext, topics: readonly ProduceRequestTopicProduceData[], acks: number): Promise<TopicResponse[]> {
+function produceAll(context: ProduceContext, topics: readonly ProduceRequestTopicProduceData[]): Promise<TopicResponse[]> {
+  const image = context.broker.metadata.image;
   const responses: TopicResponse[] = new Array(topics.length);
   const waits: Promise<void>[] = [];
   for (let topicIndex = 0; topicIndex < topics.length; topicIndex++) {
@@ -103,16 +114,16 @@ function produceAll(broker: BrokerContext, topics: readonly ProduceRequestTopicP
       // Internal topics are written by their coordinators only, as in Kafka.
       const message = `cannot append to internal topic ${name}`;
       responses[topicIndex] = { name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, message)) };
-    } else if (broker.cluster.topic(name) !== undefined) {
+    } else if (image.topicsByName.has(name)) {
       const partitionResponses: PartitionResponse[] = new Array(topicData.partitionData.length);
       responses[topicIndex] = { name, partitionResponses };
       for (let index = 0; index < topicData.partitionData.length; index++) {
-        waits.push(appendOne(broker, name, topicData.partitionData[index]!, acks).then((response) => {
+        waits.push(appendOne(context, name, topicData.partitionData[index]!).then((response) => {
           partitionResponses[index] = response;
         }));
       }
     } else {
-      waits.push(createThenAppend(broker, topicData, acks).then((response) => {
+      waits.push(createThenAppend(context, topicData).then((response) => {
         responses[topicIndex] = response;
       }));
     }
@@ -123,11 +134,11 @@ function produceAll(broker: BrokerContext, topics: readonly ProduceRequestTopicP
 }
 
 /** A topic that does not exist (yet): auto-created per auto.create.topics.enable, then appended to. */
-async function createThenAppend(broker: BrokerContext, topicData: ProduceRequestTopicProduceData, acks: number): Promise<TopicResponse> {
+async function createThenAppend(context: ProduceContext, topicData: ProduceRequestTopicProduceData): Promise<TopicResponse> {
   const name = topicData.name;
   let created;
   try {
-    created = await broker.cluster.ensureTopic(name);
+    created = await context.broker.admin.ensureTopic(name);
   } catch (error) {
     const code = errorCodeOf(error);
     return { name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, code)) };
@@ -135,7 +146,7 @@ async function createThenAppend(broker: BrokerContext, topicData: ProduceRequest
   if (!created) {
     return { name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) };
   }
-  const partitionResponses = await Promise.all(topicData.partitionData.map((data) => appendOne(broker, name, data, acks)));
+  const partitionResponses = await Promise.all(topicData.partitionData.map((data) => appendOne(context, name, data)));
   return { name, partitionResponses };
 }
 
@@ -155,6 +166,7 @@ export default defineHandler({
         partitionResponses: topic.partitionData.map((data) => failed(data.index, errorCode, message)),
       }));
     let responses: TopicResponse[];
+    const context: ProduceContext = { broker, acks, timeoutMs: request.timeoutMs, version: ctx.version, leaders: [] };
     if (ctx.version < 3) {
       responses = refuse(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message formats v0 and v1 are not supported: use Produce v3+ (RecordBatch v2)");
     } else if (acks !== 0 && acks !== 1 && acks !== -1) {
@@ -162,7 +174,7 @@ export default defineHandler({
     } else if (request.transactionalId !== null) {
       responses = refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "transactions are not supported");
     } else {
-      responses = await produceAll(broker, request.topicData, acks);
+      responses = await produceAll(context, request.topicData);
     }
     if (acks === 0) {
       // The client cannot learn of a failure from a response it never reads: close the connection
@@ -171,6 +183,7 @@ export default defineHandler({
       if (failure.length > 0) throw new CloseConnection(`acks=0 produce failed: ${errorName(failure[0]!.errorCode ?? -1)}`);
       return null;
     }
-    return { responses, throttleTimeMs: 0 };
+    if (context.leaders.length === 0) return { responses, throttleTimeMs: 0 };
+    return { responses, throttleTimeMs: 0, nodeEndpoints: nodeEndpointsOf(broker.metadata.image, context.leaders, broker.advertised.name) };
   },
 });

@@ -1,16 +1,21 @@
-// Fetch (key 1), v4-v17 (RecordBatch v2 only). Reads whole batches from each partition's log, the
-// first starting at or before the fetch offset (clients skip the records before it), bounded by the
-// partition's partitionMaxBytes and the response's maxBytes (capped by fetch.max.bytes); the first
-// batch of the first non-empty partition is returned whole even when larger (KIP-74), later
-// partitions only add what fits. Long polling: when fewer than minBytes are ready, the request parks
-// on the partitions' waitForAppend (woken by an append, not by a timer) until maxWaitMs.
-// read_committed is answered with the last stable offset = high watermark and an empty aborted
-// transactions list (no transactions here). Records go out zero-copy: the response holds views of
-// the log, released once written (ctx.onDone).
+// Fetch (key 1), v4-v17 (RecordBatch v2 only), for consumers. Each partition is read through its
+// leader replica (src/replication/partition.ts): whole batches from the fetch offset (the first
+// starting at or before it; clients skip the records before it) below the high watermark — below
+// the last stable offset for read_committed, with an empty aborted-transactions list (no
+// transactions here) — bounded by the partition's partitionMaxBytes and the response's maxBytes
+// (capped by fetch.max.bytes); the first batch of the first non-empty partition is returned whole
+// even when larger (KIP-74), later partitions only add what fits. Long polling: when fewer than
+// minBytes are ready, the request parks on the partitions' high watermarks (replication/long-poll.ts,
+// woken when they move, not by a timer) until maxWaitMs. Records go out zero-copy: the response holds
+// views of the log, released once written (ctx.onDone).
+// currentLeaderEpoch (v9+) fences stale or early clients (FENCED_LEADER_EPOCH /
+// UNKNOWN_LEADER_EPOCH); a partition this node does not lead is NOT_LEADER_OR_FOLLOWER with the
+// leader's id (v12+) and endpoint (v16+) (KIP-951).
 // Fetch sessions (v7+, KIP-227) are answered sessionless: session id 0, so clients keep sending
 // full requests; an incremental request for a session id we never gave gets
 // FETCH_SESSION_ID_NOT_FOUND. v13+ address topics by id (UNKNOWN_TOPIC_ID when unknown).
-// Does not: follower fetching (replicaId), preferred read replicas, diverging-epoch detection.
+// Does not: follower fetching (replicaId >= 0: the replica fetcher is the next step of issue 9),
+// preferred read replicas, diverging-epoch answers (lastFetchedEpoch).
 
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
 import {
@@ -20,11 +25,11 @@ import {
   type FetchResponsePartitionData,
 } from "../../protocol/generated/index.ts";
 import type { Init } from "../../protocol/primitives.ts";
-import type { PartitionLog } from "../../storage/types.ts";
+import { READ_COMMITTED, waitForData, type Partition } from "../../replication/index.ts";
 import { assert } from "../../util/assert.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
+import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
 
-const readCommitted = 1;
 /** No data is an empty record set (size 0), never null: librdkafka rejects a size of -1. */
 const noRecords = new Uint8Array(0);
 
@@ -33,9 +38,10 @@ interface Wanted {
   partition: number;
   fetchOffset: bigint;
   partitionMaxBytes: number;
-  log: PartitionLog | undefined;
-  /** Error for an unknown topic or partition, decided before reading. */
+  replica: Partition | undefined;
+  /** Error decided before reading (unknown topic or partition, not the leader, fenced epoch). */
   errorCode: number;
+  leaderHint: LeaderHint | null;
 }
 
 interface Gathered {
@@ -45,26 +51,38 @@ interface Gathered {
   releases: (() => void)[];
 }
 
-/** Resolve every requested partition to its log (or an error). */
+/** Resolve every requested partition to its leader replica (or an error). */
 function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]; topics: Init<FetchResponseFetchableTopicResponse>[] } {
-  const cluster = ctx.broker.cluster;
+  const image = ctx.broker.metadata.image;
+  const replicas = ctx.broker.replicas;
   const byId = ctx.version >= 13;
   const wanted: Wanted[] = [];
   const topics: Init<FetchResponseFetchableTopicResponse>[] = [];
   for (const topic of request.topics) {
-    const metadata = byId ? cluster.topicById(topic.topicId) : cluster.topic(topic.topic);
+    const metadata = byId ? image.topicsById.get(topic.topicId) : image.topicsByName.get(topic.topic);
     const missing = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     topics.push({ topic: topic.topic, topicId: topic.topicId, partitions: [] });
     for (const partition of topic.partitions) {
-      const log = metadata ? cluster.partitionLog(metadata.name, partition.partition) : undefined;
-      wanted.push({
+      const want: Wanted = {
         topicIndex: topics.length - 1,
         partition: partition.partition,
         fetchOffset: partition.fetchOffset,
         partitionMaxBytes: partition.partitionMaxBytes,
-        log,
-        errorCode: !metadata ? missing : log ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-      });
+        replica: undefined,
+        errorCode: missing,
+        leaderHint: null,
+      };
+      if (metadata) {
+        try {
+          want.replica = replicas.leaderPartition(metadata.name, partition.partition, ctx.version >= 9 ? partition.currentLeaderEpoch : -1);
+          want.errorCode = ErrorCode.NONE;
+        } catch (error) {
+          if (!(error instanceof KafkaError)) throw error;
+          want.errorCode = error.code;
+          want.leaderHint = ctx.version >= 12 ? leaderHintOf(error) : null;
+        }
+      }
+      wanted.push(want);
     }
   }
   return { wanted, topics };
@@ -74,36 +92,38 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
 function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResponse>[], responseBytesMax: number, isolation: number): Gathered {
   const topics = template.map((topic) => ({ topic: topic.topic, topicId: topic.topicId, partitions: [] as Init<FetchResponsePartitionData>[] }));
   const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [] };
-  const abortedTransactions = isolation === readCommitted ? [] : null;
+  const abortedTransactions = isolation === READ_COMMITTED ? [] : null;
   // Plain object literals, no spread: this runs for every partition of every pass (1,000 per pass).
-  const answer = (want: Wanted, log: PartitionLog, errorCode: number, records: Init<FetchResponsePartitionData>["records"], highWatermark = log.highWatermark, logStartOffset = log.logStartOffset): Init<FetchResponsePartitionData> => ({
+  const answer = (want: Wanted, replica: Partition, errorCode: number, records: Init<FetchResponsePartitionData>["records"], highWatermark = replica.highWatermark, logStartOffset = replica.logStartOffset): Init<FetchResponsePartitionData> => ({
     partitionIndex: want.partition,
     errorCode,
     highWatermark,
-    lastStableOffset: highWatermark,
+    lastStableOffset: replica.lastStableOffset,
     logStartOffset,
     abortedTransactions,
     records,
   });
   for (const want of wanted) {
     const partitions = topics[want.topicIndex]!.partitions;
-    const log = want.log;
-    if (!log || want.errorCode !== ErrorCode.NONE) {
+    const replica = want.replica;
+    if (!replica || want.errorCode !== ErrorCode.NONE) {
       gathered.hasError = true;
-      partitions.push({ partitionIndex: want.partition, errorCode: want.errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: noRecords });
+      const failed: Init<FetchResponsePartitionData> = { partitionIndex: want.partition, errorCode: want.errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: noRecords };
+      if (want.leaderHint) failed.currentLeader = want.leaderHint;
+      partitions.push(failed);
       continue;
     }
     const budget = Math.min(want.partitionMaxBytes, responseBytesMax - gathered.bytes);
-    if (budget <= 0 || want.fetchOffset === log.highWatermark) {
-      partitions.push(answer(want, log, ErrorCode.NONE, noRecords));
+    if (budget <= 0 || want.fetchOffset === replica.highWatermark) {
+      partitions.push(answer(want, replica, ErrorCode.NONE, noRecords));
       continue;
     }
     try {
-      const read = log.read(want.fetchOffset, budget);
+      const read = replica.readRecords(want.fetchOffset, budget, isolation);
       // Only the first data of the response may exceed the limits (KIP-74).
       if (read.bytes > budget && gathered.bytes > 0) {
         read.release();
-        partitions.push(answer(want, log, ErrorCode.NONE, noRecords));
+        partitions.push(answer(want, replica, ErrorCode.NONE, noRecords));
         continue;
       }
       assert(read.chunks.reduce((sum, chunk) => sum + chunk.length, 0) === read.bytes, "read pieces add up to its bytes");
@@ -111,11 +131,11 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       gathered.bytes += read.bytes;
       // Several views (one per segment) go out as they are: the Writer takes a list of views.
       const records = read.bytes === 0 ? noRecords : read.chunks.length === 1 ? read.chunks[0]! : read.chunks;
-      partitions.push(answer(want, log, ErrorCode.NONE, records, read.highWatermark, read.logStartOffset));
+      partitions.push(answer(want, replica, ErrorCode.NONE, records, read.highWatermark, read.logStartOffset));
     } catch (error) {
       gathered.hasError = true;
       if (!(error instanceof KafkaError)) throw error;
-      partitions.push(answer(want, log, errorCodeOf(error), noRecords));
+      partitions.push(answer(want, replica, errorCodeOf(error), noRecords));
     }
   }
   return gathered;
@@ -124,51 +144,9 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
 /** Whether a pass would find anything: data past a fetch offset, or an error to answer (unknown partition, offset out of range). */
 function anyToRead(wanted: Wanted[]): boolean {
   for (const want of wanted) {
-    if (!want.log || want.errorCode !== ErrorCode.NONE || want.fetchOffset !== want.log.highWatermark) return true;
+    if (!want.replica || want.errorCode !== ErrorCode.NONE || want.fetchOffset !== want.replica.highWatermark) return true;
   }
   return false;
-}
-
-/**
- * Park until any partition grows past what it had, the deadline passes, or the connection closes.
- * One plain callback per partition (onAppend), all cancelled on the way out, and one abort
- * listener in all: with 1,000 partitions a promise and an AbortSignal listener per partition cost
- * milliseconds per wake (removing a listener is O(listeners)), enough to starve producers.
- * After the first wake the rest of the current turn of the event loop runs before the partitions
- * are read again (setImmediate), so the other batches of the same Produce request are in the
- * response too — as Kafka completes a delayed fetch after the whole produce — instead of one
- * 1,000-partition response per appended batch.
- */
-async function waitForData(logs: PartitionLog[], waitMs: number, signal: AbortSignal): Promise<void> {
-  if (waitMs <= 0 || signal.aborted) return;
-  const cancels: (() => void)[] = [];
-  let woken = false;
-  let appended = false;
-  let resolveWait: (() => void) | null = null;
-  const wake = () => {
-    woken = true;
-    resolveWait?.();
-  };
-  const onAppend = () => {
-    appended = true;
-    wake();
-  };
-  const timer = setTimeout(wake, waitMs);
-  signal.addEventListener("abort", wake, { once: true });
-  try {
-    for (const log of logs) {
-      cancels.push(log.onAppend(log.logEndOffset, onAppend));
-      if (woken) return;
-    }
-    await new Promise<void>((resolve) => {
-      resolveWait = resolve;
-    });
-    if (appended && !signal.aborted) await new Promise<void>((resolve) => setImmediate(resolve));
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", wake);
-    for (const cancel of cancels) cancel();
-  }
 }
 
 export default defineHandler({
@@ -182,25 +160,27 @@ export default defineHandler({
     const broker = ctx.broker;
     const responseBytesMax = Math.max(0, Math.min(request.maxBytes, broker.config.values["fetch.max.bytes"]));
     const { wanted, topics } = resolve(request, ctx);
-    const logs = wanted.flatMap((want) => (want.log && want.errorCode === ErrorCode.NONE ? [want.log] : []));
+    const replicas = wanted.flatMap((want) => (want.replica && want.errorCode === ErrorCode.NONE ? [want.replica] : []));
+    const leaders = wanted.flatMap((want) => (want.leaderHint ? [want.leaderHint.leaderId] : []));
+    const nodeEndpoints = ctx.version >= 16 && leaders.length > 0 ? nodeEndpointsOf(broker.metadata.image, leaders, broker.advertised.name) : [];
     const deadline = broker.clock.monotonicMs() + Math.max(0, request.maxWaitMs);
     for (;;) {
       // Nothing to read and time left: park first instead of building a 1,000-partition answer
       // only to drop it (a consumer that keeps up finds nothing on arrival, every time).
       if (request.minBytes > 0 && !anyToRead(wanted) && !ctx.signal.aborted) {
         const waitMs = deadline - broker.clock.monotonicMs();
-        if (waitMs > 0) await waitForData(logs, waitMs, ctx.signal);
+        if (waitMs > 0) await waitForData(replicas, waitMs, ctx.signal);
       }
       const gathered = gather(wanted, topics, responseBytesMax, request.isolationLevel);
       const remainingMs = deadline - broker.clock.monotonicMs();
       const done = gathered.bytes >= request.minBytes || gathered.hasError || remainingMs <= 0 || ctx.signal.aborted;
       if (done) {
         for (const release of gathered.releases) ctx.onDone(release);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: gathered.topics };
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: gathered.topics, nodeEndpoints };
       }
       for (const release of gathered.releases) release();
       // With no partition to watch this simply sleeps out the wait, as Kafka does.
-      await waitForData(logs, remainingMs, ctx.signal);
+      await waitForData(replicas, remainingMs, ctx.signal);
     }
   },
 });

@@ -1,12 +1,16 @@
-// Metadata (key 3), v0-v12. This node is the only broker, the controller and the leader of every
-// partition (leader epoch 0, replicas = ISR = [this node]). Topics carry their real, stable UUID
-// ids (v10+). A null topic list (v1+), or an empty one in v0, means every topic. Unknown topics are
-// auto-created with num.partitions when auto.create.topics.enable is on and the request allows it
-// (v4+ field), and are answered fully at once (the creation is synchronous here). Topics asked by
-// id (v10+ with a null name) are looked up by id (UNKNOWN_TOPIC_ID when absent).
-// Does not: report authorized operations (no ACLs), racks, or offline replicas.
+// Metadata (key 3), v0-v12, from the published metadata image: the live (unfenced) brokers with
+// their PLAINTEXT endpoints, the controller, and per partition its leader (-1 and
+// LEADER_NOT_AVAILABLE when it has none), leader epoch, replicas, in-sync replicas and offline
+// replicas (on brokers that are fenced or not registered). Topics carry their UUID ids (v10+). A
+// null topic list (v1+), or an empty one in v0, means every topic. Unknown topics are auto-created
+// with num.partitions and default.replication.factor when auto.create.topics.enable is on and the
+// request allows it (v4+ field), and answered fully once this node's image has them. Topics asked
+// by id (v10+ with a null name) are looked up by id (UNKNOWN_TOPIC_ID when absent).
+// controllerId: clients cannot reach the controller (KRaft), so as Kafka does this names a live
+// broker — the active controller when it is one, which it always is on one node.
+// Does not: report authorized operations (no ACLs).
 
-import { topicNameProblem, type TopicMetadata } from "../../cluster/index.ts";
+import { topicNameProblem, type MetadataImage, type TopicImage } from "../../cluster/index.ts";
 import { ErrorCode, errorCodeOf } from "../../protocol/errors.ts";
 import {
   MetadataApi,
@@ -15,22 +19,20 @@ import {
 } from "../../protocol/generated/index.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import type { Init } from "../../protocol/primitives.ts";
+import { brokersOf, controllerIdOf } from "../cluster-view.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
 
-function describeTopic(broker: BrokerContext, topic: TopicMetadata): Init<MetadataResponseTopic> {
-  const partitions: Init<MetadataResponsePartition>[] = [];
-  for (let index = 0; index < topic.partitions; index++) {
-    partitions.push({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: index,
-      leaderId: broker.nodeId,
-      leaderEpoch: 0,
-      replicaNodes: [broker.nodeId],
-      isrNodes: [broker.nodeId],
-      offlineReplicas: [],
-    });
-  }
+function describeTopic(image: MetadataImage, topic: TopicImage): Init<MetadataResponseTopic> {
+  const partitions: Init<MetadataResponsePartition>[] = topic.partitions.map((partition) => ({
+    errorCode: partition.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+    partitionIndex: partition.partition,
+    leaderId: partition.leader,
+    leaderEpoch: partition.leaderEpoch,
+    replicaNodes: [...partition.replicas],
+    isrNodes: [...partition.isr],
+    offlineReplicas: partition.replicas.filter((id) => image.brokers.get(id)?.fenced !== false),
+  }));
   return { errorCode: ErrorCode.NONE, name: topic.name, topicId: topic.id, isInternal: topic.internal, partitions };
 }
 
@@ -39,13 +41,13 @@ function topicError(name: string | null, errorCode: number, topicId = ZERO_UUID)
 }
 
 async function lookUp(broker: BrokerContext, name: string, autoCreate: boolean): Promise<Init<MetadataResponseTopic>> {
-  const existing = broker.cluster.topic(name);
-  if (existing) return describeTopic(broker, existing);
+  const existing = broker.metadata.image.topicsByName.get(name);
+  if (existing) return describeTopic(broker.metadata.image, existing);
   if (topicNameProblem(name) !== null) return topicError(name, ErrorCode.INVALID_TOPIC_EXCEPTION);
   if (!autoCreate) return topicError(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   try {
-    const created = await broker.cluster.ensureTopic(name);
-    return created ? describeTopic(broker, created) : topicError(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const created = await broker.admin.ensureTopic(name);
+    return created ? describeTopic(broker.metadata.image, created) : topicError(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   } catch (error) {
     broker.log.warn("auto-create failed", { topic: name, error: String(error) });
     return topicError(name, errorCodeOf(error));
@@ -61,21 +63,23 @@ export default defineHandler({
     const allTopics = request.topics === null || (ctx.version === 0 && request.topics.length === 0);
     let topics: Init<MetadataResponseTopic>[];
     if (allTopics) {
-      topics = broker.cluster.topics().map((topic) => describeTopic(broker, topic));
+      const image = broker.metadata.image;
+      topics = [...image.topicsByName.values()].map((topic) => describeTopic(image, topic));
     } else {
       const autoCreate = request.allowAutoTopicCreation && broker.config.values["auto.create.topics.enable"];
       topics = await Promise.all(request.topics!.map((wanted) => {
         if (wanted.name !== null) return lookUp(broker, wanted.name, autoCreate);
-        const byId = broker.cluster.topicById(wanted.topicId);
-        if (byId) return describeTopic(broker, byId);
+        const byId = broker.metadata.image.topicsById.get(wanted.topicId);
+        if (byId) return describeTopic(broker.metadata.image, byId);
         return topicError(ctx.version >= 12 ? null : "", ErrorCode.UNKNOWN_TOPIC_ID, wanted.topicId);
       }));
     }
+    const brokers = brokersOf(broker);
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }],
+      brokers,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: controllerIdOf(broker, brokers),
       topics,
     };
   },

@@ -11,6 +11,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetCommitApi } from "../../protocol/generated/offset-commit.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -27,14 +28,15 @@ export default defineHandler({
           errorCode: errorCode(topic.name, partition.partitionIndex),
         })),
       }));
-    if (!groups) return { throttleTimeMs: 0, topics: everyPartition(() => ErrorCode.COORDINATOR_NOT_AVAILABLE) };
+    const notHere = coordinatorError(ctx.broker, request.groupId);
+    if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: everyPartition(() => notHere) };
     const generationId = ctx.version >= 1 ? request.generationIdOrMemberEpoch : -1;
     if (ctx.version >= 9 && generationId >= 0 && groups.coordinator.state(request.groupId) === undefined && !groups.consumerGroups.has(request.groupId)) {
       // v9+ (as Kafka): a commit with a generation or member epoch for a group that does not exist.
       return { throttleTimeMs: 0, topics: everyPartition(() => ErrorCode.GROUP_ID_NOT_FOUND) };
     }
-    const cluster = ctx.broker.cluster;
-    const known = (topic: string, partition: number) => cluster.partitionLog(topic, partition) !== undefined;
+    const image = ctx.broker.metadata.image;
+    const known = (topic: string, partition: number) => image.topicsByName.get(topic)?.partitions[partition] !== undefined;
     const result = await groups.coordinator.commitOffsets({
       groupId: request.groupId,
       generationId,

@@ -7,6 +7,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetFetchApi } from "../../protocol/generated/offset-fetch.ts";
 import type { OffsetFetchResult } from "../../groups/index.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 function toWire(result: OffsetFetchResult, version: number) {
@@ -32,14 +33,16 @@ export default defineHandler({
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((group) => {
-          if (!groups) return { groupId: group.groupId, topics: [], errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+          const notHere = coordinatorError(ctx.broker, group.groupId);
+          if (!groups || notHere !== ErrorCode.NONE) return { groupId: group.groupId, topics: [], errorCode: notHere };
           const wanted = group.topics?.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes })) ?? null;
           const result = groups.coordinator.fetchOffsets(group.groupId, wanted);
           return { groupId: group.groupId, topics: toWire(result, ctx.version), errorCode: result.errorCode };
         }),
       };
     }
-    if (!groups) return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    const notHere = coordinatorError(ctx.broker, request.groupId);
+    if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: [], errorCode: notHere };
     const wanted = request.topics?.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes })) ?? null;
     const result = groups.coordinator.fetchOffsets(request.groupId, wanted);
     if (ctx.version < 2 && result.errorCode !== 0) {

@@ -1,25 +1,41 @@
-// FindCoordinator (key 10), v0-v6. A single node coordinates every group and every transactional
-// id, so the answer is always this node: v0-v3 one key (keyType from v1), v4+ the batched
-// coordinatorKeys form with one entry per key. keyType other than 0 (group) / 1 (transaction) is
-// INVALID_REQUEST; an empty group id is INVALID_GROUP_ID. Before the group coordinator is up:
-// COORDINATOR_NOT_AVAILABLE. Does not: share groups (keyType 2).
+// FindCoordinator (key 10), v0-v6. A group's coordinator is the leader of its __consumer_offsets
+// partition in the published metadata image (docs/replication.md §6), with that broker's endpoint;
+// COORDINATOR_NOT_AVAILABLE while the partition has no live leader or the topic does not exist
+// yet. Transactional ids are answered with this node (transactions are refused by InitProducerId,
+// so no client gets further). v0-v3 one key (keyType from v1), v4+ the batched coordinatorKeys form
+// with one entry per key. keyType other than 0 (group) / 1 (transaction) is INVALID_REQUEST; an
+// empty group id is INVALID_GROUP_ID. Does not: share groups (keyType 2).
 
+import { OFFSETS_TOPIC } from "../../groups/index.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FindCoordinatorApi, type FindCoordinatorResponseCoordinator } from "../../protocol/generated/find-coordinator.ts";
 import type { Init } from "../../protocol/primitives.ts";
+import { liveEndpointOf } from "../cluster-view.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
+
+function groupCoordinator(key: string, ctx: RequestContext): Init<FindCoordinatorResponseCoordinator> {
+  const unavailable = (errorMessage: string) => ({ key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage });
+  const groups = ctx.broker.groups;
+  if (!groups) return unavailable("the group coordinator is not running");
+  const partition = groups.offsetsLog.partitionFor(key);
+  if (partition < 0) return unavailable(`${OFFSETS_TOPIC} does not exist yet`);
+  const leader = ctx.broker.metadata.image.topicsByName.get(OFFSETS_TOPIC)?.partitions[partition]?.leader ?? -1;
+  const endpoint = leader >= 0 ? liveEndpointOf(ctx.broker, leader) : undefined;
+  if (!endpoint) return unavailable(`${OFFSETS_TOPIC}-${partition} has no live leader`);
+  return { key, nodeId: endpoint.nodeId, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null };
+}
 
 function coordinatorFor(key: string, keyType: number, ctx: RequestContext): Init<FindCoordinatorResponseCoordinator> {
   const none = { key, nodeId: -1, host: "", port: -1 };
   if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION) {
     return { ...none, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unsupported key type ${keyType}` };
   }
-  if (keyType === KEY_TYPE_GROUP && key === "") return { ...none, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: "empty group id" };
-  if (keyType === KEY_TYPE_GROUP && !ctx.broker.groups) {
-    return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "the group coordinator is not running" };
+  if (keyType === KEY_TYPE_GROUP) {
+    if (key === "") return { ...none, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: "empty group id" };
+    return groupCoordinator(key, ctx);
   }
   const { host, port } = ctx.broker.advertised;
   return { key, nodeId: ctx.broker.nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null };

@@ -7,6 +7,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { JoinGroupApi } from "../../protocol/generated/join-group.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -16,9 +17,10 @@ export default defineHandler({
   async handle(request, ctx) {
     const groups = ctx.broker.groups;
     const nullable = ctx.version >= 7;
-    if (!groups) {
+    const notHere = coordinatorError(ctx.broker, request.groupId);
+    if (!groups || notHere !== ErrorCode.NONE) {
       return {
-        throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, generationId: -1,
+        throttleTimeMs: 0, errorCode: notHere, generationId: -1,
         protocolType: nullable ? null : "", protocolName: nullable ? null : "", leader: "", memberId: request.memberId, members: [],
       };
     }

@@ -4,6 +4,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { HeartbeatApi } from "../../protocol/generated/heartbeat.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -12,7 +13,8 @@ export default defineHandler({
   maxVersion: HeartbeatApi.maxVersion,
   handle(request, ctx) {
     const groups = ctx.broker.groups;
-    if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    const notHere = coordinatorError(ctx.broker, request.groupId);
+    if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere };
     const errorCode = groups.coordinator.heartbeat({
       groupId: request.groupId,
       generationId: request.generationId,

@@ -5,6 +5,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { LeaveGroupApi } from "../../protocol/generated/leave-group.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -13,7 +14,8 @@ export default defineHandler({
   maxVersion: LeaveGroupApi.maxVersion,
   handle(request, ctx) {
     const groups = ctx.broker.groups;
-    if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    const notHere = coordinatorError(ctx.broker, request.groupId);
+    if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, members: [] };
     if (ctx.version < 3) {
       const result = groups.coordinator.leaveGroup(request.groupId, [{ memberId: request.memberId, groupInstanceId: null }]);
       return { throttleTimeMs: 0, errorCode: result.errorCode || result.members[0]!.errorCode, members: [] };

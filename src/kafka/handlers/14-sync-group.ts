@@ -5,6 +5,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { SyncGroupApi } from "../../protocol/generated/sync-group.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -13,8 +14,9 @@ export default defineHandler({
   maxVersion: SyncGroupApi.maxVersion,
   async handle(request, ctx) {
     const groups = ctx.broker.groups;
-    if (!groups) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, protocolType: null, protocolName: null, assignment: new Uint8Array() };
+    const notHere = coordinatorError(ctx.broker, request.groupId);
+    if (!groups || notHere !== ErrorCode.NONE) {
+      return { throttleTimeMs: 0, errorCode: notHere, protocolType: null, protocolName: null, assignment: new Uint8Array() };
     }
     const result = await groups.coordinator.syncGroup({
       groupId: request.groupId,

@@ -5,6 +5,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeGroupsApi } from "../../protocol/generated/describe-groups.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -21,8 +22,9 @@ export default defineHandler({
     return {
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
-        if (!groups) {
-          return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupId, groupState: "", protocolType: "", protocolData: "", members: [], authorizedOperations: operations };
+        const notHere = coordinatorError(ctx.broker, groupId);
+        if (!groups || notHere !== ErrorCode.NONE) {
+          return { errorCode: notHere, groupId, groupState: "", protocolType: "", protocolData: "", members: [], authorizedOperations: operations };
         }
         const described = groups.coordinator.describeGroup(groupId);
         return {

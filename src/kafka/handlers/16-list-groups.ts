@@ -13,6 +13,8 @@ export default defineHandler({
   handle(request, ctx) {
     const groups = ctx.broker.groups;
     if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
+    // As Kafka: while an offsets partition led here loads, the list would be incomplete.
+    if (groups.partitions.anyLoading) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groups: [] };
     const types = ctx.version >= 5 ? request.typesFilter.map((type) => type.toLowerCase()) : [];
     const states = ctx.version >= 4 ? request.statesFilter : [];
     const wantedStates = new Set(states.map((state) => state.toLowerCase()));

@@ -1,11 +1,14 @@
-// CreateTopics (key 19), v0-v7. Creates each topic with its partition logs: numPartitions -1 (v4+)
-// means num.partitions; replicationFactor -1 or 1 is accepted, more is INVALID_REPLICATION_FACTOR
-// (one node); manual assignments must name only this node. Configs are validated against the topic
-// schema (INVALID_CONFIG names the key); duplicate names in one request are INVALID_REQUEST.
-// validateOnly (v1+) checks everything and changes nothing. v5+ answers the partition count,
-// replication factor and every effective config with its source; v7+ the topic id.
-// Does not: wait for timeoutMs (creation is synchronous), apply CreateTopicPolicy, or count
-// throttling quotas.
+// CreateTopics (key 19), v0-v7. Each topic goes to the controller (src/cluster/controller/), which
+// places its replicas over the live brokers (replicationFactor; -1: default.replication.factor,
+// INVALID_REPLICATION_FACTOR above the live brokers) or checks manual assignments (registered,
+// distinct brokers, one replication factor: INVALID_REPLICA_ASSIGNMENT otherwise); numPartitions -1
+// (v4+) means num.partitions. Configs are validated against the topic schema (INVALID_CONFIG names
+// the key); duplicate names in one request are INVALID_REQUEST. validateOnly (v1+) checks
+// everything and changes nothing. The answer comes once this node's metadata has the topic and its
+// local partitions are set up. v5+ answers the partition count, replication factor and every
+// effective config with its source; v7+ the topic id.
+// Does not: wait for timeoutMs (the answer comes when the topic exists), apply CreateTopicPolicy,
+// or count throttling quotas.
 
 import { formatTopicValue, type TopicConfigKey } from "../../config/index.ts";
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
@@ -24,28 +27,18 @@ function failure(name: string, errorCode: number, errorMessage: string | null): 
   return { name, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null };
 }
 
-/** The partition count asked for, or a KafkaError. */
-function partitionCount(broker: BrokerContext, topic: CreateTopicsRequestCreatableTopic): number {
-  if (topic.assignments.length > 0) {
-    if (topic.numPartitions !== -1 || topic.replicationFactor !== -1) {
-      throw new KafkaError(ErrorCode.INVALID_REQUEST, "both manual assignments and numPartitions/replicationFactor were given");
+/** Manual assignments as replica lists by partition, or null; throws KafkaError for a malformed request. */
+function assignmentsOf(topic: CreateTopicsRequestCreatableTopic): number[][] | null {
+  if (topic.assignments.length === 0) return null;
+  if (topic.numPartitions !== -1 || topic.replicationFactor !== -1) {
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, "both manual assignments and numPartitions/replicationFactor were given");
+  }
+  return topic.assignments.map((assignment, index) => {
+    if (assignment.partitionIndex !== index) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be assigned in order from 0");
     }
-    topic.assignments.forEach((assignment, index) => {
-      if (assignment.partitionIndex !== index) {
-        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions must be assigned in order from 0");
-      }
-      if (assignment.brokerIds.length !== 1 || assignment.brokerIds[0] !== broker.nodeId) {
-        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `only broker ${broker.nodeId} exists`);
-      }
-    });
-    return topic.assignments.length;
-  }
-  if (topic.replicationFactor !== -1 && topic.replicationFactor !== 1) {
-    throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR,
-      `Unable to replicate the partition ${topic.replicationFactor} time(s): only 1 broker is registered`);
-  }
-  if (topic.numPartitions === -1) return broker.config.values["num.partitions"];
-  return topic.numPartitions;
+    return [...assignment.brokerIds];
+  });
 }
 
 async function createOne(
@@ -55,7 +48,7 @@ async function createOne(
   version: number,
 ): Promise<TopicResult> {
   try {
-    const partitions = partitionCount(broker, topic);
+    const assignments = assignmentsOf(topic);
     const configs: Record<string, string | null> = {};
     for (const config of topic.configs) {
       if (Object.hasOwn(configs, config.name)) {
@@ -63,13 +56,15 @@ async function createOne(
       }
       configs[config.name] = config.value;
     }
-    const created = await broker.cluster.createTopic(topic.name, partitions, configs, validateOnly);
+    const created = await broker.admin.createTopic({
+      name: topic.name, numPartitions: topic.numPartitions, replicationFactor: topic.replicationFactor, assignments, configs,
+    }, validateOnly);
     const result: TopicResult = { name: topic.name, errorCode: ErrorCode.NONE, errorMessage: null };
-    if (version >= 7 && !validateOnly) result.topicId = created.id;
+    if (version >= 7 && !validateOnly) result.topicId = created.topicId;
     if (version >= 5) {
-      const resolved = validateOnly ? null : broker.cluster.topicConfig(topic.name);
-      result.numPartitions = partitions;
-      result.replicationFactor = 1;
+      const resolved = validateOnly ? null : broker.topicConfigs.get(topic.name);
+      result.numPartitions = created.partitions;
+      result.replicationFactor = created.replicationFactor;
       result.configs = resolved === null ? [] : (Object.keys(resolved.values) as TopicConfigKey[]).map((key) => ({
         name: key,
         value: formatTopicValue(key, resolved.values[key]),

@@ -1,9 +1,11 @@
-// DeleteTopics (key 20), v0-v6. Deletes each topic's metadata and partition logs, by name (v0-v5
+// DeleteTopics (key 20), v0-v6. Deletes each topic through the controller (its partition logs go
+// once this node's metadata has the deletion), by name (v0-v5
 // topicNames, v6 topics[].name) or by topic id (v6, topics[].topicId with a null name). Unknown
 // names are UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID, both name and id given
 // INVALID_REQUEST; delete.topic.enable=false answers TOPIC_DELETION_DISABLED; internal topics
 // (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION.
-// Does not: wait for timeoutMs (deletion is synchronous) or count throttling quotas.
+// Does not: wait for timeoutMs (the answer comes when the deletion is applied here) or count
+// throttling quotas.
 
 import { isInternalTopic } from "../../cluster/index.ts";
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
@@ -18,7 +20,7 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: DeleteTopicsApi.maxVersion,
   async handle(request, ctx) {
-    const cluster = ctx.broker.cluster;
+    const broker = ctx.broker;
     const wanted = ctx.version >= 6
       ? request.topics
       : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
@@ -32,7 +34,7 @@ export default defineHandler({
       }
       let name = topic.name;
       if (name === null) {
-        const found = cluster.topicById(topic.topicId);
+        const found = broker.metadata.image.topicsById.get(topic.topicId);
         if (!found) {
           responses.push(withId({ name: nameForVersion, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: "unknown topic id" }));
           continue;
@@ -45,7 +47,7 @@ export default defineHandler({
         continue;
       }
       try {
-        const deleted = await cluster.deleteTopic(name);
+        const deleted = await broker.admin.deleteTopic(name);
         responses.push({ name: deleted.name, topicId: ctx.version >= 6 ? deleted.id : ZERO_UUID, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (error) {
         if (!(error instanceof KafkaError)) ctx.broker.log.error("delete topic failed", { topic: name, error: String(error) });

@@ -1,31 +1,31 @@
 // OffsetForLeaderEpoch (key 23), versions 0-4 (flexible from 4). Consumers (KIP-320) and followers
-// ask where a leader epoch ended, to detect log truncation. On a single node every batch carries
-// leader epoch 0, so:
-//   requested epoch 0            → end offset = log end offset, leader epoch 0
-//   requested epoch > 0 or < 0   → UNDEFINED_EPOCH_OFFSET (-1) and epoch -1, error NONE
+// ask where a leader epoch ended, to detect log truncation. Answered by the partition's leader from
+// its leader-epoch cache (Kafka's leader-epoch-checkpoint; storage/leader-epoch-cache.ts): the
+// latest epoch ends at the log end offset; an older one where the next epoch starts, answered with
+// the largest epoch at or below the one asked that this log knows; an unknown newer epoch is
+// UNDEFINED_EPOCH_OFFSET (-1) with epoch -1, error NONE.
 // currentLeaderEpoch (v2+) fences stale callers as Kafka does: -1 skips the check, a larger epoch
 // than ours is UNKNOWN_LEADER_EPOCH (the caller knows a newer leader), a smaller one
-// FENCED_LEADER_EPOCH. Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION.
+// FENCED_LEADER_EPOCH. Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; not the leader:
+// NOT_LEADER_OR_FOLLOWER. Does not: answer followers (replicaId, v3+) from a follower replica.
 
 import { OffsetForLeaderEpochApi } from "../../protocol/generated/offset-for-leader-epoch.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
 
-const LEADER_EPOCH = 0;
 const NO_EPOCH = -1;
 const UNDEFINED_EPOCH_OFFSET = -1n;
 
 function endOffsetFor(broker: BrokerContext, topic: string, partition: number, currentLeaderEpoch: number, leaderEpoch: number) {
-  const answer = (errorCode: number, epoch: number, endOffset: bigint) => ({ errorCode, partition, leaderEpoch: epoch, endOffset });
-  const log = broker.cluster.partitionLog(topic, partition);
-  if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
-  if (currentLeaderEpoch !== NO_EPOCH) {
-    if (currentLeaderEpoch > LEADER_EPOCH) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
-    if (currentLeaderEpoch < LEADER_EPOCH) return answer(ErrorCode.FENCED_LEADER_EPOCH, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
+  try {
+    const replica = broker.replicas.leaderPartition(topic, partition, currentLeaderEpoch);
+    const found = replica.lastOffsetForLeaderEpoch(currentLeaderEpoch, leaderEpoch);
+    return { errorCode: ErrorCode.NONE, partition, leaderEpoch: found.epoch, endOffset: found.endOffset };
+  } catch (error) {
+    if (!(error instanceof KafkaError)) throw error;
+    return { errorCode: error.code, partition, leaderEpoch: NO_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET };
   }
-  if (leaderEpoch !== LEADER_EPOCH) return answer(ErrorCode.NONE, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
-  return answer(ErrorCode.NONE, LEADER_EPOCH, log.logEndOffset);
 }
 
 export default defineHandler({

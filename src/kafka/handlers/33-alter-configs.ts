@@ -1,7 +1,7 @@
 // AlterConfigs (key 33), versions 0-2 (flexible from 2). The legacy, non-incremental form: the
 // configs sent REPLACE every override of the topic (keys not sent go back to their defaults), as
 // Kafka does. Validated against the topic schema (INVALID_CONFIG naming the key), honours
-// validateOnly, persisted by the cluster store and applied live to the partition logs (e.g.
+// validateOnly, written to the metadata log by the controller and applied live to the partition logs (e.g.
 // retention.ms). A null value leaves the key unset. Broker resources are read-only (see
 // ../config-resources.ts); other resource types get INVALID_REQUEST.
 
@@ -18,7 +18,7 @@ async function alter(broker: BrokerContext, resource: AlterConfigsRequestAlterCo
     case ResourceType.TOPIC: {
       const overrides: Record<string, string> = {};
       for (const config of resource.configs) if (config.value !== null) overrides[config.name] = config.value;
-      await broker.cluster.setTopicConfigs(resource.resourceName, overrides, validateOnly);
+      await broker.admin.alterTopicConfigs(resource.resourceName, overrides, validateOnly);
       return;
     }
     case ResourceType.BROKER:

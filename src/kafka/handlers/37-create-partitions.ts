@@ -1,33 +1,21 @@
 // CreatePartitions (key 37), versions 0-3 (flexible from 2). Grows a topic to `count` partitions
-// (increase only: INVALID_PARTITIONS otherwise, with Kafka's wording), honours validateOnly. On a
-// single node the only valid manual assignment puts each new partition on this node alone
-// (INVALID_REPLICA_ASSIGNMENT otherwise). A topic named twice in one request gets INVALID_REQUEST
-// for every mention, as Kafka does. timeoutMs is not needed: the change is done when we answer.
+// through the controller (increase only: INVALID_PARTITIONS otherwise, with Kafka's wording),
+// honours validateOnly. New partitions keep the topic's replication factor, placed over the live
+// brokers, or as the manual assignments say (one replica list per new partition, registered
+// distinct brokers: INVALID_REPLICA_ASSIGNMENT otherwise). A topic named twice in one request gets
+// INVALID_REQUEST for every mention, as Kafka does. timeoutMs is not needed: the answer comes once
+// this node's metadata has the new partitions.
 
 import { CreatePartitionsApi } from "../../protocol/generated/create-partitions.ts";
 import type { CreatePartitionsRequestCreatePartitionsTopic } from "../../protocol/generated/create-partitions.ts";
-import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import { resourceError } from "../config-resources.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
 
 async function grow(broker: BrokerContext, topic: CreatePartitionsRequestCreatePartitionsTopic, validateOnly: boolean): Promise<void> {
-  const existing = broker.cluster.topic(topic.name);
-  if (!existing) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${topic.name}' does not exist`);
-  if (topic.assignments !== null) {
-    const added = topic.count - existing.partitions;
-    if (added > 0 && topic.assignments.length !== added) {
-      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-        `Increasing the number of partitions by ${added} but ${topic.assignments.length} assignments provided.`);
-    }
-    for (const assignment of topic.assignments) {
-      if (assignment.brokerIds.length !== 1 || assignment.brokerIds[0] !== broker.nodeId) {
-        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-          `assignment [${assignment.brokerIds.join(", ")}]: this single-node cluster has only broker ${broker.nodeId}`);
-      }
-    }
-  }
-  await broker.cluster.createPartitions(topic.name, topic.count, validateOnly);
+  const assignments = topic.assignments === null ? null : topic.assignments.map((assignment) => [...assignment.brokerIds]);
+  await broker.admin.createPartitions(topic.name, topic.count, assignments, validateOnly);
 }
 
 export default defineHandler({

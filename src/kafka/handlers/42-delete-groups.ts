@@ -4,6 +4,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteGroupsApi } from "../../protocol/generated/delete-groups.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -15,6 +16,11 @@ export default defineHandler({
     if (!groups) {
       return { throttleTimeMs: 0, results: request.groupsNames.map((groupId) => ({ groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE })) };
     }
-    return { throttleTimeMs: 0, results: await groups.coordinator.deleteGroups(request.groupsNames) };
+    const here = request.groupsNames.filter((groupId) => coordinatorError(ctx.broker, groupId) === ErrorCode.NONE);
+    const deleted = new Map((await groups.coordinator.deleteGroups(here)).map((result) => [result.groupId, result.errorCode]));
+    return {
+      throttleTimeMs: 0,
+      results: request.groupsNames.map((groupId) => ({ groupId, errorCode: deleted.get(groupId) ?? coordinatorError(ctx.broker, groupId) })),
+    };
   },
 });

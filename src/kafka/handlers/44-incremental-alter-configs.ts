@@ -1,7 +1,8 @@
 // IncrementalAlterConfigs (key 44), versions 0-1 (flexible from 1). SET, DELETE, APPEND and
 // SUBTRACT on topic configs with Kafka's rules (APPEND/SUBTRACT only on list keys such as
 // cleanup.policy; duplicate keys are INVALID_REQUEST); the resulting overrides are validated
-// (INVALID_CONFIG naming the key), honour validateOnly, are persisted by the cluster store and
+// (INVALID_CONFIG naming the key), honour validateOnly, are written to the metadata log by the
+// controller and
 // applied live to the partition logs. Broker resources are read-only (see ../config-resources.ts).
 
 import { IncrementalAlterConfigsApi } from "../../protocol/generated/incremental-alter-configs.ts";
@@ -19,7 +20,7 @@ async function alter(
   switch (resource.resourceType) {
     case ResourceType.TOPIC: {
       const overrides = applyIncrementalChanges(broker, resource.resourceName, resource.configs);
-      await broker.cluster.setTopicConfigs(resource.resourceName, overrides, validateOnly);
+      await broker.admin.alterTopicConfigs(resource.resourceName, overrides, validateOnly);
       return;
     }
     case ResourceType.BROKER:

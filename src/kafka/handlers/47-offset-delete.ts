@@ -5,6 +5,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetDeleteApi } from "../../protocol/generated/offset-delete.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -13,7 +14,8 @@ export default defineHandler({
   maxVersion: OffsetDeleteApi.maxVersion,
   async handle(request, ctx) {
     const groups = ctx.broker.groups;
-    if (!groups) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, throttleTimeMs: 0, topics: [] };
+    const notHere = coordinatorError(ctx.broker, request.groupId);
+    if (!groups || notHere !== ErrorCode.NONE) return { errorCode: notHere, throttleTimeMs: 0, topics: [] };
     const result = await groups.coordinator.deleteOffsets(
       request.groupId,
       request.topics.map((topic) => ({ name: topic.name, partitions: topic.partitions.map((partition) => partition.partitionIndex) })),

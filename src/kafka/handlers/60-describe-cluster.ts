@@ -1,11 +1,12 @@
-// DescribeCluster (key 60), versions 0-1 (flexible from 0). Cluster id, this node as the only
-// broker and as the controller. endpointType (v1): only BROKERS (1) is served on the broker
-// listener; CONTROLLERS (2) gets MISMATCHED_ENDPOINT_TYPE, as a Kafka broker answers.
-// Authorized operations: no authorizer, so when asked every cluster operation is allowed;
-// otherwise Kafka's "not asked" value (Int32 min).
+// DescribeCluster (key 60), versions 0-1 (flexible from 0). Cluster id, the live brokers and the
+// controller id from the published metadata image (see ../cluster-view.ts). endpointType (v1): only
+// BROKERS (1) is served on the broker listener; CONTROLLERS (2) gets MISMATCHED_ENDPOINT_TYPE, as a
+// Kafka broker answers. Authorized operations: no authorizer, so when asked every cluster operation
+// is allowed; otherwise Kafka's "not asked" value (Int32 min).
 
 import { DescribeClusterApi } from "../../protocol/generated/describe-cluster.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { brokersOf, controllerIdOf } from "../cluster-view.ts";
 import { defineHandler } from "../handler.ts";
 
 const ENDPOINT_BROKERS = 1;
@@ -33,14 +34,15 @@ export default defineHandler({
         clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       };
     }
+    const brokers = brokersOf(broker);
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       endpointType,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
-      brokers: [{ brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }],
+      controllerId: controllerIdOf(broker, brokers),
+      brokers: brokers.map((visible) => ({ brokerId: visible.nodeId, host: visible.host, port: visible.port, rack: visible.rack })),
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },

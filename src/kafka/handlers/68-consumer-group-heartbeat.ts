@@ -7,6 +7,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupHeartbeatApi } from "../../protocol/generated/consumer-group-heartbeat.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -15,8 +16,9 @@ export default defineHandler({
   maxVersion: ConsumerGroupHeartbeatApi.latestVersionUnstable ? ConsumerGroupHeartbeatApi.maxVersion - 1 : ConsumerGroupHeartbeatApi.maxVersion,
   handle(request, ctx) {
     const groups = ctx.broker.groups;
-    if (!groups) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+    const notHere = coordinatorError(ctx.broker, request.groupId);
+    if (!groups || notHere !== ErrorCode.NONE) {
+      return { throttleTimeMs: 0, errorCode: notHere, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
     }
     const result = groups.consumerGroups.heartbeat({
       groupId: request.groupId,

@@ -5,6 +5,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupDescribeApi } from "../../protocol/generated/consumer-group-describe.ts";
 import type { TopicPartitions } from "../../groups/index.ts";
+import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
 
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -18,15 +19,16 @@ export default defineHandler({
     const groups = ctx.broker.groups;
     const operations = request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
     const named = (list: TopicPartitions[]) => ({
-      topicPartitions: list.map((entry) => ({ topicId: entry.topicId, topicName: ctx.broker.cluster.topicById(entry.topicId)?.name ?? "", partitions: entry.partitions })),
+      topicPartitions: list.map((entry) => ({ topicId: entry.topicId, topicName: ctx.broker.metadata.image.topicsById.get(entry.topicId)?.name ?? "", partitions: entry.partitions })),
     });
     return {
       throttleTimeMs: 0,
       groups: request.groupIds.map((groupId) => {
-        const group = groups?.consumerGroups.group(groupId);
+        const notHere = coordinatorError(ctx.broker, groupId);
+        const group = notHere === ErrorCode.NONE ? groups?.consumerGroups.group(groupId) : undefined;
         if (!groups || !group) {
           return {
-            errorCode: groups ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+            errorCode: notHere !== ErrorCode.NONE ? notHere : ErrorCode.GROUP_ID_NOT_FOUND,
             errorMessage: `Group ${groupId} is not a consumer group.`,
             groupId, groupState: "", groupEpoch: -1, assignmentEpoch: -1, assignorName: "", members: [], authorizedOperations: operations,
           };

@@ -1,0 +1,12 @@
+// Partition replication (docs/replication.md §5): the replica of each partition on this node
+// (partition.ts: leader role; follower role a stub until the replica fetcher), the replica manager
+// (replica-manager.ts: lookups with Kafka's errors, leadership announcements), the reconciler
+// (reconciler.ts: metadata image → local logs and roles), the consumer long poll (long-poll.ts) and
+// ListOffsets lookups (offset-lookup.ts).
+
+export { NotLeaderOrFollowerError } from "./errors.ts";
+export { waitForData } from "./long-poll.ts";
+export { offsetForTimestamp, type TimestampAndOffset } from "./offset-lookup.ts";
+export { NO_EPOCH_CHECK, Partition, READ_COMMITTED, READ_UNCOMMITTED, type LeaderAppendOptions, type ReplicaRole } from "./partition.ts";
+export { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
+export { ReplicaManager, type LeadershipChange, type LeadershipListener, type ReplicaManagerOptions } from "./replica-manager.ts";
