@@ -23,7 +23,12 @@ export interface InProcessServer {
   close(): Promise<void>;
 }
 
-export async function startInProcess(overrides: [string, string][] = []): Promise<InProcessServer> {
+export interface InProcessOptions {
+  /** Runs after the metadata is replayed and the listener bound, before this broker registers. */
+  beforeRegister?: (core: BrokerCore, port: number) => Promise<void>;
+}
+
+export async function startInProcess(overrides: [string, string][] = [], options: InProcessOptions = {}): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "runnel-kafka-"));
   const loaded = loadBrokerConfig({ overrides: [["log.dirs", dataDir], ["offsets.topic.num.partitions", "3"], ...overrides] });
   const logs = new MemoryLogManager();
@@ -37,6 +42,7 @@ export async function startInProcess(overrides: [string, string][] = []): Promis
   };
   const server = startKafkaServer(broker, handlers, bind, broker.log);
   broker.advertised = { ...bind, port: server.port };
+  await options.beforeRegister?.(core, server.port);
   await core.register([{ name: "PLAINTEXT", host: "127.0.0.1", port: server.port, securityProtocol: 0 }]);
   return {
     server, broker, core, logs,
