@@ -82,7 +82,7 @@ describe("fault proxy", () => {
     cleanups.push(() => echo.listener.stop(true), () => network.close());
     const proxy = network.proxyFor(2, { host: "127.0.0.1", port: echo.listener.port });
     const client = await connect(proxy.port);
-    cleanups.push(() => client.socket.end());
+    cleanups.push(() => { client.socket.end(); });
     const request = frame("runnel-node-1", "hello");
     client.socket.write(request);
     await until(() => client.received() === request.length, "the echo");
@@ -96,7 +96,7 @@ describe("fault proxy", () => {
     const proxy = network.proxyFor(2, { host: "127.0.0.1", port: echo.listener.port });
     network.block(1, 2);
     const client = await connect(proxy.port);
-    cleanups.push(() => client.socket.end());
+    cleanups.push(() => { client.socket.end(); });
     const first = frame("runnel-node-1", "one");
     const second = frame("runnel-node-1", "two");
     client.socket.write(first);
@@ -116,7 +116,7 @@ describe("fault proxy", () => {
     const proxy = network.proxyFor(2, { host: "127.0.0.1", port: echo.listener.port });
     network.block(2, 1);
     const client = await connect(proxy.port);
-    cleanups.push(() => client.socket.end());
+    cleanups.push(() => { client.socket.end(); });
     const request = frame("runnel-node-1", "ping");
     client.socket.write(request);
     await until(() => echo.received() === request.length && proxy.heldBytes === request.length, "request delivered, answer held");
@@ -133,7 +133,7 @@ describe("fault proxy", () => {
     network.isolate(2);
     network.block(1, 2);
     const client = await connect(proxy.port);
-    cleanups.push(() => client.socket.end());
+    cleanups.push(() => { client.socket.end(); });
     const request = frame("kcat", "data");
     client.socket.write(request);
     await until(() => client.received() === request.length, "the echo");
