@@ -1,4 +1,4 @@
-// Imports point one way: util → config → protocol/native → storage → cluster, groups → kafka,
+// Imports point one way: util → config → protocol/native → storage → cluster, replication, raft, groups → kafka,
 // http, cli → node → main. A module may import its own layer or lower ones, never a higher one;
 // src/testing/ is for tests and benchmarks only. This test reads every import in src/ and fails
 // on an upward edge, naming it.

@@ -8,6 +8,8 @@
 // OFFSET_METADATA_TOO_LARGE; the other partitions of the request are still committed.
 // Does not: honour the v1 per-partition commit timestamp or the v2-v4 retention time (Kafka 2.1+
 // ignores them too; offsets.retention.minutes applies), or KIP-848 member epochs (v9).
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetCommitApi } from "../../protocol/generated/offset-commit.ts";

@@ -3,6 +3,8 @@
 // offset answers offset -1, metadata "" and no error, as Kafka. requireStable (v7+) needs no
 // waiting: commits are applied only once written and there are no pending transactional offsets.
 // Does not: KIP-848 member id / epoch checks (v9 fields are ignored).
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetFetchApi } from "../../protocol/generated/offset-fetch.ts";

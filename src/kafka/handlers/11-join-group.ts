@@ -4,6 +4,8 @@
 // MEMBER_ID_REQUIRED with a member id (KIP-394); v5+ static membership (group.instance.id);
 // protocolType/protocolName are nullable from v7. skipAssignment is always false (the leader
 // always assigns). Does not: use the v8+ reason (only logged at debug level by nobody).
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { JoinGroupApi } from "../../protocol/generated/join-group.ts";

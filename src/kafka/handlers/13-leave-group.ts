@@ -2,6 +2,8 @@
 // batch of members (dynamic by member id, static by group.instance.id; a static member whose
 // member id does not match is FENCED_INSTANCE_ID), one result each. Leaving triggers a rebalance
 // of the remaining members at once. Does not: use the v5 reason.
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { LeaveGroupApi } from "../../protocol/generated/leave-group.ts";

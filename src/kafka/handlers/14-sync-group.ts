@@ -2,6 +2,8 @@
 // SyncGroup is answered with its own part once the group metadata (with the assignment) is in
 // __consumer_offsets. v3+ group.instance.id fencing; v5+ protocolType/protocolName are checked
 // against the group's (INCONSISTENT_GROUP_PROTOCOL) and echoed in the response.
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { SyncGroupApi } from "../../protocol/generated/sync-group.ts";

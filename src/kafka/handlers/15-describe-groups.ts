@@ -2,6 +2,8 @@
 // member metadata and assignments only while the group is Stable (as Kafka). An unknown group is
 // described as state "Dead" with no error (Kafka's answer). authorizedOperations: no authorizer,
 // so every group operation when asked (v3+), else Kafka's "not asked" value.
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeGroupsApi } from "../../protocol/generated/describe-groups.ts";

@@ -1,6 +1,8 @@
 // ListGroups (key 16), v0-v5. Every group this node coordinates (all of them: one node): classic
 // groups and KIP-848 consumer groups. v4+ statesFilter (case-insensitive state names), v5+
 // typesFilter ("classic", "consumer").
+// Lists the groups this node coordinates now; COORDINATOR_LOAD_IN_PROGRESS while one of its offsets
+// partitions is still loading (the list would be incomplete), as Kafka answers.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListGroupsApi } from "../../protocol/generated/list-groups.ts";

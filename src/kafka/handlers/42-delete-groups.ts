@@ -1,6 +1,8 @@
 // DeleteGroups (key 42), v0-v2. Deletes groups that have no members: their committed offsets and
 // metadata get tombstones in __consumer_offsets. A group with members is NON_EMPTY_GROUP, an
 // unknown one GROUP_ID_NOT_FOUND.
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteGroupsApi } from "../../protocol/generated/delete-groups.ts";

@@ -2,6 +2,8 @@
 // partitions of topics its consumers subscribe to get GROUP_SUBSCRIBED_TO_TOPIC (the others are
 // deleted); a non-consumer protocol group with members is NON_EMPTY_GROUP; an unknown group
 // GROUP_ID_NOT_FOUND.
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetDeleteApi } from "../../protocol/generated/offset-delete.ts";

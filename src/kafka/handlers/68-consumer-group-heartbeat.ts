@@ -4,6 +4,8 @@
 // assignment (round-robin per topic; "uniform" and "range" accepted) and hands it out
 // incrementally: a partition moves only after its previous owner reported releasing it.
 // Logic in src/groups/consumer-groups.ts. Does not: regex subscriptions, rack-aware assignment.
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupHeartbeatApi } from "../../protocol/generated/consumer-group-heartbeat.ts";

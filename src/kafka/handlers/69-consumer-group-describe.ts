@@ -1,6 +1,8 @@
 // ConsumerGroupDescribe (key 69), v0. KIP-848 consumer groups: state (Empty, Assigning,
 // Reconciling, Stable), epochs, the server assignor, and each member's current and target
 // assignment. A group id that is not a consumer group answers GROUP_ID_NOT_FOUND.
+// A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
+// (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupDescribeApi } from "../../protocol/generated/consumer-group-describe.ts";
