@@ -28,6 +28,7 @@ import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
+import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { randomUuid } from "./protocol/primitives.ts";
 import { Reconciler } from "./replication/reconciler.ts";
 import { ReplicaManager } from "./replication/replica-manager.ts";
@@ -101,14 +102,16 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   let brokerEpoch: bigint | null = null;
   const producerIds = new ProducerIdManager({
     allocateProducerIds: () => {
-      assert(brokerEpoch !== null, "producer ids are allocated after the broker registered");
+      // The listener is up a moment before the registration is done (its port is registered).
+      if (brokerEpoch === null) return Promise.reject(new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the broker is not registered yet"));
       return admin.allocateProducerIds(nodeId, brokerEpoch);
     },
   });
   const closeAll = async () => {
     groups.close();
-    replicas.close();
+    // The publisher first: a reconciliation under way finishes before the replicas stop.
     await publisher.close();
+    replicas.close();
     await metadataLog.close();
   };
   try {

@@ -56,6 +56,8 @@ const noop = () => {};
 export class Partition {
   private roleValue: ReplicaRole = "none";
   private registration: PartitionRegistration;
+  /** ISR members other than this node (their log ends decide the high watermark with the fetcher). */
+  private otherInsyncReplicas = 0;
   private config: TopicConfig;
   private readonly waiters = new Set<HighWatermarkWaiter>();
   private readonly logger: Logger;
@@ -129,6 +131,7 @@ export class Partition {
     assert(registration.leaderEpoch >= this.registration.leaderEpoch, "leader epochs never go back");
     const newEpoch = !this.isLeader || registration.leaderEpoch !== this.registration.leaderEpoch;
     this.registration = registration;
+    this.otherInsyncReplicas = registration.isr.filter((id) => id !== this.nodeId).length;
     this.roleValue = "leader";
     if (newEpoch) {
       this.log.assignEpochStartOffset(registration.leaderEpoch, this.log.logEndOffset);
@@ -206,12 +209,14 @@ export class Partition {
     // The log applies an append at once when nothing is queued before it: the high watermark
     // follows in the same turn, so a request behind this one already sees the records.
     this.maybeIncrementHighWatermark();
-    return appending.then((result) => this.acknowledge(result, options));
+    // One promise hop for acks 0 and 1 (the produce path's common case).
+    return appending.then((result) => {
+      this.maybeIncrementHighWatermark();
+      return options.requiredAcks === -1 ? this.acknowledgeAll(result, options) : result;
+    });
   }
 
-  private async acknowledge(result: AppendResult, options: LeaderAppendOptions): Promise<AppendResult> {
-    this.maybeIncrementHighWatermark();
-    if (options.requiredAcks !== -1) return result;
+  private async acknowledgeAll(result: AppendResult, options: LeaderAppendOptions): Promise<AppendResult> {
     await this.waitForHighWatermark(result.lastOffset + 1n, options.timeoutMs);
     // An ISR of this broker alone: "every in-sync replica has it" means "on this disk".
     if (this.isr.length === 1 && this.isr[0] === this.nodeId) await this.log.flush();
@@ -234,10 +239,9 @@ export class Partition {
    */
   private maybeIncrementHighWatermark(): void {
     if (!this.isLeader) return;
-    const others = this.isr.filter((id) => id !== this.nodeId);
     // Followers' log end offsets are not tracked yet: with other ISR members nothing is committed
     // beyond what already was (never an acknowledgement the followers do not back).
-    if (others.length > 0) return;
+    if (this.otherInsyncReplicas > 0) return;
     const candidate = this.log.logEndOffset;
     if (candidate <= this.log.highWatermark) return;
     const updated = this.log.updateHighWatermark(candidate);
