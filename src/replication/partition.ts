@@ -216,12 +216,24 @@ export class Partition {
     });
   }
 
+  /** acks=all: the high watermark past the batch (and, with an ISR of one, the fdatasync), within timeoutMs. */
   private async acknowledgeAll(result: AppendResult, options: LeaderAppendOptions): Promise<AppendResult> {
+    const deadline = performance.now() + Math.max(0, options.timeoutMs);
     await this.waitForHighWatermark(result.lastOffset + 1n, options.timeoutMs);
     // An ISR of this broker alone: "every in-sync replica has it" means "on this disk".
-    if (this.isr.length === 1 && this.isr[0] === this.nodeId) await this.log.flush();
+    if (this.isr.length === 1 && this.isr[0] === this.nodeId) await this.beforeDeadline(this.log.flush(), deadline);
     this.checkMinInsync(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
     return result;
+  }
+
+  /** `work`, or REQUEST_TIMED_OUT once `deadline` (performance.now) passes first (the work goes on). */
+  private beforeDeadline(work: Promise<void>, deadline: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT,
+        `${this.topic}-${this.partition}: not on stable storage within the request's timeout`)), Math.max(0, deadline - performance.now()));
+    });
+    return Promise.race([work, expired]).finally(() => clearTimeout(timer));
   }
 
   private checkMinInsync(code: number): void {
