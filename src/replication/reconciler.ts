@@ -83,7 +83,7 @@ export class Reconciler {
   private async removeTopic(topic: TopicImage): Promise<void> {
     for (const registration of topic.partitions) {
       try {
-        await this.options.replicas.removePartition(topic.name, registration.partition, true);
+        await this.options.replicas.removePartition(topic.name, registration.partition, true, topic.id);
       } catch (error) {
         this.logger.error("deleting a partition's log failed", { partition: `${topic.name}-${registration.partition}`, error: String(error) });
       }

@@ -125,10 +125,13 @@ export class ReplicaManager {
     if (wasLeader) this.announce({ topic: replica.topic, partition: replica.partition, isLeader: false, leaderEpoch: replica.leaderEpoch });
   }
 
-  /** Stop a replica and drop it; with `deleteLog` its files go too (the topic was deleted). */
-  async removePartition(topic: string, partition: number, deleteLog: boolean): Promise<void> {
+  /**
+   * Stop a replica and drop it; with `deleteLog` its files go too (the topic was deleted). With
+   * `topicId`, only a replica of that topic (not of a newer topic of the same name).
+   */
+  async removePartition(topic: string, partition: number, deleteLog: boolean, topicId?: string): Promise<void> {
     const replica = this.partition(topic, partition);
-    if (!replica) return;
+    if (!replica || (topicId !== undefined && replica.topicId !== topicId)) return;
     const wasLeader = replica.isLeader;
     replica.stop();
     const byIndex = this.partitions.get(topic)!;
