@@ -12,6 +12,7 @@ import { advertisedFor, dataDir, parseListener, resolveTopicConfig, type LoadedB
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
+import { LocalBackend } from "./http/local-backend.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
@@ -19,6 +20,7 @@ import { createLogManager, realFs } from "./storage/index.ts";
 import { PartitionProducerState } from "./storage/producer-state.ts";
 import { systemClock } from "./util/clock.ts";
 import { createLogger } from "./util/logger.ts";
+import { BrokerMetrics } from "./util/metrics.ts";
 
 const log = createLogger("node");
 
@@ -71,7 +73,10 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     log: createLogger("kafka"),
     apiRanges: [],
     groups,
+    metrics: new BrokerMetrics(),
   };
+  // readyz: true once every listener is up, false again from the start of shutdown.
+  let ready = false;
   let kafka: KafkaServer;
   try {
     kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
@@ -88,10 +93,14 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   let http: HttpServer | undefined;
   if (httpListener) {
     try {
+      const backend = new LocalBackend(broker, { isReady: () => ready, kafkaConnectionCount: () => kafka.connectionCount });
       http = startHttpServer(httpListener, {
-        nodeId: meta.nodeId,
+        backend,
+        config,
+        metrics: broker.metrics!,
         clusterId: meta.clusterId,
-        topicCount: () => cluster.topics().length,
+        nodeId: meta.nodeId,
+        log: createLogger("http"),
       });
     } catch (error) {
       await kafka.close();
@@ -101,8 +110,9 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
       await logs.close();
       throw error;
     }
-    console.log(`http listening on ${http.host}:${http.port}`);
+    console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
   }
+  ready = true;
 
   let closing: Promise<void> | undefined;
   return {
@@ -111,6 +121,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     broker,
     close() {
       closing ??= (async () => {
+        ready = false;
         await http?.close();
         await kafka.close();
         groups.close();
