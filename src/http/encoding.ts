@@ -96,21 +96,60 @@ export function responseFormat(accept: string | null | undefined): ResponseForma
 }
 
 /**
+ * A refused body is still read (and dropped) up to this many bytes before the error is answered:
+ * an HTTP/2 client whose request stream is reset mid-body sees a stream error (curl exits 92)
+ * instead of the 4xx. Past it, the stream is reset: the client is not owed more reading.
+ */
+export const drainBytesMax = 16 * 1024 * 1024;
+
+/** Read and drop what is left of a request body, at most `drainBytesMax`. Never throws. */
+export async function drainBody(request: Request): Promise<void> {
+  if (!request.body || request.bodyUsed) return;
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > drainBytesMax) return;
+  try {
+    const reader = request.body.getReader();
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      total += value.length;
+      if (total > drainBytesMax) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // the client went away: nothing to drain
+  }
+}
+
+/**
  * The whole body, refusing more than `maxBytes` with 413 before reading it when Content-Length
- * says so, and as soon as a chunked body passes the limit.
+ * says so, and as soon as a chunked body passes the limit (the rest is drained, not kept).
  */
 export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (declared !== null && Number(declared) > maxBytes) {
+    await drainBody(request);
+    throw tooLarge(maxBytes);
+  }
   // A declared length within the limit: one read of the whole body (Bun holds it to that length).
   if (declared !== null) return new Uint8Array(await request.arrayBuffer());
   if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.length;
-    if (total > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      reader.releaseLock();
+      await drainBody(request);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
   }
   if (chunks.length === 1) return chunks[0]!;
   const body = new Uint8Array(total);

@@ -13,7 +13,7 @@ import type { Logger } from "../util/logger.ts";
 import type { BrokerMetrics } from "../util/metrics.ts";
 import type { HttpBackend } from "./backend.ts";
 import type { ConsumerInstances } from "./consumer-instances.ts";
-import { encodeDocument, type ResponseFormat } from "./encoding.ts";
+import { drainBody, encodeDocument, type ResponseFormat } from "./encoding.ts";
 import { HttpError, toHttpError } from "./errors.ts";
 import type { KeylessPartitioner } from "./partitioner.ts";
 import type { LiveStreams } from "./live-stream.ts";
@@ -114,6 +114,7 @@ export class Router {
       } catch (error) {
         const httpError = toHttpError(error);
         if (httpError.status >= 500) this.deps.log.error("http request failed", { route: spec.path, method: spec.method, error: String((error as Error)?.stack ?? error) });
+        await drainBody(c.req.raw);
         response = errorResponse(c, httpError);
       }
       this.observe(spec.path, spec.method, response.status, started);
@@ -128,8 +129,9 @@ export class Router {
   }
 
   /** The answer for a request no route took: 405 with Allow when the path exists with other methods, else 404. */
-  unmatched(c: Context): Response {
+  async unmatched(c: Context): Promise<Response> {
     const started = performance.now();
+    await drainBody(c.req.raw);
     const path = c.req.path;
     const allowed = this.patterns.filter((entry) => entry.pattern.test(path)).map((entry) => entry.spec.method);
     let response: Response;
