@@ -41,9 +41,9 @@ test.skipIf(!chromium)("headless Chromium's EventSource sees records produced by
     await page.evaluate((path: string) => {
       const state = { open: false, records: [] as { value: string; partition: number; offset: number; id: string }[] };
       (globalThis as any).runnel = state;
-      const source = new EventSource(path);
+      const source = new (globalThis as any).EventSource(path) as EventTarget & { onopen: () => void };
       source.onopen = () => (state.open = true);
-      source.addEventListener("record", (event) => {
+      source.addEventListener("record", (event: Event) => {
         const message = event as MessageEvent;
         const record = JSON.parse(message.data);
         state.records.push({ value: record.value.data, partition: record.partition_id, offset: record.offset, id: message.lastEventId });
