@@ -162,6 +162,8 @@ export interface HttpBackend {
   listTopics(): Promise<TopicInfo[]>;
   /** Undefined when the topic does not exist. */
   describeTopic(name: string): Promise<TopicInfo | undefined>;
+  /** The topic's partition count, undefined when it does not exist (cheap: every produce asks). */
+  partitionCount(name: string): Promise<number | undefined>;
   createTopic(name: string, partitions: number, configs: Record<string, string>, validateOnly: boolean): Promise<TopicInfo>;
   deleteTopic(name: string): Promise<void>;
   describeTopicConfigs(name: string): Promise<ConfigInfo[]>;

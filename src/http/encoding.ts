@@ -92,6 +92,7 @@ export function negotiate(accept: string | null | undefined, offered: readonly s
 
 /** JSON or CBOR for a one-document answer. */
 export function responseFormat(accept: string | null | undefined): ResponseFormat {
+  if (accept === undefined || accept === null || accept === "*/*" || accept === "application/json") return "json";
   return negotiate(accept, ["application/json", "application/cbor"]) === "application/cbor" ? "cbor" : "json";
 }
 
@@ -211,7 +212,14 @@ function plain(value: unknown): unknown {
 
 /** JSON text of a value; bigints as numbers (strings past 2^53). */
 export function toJsonText(value: unknown): string {
-  return JSON.stringify(value, (_key, inner) => (typeof inner === "bigint" ? int64(inner) : inner));
+  // A replacer makes JSON.stringify several times slower; documents rarely hold a bigint (the
+  // routes convert offsets with int64), so try without one first.
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(value, (_key, inner) => (typeof inner === "bigint" ? int64(inner) : inner));
+  }
 }
 
 /** CBOR bytes of a value, copied out of the encoder's reused buffer. */

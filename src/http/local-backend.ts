@@ -115,6 +115,10 @@ export class LocalBackend implements HttpBackend {
     return this.topicInfo(name);
   }
 
+  async partitionCount(name: string): Promise<number | undefined> {
+    return this.broker.cluster.topic(name)?.partitions;
+  }
+
   async createTopic(name: string, partitions: number, configs: Record<string, string>, validateOnly: boolean): Promise<TopicInfo> {
     const created = await this.broker.cluster.createTopic(name, partitions, configs, validateOnly);
     if (validateOnly) {

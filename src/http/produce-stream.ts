@@ -27,6 +27,18 @@ import { partitionForKey, type KeylessPartitioner } from "./partitioner.ts";
 import { parseProduceRecord, type ParsedProduceRecord } from "./records.ts";
 import { CborSeqSplitter, NdjsonSplitter, type SequenceItem, type SequenceSplitter } from "./sequence.ts";
 
+let lastIsoMs = -1n;
+let lastIso = "";
+
+/** ISO 8601 of epoch milliseconds; consecutive records mostly share one, so the last is kept. */
+function isoOf(ms: bigint): string {
+  if (ms !== lastIsoMs) {
+    lastIsoMs = ms;
+    lastIso = new Date(Number(ms)).toISOString();
+  }
+  return lastIso;
+}
+
 /** What a produce answer says about one record (REST Proxy v3 ProduceResponse). */
 export function produceAnswer(clusterId: string, topic: string, parsed: ParsedProduceRecord, result: ProduceResult, index: number) {
   return {
@@ -35,7 +47,7 @@ export function produceAnswer(clusterId: string, topic: string, parsed: ParsedPr
     topic_name: topic,
     partition_id: result.partition,
     offset: Number(result.baseOffset + BigInt(index)),
-    timestamp: new Date(Number(result.timestampsMs[index]!)).toISOString(),
+    timestamp: isoOf(result.timestampsMs[index]!),
     timestamp_type: result.timestampType,
     key: parsed.keyType === null ? null : { type: parsed.keyType, size: parsed.record.key?.length ?? 0 },
     value: parsed.valueType === null ? null : { type: parsed.valueType, size: parsed.record.value?.length ?? 0 },
@@ -81,7 +93,8 @@ function recordBytes(parsed: ParsedProduceRecord): number {
 /** Runs one streaming produce; returns the response body (a stream of answers). */
 export function streamProduce(body: ReadableStream<Uint8Array>, options: StreamProduceOptions): ReadableStream<Uint8Array> {
   const splitter: SequenceSplitter = options.format === "cbor-seq" ? new CborSeqSplitter(options.recordBytesMax) : new NdjsonSplitter(options.recordBytesMax);
-  const encode = options.format === "cbor-seq" ? (value: unknown) => toCbor(value) : (value: unknown) => utf8(toJsonText(value) + "\n");
+  const cbor = options.format === "cbor-seq";
+  const encode = cbor ? (value: unknown) => toCbor(value) : (value: unknown) => utf8(toJsonText(value) + "\n");
   const queue: Pending[] = [];
   let queuedBytes = 0;
   let readerDone = false;
@@ -187,7 +200,13 @@ export function streamProduce(body: ReadableStream<Uint8Array>, options: StreamP
   async function appendRun(partition: number, records: ParsedProduceRecord[]): Promise<void> {
     try {
       const result = await options.backend.produce(options.topic, partition, records.map((parsed) => parsed.record), options.acks);
-      records.forEach((parsed, index) => answer(produceAnswer(options.clusterId, options.topic, parsed, result, index)));
+      if (cbor) records.forEach((parsed, index) => answer(produceAnswer(options.clusterId, options.topic, parsed, result, index)));
+      else {
+        // One string, one encode and one enqueue for the whole run: per-record chunks cost more than the records.
+        let text = "";
+        for (let index = 0; index < records.length; index++) text += JSON.stringify(produceAnswer(options.clusterId, options.topic, records[index]!, result, index)) + "\n";
+        if (!cancelled) responseController.enqueue(utf8(text));
+      }
     } catch (error) {
       if (records.length === 1) {
         answerError(toHttpError(error));

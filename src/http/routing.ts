@@ -16,6 +16,7 @@ import type { ConsumerInstances } from "./consumer-instances.ts";
 import { drainBody, encodeDocument, type ResponseFormat } from "./encoding.ts";
 import { HttpError, toHttpError } from "./errors.ts";
 import type { KeylessPartitioner } from "./partitioner.ts";
+import type { ProduceCoalescer } from "./produce-coalescer.ts";
 import type { LiveStreams } from "./live-stream.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH";
@@ -53,6 +54,8 @@ export interface HttpDeps {
   readonly consumers: ConsumerInstances;
   readonly streams: LiveStreams;
   readonly keyless: KeylessPartitioner;
+  /** One-record produce requests for one partition, batched into one append. */
+  readonly coalescer: ProduceCoalescer;
   readonly log: Logger;
   /** Aborted when the server shuts down: long polls and streams end. */
   readonly shutdownSignal: AbortSignal;
@@ -73,17 +76,23 @@ export function errorResponse(c: Context, error: HttpError): Response {
   return new Response(body, { status: error.status, headers: { "content-type": contentType, ...error.headers } });
 }
 
-/** Hono's path syntax for an OpenAPI path: {x} → :x, a segment with a literal colon → a regex param. */
-function honoPath(path: string): string {
-  let literal = 0;
-  return path
+/**
+ * Hono's path syntax for an OpenAPI path: {x} → :x. A segment with a literal colon
+ * (configs:alter) is kept: Hono reads it as "configs" followed by a parameter, so the handler
+ * checks the segment itself (`literals`: segment index and text). A regex parameter would avoid
+ * the check, but it pushes Hono off its fast RegExpRouter onto the TrieRouter.
+ */
+function honoPath(path: string): { path: string; literals: [number, string][] } {
+  const literals: [number, string][] = [];
+  const converted = path
     .split("/")
-    .map((segment) => {
+    .map((segment, index) => {
       if (/^\{[a-z_]+\}$/.test(segment)) return `:${segment.slice(1, -1)}`;
-      if (segment.includes(":")) return `:literal${literal++}{${segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}}`;
+      if (segment.includes(":")) literals.push([index, segment]);
       return segment;
     })
     .join("/");
+  return { path: converted, literals };
 }
 
 function pathPattern(path: string): RegExp {
@@ -96,6 +105,8 @@ function pathPattern(path: string): RegExp {
 
 export class Router {
   readonly specs: RouteSpec[] = [];
+  /** Requests being answered now (long polls included; a stream counts until its head is sent). */
+  inFlight = 0;
   private readonly patterns: { spec: RouteSpec; pattern: RegExp }[] = [];
 
   constructor(
@@ -106,9 +117,22 @@ export class Router {
   add(spec: RouteSpec, handler: RouteHandler): void {
     this.specs.push(spec);
     this.patterns.push({ spec, pattern: pathPattern(spec.path) });
+    // Metric series of this route, looked up once per status instead of once per request.
+    const latency = this.deps.metrics.httpRequestSeconds.child({ route: spec.path, method: spec.method });
+    const counts = new Map<number, { inc(amount?: number): void }>();
+    const observe = (status: number, started: number) => {
+      let count = counts.get(status);
+      if (!count) {
+        count = this.deps.metrics.httpRequests.child({ route: spec.path, method: spec.method, status: String(status) });
+        counts.set(status, count);
+      }
+      count.inc();
+      latency.observe((performance.now() - started) / 1000);
+    };
     const wrapped = async (c: Context): Promise<Response> => {
       const started = performance.now();
       let response: Response;
+      this.inFlight++;
       try {
         response = await handler(c);
       } catch (error) {
@@ -116,11 +140,22 @@ export class Router {
         if (httpError.status >= 500) this.deps.log.error("http request failed", { route: spec.path, method: spec.method, error: String((error as Error)?.stack ?? error) });
         await drainBody(c.req.raw);
         response = errorResponse(c, httpError);
+      } finally {
+        this.inFlight--;
       }
-      this.observe(spec.path, spec.method, response.status, started);
+      observe(response.status, started);
       return response;
     };
-    this.app.on(spec.method, honoPath(spec.path), wrapped);
+    const { path, literals } = honoPath(spec.path);
+    if (literals.length === 0) {
+      this.app.on(spec.method, path, wrapped);
+      return;
+    }
+    // Not this route unless the literal segments match: on to the next route of the same shape.
+    this.app.on(spec.method, path, (c, next) => {
+      const segments = c.req.path.split("/");
+      return literals.every(([index, text]) => segments[index] === text) ? wrapped(c) : next();
+    });
   }
 
   observe(route: string, method: string, status: number, startedMs: number): void {
@@ -146,8 +181,12 @@ export class Router {
   }
 }
 
+const jsonOk = { status: 200, headers: { "content-type": "application/json" } };
+
 /** A JSON or CBOR response of one document. */
-export function documentResponse(value: unknown, format: ResponseFormat, status = 200, headers: Record<string, string> = {}): Response {
+export function documentResponse(value: unknown, format: ResponseFormat, status = 200, headers?: Record<string, string>): Response {
   const { body, contentType } = encodeDocument(value, format);
+  // The common answer reuses one init object (no per-request header object to build).
+  if (status === 200 && headers === undefined && format === "json") return new Response(body, jsonOk);
   return new Response(body, { status, headers: { "content-type": contentType, ...headers } });
 }

@@ -56,24 +56,57 @@ export class NdjsonSplitter implements SequenceSplitter {
     if (this.failed) return [];
     const items: SequenceItem[] = [];
     const data = concat(this.rest, chunk);
-    let start = 0;
-    for (let newline = data.indexOf(0x0a, start); newline >= 0; newline = data.indexOf(0x0a, start)) {
-      if (newline - start > this.lineBytesMax) {
-        this.failed = true;
-        items.push(tooLong("JSON line", this.lineBytesMax));
-        return items;
+    const lastNewline = data.lastIndexOf(0x0a);
+    if (lastNewline < 0) {
+      this.rest = data === chunk ? chunk.slice() : data;
+    } else {
+      const complete = data.subarray(0, lastNewline);
+      // One decode for every complete line of the chunk (a newline byte never occurs inside a
+      // multi-byte UTF-8 character, so splitting the text splits the bytes at the same places).
+      const text = utf8Text(complete);
+      if (text === null) {
+        this.pushLinesOneByOne(complete, items);
+      } else {
+        for (const line of text.split("\n")) {
+          if (line.length > this.lineBytesMax) {
+            this.failed = true;
+            items.push(tooLong("JSON line", this.lineBytesMax));
+            return items;
+          }
+          const item = this.parseText(line);
+          if (item) items.push(item);
+        }
       }
-      const item = this.parseLine(data.subarray(start, newline));
-      if (item) items.push(item);
-      start = newline + 1;
+      // Keep the unterminated tail (a copy: the chunk's buffer may be reused by the body reader).
+      this.rest = data.slice(lastNewline + 1);
     }
-    // Keep the unterminated tail (a copy: the chunk's buffer may be reused by the body reader).
-    this.rest = data.slice(start);
     if (this.rest.length > this.lineBytesMax) {
       this.failed = true;
       items.push(tooLong("JSON line", this.lineBytesMax));
     }
     return items;
+  }
+
+  /** Line by line, for a region that holds invalid UTF-8 (only the lines that do are refused). */
+  private pushLinesOneByOne(region: Uint8Array, items: SequenceItem[]): void {
+    let start = 0;
+    while (start <= region.length) {
+      let newline = region.indexOf(0x0a, start);
+      if (newline < 0) newline = region.length;
+      const item = this.parseLine(region.subarray(start, newline));
+      if (item) items.push(item);
+      start = newline + 1;
+    }
+  }
+
+  private parseText(line: string): SequenceItem | null {
+    const text = line.endsWith("\r") ? line.slice(0, -1) : line;
+    if (text.trim() === "") return null;
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch (error) {
+      return { ok: false, fatal: false, error: badRequest(`Malformed JSON line: ${(error as Error).message}`) };
+    }
   }
 
   end(): SequenceItem[] {

@@ -50,12 +50,26 @@ export class Counter implements Family {
   constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[]) {}
 
   inc(labels: Labels = {}, amount = 1): void {
-    assert(amount >= 0, `${this.name}: a counter only goes up`);
+    this.child(labels).inc(amount);
+  }
+
+  /** The series of one label set, to count into without looking it up again (hot paths). */
+  child(labels: Labels = {}): { inc(amount?: number): void } {
     const values = this.labelNames.map((name) => labels[name] ?? "");
     const key = values.join("\u0000");
-    const entry = this.series.get(key);
-    if (entry) entry.value += amount;
-    else this.series.set(key, { values, value: amount });
+    let entry = this.series.get(key);
+    if (!entry) {
+      entry = { values, value: 0 };
+      this.series.set(key, entry);
+    }
+    const series = entry;
+    const name = this.name;
+    return {
+      inc(amount = 1) {
+        assert(amount >= 0, `${name}: a counter only goes up`);
+        series.value += amount;
+      },
+    };
   }
 
   /** Forget the series of a label value (a deleted topic's counters). */
@@ -97,6 +111,11 @@ export class Histogram implements Family {
   }
 
   observe(labels: Labels, value: number): void {
+    this.child(labels).observe(value);
+  }
+
+  /** The series of one label set, to observe into without looking it up again (hot paths). */
+  child(labels: Labels): { observe(value: number): void } {
     const values = this.labelNames.map((name) => labels[name] ?? "");
     const key = values.join("\u0000");
     let entry = this.series.get(key);
@@ -104,12 +123,18 @@ export class Histogram implements Family {
       entry = { values, buckets: new Array(this.buckets.length).fill(0), count: 0, sum: 0 };
       this.series.set(key, entry);
     }
-    // Buckets are few (16): a linear scan beats a binary search at this size.
-    let bucket = 0;
-    while (bucket < this.buckets.length && value > this.buckets[bucket]!) bucket++;
-    if (bucket < this.buckets.length) entry.buckets[bucket]! += 1;
-    entry.count += 1;
-    entry.sum += value;
+    const series = entry;
+    const bounds = this.buckets;
+    return {
+      observe(value: number) {
+        // Buckets are few (16): a linear scan beats a binary search at this size.
+        let bucket = 0;
+        while (bucket < bounds.length && value > bounds[bucket]!) bucket++;
+        if (bucket < bounds.length) series.buckets[bucket]! += 1;
+        series.count += 1;
+        series.sum += value;
+      },
+    };
   }
 
   count(labels: Labels = {}): number {

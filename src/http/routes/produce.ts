@@ -13,7 +13,6 @@
 
 import type { Context } from "hono";
 import { isInternalTopic } from "../../cluster/index.ts";
-import type { TopicInfo } from "../backend.ts";
 import { parseDocument, readBody, requestFormat, responseFormat } from "../encoding.ts";
 import { HttpError, topicNotFound } from "../errors.ts";
 import { produceAnswer, streamProduce, streamResponseType, targetPartition } from "../produce-stream.ts";
@@ -25,12 +24,13 @@ import { acksOf, checkCluster } from "./common.ts";
 const streamBatchBytesMax = 512 * 1024;
 const streamPendingBytesMax = 4 * 1024 * 1024;
 
-async function topicFor(deps: HttpDeps, topic: string): Promise<{ info: TopicInfo | undefined; create: boolean }> {
+/** The topic's partition count, or that it is to be created (http.auto.create.topics.enable); else 404. */
+async function topicFor(deps: HttpDeps, topic: string): Promise<{ partitions: number | undefined; create: boolean }> {
   if (isInternalTopic(topic)) throw new HttpError(403, 403, `Cannot produce to internal topic '${topic}'.`);
-  const info = await deps.backend.describeTopic(topic);
-  if (info) return { info, create: false };
+  const partitions = await deps.backend.partitionCount(topic);
+  if (partitions !== undefined) return { partitions, create: false };
   if (!deps.config["http.auto.create.topics.enable"]) throw topicNotFound(topic);
-  return { info: undefined, create: true };
+  return { partitions: undefined, create: true };
 }
 
 async function produceOne(c: Context, deps: HttpDeps, topic: string, format: "json" | "cbor"): Promise<Response> {
@@ -39,24 +39,29 @@ async function produceOne(c: Context, deps: HttpDeps, topic: string, format: "js
   const body = await readBody(c.req.raw, deps.config["http.request.max.bytes"]);
   if (body.length === 0) throw new HttpError(400, 400, "Empty body: expected one record.");
   const parsed = parseProduceRecord(parseDocument(body, format));
-  const { info, create } = await topicFor(deps, topic);
-  const partitionCount = info?.partitions.length ?? deps.config["num.partitions"];
+  const { partitions, create } = await topicFor(deps, topic);
+  const partitionCount = partitions ?? deps.config["num.partitions"];
   const partition = targetPartition(topic, parsed, partitionCount, () => deps.keyless.partition(topic, partitionCount));
-  const result = await deps.backend.produce(topic, partition, [parsed.record], acks, create);
-  return documentResponse(produceAnswer(deps.clusterId, topic, parsed, result, 0), out);
+  if (create) {
+    const result = await deps.backend.produce(topic, partition, [parsed.record], acks, true);
+    return documentResponse(produceAnswer(deps.clusterId, topic, parsed, result, 0), out);
+  }
+  // Requests that arrive together for this partition share one append (produce-coalescer.ts).
+  const { result, index } = await deps.coalescer.produce(topic, partition, parsed.record, acks);
+  return documentResponse(produceAnswer(deps.clusterId, topic, parsed, result, index), out);
 }
 
 async function produceStream(c: Context, deps: HttpDeps, topic: string, format: "ndjson" | "cbor-seq"): Promise<Response> {
   const acks = acksOf(c, deps);
-  const { info } = await topicFor(deps, topic);
+  const { partitions } = await topicFor(deps, topic);
   // Streaming mode does not create topics: the stream's partitions are fixed when it starts.
-  if (!info) throw topicNotFound(topic);
+  if (partitions === undefined) throw topicNotFound(topic);
   const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
   const stream = streamProduce(body, {
     backend: deps.backend,
     clusterId: deps.clusterId,
     topic,
-    partitionCount: info.partitions.length,
+    partitionCount: partitions,
     acks,
     format,
     keyless: deps.keyless,
