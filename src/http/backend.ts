@@ -15,7 +15,6 @@
 //   - Appends for one partition are applied in call order (single writer per partition).
 //   - Everything is asynchronous, so that a remote implementation fits the same shape.
 
-import type { Acks } from "../cluster/partition-append.ts";
 import type {
   DescribedGroup,
   HeartbeatInput,
@@ -32,7 +31,8 @@ import type {
   SyncGroupResult,
 } from "../groups/types.ts";
 
-export type { Acks } from "../cluster/partition-append.ts";
+/** Kafka producer acks: -1 ("all": on stable storage / every in-sync replica), 1 (in the leader's log), 0. */
+export type Acks = -1 | 0 | 1;
 
 export interface BrokerInfo {
   nodeId: number;

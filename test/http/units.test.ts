@@ -139,3 +139,23 @@ describe("assignors of an HTTP consumer that leads its group", () => {
     expect(plan.get("m1")!.every((entry) => entry.topic === "a")).toBe(true);
   });
 });
+
+describe("the backend seam", () => {
+  test("only local-backend.ts reaches storage, the cluster store, the group coordinator or the Kafka layer", async () => {
+    const { readdirSync, readFileSync, statSync } = await import("node:fs");
+    const { join, relative, resolve } = await import("node:path");
+    const root = resolve(import.meta.dir, "../../src/http");
+    const files = (function walk(directory: string): string[] {
+      return readdirSync(directory).flatMap((name) => {
+        const path = join(directory, name);
+        return statSync(path).isDirectory() ? walk(path) : path.endsWith(".ts") ? [path] : [];
+      });
+    })(root);
+    const forbidden = /from "[./]+\/(storage\/|cluster\/store|cluster\/partition-|groups\/(coordinator|index|consumer-groups|offsets-log)|kafka\/)/;
+    const offenders = files
+      .filter((file) => !file.endsWith("local-backend.ts") && !file.endsWith("server.ts"))
+      .flatMap((file) => readFileSync(file, "utf8").split("\n").filter((line) => /^import /.test(line) && forbidden.test(line)).map((line) => `${relative(root, file)}: ${line}`));
+    expect(files.length).toBeGreaterThan(10);
+    expect(offenders).toEqual([]);
+  });
+});
