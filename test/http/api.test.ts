@@ -236,6 +236,45 @@ describe("HTTP API over HTTP/1.1 and HTTP/2", () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
+  test("live streams: several on one HTTP/2 connection (NDJSON and CBOR sequence), each sees its partition's records", async () => {
+    await createTopic("live", 2);
+    const lines: string[][] = [[], []];
+    const cborItems: any[] = [];
+    const open = (path: string, accept: string, onData: (chunk: Buffer) => void) => {
+      const stream = session.request({ ":path": path, accept });
+      stream.on("data", onData);
+      return stream;
+    };
+    const streams = [0, 1].map((partition) =>
+      open(`/v3/clusters/${clusterId}/topics/live/partitions/${partition}/stream?from=latest&value_format=string`, "application/x-ndjson", (chunk) => {
+        for (const line of chunk.toString().split("\n")) if (line.trim()) lines[partition]!.push(JSON.parse(line).value.data);
+      }));
+    let cborBuffer = Buffer.alloc(0);
+    streams.push(open(`/v3/clusters/${clusterId}/topics/live/stream?from=earliest`, "application/cbor-seq", (chunk) => {
+      cborBuffer = Buffer.concat([cborBuffer, chunk]);
+      try {
+        cborItems.splice(0, cborItems.length, ...(decodeMultiple(new Uint8Array(cborBuffer)) as any[]));
+      } catch {
+        // an item cut at a chunk boundary: the next chunk completes it
+      }
+    }));
+    try {
+      await eventually(async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return /runnel_http_streams_open 3/.test(text);
+      }, 5000, "three open streams");
+      const body = [0, 1, 0].map((partition, index) => JSON.stringify({ partition_id: partition, value: { type: "STRING", data: `v${index}` } })).join("\n");
+      await curl("2", "POST", `${topics}/live/records`, { body, headers: { "content-type": "application/x-ndjson" } });
+      await eventually(() => lines[0]!.length === 2 && lines[1]!.length === 1 && cborItems.length === 3, 10000, "records on every stream");
+      expect(lines).toEqual([["v0", "v2"], ["v1"]]);
+      expect(cborItems.map((item) => Buffer.from(item.value.data).toString()).sort()).toEqual(["v0", "v1", "v2"]);
+      expect(streams.every((stream) => stream.session === session)).toBe(true);
+    } finally {
+      for (const stream of streams) stream.close();
+    }
+    await eventually(async () => /runnel_http_streams_open 0/.test(await (await fetch(`${base}/metrics`)).text()), 5000, "streams closed");
+  });
+
   test("healthz, readyz, metrics (Prometheus text), OpenAPI", async () => {
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: "ok" });
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ready" });
