@@ -26,6 +26,9 @@ import { registerReadRoutes } from "./routes/read.ts";
 import { registerTopicRoutes } from "./routes/topics.ts";
 import { documentResponse, Router, type HttpDeps } from "./routing.ts";
 
+/** How long shutdown waits for requests in flight (aborted long polls answer at once). */
+const shutdownGraceMs = 2000;
+
 export interface HttpAppOptions {
   backend: HttpBackend;
   config: BrokerConfig;
@@ -88,8 +91,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     router,
     inFlight: () => router.inFlight,
     async close() {
+      // Long polls and streams end now and answer what they have; requests in flight get up to
+      // shutdownGraceMs to finish before the server closes their connections.
       shutdown.abort();
       await deps.consumers.close();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([router.whenIdle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, shutdownGraceMs)))]);
+      clearTimeout(timer);
     },
   };
 }

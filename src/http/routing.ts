@@ -107,6 +107,21 @@ export class Router {
   readonly specs: RouteSpec[] = [];
   /** Requests being answered now (long polls included; a stream counts until its head is sent). */
   inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  /** Resolves once no request is being answered (shutdown lets aborted long polls answer first). */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private finished(): void {
+    this.inFlight--;
+    if (this.inFlight > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
   private readonly patterns: { spec: RouteSpec; pattern: RegExp }[] = [];
 
   constructor(
@@ -141,7 +156,7 @@ export class Router {
         await drainBody(c.req.raw);
         response = errorResponse(c, httpError);
       } finally {
-        this.inFlight--;
+        this.finished();
       }
       observe(response.status, started);
       return response;

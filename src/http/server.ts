@@ -20,6 +20,9 @@ import type { BrokerMetrics } from "../util/metrics.ts";
 import { createHttpApp } from "./app.ts";
 import type { HttpBackend } from "./backend.ts";
 
+/** Longest wait at shutdown for responses being written (a stalled stream is cut after it). */
+const shutdownWriteGraceMs = 1000;
+
 export interface HttpServer {
   host: string;
   port: number;
@@ -65,7 +68,13 @@ export function startHttpServer(listener: Listener, options: HttpServerOptions):
     port: server.port ?? listener.port,
     scheme: tls ? "https" : "http",
     async close() {
+      // Stop accepting first, then let what is in flight answer, then close every connection.
+      void server.stop(false);
       await http.close();
+      // A response returned by its handler is still being written for a moment: wait (bounded)
+      // until Bun has none pending, so that aborted long polls reach their clients.
+      const deadline = performance.now() + shutdownWriteGraceMs;
+      while (server.pendingRequests > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
       await server.stop(true);
     },
   };
