@@ -366,7 +366,12 @@ export function buildRecordBatch(input: BatchInput): Uint8Array {
     estimate += 24 + byteLengthOf(record.key) + byteLengthOf(record.value);
     for (const header of record.headers ?? []) estimate += 16 + header.key.length * 3 + byteLengthOf(header.value);
   }
-  const body = new Writer(estimate);
+  const compression = input.compression ?? CompressionType.none;
+  // Uncompressed, the records are written right after room for the header, and the header is
+  // filled in place: no second buffer and no copy of the whole batch.
+  const inPlace = compression === CompressionType.none;
+  const body = new Writer(estimate + (inPlace ? recordBatchHeaderBytes : 0));
+  if (inPlace) body.raw(new Uint8Array(recordBatchHeaderBytes));
   records.forEach((record, index) => {
     const timestamp = BigInt(record.timestamp ?? baseTimestamp);
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
@@ -375,16 +380,21 @@ export function buildRecordBatch(input: BatchInput): Uint8Array {
     lastOffsetDelta = offsetDelta;
     writeRecord(body, record, Number(timestamp - baseTimestamp), offsetDelta);
   });
-  const compression = input.compression ?? CompressionType.none;
-  const recordsBytes = compress(compression, body.finish());
+  let batch: Uint8Array;
+  if (inPlace) {
+    batch = body.finish();
+  } else {
+    const recordsBytes = compress(compression, body.finish());
+    batch = new Uint8Array(recordBatchHeaderBytes + recordsBytes.length);
+    batch.set(recordsBytes, recordBatchHeaderBytes);
+  }
 
   let attributes = compression;
   if (input.logAppendTime) attributes |= BatchAttribute.logAppendTime;
   if (input.transactional) attributes |= BatchAttribute.transactional;
   if (input.control) attributes |= BatchAttribute.control;
 
-  const batch = new Uint8Array(recordBatchHeaderBytes + recordsBytes.length);
-  const view = new DataView(batch.buffer);
+  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   view.setBigInt64(0, input.baseOffset ?? 0n);
   view.setInt32(8, batch.length - recordBatchLogOverheadBytes);
   view.setInt32(12, input.partitionLeaderEpoch ?? -1);
@@ -397,7 +407,6 @@ export function buildRecordBatch(input: BatchInput): Uint8Array {
   view.setInt16(51, input.producerEpoch ?? -1);
   view.setInt32(53, input.baseSequence ?? -1);
   view.setInt32(57, records.length);
-  batch.set(recordsBytes, recordBatchHeaderBytes);
   view.setUint32(17, computeBatchCrc(batch, input.crc32c ?? defaultCrc32c));
   return batch;
 }

@@ -22,7 +22,7 @@ import { acksOf, checkCluster } from "./common.ts";
 
 /** Batches of a streaming produce hold at most this many record bytes (well under max.message.bytes). */
 const streamBatchBytesMax = 512 * 1024;
-const streamPendingBytesMax = 4 * 1024 * 1024;
+const streamPendingBytesMax = 1 * 1024 * 1024;
 
 /** The topic's partition count, or that it is to be created (http.auto.create.topics.enable); else 404. */
 async function topicFor(deps: HttpDeps, topic: string): Promise<{ partitions: number | undefined; create: boolean }> {
