@@ -54,6 +54,24 @@ export function produceAnswer(clusterId: string, topic: string, parsed: ParsedPr
   };
 }
 
+const answerPrefixes = new Map<string, string>();
+
+/**
+ * produceAnswer as JSON text, written directly: the hot path of every produce answer (building
+ * the object and stringifying it cost more than the rest of the answer). Same fields, same order.
+ */
+export function produceAnswerJson(clusterId: string, topic: string, parsed: ParsedProduceRecord, result: ProduceResult, index: number): string {
+  let prefix = answerPrefixes.get(topic);
+  if (prefix === undefined) {
+    prefix = `{"error_code":200,"cluster_id":${JSON.stringify(clusterId)},"topic_name":${JSON.stringify(topic)},"partition_id":`;
+    if (answerPrefixes.size > 10000) answerPrefixes.clear(); // bounded: one entry per topic produced to
+    answerPrefixes.set(topic, prefix);
+  }
+  const key = parsed.keyType === null ? "null" : `{"type":"${parsed.keyType}","size":${parsed.record.key?.length ?? 0}}`;
+  const value = parsed.valueType === null ? "null" : `{"type":"${parsed.valueType}","size":${parsed.record.value?.length ?? 0}}`;
+  return `${prefix}${result.partition},"offset":${result.baseOffset + BigInt(index)},"timestamp":"${isoOf(result.timestampsMs[index]!)}","timestamp_type":"${result.timestampType}","key":${key},"value":${value}}`;
+}
+
 /** The partition a record goes to: its own, else by key hash, else `keyless` (404 when out of range). */
 export function targetPartition(topic: string, parsed: ParsedProduceRecord, partitionCount: number, keyless: () => number): number {
   if (parsed.partition !== null) {
@@ -204,7 +222,7 @@ export function streamProduce(body: ReadableStream<Uint8Array>, options: StreamP
       else {
         // One string, one encode and one enqueue for the whole run: per-record chunks cost more than the records.
         let text = "";
-        for (let index = 0; index < records.length; index++) text += JSON.stringify(produceAnswer(options.clusterId, options.topic, records[index]!, result, index)) + "\n";
+        for (let index = 0; index < records.length; index++) text += produceAnswerJson(options.clusterId, options.topic, records[index]!, result, index) + "\n";
         if (!cancelled) responseController.enqueue(utf8(text));
       }
     } catch (error) {

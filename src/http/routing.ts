@@ -198,6 +198,11 @@ export class Router {
 
 const jsonOk = { status: 200, headers: { "content-type": "application/json" } };
 
+/** A 200 answer whose JSON text is already made. */
+export function jsonResponse(text: string): Response {
+  return new Response(text, jsonOk);
+}
+
 /** A JSON or CBOR response of one document. */
 export function documentResponse(value: unknown, format: ResponseFormat, status = 200, headers?: Record<string, string>): Response {
   const { body, contentType } = encodeDocument(value, format);

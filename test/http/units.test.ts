@@ -159,3 +159,14 @@ describe("the backend seam", () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe("produce answers", () => {
+  test("the JSON text written directly equals the answer object stringified", async () => {
+    const { produceAnswer, produceAnswerJson } = await import("../../src/http/produce-stream.ts");
+    const parsed = { partition: null, record: { key: new Uint8Array(3), value: null, headers: [] }, keyType: "BINARY" as const, valueType: null };
+    const result = { partition: 4, baseOffset: 9007199254740990n, timestampsMs: [1n, 1767323045678n], timestampType: "CreateTime" as const };
+    for (const [clusterId, topic] of [["abc", "t"], ['we"ird', 'to\\pic"é']]) {
+      expect(JSON.parse(produceAnswerJson(clusterId!, topic!, parsed, result, 1))).toEqual(produceAnswer(clusterId!, topic!, parsed, result, 1));
+    }
+  });
+});

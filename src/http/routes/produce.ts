@@ -15,9 +15,9 @@ import type { Context } from "hono";
 import { isInternalTopic } from "../../cluster/index.ts";
 import { parseDocument, readBody, requestFormat, responseFormat } from "../encoding.ts";
 import { HttpError, topicNotFound } from "../errors.ts";
-import { produceAnswer, streamProduce, streamResponseType, targetPartition } from "../produce-stream.ts";
+import { produceAnswer, produceAnswerJson, streamProduce, streamResponseType, targetPartition } from "../produce-stream.ts";
 import { parseProduceRecord } from "../records.ts";
-import { documentResponse, type HttpDeps, type Router } from "../routing.ts";
+import { documentResponse, jsonResponse, type HttpDeps, type Router } from "../routing.ts";
 import { acksOf, checkCluster } from "./common.ts";
 
 /** Batches of a streaming produce hold at most this many record bytes (well under max.message.bytes). */
@@ -48,6 +48,7 @@ async function produceOne(c: Context, deps: HttpDeps, topic: string, format: "js
   }
   // Requests that arrive together for this partition share one append (produce-coalescer.ts).
   const { result, index } = await deps.coalescer.produce(topic, partition, parsed.record, acks);
+  if (out === "json") return jsonResponse(produceAnswerJson(deps.clusterId, topic, parsed, result, index));
   return documentResponse(produceAnswer(deps.clusterId, topic, parsed, result, index), out);
 }
 
