@@ -84,6 +84,11 @@ test("kcat → HTTP: values byte-exact (every byte but the delimiter)", async ()
   const read = await readOverHttp("kcat-to-http", values.length);
   expect(read.map((record) => record.value)).toEqual(values);
   expect(read.every((record) => record.key === null)).toBe(true);
+  // The Kafka side is in /metrics too: requests per Kafka API, bytes in per topic.
+  const metrics = await (await fetch(`${broker.httpUrl}/metrics`)).text();
+  expect(Number(/runnel_kafka_requests_total\{api="Produce"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
+  expect(Number(/runnel_kafka_request_duration_seconds_count\{api="Metadata"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
+  expect(Number(/runnel_topic_bytes_in_total\{topic="kcat-to-http"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(values.length * 50);
 }, 60000);
 
 const python = String.raw`
