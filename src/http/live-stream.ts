@@ -15,6 +15,7 @@
 // SSE events carry an id with every partition's next offset ("0=17,1=4"): a browser's EventSource
 // reconnects with Last-Event-ID and the stream resumes exactly there.
 
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { HttpBackend } from "./backend.ts";
 import { toCbor, toJsonText, utf8 } from "./encoding.ts";
 import { HttpError, toHttpError } from "./errors.ts";
@@ -129,7 +130,18 @@ export function liveStream(options: LiveStreamOptions, streams: LiveStreams, rel
     for (let tried = 0; tried < partitions.length; tried++) {
       const partition = partitions[(next + tried) % partitions.length]!;
       const offset = options.positions.get(partition)!;
-      const result = await options.backend.read({ topic: options.topic, partition, offset, maxBytes: budget, waitMs: 0 });
+      let result;
+      try {
+        result = await options.backend.read({ topic: options.topic, partition, offset, maxBytes: budget, waitMs: 0 });
+      } catch (error) {
+        if (!(error instanceof KafkaError && error.code === ErrorCode.OFFSET_OUT_OF_RANGE)) throw error;
+        // Retention (or DeleteRecords) removed what the stream was about to send: go on from the
+        // new log start, as a consumer with auto.offset.reset=earliest does (or from the end, if
+        // the log was cut below the position).
+        const offsets = await options.backend.partitionOffsets(options.topic, partition);
+        options.positions.set(partition, offset > offsets.highWatermark ? offsets.highWatermark : offsets.logStartOffset);
+        continue;
+      }
       if (result.records.length === 0) {
         options.positions.set(partition, result.nextOffset);
         continue;

@@ -275,6 +275,23 @@ describe("HTTP API over HTTP/1.1 and HTTP/2", () => {
     await eventually(async () => /runnel_http_streams_open 0/.test(await (await fetch(`${base}/metrics`)).text()), 5000, "streams closed");
   });
 
+  test("a live stream whose position is outside the log goes on from the log's bounds instead of failing", async () => {
+    await createTopic("live-reset", 1);
+    const lines: string[] = [];
+    const stream = session.request({ ":path": `/v3/clusters/${clusterId}/topics/live-reset/partitions/0/stream?offset=100&value_format=string`, accept: "application/x-ndjson" });
+    stream.on("data", (chunk: Buffer) => {
+      for (const line of chunk.toString().split("\n")) if (line.trim()) lines.push(line);
+    });
+    try {
+      await eventually(async () => /runnel_http_streams_open 1/.test(await (await fetch(`${base}/metrics`)).text()), 5000, "the stream to open");
+      await curl("2", "POST", `${topics}/live-reset/records`, { body: '{"value":{"type":"STRING","data":"after reset"}}', headers: { "content-type": "application/json" } });
+      await eventually(() => lines.length >= 1, 10000, "the record on the stream");
+      expect(JSON.parse(lines[0]!)).toMatchObject({ offset: 0, value: { type: "STRING", data: "after reset" } });
+    } finally {
+      stream.close();
+    }
+  });
+
   test("healthz, readyz, metrics (Prometheus text), OpenAPI", async () => {
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: "ok" });
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ready" });
