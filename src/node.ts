@@ -18,7 +18,7 @@ import { startLogCleaner } from "./storage/cleaner.ts";
 import { createLogManager, realFs } from "./storage/index.ts";
 import { PartitionProducerState } from "./storage/producer-state.ts";
 import { systemClock } from "./util/clock.ts";
-import { createLogger } from "./util/logger.ts";
+import { createLogger, setLogNodeId } from "./util/logger.ts";
 
 const log = createLogger("node");
 
@@ -37,6 +37,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   const directory = dataDir(config);
   await mkdir(directory, { recursive: true });
   const meta = await loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]);
+  setLogNodeId(meta.nodeId);
   log.info("starting", { "node.id": meta.nodeId, "cluster.id": meta.clusterId, "data.dir": directory });
 
   const storedOverrides = await ClusterStore.readStoredOverrides(directory);
