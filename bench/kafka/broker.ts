@@ -47,7 +47,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   for (const [key, value] of Object.entries(options.settings)) cmd.push("--set", `${key}=${value}`);
   let child: Child;
   try {
-    child = await spawnChild({ cmd, cwd: repoRoot, ready: /kafka listening on ([\d.]+):(\d+)/, readyTimeoutMs: 20_000 });
+    child = await spawnChild({ cmd, cwd: repoRoot, ready: /runnel ready: kafka on ([\d.]+):(\d+)/, readyTimeoutMs: 20_000 });
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw new BrokerUnavailable(`the broker did not start: ${(error as Error).message.slice(0, 800)}`);
