@@ -26,6 +26,7 @@ const rank: Record<string, number> = {
   cli: 5,
   "node.ts": 6,
   "main.ts": 7,
+  "lib.ts": 7,
   "bin.ts": 8,
 };
 
