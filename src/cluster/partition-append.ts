@@ -1,7 +1,8 @@
 // The produce policy of one partition, shared by the Kafka Produce handler and the HTTP API so that
 // a record is checked and appended the same way whichever door it came in by:
 //
-//   unknown topic or partition → UNKNOWN_TOPIC_OR_PARTITION
+//   unknown topic or partition → UNKNOWN_TOPIC_OR_PARTITION (NOT_LEADER_OR_FOLLOWER while the
+//   partition is still recovering at start, KAFKA_STORAGE_ERROR if it failed to)
 //   empty records / several batches (v3+: exactly one) → INVALID_RECORD
 //   message.timestamp.type=LogAppendTime → the broker's clock stamped by the storage
 //   storage validation (CRC, sizes, timestamps, idempotence) → its KafkaError, log unchanged
@@ -41,6 +42,18 @@ export interface PartitionAppendResult {
   logStartOffset: bigint;
 }
 
+/**
+ * The partition has no log here: unknown (UNKNOWN_TOPIC_OR_PARTITION), still recovering at start
+ * (NOT_LEADER_OR_FOLLOWER, retriable) or failed to recover (KAFKA_STORAGE_ERROR), as the cluster
+ * store says (ClusterStore.unavailableCode).
+ */
+export class PartitionUnavailable extends KafkaError {
+  constructor(code: number, topic: string, partition: number) {
+    super(code, code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? `topic '${topic}' has no partition ${partition}` : `partition ${topic}-${partition} is not available`);
+    this.name = "PartitionUnavailable";
+  }
+}
+
 /** More bytes than the first batch's declared size (baseOffset and batchLength, then batchLength bytes). */
 export function holdsSeveralBatches(records: Uint8Array): boolean {
   if (records.length < recordBatchLogOverheadBytes) return false; // the storage refuses it as CORRUPT_MESSAGE
@@ -67,7 +80,7 @@ export async function appendToPartition(
   acks: Acks,
 ): Promise<PartitionAppendResult> {
   const log = environment.cluster.partitionLog(topic, partition);
-  if (!log) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${topic}' has no partition ${partition}`);
+  if (!log) throw new PartitionUnavailable(environment.cluster.unavailableCode(topic, partition), topic, partition);
   if (records === null || records.length === 0) throw new KafkaError(ErrorCode.INVALID_RECORD, "the request holds no record batch");
   if (holdsSeveralBatches(records)) {
     // As Kafka (ProduceRequest.validateRecords): v3+ carries exactly one batch per partition.

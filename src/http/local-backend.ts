@@ -8,7 +8,7 @@
 // ArrayBuffer (BUN-NOTES.md). Every read is released before this returns.
 
 import { isInternalTopic } from "../cluster/index.ts";
-import { appendToPartition, type Acks } from "../cluster/partition-append.ts";
+import { appendToPartition, PartitionUnavailable, type Acks } from "../cluster/partition-append.ts";
 import { waitForData } from "../cluster/partition-wait.ts";
 import { ConfigSource, type ConfigSourceValue } from "../config/index.ts";
 import type { BrokerContext } from "../kafka/context.ts";
@@ -71,6 +71,8 @@ export class LocalBackend implements HttpBackend {
   private logOf(topic: string, partition: number): PartitionLog {
     const log = this.broker.cluster.partitionLog(topic, partition);
     if (!log) {
+      const code = this.broker.cluster.unavailableCode(topic, partition);
+      if (code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new PartitionUnavailable(code, topic, partition);
       const exists = this.broker.cluster.topic(topic) !== undefined;
       throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, exists ? `topic '${topic}' has no partition ${partition}` : `topic '${topic}' does not exist`);
     }

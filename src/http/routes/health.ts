@@ -42,7 +42,10 @@ function registerGauges(deps: HttpDeps, lags: () => LagSnapshot[]): void {
 /** Lag of every group's committed partitions, gathered before a scrape is rendered. */
 async function collectLags(backend: HttpBackend): Promise<LagSnapshot[]> {
   const snapshot: LagSnapshot[] = [];
-  for (const group of await backend.listGroups()) {
+  // While the group coordinator is still loading (partitions recovering at start) there is no lag
+  // to show; the rest of /metrics is served all the same.
+  const groups = await backend.listGroups().catch(() => []);
+  for (const group of groups) {
     for (const lag of await backend.groupLag(group.groupId)) snapshot.push({ group: group.groupId, topic: lag.topic, partition: lag.partition, lag: lag.lag });
   }
   return snapshot;

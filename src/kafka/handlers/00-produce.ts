@@ -14,7 +14,7 @@
 // recompress to a topic's compression.type, or wait for timeoutMs (appends never queue for replicas).
 
 import { isInternalTopic } from "../../cluster/index.ts";
-import { appendToPartition, type Acks } from "../../cluster/partition-append.ts";
+import { appendToPartition, PartitionUnavailable, type Acks } from "../../cluster/partition-append.ts";
 import { ErrorCode, errorCodeOf, errorName, KafkaError, type RecordError } from "../../protocol/errors.ts";
 import {
   ProduceApi,
@@ -56,8 +56,8 @@ async function appendOne(
   } catch (error) {
     if (!(error instanceof KafkaError)) broker.log.error("append failed", { topic, partition: data.index, error: String(error) });
     const recordErrors = error instanceof KafkaError ? error.recordErrors : [];
-    // Messages of the policy's own refusals are kept; UNKNOWN_TOPIC_OR_PARTITION goes without one, as before.
-    const message = error instanceof KafkaError && error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? null : error instanceof Error ? error.message : null;
+    // A partition that is not there (unknown, or still recovering) is answered without a message, as before.
+    const message = error instanceof PartitionUnavailable ? null : error instanceof Error ? error.message : null;
     return failed(data.index, errorCodeOf(error), message, recordErrors);
   }
 }
