@@ -3,12 +3,16 @@
 // can call startNode, or startBrokerCore over their own LogManager.
 //
 //   config ─▶ meta.properties ─▶ LogManager (checkpoints; opens nothing yet)
-//          ─▶ metadata log (__cluster_metadata-0) ─▶ publisher ─▶ reconciler ─▶ replicas (logs opened)
-//                    ▲ controller (records)                      └──────────▶ groups (offsets partitions)
-//          ─▶ Kafka listener bound ─▶ broker registered (fenced) ─▶ heartbeat: unfenced, partitions led
-//          ─▶ __consumer_offsets created if missing, groups loaded ─▶ "kafka listening on …"
-// close() runs the chain backwards: listeners and their connections, groups, replicas, metadata,
-// logs.
+//          ─▶ metadata log (__cluster_metadata-0) ─▶ publisher ─▶ reconciler ─▶ replicas (logs of the
+//                    ▲ controller (records)                      │  replayed image recover in the
+//                                                                │  background)
+//                                                                └─▶ groups (offsets partitions)
+//          ─▶ Kafka listener bound ─▶ broker registered (fenced) ─▶ heartbeat: unfenced, partitions
+//             led at a new epoch as their logs recover ─▶ "kafka listening on …" ─▶ HTTP listener
+//          ─▶ every log recovered, __consumer_offsets created if missing, groups loaded
+//          ─▶ "runnel ready: kafka on …" (`ready`)
+// Partitions not ready answer retriable errors meanwhile. close() runs the chain backwards:
+// listeners and their connections, recovery stopped, groups, replicas, metadata, logs.
 
 import { mkdir } from "node:fs/promises";
 import { ClusterAdmin } from "./cluster/admin.ts";
@@ -26,6 +30,7 @@ import type { Scheduler } from "./groups/scheduler.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
+import { LocalBackend } from "./http/local-backend.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
@@ -38,7 +43,8 @@ import { PartitionProducerState } from "./storage/producer-state.ts";
 import type { LogManager } from "./storage/types.ts";
 import { assert } from "./util/assert.ts";
 import { systemClock } from "./util/clock.ts";
-import { createLogger } from "./util/logger.ts";
+import { createLogger, setLogNodeId } from "./util/logger.ts";
+import { BrokerMetrics } from "./util/metrics.ts";
 
 const log = createLogger("node");
 
@@ -70,10 +76,15 @@ export interface BrokerCore {
   /** Random per process: what this process registers with. */
   readonly incarnationId: string;
   /**
-   * Register this broker with its listeners' endpoints and wait until it is live: unfenced, its
-   * partitions led, __consumer_offsets created if missing and its groups loaded.
+   * Register this broker with its listeners' endpoints and wait until it is live (unfenced): from
+   * then on Metadata lists it and it leads each of its partitions as soon as that log is ready.
    */
   register(endpoints: Endpoint[]): Promise<void>;
+  /**
+   * After `register`: resolves once every partition's log has recovered and is led,
+   * __consumer_offsets exists and the groups of the offsets partitions led here are loaded.
+   */
+  whenReady(): Promise<void>;
   /** Stop groups, replicas and the metadata log (the LogManager is the caller's to close). */
   close(): Promise<void>;
 }
@@ -92,7 +103,9 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const controller = new QuorumController({ log: metadataLog, config: loaded, logger: createLogger("controller") });
   const admin = new ClusterAdmin(controller, publisher, loaded);
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
-  const replicas = new ReplicaManager({ nodeId, logs: options.logs, logger: createLogger("replicas") });
+  const replicas = new ReplicaManager({
+    nodeId, logs: options.logs, recoveryThreads: config["num.recovery.threads.per.data.dir"], logger: createLogger("replicas"),
+  });
   const reconciler = new Reconciler({
     nodeId, incarnationId, replicas, logs: options.logs, topicConfigs, dataDir: options.dataDir, fs, logger: createLogger("reconciler"),
   });
@@ -108,8 +121,10 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     },
   });
   const closeAll = async () => {
+    // No further log recovery (the ones under way finish); then the publisher: a reconciliation
+    // under way finishes before the replicas stop.
+    await replicas.stopRecovery();
     groups.close();
-    // The publisher first: a reconciliation under way finishes before the replicas stop.
     await publisher.close();
     replicas.close();
     await metadataLog.close();
@@ -133,9 +148,15 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       await publisher.waitForPublished(heartbeat.offset);
       assert(!heartbeat.value.isFenced, "a broker caught up with its own registration is unfenced");
       brokerEpoch = registered.value;
-      await ensureOffsetsTopic(admin, config, publisher.image);
-      await groups.partitions.loaded();
       log.info("broker registered", { brokerEpoch: String(registered.value), incarnationId });
+    },
+    async whenReady() {
+      assert(brokerEpoch !== null, "whenReady() after register()");
+      await ensureOffsetsTopic(admin, config, publisher.image);
+      // Logs of the replayed image recover in the background; each takes its role when ready (and
+      // an offsets partition led here then starts loading its groups).
+      await replicas.recovered();
+      await groups.partitions.loaded();
     },
     close: closeAll,
   };
@@ -150,6 +171,13 @@ export interface RunningNode {
   broker: BrokerContext;
   /** The node's pieces (tests look inside). */
   core: BrokerCore;
+  /**
+   * Resolves once the broker is registered and live, every partition's log has recovered and the
+   * group coordinator is loaded (the node prints `runnel ready: kafka on HOST:PORT` then).
+   * Connections are accepted before: partitions not ready and group requests answer retriable
+   * errors meanwhile.
+   */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -158,6 +186,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   const directory = dataDir(config);
   await mkdir(directory, { recursive: true });
   const meta = await loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]);
+  setLogNodeId(meta.nodeId);
   log.info("starting", { "node.id": meta.nodeId, "cluster.id": meta.clusterId, "data.dir": directory });
 
   const logs = createLogManager({
@@ -199,7 +228,13 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     log: createLogger("kafka"),
     apiRanges: [],
     groups: core.groups,
+    metrics: new BrokerMetrics(),
   };
+  // readyz: every listener up and the node ready (registered, recovered, groups loaded); false
+  // again from the start of shutdown.
+  let listenersUp = false;
+  let ready = false;
+  let shuttingDown = false;
   let kafka: KafkaServer;
   let http: HttpServer | undefined;
   try {
@@ -207,23 +242,40 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
     stopped.push(() => kafka.close());
     broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
+    // Registration needs the bound port (the endpoint clients are told). Once it is done, Metadata
+    // lists this broker; the partitions follow as their logs recover.
     await core.register([{ name: "PLAINTEXT", host: broker.advertised.host, port: broker.advertised.port, securityProtocol: PLAINTEXT }]);
     console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
     const httpListener = listeners.find((listener) => listener.name === "HTTP");
     if (httpListener) {
+      const backend = new LocalBackend(broker, {
+        isReady: () => listenersUp && ready && !shuttingDown,
+        kafkaConnectionCount: () => kafka.connectionCount,
+      });
       http = startHttpServer(httpListener, {
-        nodeId: meta.nodeId,
+        backend,
+        config,
+        metrics: broker.metrics!,
         clusterId: meta.clusterId,
-        topicCount: () => core.publisher.image.topicsByName.size,
+        nodeId: meta.nodeId,
+        log: createLogger("http"),
       });
       const started = http;
       stopped.push(() => started.close());
-      console.log(`http listening on ${http.host}:${http.port}`);
+      console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
     }
   } catch (error) {
     await stopAll().catch(() => {});
     throw error;
   }
+  listenersUp = true;
+  const becameReady = core.whenReady().then(() => {
+    ready = true;
+    if (!shuttingDown) console.log(`runnel ready: kafka on ${kafka.host}:${kafka.port}`);
+  });
+  becameReady.catch((error: unknown) => {
+    if (!shuttingDown) log.error("the broker did not become ready; it answers retriable errors", { error: String(error) });
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -231,8 +283,10 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     http: http ? { host: http.host, port: http.port } : undefined,
     broker,
     core,
+    ready: becameReady,
     close() {
       closing ??= (async () => {
+        shuttingDown = true;
         await stopAll();
         log.info("stopped");
       })();

@@ -12,6 +12,7 @@ import type { Groups } from "../groups/index.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
+import type { BrokerMetrics } from "../util/metrics.ts";
 import type { RequestHeaderInfo } from "./handler.ts";
 
 /** One row of the ApiVersions table. */
@@ -55,4 +56,6 @@ export interface BrokerContext {
    * `groups.coordinatorError(groupId)` (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
    */
   groups?: Groups;
+  /** Prometheus counters and histograms (GET /metrics on the HTTP listener); absent in bare test contexts. */
+  readonly metrics?: BrokerMetrics;
 }

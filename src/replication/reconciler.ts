@@ -16,7 +16,9 @@
 // its clients get NOT_LEADER_OR_FOLLOWER.
 //
 // Storage decides nothing: after the first image (the whole metadata log replayed), partition
-// directories no image names are reported and left alone — never deleted.
+// directories no image names are reported and left alone — never deleted. The logs of that first
+// image that exist on disk recover in the background (ReplicaManager); each takes its role from
+// the newest image when it is ready.
 
 import type { MetadataDelta, MetadataImage, PartitionRegistration, TopicImage } from "../cluster/image.ts";
 import type { TopicConfigs } from "../cluster/topic-configs.ts";
@@ -24,6 +26,7 @@ import { readPartitionMetadata, realFs, type StorageFs } from "../storage/index.
 import type { LogManager } from "../storage/types.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { join } from "node:path";
+import type { Partition } from "./partition.ts";
 import type { ReplicaManager } from "./replica-manager.ts";
 
 export interface ReconcilerOptions {
@@ -42,14 +45,18 @@ export interface ReconcilerOptions {
 export class Reconciler {
   private readonly logger: Logger;
   private first = true;
+  /** The newest image applied (a log that finishes recovering takes its role from it). */
+  private image: MetadataImage | null = null;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.logger = options.logger ?? createLogger("reconciler");
+    options.replicas.onRecovered((replica) => this.applyRole(replica));
   }
 
   /** A MetadataListener: apply the delta of `image`. */
   readonly apply = async (image: MetadataImage, delta: MetadataDelta): Promise<void> => {
     const { replicas } = this.options;
+    this.image = image;
     replicas.setImage(image);
     for (const [id, topic] of delta.deletedTopics) {
       if (image.topicsById.has(id)) continue;
@@ -80,6 +87,17 @@ export class Reconciler {
     }
   };
 
+  /** A replica whose log just finished recovering: its role from the newest image. */
+  private applyRole(replica: Partition): void {
+    const image = this.image;
+    const registration = image?.topicsById.get(replica.topicId)?.partitions[replica.partition];
+    if (!image || !registration || !registration.replicas.includes(this.options.nodeId)) return;
+    replica.updateConfig(this.options.topicConfigs.of(image.topicsById.get(replica.topicId)!).values);
+    if (!this.isLive(image)) return;
+    if (registration.leader === this.options.nodeId) this.options.replicas.becomeLeader(replica, registration);
+    else this.options.replicas.becomeFollower(replica, registration);
+  }
+
   private async removeTopic(topic: TopicImage): Promise<void> {
     for (const registration of topic.partitions) {
       try {
@@ -109,11 +127,13 @@ export class Reconciler {
     }
     let replica;
     try {
-      replica = await replicas.ensurePartition(topic, registration, this.options.topicConfigs.of(topic).values);
+      // The first image's existing logs recover in the background; later ones open at once.
+      replica = await replicas.ensurePartition(topic, registration, this.options.topicConfigs.of(topic).values, this.first);
     } catch (error) {
       this.logger.error("cannot create or open a partition's log; it stays offline on this node", { partition: where, error: String(error) });
       return;
     }
+    if (replica === null) return; // recovering: it takes its role when ready
     if (!live) {
       // Not (yet, or no longer) a live broker of this image: serve nothing.
       replicas.resign(replica);

@@ -8,16 +8,25 @@
 //                                                 LEADER_NOT_AVAILABLE)
 //   currentLeaderEpoch older / newer ............ FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH
 //
+//   its log still recovering at start ........... NOT_LEADER_OR_FOLLOWER (retriable); failed to
+//                                                 recover: KAFKA_STORAGE_ERROR
+//
 // Leadership changes are announced to listeners (the group coordinator loads and unloads its
 // __consumer_offsets partitions from them).
+//
+// Recovery at start: the logs of the first image whose directories exist recover in the
+// background, `recoveryThreads` at a time (Kafka's num.recovery.threads.per.data.dir), so that the
+// node serves the partitions that are ready while the others recover; each becomes a replica (and
+// takes its role, through `onRecovered`) when its log is open. A partition created later gets an
+// empty log at once.
 
 import type { TopicConfig } from "../config/index.ts";
 import { emptyImage, type MetadataImage, type PartitionRegistration, type TopicImage } from "../cluster/image.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import type { LogManager } from "../storage/types.ts";
+import type { LogManager, PartitionLog } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
-import { NotLeaderOrFollowerError } from "./errors.ts";
+import { NotLeaderOrFollowerError, PartitionUnavailable } from "./errors.ts";
 import { NO_EPOCH_CHECK, Partition } from "./partition.ts";
 
 export interface LeadershipChange {
@@ -30,9 +39,23 @@ export interface LeadershipChange {
 
 export type LeadershipListener = (change: LeadershipChange) => void;
 
+export type PartitionRecoveryState = "recovering" | "failed";
+
+/** A replica whose log recovers in the background; the newest registration and config wait with it. */
+interface Recovering {
+  topic: TopicImage;
+  registration: PartitionRegistration;
+  config: TopicConfig;
+  state: PartitionRecoveryState;
+  /** Removed (its topic deleted) while it waited: its log is not made a replica. */
+  removed: boolean;
+}
+
 export interface ReplicaManagerOptions {
   nodeId: number;
   logs: LogManager;
+  /** Logs recovered at once in the background (num.recovery.threads.per.data.dir; default 2). */
+  recoveryThreads?: number;
   logger?: Logger;
 }
 
@@ -42,6 +65,13 @@ export class ReplicaManager {
   private readonly logger: Logger;
   private readonly partitions = new Map<string, Map<number, Partition>>();
   private readonly listeners: LeadershipListener[] = [];
+  private readonly recovering = new Map<string, Recovering>();
+  private readonly recoveryQueue: string[] = [];
+  private recoveriesRunning = 0;
+  private recoveryStopped = false;
+  private recoveredWaiters: (() => void)[] = [];
+  private recoveredListener: ((replica: Partition) => void) | null = null;
+  private readonly recoveryThreads: number;
   /** The image the reconciler last applied (what "in the image" means for lookups). */
   private image: MetadataImage = emptyImage;
   private closed = false;
@@ -50,6 +80,7 @@ export class ReplicaManager {
     this.nodeId = options.nodeId;
     this.logs = options.logs;
     this.logger = options.logger ?? createLogger("replicas");
+    this.recoveryThreads = Math.max(1, options.recoveryThreads ?? 2);
   }
 
   onLeadershipChange(listener: LeadershipListener): void {
@@ -76,9 +107,35 @@ export class ReplicaManager {
       local.checkLeader(currentLeaderEpoch);
       return local;
     }
+    const state = this.recoveryState(topic, partition);
+    if (state === "recovering") throw new PartitionUnavailable(ErrorCode.NOT_LEADER_OR_FOLLOWER, topic, partition, `${topic}-${partition} is still recovering`);
+    if (state === "failed") throw new PartitionUnavailable(ErrorCode.KAFKA_STORAGE_ERROR, topic, partition, `${topic}-${partition} failed to recover`);
     const registration = this.image.topicsByName.get(topic)?.partitions[partition];
-    if (!registration) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `This server does not host this topic-partition: ${topic}-${partition}`);
+    if (!registration) throw new PartitionUnavailable(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, topic, partition);
     throw new NotLeaderOrFollowerError(topic, partition, registration.leader, registration.leaderEpoch);
+  }
+
+  /** A local replica whose log is not open yet: still recovering, or failed to. */
+  recoveryState(topic: string, partition: number): PartitionRecoveryState | null {
+    return this.recovering.get(recoveryKey(topic, partition))?.state ?? null;
+  }
+
+  /** Resolves once every background recovery started so far has finished (or failed). */
+  recovered(): Promise<void> {
+    if (this.recoveryQueue.length === 0 && this.recoveriesRunning === 0) return Promise.resolve();
+    return new Promise((resolve) => this.recoveredWaiters.push(resolve));
+  }
+
+  /** Shutting down: start no further recovery; resolves when the ones under way are done. */
+  stopRecovery(): Promise<void> {
+    this.recoveryStopped = true;
+    this.recoveryQueue.length = 0;
+    return this.recovered();
+  }
+
+  /** Called with each replica whose log finished recovering in the background (the reconciler gives it its role). */
+  onRecovered(listener: (replica: Partition) => void): void {
+    this.recoveredListener = listener;
   }
 
   // ----- the reconciler's side ------------------------------------------------------------------
@@ -88,20 +145,74 @@ export class ReplicaManager {
     this.image = image;
   }
 
-  /** Create or open the partition's log (with its topic id) and its replica, role not set yet. */
-  async ensurePartition(topic: TopicImage, registration: PartitionRegistration, config: TopicConfig): Promise<Partition> {
+  /**
+   * Create or open the partition's log (with its topic id) and its replica, role not set yet. With
+   * `background`, a log found on disk (it must recover) is queued instead and this resolves null:
+   * the replica appears through `onRecovered`. A partition already recovering resolves null too,
+   * its newest registration kept for then.
+   */
+  async ensurePartition(topic: TopicImage, registration: PartitionRegistration, config: TopicConfig, background = false): Promise<Partition | null> {
     assert(!this.closed, "the replica manager is closed");
-    const existing = this.partition(topic.name, registration.partition);
+    const index = registration.partition;
+    const existing = this.partition(topic.name, index);
     if (existing) {
-      assert(existing.topicId === topic.id, `${topic.name}-${registration.partition} is still the replica of topic id ${existing.topicId}`);
+      assert(existing.topicId === topic.id, `${topic.name}-${index} is still the replica of topic id ${existing.topicId}`);
       return existing;
     }
-    const log = await this.logs.create(topic.name, registration.partition, config, { topicId: topic.id });
+    const key = recoveryKey(topic.name, index);
+    const pending = this.recovering.get(key);
+    if (pending && pending.topic.id === topic.id) {
+      Object.assign(pending, { topic, registration, config });
+      return null;
+    }
+    if (background && this.logs.isFound?.(topic.name, index)) {
+      this.recovering.set(key, { topic, registration, config, state: "recovering", removed: false });
+      this.recoveryQueue.push(key);
+      this.pumpRecoveries();
+      return null;
+    }
+    const log = await this.logs.create(topic.name, index, config, { topicId: topic.id });
+    return this.addReplica(topic, registration, config, log);
+  }
+
+  private addReplica(topic: TopicImage, registration: PartitionRegistration, config: TopicConfig, log: PartitionLog): Partition {
     const replica = new Partition(topic.name, registration.partition, topic.id, log, this.nodeId, registration, config, this.logger.child(`${topic.name}-${registration.partition}`));
     let byIndex = this.partitions.get(topic.name);
     if (!byIndex) this.partitions.set(topic.name, (byIndex = new Map()));
     byIndex.set(registration.partition, replica);
     return replica;
+  }
+
+  private pumpRecoveries(): void {
+    while (this.recoveriesRunning < this.recoveryThreads && this.recoveryQueue.length > 0 && !this.recoveryStopped && !this.closed) {
+      const key = this.recoveryQueue.shift()!;
+      this.recoveriesRunning += 1;
+      void this.recoverOne(key).finally(() => {
+        this.recoveriesRunning -= 1;
+        this.pumpRecoveries();
+        if (this.recoveriesRunning === 0 && this.recoveryQueue.length === 0) {
+          for (const wake of this.recoveredWaiters.splice(0)) wake();
+        }
+      });
+    }
+  }
+
+  private async recoverOne(key: string): Promise<void> {
+    const entry = this.recovering.get(key);
+    if (!entry || entry.removed) return;
+    const where = `${entry.topic.name}-${entry.registration.partition}`;
+    try {
+      const log = await this.logs.create(entry.topic.name, entry.registration.partition, entry.config, { topicId: entry.topic.id });
+      if (entry.removed || this.closed) return;
+      this.recovering.delete(key);
+      const replica = this.addReplica(entry.topic, entry.registration, entry.config, log);
+      replica.updateConfig(entry.config);
+      this.recoveredListener?.(replica);
+    } catch (error) {
+      if (entry.removed || this.closed) return;
+      entry.state = "failed";
+      this.logger.error("a partition's log failed to recover; it stays offline on this node", { partition: where, error: String(error) });
+    }
   }
 
   becomeLeader(replica: Partition, registration: PartitionRegistration): void {
@@ -130,6 +241,17 @@ export class ReplicaManager {
    * `topicId`, only a replica of that topic (not of a newer topic of the same name).
    */
   async removePartition(topic: string, partition: number, deleteLog: boolean, topicId?: string): Promise<void> {
+    const key = recoveryKey(topic, partition);
+    const pending = this.recovering.get(key);
+    if (pending && (topicId === undefined || pending.topic.id === topicId)) {
+      pending.removed = true;
+      this.recovering.delete(key);
+      const queued = this.recoveryQueue.indexOf(key);
+      if (queued >= 0) this.recoveryQueue.splice(queued, 1);
+      // The LogManager waits for an opening under way, then deletes the log or the unopened directory.
+      if (deleteLog) await this.logs.delete(topic, partition);
+      return;
+    }
     const replica = this.partition(topic, partition);
     if (!replica || (topicId !== undefined && replica.topicId !== topicId)) return;
     const wasLeader = replica.isLeader;
@@ -154,6 +276,11 @@ export class ReplicaManager {
   /** Stop every replica (waiters wake and answer); the logs are closed by their LogManager. */
   close(): void {
     this.closed = true;
+    this.recoveryQueue.length = 0;
     for (const replica of this.all()) replica.stop();
   }
+}
+
+function recoveryKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }

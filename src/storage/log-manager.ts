@@ -49,6 +49,8 @@ export interface LogManagerOptions {
   mappedSegmentsMax?: number;
   /** Start the retention and checkpoint timers (default true; tests call runRetention() instead). */
   backgroundTasks?: boolean;
+  /** Test hook, never set in production: awaited before a partition found at open() recovers. */
+  beforeRecovery?(topic: string, partition: number): Promise<void>;
 }
 
 /**
@@ -145,7 +147,7 @@ export class DataDirLogManager implements LogManager {
       this.fs.unlink(markerPath);
       await this.fs.fsyncDir(this.dataDir);
     }
-    for (const name of this.fs.readdir(this.dataDir)) {
+    for (const name of this.fs.readdir(this.dataDir).sort()) {
       const match = partitionDirectoryPattern.exec(name);
       if (!match || !topicNamePattern.test(match[1]!)) continue;
       if (!this.fs.exists(join(this.dataDir, name, "."))) continue;
@@ -172,6 +174,11 @@ export class DataDirLogManager implements LogManager {
 
   unclaimed(): PartitionDirectory[] {
     return [...this.found.values()];
+  }
+
+  /** The partition's directory was found at open and its log is not open yet: opening it recovers it. */
+  isFound(topic: string, partition: number): boolean {
+    return this.found.has(partitionKey(topic, partition));
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -239,23 +246,11 @@ export class DataDirLogManager implements LogManager {
     const key = partitionKey(topic, partition);
     const inProgress = this.opening.get(key);
     if (inProgress) return inProgress;
-    const opening = Log.open({
-      directory: join(this.dataDir, `${topic}-${partition}`),
-      topic,
-      partition,
-      config,
-      fs: this.fs,
-      native: this.native,
-      clock: this.clock,
-      logger: this.logger.child(`${topic}-${partition}`),
-      producerState: this.options.producerStateFactory?.(topic, partition),
-      mappings: this.mappings,
-      recoveryPoint: this.recoveryPoints.get(key),
-      logStartOffset: this.logStartOffsets.get(key),
-      highWatermark: this.highWatermarks.get(key),
-      // Only logs found at open were closed by the shutdown that wrote the marker.
-      cleanShutdown: this.cleanShutdown && this.found.has(key) && this.recoveryPoints.has(key),
-      onLogStartOffsetChanged: () => void this.writeCheckpoints(),
+    const hook = this.found.has(key) ? this.options.beforeRecovery : undefined;
+    const ready = hook ? hook(topic, partition) : Promise.resolve();
+    const opening = ready.then(() => {
+      if (this.closed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, "log manager is closed");
+      return this.recover(topic, partition, config);
     }).then(
       (log) => {
         this.opening.delete(key);
@@ -276,8 +271,41 @@ export class DataDirLogManager implements LogManager {
     return opening;
   }
 
+  private recover(topic: string, partition: number, config: TopicConfig): Promise<Log> {
+    const key = partitionKey(topic, partition);
+    return Log.open({
+      directory: join(this.dataDir, `${topic}-${partition}`),
+      topic,
+      partition,
+      config,
+      fs: this.fs,
+      native: this.native,
+      clock: this.clock,
+      logger: this.logger.child(`${topic}-${partition}`),
+      producerState: this.options.producerStateFactory?.(topic, partition),
+      mappings: this.mappings,
+      recoveryPoint: this.recoveryPoints.get(key),
+      logStartOffset: this.logStartOffsets.get(key),
+      highWatermark: this.highWatermarks.get(key),
+      // Only logs found at open were closed by the shutdown that wrote the marker.
+      cleanShutdown: this.cleanShutdown && this.found.has(key) && this.recoveryPoints.has(key),
+      onLogStartOffsetChanged: () => void this.writeCheckpoints(),
+    });
+  }
+
   async delete(topic: string, partition: number): Promise<void> {
     const key = partitionKey(topic, partition);
+    const inProgress = this.opening.get(key);
+    if (inProgress) await inProgress.catch(() => {});
+    if (!this.logs.has(key) && this.found.has(key)) {
+      // Found at open and not opened (its topic was deleted while it waited to recover): its files
+      // go without opening them.
+      this.fs.removeDir(join(this.dataDir, `${topic}-${partition}`));
+      await this.fs.fsyncDir(this.dataDir);
+      this.forget(key);
+      await this.writeCheckpoints();
+      return;
+    }
     const log = this.logs.get(key);
     if (!log) return;
     this.logs.delete(key);
@@ -369,6 +397,8 @@ export class DataDirLogManager implements LogManager {
     this.logsByTopic.clear();
     const failed = results.find((result) => result.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    // Directories not opened in this run keep the recovery points of the previous one only when it
+    // ended cleanly (writeCheckpoints drops the others'), so the marker vouches for nothing unseen.
     if (!this.checkpointFailed) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new Uint8Array(0));
   }
 }

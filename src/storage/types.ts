@@ -215,6 +215,8 @@ export interface LogManager {
   create(topic: string, partition: number, config: TopicConfig, options?: CreateLogOptions): Promise<PartitionLog>;
   /** Directories found at open that no create() claimed since: left alone (and reported). */
   unclaimed(): PartitionDirectory[];
+  /** The partition's directory was found at open and not opened yet (opening it recovers it). */
+  isFound?(topic: string, partition: number): boolean;
   /** Close and delete a partition's files (DeleteTopics). */
   delete(topic: string, partition: number): Promise<void>;
   all(): Iterable<PartitionLog>;

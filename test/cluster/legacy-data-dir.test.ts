@@ -9,20 +9,19 @@ import { join } from "node:path";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { InitProducerIdApi, MetadataApi, OffsetFetchApi } from "../../src/protocol/generated/index.ts";
 import { run, startBroker, type Broker } from "../helpers/broker.ts";
-import { decodeResponse, encodeRequest, WireClient } from "../kafka/wire.ts";
+import type { KafkaConnection } from "../../src/client/connection.ts";
+import type { AnyApi } from "../../src/protocol/api.ts";
+import { connectTo } from "../helpers/connection.ts";
 
 const fixture = join(import.meta.dir, "../fixtures/legacy-data-dir/datadir");
 const legacyTopics = JSON.parse(readFileSync(join(fixture, "__cluster_metadata", "topics.json"), "utf8")).topics as { name: string; id: string }[];
 let dataDir: string;
 let broker: Broker;
-let client: WireClient;
-let correlationId = 0;
+let client: KafkaConnection;
 
-async function call(api: Parameters<typeof encodeRequest>[0], version: number, body: unknown) {
-  const id = ++correlationId;
-  const before = client.frames.length;
-  await client.send(encodeRequest(api, version, id, body));
-  return decodeResponse(api, version, (await client.waitFrames(before + 1))[before]!).body;
+/** One request at an exact version, answered body (the shared client: test/helpers/connection.ts). */
+function call(api: AnyApi, version: number, body: unknown): Promise<any> {
+  return client.request(api, body as never, { version });
 }
 
 const kcat = (args: string[]) => run(["kcat", "-b", broker.bootstrap, "-X", "broker.address.family=v4", ...args], { timeoutMs: 30000 });
@@ -31,7 +30,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "runnel-legacy-node-"));
   cpSync(fixture, dataDir, { recursive: true });
   broker = await startBroker({ dataDir });
-  client = await WireClient.connect(broker.bootstrap);
+  client = await connectTo(broker.bootstrap);
 });
 
 afterAll(async () => {

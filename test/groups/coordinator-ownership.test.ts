@@ -12,12 +12,13 @@ import { FindCoordinatorApi, JoinGroupApi, OffsetCommitApi, OffsetFetchApi } fro
 import { randomUuid } from "../../src/protocol/primitives.ts";
 import type { BrokerCore } from "../../src/node.ts";
 import { startInProcess, type InProcessServer } from "../kafka/in-process.ts";
-import { decodeResponse, encodeRequest, WireClient } from "../kafka/wire.ts";
+import type { KafkaConnection } from "../../src/client/connection.ts";
+import type { AnyApi } from "../../src/protocol/api.ts";
+import { connectTo } from "../helpers/connection.ts";
 
 const partitionCount = 4;
 let server: InProcessServer;
-let client: WireClient;
-let correlationId = 0;
+let client: KafkaConnection;
 
 const endpoint = (port: number) => [{ name: "PLAINTEXT", host: "127.0.0.1", port, securityProtocol: 0 }];
 
@@ -32,12 +33,9 @@ function groupOn(partition: number, prefix = "g"): string {
   for (let index = 0; ; index++) if (offsetsPartitionFor(`${prefix}${index}`, partitionCount) === partition) return `${prefix}${index}`;
 }
 
-async function call(api: Parameters<typeof encodeRequest>[0], version: number, body: unknown) {
-  const id = ++correlationId;
-  const before = client.frames.length;
-  await client.send(encodeRequest(api, version, id, body));
-  const frames = await client.waitFrames(before + 1);
-  return decodeResponse(api, version, frames[before]!).body;
+/** One request at an exact version, answered body (the shared client: test/helpers/connection.ts). */
+function call(api: AnyApi, version: number, body: unknown): Promise<any> {
+  return client.request(api, body as never, { version });
 }
 
 const commit = (groupId: string) => call(OffsetCommitApi, 7, {
@@ -60,7 +58,7 @@ beforeAll(async () => {
       await core.admin.createTopic({ name: "t", numPartitions: 1, replicationFactor: -1, assignments: [[1]], configs: {} });
     },
   });
-  client = await WireClient.connect(server.bootstrap);
+  client = await connectTo(server.bootstrap);
 });
 
 afterAll(async () => {

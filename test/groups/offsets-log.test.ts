@@ -29,6 +29,7 @@ async function openNode(dataDir: string, extra: [string, string][] = [], schedul
   await logs.open();
   const core = await startBrokerCore({ loaded, dataDir, nodeId: loaded.values["node.id"], logs, cleanShutdown: logs.foundCleanShutdown, scheduler });
   await core.register([{ name: "PLAINTEXT", host: "127.0.0.1", port: 9092, securityProtocol: 0 }]);
+  await core.whenReady();
   return {
     core, groups: core.groups, logs,
     async close() {

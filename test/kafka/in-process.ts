@@ -44,6 +44,7 @@ export async function startInProcess(overrides: [string, string][] = [], options
   broker.advertised = { ...bind, port: server.port };
   await options.beforeRegister?.(core, server.port);
   await core.register([{ name: "PLAINTEXT", host: "127.0.0.1", port: server.port, securityProtocol: 0 }]);
+  await core.whenReady();
   return {
     server, broker, core, logs,
     bootstrap: `127.0.0.1:${server.port}`,

@@ -19,11 +19,12 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { randomUuid } from "../../src/protocol/primitives.ts";
 import { buildBatch } from "../../src/testing/record-batches.ts";
 import { startInProcess, type InProcessServer } from "./in-process.ts";
-import { decodeResponse, encodeRequest, WireClient } from "./wire.ts";
+import type { KafkaConnection } from "../../src/client/connection.ts";
+import type { AnyApi } from "../../src/protocol/api.ts";
+import { connectTo } from "../helpers/connection.ts";
 
 let server: InProcessServer;
-let client: WireClient;
-let correlationId = 0;
+let client: KafkaConnection;
 
 const endpoint = (port: number) => [{ name: "PLAINTEXT", host: "127.0.0.1", port, securityProtocol: 0 }];
 
@@ -34,14 +35,9 @@ async function registerLive(brokerId: number, port: number): Promise<void> {
   await publisher.waitForPublished(heartbeat.offset);
 }
 
-async function call(api: Parameters<typeof encodeRequest>[0], version: number, body: unknown) {
-  const id = ++correlationId;
-  const before = client.frames.length;
-  await client.send(encodeRequest(api, version, id, body));
-  const frames = await client.waitFrames(before + 1);
-  const response = decodeResponse(api, version, frames[before]!);
-  expect(response.correlationId).toBe(id);
-  return response.body;
+/** One request at an exact version, answered body (the shared client: test/helpers/connection.ts). */
+function call(api: AnyApi, version: number, body: unknown): Promise<any> {
+  return client.request(api, body as never, { version });
 }
 
 function produce(topic: string, acks: number, timeoutMs = 1000) {
@@ -58,7 +54,7 @@ function fetch(topic: string, currentLeaderEpoch = -1) {
 
 beforeAll(async () => {
   server = await startInProcess();
-  client = await WireClient.connect(server.bootstrap);
+  client = await connectTo(server.bootstrap);
   await registerLive(2, 9002);
   const create = (name: string, replicas: number[]) =>
     server.core.admin.createTopic({ name, numPartitions: -1, replicationFactor: -1, assignments: [replicas], configs: {} });

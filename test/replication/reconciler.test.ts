@@ -57,6 +57,7 @@ test("logs follow the image: created with their topic id, configs applied live, 
   const dataDir = fresh();
   const node = await start(dataDir);
   await node.core.register(endpoint(9001));
+  await node.core.whenReady();
   const created = await node.core.admin.createTopic(topic("orders", 2));
   for (const partition of [0, 1]) {
     expect(readFileSync(join(dataDir, `orders-${partition}`, "partition.metadata"), "utf8")).toContain(created.topicId);
@@ -75,6 +76,7 @@ test("a partition whose replicas do not include this node gets no log here, and 
   const dataDir = fresh();
   const node = await start(dataDir);
   await node.core.register(endpoint(9001));
+  await node.core.whenReady();
   // Another broker, registered and live (its process is not needed: nothing talks to it here).
   const other = await node.core.controller.registerBroker({ brokerId: 2, incarnationId: randomUuid(), endpoints: endpoint(9002), rack: null, cleanShutdown: true });
   const live = await node.core.controller.brokerHeartbeat({ brokerId: 2, brokerEpoch: other.value, currentMetadataOffset: other.offset });
@@ -98,16 +100,20 @@ test("after a restart, partitions are led only once this process registered: at 
   const dataDir = fresh();
   let node = await start(dataDir);
   await node.core.register(endpoint(9001));
+  await node.core.whenReady();
   await node.core.admin.createTopic(topic("t", 1));
   const epochBefore = node.core.replicas.leaderPartition("t", 0).leaderEpoch;
   await node.close();
 
   node = await start(dataDir);
-  // Replayed: the image says this node leads, but from a previous process; the log is open, unled.
+  // Replayed: the image says this node leads, but from a previous process; the log recovers (in
+  // the background) and stays unled.
+  await node.core.replicas.recovered();
   expect(node.core.replicas.partition("t", 0)).toBeDefined();
   expect(node.core.replicas.partition("t", 0)?.role).toBe("none");
   expect(codeOf(() => node.core.replicas.leaderPartition("t", 0))).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   await node.core.register(endpoint(9001));
+  await node.core.whenReady();
   const led = node.core.replicas.leaderPartition("t", 0);
   expect(led.leaderEpoch).toBe(epochBefore + 2); // fenced at registration (no leader), then elected
   expect(led.log.endOffsetForEpoch(epochBefore)).toEqual({ epoch: epochBefore, endOffset: 0n });
@@ -118,10 +124,12 @@ test("partition directories no image names are reported and left alone, never de
   const dataDir = fresh();
   let node = await start(dataDir);
   await node.core.register(endpoint(9001));
+  await node.core.whenReady();
   await node.close();
   mkdirSync(join(dataDir, "stranger-0"));
   node = await start(dataDir);
   await node.core.register(endpoint(9001));
+  await node.core.whenReady();
   expect(existsSync(join(dataDir, "stranger-0"))).toBe(true);
   expect(node.logs.unclaimed().map((found) => `${found.topic}-${found.partition}`)).toEqual(["stranger-0"]);
   expect(node.core.replicas.partition("stranger", 0)).toBeUndefined();

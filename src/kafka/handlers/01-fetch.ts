@@ -49,6 +49,8 @@ interface Gathered {
   bytes: number;
   hasError: boolean;
   releases: (() => void)[];
+  /** Bytes read per topic, for the bytes-out metric. */
+  topicBytes: Map<string, number>;
 }
 
 /** Resolve every requested partition to its leader replica (or an error). */
@@ -91,7 +93,7 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
 /** One pass over every partition: read what is there now, within the byte limits. */
 function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResponse>[], responseBytesMax: number, isolation: number): Gathered {
   const topics = template.map((topic) => ({ topic: topic.topic, topicId: topic.topicId, partitions: [] as Init<FetchResponsePartitionData>[] }));
-  const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [] };
+  const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [], topicBytes: new Map() };
   const abortedTransactions = isolation === READ_COMMITTED ? [] : null;
   // Plain object literals, no spread: this runs for every partition of every pass (1,000 per pass).
   const answer = (want: Wanted, replica: Partition, errorCode: number, records: Init<FetchResponsePartitionData>["records"], highWatermark = replica.highWatermark, logStartOffset = replica.logStartOffset): Init<FetchResponsePartitionData> => ({
@@ -129,6 +131,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       assert(read.chunks.reduce((sum, chunk) => sum + chunk.length, 0) === read.bytes, "read pieces add up to its bytes");
       gathered.releases.push(read.release);
       gathered.bytes += read.bytes;
+      if (read.bytes > 0) gathered.topicBytes.set(replica.topic, (gathered.topicBytes.get(replica.topic) ?? 0) + read.bytes);
       // Several views (one per segment) go out as they are: the Writer takes a list of views.
       const records = read.bytes === 0 ? noRecords : read.chunks.length === 1 ? read.chunks[0]! : read.chunks;
       partitions.push(answer(want, replica, ErrorCode.NONE, records, read.highWatermark, read.logStartOffset));
@@ -176,6 +179,7 @@ export default defineHandler({
       const done = gathered.bytes >= request.minBytes || gathered.hasError || remainingMs <= 0 || ctx.signal.aborted;
       if (done) {
         for (const release of gathered.releases) ctx.onDone(release);
+        for (const [topic, bytes] of gathered.topicBytes) broker.metrics?.topicBytesOut.inc({ topic }, bytes);
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: gathered.topics, nodeEndpoints };
       }
       for (const release of gathered.releases) release();

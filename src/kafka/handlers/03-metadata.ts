@@ -5,7 +5,9 @@
 // null topic list (v1+), or an empty one in v0, means every topic. Unknown topics are auto-created
 // with num.partitions and default.replication.factor when auto.create.topics.enable is on and the
 // request allows it (v4+ field), and answered fully once this node's image has them. Topics asked
-// by id (v10+ with a null name) are looked up by id (UNKNOWN_TOPIC_ID when absent).
+// by id (v10+ with a null name) are looked up by id (UNKNOWN_TOPIC_ID when absent). A partition
+// this node leads whose log is still recovering at start is answered LEADER_NOT_AVAILABLE with no
+// leader (clients retry); one that failed to recover also lists this node as an offline replica.
 // controllerId: clients cannot reach the controller (KRaft), so as Kafka does this names a live
 // broker — the active controller when it is one, which it always is on one node.
 // Does not: report authorized operations (no ACLs).
@@ -23,16 +25,21 @@ import { brokersOf, controllerIdOf } from "../cluster-view.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
 
-function describeTopic(image: MetadataImage, topic: TopicImage): Init<MetadataResponseTopic> {
-  const partitions: Init<MetadataResponsePartition>[] = topic.partitions.map((partition) => ({
-    errorCode: partition.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
-    partitionIndex: partition.partition,
-    leaderId: partition.leader,
-    leaderEpoch: partition.leaderEpoch,
-    replicaNodes: [...partition.replicas],
-    isrNodes: [...partition.isr],
-    offlineReplicas: partition.replicas.filter((id) => image.brokers.get(id)?.fenced !== false),
-  }));
+function describeTopic(broker: BrokerContext, image: MetadataImage, topic: TopicImage): Init<MetadataResponseTopic> {
+  const partitions: Init<MetadataResponsePartition>[] = topic.partitions.map((partition) => {
+    // This node's log of it still recovering (or failed to): no leader yet, clients retry.
+    const recovery = partition.leader === broker.nodeId ? broker.replicas.recoveryState(topic.name, partition.partition) : null;
+    const offline = partition.replicas.filter((id) => image.brokers.get(id)?.fenced !== false);
+    return {
+      errorCode: partition.leader < 0 || recovery !== null ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+      partitionIndex: partition.partition,
+      leaderId: recovery === null ? partition.leader : -1,
+      leaderEpoch: partition.leaderEpoch,
+      replicaNodes: [...partition.replicas],
+      isrNodes: [...partition.isr],
+      offlineReplicas: recovery === "failed" && !offline.includes(broker.nodeId) ? [...offline, broker.nodeId] : offline,
+    };
+  });
   return { errorCode: ErrorCode.NONE, name: topic.name, topicId: topic.id, isInternal: topic.internal, partitions };
 }
 
@@ -42,12 +49,12 @@ function topicError(name: string | null, errorCode: number, topicId = ZERO_UUID)
 
 async function lookUp(broker: BrokerContext, name: string, autoCreate: boolean): Promise<Init<MetadataResponseTopic>> {
   const existing = broker.metadata.image.topicsByName.get(name);
-  if (existing) return describeTopic(broker.metadata.image, existing);
+  if (existing) return describeTopic(broker, broker.metadata.image, existing);
   if (topicNameProblem(name) !== null) return topicError(name, ErrorCode.INVALID_TOPIC_EXCEPTION);
   if (!autoCreate) return topicError(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   try {
     const created = await broker.admin.ensureTopic(name);
-    return created ? describeTopic(broker.metadata.image, created) : topicError(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    return created ? describeTopic(broker, broker.metadata.image, created) : topicError(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   } catch (error) {
     broker.log.warn("auto-create failed", { topic: name, error: String(error) });
     return topicError(name, errorCodeOf(error));
@@ -64,13 +71,13 @@ export default defineHandler({
     let topics: Init<MetadataResponseTopic>[];
     if (allTopics) {
       const image = broker.metadata.image;
-      topics = [...image.topicsByName.values()].map((topic) => describeTopic(image, topic));
+      topics = [...image.topicsByName.values()].map((topic) => describeTopic(broker, image, topic));
     } else {
       const autoCreate = request.allowAutoTopicCreation && broker.config.values["auto.create.topics.enable"];
       topics = await Promise.all(request.topics!.map((wanted) => {
         if (wanted.name !== null) return lookUp(broker, wanted.name, autoCreate);
         const byId = broker.metadata.image.topicsById.get(wanted.topicId);
-        if (byId) return describeTopic(broker.metadata.image, byId);
+        if (byId) return describeTopic(broker, broker.metadata.image, byId);
         return topicError(ctx.version >= 12 ? null : "", ErrorCode.UNKNOWN_TOPIC_ID, wanted.topicId);
       }));
     }

@@ -1,0 +1,344 @@
+// The HttpBackend over this node's own subsystems: the published metadata image (topics, brokers,
+// leaders, ISR), the controller's operations through ClusterAdmin (create/delete topics, configs),
+// the partition replicas (reads through the leader replica, bounded by the high watermark), the
+// shared produce policy (replication/partition-append.ts, the same path as the Kafka Produce
+// handler), the shared long-poll wait (replication/long-poll.ts, the same as Kafka's Fetch) and the
+// group coordinator (the same object Kafka's JoinGroup/SyncGroup reach). A partition this node does
+// not lead answers NOT_LEADER_OR_FOLLOWER (a forwarding backend is the next step).
+//
+// Records read from a log are decoded here and their bytes COPIED: the log hands out views of
+// mapped segment memory, and a view that reaches a Response body detaches the whole mapping's
+// ArrayBuffer (BUN-NOTES.md). Every read is released before this returns.
+
+import { isInternalTopic, liveBrokers, type TopicImage } from "../cluster/index.ts";
+import { appendToPartition, PartitionUnavailable, READ_UNCOMMITTED, waitForData, type Acks, type Partition } from "../replication/index.ts";
+import { ConfigSource, type ConfigSourceValue } from "../config/index.ts";
+import type { BrokerContext } from "../kafka/context.ts";
+import { applyIncrementalChanges, ConfigOperation, describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from "../kafka/config-resources.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { buildRecordBatch, decodeRecords, isControl, isLogAppendTime, splitBatches } from "../protocol/record-batch.ts";
+import { assert } from "../util/assert.ts";
+import type {
+  ConfigChange,
+  ConfigInfo,
+  ConsumedRecord,
+  HttpBackend,
+  PartitionInfo,
+  ProduceRecord,
+  ProduceResult,
+  ReadRequest,
+  ReadResult,
+  TopicInfo,
+} from "./backend.ts";
+
+const sourceNames = new Map<number, string>(Object.entries(ConfigSource).map(([name, code]) => [code, name]));
+
+function sourceName(source: ConfigSourceValue | number): string {
+  return sourceNames.get(source) ?? "UNKNOWN";
+}
+
+function configInfo(described: DescribedConfig): ConfigInfo {
+  return {
+    name: described.name,
+    value: described.value,
+    isDefault: described.isDefault,
+    isReadOnly: described.readOnly,
+    isSensitive: described.isSensitive,
+    source: sourceName(described.configSource),
+    synonyms: described.synonyms.map((synonym) => ({ name: synonym.name, value: synonym.value, source: sourceName(synonym.source) })),
+    documentation: described.documentation,
+  };
+}
+
+const operationCodes = { SET: ConfigOperation.SET, DELETE: ConfigOperation.DELETE, APPEND: ConfigOperation.APPEND, SUBTRACT: ConfigOperation.SUBTRACT } as const;
+
+/** How long an acks=all produce may wait for the in-sync replicas (Kafka clients' default request.timeout.ms). */
+const produceTimeoutMs = 30_000;
+
+/** A copy that owns its memory (never a view of a mapped segment). */
+function owned(bytes: Uint8Array | null): Uint8Array | null {
+  return bytes === null ? null : bytes.slice();
+}
+
+export interface LocalBackendOptions {
+  /** True once every listener is up (node.ts flips it); false again while shutting down. */
+  isReady(): boolean;
+  kafkaConnectionCount(): number;
+}
+
+export class LocalBackend implements HttpBackend {
+  constructor(
+    private readonly broker: BrokerContext,
+    private readonly options: LocalBackendOptions,
+  ) {}
+
+  /** The partition's leader replica on this node, or the error Kafka answers (see ReplicaManager). */
+  private replicaOf(topic: string, partition: number): Partition {
+    try {
+      return this.broker.replicas.leaderPartition(topic, partition);
+    } catch (error) {
+      if (!(error instanceof PartitionUnavailable) || error.code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw error;
+      const exists = this.broker.metadata.image.topicsByName.has(topic);
+      throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, exists ? `topic '${topic}' has no partition ${partition}` : `topic '${topic}' does not exist`);
+    }
+  }
+
+  async cluster() {
+    const image = this.broker.metadata.image;
+    const brokers = liveBrokers(image).flatMap((registration) => {
+      const endpoint = registration.endpoints.find((candidate) => candidate.name === this.broker.advertised.name);
+      return endpoint ? [{ nodeId: registration.id, host: endpoint.host, port: endpoint.port }] : [];
+    });
+    const active = this.broker.admin.activeControllerId;
+    const controllerId = brokers.some((broker) => broker.nodeId === active) ? active : (brokers[0]?.nodeId ?? -1);
+    return { clusterId: this.broker.clusterId, controllerId, brokers };
+  }
+
+  private topicInfo(topic: TopicImage): TopicInfo {
+    const partitions: PartitionInfo[] = topic.partitions.map((registration) => {
+      const log = this.broker.replicas.partition(topic.name, registration.partition)?.log;
+      return {
+        partition: registration.partition,
+        leader: registration.leader,
+        replicas: [...registration.replicas],
+        isr: [...registration.isr],
+        logStartOffset: log?.logStartOffset ?? 0n,
+        highWatermark: log?.highWatermark ?? 0n,
+        logEndOffset: log?.logEndOffset ?? 0n,
+        sizeBytes: log?.sizeBytes ?? 0,
+      };
+    });
+    return { name: topic.name, id: topic.id, internal: topic.internal, replicationFactor: topic.partitions[0]?.replicas.length ?? 0, partitions };
+  }
+
+  async listTopics(): Promise<TopicInfo[]> {
+    return [...this.broker.metadata.image.topicsByName.values()].map((topic) => this.topicInfo(topic)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async describeTopic(name: string): Promise<TopicInfo | undefined> {
+    const topic = this.broker.metadata.image.topicsByName.get(name);
+    return topic ? this.topicInfo(topic) : undefined;
+  }
+
+  async partitionCount(name: string): Promise<number | undefined> {
+    return this.broker.metadata.image.topicsByName.get(name)?.partitions.length;
+  }
+
+  async createTopic(name: string, partitions: number, configs: Record<string, string>, validateOnly: boolean): Promise<TopicInfo> {
+    const created = await this.broker.admin.createTopic({ name, numPartitions: partitions, replicationFactor: -1, assignments: null, configs }, validateOnly);
+    if (validateOnly) {
+      return { name, id: created.topicId, internal: isInternalTopic(name), replicationFactor: created.replicationFactor, partitions: [] };
+    }
+    return this.topicInfo(this.broker.metadata.image.topicsByName.get(name)!);
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    if (isInternalTopic(name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `internal topic ${name} cannot be deleted`);
+    await this.broker.admin.deleteTopic(name);
+    this.broker.metrics?.forgetTopic(name);
+  }
+
+  async describeTopicConfigs(name: string): Promise<ConfigInfo[]> {
+    return describeTopicConfigs(this.broker, name, { keys: null, includeSynonyms: true, includeDocumentation: true }).map(configInfo);
+  }
+
+  async alterTopicConfigs(name: string, changes: ConfigChange[], validateOnly: boolean): Promise<void> {
+    const overrides = applyIncrementalChanges(
+      this.broker,
+      name,
+      changes.map((change) => ({ name: change.name, configOperation: operationCodes[change.operation], value: change.value })),
+    );
+    await this.broker.admin.alterTopicConfigs(name, overrides, validateOnly);
+  }
+
+  async describeBrokerConfigs(nodeId: number): Promise<ConfigInfo[]> {
+    return describeBrokerConfigs(this.broker, String(nodeId), { keys: null, includeSynonyms: true, includeDocumentation: true }).map(configInfo);
+  }
+
+  async produce(topic: string, partition: number, records: ProduceRecord[], acks: Acks, createIfMissing = false): Promise<ProduceResult> {
+    assert(records.length > 0, "produce needs at least one record");
+    if (isInternalTopic(topic)) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `cannot append to internal topic ${topic}`);
+    if (createIfMissing && !this.broker.metadata.image.topicsByName.has(topic)) {
+      try {
+        await this.broker.admin.createTopic({ name: topic, numPartitions: -1, replicationFactor: -1, assignments: null, configs: {} });
+      } catch (error) {
+        if (!(error instanceof KafkaError && error.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw error;
+        // Created by someone else, perhaps not committed yet: ensureTopic waits until it is here.
+        await this.broker.admin.ensureTopic(topic);
+      }
+    }
+    const nowMs = BigInt(this.broker.clock.nowMs());
+    const timestamps = records.map((record) => record.timestampMs ?? nowMs);
+    const batch = buildRecordBatch({
+      records: records.map((record, index) => ({ key: record.key, value: record.value, headers: record.headers, timestamp: timestamps[index]! })),
+      baseTimestamp: timestamps[0]!,
+    });
+    const result = await appendToPartition(this.broker, topic, partition, batch, acks, produceTimeoutMs);
+    assert(result.lastOffset - result.baseOffset === BigInt(records.length - 1), "one offset per record");
+    const logAppendTime = result.logAppendTimeMs >= 0n;
+    return {
+      partition,
+      baseOffset: result.baseOffset,
+      timestampsMs: logAppendTime ? timestamps.map(() => result.logAppendTimeMs) : timestamps,
+      timestampType: logAppendTime ? "LogAppendTime" : "CreateTime",
+    };
+  }
+
+  async partitionOffsets(topic: string, partition: number) {
+    const replica = this.replicaOf(topic, partition);
+    return { logStartOffset: replica.logStartOffset, highWatermark: replica.highWatermark };
+  }
+
+  async waitForRecords(topic: string, partition: number, offset: bigint, waitMs: number, signal: AbortSignal): Promise<void> {
+    const replica = this.replicaOf(topic, partition);
+    if (replica.highWatermark > offset) return;
+    await waitForData([replica], waitMs, signal);
+  }
+
+  /** The offset a read starts at: the given one, or the first record at/after a timestamp (the high watermark if none). */
+  private startOffset(replica: Partition, request: ReadRequest): bigint {
+    if (request.timestampMs !== undefined) {
+      const found = replica.fetchOffsetForTimestamp(request.timestampMs, READ_UNCOMMITTED).offset;
+      return found >= 0n ? found : replica.highWatermark;
+    }
+    assert(request.offset !== undefined, "a read needs an offset or a timestamp");
+    return request.offset;
+  }
+
+  async read(request: ReadRequest): Promise<ReadResult> {
+    let replica = this.replicaOf(request.topic, request.partition);
+    let offset = this.startOffset(replica, request);
+    if (offset < replica.logStartOffset || offset > replica.highWatermark) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${offset} is outside ${replica.logStartOffset}…${replica.highWatermark} of ${request.topic}-${request.partition}`);
+    }
+    if (offset === replica.highWatermark && request.waitMs > 0) {
+      await waitForData([replica], request.waitMs, request.signal ?? new AbortController().signal);
+      // The topic may have been deleted (or the leadership moved) while we waited.
+      replica = this.replicaOf(request.topic, request.partition);
+      if (request.timestampMs !== undefined) offset = this.startOffset(replica, request);
+    }
+    return this.readNow(replica, request, offset);
+  }
+
+  private readNow(replica: Partition, request: ReadRequest, offset: bigint): ReadResult {
+    const result: ReadResult = { records: [], nextOffset: offset, logStartOffset: replica.logStartOffset, highWatermark: replica.highWatermark };
+    if (offset >= replica.highWatermark) return result;
+    const read = replica.readRecords(offset, Math.max(1, request.maxBytes), READ_UNCOMMITTED);
+    try {
+      for (const chunk of read.chunks) {
+        for (const batch of splitBatches(chunk, { verifyCrc: false, allowTruncatedTail: true })) {
+          const header = batch.header;
+          const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
+          if (lastOffset + 1n > result.nextOffset) result.nextOffset = lastOffset + 1n;
+          if (isControl(header.attributes)) continue;
+          const timestampType = isLogAppendTime(header.attributes) ? "LogAppendTime" : "CreateTime";
+          for (const record of decodeRecords(batch)) {
+            if (record.offset < offset) continue;
+            result.records.push(this.consumed(request, record, timestampType));
+          }
+        }
+      }
+      if (read.bytes > 0) this.broker.metrics?.topicBytesOut.inc({ topic: request.topic }, read.bytes);
+      result.highWatermark = read.highWatermark;
+      result.logStartOffset = read.logStartOffset;
+    } finally {
+      read.release();
+    }
+    return result;
+  }
+
+  private consumed(request: ReadRequest, record: ReturnType<typeof decodeRecords>[number], timestampType: ConsumedRecord["timestampType"]): ConsumedRecord {
+    return {
+      topic: request.topic,
+      partition: request.partition,
+      offset: record.offset,
+      timestampMs: record.timestamp,
+      timestampType,
+      key: owned(record.key),
+      value: owned(record.value),
+      headers: record.headers.map((header) => ({ key: header.key, value: owned(header.value) })),
+    };
+  }
+
+  // ── groups ───────────────────────────────────────────────────────────────────────────────
+
+  private get groups() {
+    const groups = this.broker.groups;
+    if (!groups) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the group coordinator is not running");
+    return groups;
+  }
+
+  /** The coordinator, if this node coordinates `groupId` now (else NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS). */
+  private coordinatorFor(groupId: string) {
+    const groups = this.groups;
+    const code = groups.coordinatorError(groupId);
+    if (code !== ErrorCode.NONE) throw new KafkaError(code, `this node does not coordinate group '${groupId}' now`);
+    return groups.coordinator;
+  }
+
+  async joinGroup(input: Parameters<HttpBackend["joinGroup"]>[0]) {
+    return this.coordinatorFor(input.groupId).joinGroup(input);
+  }
+
+  async syncGroup(input: Parameters<HttpBackend["syncGroup"]>[0]) {
+    return this.coordinatorFor(input.groupId).syncGroup(input);
+  }
+
+  async heartbeat(input: Parameters<HttpBackend["heartbeat"]>[0]) {
+    return this.coordinatorFor(input.groupId).heartbeat(input);
+  }
+
+  async leaveGroup(groupId: string, members: Parameters<HttpBackend["leaveGroup"]>[1]) {
+    return this.coordinatorFor(groupId).leaveGroup(groupId, members);
+  }
+
+  async commitOffsets(input: Parameters<HttpBackend["commitOffsets"]>[0]) {
+    return this.coordinatorFor(input.groupId).commitOffsets(input);
+  }
+
+  async fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null) {
+    return this.coordinatorFor(groupId).fetchOffsets(groupId, topics);
+  }
+
+  async listGroups() {
+    const groups = this.groups;
+    if (groups.partitions.anyLoading) throw new KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, "offsets partitions are still loading");
+    return groups.coordinator.listGroups();
+  }
+
+  async describeGroup(groupId: string) {
+    return this.coordinatorFor(groupId).describeGroup(groupId);
+  }
+
+  async groupLag(groupId: string) {
+    this.coordinatorFor(groupId);
+    return this.groups.groupLag(groupId);
+  }
+
+  // ── health and metrics ───────────────────────────────────────────────────────────────────
+
+  isReady(): boolean {
+    return this.options.isReady();
+  }
+
+  partitionMetrics() {
+    const metrics = [];
+    for (const replica of this.broker.replicas.all()) {
+      const log = replica.log;
+      metrics.push({
+        topic: log.topic,
+        partition: log.partition,
+        logStartOffset: log.logStartOffset,
+        highWatermark: log.highWatermark,
+        logEndOffset: log.logEndOffset,
+        sizeBytes: log.sizeBytes,
+      });
+    }
+    return metrics;
+  }
+
+  kafkaConnectionCount(): number {
+    return this.options.kafkaConnectionCount();
+  }
+}
