@@ -1,9 +1,12 @@
 // A Runnel node: storage, cluster metadata and the listeners, wired together. main.ts parses the
 // configuration and calls startNode; tests and the in-process harness can call it directly.
 //
-//   config ─▶ meta.properties (cluster id, node id) ─▶ LogManager (recover every partition)
-//          ─▶ ClusterStore (topics.json; opens each topic's logs) ─▶ Kafka listener
-// close() runs the same chain backwards: listener and its connections, metadata writes, logs.
+//   config ─▶ lock <data dir>/.lock ─▶ meta.properties (cluster id, node id)
+//          ─▶ LogManager (recover every partition) ─▶ ClusterStore (topics.json; opens each
+//          topic's logs) ─▶ groups ─▶ cleaner ─▶ Kafka listener ─▶ HTTP listener
+// close() runs the same chain backwards: listeners and their connections, metadata writes, logs,
+// and the lock last. A step that fails closes what was started and throws a StartupError: one line
+// saying what failed and where, which main.ts prints before exiting non-zero.
 
 import { mkdir } from "node:fs/promises";
 import { ClusterStore, loadOrCreateMetaProperties } from "./cluster/index.ts";
@@ -16,6 +19,10 @@ import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
 import { createLogManager, realFs } from "./storage/index.ts";
+import { describeLock, lockDataDirectory, type DirectoryLock } from "./storage/dir-lock.ts";
+import { raiseDescriptorLimit } from "./native/libc.ts";
+import { descriptorBudget } from "./util/descriptor-budget.ts";
+import { StartupError, startupStep } from "./util/startup-error.ts";
 import { PartitionProducerState } from "./storage/producer-state.ts";
 import { systemClock } from "./util/clock.ts";
 import { createLogger } from "./util/logger.ts";
@@ -35,11 +42,48 @@ export interface RunningNode {
 export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode> {
   const config = loaded.values;
   const directory = dataDir(config);
-  await mkdir(directory, { recursive: true });
-  const meta = await loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]);
-  log.info("starting", { "node.id": meta.nodeId, "cluster.id": meta.clusterId, "data.dir": directory });
+  await startupStep(`cannot create data directory ${directory}`, () => mkdir(directory, { recursive: true }));
+  // Before anything else touches the directory: a second node on it must not recover (truncate)
+  // the live node's files (storage/dir-lock.ts).
+  const lock = await startupStep(`cannot lock data directory ${directory}`, () => lockDataDirectory(directory));
+  // Everything started so far, closed in reverse order when a later step fails.
+  const started: (() => void | Promise<void>)[] = [() => lock.release()];
+  const stopStarted = async () => {
+    for (const stop of started.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log.warn("cleanup after a failed start failed", { error: String(error) });
+      }
+    }
+  };
+  try {
+    return await startLocked(loaded, directory, lock, started);
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
+}
 
-  const storedOverrides = await ClusterStore.readStoredOverrides(directory);
+async function startLocked(
+  loaded: LoadedBrokerConfig,
+  directory: string,
+  lock: DirectoryLock,
+  started: (() => void | Promise<void>)[],
+): Promise<RunningNode> {
+  const config = loaded.values;
+  const limit = raiseDescriptorLimit();
+  const budget = descriptorBudget(limit.soft);
+  const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]));
+  log.info("starting", {
+    "node.id": meta.nodeId,
+    "cluster.id": meta.clusterId,
+    "data.dir": directory,
+    lock: describeLock(lock),
+    "file.descriptors": `${limit.soft} (${limit.outcome}; ${budget.segmentFiles} for segment files, ${budget.connections} for connections)`,
+  });
+
+  const storedOverrides = await startupStep(`cannot read topic metadata in ${directory}`, () => ClusterStore.readStoredOverrides(directory));
   const logs = createLogManager({
     dataDir: directory,
     brokerConfig: config,
@@ -47,18 +91,24 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     logger: createLogger("storage"),
     // Idempotent-producer state per partition, rebuilt from the log at open (storage/producer-state.ts).
     producerStateFactory: () => new PartitionProducerState({ producerIdExpirationMs: config["producer.id.expiration.ms"] }),
+    segmentDescriptorsMax: budget.segmentFiles,
+    closeConcurrencyMax: budget.logsClosing,
   });
-  await logs.open();
-  const cluster = await ClusterStore.open({ dataDir: directory, config: loaded, logs });
+  await startupStep(`cannot open the logs in ${directory}`, () => logs.open());
+  started.push(() => logs.close());
+  const cluster = await startupStep(`cannot open topic metadata in ${directory}`, () => ClusterStore.open({ dataDir: directory, config: loaded, logs }));
+  started.push(() => cluster.close());
   // Group coordinator: opens (or creates) __consumer_offsets and replays it before serving.
-  const groups = await startGroups({ config, cluster });
+  const groups = await startupStep("cannot start the group coordinator", () => startGroups({ config, cluster }));
+  started.push(() => groups.close());
   // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
   const cleaner = startLogCleaner(logs, config, realFs, native);
+  started.push(async () => void (await cleaner?.stop()));
 
   const listeners = config.listeners.map((entry) => parseListener("listeners", entry));
   const advertisedListeners = config["advertised.listeners"].map((entry) => parseListener("advertised.listeners", entry));
   const plaintext = listeners.find((listener) => listener.name === "PLAINTEXT");
-  if (!plaintext) throw new Error("listeners has no PLAINTEXT entry (the Kafka protocol listener)");
+  if (!plaintext) throw new StartupError("listeners has no PLAINTEXT entry (the Kafka protocol listener)");
 
   const broker: BrokerContext = {
     config: loaded,
@@ -72,35 +122,24 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     apiRanges: [],
     groups,
   };
-  let kafka: KafkaServer;
-  try {
-    kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
-  } catch (error) {
-    groups.close();
-    await cleaner?.stop();
-    await cluster.close();
-    await logs.close();
-    throw error;
-  }
+  const kafka = await startupStep(`cannot listen for Kafka clients on ${plaintext.host}:${plaintext.port}`, () =>
+    startKafkaServer(broker, handlers, plaintext, broker.log, {
+      connectionsMax: budget.connections,
+      descriptorLimit: budget.limit,
+      descriptorReserve: budget.reserve,
+    }));
+  started.push(() => kafka.close());
   broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
   console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
-    try {
-      http = startHttpServer(httpListener, {
+    http = await startupStep(`cannot listen for HTTP on ${httpListener.host}:${httpListener.port}`, () =>
+      startHttpServer(httpListener, {
         nodeId: meta.nodeId,
         clusterId: meta.clusterId,
         topicCount: () => cluster.topics().length,
-      });
-    } catch (error) {
-      await kafka.close();
-      groups.close();
-      await cleaner?.stop();
-      await cluster.close();
-      await logs.close();
-      throw error;
-    }
+      }));
     console.log(`http listening on ${http.host}:${http.port}`);
   }
 
@@ -111,12 +150,16 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     broker,
     close() {
       closing ??= (async () => {
-        await http?.close();
-        await kafka.close();
-        groups.close();
-        await cleaner?.stop();
-        await cluster.close();
-        await logs.close();
+        try {
+          await http?.close();
+          await kafka.close();
+          groups.close();
+          await cleaner?.stop();
+          await cluster.close();
+          await logs.close();
+        } finally {
+          lock.release();
+        }
         log.info("stopped");
       })();
       return closing;

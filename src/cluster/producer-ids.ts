@@ -6,10 +6,19 @@
 //
 //   0 ........ next ........ reservedEnd          (file holds reservedEnd)
 //   given out   next to give   first id of the next block to reserve
+//
+// The file and a mirror copy carry a checksum (checked-file.ts). Should both be unusable (damaged
+// or deleted by hand), ids would be reused if the allocator restarted at 0, and a reused id meets
+// the partitions' stored producer state of its previous owner (OUT_OF_ORDER_SEQUENCE_NUMBER for
+// the new producer). Instead it continues above a floor derived from the clock, 1,000 ids per
+// millisecond since 1970: above every id handed out before, unless ids were handed out faster than
+// a million a second or the clock went back. Logged at ERROR.
 
-import { mkdir, open, rename, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { assert } from "../util/assert.ts";
+import { createLogger, type Logger } from "../util/logger.ts";
+import { readCheckedFile, writeCheckedFile } from "./checked-file.ts";
 
 /** Kafka's producer id block size. */
 export const producerIdBlockSize = 1000n;
@@ -29,12 +38,12 @@ export class ProducerIdAllocator {
   ) {}
 
   /** Open (or start) the allocator of a data directory. */
-  static async open(dataDir: string, blockSize: bigint = producerIdBlockSize): Promise<ProducerIdAllocator> {
+  static async open(dataDir: string, blockSize: bigint = producerIdBlockSize, logger: Logger = createLogger("cluster")): Promise<ProducerIdAllocator> {
     assert(blockSize > 0n, "producer id block size must be positive");
     const directory = join(dataDir, "__cluster_metadata");
     await mkdir(directory, { recursive: true });
     const allocator = new ProducerIdAllocator(directory, blockSize);
-    const stored = await readStoredEnd(join(directory, FILE_NAME));
+    const stored = await readStoredEnd(join(directory, FILE_NAME), logger);
     allocator.next = stored;
     allocator.reservedEnd = stored;
     return allocator;
@@ -56,35 +65,27 @@ export class ProducerIdAllocator {
   private async reserveBlock(): Promise<void> {
     const end = this.next + this.blockSize;
     if (end > PRODUCER_ID_MAX) throw new Error("producer ids exhausted");
-    const path = join(this.directory, FILE_NAME);
-    const temporary = `${path}.tmp`;
-    const file = await open(temporary, "w");
-    try {
-      await file.writeFile(`${end}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
-    const directory = await open(this.directory, "r");
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
+    await writeCheckedFile(join(this.directory, FILE_NAME), `${end}\n`);
     this.reservedEnd = end;
   }
 }
 
-async function readStoredEnd(path: string): Promise<bigint> {
-  let text: string;
+function highWaterProblem(text: string): string | null {
+  return /^\d+$/.test(text.trim()) ? null : `not a producer id high-water mark: ${JSON.stringify(text.trim().slice(0, 40))}`;
+}
+
+/** The stored end of the reserved block: 0 for a new directory, a clock floor when both copies are unusable. */
+async function readStoredEnd(path: string, logger: Logger): Promise<bigint> {
   try {
-    text = await readFile(path, "utf8");
+    const text = await readCheckedFile(path, highWaterProblem, logger);
+    return text === null ? 0n : BigInt(text.trim());
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0n;
-    throw error;
+    const floor = BigInt(Date.now()) * 1000n;
+    logger.error("the producer id file and its mirror are unusable; continuing above a clock-derived floor so that no id is handed out twice", {
+      file: path,
+      error: error instanceof Error ? error.message : String(error),
+      nextProducerId: String(floor),
+    });
+    return floor;
   }
-  const trimmed = text.trim();
-  if (!/^\d+$/.test(trimmed)) throw new Error(`${path}: not a producer id high-water mark: ${JSON.stringify(trimmed)}`);
-  return BigInt(trimmed);
 }

@@ -3,8 +3,9 @@
 // overrides. It owns the lifecycle of the topics' partition logs, so that handlers stay thin:
 // create/delete/alter/add-partitions here touch both the metadata and the logs.
 //
-// Persistence: `<dataDir>/__cluster_metadata/topics.json`, rewritten whole and atomically
-// (tmp + fsync + rename) after every change, one write at a time in change order. Crash safety:
+// Persistence: `<dataDir>/__cluster_metadata/topics.json` and its mirror copy, each with a checksum
+// (checked-file.ts), rewritten whole and atomically (tmp + fsync + rename) after every change, one
+// write at a time in change order; a damaged copy is replaced by the other at start. Crash safety:
 //   - create: logs are created first, then the metadata is written. A crash in between leaves
 //     log directories no topic names; at start they are adopted as topics (data is never dropped
 //     on a guess).
@@ -28,7 +29,7 @@ import { isUuidString, randomUuid } from "../protocol/primitives.ts";
 import type { LogManager, PartitionLog } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { readCheckedFile, writeCheckedFile } from "./checked-file.ts";
 import { collisionKey, isInternalTopic, topicNameProblem } from "./topic-name.ts";
 
 /** Partitions per topic, at most (Kafka has no hard limit; this bounds a hostile request). */
@@ -50,14 +51,24 @@ interface StoredState {
   deleting: string[];
 }
 
-async function readState(path: string): Promise<StoredState> {
-  let text: string;
+/** Why a topics.json text is unusable, or null. */
+function stateProblem(text: string): string | null {
   try {
-    text = await readFile(path, "utf8");
+    const state = JSON.parse(text) as StoredState;
+    if (state.version !== 1 || !Array.isArray(state.topics)) return "unknown format";
+    for (const topic of state.topics) {
+      if (!isUuidString(topic.id) || !Number.isInteger(topic.partitions) || topic.partitions < 1) return `bad entry for topic ${JSON.stringify(topic.name)}`;
+    }
+    return null;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, topics: [], deleting: [] };
-    throw error;
+    return `not JSON: ${(error as Error).message}`;
   }
+}
+
+/** topics.json, or its mirror when it is damaged (checked-file.ts); an empty state when neither exists. */
+async function readState(path: string, logger: Logger): Promise<StoredState> {
+  const text = await readCheckedFile(path, stateProblem, logger);
+  if (text === null) return { version: 1, topics: [], deleting: [] };
   const state = JSON.parse(text) as StoredState;
   assert(state.version === 1 && Array.isArray(state.topics), `${path}: unknown format`);
   return state;
@@ -100,13 +111,13 @@ export class ClusterStore {
    * The config overrides of every stored topic, read before the LogManager opens the logs (so that
    * each log recovers with its own topic config: LogManagerOptions.topicConfigFor).
    */
-  static async readStoredOverrides(dataDir: string): Promise<Map<string, Record<string, string>>> {
-    const state = await readState(join(dataDir, "__cluster_metadata", "topics.json"));
+  static async readStoredOverrides(dataDir: string, logger: Logger = createLogger("cluster")): Promise<Map<string, Record<string, string>>> {
+    const state = await readState(join(dataDir, "__cluster_metadata", "topics.json"), logger);
     return new Map(state.topics.map((topic) => [topic.name, topic.configs]));
   }
 
   private async load(): Promise<void> {
-    const state = await readState(this.path);
+    const state = await readState(this.path, this.log);
     for (const topic of state.topics) {
       assert(isUuidString(topic.id), `${this.path}: bad topic id ${topic.id}`);
       this.put({ ...topic, internal: isInternalTopic(topic.name) });
@@ -153,7 +164,7 @@ export class ClusterStore {
       deleting: [...this.deleting],
     };
     const text = JSON.stringify(snapshot, null, 1) + "\n";
-    const write = this.persistChain.then(() => writeFileAtomic(this.path, text));
+    const write = this.persistChain.then(() => writeCheckedFile(this.path, text));
     this.persistChain = write.catch(() => {});
     return write;
   }

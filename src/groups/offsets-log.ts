@@ -11,6 +11,8 @@ import type { ClusterStore } from "../cluster/index.ts";
 import { native } from "../native/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { batchesIn, decodeBatchRecords, encodeBatch, type LogRecord } from "../storage/cleaner-records.ts";
+import { DamagedDataError } from "../storage/segment.ts";
+import type { BatchHeader } from "../storage/batch-header.ts";
 import type { PartitionLog } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger } from "../util/logger.ts";
@@ -94,41 +96,91 @@ export class OffsetsLog implements GroupStore {
     }
   }
 
-  /** Replays every partition, calling `apply` for each record in log order. */
-  load(apply: (record: GroupRecord) => void): { records: number; bytes: number } {
-    let count = 0;
-    let bytes = 0;
+  /**
+   * Replays every partition, calling `apply` for each record in log order. Damage never stops the
+   * node: a damaged stretch of a partition is skipped (what it held — commits, group metadata — is
+   * lost, and said so at ERROR; newer records after it still apply), an offline partition is
+   * skipped whole, and a record that does not decode is skipped alone.
+   */
+  load(apply: (record: GroupRecord) => void): { records: number; bytes: number; skipped: number } {
+    const totals = { records: 0, bytes: 0, skipped: 0 };
     for (let partition = 0; partition < this.partitionCount; partition++) {
-      const partitionLog = this.partitionLog(partition);
-      let cursor = partitionLog.logStartOffset;
-      const end = partitionLog.logEndOffset;
-      while (cursor < end) {
-        const read = partitionLog.read(cursor, loadReadBytesMax, end);
-        const before = cursor;
-        try {
-          for (const chunk of read.chunks) {
-            bytes += chunk.length;
-            for (const batch of batchesIn(chunk)) {
-              const decoded = decodeBatchRecords(batch.bytes, batch.header);
-              if (decoded === null) throw new Error(`compressed batch at ${batch.header.baseOffset} in ${OFFSETS_TOPIC}-${partition}`);
-              for (const record of decoded) {
-                if (record.offset < cursor || record.key === null) continue;
-                const groupRecord = decodeRecord(record.key, record.value);
-                if (groupRecord) {
-                  apply(groupRecord);
-                  count++;
-                }
-              }
-              const last = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
-              if (last > cursor) cursor = last;
-            }
-          }
-        } finally {
-          read.release();
-        }
-        if (cursor === before) break;
+      try {
+        this.loadPartition(partition, apply, totals);
+      } catch (error) {
+        totals.skipped += 1;
+        log.error("cannot replay an offsets partition; the groups on it start without their stored state", {
+          partition: `${OFFSETS_TOPIC}-${partition}`,
+          error: String(error),
+        });
       }
     }
-    return { records: count, bytes };
+    return totals;
+  }
+
+  private loadPartition(partition: number, apply: (record: GroupRecord) => void, totals: { records: number; bytes: number; skipped: number }): void {
+    const partitionLog = this.partitionLog(partition);
+    let cursor = partitionLog.logStartOffset;
+    const end = partitionLog.logEndOffset;
+    while (cursor < end) {
+      let read;
+      try {
+        read = partitionLog.read(cursor, loadReadBytesMax, end);
+      } catch (error) {
+        if (!(error instanceof DamagedDataError) || error.readableFrom <= cursor) throw error;
+        log.error("skipping damaged records of the offsets topic; the commits and group changes they held are lost", {
+          partition: `${OFFSETS_TOPIC}-${partition}`,
+          offsets: `${cursor}..${error.readableFrom - 1n}`,
+          error: error.message,
+        });
+        totals.skipped += 1;
+        cursor = error.readableFrom;
+        continue;
+      }
+      const before = cursor;
+      try {
+        for (const chunk of read.chunks) {
+          totals.bytes += chunk.length;
+          for (const batch of batchesIn(chunk)) {
+            this.applyBatch(partition, batch, cursor, apply, totals);
+            const last = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
+            if (last > cursor) cursor = last;
+          }
+        }
+      } finally {
+        read.release();
+      }
+      if (cursor === before) break;
+    }
+  }
+
+  private applyBatch(
+    partition: number,
+    batch: { header: BatchHeader; bytes: Uint8Array },
+    cursor: bigint,
+    apply: (record: GroupRecord) => void,
+    totals: { records: number; skipped: number },
+  ): void {
+    const decoded = decodeBatchRecords(batch.bytes, batch.header);
+    if (decoded === null) {
+      totals.skipped += 1;
+      log.error("skipping a compressed batch in the offsets topic (never written by Runnel)", { partition: `${OFFSETS_TOPIC}-${partition}`, baseOffset: String(batch.header.baseOffset) });
+      return;
+    }
+    for (const record of decoded) {
+      if (record.offset < cursor || record.key === null) continue;
+      let groupRecord: GroupRecord | null;
+      try {
+        groupRecord = decodeRecord(record.key, record.value);
+      } catch (error) {
+        totals.skipped += 1;
+        log.error("skipping an offsets record that does not decode", { partition: `${OFFSETS_TOPIC}-${partition}`, offset: String(record.offset), error: String(error) });
+        continue;
+      }
+      if (groupRecord) {
+        apply(groupRecord);
+        totals.records++;
+      }
+    }
   }
 }

@@ -16,6 +16,9 @@ export function startHttpServer(listener: Listener, info: HttpNodeInfo): HttpSer
     hostname: listener.host,
     port: listener.port,
     development: false,
+    // Bun.serve sets SO_REUSEPORT by default: a second node given the same port started and the
+    // two answered alternately. Bind exclusively, so that a taken port refuses the start.
+    reusePort: false,
     http2: true,
     fetch: app.fetch,
   });

@@ -1,7 +1,12 @@
 // Every partition log of this node, under `<dataDir>/<topic>-<partition>/` (Kafka's layout), with
-// the node-wide pieces: the recovery-point and log-start-offset checkpoint files, the LRU of mapped
-// segments, and the background schedulers (retention every log.retention.check.interval.ms,
-// checkpoints every log.flush.offset.checkpoint.interval.ms).
+// the node-wide pieces: the recovery-point and log-start-offset checkpoint files, the LRUs of mapped
+// segments and of open segment files, and the background schedulers (retention every
+// log.retention.check.interval.ms, checkpoints every log.flush.offset.checkpoint.interval.ms).
+//
+// A partition whose log cannot be opened at start (an unreadable file, an inconsistency recovery
+// will not guess about) is taken offline on its own (offline-log.ts: KAFKA_STORAGE_ERROR) and the
+// node starts with the others; a partition that cannot be created (EMFILE, ENOSPC) leaves no
+// directory behind.
 
 import { join } from "node:path";
 import { LONG_MAX, topicDefaults, type BrokerConfig, type TopicConfig } from "../config/index.ts";
@@ -20,8 +25,11 @@ import {
   type CheckpointEntries,
 } from "./checkpoint.ts";
 import { realFs, type StorageFs } from "./fs.ts";
+import { DescriptorCache } from "./descriptors.ts";
 import { MappingCache } from "./mapping.ts";
+import { OfflineLog } from "./offline-log.ts";
 import { Log } from "./partition-log.ts";
+import { storageError } from "./segment.ts";
 import type { LogManager, PartitionLog, ProducerStateManager } from "./types.ts";
 
 export interface LogManagerOptions {
@@ -36,6 +44,13 @@ export interface LogManagerOptions {
   logger?: Logger;
   /** Most segments mapped at once across all partitions (default 4096; vm.max_map_count is 65530). */
   mappedSegmentsMax?: number;
+  /**
+   * Most segment files open at once across all partitions (default 1024; the node sizes it from
+   * RLIMIT_NOFILE): the descriptors of the least recently used are closed (descriptors.ts).
+   */
+  segmentDescriptorsMax?: number;
+  /** Most logs closed at once at shutdown (default 64): each holds index files open until its last sync. */
+  closeConcurrencyMax?: number;
   /** Start the retention and checkpoint timers (default true; tests call runRetention() instead). */
   backgroundTasks?: boolean;
 }
@@ -51,11 +66,21 @@ const partitionDirectoryPattern = /^(.+)-(\d+)$/;
 export const cleanShutdownFile = ".runnel_cleanshutdown";
 
 /**
- * Most logs closed at once. Closing a log writes the index files of its stale segments (two more
- * descriptors each, held until its last fdatasync): closing 10,000 logs all at once ran out of file
- * descriptors (EMFILE) on top of the one each open segment holds.
+ * Most logs closed at once, by default. Closing a log writes the index files of its stale segments
+ * (two more descriptors each, held until its last fdatasync): closing 10,000 logs all at once ran
+ * out of file descriptors (EMFILE).
  */
 const logsClosingMax = 64;
+
+/** "topic partition" lines of the clean-shutdown marker: partitions that were not closed cleanly. */
+function parseUncleanList(bytes: Uint8Array): string[] {
+  const keys: string[] = [];
+  for (const line of new TextDecoder().decode(bytes).split("\n")) {
+    const match = /^(\S+) (\d+)$/.exec(line);
+    if (match) keys.push(partitionKey(match[1]!, Number(match[2])));
+  }
+  return keys;
+}
 
 /** `action` on every item, at most `concurrencyMax` at a time; the results in item order. */
 async function settleInBatches<T, R>(items: readonly T[], concurrencyMax: number, action: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
@@ -75,7 +100,13 @@ export class DataDirLogManager implements LogManager {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly mappings: MappingCache;
+  /** Open segment files of every log (descriptors.ts). */
+  readonly descriptors: DescriptorCache;
   private readonly logs = new Map<string, Log>();
+  /** Partitions found on disk whose log could not be opened (offline-log.ts), by key. */
+  private readonly offline = new Map<string, OfflineLog>();
+  /** Partitions the last clean shutdown named as not closed cleanly (they were offline). */
+  private uncleanAtShutdown = new Set<string>();
   /**
    * The same logs by topic, then partition: get() needs no key string per call (a Fetch of 1,000
    * partitions looks up 1,000 logs; building and hashing `topic\0partition` was most of it).
@@ -99,23 +130,33 @@ export class DataDirLogManager implements LogManager {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger("storage");
     this.mappings = new MappingCache(options.mappedSegmentsMax ?? 4096);
+    this.descriptors = new DescriptorCache(options.segmentDescriptorsMax ?? 1024);
   }
 
   async open(): Promise<void> {
     this.fs.mkdir(this.dataDir);
     const recovery = readCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile);
     const starts = readCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile);
-    for (const error of [recovery.error, starts.error]) {
-      if (error !== null) this.logger.warn("ignoring a damaged checkpoint file; recovery scans whole logs", { error });
+    if (recovery.error !== null) {
+      this.logger.error("ignoring a damaged recovery checkpoint file; recovery verifies whole logs", { error: recovery.error });
+    }
+    if (starts.error !== null) {
+      this.logger.error("ignoring a damaged log start offset checkpoint file; records deleted by DeleteRecords may be readable again", { error: starts.error });
     }
     this.recoveryPoints = recovery.entries;
     this.logStartOffsets = starts.entries;
     const markerPath = join(this.dataDir, cleanShutdownFile);
-    this.cleanShutdown = this.fs.exists(markerPath) && recovery.error === null;
-    if (this.fs.exists(markerPath)) {
+    const marker = this.fs.readFile(markerPath);
+    this.cleanShutdown = marker !== null && recovery.error === null;
+    this.uncleanAtShutdown = new Set(marker === null ? [] : parseUncleanList(marker));
+    if (marker !== null) {
       this.fs.unlink(markerPath);
       await this.fs.fsyncDir(this.dataDir);
     }
+    // Recovered logs whose scanned segments still wait for an fdatasync hold their descriptors
+    // until it is done (descriptors.ts); those syncs run in the background, and the opening waits
+    // for them when the open segment files reach three quarters of their budget.
+    const recoverySyncs: Promise<void>[] = [];
     for (const name of this.fs.readdir(this.dataDir)) {
       const match = partitionDirectoryPattern.exec(name);
       if (!match || !topicNamePattern.test(match[1]!)) continue;
@@ -123,14 +164,43 @@ export class DataDirLogManager implements LogManager {
       const topic = match[1]!;
       const partition = Number(match[2]);
       const config = this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
-      await this.openLog(topic, partition, config);
+      const log = await this.openFound(topic, partition, config);
+      const syncing = log?.syncAfterRecovery();
+      if (syncing) recoverySyncs.push(syncing);
+      if (this.descriptors.openCount * 4 >= this.descriptors.descriptorsMax * 3) await Promise.all(recoverySyncs.splice(0));
     }
     this.cleanShutdown = false; // only the logs found at open were closed cleanly
+    if (this.offline.size > 0) {
+      this.logger.error("partitions offline (their logs could not be opened; they answer KAFKA_STORAGE_ERROR, every other partition is served)", {
+        partitions: [...this.offline.values()].map((log) => `${log.topic}-${log.partition}`).join(","),
+      });
+    }
     this.startBackgroundTasks();
   }
 
+  /** Open a partition found on disk; on failure it goes offline (logged) and null is returned. */
+  private async openFound(topic: string, partition: number, config: TopicConfig): Promise<Log | null> {
+    try {
+      return await this.openLog(topic, partition, config);
+    } catch (error) {
+      const key = partitionKey(topic, partition);
+      const directory = join(this.dataDir, `${topic}-${partition}`);
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.error("cannot open a partition log; the partition is offline", { directory, error: reason });
+      this.offline.set(key, new OfflineLog(topic, partition, directory, reason));
+      return null;
+    }
+  }
+
   get(topic: string, partition: number): PartitionLog | undefined {
-    return this.logsByTopic.get(topic)?.get(partition);
+    const log = this.logsByTopic.get(topic)?.get(partition);
+    if (log !== undefined || this.offline.size === 0) return log;
+    return this.offline.get(partitionKey(topic, partition));
+  }
+
+  /** Partitions that could not be opened at start. */
+  offlinePartitions(): OfflineLog[] {
+    return [...this.offline.values()];
   }
 
   /** The concrete log (extra methods: runRetention, recoveryPoint, segment listing). */
@@ -143,12 +213,30 @@ export class DataDirLogManager implements LogManager {
       throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `illegal topic name ${JSON.stringify(topic)}`);
     }
     assert(Number.isInteger(partition) && partition >= 0, "partition must be a non-negative integer");
-    const existing = this.logs.get(partitionKey(topic, partition));
+    const key = partitionKey(topic, partition);
+    const existing = this.logs.get(key);
     if (existing) {
       existing.updateConfig(config);
       return existing;
     }
-    return this.openLog(topic, partition, config);
+    const offline = this.offline.get(key);
+    if (offline) return offline;
+    const directory = join(this.dataDir, `${topic}-${partition}`);
+    const existed = this.fs.exists(directory);
+    try {
+      return await this.openLog(topic, partition, config);
+    } catch (error) {
+      // Leave no half-created partition behind (it would be adopted as a topic at the next start).
+      if (!existed) {
+        try {
+          this.fs.removeDir(directory);
+        } catch (removeError) {
+          this.logger.warn("could not remove the directory of a partition that failed to be created", { directory, error: String(removeError) });
+        }
+      }
+      if (error instanceof KafkaError) throw error;
+      throw storageError(`creating partition ${topic}-${partition}`, error);
+    }
   }
 
   private openLog(topic: string, partition: number, config: TopicConfig): Promise<Log> {
@@ -167,9 +255,10 @@ export class DataDirLogManager implements LogManager {
       logger: this.logger.child(`${topic}-${partition}`),
       producerState: this.options.producerStateFactory?.(topic, partition),
       mappings: this.mappings,
+      descriptors: this.descriptors,
       recoveryPoint: this.recoveryPoints.get(key),
       logStartOffset: this.logStartOffsets.get(key),
-      cleanShutdown: this.cleanShutdown && this.recoveryPoints.has(key),
+      cleanShutdown: this.cleanShutdown && this.recoveryPoints.has(key) && !this.uncleanAtShutdown.has(key),
       onLogStartOffsetChanged: () => void this.writeCheckpoints(),
     }).then(
       (log) => {
@@ -191,6 +280,13 @@ export class DataDirLogManager implements LogManager {
 
   async delete(topic: string, partition: number): Promise<void> {
     const key = partitionKey(topic, partition);
+    const offline = this.offline.get(key);
+    if (offline) {
+      this.offline.delete(key);
+      this.fs.removeDir(offline.directory);
+      await this.fs.fsyncDir(this.dataDir);
+      return;
+    }
     const log = this.logs.get(key);
     if (!log) return;
     this.logs.delete(key);
@@ -206,7 +302,7 @@ export class DataDirLogManager implements LogManager {
   }
 
   all(): Iterable<PartitionLog> {
-    return this.logs.values();
+    return this.offline.size === 0 ? this.logs.values() : [...this.logs.values(), ...this.offline.values()];
   }
 
   /** Apply retention to every log now (the background timer calls this too). */
@@ -274,12 +370,15 @@ export class DataDirLogManager implements LogManager {
     this.timers = [];
     await Promise.allSettled([...this.opening.values()]);
     if (this.retentionRunning) await this.retentionRunning;
-    const results = await settleInBatches([...this.logs.values()], logsClosingMax, (log) => log.close());
+    const results = await settleInBatches([...this.logs.values()], this.options.closeConcurrencyMax ?? logsClosingMax, (log) => log.close());
     await this.writeCheckpoints();
     this.logs.clear();
     this.logsByTopic.clear();
     const failed = results.find((result) => result.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    if (!this.checkpointFailed) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new Uint8Array(0));
+    // The marker names the partitions that were not closed here (offline ones): their next
+    // recovery must not take the checkpoint for their exact end.
+    const unclean = [...this.offline.values()].map((log) => `${log.topic} ${log.partition}\n`).join("");
+    if (!this.checkpointFailed) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new TextEncoder().encode(unclean));
   }
 }

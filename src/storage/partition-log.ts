@@ -26,6 +26,7 @@ import { assert } from "../util/assert.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import {
+  Attribute,
   lastOffsetOf,
   producerInfoOf,
   stampBaseOffset,
@@ -37,6 +38,8 @@ import {
   type ValidatedBatch,
 } from "./batch-header.ts";
 import type { StorageFs } from "./fs.ts";
+import { DescriptorCache } from "./descriptors.ts";
+import { FailureReporter } from "./failure-reporter.ts";
 import { MappingCache } from "./mapping.ts";
 import { deleteSnapshotsAfter, writeSnapshotAtomic, writeSnapshotNow } from "./producer-snapshots.ts";
 import { recoverSegments } from "./recovery.ts";
@@ -64,6 +67,8 @@ export interface PartitionLogOptions {
   producerState?: ProducerStateManager;
   /** Shared LRU of mapped segments (LogManager passes one for the node). */
   mappings?: MappingCache;
+  /** Shared LRU of open segment files (LogManager passes one for the node). */
+  descriptors?: DescriptorCache;
   /** From recovery-point-offset-checkpoint; recovery scans from the segment holding it. */
   recoveryPoint?: bigint;
   /** From log-start-offset-checkpoint. */
@@ -147,6 +152,9 @@ export class Log implements PartitionLog {
 
   private failure: KafkaError | null = null;
   private corruptionReported = false;
+  /** Storage errors logged once per state change (failure-reporter.ts). */
+  private readonly writeFailures: FailureReporter;
+  private readonly readFailures: FailureReporter;
   private closed = false;
   private readonly appendWaiters = new Set<AppendWaiter>();
 
@@ -160,7 +168,14 @@ export class Log implements PartitionLog {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger(`log ${options.topic}-${options.partition}`);
     this.producerState = options.producerState;
-    this.context = { fs: options.fs, native: options.native, mappings: options.mappings ?? new MappingCache(64) };
+    this.context = {
+      fs: options.fs,
+      native: options.native,
+      mappings: options.mappings ?? new MappingCache(64),
+      descriptors: options.descriptors ?? new DescriptorCache(1024),
+    };
+    this.writeFailures = new FailureReporter(this.logger, `writes to ${options.topic}-${options.partition}`);
+    this.readFailures = new FailureReporter(this.logger, `reads of ${options.topic}-${options.partition}`);
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged ?? (() => {});
     this.random = options.random ?? Math.random;
   }
@@ -186,6 +201,19 @@ export class Log implements PartitionLog {
     log.pickRollJitter();
     log.check();
     return log;
+  }
+
+  /**
+   * After open: when recovery left verified segments that no fdatasync covers yet (a crash before
+   * their sync), sync them now in the background, so that their descriptors can be closed by the
+   * LRU and the recovery point moves past them. Null when there is nothing to sync.
+   */
+  syncAfterRecovery(): Promise<void> | null {
+    if (!this.segments.some((segment) => segment.dirty)) return null;
+    this.markDirty();
+    return this.requestSync().catch(() => {
+      // A failed sync took the log offline and was logged (startSync).
+    });
   }
 
   // ----- positions -------------------------------------------------------------------------
@@ -275,18 +303,32 @@ export class Log implements PartitionLog {
   // ----- append ----------------------------------------------------------------------------
 
   append(batches: Uint8Array, options: AppendOptions = {}): Promise<AppendResult> {
-    if (this.queueDepth > 0) return this.enqueue(() => this.appendNow(batches, options));
+    if (this.queueDepth > 0) return this.enqueue(() => this.appendReporting(batches, options));
     try {
-      return Promise.resolve(this.appendNow(batches, options));
+      return Promise.resolve(this.appendReporting(batches, options));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** appendNow, with storage failures (a full disk, no descriptors) logged once per state change. */
+  private appendReporting(bytes: Uint8Array, options: AppendOptions): AppendResult {
+    let result: AppendResult;
+    try {
+      result = this.appendNow(bytes, options);
+    } catch (error) {
+      if (error instanceof KafkaError && error.code === ErrorCode.KAFKA_STORAGE_ERROR && error !== this.failure) this.writeFailures.failed(error);
+      throw error;
+    }
+    if (this.writeFailures.isFailing) this.writeFailures.succeeded();
+    return result;
   }
 
   private appendNow(bytes: Uint8Array, options: AppendOptions): AppendResult {
     this.checkWritable();
     const config = this.config;
     const validated = validateIncomingBatches(this.native, bytes, { maxMessageBytes: config["max.message.bytes"] });
+    if (options.origin !== "coordinator") this.refuseControlBatches(validated);
     this.checkTimestamps(bytes, validated);
     this.checkKeys(bytes, validated);
 
@@ -322,6 +364,19 @@ export class Log implements PartitionLog {
       // Nothing was written: forget the producer state recorded for this append.
       this.producerState?.truncateTo(firstOffset);
       throw error;
+    }
+  }
+
+  /**
+   * Clients may not write control batches (attributes bit 5: transaction markers): Kafka's
+   * LogValidator refuses them with INVALID_RECORD. Accepted, they were acknowledged and then
+   * invisible to consumers (which skip control batches).
+   */
+  private refuseControlBatches(validated: readonly ValidatedBatch[]): void {
+    for (const { header } of validated) {
+      if ((header.attributes & Attribute.control) !== 0) {
+        throw new KafkaError(ErrorCode.INVALID_RECORD, `Clients are not allowed to write control records in topic partition ${this.topic}-${this.partition}.`);
+      }
     }
   }
 
@@ -407,8 +462,13 @@ export class Log implements PartitionLog {
    */
   private storedMaxTimestamp(offset: bigint): bigint {
     if (offset < this.logStartOffsetValue || offset >= this.logEndOffset) return -1n;
-    const found = this.segments[this.segmentIndexFor(offset)]!.findBatch(offset);
-    return found?.header.maxTimestamp ?? -1n;
+    try {
+      const found = this.segments[this.segmentIndexFor(offset)]!.findBatch(offset);
+      return found?.header.maxTimestamp ?? -1n;
+    } catch (error) {
+      if (error instanceof KafkaError) return -1n; // the batch is damaged: its time is unknown
+      throw error;
+    }
   }
 
   private appendTimeFor(options: AppendOptions): bigint {
@@ -551,11 +611,14 @@ export class Log implements PartitionLog {
     }
     const target = this.logEndOffset;
     const segments = this.segments.filter((segment) => segment.dirty && segment.isOpen);
+    // Pinned open until the syncs end (the descriptor LRU must not close, and so let the kernel
+    // reuse, a descriptor an fdatasync is using), and pinned before `dirty` is cleared: a dirty
+    // segment's descriptor is always open (the LRU never closes one), so none is reopened here.
+    const fds = segments.map((segment) => segment.syncStarted());
     for (const segment of segments) segment.dirty = false;
     const indexFds = this.pendingIndexFds.splice(0);
     const directoryDirty = this.directoryDirty;
     this.directoryDirty = false;
-    const fds = segments.map((segment) => segment.fd);
     // In offset order, one after the other, and the directory last: a power loss can then never
     // keep a later segment's data (or a new segment's name) while losing an earlier segment's
     // tail. Usually only the active segment is dirty, so this costs nothing; around a roll it
@@ -578,7 +641,10 @@ export class Log implements PartitionLog {
         if (this.pending) this.pending.reject(this.failure);
         this.pending = null;
       },
-    ).finally(() => this.finishSync(indexFds));
+    ).finally(() => {
+      for (const segment of segments) segment.syncFinished();
+      this.finishSync(indexFds);
+    });
   }
 
   private finishSync(indexFds: number[]): void {
@@ -685,8 +751,10 @@ export class Log implements PartitionLog {
     } catch (error) {
       for (const release of releases) release();
       if (error instanceof KafkaError && error.code === ErrorCode.CORRUPT_MESSAGE) this.reportCorruption(error);
+      if (error instanceof KafkaError && error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.readFailures.failed(error);
       throw error;
     }
+    if (this.readFailures.isFailing) this.readFailures.succeeded();
     let released = false;
     return {
       chunks,
@@ -847,7 +915,12 @@ export class Log implements PartitionLog {
 
   private afterTruncation(): void {
     const end = this.logEndOffset;
-    if (this.recoveryPointValue > end) this.recoveryPointValue = end;
+    if (this.recoveryPointValue > end) {
+      this.recoveryPointValue = end;
+      // Write the lowered recovery point soon: a checkpoint above the log end would make the next
+      // start report the truncated records as vanished.
+      this.onLogStartOffsetChanged();
+    }
     if (this.logStartOffsetValue > end) this.logStartOffsetValue = end;
     this.producerState?.truncateTo(end);
     if (this.producerState?.encodeSnapshot) deleteSnapshotsAfter(this.fs, this.directory, end);

@@ -35,6 +35,8 @@ import {
   readBatchHeader,
   type BatchHeader,
 } from "./batch-header.ts";
+import { damageAt, damageStartingAt, findResyncPosition, readerFor, shapeOfProblem, type DamagedRange, type ProblemShape } from "./damage.ts";
+import type { DescriptorCache, DescriptorOwner } from "./descriptors.ts";
 import type { StorageFs } from "./fs.ts";
 import { MappingCache, SegmentMapping, type MappingOwner } from "./mapping.ts";
 import { OffsetIndex, TimeIndex } from "./segment-index.ts";
@@ -67,10 +69,27 @@ export function parseSegmentFileName(name: string, suffix: string): bigint | nul
   return BigInt(stem);
 }
 
-export function storageError(what: string, error: unknown): KafkaError {
-  const code = (error as { code?: string }).code;
+/**
+ * CORRUPT_MESSAGE for a read of damaged data, with the offset from which reading can go on (what a
+ * replay of the log, e.g. the group coordinator's, skips to; a consumer must seek there itself).
+ */
+export class DamagedDataError extends KafkaError {
+  constructor(message: string, readonly readableFrom: bigint) {
+    super(ErrorCode.CORRUPT_MESSAGE, message);
+  }
+}
+
+/** KAFKA_STORAGE_ERROR with the system error's code (ENOSPC, EMFILE, EIO…) kept for reporting. */
+export class StorageError extends KafkaError {
+  constructor(readonly systemCode: string | null, message: string) {
+    super(ErrorCode.KAFKA_STORAGE_ERROR, message);
+  }
+}
+
+export function storageError(what: string, error: unknown): StorageError {
+  const code = (error as { code?: string }).code ?? null;
   const message = error instanceof Error ? error.message : String(error);
-  return new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${what}: ${code ?? message}${code ? ` (${message})` : ""}`);
+  return new StorageError(code, `${what}: ${code ?? message}${code ? ` (${message})` : ""}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,6 +175,22 @@ export interface SegmentContext {
   fs: StorageFs;
   native: NativeApi;
   mappings: MappingCache;
+  /** The node's LRU of open segment files (descriptors.ts). */
+  descriptors: DescriptorCache;
+}
+
+/** A bad region found by Segment.recoveryScan. */
+export interface ScanProblem {
+  /** The bad bytes are [position, endPosition). */
+  position: number;
+  /** The next valid batch's position, or the file size when none follows (a bad tail). */
+  endPosition: number;
+  /** Base offset of the batch at endPosition; null for a bad tail. */
+  resumeOffset: bigint | null;
+  /** The first offset the bad bytes would have held: one past the last valid batch before them. */
+  expectedOffset: bigint;
+  shape: ProblemShape;
+  reason: string;
 }
 
 /** A byte range of the segment's .log for a reader: a view, and how to let go of it. */
@@ -166,7 +201,7 @@ export interface SegmentBytes {
 
 const noRelease = () => {};
 
-export class Segment implements MappingOwner {
+export class Segment implements MappingOwner, DescriptorOwner {
   readonly paths: { log: string; offsetIndex: string; timeIndex: string };
   /** Offset after the last batch of this segment. */
   nextOffset: bigint;
@@ -188,8 +223,18 @@ export class Segment implements MappingOwner {
   mapLengthHint = 0;
   /** Physical size of the .log file: the logical size plus any reserved or cut tail. */
   reservedBytes: number;
+  /**
+   * Byte ranges of the .log found damaged by recovery and kept (see damage.ts), in file order;
+   * reads of their offsets answer CORRUPT_MESSAGE. Empty for almost every segment.
+   */
+  damage: DamagedRange[] = [];
+  /** The open descriptor, or null while the descriptor LRU has it closed (reopened on use). */
   private fdValue: number | null;
+  /** Closed for good (log closed, segment deleted or replaced): the descriptor is never reopened. */
+  private closed = false;
   private deleted = false;
+  /** fdatasyncs in flight on the descriptor: it must not be closed under them. */
+  private syncsInFlight = 0;
 
   constructor(
     private readonly context: SegmentContext,
@@ -207,6 +252,7 @@ export class Segment implements MappingOwner {
     this.rollBaseMs = nowMs;
     this.offsetIndex = new OffsetIndex();
     this.timeIndex = new TimeIndex();
+    context.descriptors.touch(this);
   }
 
   /** Create a new empty segment file (an existing file of that name is emptied). */
@@ -232,17 +278,74 @@ export class Segment implements MappingOwner {
     return new Segment(context, directory, baseOffset, fd, size, nowMs);
   }
 
+  /**
+   * The .log's descriptor, reopened when the descriptor LRU closed it. Throws KafkaError
+   * KAFKA_STORAGE_ERROR when the file cannot be reopened (EMFILE after one attempt to make room,
+   * ENOENT when it vanished, …): the request that needed it fails, nothing else.
+   */
   get fd(): number {
-    assert(this.fdValue !== null, `segment ${this.paths.log} is closed`);
+    assert(!this.closed, `segment ${this.paths.log} is closed`);
+    if (this.fdValue === null) this.fdValue = this.reopen();
+    this.context.descriptors.touch(this);
     return this.fdValue;
+  }
+
+  private reopen(): number {
+    const { fs, descriptors } = this.context;
+    try {
+      return fs.open(this.paths.log, "write");
+    } catch (error) {
+      // Out of descriptors: close idle segment files and try once more.
+      if ((error as { code?: string }).code !== "EMFILE" || descriptors.evict(Math.max(8, descriptors.openCount >> 3), this) === 0) {
+        throw storageError(`reopening ${this.paths.log}`, error);
+      }
+      try {
+        return fs.open(this.paths.log, "write");
+      } catch (again) {
+        throw storageError(`reopening ${this.paths.log}`, again);
+      }
+    }
+  }
+
+  /** DescriptorOwner: close the descriptor unless unsynced writes or a sync in flight need it. */
+  closeIdleDescriptor(): boolean {
+    if (this.fdValue === null) return true;
+    if (this.dirty || this.syncsInFlight > 0) return false;
+    const fd = this.fdValue;
+    this.fdValue = null;
+    this.context.fs.close(fd);
+    return true;
+  }
+
+  /** A sync of this segment starts: its descriptor (returned) stays open until syncFinished(). */
+  syncStarted(): number {
+    assert(!this.dirty || this.fdValue !== null, "a dirty segment's descriptor is open");
+    const fd = this.fd;
+    this.syncsInFlight += 1;
+    return fd;
+  }
+
+  syncFinished(): void {
+    assert(this.syncsInFlight > 0, "syncFinished without syncStarted");
+    this.syncsInFlight -= 1;
+  }
+
+  /** Whether the descriptor is open right now (tests of the descriptor LRU). */
+  get hasOpenDescriptor(): boolean {
+    return this.fdValue !== null;
   }
 
   get isEmpty(): boolean {
     return this.sizeBytes === 0;
   }
 
+  /** Not yet closed for good (closing the descriptor in the LRU does not count). */
   get isOpen(): boolean {
-    return this.fdValue !== null;
+    return !this.closed;
+  }
+
+  get isDamaged(): boolean {
+    return this.damage.length > 0;
   }
 
   relative(offset: bigint): number {
@@ -284,18 +387,27 @@ export class Segment implements MappingOwner {
     this.indexesOnDisk = false;
   }
 
-  /** Make the file at least `end` bytes long with reserved blocks (see the header). */
+  /**
+   * Make the file at least `end` bytes long with reserved blocks (see the header). Near the end of
+   * the disk a step that does not fit is retried smaller, down to exactly what this write needs, so
+   * that writes go on while space remains (a full 16 MiB step used to refuse them with MiBs free).
+   */
   private reserve(end: number): void {
     if (end <= this.reservedBytes) return;
     // Grow geometrically from reservationMinBytes to reservationChunkBytes steps, so that 10,000
     // mostly idle partitions hold KiBs of reserved disk each, not a full chunk.
     const growth = Math.min(reservationChunkBytes, Math.max(reservationMinBytes, this.reservedBytes));
     const bound = Math.max(end, this.mapLengthHint);
-    const target = Math.max(end, Math.min(this.reservedBytes + growth, bound));
-    try {
-      this.context.fs.allocate(this.fd, this.reservedBytes, target - this.reservedBytes);
-    } catch (error) {
-      throw storageError(`reserving ${target - this.reservedBytes} bytes for ${this.paths.log}`, error);
+    let target = Math.max(end, Math.min(this.reservedBytes + growth, bound));
+    for (;;) {
+      try {
+        this.context.fs.allocate(this.fd, this.reservedBytes, target - this.reservedBytes);
+        break;
+      } catch (error) {
+        const full = (error as { code?: string }).code === "ENOSPC";
+        if (!full || target === end) throw storageError(`reserving ${target - this.reservedBytes} bytes for ${this.paths.log}`, error);
+        target = Math.max(end, this.reservedBytes + Math.floor((target - this.reservedBytes) / 4));
+      }
     }
     this.reservedBytes = target;
   }
@@ -325,6 +437,12 @@ export class Segment implements MappingOwner {
   writeIndexFiles(): number[] {
     const fs = this.context.fs;
     const fds: number[] = [];
+    if (this.damage.length > 0) {
+      // A damaged segment keeps no index files: the next start rescans it and reports it again.
+      this.removeIndexFiles();
+      this.indexesOnDisk = true;
+      return fds;
+    }
     for (const [path, contents] of [
       [this.paths.offsetIndex, this.offsetIndex.contents()],
       [this.paths.timeIndex, this.timeIndex.contents()],
@@ -348,6 +466,17 @@ export class Segment implements MappingOwner {
     }
     this.indexesOnDisk = true;
     return fds;
+  }
+
+  /** Remove the index files (a damaged segment's, or stale ones). */
+  removeIndexFiles(): void {
+    for (const path of [this.paths.offsetIndex, this.paths.timeIndex]) {
+      try {
+        this.context.fs.unlink(path);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "ENOENT") throw storageError(`removing ${path}`, error);
+      }
+    }
   }
 
   /** Load index files written earlier; false when missing or implausible (then rebuild). */
@@ -384,6 +513,17 @@ export class Segment implements MappingOwner {
    * header read per 4 KiB of log at open; a sample catches shifted, stale and foreign files.
    */
   private indexEntriesMatchBatches(): boolean {
+    try {
+      return this.sampledEntriesMatch();
+    } catch (error) {
+      // A damaged header on the way (CORRUPT_MESSAGE) or a failed read: the indexes cannot be
+      // trusted, and recovery rescans the file. Never let it escape: it used to stop every start.
+      if (error instanceof KafkaError) return false;
+      throw error;
+    }
+  }
+
+  private sampledEntriesMatch(): boolean {
     const samples = (entries: number): number[] => {
       const count = Math.min(entries, 16);
       const slots = new Set<number>();
@@ -465,6 +605,47 @@ export class Segment implements MappingOwner {
     }, true, mapping?.region.bytes);
   }
 
+  /**
+   * Recovery's scan: like rebuild, but it does not stop at the first bad batch. Each bad region is
+   * classified (damage.ts) and the scan resynchronises after it at the next whole batch whose
+   * offsets continue the log below `offsetEnd`; the batch found there gets an offset index entry
+   * of its own, so reads past the damage find it. Returns the bad regions in file order (the last
+   * may run to the end of the file); `nextOffset` is then one past the last valid batch. The
+   * caller decides what to cut and what to keep (recovery.ts) and sets sizeBytes and `damage`.
+   */
+  recoveryScan(indexIntervalBytes: number, fileSize: number, offsetEnd: bigint): ScanProblem[] {
+    const { fs, native } = this.context;
+    this.resetIndexes();
+    this.damage = [];
+    const mapping = fileSize > 0 && fileSize <= this.reservedBytes ? this.mappingFor(fileSize) : null;
+    const mapped = mapping?.region.bytes;
+    const read = readerFor(fs, this.fd, mapped);
+    const problems: ScanProblem[] = [];
+    let start = 0;
+    for (;;) {
+      const result = scanBatches(fs, native, this.fd, start, fileSize, (batch) => {
+        if (batch.header.baseOffset < this.nextOffset) {
+          return `offset ${batch.header.baseOffset} goes backwards (expected >= ${this.nextOffset})`;
+        }
+        if (lastOffsetOf(batch.header) - this.baseOffset > 0x7fffffffn) return "offset beyond the segment's int32 range";
+        this.indexBatch(batch.header, batch.position, indexIntervalBytes);
+      }, true, mapped);
+      if (result.stopReason === null) return problems;
+      const position = result.endPosition;
+      const expectedOffset = this.nextOffset;
+      const shape = shapeOfProblem(read, position, fileSize);
+      const resume = shape === "zeros" ? null : findResyncPosition(read, native, position, fileSize, { minOffset: expectedOffset, offsetEnd });
+      if (resume === null) {
+        problems.push({ position, endPosition: fileSize, resumeOffset: null, expectedOffset, shape, reason: result.stopReason });
+        return problems;
+      }
+      const resumeOffset = readBatchHeader(read(resume, batchHeaderBytes), 0).baseOffset;
+      problems.push({ position, endPosition: resume, resumeOffset, expectedOffset, shape, reason: result.stopReason });
+      this.bytesSinceIndexEntry = indexIntervalBytes + 1; // an index entry at the resumed batch
+      start = resume;
+    }
+  }
+
   // ----- reading ---------------------------------------------------------------------------
 
   /**
@@ -529,8 +710,13 @@ export class Segment implements MappingOwner {
     return null;
   }
 
-  private corrupt(position: number, problem: string): KafkaError {
-    return new KafkaError(ErrorCode.CORRUPT_MESSAGE, `corrupt batch at byte ${position} of ${this.paths.log}: ${problem}`);
+  /**
+   * CORRUPT_MESSAGE for damaged bytes at `position`. `readableFrom` is where reading can go on: the
+   * end of a known damaged range, else the end of this segment (its batches after an unknown
+   * damaged header cannot be walked to).
+   */
+  private corrupt(position: number, problem: string, readableFrom: bigint = this.nextOffset): DamagedDataError {
+    return new DamagedDataError(`corrupt batch at byte ${position} of ${this.paths.log}: ${problem}`, readableFrom);
   }
 
   /**
@@ -559,6 +745,7 @@ export class Segment implements MappingOwner {
   extentAt(position: number, previousLastOffset: bigint): { sizeBytes: number; lastOffset: bigint } | null {
     assert(position < this.sizeBytes, "extent of a batch beyond the segment's size");
     if (position + batchHeaderBytes > this.sizeBytes) return null;
+    if (this.damage.length > 0 && damageStartingAt(this.damage, position) !== undefined) return null;
     const mapping = this.mappingFor(position + batchHeaderBytes);
     let bytes: Uint8Array;
     let at: number;
@@ -597,6 +784,12 @@ export class Segment implements MappingOwner {
    */
   findBatch(offset: bigint): { position: number; header: BatchHeader } | null {
     if (offset >= this.nextOffset) return null;
+    if (this.damage.length > 0) {
+      const range = damageAt(this.damage, offset);
+      if (range !== undefined) {
+        throw this.corrupt(range.position, `offsets ${range.fromOffset}..${range.toOffset - 1n} lie in damaged bytes ${range.position}..${range.endPosition} (${range.reason})`, range.toOffset);
+      }
+    }
     let { position, minBaseOffset, exact } = this.walkStart(offset <= this.baseOffset ? 0 : this.relative(offset));
     while (position < this.sizeBytes) {
       const header = this.checkedHeaderAt(position, minBaseOffset, exact);
@@ -619,6 +812,14 @@ export class Segment implements MappingOwner {
     const relative = this.timeIndex.lookup(this.context.native, timestampMs);
     let { position, minBaseOffset, exact } = this.walkStart(relative < 0 ? 0 : relative);
     while (position < this.sizeBytes) {
+      // Damaged bytes hold no answer we can give: continue with the batches after them.
+      const damaged = this.damage.length > 0 ? damageStartingAt(this.damage, position) : undefined;
+      if (damaged !== undefined) {
+        position = damaged.endPosition;
+        minBaseOffset = damaged.toOffset;
+        exact = false;
+        continue;
+      }
       const header = this.checkedHeaderAt(position, minBaseOffset, exact);
       const lastOffset = lastOffsetOf(header);
       if (header.maxTimestamp >= timestampMs && lastOffset >= minOffset) return { position, header };
@@ -706,9 +907,9 @@ export class Segment implements MappingOwner {
    * than the file is harmless as long as nobody touches the pages past its end.
    */
   trimFile(): void {
-    if (this.fdValue === null) return;
-    if (this.reservedBytes > this.sizeBytes || this.context.fs.size(this.fdValue) > this.sizeBytes) {
-      this.context.fs.ftruncate(this.fdValue, this.sizeBytes);
+    if (this.closed) return;
+    if (this.reservedBytes > this.sizeBytes || this.context.fs.size(this.fd) > this.sizeBytes) {
+      this.context.fs.ftruncate(this.fd, this.sizeBytes);
       this.reservedBytes = this.sizeBytes;
       this.dirty = true; // the new size is durable with the next sync
     }
@@ -717,6 +918,8 @@ export class Segment implements MappingOwner {
   /** Close the fd and retire the mapping (unmapped when the last reader releases it). */
   close(): void {
     this.retireMapping();
+    this.closed = true;
+    this.context.descriptors.forget(this);
     if (this.fdValue !== null) {
       const fd = this.fdValue;
       this.fdValue = null;

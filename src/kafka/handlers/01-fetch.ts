@@ -20,6 +20,7 @@ import {
   type FetchResponsePartitionData,
 } from "../../protocol/generated/index.ts";
 import type { Init } from "../../protocol/primitives.ts";
+import { offlineError } from "../../storage/offline-log.ts";
 import type { PartitionLog } from "../../storage/types.ts";
 import { assert } from "../../util/assert.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
@@ -63,7 +64,7 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
         fetchOffset: partition.fetchOffset,
         partitionMaxBytes: partition.partitionMaxBytes,
         log,
-        errorCode: !metadata ? missing : log ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorCode: !metadata ? missing : log ? (offlineError(log)?.code ?? ErrorCode.NONE) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       });
     }
   }

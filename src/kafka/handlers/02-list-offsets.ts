@@ -15,6 +15,7 @@ import type { Init } from "../../protocol/primitives.ts";
 import { decodeRecords, splitBatches } from "../../protocol/record-batch.ts";
 import type { PartitionLog } from "../../storage/types.ts";
 import { defineHandler } from "../handler.ts";
+import { offlineError } from "../../storage/offline-log.ts";
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -93,6 +94,8 @@ export default defineHandler({
         partitions: topic.partitions.map((wanted) => {
           const log = cluster.partitionLog(topic.name, wanted.partitionIndex);
           if (!log) return failed(wanted.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          const offline = offlineError(log);
+          if (offline) return failed(wanted.partitionIndex, offline.code);
           try {
             return lookUp(log, wanted, ctx.version);
           } catch (error) {
