@@ -19,7 +19,7 @@ import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
 import { createLogManager, realFs } from "./storage/index.ts";
-import { describeLock, lockDataDirectory, type DirectoryLock } from "./storage/dir-lock.ts";
+import { DataDirectoryLockedError, describeLock, lockDataDirectory, type DirectoryLock } from "./storage/dir-lock.ts";
 import { raiseDescriptorLimit } from "./native/libc.ts";
 import { descriptorBudget } from "./util/descriptor-budget.ts";
 import { StartupError, startupStep } from "./util/startup-error.ts";
@@ -45,7 +45,15 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   await startupStep(`cannot create data directory ${directory}`, () => mkdir(directory, { recursive: true }));
   // Before anything else touches the directory: a second node on it must not recover (truncate)
   // the live node's files (storage/dir-lock.ts).
-  const lock = await startupStep(`cannot lock data directory ${directory}`, () => lockDataDirectory(directory));
+  const lock = await startupStep(`cannot lock data directory ${directory}`, () => {
+    try {
+      return lockDataDirectory(directory);
+    } catch (error) {
+      // Already one line naming the directory and the holder's pid.
+      if (error instanceof DataDirectoryLockedError) throw new StartupError(error.message);
+      throw error;
+    }
+  });
   // Everything started so far, closed in reverse order when a later step fails.
   const started: (() => void | Promise<void>)[] = [() => lock.release()];
   const stopStarted = async () => {
@@ -130,7 +138,6 @@ async function startLocked(
     }));
   started.push(() => kafka.close());
   broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
-  console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
@@ -140,8 +147,10 @@ async function startLocked(
         clusterId: meta.clusterId,
         topicCount: () => cluster.topics().length,
       }));
-    console.log(`http listening on ${http.host}:${http.port}`);
   }
+  // Printed once every listener is up: a start that fails on the HTTP port never said "listening".
+  console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
+  if (http) console.log(`http listening on ${http.host}:${http.port}`);
 
   let closing: Promise<void> | undefined;
   return {

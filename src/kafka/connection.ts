@@ -90,6 +90,7 @@ export class Connection implements ConnectionInfo {
   private frameReservedBytes = 0;
   /** Cancels the wait for request memory, while this connection waits for it. */
   private cancelMemoryWait: (() => void) | null = null;
+  private inFlightHighWater = 0;
 
   constructor(
     private readonly socket: Socket<Connection>,
@@ -109,6 +110,33 @@ export class Connection implements ConnectionInfo {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Whether reads are paused (a limit is reached: in-flight requests, queued responses, memory). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Requests dispatched and not yet written out (queued.max.requests bounds it). */
+  get requestsInFlight(): number {
+    return this.slots.length;
+  }
+
+  /** Responses ready but held behind an earlier request that is not answered yet (strict order). */
+  get heldResponses(): number {
+    let held = 0;
+    for (const slot of this.slots) if (slot.ready) held++;
+    return held;
+  }
+
+  /** Most requests in flight at once over this connection's life (tests of queued.max.requests). */
+  get requestsInFlightHighWater(): number {
+    return this.inFlightHighWater;
+  }
+
+  /** Whether the connection waits for queued.max.request.bytes to start its next request. */
+  get waitingForMemory(): boolean {
+    return this.cancelMemoryWait !== null;
   }
 
   /** Bun `data` event. A frame inside one chunk is a view of it; a frame across chunks is copied. */
@@ -257,6 +285,7 @@ export class Connection implements ConnectionInfo {
     const slot: Slot = { ready: false, response: null, onDone: outcome.onDone, reservedBytes };
     this.slots.push(slot);
     assert(this.slots.length <= this.limits.inFlightRequestsMax, "more requests in flight than queued.max.requests");
+    if (this.slots.length > this.inFlightHighWater) this.inFlightHighWater = this.slots.length;
     const response = outcome.response;
     if (response instanceof Promise) {
       response.then(

@@ -28,8 +28,26 @@ export interface KafkaServer {
   readonly connectionCount: number;
   /** Whether the listening socket is open (false while backing off for want of descriptors). */
   readonly accepting: boolean;
+  /** What the limits see right now (tests, and an operator's view through the HTTP API later). */
+  stats(): ListenerStats;
   /** Stop accepting, close every connection. */
   close(): Promise<void>;
+}
+
+export interface ListenerStats {
+  connections: number;
+  /** Connections whose reads are paused by a limit. */
+  pausedConnections: number;
+  /** Connections waiting for queued.max.request.bytes to start a request. */
+  connectionsWaitingForMemory: number;
+  /** Bytes of requests being received or handled (queued.max.request.bytes counts them). */
+  queuedRequestBytes: number;
+  /** Requests dispatched and not yet answered, over all connections. */
+  requestsInFlight: number;
+  /** Responses ready but held behind an unanswered earlier request of the same connection. */
+  heldResponses: number;
+  /** The most requests one connection ever had in flight (queued.max.requests bounds it). */
+  requestsInFlightHighWater: number;
 }
 
 export interface KafkaServerOptions {
@@ -67,6 +85,7 @@ export function startKafkaServer(
   });
   const idleSeconds = Math.max(1, Math.ceil(config["connections.max.idle.ms"] / 1000));
   let nextId = 1;
+  let inFlightHighWater = 0;
   const hostname = bind.host === "" ? "0.0.0.0" : bind.host;
 
   const handlersOfSocket = {
@@ -80,6 +99,7 @@ export function startKafkaServer(
       // client's delayed ACK adds up to 40 ms of latency (Kafka sets TCP_NODELAY too).
       socket.setNoDelay(true);
       const connection = new Connection(socket, nextId++, dispatcher.dispatch, limits, log, (closed) => {
+        inFlightHighWater = Math.max(inFlightHighWater, closed.requestsInFlightHighWater);
         if (connections.delete(closed)) limiter.release(remote);
       });
       socket.data = connection;
@@ -129,6 +149,25 @@ export function startKafkaServer(
     },
     get accepting() {
       return server !== null;
+    },
+    stats() {
+      const stats: ListenerStats = {
+        connections: connections.size,
+        pausedConnections: 0,
+        connectionsWaitingForMemory: 0,
+        queuedRequestBytes: limits.requestMemory.used,
+        requestsInFlight: 0,
+        heldResponses: 0,
+        requestsInFlightHighWater: inFlightHighWater,
+      };
+      for (const connection of connections) {
+        if (connection.isPaused) stats.pausedConnections++;
+        if (connection.waitingForMemory) stats.connectionsWaitingForMemory++;
+        stats.requestsInFlight += connection.requestsInFlight;
+        stats.heldResponses += connection.heldResponses;
+        stats.requestsInFlightHighWater = Math.max(stats.requestsInFlightHighWater, connection.requestsInFlightHighWater);
+      }
+      return stats;
     },
     async close() {
       watchdog?.stop();

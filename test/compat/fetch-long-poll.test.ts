@@ -12,7 +12,7 @@ import { buildRecordBatch, splitBatches } from "../../src/protocol/record-batch.
 import { WireConnection } from "../fuzz/listener-wire.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
 
-const { ProduceApi, FetchApi, CreateTopicsApi } = generated as unknown as Record<string, AnyApi>;
+const { ProduceApi, FetchApi, CreateTopicsApi, ApiVersionsApi } = generated as unknown as Record<string, AnyApi>;
 let broker: Broker;
 let producer: WireConnection;
 let consumer: WireConnection;
@@ -62,8 +62,12 @@ test("minBytes: a small append does not answer the long poll, the append that co
     return response;
   });
   await produce("long-poll", 100);
-  // Absence cannot be awaited: give the broker a moment in which it must not answer.
-  await Bun.sleep(100);
+  // A fence instead of a sleep: the append woke the long poll, which re-reads the log in the same
+  // turn of the broker's event loop (setImmediate after the append). A round trip on the other
+  // connection is handled in a later turn, so once its answer is here the fetch was re-evaluated;
+  // had it been answered, its bytes were sent first and are read in the next turn of ours.
+  await producer.request(ApiVersionsApi!, 3, { clientSoftwareName: "fence", clientSoftwareVersion: "1" });
+  await new Promise<void>((resolve) => setImmediate(resolve));
   expect(answered).toBe(false);
   await produce("long-poll", 5000);
   const response = await pending;

@@ -56,6 +56,12 @@ export class Broker {
     return this.child?.lines ?? [];
   }
 
+  /** The first stdout line of the current process that matches (waits for it; rejects on exit). */
+  waitForLine(match: (line: string) => boolean): Promise<string> {
+    if (!this.child) return Promise.reject(new Error("broker not running"));
+    return this.child.waitForLine(match);
+  }
+
   /** stderr of the last stopped process (for failure messages). */
   get lastStderr(): string {
     return this.stderrText;
