@@ -18,6 +18,12 @@ import { assert } from "../util/assert.ts";
 export interface DescriptorOwner {
   /** Close the descriptor now if nothing needs it; true when it is closed (or was already). */
   closeIdleDescriptor(): boolean;
+  /**
+   * The cache is over its budget and could not close this one (unsynced writes): sync soon, so
+   * that it can be closed next time. Without it, 20,000 partitions written without a flush policy
+   * (Kafka's default) would keep 20,000 descriptors open until their next roll.
+   */
+  descriptorWanted?(): void;
 }
 
 /** Most owners looked at per eviction (owners that cannot close yet are skipped, not waited for). */
@@ -62,7 +68,10 @@ export class DescriptorCache {
       if (owner === keep) continue;
       this.owners.delete(owner);
       if (owner.closeIdleDescriptor()) closed++;
-      else busy.push(owner);
+      else {
+        busy.push(owner);
+        owner.descriptorWanted?.();
+      }
     }
     // Owners that could not close go to the recent end: the next eviction looks at others first.
     for (const owner of busy) this.owners.add(owner);

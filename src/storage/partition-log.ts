@@ -173,9 +173,10 @@ export class Log implements PartitionLog {
       native: options.native,
       mappings: options.mappings ?? new MappingCache(64),
       descriptors: options.descriptors ?? new DescriptorCache(1024),
+      onDescriptorPressure: () => this.syncForDescriptors(),
     };
-    this.writeFailures = new FailureReporter(this.logger, `writes to ${options.topic}-${options.partition}`);
-    this.readFailures = new FailureReporter(this.logger, `reads of ${options.topic}-${options.partition}`);
+    this.writeFailures = new FailureReporter(this.logger, `writing to ${options.topic}-${options.partition}`);
+    this.readFailures = new FailureReporter(this.logger, `reading ${options.topic}-${options.partition}`);
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged ?? (() => {});
     this.random = options.random ?? Math.random;
   }
@@ -213,6 +214,27 @@ export class Log implements PartitionLog {
     this.markDirty();
     return this.requestSync().catch(() => {
       // A failed sync took the log offline and was logged (startSync).
+    });
+  }
+
+  private descriptorSyncQueued = false;
+
+  /**
+   * The descriptor LRU is over budget and our unsynced segments hold descriptors: sync them. Called
+   * from inside the LRU's eviction (an append or read of another log), so the sync starts in a
+   * microtask, not re-entrantly; calls before it starts are folded into one.
+   */
+  private syncForDescriptors(): void {
+    if (this.descriptorSyncQueued) return;
+    this.descriptorSyncQueued = true;
+    queueMicrotask(() => {
+      this.descriptorSyncQueued = false;
+      // Not before open() returned (recovery syncs what it scanned itself) and not after close.
+      if (this.segments.length === 0 || this.closed || this.failure !== null) return;
+      this.markDirty();
+      void this.requestSync().catch(() => {
+        // A failed sync took the log offline and was logged (startSync).
+      });
     });
   }
 

@@ -177,6 +177,8 @@ export interface SegmentContext {
   mappings: MappingCache;
   /** The node's LRU of open segment files (descriptors.ts). */
   descriptors: DescriptorCache;
+  /** Called when the LRU wants a descriptor that unsynced writes hold: the log syncs soon. */
+  onDescriptorPressure?: () => void;
 }
 
 /** A bad region found by Segment.recoveryScan. */
@@ -315,6 +317,11 @@ export class Segment implements MappingOwner, DescriptorOwner {
     this.fdValue = null;
     this.context.fs.close(fd);
     return true;
+  }
+
+  /** DescriptorOwner: unsynced writes keep the descriptor open; ask the log for a sync. */
+  descriptorWanted(): void {
+    if (this.dirty && this.syncsInFlight === 0) this.context.onDescriptorPressure?.();
   }
 
   /** A sync of this segment starts: its descriptor (returned) stays open until syncFinished(). */

@@ -26,6 +26,8 @@ export interface BrokerOptions {
   keepDataDir?: boolean;
   /** How long to wait for the listening line, ms. */
   startTimeoutMs?: number;
+  /** Wrap the command line, e.g. in `bash -c 'ulimit -n 256; exec "$@"'` (tests of resource limits). */
+  wrapCommand?: (command: string[]) => string[];
 }
 
 const listeningLine = /^kafka listening on (.+):(\d+)$/;
@@ -71,7 +73,8 @@ export class Broker {
     if (this.child) throw new Error("broker already running");
     const args = ["--data-dir", this.dataDir, "--kafka-port", String(port), "--http-port", "0", "--host", "127.0.0.1"];
     for (const [key, value] of Object.entries(this.options.set ?? {})) args.push("--set", `${key}=${value}`);
-    const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
+    const plain = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
+    const command = this.options.wrapCommand ? this.options.wrapCommand(plain) : plain;
     const child = spawnLines(command, { cwd: repoRoot, env: { RUNNEL_LOG_LEVEL: "warn", ...this.options.env } });
     this.child = child;
     const timeoutMs = this.options.startTimeoutMs ?? 20000;
