@@ -147,6 +147,12 @@ export class DataDirLogManager implements LogManager {
     this.logStartOffsets = starts.entries;
     const markerPath = join(this.dataDir, cleanShutdownFile);
     const marker = this.fs.readFile(markerPath);
+    if (marker !== null) {
+      // Written just before the marker at every clean shutdown: missing now means removed by hand.
+      for (const name of [recoveryPointCheckpointFile, logStartOffsetCheckpointFile]) {
+        if (!this.fs.exists(join(this.dataDir, name))) this.logger.error("a checkpoint file written at the last clean shutdown is missing; recovery verifies whole logs", { file: join(this.dataDir, name) });
+      }
+    }
     this.cleanShutdown = marker !== null && recovery.error === null;
     this.uncleanAtShutdown = new Set(marker === null ? [] : parseUncleanList(marker));
     if (marker !== null) {

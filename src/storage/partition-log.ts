@@ -174,6 +174,19 @@ export class Log implements PartitionLog {
       mappings: options.mappings ?? new MappingCache(64),
       descriptors: options.descriptors ?? new DescriptorCache(1024),
       onDescriptorPressure: () => this.syncForDescriptors(),
+      indexIntervalBytes: () => this.config["index.interval.bytes"],
+      onDamageFound: (segment, range) => {
+        this.logger.error("damaged data in a segment file found on read; reads of it answer CORRUPT_MESSAGE, the rest is served", {
+          segment: segment.paths.log,
+          position: range.position,
+          bytes: range.endPosition - range.position,
+          offsets: `${range.fromOffset}..${range.toOffset - 1n}`,
+          reason: range.reason,
+        });
+      },
+      onIndexRepaired: (segment, why) => {
+        this.logger.warn("an index file did not match its segment; rebuilt it from the segment's batches", { segment: segment.paths.log, why });
+      },
     };
     this.writeFailures = new FailureReporter(this.logger, `writing to ${options.topic}-${options.partition}`);
     this.readFailures = new FailureReporter(this.logger, `reading ${options.topic}-${options.partition}`);
@@ -748,6 +761,13 @@ export class Log implements PartitionLog {
         let full = false;
         for (;;) {
           if (batch.lastOffset >= limit || (bytes > 0 && bytes + batch.sizeBytes > maxBytes)) {
+            full = true;
+            break;
+          }
+          // First read of a batch not verified since this process opened the log: check its CRC
+          // (once). A damaged one ends the read before it, or fails a read that starts at it.
+          if (!segment.batchIntact(end, batch.sizeBytes)) {
+            if (end === found.position) segment.findBatch(cursor); // throws CORRUPT_MESSAGE for it now
             full = true;
             break;
           }

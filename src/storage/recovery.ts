@@ -158,10 +158,10 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
     const trusted = index < scanFrom && next !== undefined;
     if (trusted) {
       segment.nextOffset = next.baseOffset;
-      if (segment.loadIndexFiles()) continue;
+      if (segment.loadIndexFiles(input.config["index.interval.bytes"])) continue;
       input.logger.warn("rebuilding missing or damaged indexes", { segment: segment.paths.log });
     }
-    if (next === undefined && input.cleanShutdown && segment.loadAfterCleanShutdown(input.recoveryPoint)) continue;
+    if (next === undefined && input.cleanShutdown && segment.loadAfterCleanShutdown(input.recoveryPoint, input.config["index.interval.bytes"])) continue;
     if (recoverSegment(input, segment, next, trusted, pass)) {
       cutAt = index + 1;
       break;
@@ -245,7 +245,14 @@ function recoverSegment(input: RecoveryInput, segment: Segment, next: Segment | 
     const unflushed = problem.expectedOffset >= input.recoveryPoint;
     const crashShaped = next === undefined || problem.shape !== "corrupt";
     const complete = next !== undefined && segment.nextOffset === next.baseOffset;
-    if (tail && ((unflushed && crashShaped) || (problem.shape === "zeros" && complete))) {
+    if (tail && ((unflushed && crashShaped) || complete)) {
+      if (complete && problem.shape !== "zeros" && !unflushed) {
+        // The batches reach the next segment: no offset is missing, the bytes after them cannot
+        // hold a record. Cut, but say it: something wrote into a flushed file.
+        input.logger.error("bytes after the last batch of a complete sealed segment (nothing is lost); cutting them", {
+          segment: segment.paths.log, position: problem.position, bytes: fileSize - problem.position, reason: problem.reason,
+        });
+      }
       cutTail(input, segment, problem.position, fileSize, problem.reason, pass);
       // A sealed segment whose batches reach the next segment's base offset lost only a tail after
       // its data (a reserved zero-filled tail whose trim was not yet synced): the later segments
@@ -262,6 +269,8 @@ function recoverSegment(input: RecoveryInput, segment: Segment, next: Segment | 
     input.logger.warn("a segment starts inside the previous one; cutting from there", { segment: next.paths.log });
     return true;
   }
+  // Every batch kept was CRC-checked by the scan (damaged ranges are never read).
+  segment.crcVerifiedTo = segment.sizeBytes;
   // A trusted (synced) or damaged segment covers the offsets up to the next one even when its last
   // records are gone (compaction) or unreadable; the scan only rebuilt its indexes.
   if (next !== undefined && (trusted || segment.isDamaged) && segment.sizeBytes === fileSize && validEnd <= next.baseOffset) {
@@ -391,7 +400,7 @@ function replayProducerState(input: RecoveryInput, segments: Segment[]): void {
   const state = input.producerState!;
   const { fs, native } = input.context;
   const endOffset = segments[segments.length - 1]!.nextOffset;
-  const from = loadNewestSnapshot(fs, input.directory, state, endOffset, input.logger) ?? -1n;
+  const from = loadNewestSnapshot(fs, input.directory, state, endOffset, input.logger, input.cleanShutdown === true && endOffset === input.recoveryPoint) ?? -1n;
   for (const segment of segments) {
     if (segment.nextOffset <= from || segment.isEmpty) continue;
     let start = from > segment.baseOffset ? segment.offsetIndex.lookup(native, segment.relative(from)) : 0;

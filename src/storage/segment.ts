@@ -179,7 +179,16 @@ export interface SegmentContext {
   descriptors: DescriptorCache;
   /** Called when the LRU wants a descriptor that unsynced writes hold: the log syncs soon. */
   onDescriptorPressure?: () => void;
+  /** The log's index.interval.bytes (for an index rebuilt on the read path). Default 4096. */
+  indexIntervalBytes?: () => number;
+  /** A read found a batch whose CRC does not match and recorded it as damaged (the log reports it). */
+  onDamageFound?: (segment: Segment, range: DamagedRange) => void;
+  /** An index did not match its segment on the read path and was rebuilt (the log reports it). */
+  onIndexRepaired?: (segment: Segment, why: string) => void;
 }
+
+/** A walk that started at an index entry found no batch matching it there: suspect the index. */
+class IndexMismatch extends Error {}
 
 /** A bad region found by Segment.recoveryScan. */
 export interface ScanProblem {
@@ -237,6 +246,13 @@ export class Segment implements MappingOwner, DescriptorOwner {
   private deleted = false;
   /** fdatasyncs in flight on the descriptor: it must not be closed under them. */
   private syncsInFlight = 0;
+  /** The indexes were rebuilt on the read path (done at most once per segment per process). */
+  private indexesRepaired = false;
+  /**
+   * Bytes [0, crcVerifiedTo) were CRC-checked in this process (recovery's scan, appends, or a first
+   * read). Segments trusted at open start at 0: their batches are checked on first read.
+   */
+  crcVerifiedTo = 0;
 
   constructor(
     private readonly context: SegmentContext,
@@ -388,6 +404,8 @@ export class Segment implements MappingOwner, DescriptorOwner {
       position += header.sizeBytes;
     }
     assert(position === start + bytes.length, "batch sizes must add up to the written bytes");
+    // Validated (CRC included) before they were written.
+    if (this.crcVerifiedTo === start) this.crcVerifiedTo = position;
     this.sizeBytes = position;
     if (position > this.reservedBytes) this.reservedBytes = position;
     this.dirty = true;
@@ -486,8 +504,12 @@ export class Segment implements MappingOwner, DescriptorOwner {
     }
   }
 
-  /** Load index files written earlier; false when missing or implausible (then rebuild). */
-  loadIndexFiles(): boolean {
+  /**
+   * Load index files written earlier; false when missing or implausible (then rebuild): sane on
+   * their own, sampled entries matching the batches they name, and the batches after the last entry
+   * matching the file's end (tailMatchesIndexes).
+   */
+  loadIndexFiles(indexIntervalBytes: number): boolean {
     const fs = this.context.fs;
     const offsetBytes = fs.readFile(this.paths.offsetIndex);
     const timeBytes = fs.readFile(this.paths.timeIndex);
@@ -501,7 +523,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
     const previous = [this.offsetIndex, this.timeIndex] as const;
     this.offsetIndex = offsetIndex;
     this.timeIndex = timeIndex;
-    if (!this.indexEntriesMatchBatches()) {
+    if (!this.indexEntriesMatchBatches() || this.tailMatchesIndexes(indexIntervalBytes) === null) {
       [this.offsetIndex, this.timeIndex] = previous;
       return false;
     }
@@ -511,6 +533,43 @@ export class Segment implements MappingOwner, DescriptorOwner {
     }
     this.indexesOnDisk = true;
     return true;
+  }
+
+  /**
+   * The batches after the last offset index entry, read by their headers (at most about
+   * index.interval.bytes of the file): they must end exactly at the end of the file (else the .log
+   * was shortened, or bytes were added after its last batch), lie within the index interval of that
+   * entry (else the offset index lost its last entries: an entry is made once more than
+   * index.interval.bytes were written since the previous one), and be no newer than the time
+   * index's last entry (else the time index lost its last entries). Returns the offset after the
+   * last batch, or null when anything does not line up. (A changed index.interval.bytes makes the
+   * next start rebuild such indexes once.)
+   */
+  private tailMatchesIndexes(indexIntervalBytes: number): { endOffset: bigint } | null {
+    try {
+      const entries = this.offsetIndex.entries;
+      let position = entries > 0 ? this.offsetIndex.positionAt(entries - 1) : 0;
+      let next = entries > 0 ? this.baseOffset + BigInt(this.offsetIndex.relativeOffsetAt(entries - 1)) : this.baseOffset;
+      let bytesBeforeLast = 0;
+      let lastSize = 0;
+      let newest = -1n;
+      while (position < this.sizeBytes) {
+        if (position + batchHeaderBytes > this.sizeBytes) return null;
+        const header = this.headerAt(position);
+        if (header.magic !== 2 || header.sizeBytes < batchHeaderBytes || position + header.sizeBytes > this.sizeBytes || header.baseOffset < next) return null;
+        bytesBeforeLast += lastSize;
+        lastSize = header.sizeBytes;
+        if (header.maxTimestamp > newest) newest = header.maxTimestamp;
+        next = lastOffsetOf(header) + 1n;
+        position += header.sizeBytes;
+      }
+      if (position !== this.sizeBytes || bytesBeforeLast > indexIntervalBytes) return null;
+      if (newest > this.timeIndex.lastTimestamp()) return null;
+      return { endOffset: next };
+    } catch (error) {
+      if (error instanceof KafkaError) return null; // a failed read: rescan
+      throw error;
+    }
   }
 
   /**
@@ -525,7 +584,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
     } catch (error) {
       // A damaged header on the way (CORRUPT_MESSAGE) or a failed read: the indexes cannot be
       // trusted, and recovery rescans the file. Never let it escape: it used to stop every start.
-      if (error instanceof KafkaError) return false;
+      if (error instanceof KafkaError || error instanceof IndexMismatch) return false;
       throw error;
     }
   }
@@ -548,7 +607,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
     }
     for (const slot of samples(this.timeIndex.entries)) {
       const offset = this.baseOffset + BigInt(this.timeIndex.relativeOffsetAt(slot));
-      const found = this.findBatch(offset);
+      const found = this.walkToOffset(offset);
       if (found === null || found.header.baseOffset !== offset || found.header.maxTimestamp !== this.timeIndex.timestampAt(slot)) return false;
     }
     return true;
@@ -559,27 +618,14 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * offset from the checkpoint, checking only the batch headers after the last index entry. False
    * when anything does not line up; the caller then rebuilds by scanning.
    */
-  loadAfterCleanShutdown(endOffset: bigint): boolean {
+  loadAfterCleanShutdown(endOffset: bigint, indexIntervalBytes: number): boolean {
     if (endOffset < this.baseOffset) return false;
     this.nextOffset = endOffset;
-    if (!this.loadIndexFiles()) {
+    if (!this.loadIndexFiles(indexIntervalBytes) || this.tailMatchesIndexes(indexIntervalBytes)?.endOffset !== endOffset) {
       this.resetIndexes();
       return false;
     }
     const entries = this.offsetIndex.entries;
-    let position = entries > 0 ? this.offsetIndex.positionAt(entries - 1) : 0;
-    let next = entries > 0 ? this.baseOffset + BigInt(this.offsetIndex.relativeOffsetAt(entries - 1)) : this.baseOffset;
-    while (position < this.sizeBytes) {
-      if (position + batchHeaderBytes > this.sizeBytes) break;
-      const header = this.headerAt(position);
-      if (header.magic !== 2 || header.sizeBytes < batchHeaderBytes || position + header.sizeBytes > this.sizeBytes || header.baseOffset < next) break;
-      next = lastOffsetOf(header) + 1n;
-      position += header.sizeBytes;
-    }
-    if (position !== this.sizeBytes || next !== endOffset) {
-      this.resetIndexes();
-      return false;
-    }
     this.bytesSinceIndexEntry = entries > 0 ? this.sizeBytes - this.offsetIndex.positionAt(entries - 1) : this.sizeBytes;
     return true;
   }
@@ -602,7 +648,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
   rebuild(indexIntervalBytes: number, fileSize: number, onBatch?: (batch: ScannedBatch) => void): ScanResult {
     this.resetIndexes();
     const mapping = fileSize > 0 && fileSize <= this.reservedBytes ? this.mappingFor(fileSize) : null;
-    return scanBatches(this.context.fs, this.context.native, this.fd, 0, fileSize, (batch) => {
+    const result = scanBatches(this.context.fs, this.context.native, this.fd, 0, fileSize, (batch) => {
       if (batch.header.baseOffset < this.nextOffset) {
         return `offset ${batch.header.baseOffset} goes backwards (expected >= ${this.nextOffset})`;
       }
@@ -610,6 +656,8 @@ export class Segment implements MappingOwner, DescriptorOwner {
       this.indexBatch(batch.header, batch.position, indexIntervalBytes);
       onBatch?.(batch);
     }, true, mapping?.region.bytes);
+    this.crcVerifiedTo = result.endPosition; // every batch before it was CRC-checked
+    return result;
   }
 
   /**
@@ -654,6 +702,45 @@ export class Segment implements MappingOwner, DescriptorOwner {
   }
 
   // ----- reading ---------------------------------------------------------------------------
+
+  /**
+   * Whether the batch at `position` (of `sizeBytes`) is whole: CRC-checked the first time a read
+   * reaches it in this process — segments trusted at open were not scanned, and Kafka checks no
+   * CRC on read at all, which served a flipped payload bit to consumers (a client-side CRC error)
+   * and never reported it. Checked once: reads that continue from the verified prefix extend it, so
+   * a consumer's second pass costs one comparison per batch. A damaged batch is recorded as a
+   * damaged range (later reads answer CORRUPT_MESSAGE for it, the batches around it are served)
+   * and reported once.
+   */
+  batchIntact(position: number, sizeBytes: number): boolean {
+    if (position + sizeBytes <= this.crcVerifiedTo) return true;
+    if (this.damage.length > 0 && damageStartingAt(this.damage, position) !== undefined) return false;
+    const part = this.bytesAt(position, sizeBytes);
+    let reason: string | null;
+    try {
+      reason = checkStoredBatch(this.context.native, part.bytes, 0, sizeBytes);
+    } finally {
+      part.release();
+    }
+    if (reason === null) {
+      if (position <= this.crcVerifiedTo) this.crcVerifiedTo = position + sizeBytes;
+      return true;
+    }
+    const header = this.headerAt(position);
+    const range: DamagedRange = {
+      position,
+      endPosition: position + sizeBytes,
+      fromOffset: header.baseOffset,
+      toOffset: lastOffsetOf(header) + 1n,
+      reason,
+    };
+    this.damage.push(range);
+    this.damage.sort((left, right) => left.position - right.position);
+    // Its index files no longer describe a clean segment: the next start rescans it (and reports).
+    this.indexesOnDisk = false;
+    this.context.onDamageFound?.(this, range);
+    return false;
+  }
 
   /**
    * Bytes [position, position + length) of the .log, zero-copy from the mapping when the native
@@ -732,16 +819,61 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * CORRUPT_MESSAGE when it cannot be.
    */
   private checkedHeaderAt(position: number, minBaseOffset: bigint, exact: boolean): BatchHeader {
+    let problem: string | null;
+    let header: BatchHeader | null = null;
     if (position + batchHeaderBytes > this.sizeBytes) {
-      throw this.corrupt(position, `${this.sizeBytes - position} bytes left, less than a batch header`);
+      problem = `${this.sizeBytes - position} bytes left, less than a batch header`;
+    } else {
+      header = this.headerAt(position);
+      problem = this.batchProblem(position, header.sizeBytes, header.magic, header.baseOffset, lastOffsetOf(header), minBaseOffset - 1n);
+      if (problem === null && exact && header.baseOffset !== minBaseOffset) {
+        problem = `base offset ${header.baseOffset}, but the offset index says ${minBaseOffset}`;
+      }
     }
-    const header = this.headerAt(position);
-    let problem = this.batchProblem(position, header.sizeBytes, header.magic, header.baseOffset, lastOffsetOf(header), minBaseOffset - 1n);
-    if (problem === null && exact && header.baseOffset !== minBaseOffset) {
-      problem = `base offset ${header.baseOffset}, but the offset index says ${minBaseOffset}`;
+    if (problem === null) return header!;
+    // At a position an index entry gave, the index may be what is wrong, not the data.
+    if (exact && !this.indexesRepaired) throw new IndexMismatch(`at byte ${position}: ${problem}`);
+    throw this.corrupt(position, problem);
+  }
+
+  /**
+   * A lookup through the indexes found no matching batch where an entry pointed (a flipped bit in
+   * an index file that the start-up sample missed, or an index the file no longer matches). Rebuild
+   * both indexes from the batch headers — damaged ranges skipped, a header that does not parse ends
+   * the walk — once per segment per process; the log reports it, and the lookup is retried. Data
+   * damage is then found where it is (the retry walks into it) and answered CORRUPT_MESSAGE.
+   */
+  private repairIndexes(why: string): void {
+    assert(!this.indexesRepaired, "indexes are repaired once");
+    this.indexesRepaired = true;
+    const interval = this.context.indexIntervalBytes?.() ?? 4096;
+    const coveredUpTo = this.nextOffset;
+    this.offsetIndex = new OffsetIndex();
+    this.timeIndex = new TimeIndex();
+    this.maxTimestamp = -1n;
+    this.offsetOfMaxTimestamp = -1n;
+    this.bytesSinceIndexEntry = 0;
+    this.nextOffset = this.baseOffset;
+    let position = 0;
+    walk: for (const range of [...this.damage, null]) {
+      const end = range === null ? this.sizeBytes : range.position;
+      while (position < end) {
+        if (position + batchHeaderBytes > end) break walk;
+        const header = this.headerAt(position);
+        if (header.magic !== 2 || header.sizeBytes < batchHeaderBytes || position + header.sizeBytes > end || header.baseOffset < this.nextOffset) break walk;
+        this.indexBatch(header, position, interval);
+        position += header.sizeBytes;
+      }
+      if (range === null) break;
+      position = range.endPosition;
+      if (range.toOffset > this.nextOffset) this.nextOffset = range.toOffset;
+      this.bytesSinceIndexEntry = interval + 1;
     }
-    if (problem !== null) throw this.corrupt(position, problem);
-    return header;
+    // A sealed segment covers its offsets up to the next one (compaction gaps) whatever was walked.
+    if (coveredUpTo > this.nextOffset) this.nextOffset = coveredUpTo;
+    if (this.mapLengthHint === 0) this.seal();
+    this.indexesOnDisk = false; // written again when the log closes
+    this.context.onIndexRepaired?.(this, why);
   }
 
   /**
@@ -790,6 +922,16 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * a header on the way is damaged (see batchProblem).
    */
   findBatch(offset: bigint): { position: number; header: BatchHeader } | null {
+    try {
+      return this.walkToOffset(offset);
+    } catch (error) {
+      if (!(error instanceof IndexMismatch)) throw error;
+      this.repairIndexes(`offset index: ${error.message}`);
+      return this.walkToOffset(offset);
+    }
+  }
+
+  private walkToOffset(offset: bigint): { position: number; header: BatchHeader } | null {
     if (offset >= this.nextOffset) return null;
     if (this.damage.length > 0) {
       const range = damageAt(this.damage, offset);
@@ -815,8 +957,27 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * CORRUPT_MESSAGE when a header on the way is damaged.
    */
   findTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: BatchHeader } | null {
+    try {
+      return this.walkToTimestamp(timestampMs, minOffset);
+    } catch (error) {
+      if (!(error instanceof IndexMismatch)) throw error;
+      this.repairIndexes(`time index: ${error.message}`);
+      return this.walkToTimestamp(timestampMs, minOffset);
+    }
+  }
+
+  private walkToTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: BatchHeader } | null {
     if (this.maxTimestamp < timestampMs) return null;
-    const relative = this.timeIndex.lookup(this.context.native, timestampMs);
+    const slot = this.timeIndex.lookupSlot(this.context.native, timestampMs);
+    const relative = slot < 0 ? -1 : this.timeIndex.relativeOffsetAt(slot);
+    if (slot >= 0 && !this.indexesRepaired) {
+      // The entry must name the batch holding that timestamp: one that starts at its offset and
+      // whose max timestamp is the entry's (a wrong entry would make the answer skip batches).
+      const named = this.walkToOffset(this.baseOffset + BigInt(relative));
+      if (named === null || named.header.baseOffset !== this.baseOffset + BigInt(relative) || named.header.maxTimestamp !== this.timeIndex.timestampAt(slot)) {
+        throw new IndexMismatch(`entry ${slot} (timestamp ${this.timeIndex.timestampAt(slot)}, offset ${this.baseOffset + BigInt(relative)}) names no such batch`);
+      }
+    }
     let { position, minBaseOffset, exact } = this.walkStart(relative < 0 ? 0 : relative);
     while (position < this.sizeBytes) {
       // Damaged bytes hold no answer we can give: continue with the batches after them.
