@@ -176,6 +176,10 @@ export class DataDirLogManager implements LogManager {
       if (this.descriptors.openCount * 4 >= this.descriptors.descriptorsMax * 3) await Promise.all(recoverySyncs.splice(0));
     }
     this.cleanShutdown = false; // only the logs found at open were closed cleanly
+    // Entries of partitions that have no directory any more (deleted before a crash) are dropped.
+    for (const entries of [this.recoveryPoints, this.logStartOffsets]) {
+      for (const key of [...entries.keys()]) if (!this.logs.has(key) && !this.offline.has(key)) entries.delete(key);
+    }
     if (this.offline.size > 0) {
       this.logger.error("partitions offline (their logs could not be opened; they answer KAFKA_STORAGE_ERROR, every other partition is served)", {
         partitions: [...this.offline.values()].map((log) => `${log.topic}-${log.partition}`).join(","),
@@ -229,6 +233,12 @@ export class DataDirLogManager implements LogManager {
     if (offline) return offline;
     const directory = join(this.dataDir, `${topic}-${partition}`);
     const existed = this.fs.exists(directory);
+    if (!existed) {
+      // A new partition: checkpoint entries of an earlier one of that name (deleted, then a crash
+      // before the checkpoints were rewritten) must not make it look like a log whose data vanished.
+      this.recoveryPoints.delete(key);
+      this.logStartOffsets.delete(key);
+    }
     try {
       return await this.openLog(topic, partition, config);
     } catch (error) {
@@ -266,6 +276,7 @@ export class DataDirLogManager implements LogManager {
       logStartOffset: this.logStartOffsets.get(key),
       cleanShutdown: this.cleanShutdown && this.recoveryPoints.has(key) && !this.uncleanAtShutdown.has(key),
       onLogStartOffsetChanged: () => void this.writeCheckpoints(),
+      persistCheckpoints: () => this.writeCheckpoints(),
     }).then(
       (log) => {
         this.opening.delete(key);

@@ -77,6 +77,12 @@ export interface PartitionLogOptions {
   cleanShutdown?: boolean;
   /** Called when the log start offset moved (DeleteRecords, retention) so checkpoints get written. */
   onLogStartOffsetChanged?: () => void;
+  /**
+   * Persist the checkpoints now (LogManager: write both files). Awaited by truncateTo after it
+   * lowered the recovery point and before it cuts any file: a checkpoint above the log end can then
+   * only mean data that vanished, which the next start reports and never gives out again.
+   */
+  persistCheckpoints?: () => Promise<void>;
   /** Uniform in [0, 1): picks each active segment's segment.jitter.ms (default Math.random). */
   random?: () => number;
 }
@@ -126,6 +132,7 @@ export class Log implements PartitionLog {
   private readonly producerState: ProducerStateManager | undefined;
   private readonly context: SegmentContext;
   private readonly onLogStartOffsetChanged: () => void;
+  private readonly persistCheckpoints: () => Promise<void>;
   private readonly random: () => number;
   /** The active segment's share of segment.jitter.ms, picked when it became active (Kafka's rule). */
   private rollJitterMs = 0;
@@ -191,6 +198,7 @@ export class Log implements PartitionLog {
     this.writeFailures = new FailureReporter(this.logger, `writing to ${options.topic}-${options.partition}`);
     this.readFailures = new FailureReporter(this.logger, `reading ${options.topic}-${options.partition}`);
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged ?? (() => {});
+    this.persistCheckpoints = options.persistCheckpoints ?? (() => resolved);
     this.random = options.random ?? Math.random;
   }
 
@@ -918,6 +926,10 @@ export class Log implements PartitionLog {
       assert(offset >= 0n, "truncation offset must be >= 0");
       await this.waitSyncIdle();
       if (offset >= this.logEndOffset) return;
+      if (offset < this.recoveryPointValue) {
+        this.recoveryPointValue = offset;
+        await this.persistCheckpoints();
+      }
       if (offset < this.logStartOffsetValue || offset <= this.segments[0]!.baseOffset) {
         this.truncateFully(offset < this.logStartOffsetValue ? offset : this.segments[0]!.baseOffset);
       } else {
@@ -957,12 +969,7 @@ export class Log implements PartitionLog {
 
   private afterTruncation(): void {
     const end = this.logEndOffset;
-    if (this.recoveryPointValue > end) {
-      this.recoveryPointValue = end;
-      // Write the lowered recovery point soon: a checkpoint above the log end would make the next
-      // start report the truncated records as vanished.
-      this.onLogStartOffsetChanged();
-    }
+    if (this.recoveryPointValue > end) this.recoveryPointValue = end;
     if (this.logStartOffsetValue > end) this.logStartOffsetValue = end;
     this.producerState?.truncateTo(end);
     if (this.producerState?.encodeSnapshot) deleteSnapshotsAfter(this.fs, this.directory, end);

@@ -207,8 +207,8 @@ async function recoverEmptyDirectory(input: RecoveryInput, now: number): Promise
       directory: input.directory,
       lostOffsets: `${input.logStartOffset}..${input.recoveryPoint - 1n}`,
     });
-    // After a clean shutdown, continue where the log ended: offsets are never given out twice.
-    if (input.cleanShutdown) start = input.recoveryPoint;
+    // Continue where the log ended: offsets are never given out twice.
+    start = input.recoveryPoint;
   }
   const segment = Segment.create(input.context, input.directory, start, now);
   // The new segment's entry, and the partition directory's own entry in the data directory.
@@ -335,22 +335,20 @@ function lastSegmentDamageEnd(input: RecoveryInput, segment: Segment, problem: S
 
 /**
  * The log must go on past anything that may have been given out: a last segment whose tail is kept
- * as damaged is sealed and a new segment starts after the damage; after a clean shutdown, a log that
- * ends below the checkpointed end offset lost flushed data, which is reported, and continues at that
- * offset. (After an unclean shutdown a short log is only reported: a truncation may have happened
- * just before the crash, after the last checkpoint.)
+ * as damaged is sealed and a new segment starts after the damage; a log that ends below its
+ * recovery point lost flushed data (a truncation persists the lowered recovery point before it cuts
+ * a file, so nothing else explains it), which is reported, and continues at that offset.
  */
 async function continuePastDamage(input: RecoveryInput, segments: Segment[], pass: Pass, now: number): Promise<void> {
   const last = segments[segments.length - 1]!;
   const tailDamaged = last.damage.some((range) => range.endPosition === last.sizeBytes);
   let start = last.nextOffset;
   if (!tailDamaged && last.nextOffset < input.recoveryPoint && last.baseOffset < input.recoveryPoint) {
-    const fields = { segment: last.paths.log, logEndOffset: String(last.nextOffset), recoveryPoint: String(input.recoveryPoint) };
-    if (!input.cleanShutdown) {
-      input.logger.error("the log ends below its recovery checkpoint: flushed records are missing (or were truncated just before a crash)", fields);
-      return;
-    }
-    input.logger.error("flushed records vanished from the end of the log (the file was shortened or removed); continuing at the end offset recorded at shutdown", fields);
+    input.logger.error("flushed records vanished from the end of the log (a file was shortened or removed); the log continues at its recovery point so that no offset is given out twice", {
+      lastSegment: last.paths.log,
+      missingFrom: join(input.directory, `${segmentFileStem(last.nextOffset)}${logSuffix}`),
+      lostOffsets: `${last.nextOffset}..${input.recoveryPoint - 1n}`,
+    });
     start = input.recoveryPoint;
   } else if (!tailDamaged) {
     return;

@@ -132,6 +132,15 @@ export class Broker {
     return this.start(port);
   }
 
+  /** SIGKILL and wait for the process to be gone, without starting again. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    await child.kill9();
+    this.stderrText = await child.stderr();
+    this.child = null;
+  }
+
   /** Stop the process and remove the temporary data directory. */
   async stop(): Promise<void> {
     await this.shutdown();
