@@ -32,6 +32,8 @@ const evictionScanMax = 32;
 export class DescriptorCache {
   /** Owners with an open descriptor, least recently used first (a Set keeps insertion order). */
   private readonly owners = new Set<DescriptorOwner>();
+  /** The owner touched last: touching it again (every append of a busy partition) costs nothing. */
+  private lastTouched: DescriptorOwner | null = null;
 
   constructor(readonly descriptorsMax: number) {
     assert(Number.isInteger(descriptorsMax) && descriptorsMax >= 1, "descriptorsMax must be >= 1");
@@ -44,6 +46,8 @@ export class DescriptorCache {
 
   /** The owner used its descriptor (and opened it, when it was not in the set). */
   touch(owner: DescriptorOwner): void {
+    if (owner === this.lastTouched) return;
+    this.lastTouched = owner;
     if (this.owners.has(owner)) this.owners.delete(owner);
     this.owners.add(owner);
     if (this.owners.size > this.descriptorsMax) this.evict(this.owners.size - this.descriptorsMax, owner);
@@ -52,6 +56,7 @@ export class DescriptorCache {
   /** The owner closed its descriptor by itself (segment closed or deleted). */
   forget(owner: DescriptorOwner): void {
     this.owners.delete(owner);
+    if (owner === this.lastTouched) this.lastTouched = null;
   }
 
   /**
@@ -67,6 +72,7 @@ export class DescriptorCache {
       scanned++;
       if (owner === keep) continue;
       this.owners.delete(owner);
+      if (owner === this.lastTouched) this.lastTouched = null;
       if (owner.closeIdleDescriptor()) closed++;
       else {
         busy.push(owner);

@@ -1082,7 +1082,11 @@ export class Log implements PartitionLog {
    * crash recovery, segments stay unsynced until the next append's sync).
    */
   cleanableSegments(): Segment[] {
-    return this.segments.slice(0, -1);
+    // Never a damaged segment, nor past one: cleaning rewrites whole files, and the damaged bytes
+    // must stay as they are (and keep being reported) until the operator deals with them.
+    const sealed = this.segments.slice(0, -1);
+    const firstDamaged = sealed.findIndex((segment) => segment.isDamaged);
+    return firstDamaged < 0 ? sealed : sealed.slice(0, firstDamaged);
   }
 
   get segmentContext(): SegmentContext {

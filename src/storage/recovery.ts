@@ -145,7 +145,19 @@ export async function recoverSegments(input: RecoveryInput): Promise<RecoveryOut
   const now = input.clock.nowMs();
   if (bases.length === 0) return recoverEmptyDirectory(input, now);
 
-  const segments = bases.map((base) => Segment.open(input.context, input.directory, base, now));
+  const segments: Segment[] = [];
+  try {
+    for (const base of bases) segments.push(Segment.open(input.context, input.directory, base, now));
+    return await recoverOpened(input, segments, now);
+  } catch (error) {
+    // The partition goes offline (LogManager): leave no descriptor or mapping behind.
+    for (const segment of segments) segment.close();
+    throw error;
+  }
+}
+
+async function recoverOpened(input: RecoveryInput, segments: Segment[], now: number): Promise<RecoveryOutput> {
+  const { fs } = input.context;
   // Scan from the segment holding the recovery point, and at least the last one.
   let scanFrom = segments.length - 1;
   while (scanFrom > 0 && segments[scanFrom]!.baseOffset > input.recoveryPoint) scanFrom--;
