@@ -49,9 +49,11 @@ export function damageStartingAt(damage: readonly DamagedRange[], position: numb
 }
 
 /**
- * What a bad region looks like: only zeros to the end of the file ("zeros"), a batch cut short or
- * fewer bytes than a header left ("short") — the two shapes a crash leaves — or anything else
- * ("corrupt": a whole batch with a wrong CRC or magic, garbage), which a crash never leaves.
+ * What a bad region looks like: only zeros to the end of the file ("zeros"); a batch cut short,
+ * fewer bytes than a header left, or a batch followed by (or ending in) zeros to the end of the file
+ * ("short": a write torn by a power loss, inside space that was reserved and so reads as zeros) —
+ * the shapes a crash leaves — or anything else ("corrupt": a whole batch with a wrong CRC or magic
+ * at the very end of the file, garbage), which a crash does not leave.
  */
 export type ProblemShape = "zeros" | "short" | "corrupt";
 
@@ -86,7 +88,25 @@ export function shapeOfProblem(read: ReadAt, position: number, fileSize: number)
   if (available < batchHeaderBytes) return "short";
   const head = read(position, 12);
   const size = ((head[8]! << 24) | (head[9]! << 16) | (head[10]! << 8) | head[11]!) + logOverheadBytes;
-  return size > available ? "short" : "corrupt";
+  if (size > available || size < batchHeaderBytes) return size > available ? "short" : "corrupt";
+  // Torn inside reserved space (the power went out before the reservation's trim was synced):
+  // the bytes after the batch, to the end of the file, are zeros, or the batch's own end is (16
+  // bytes and more: every record ends with a zero header count, so one zero byte says nothing).
+  const batchEnd = position + size;
+  const lastNonZero = lastNonZeroByte(read, position, fileSize);
+  if (lastNonZero < batchEnd - 16) return "short";
+  if (batchEnd < fileSize && lastNonZero < batchEnd) return "short";
+  return "corrupt";
+}
+
+/** Position of the last non-zero byte in [from, end), or from - 1 when there is none. */
+function lastNonZeroByte(read: ReadAt, from: number, end: number): number {
+  for (let windowEnd = end; windowEnd > from; windowEnd -= windowBytes) {
+    const windowStart = Math.max(from, windowEnd - windowBytes);
+    const bytes = read(windowStart, windowEnd - windowStart);
+    for (let index = bytes.length - 1; index >= 0; index--) if (bytes[index] !== 0) return windowStart + index;
+  }
+  return from - 1;
 }
 
 export interface ResyncBounds {
