@@ -1,9 +1,10 @@
 // A Runnel node: storage, cluster metadata and the listeners, wired together. main.ts parses the
 // configuration and calls startNode; tests and the in-process harness can call it directly.
 //
-//   config ─▶ lock <data dir>/.lock ─▶ meta.properties (cluster id, node id)
-//          ─▶ LogManager (recover every partition) ─▶ ClusterStore (topics.json; opens each
-//          topic's logs) ─▶ groups ─▶ cleaner ─▶ Kafka listener ─▶ HTTP listener
+//   config ─▶ lock <data dir>/.lock ─▶ meta.properties (cluster id, node id) ─▶ LogManager
+//          (partitions found; they recover in the background) ─▶ ClusterStore (topics.json;
+//          opens each topic's new logs) ─▶ Kafka listener ─▶ HTTP listener ─▶ (every partition
+//          recovered) ─▶ group coordinator
 // close() runs the same chain backwards: listeners and their connections, metadata writes, logs,
 // and the lock last. A step that fails closes what was started and throws a StartupError: one line
 // saying what failed and where, which main.ts prints before exiting non-zero.
@@ -15,6 +16,7 @@ import { advertisedFor, dataDir, parseListener, resolveTopicConfig, type LoadedB
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
+import { LocalBackend } from "./http/local-backend.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
@@ -25,7 +27,8 @@ import { descriptorBudget } from "./util/descriptor-budget.ts";
 import { StartupError, startupStep } from "./util/startup-error.ts";
 import { PartitionProducerState } from "./storage/producer-state.ts";
 import { systemClock } from "./util/clock.ts";
-import { createLogger } from "./util/logger.ts";
+import { createLogger, setLogNodeId } from "./util/logger.ts";
+import { BrokerMetrics } from "./util/metrics.ts";
 
 const log = createLogger("node");
 
@@ -36,6 +39,12 @@ export interface RunningNode {
   http?: { host: string; port: number };
   /** What the handlers see: config, logs, topics, subsystems. */
   broker: BrokerContext;
+  /**
+   * Resolves once every partition found at start has recovered and the group coordinator is
+   * loaded (the node prints `runnel ready: kafka on HOST:PORT` then). Connections are accepted
+   * before: partitions not ready and group requests answer retriable errors meanwhile.
+   */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,6 +92,7 @@ async function startLocked(
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
   const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]));
+  setLogNodeId(meta.nodeId);
   log.info("starting", {
     "node.id": meta.nodeId,
     "cluster.id": meta.clusterId,
@@ -99,16 +109,17 @@ async function startLocked(
     logger: createLogger("storage"),
     // Idempotent-producer state per partition, rebuilt from the log at open (storage/producer-state.ts).
     producerStateFactory: () => new PartitionProducerState({ producerIdExpirationMs: config["producer.id.expiration.ms"] }),
+    recoveryThreads: config["num.recovery.threads.per.data.dir"],
     segmentDescriptorsMax: budget.segmentFiles,
     closeConcurrencyMax: budget.logsClosing,
   });
-  await startupStep(`cannot open the logs in ${directory}`, () => logs.open());
+  // Partitions found on disk recover in the background: the listener opens at once and answers
+  // LEADER_NOT_AVAILABLE / NOT_LEADER_OR_FOLLOWER for the ones not ready yet (retriable).
+  await startupStep(`cannot open the logs in ${directory}`, () => logs.open({ background: true }));
   started.push(() => logs.close());
+  started.push(async () => void (await logs.stopRecovery()));
   const cluster = await startupStep(`cannot open topic metadata in ${directory}`, () => ClusterStore.open({ dataDir: directory, config: loaded, logs }));
   started.push(() => cluster.close());
-  // Group coordinator: opens (or creates) __consumer_offsets and replays it before serving.
-  const groups = await startupStep("cannot start the group coordinator", () => startGroups({ config, cluster }));
-  started.push(() => groups.close());
   // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
   const cleaner = startLogCleaner(logs, config, realFs, native);
   started.push(async () => void (await cleaner?.stop()));
@@ -128,8 +139,13 @@ async function startLocked(
     clock: systemClock,
     log: createLogger("kafka"),
     apiRanges: [],
-    groups,
+    metrics: new BrokerMetrics(),
   };
+  // readyz: every listener up and every partition recovered (groups loaded); false again from the
+  // start of shutdown.
+  let listenersUp = false;
+  let recovered = false;
+  let shuttingDown = false;
   const kafka = await startupStep(`cannot listen for Kafka clients on ${plaintext.host}:${plaintext.port}`, () =>
     startKafkaServer(broker, handlers, plaintext, broker.log, {
       connectionsMax: budget.connections,
@@ -141,28 +157,56 @@ async function startLocked(
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
+    const backend = new LocalBackend(broker, {
+      isReady: () => listenersUp && recovered && !shuttingDown,
+      kafkaConnectionCount: () => kafka.connectionCount,
+    });
     http = await startupStep(`cannot listen for HTTP on ${httpListener.host}:${httpListener.port}`, () =>
       startHttpServer(httpListener, {
-        nodeId: meta.nodeId,
+        backend,
+        config,
+        metrics: broker.metrics!,
         clusterId: meta.clusterId,
-        topicCount: () => cluster.topics().length,
+        nodeId: meta.nodeId,
+        log: createLogger("http"),
       }));
   }
   // Printed once every listener is up: a start that fails on the HTTP port never said "listening".
   console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
-  if (http) console.log(`http listening on ${http.host}:${http.port}`);
+  if (http) console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
+  listenersUp = true;
+  // Group coordinator: once every partition has recovered, opens (or creates) __consumer_offsets
+  // and replays it; until then group requests answer COORDINATOR_NOT_AVAILABLE (retriable).
+  let stopping = false;
+  const groupsReady = logs.startRecovery().then(async () => {
+    if (stopping) return null;
+    const groups = await startGroups({ config, cluster });
+    broker.groups = groups;
+    if (!stopping) console.log(`runnel ready: kafka on ${kafka.host}:${kafka.port}`);
+    return groups;
+  }).catch((error: unknown) => {
+    log.error("the group coordinator did not start; group requests answer COORDINATOR_NOT_AVAILABLE", { error: String(error) });
+    return null;
+  });
+  void groupsReady.then(() => {
+    recovered = true;
+  });
 
   let closing: Promise<void> | undefined;
   return {
     kafka: { host: kafka.host, port: kafka.port },
     http: http ? { host: http.host, port: http.port } : undefined,
     broker,
+    ready: groupsReady.then(() => {}),
     close() {
       closing ??= (async () => {
+        shuttingDown = true;
         try {
           await http?.close();
           await kafka.close();
-          groups.close();
+          stopping = true;
+          await logs.stopRecovery();
+          (await groupsReady)?.close();
           await cleaner?.stop();
           await cluster.close();
           await logs.close();

@@ -1,6 +1,7 @@
 // The Kafka protocol listener (Bun.listen on the PLAINTEXT listener). Closes idle connections
-// after connections.max.idle.ms and every connection on shutdown. Framing and backpressure live in
-// connection.ts, request decoding in dispatcher.ts, the connection limits in connection-limits.ts.
+// after connections.max.idle.ms, and on shutdown stops accepting, lets each connection answer the
+// requests it already read, and closes them. Framing and backpressure live in connection.ts,
+// request decoding in dispatcher.ts, the connection limits in connection-limits.ts.
 //
 // File descriptors: a connection over its limits is closed as soon as it is accepted, and the
 // connection limit is at most the node's descriptor share for connections (util/descriptor-budget),
@@ -30,9 +31,12 @@ export interface KafkaServer {
   readonly accepting: boolean;
   /** What the limits see right now (tests, and an operator's view through the HTTP API later). */
   stats(): ListenerStats;
-  /** Stop accepting, close every connection. */
+  /** Stop accepting, answer the requests already read (at most shutdownDrainMs), close every connection. */
   close(): Promise<void>;
 }
+
+/** How long a shutdown waits for connections to answer what they read before closing them. */
+export const shutdownDrainMs = 5000;
 
 export interface ListenerStats {
   connections: number;
@@ -71,6 +75,8 @@ export function startKafkaServer(
   const config = broker.config.values;
   const dispatcher = new Dispatcher(broker, handlers, log.child("dispatch"));
   const connections = new Set<Connection>();
+  /** Set while close() waits for the last connection to finish. */
+  let onIdle: (() => void) | null = null;
   const limits = {
     requestBytesMax: config["socket.request.max.bytes"],
     inFlightRequestsMax: config["queued.max.requests"],
@@ -101,6 +107,7 @@ export function startKafkaServer(
       const connection = new Connection(socket, nextId++, dispatcher.dispatch, limits, log, (closed) => {
         inFlightHighWater = Math.max(inFlightHighWater, closed.requestsInFlightHighWater);
         if (connections.delete(closed)) limiter.release(remote);
+        if (connections.size === 0) onIdle?.();
       });
       socket.data = connection;
       connections.add(connection);
@@ -170,11 +177,21 @@ export function startKafkaServer(
       return stats;
     },
     async close() {
+      // Graceful: stop accepting, let every connection answer what it already read (long polls end
+      // at once), and close the stragglers after shutdownDrainMs.
       watchdog?.stop();
-      server?.stop(true);
+      const listening = server;
       server = null;
-      for (const connection of [...connections]) connection.close();
+      listening?.stop(false);
+      const idle = new Promise<void>((resolve) => (onIdle = resolve));
+      for (const connection of [...connections]) connection.shutdown();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      if (connections.size > 0) await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, shutdownDrainMs)))]);
+      clearTimeout(timer);
+      onIdle = null;
+      for (const connection of [...connections]) connection.close("still busy when the broker shut down");
       connections.clear();
+      listening?.stop(true);
     },
   };
 }

@@ -35,7 +35,6 @@ export { DataDirLogManager, type LogManagerOptions } from "./log-manager.ts";
 export { Log, type PartitionLogOptions } from "./partition-log.ts";
 export { MappingCache } from "./mapping.ts";
 export { DescriptorCache } from "./descriptors.ts";
-export { OfflineLog, offlineError } from "./offline-log.ts";
 export {
   parseSegmentFileName,
   scanBatches,

@@ -4,7 +4,7 @@
 // log.retention.check.interval.ms, checkpoints every log.flush.offset.checkpoint.interval.ms).
 //
 // A partition whose log cannot be opened at start (an unreadable file, an inconsistency recovery
-// will not guess about) is taken offline on its own (offline-log.ts: KAFKA_STORAGE_ERROR) and the
+// will not guess about) is taken offline on its own ("failed": KAFKA_STORAGE_ERROR) and the
 // node starts with the others; a partition that cannot be created (EMFILE, ENOSPC) leaves no
 // directory behind.
 
@@ -27,10 +27,9 @@ import {
 import { realFs, type StorageFs } from "./fs.ts";
 import { DescriptorCache } from "./descriptors.ts";
 import { MappingCache } from "./mapping.ts";
-import { OfflineLog } from "./offline-log.ts";
 import { Log } from "./partition-log.ts";
 import { storageError } from "./segment.ts";
-import type { LogManager, PartitionLog, ProducerStateManager } from "./types.ts";
+import type { LogManager, PartitionLog, PartitionRecoveryState, ProducerStateManager } from "./types.ts";
 
 export interface LogManagerOptions {
   dataDir: string;
@@ -53,6 +52,10 @@ export interface LogManagerOptions {
   closeConcurrencyMax?: number;
   /** Start the retention and checkpoint timers (default true; tests call runRetention() instead). */
   backgroundTasks?: boolean;
+  /** Logs recovered at once by open({ background: true }) (Kafka's num.recovery.threads.per.data.dir). */
+  recoveryThreads?: number;
+  /** Test hook, never set in production: awaited before a partition found at open() recovers. */
+  beforeRecovery?(topic: string, partition: number): Promise<void>;
 }
 
 /** Kafka's legal topic names; the directory name is `<topic>-<partition>`. */
@@ -103,8 +106,8 @@ export class DataDirLogManager implements LogManager {
   /** Open segment files of every log (descriptors.ts). */
   readonly descriptors: DescriptorCache;
   private readonly logs = new Map<string, Log>();
-  /** Partitions found on disk whose log could not be opened (offline-log.ts), by key. */
-  private readonly offline = new Map<string, OfflineLog>();
+  /** Whether the previous run ended with a clean shutdown (cleanShutdown is reset after recovery). */
+  private previousShutdownClean = false;
   /** Partitions the last clean shutdown named as not closed cleanly (they were offline). */
   private uncleanAtShutdown = new Set<string>();
   /**
@@ -113,6 +116,12 @@ export class DataDirLogManager implements LogManager {
    */
   private readonly logsByTopic = new Map<string, Map<number, Log>>();
   private readonly opening = new Map<string, Promise<Log>>();
+  /** Partitions found by open({ background: true }) and not served yet. */
+  private readonly unrecovered = new Map<string, { topic: string; partition: number; state: PartitionRecoveryState }>();
+  private recovering: Promise<void> = Promise.resolve();
+  private recoveryStopped = false;
+  /** Found by open({ background: true }), waiting for startRecovery(). */
+  private found: { topic: string; partition: number }[] | null = null;
   private recoveryPoints: CheckpointEntries = new Map();
   private logStartOffsets: CheckpointEntries = new Map();
   private checkpointChain: Promise<void> = Promise.resolve();
@@ -133,7 +142,7 @@ export class DataDirLogManager implements LogManager {
     this.descriptors = new DescriptorCache(options.segmentDescriptorsMax ?? 1024);
   }
 
-  async open(): Promise<void> {
+  async open(options: { background?: boolean } = {}): Promise<void> {
     this.fs.mkdir(this.dataDir);
     const recovery = readCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile);
     const starts = readCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile);
@@ -159,58 +168,143 @@ export class DataDirLogManager implements LogManager {
       this.fs.unlink(markerPath);
       await this.fs.fsyncDir(this.dataDir);
     }
-    // Recovered logs whose scanned segments still wait for an fdatasync hold their descriptors
-    // until it is done (descriptors.ts); those syncs run in the background, and the opening waits
-    // for them when the open segment files reach three quarters of their budget.
-    const recoverySyncs: Promise<void>[] = [];
-    for (const name of this.fs.readdir(this.dataDir)) {
-      const match = partitionDirectoryPattern.exec(name);
-      if (!match || !topicNamePattern.test(match[1]!)) continue;
-      if (!this.fs.exists(join(this.dataDir, name, "."))) continue;
-      const topic = match[1]!;
-      const partition = Number(match[2]);
-      const config = this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
-      const log = await this.openFound(topic, partition, config);
-      const syncing = log?.syncAfterRecovery();
-      if (syncing) recoverySyncs.push(syncing);
-      if (this.descriptors.openCount * 4 >= this.descriptors.descriptorsMax * 3) await Promise.all(recoverySyncs.splice(0));
-    }
-    this.cleanShutdown = false; // only the logs found at open were closed cleanly
-    // Entries of partitions that have no directory any more (deleted before a crash) are dropped.
-    for (const entries of [this.recoveryPoints, this.logStartOffsets]) {
-      for (const key of [...entries.keys()]) if (!this.logs.has(key) && !this.offline.has(key)) entries.delete(key);
-    }
-    if (this.offline.size > 0) {
-      this.logger.error("partitions offline (their logs could not be opened; they answer KAFKA_STORAGE_ERROR, every other partition is served)", {
-        partitions: [...this.offline.values()].map((log) => `${log.topic}-${log.partition}`).join(","),
-      });
+    this.previousShutdownClean = this.cleanShutdown;
+    const found = this.discover();
+    if (options.background) {
+      for (const entry of found) this.unrecovered.set(partitionKey(entry.topic, entry.partition), { ...entry, state: "recovering" });
+      this.found = found;
+    } else {
+      const syncs: Promise<void>[] = [];
+      for (const { topic, partition } of found) await this.recoverFound(topic, partition, syncs);
+      this.afterRecovery(found.length);
     }
     this.startBackgroundTasks();
   }
 
-  /** Open a partition found on disk; on failure it goes offline (logged) and null is returned. */
-  private async openFound(topic: string, partition: number, config: TopicConfig): Promise<Log | null> {
+  /**
+   * Recover one partition found on disk. A failure takes that partition alone offline ("failed":
+   * KAFKA_STORAGE_ERROR for every request, logged with its directory) and never fails the start.
+   * Recovered logs whose scanned segments still wait for an fdatasync hold their descriptors until
+   * it is done (descriptors.ts): those syncs run in the background, and recovery waits for them
+   * when the open segment files reach three quarters of their budget.
+   */
+  private async recoverFound(topic: string, partition: number, syncs: Promise<void>[]): Promise<void> {
+    const key = partitionKey(topic, partition);
     try {
-      return await this.openLog(topic, partition, config);
+      const log = await this.openLog(topic, partition, this.configFor(topic));
+      this.unrecovered.delete(key);
+      const syncing = log.syncAfterRecovery();
+      if (syncing) syncs.push(syncing);
     } catch (error) {
-      const key = partitionKey(topic, partition);
-      const directory = join(this.dataDir, `${topic}-${partition}`);
-      const reason = error instanceof Error ? error.message : String(error);
-      this.logger.error("cannot open a partition log; the partition is offline", { directory, error: reason });
-      this.offline.set(key, new OfflineLog(topic, partition, directory, reason));
-      return null;
+      if (this.closed) return;
+      this.unrecovered.set(key, { topic, partition, state: "failed" });
+      this.logger.error("partition failed to recover; it stays offline (KAFKA_STORAGE_ERROR) until the node restarts, every other partition is served", {
+        directory: join(this.dataDir, `${topic}-${partition}`),
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
+    if (this.descriptors.openCount * 4 >= this.descriptors.descriptorsMax * 3) await Promise.all(syncs.splice(0));
+  }
+
+  /** Once every partition found at open was tried: forget what only mattered during recovery. */
+  private afterRecovery(found: number): void {
+    this.cleanShutdown = false; // only the logs found at open were closed cleanly
+    // Entries of partitions that have no directory any more (deleted before a crash) are dropped.
+    for (const entries of [this.recoveryPoints, this.logStartOffsets]) {
+      for (const key of [...entries.keys()]) if (!this.logs.has(key) && !this.unrecovered.has(key)) entries.delete(key);
+    }
+    const failed = [...this.unrecovered.values()].filter((entry) => entry.state === "failed");
+    if (failed.length > 0) {
+      this.logger.error("partitions offline (their logs could not be opened; they answer KAFKA_STORAGE_ERROR, every other partition is served)", {
+        partitions: failed.map((entry) => `${entry.topic}-${entry.partition}`).join(","),
+      });
+    }
+    if (found > 0) this.logger.info("partitions recovered", { partitions: found - failed.length, failed: failed.length });
+  }
+
+  /** Partition directories under the data directory, in name order. */
+  private discover(): { topic: string; partition: number }[] {
+    const found: { topic: string; partition: number }[] = [];
+    for (const name of this.fs.readdir(this.dataDir).sort()) {
+      const match = partitionDirectoryPattern.exec(name);
+      if (!match || !topicNamePattern.test(match[1]!)) continue;
+      if (!this.fs.exists(join(this.dataDir, name, "."))) continue;
+      found.push({ topic: match[1]!, partition: Number(match[2]) });
+    }
+    return found;
+  }
+
+  private configFor(topic: string): TopicConfig {
+    return this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
+  }
+
+  /**
+   * Recovers the partitions found at open() a few at a time while the node already serves the
+   * ones that are ready. A partition that fails stays "failed" (logged) instead of failing start.
+   */
+  private async recoverInBackground(found: readonly { topic: string; partition: number }[]): Promise<void> {
+    const started = this.clock.nowMs();
+    const queue = [...found];
+    let done = 0;
+    let lastReport = started;
+    const syncs: Promise<void>[] = [];
+    const worker = async () => {
+      while (queue.length > 0 && !this.closed && !this.recoveryStopped) {
+        const { topic, partition } = queue.shift()!;
+        const key = partitionKey(topic, partition);
+        if (!this.unrecovered.has(key)) continue; // deleted meanwhile
+        await this.options.beforeRecovery?.(topic, partition);
+        if (this.closed || !this.unrecovered.has(key)) continue;
+        await this.recoverFound(topic, partition, syncs);
+        done++;
+        if (this.clock.nowMs() - lastReport >= 1000) {
+          lastReport = this.clock.nowMs();
+          this.logger.info("recovering partitions", { done, of: found.length });
+        }
+      }
+    };
+    const threads = Math.max(1, this.options.recoveryThreads ?? 2);
+    await Promise.all(Array.from({ length: Math.min(threads, Math.max(1, found.length)) }, worker));
+    if (this.closed || this.recoveryStopped) return; // stopped early: the rest keeps its checkpointed state
+    this.afterRecovery(found.length);
+    if (found.length > 0) this.logger.info("recovery done", { ms: this.clock.nowMs() - started });
+  }
+
+  /**
+   * Starts recovering the partitions open({ background: true }) found (once; the node calls it
+   * after its listener opened, so recovery work does not delay accepting connections).
+   */
+  startRecovery(): Promise<void> {
+    if (this.found !== null) {
+      const found = this.found;
+      this.found = null;
+      this.recovering = this.recoverInBackground(found);
+    }
+    return this.recovering;
+  }
+
+  recovered(): Promise<void> {
+    return this.recovering;
+  }
+
+  /** Shutting down: recover no further partition; resolves when the ones under way are done. */
+  stopRecovery(): Promise<void> {
+    this.recoveryStopped = true;
+    return this.recovering;
+  }
+
+  recoveryState(topic: string, partition: number): PartitionRecoveryState | null {
+    return this.unrecovered.get(partitionKey(topic, partition))?.state ?? null;
+  }
+
+  partitionsOnDisk(): { topic: string; partition: number }[] {
+    const entries = [...this.logs.values()].map((log) => ({ topic: log.topic, partition: log.partition }));
+    for (const entry of this.unrecovered.values()) entries.push({ topic: entry.topic, partition: entry.partition });
+    return entries;
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
-    const log = this.logsByTopic.get(topic)?.get(partition);
-    if (log !== undefined || this.offline.size === 0) return log;
-    return this.offline.get(partitionKey(topic, partition));
-  }
-
-  /** Partitions that could not be opened at start. */
-  offlinePartitions(): OfflineLog[] {
-    return [...this.offline.values()];
+    return this.logsByTopic.get(topic)?.get(partition);
   }
 
   /** The concrete log (extra methods: runRetention, recoveryPoint, segment listing). */
@@ -229,8 +323,6 @@ export class DataDirLogManager implements LogManager {
       existing.updateConfig(config);
       return existing;
     }
-    const offline = this.offline.get(key);
-    if (offline) return offline;
     const directory = join(this.dataDir, `${topic}-${partition}`);
     const existed = this.fs.exists(directory);
     if (!existed) {
@@ -297,11 +389,15 @@ export class DataDirLogManager implements LogManager {
 
   async delete(topic: string, partition: number): Promise<void> {
     const key = partitionKey(topic, partition);
-    const offline = this.offline.get(key);
-    if (offline) {
-      this.offline.delete(key);
-      this.fs.removeDir(offline.directory);
+    const inProgress = this.opening.get(key);
+    if (inProgress) await inProgress.catch(() => {});
+    if (this.unrecovered.delete(key)) {
+      // Found at open and not recovered (yet, or ever): its files go without opening them.
+      this.fs.removeDir(join(this.dataDir, `${topic}-${partition}`));
       await this.fs.fsyncDir(this.dataDir);
+      this.recoveryPoints.delete(key);
+      this.logStartOffsets.delete(key);
+      await this.writeCheckpoints();
       return;
     }
     const log = this.logs.get(key);
@@ -319,7 +415,7 @@ export class DataDirLogManager implements LogManager {
   }
 
   all(): Iterable<PartitionLog> {
-    return this.offline.size === 0 ? this.logs.values() : [...this.logs.values(), ...this.offline.values()];
+    return this.logs.values();
   }
 
   /** Apply retention to every log now (the background timer calls this too). */
@@ -385,6 +481,7 @@ export class DataDirLogManager implements LogManager {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    await this.recovering;
     await Promise.allSettled([...this.opening.values()]);
     if (this.retentionRunning) await this.retentionRunning;
     const results = await settleInBatches([...this.logs.values()], this.options.closeConcurrencyMax ?? logsClosingMax, (log) => log.close());
@@ -393,9 +490,14 @@ export class DataDirLogManager implements LogManager {
     this.logsByTopic.clear();
     const failed = results.find((result) => result.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    // The marker names the partitions that were not closed here (offline ones): their next
-    // recovery must not take the checkpoint for their exact end.
-    const unclean = [...this.offline.values()].map((log) => `${log.topic} ${log.partition}\n`).join("");
+    // The marker names the partitions whose files this run may have left unclean: those that failed
+    // to recover (recovery may have changed their files before it failed), and those never
+    // recovered in this run whose previous shutdown was not clean either. Their next recovery must
+    // not take the checkpoint for their exact end; every other partition's is exact.
+    const unclean = [...this.unrecovered.values()]
+      .filter((entry) => entry.state === "failed" || !this.previousShutdownClean || this.uncleanAtShutdown.has(partitionKey(entry.topic, entry.partition)))
+      .map((entry) => `${entry.topic} ${entry.partition}\n`)
+      .join("");
     if (!this.checkpointFailed) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new TextEncoder().encode(unclean));
   }
 }

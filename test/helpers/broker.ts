@@ -1,6 +1,7 @@
 // A real Runnel broker as a child process, for tests that use real clients. Starts
 // `bun src/main.ts` (or $RUNNEL_BIN, a compiled binary) on 127.0.0.1 with port 0, parses the
-// printed `kafka listening on HOST:PORT`, and cleans up: `await using broker = await startBroker()`.
+// printed `kafka listening on HOST:PORT`, waits for `runnel ready: …` (partitions recovered, group
+// coordinator loaded), and cleans up: `await using broker = await startBroker()`.
 //
 //   const broker = await startBroker({ set: { "num.partitions": "3" } });
 //   broker.bootstrap            // "127.0.0.1:PORT"
@@ -31,10 +32,15 @@ export interface BrokerOptions {
 }
 
 const listeningLine = /^kafka listening on (.+):(\d+)$/;
+const httpListeningLine = /^http listening on (.+):(\d+)( \(https\))?$/;
+/** Printed once partitions have recovered and the group coordinator is loaded. */
+const readyLine = /^runnel ready: /;
 
 export class Broker {
   host = "127.0.0.1";
   port = 0;
+  /** Base URL of the HTTP API ("http://127.0.0.1:PORT", https when TLS is configured). */
+  httpUrl = "";
   private child: LineProcess | null = null;
   private stderrText = "";
   readonly dataDir: string;
@@ -89,6 +95,17 @@ export class Broker {
       const match = listeningLine.exec(line)!;
       this.host = match[1]!;
       this.port = Number(match[2]);
+      const httpLine = await child.waitForLine((text) => httpListeningLine.test(text));
+      const httpMatch = httpListeningLine.exec(httpLine)!;
+      this.httpUrl = `${httpMatch[3] ? "https" : "http"}://${httpMatch[1]}:${httpMatch[2]}`;
+      // Tests talk to a ready broker: recovered partitions, group coordinator loaded.
+      await Promise.race([
+        child.waitForLine((text) => readyLine.test(text)),
+        new Promise<never>((_, reject) => {
+          clearTimeout(timer);
+          timer = setTimeout(() => reject(new Error(`broker was not ready within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
     } catch (error) {
       child.process.kill("SIGKILL");
       this.stderrText = await child.stderr();

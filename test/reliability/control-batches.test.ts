@@ -8,9 +8,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { buildRecordBatch } from "../../src/protocol/record-batch.ts";
-import { WireConnection } from "../fuzz/listener-wire.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
-import { createTopic, fetchAll, produce, ProduceApi, workloadRecords } from "./kafka-ops.ts";
+import { createTopic, fetchAll, produce, ProduceApi, workloadRecords, call, openConnection, type WireConnection } from "./kafka-ops.ts";
 
 let broker: Broker;
 let connection: WireConnection;
@@ -18,7 +17,7 @@ const topic = "markers";
 
 beforeAll(async () => {
   broker = await startBroker();
-  connection = await WireConnection.open(broker.host, broker.port);
+  connection = await openConnection(broker.host, broker.port);
   expect(await createTopic(connection, topic, 2)).toBe(ErrorCode.NONE);
 });
 
@@ -41,7 +40,7 @@ test("a control batch from a client: INVALID_RECORD, nothing appended", async ()
 test("a transactional batch without a transactional id: TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition of the request", async () => {
   const transactional = buildRecordBatch({ records: records(), transactional: true, producerId: 7n, producerEpoch: 0, baseSequence: 0 });
   const plain = buildRecordBatch({ records: records() });
-  const response = await connection.request(ProduceApi, 8, {
+  const response = await call(connection, ProduceApi, 8, {
     transactionalId: null,
     acks: -1,
     timeoutMs: 5000,

@@ -30,9 +30,8 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import * as generated from "../../src/protocol/generated/index.ts";
 import { buildRecordBatch } from "../../src/protocol/record-batch.ts";
 import { prng } from "../../src/testing/record-batches.ts";
-import { WireConnection } from "../fuzz/listener-wire.ts";
 import { Broker } from "../helpers/broker.ts";
-import { createTopic, fetchOnce, ProduceApi, recordValue, workloadRecords } from "./kafka-ops.ts";
+import { createTopic, fetchOnce, ProduceApi, recordValue, workloadRecords, call, openConnection, type WireConnection } from "./kafka-ops.ts";
 
 const { OffsetCommitApi, InitProducerIdApi } = generated as unknown as Record<string, AnyApi>;
 
@@ -101,17 +100,17 @@ async function fill(connection: WireConnection): Promise<bigint> {
         records: buildRecordBatch({ records: workloadRecords(topic, partition, batch, recordsPerBatch) }),
       })),
     }));
-    const response = await connection.request(ProduceApi, 8, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData });
+    const response = await call(connection, ProduceApi, 8, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData });
     for (const topic of response.responses) for (const partition of topic.partitionResponses) expect(partition.errorCode).toBe(ErrorCode.NONE);
   }
   for (let commit = 1; commit <= 40; commit++) {
-    const response = await connection.request(OffsetCommitApi!, 2, {
+    const response = await call(connection, OffsetCommitApi!, 2, {
       groupId: "auditors", generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n,
       topics: [{ name: "healthy", partitions: [{ partitionIndex: 0, committedOffset: BigInt(commit), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: "x".repeat(200) }] }],
     });
     expect(response.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
   }
-  const producerId = await connection.request(InitProducerIdApi!, 1, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  const producerId = await call(connection, InitProducerIdApi!, 1, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
   expect(producerId.errorCode).toBe(ErrorCode.NONE);
   return producerId.producerId;
 }
@@ -129,7 +128,7 @@ async function makeTemplate(shutdown: Shutdown): Promise<{ dataDir: string; prod
   directories.push(dataDir);
   const broker = new Broker({ dataDir, set: settings });
   await broker.start();
-  const connection = await WireConnection.open(broker.host, broker.port);
+  const connection = await openConnection(broker.host, broker.port);
   let producerId: bigint;
   try {
     expect(await createTopic(connection, "victim", victims)).toBe(ErrorCode.NONE);
@@ -257,17 +256,17 @@ async function runDamaged(shutdown: Shutdown, kind: Damage, targetsOf: (dataDir:
   // The broker starts.
   const broker = new Broker({ dataDir, set: settings });
   await broker.start();
-  const connection = await WireConnection.open(broker.host, broker.port);
+  const connection = await openConnection(broker.host, broker.port);
   try {
     // Undamaged partitions and segments serve every record; damaged ones never serve wrong data.
     expect(await verifyRecords(connection, targets.map((target) => target.lost))).toEqual([]);
     // Every partition takes appends; the group coordinator and producer ids work.
     for (const [topic, partition] of partitionsOf) {
       const records = buildRecordBatch({ records: workloadRecords(topic, partition, 1000, 1) });
-      const response = await connection.request(ProduceApi, 8, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
+      const response = await call(connection, ProduceApi, 8, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
       expect(response.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
     }
-    const producerId = await connection.request(InitProducerIdApi!, 1, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+    const producerId = await call(connection, InitProducerIdApi!, 1, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
     expect(producerId.errorCode).toBe(ErrorCode.NONE);
     expect(producerId.producerId).toBeGreaterThan(template.producerId); // never an id handed out before
   } finally {

@@ -10,9 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrorCode } from "../../src/protocol/errors.ts";
-import { WireConnection } from "../fuzz/listener-wire.ts";
 import { Broker } from "../helpers/broker.ts";
-import { createTopic, fetchAll, produceWorkload, recordValue, runBrokerToExit } from "./kafka-ops.ts";
+import { createTopic, fetchAll, produceWorkload, recordValue, runBrokerToExit, call, openConnection, type WireConnection } from "./kafka-ops.ts";
 
 const directories: string[] = [];
 afterAll(() => {
@@ -34,7 +33,7 @@ describe("the data directory lock", () => {
       await first.start();
       let connection: WireConnection | null = null;
       try {
-        connection = await WireConnection.open(first.host, first.port);
+        connection = await openConnection(first.host, first.port);
         expect(await createTopic(connection, "locked", 1)).toBe(ErrorCode.NONE);
         await produceWorkload(connection, "locked", 0, 20, 5);
 
@@ -59,7 +58,7 @@ describe("the data directory lock", () => {
 
         // kill -9: the kernel drops the flock (the fallback finds a dead pid); the restart works.
         await first.crash();
-        connection = await WireConnection.open(first.host, first.port);
+        connection = await openConnection(first.host, first.port);
         expect((await fetchAll(connection, "locked", 0)).records).toHaveLength(100);
       } finally {
         connection?.close();

@@ -11,9 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { buildRecordBatch } from "../../src/protocol/record-batch.ts";
-import { WireConnection } from "../fuzz/listener-wire.ts";
 import { Broker } from "../helpers/broker.ts";
-import { createTopic, fetchOnce, produce, recordValue, workloadRecords } from "./kafka-ops.ts";
+import { createTopic, fetchOnce, produce, recordValue, workloadRecords, call, openConnection, type WireConnection } from "./kafka-ops.ts";
 
 const descriptorLimit = 256;
 const partitions = 300;
@@ -42,7 +41,7 @@ test.skipIf(process.platform !== "linux")(`${partitions} partitions and ~400 con
   await broker.start();
   const connections: WireConnection[] = [];
   try {
-    let admin = await WireConnection.open(broker.host, broker.port);
+    let admin = await openConnection(broker.host, broker.port);
     connections.push(admin);
     expect(await createTopic(admin, "wide", partitions)).toBe(ErrorCode.NONE);
     for (let partition = 0; partition < partitions; partition++) {
@@ -51,7 +50,7 @@ test.skipIf(process.platform !== "linux")(`${partitions} partitions and ~400 con
     }
 
     // Far more connections than descriptors: the ones beyond the node's share are closed at once.
-    const attempts = await Promise.allSettled(Array.from({ length: 400 }, () => WireConnection.open(broker.host, broker.port)));
+    const attempts = await Promise.allSettled(Array.from({ length: 400 }, () => openConnection(broker.host, broker.port)));
     for (const attempt of attempts) if (attempt.status === "fulfilled") connections.push(attempt.value);
     // Every connection still open answers (those refused were closed by the broker).
     const alive = connections.filter((connection) => !connection.isClosed);
@@ -72,7 +71,7 @@ test.skipIf(process.platform !== "linux")(`${partitions} partitions and ~400 con
     // New clients connect; every partition serves its records.
     admin.close();
     connections.length = 0;
-    admin = await WireConnection.open(broker.host, broker.port);
+    admin = await openConnection(broker.host, broker.port);
     connections.push(admin);
     for (let partition = 0; partition < partitions; partition += 7) {
       const fetched = await fetchOnce(admin, "wide", partition, 0n);
@@ -90,7 +89,7 @@ test.skipIf(process.platform !== "linux")(`${partitions} partitions and ~400 con
 
     // A restart under the same limit opens every partition.
     await broker.start();
-    admin = await WireConnection.open(broker.host, broker.port);
+    admin = await openConnection(broker.host, broker.port);
     connections.push(admin);
     for (let partition = 0; partition < partitions; partition += 13) {
       const fetched = await fetchOnce(admin, "wide", partition, 0n);

@@ -12,9 +12,8 @@ import { join } from "node:path";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { buildRecordBatch } from "../../src/protocol/record-batch.ts";
 import { native } from "../../src/native/index.ts";
-import { WireConnection } from "../fuzz/listener-wire.ts";
 import { Broker } from "../helpers/broker.ts";
-import { createTopic, fetchAll, produce, recordValue, workloadRecords } from "./kafka-ops.ts";
+import { createTopic, fetchAll, produce, recordValue, workloadRecords, call, openConnection, type WireConnection } from "./kafka-ops.ts";
 
 const mountPoint: string | null = (() => {
   const directory = mkdtempSync(join(tmpdir(), "runnel-disk-full-"));
@@ -48,7 +47,7 @@ test.skipIf(mountPoint === null || !native.canMap)("a full disk: writes go on un
   await broker.start();
   let connection: WireConnection | null = null;
   try {
-    connection = await WireConnection.open(broker.host, broker.port);
+    connection = await openConnection(broker.host, broker.port);
     expect(await createTopic(connection, "full", 1)).toBe(ErrorCode.NONE);
     const batch = (number: number) => buildRecordBatch({ records: workloadRecords("full", 0, number, recordsPerBatch, valueBytes) });
     let acknowledged = 0;

@@ -1,4 +1,4 @@
-// Small Kafka operations over the test wire client (test/fuzz/listener-wire.ts), shared by the
+// Small Kafka operations over the shared client's KafkaConnection (src/client/), shared by the
 // reliability suites: create a topic, produce batches with acks=all, fetch everything back, and
 // run a broker process that is expected to refuse to start (its exit code and stderr).
 
@@ -7,8 +7,22 @@ import type { AnyApi } from "../../src/protocol/api.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import * as generated from "../../src/protocol/generated/index.ts";
 import { buildRecordBatch, decodeRecords, splitBatches } from "../../src/protocol/record-batch.ts";
-import { WireConnection } from "../fuzz/listener-wire.ts";
+import type { KafkaConnection } from "../../src/client/connection.ts";
+import { connectTo } from "../helpers/connection.ts";
 import { repoRoot } from "../helpers/broker.ts";
+
+/** A protocol-level connection of the tests (the shared client's, without its higher layers). */
+export type WireConnection = KafkaConnection;
+
+export function openConnection(host: string, port: number): Promise<KafkaConnection> {
+  return connectTo(`${host}:${port}`);
+}
+
+/** One request at an exact version (the tests pin versions so that fields are as they expect). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function call(connection: KafkaConnection, api: AnyApi, version: number, body: unknown): Promise<any> {
+  return connection.request(api, body as never, { version });
+}
 
 export const { ProduceApi, FetchApi, CreateTopicsApi, ListOffsetsApi } = generated as unknown as Record<string, AnyApi> & {
   ProduceApi: AnyApi;
@@ -17,8 +31,8 @@ export const { ProduceApi, FetchApi, CreateTopicsApi, ListOffsetsApi } = generat
   ListOffsetsApi: AnyApi;
 };
 
-export async function createTopic(connection: WireConnection, name: string, partitions: number, configs: Record<string, string> = {}): Promise<number> {
-  const response = await connection.request(CreateTopicsApi, 4, {
+export async function createTopic(connection: KafkaConnection, name: string, partitions: number, configs: Record<string, string> = {}): Promise<number> {
+  const response = await call(connection, CreateTopicsApi, 4, {
     topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([key, value]) => ({ name: key, value })) }],
     timeoutMs: 5000,
   });
@@ -35,8 +49,8 @@ export function workloadRecords(topic: string, partition: number, batch: number,
 }
 
 /** Produce one batch per call with acks=all; returns the partition's error code and base offset. */
-export async function produce(connection: WireConnection, topic: string, partition: number, records: Uint8Array): Promise<{ errorCode: number; baseOffset: bigint; errorMessage: string | null }> {
-  const response = await connection.request(ProduceApi, 8, {
+export async function produce(connection: KafkaConnection, topic: string, partition: number, records: Uint8Array): Promise<{ errorCode: number; baseOffset: bigint; errorMessage: string | null }> {
+  const response = await call(connection, ProduceApi, 8, {
     transactionalId: null,
     acks: -1,
     timeoutMs: 5000,
@@ -47,7 +61,7 @@ export async function produce(connection: WireConnection, topic: string, partiti
 }
 
 /** Produce `batches` batches of `recordsPerBatch` records to a partition, each acknowledged (acks=all). */
-export async function produceWorkload(connection: WireConnection, topic: string, partition: number, batches: number, recordsPerBatch: number, valueBytes = 100): Promise<void> {
+export async function produceWorkload(connection: KafkaConnection, topic: string, partition: number, batches: number, recordsPerBatch: number, valueBytes = 100): Promise<void> {
   for (let batch = 0; batch < batches; batch++) {
     const result = await produce(connection, topic, partition, buildRecordBatch({ records: workloadRecords(topic, partition, batch, recordsPerBatch, valueBytes) }));
     if (result.errorCode !== ErrorCode.NONE) throw new Error(`produce to ${topic}-${partition} batch ${batch}: error ${result.errorCode} ${result.errorMessage}`);
@@ -62,8 +76,8 @@ export interface FetchAnswer {
 }
 
 /** One Fetch (v11) of one partition from `offset`. */
-export async function fetchOnce(connection: WireConnection, topic: string, partition: number, offset: bigint, maxBytes = 1 << 20): Promise<FetchAnswer> {
-  const response = await connection.request(FetchApi, 11, {
+export async function fetchOnce(connection: KafkaConnection, topic: string, partition: number, offset: bigint, maxBytes = 1 << 20): Promise<FetchAnswer> {
+  const response = await call(connection, FetchApi, 11, {
     replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
     topics: [{ topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: maxBytes, logStartOffset: -1n, currentLeaderEpoch: -1 }] }],
     forgottenTopicsData: [], rackId: "",
@@ -81,7 +95,7 @@ export async function fetchOnce(connection: WireConnection, topic: string, parti
  * offset is recorded and (when `skipTo` says where) skipped, as an operator or consumer would seek.
  */
 export async function fetchAll(
-  connection: WireConnection,
+  connection: KafkaConnection,
   topic: string,
   partition: number,
   from = 0n,

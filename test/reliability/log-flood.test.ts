@@ -3,18 +3,18 @@
 // per connection); refusals by the connection limits once per state change.
 
 import { expect, test } from "bun:test";
-import { WireConnection } from "../fuzz/listener-wire.ts";
+import { RawConnection } from "../helpers/raw-wire.ts";
 import { startBroker } from "../helpers/broker.ts";
 
 test("100 connections with bad frames: closed, and not one log line each at INFO", async () => {
   const broker = await startBroker({ env: { RUNNEL_LOG_LEVEL: "info" }, set: { "max.connections.per.ip": 60 } });
   try {
     const bad = new Uint8Array([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]); // a 2 GiB frame size
-    const attempts = await Promise.allSettled(Array.from({ length: 100 }, () => WireConnection.open(broker.host, broker.port)));
+    const attempts = await Promise.allSettled(Array.from({ length: 100 }, () => RawConnection.connect(broker.bootstrap)));
     const opened = attempts.flatMap((attempt) => (attempt.status === "fulfilled" ? [attempt.value] : []));
-    for (const connection of opened) connection.send(bad);
+    for (const connection of opened) void connection.send(bad).catch(() => {}); // refused ones are closed already
     // Every one is closed by the broker (the bad frame, or the per-IP limit of 60).
-    await Promise.all(opened.map((connection) => connection.closed));
+    expect(await Promise.all(opened.map((connection) => connection.waitClosed()))).toEqual(opened.map(() => true));
     expect(opened.every((connection) => connection.isClosed)).toBe(true);
     expect(await broker.shutdown()).toBe(0);
     const lines = broker.lastStderr.split("\n");

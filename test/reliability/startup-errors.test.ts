@@ -26,7 +26,7 @@ function fresh(): string {
 /** The refusal: a non-zero exit and exactly one line on stderr (info-level logging on), no stack. */
 async function refusal(args: string[]): Promise<string> {
   const result = await runBrokerToExit([...args], { RUNNEL_LOG_LEVEL: "info" });
-  const lines = result.stderr.trim().split("\n").filter((line) => !/ INFO \[/.test(line));
+  const lines = result.stderr.trim().split("\n").filter((line) => !/ INFO /.test(line));
   expect(result.exitCode).not.toBe(0);
   expect(lines).toHaveLength(1);
   expect(lines[0]!.startsWith("runnel: ")).toBe(true);

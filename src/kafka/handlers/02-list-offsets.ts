@@ -15,7 +15,6 @@ import type { Init } from "../../protocol/primitives.ts";
 import { decodeRecords, splitBatches } from "../../protocol/record-batch.ts";
 import type { PartitionLog } from "../../storage/types.ts";
 import { defineHandler } from "../handler.ts";
-import { offlineError } from "../../storage/offline-log.ts";
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -93,9 +92,7 @@ export default defineHandler({
         name: topic.name,
         partitions: topic.partitions.map((wanted) => {
           const log = cluster.partitionLog(topic.name, wanted.partitionIndex);
-          if (!log) return failed(wanted.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-          const offline = offlineError(log);
-          if (offline) return failed(wanted.partitionIndex, offline.code);
+          if (!log) return failed(wanted.partitionIndex, cluster.unavailableCode(topic.name, wanted.partitionIndex));
           try {
             return lookUp(log, wanted, ctx.version);
           } catch (error) {

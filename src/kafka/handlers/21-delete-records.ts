@@ -14,15 +14,12 @@ import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
 import { AssertionError } from "../../util/assert.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
-import { offlineError } from "../../storage/offline-log.ts";
 
 const HIGH_WATERMARK = -1n;
 
 async function deleteBefore(broker: BrokerContext, topic: string, partition: number, offset: bigint): Promise<bigint> {
   const log = broker.cluster.partitionLog(topic, partition);
-  if (!log) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  const offline = offlineError(log);
-  if (offline) throw offline;
+  if (!log) throw new KafkaError(broker.cluster.unavailableCode(topic, partition));
   if (!broker.cluster.topicConfig(topic).values["cleanup.policy"].includes("delete")) {
     throw new KafkaError(ErrorCode.POLICY_VIOLATION,
       `Records of partition ${topic}-${partition} can not be deleted due to the configured policy`);

@@ -11,7 +11,6 @@ import { OffsetForLeaderEpochApi } from "../../protocol/generated/offset-for-lea
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
-import { offlineError } from "../../storage/offline-log.ts";
 
 const LEADER_EPOCH = 0;
 const NO_EPOCH = -1;
@@ -20,9 +19,7 @@ const UNDEFINED_EPOCH_OFFSET = -1n;
 function endOffsetFor(broker: BrokerContext, topic: string, partition: number, currentLeaderEpoch: number, leaderEpoch: number) {
   const answer = (errorCode: number, epoch: number, endOffset: bigint) => ({ errorCode, partition, leaderEpoch: epoch, endOffset });
   const log = broker.cluster.partitionLog(topic, partition);
-  if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
-  const offline = offlineError(log);
-  if (offline) return answer(offline.code, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
+  if (!log) return answer(broker.cluster.unavailableCode(topic, partition), NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
   if (currentLeaderEpoch !== NO_EPOCH) {
     if (currentLeaderEpoch > LEADER_EPOCH) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
     if (currentLeaderEpoch < LEADER_EPOCH) return answer(ErrorCode.FENCED_LEADER_EPOCH, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
