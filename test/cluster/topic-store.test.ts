@@ -3,13 +3,14 @@
 // Kafka does, meta.properties written once and checked.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClusterStore, loadOrCreateMetaProperties, topicNameProblem } from "../../src/cluster/index.ts";
 import { loadBrokerConfig, resolveTopicConfig } from "../../src/config/index.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
-import { createLogManager } from "../../src/storage/index.ts";
+import { createLogManager, realFs } from "../../src/storage/index.ts";
+import { FaultFs } from "../../src/testing/fault-fs.ts";
 
 const directories: string[] = [];
 afterEach(() => {
@@ -199,4 +200,31 @@ describe("damaged topic metadata (topics.json and its mirror, each with a checks
     expect(readFileSync(path, "utf8")).toBe("{ nonsense");
     expect(config.values["log.dirs"]).toEqual([dataDir]);
   });
+});
+
+test("a topic whose partition cannot be created (EMFILE) is not created at all: a clear error, no directory left, the next create works", async () => {
+  const dataDir = fresh();
+  const config = loadBrokerConfig({ overrides: [["log.dirs", dataDir]] });
+  let failing = false;
+  const fs = new FaultFs({
+    root: dataDir,
+    inner: realFs,
+    // The third partition's segment file cannot be opened: out of file descriptors.
+    inject: (operation, path) => (failing && operation === "open" && path.includes("wide-2") ? "EMFILE" : null),
+  });
+  const logs = createLogManager({ dataDir, brokerConfig: config.values, backgroundTasks: false, fs });
+  await logs.open();
+  const store = await ClusterStore.open({ dataDir, config, logs });
+  failing = true;
+  const error = await store.createTopic("wide", 5).then(() => null, (caught: unknown) => caught);
+  expect(error).toBeInstanceOf(KafkaError);
+  expect((error as KafkaError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+  expect((error as KafkaError).message).toContain("EMFILE");
+  expect(store.topic("wide")).toBeUndefined();
+  expect(readdirSync(dataDir).filter((name) => name.startsWith("wide-"))).toEqual([]);
+  failing = false;
+  await store.createTopic("wide", 5);
+  expect(readdirSync(dataDir).filter((name) => name.startsWith("wide-")).length).toBe(5);
+  await store.close();
+  await logs.close();
 });
