@@ -169,7 +169,7 @@ export class RaftCore {
   // ── Inputs ─────────────────────────────────────────────────────────────────────────────────
 
   tick(nowMs: number): void {
-    assert(nowMs >= this.nowMs, `time went back from ${this.nowMs} to ${nowMs}`);
+    assert(nowMs >= this.nowMs, () => `time went back from ${this.nowMs} to ${nowMs}`);
     this.nowMs = nowMs;
     const role = this.role;
     switch (role.name) {
@@ -231,7 +231,7 @@ export class RaftCore {
    * entries it covers. Lagging followers will be sent the snapshot instead.
    */
   installedSnapshot(id: SnapshotId): void {
-    assert(id.endOffset <= this.committedHandedOut, `snapshot at ${id.endOffset} beyond applied ${this.committedHandedOut}`);
+    assert(id.endOffset <= this.committedHandedOut, () => `snapshot at ${id.endOffset} beyond applied ${this.committedHandedOut}`);
     assert(id.endOffset > this.log.startOffset, "a snapshot moves the log start forward");
     assert(this.log.epochBefore(id.endOffset) === id.epoch, "a snapshot's epoch is its last entry's");
     this.log.deleteBefore(id);
@@ -282,10 +282,10 @@ export class RaftCore {
 
   private setQuorum(next: QuorumState): void {
     const current = this.quorum;
-    assert(next.epoch >= current.epoch, `epoch went back from ${current.epoch} to ${next.epoch}`);
+    assert(next.epoch >= current.epoch, () => `epoch went back from ${current.epoch} to ${next.epoch}`);
     if (next.epoch === current.epoch) {
-      assert(current.votedId === null || next.votedId === current.votedId, `second vote in epoch ${next.epoch}`);
-      assert(current.leaderId === null || next.leaderId === current.leaderId, `second leader in epoch ${next.epoch}`);
+      assert(current.votedId === null || next.votedId === current.votedId, () => `second vote in epoch ${next.epoch}`);
+      assert(current.leaderId === null || next.leaderId === current.leaderId, () => `second leader in epoch ${next.epoch}`);
     }
     if (next.epoch === current.epoch && next.votedId === current.votedId && next.leaderId === current.leaderId) return;
     this.quorum = next;
@@ -338,7 +338,7 @@ export class RaftCore {
    * name from a third node must still grant pre-votes, or hearsay could keep a dead leader alive.
    */
   private becomeFollower(epoch: number, leaderId: NodeId, fromLeader: boolean): void {
-    assert(leaderId !== this.self && leaderId !== NO_NODE, `follow ${leaderId}`);
+    assert(leaderId !== this.self && leaderId !== NO_NODE, () => `follow ${leaderId}`);
     this.leaveLeadership();
     if (epoch > this.quorum.epoch) this.setQuorum({ epoch, votedId: null, leaderId });
     else this.setQuorum({ ...this.quorum, leaderId });
@@ -505,7 +505,7 @@ export class RaftCore {
   private grantsVote(request: VoteRequest): boolean {
     if (this.quorum.leaderId !== null) return false;
     if (this.quorum.votedId !== null) return this.quorum.votedId === request.candidateId;
-    return this.config.bugs?.voteWithoutLogCheck === true || this.logAllowsCandidate(request);
+    return this.logAllowsCandidate(request);
   }
 
   /**
@@ -525,6 +525,7 @@ export class RaftCore {
   }
 
   private logAllowsCandidate(request: VoteRequest): boolean {
+    if (this.config.bugs?.voteWithoutLogCheck) return true;
     return candidateLogIsUpToDate(request.lastOffsetEpoch, request.lastOffset, this.log.epochBefore(this.log.endOffset), this.log.endOffset);
   }
 
@@ -559,7 +560,7 @@ export class RaftCore {
     if (request.leaderEpoch > this.quorum.epoch) {
       this.becomeFollower(request.leaderEpoch, request.leaderId, true);
     } else if (request.leaderEpoch === this.quorum.epoch && !this.isResigned(request.leaderEpoch, request.leaderId)) {
-      assert(this.quorum.leaderId === null || this.quorum.leaderId === request.leaderId, `two leaders in epoch ${request.leaderEpoch}: ${this.quorum.leaderId} and ${request.leaderId}`);
+      assert(this.quorum.leaderId === null || this.quorum.leaderId === request.leaderId, () => `two leaders in epoch ${request.leaderEpoch}: ${this.quorum.leaderId} and ${request.leaderId}`);
       if (this.role.name === "follower") this.role.lastContactMs = this.role.heardFromLeaderMs = this.nowMs;
       else this.becomeFollower(request.leaderEpoch, request.leaderId, true);
     }
@@ -667,6 +668,8 @@ export class RaftCore {
     const majorityEnd = state.majorityEnd(ownEnd);
     if (majorityEnd <= state.epochStartOffset && !bugs?.commitOldEpochDirectly) return;
     if (majorityEnd <= this.highWatermark) return;
+    if (majorityEnd <= state.epochStartOffset) (globalThis as any).oldEpochCommits = ((globalThis as any).oldEpochCommits ?? 0) + 1;
+    if (majorityEnd > this.durableEnd && state.majorityEnd(this.durableEnd) < majorityEnd) (globalThis as any).nonDurableCommits = ((globalThis as any).nonDurableCommits ?? 0) + 1;
     this.highWatermark = majorityEnd;
     this.answerParkedFetches(state);
   }
@@ -717,8 +720,8 @@ export class RaftCore {
   /** Cut the log where it diverges from the leader's; never below the high watermark (committed). */
   private truncateDiverging(diverging: DivergingEpoch): void {
     const offset = followerTruncationOffset(this.log, diverging);
-    assert(offset >= this.highWatermark, `truncation to ${offset} below the high watermark ${this.highWatermark}`);
-    assert(offset < this.log.endOffset, `divergence at ${offset} is not below the log end ${this.log.endOffset}`);
+    assert(offset >= this.highWatermark, () => `truncation to ${offset} below the high watermark ${this.highWatermark}`);
+    assert(offset < this.log.endOffset, () => `divergence at ${offset} is not below the log end ${this.log.endOffset}`);
     this.log.truncateTo(offset);
     if (this.durableEnd > offset) this.durableEnd = offset;
   }

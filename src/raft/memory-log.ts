@@ -20,6 +20,8 @@ interface StoredSnapshot {
 
 export class MemoryRaftLog implements RaftLog {
   private start = 0n;
+  /** start + entries.length, kept as a bigint (converting on every read is costly). */
+  private end = 0n;
   private entries: RaftEntry[] = [];
   /** Runs of one epoch (epoch → first offset), for endOffsetForEpoch without a scan. */
   private epochs: EpochStart[] = [];
@@ -31,11 +33,11 @@ export class MemoryRaftLog implements RaftLog {
   }
 
   get endOffset(): bigint {
-    return this.start + BigInt(this.entries.length);
+    return this.end;
   }
 
   epochBefore(offset: bigint): number {
-    assert(offset >= this.start && offset <= this.endOffset, `epochBefore(${offset}) outside [${this.start}, ${this.endOffset}]`);
+    assert(offset >= this.start && offset <= this.endOffset, () => `epochBefore(${offset}) outside [${this.start}, ${this.endOffset}]`);
     if (offset === this.start) return this.snapshot?.id.epoch ?? -1;
     return this.entries[Number(offset - this.start) - 1]!.epoch;
   }
@@ -54,7 +56,7 @@ export class MemoryRaftLog implements RaftLog {
   }
 
   read(offset: bigint, maxEntries: number, maxBytes: number): RaftEntry[] {
-    assert(offset >= this.start && offset <= this.endOffset, `read(${offset}) outside [${this.start}, ${this.endOffset}]`);
+    assert(offset >= this.start && offset <= this.endOffset, () => `read(${offset}) outside [${this.start}, ${this.endOffset}]`);
     const result: RaftEntry[] = [];
     let bytes = 0;
     for (let index = Number(offset - this.start); index < this.entries.length && result.length < maxEntries; index++) {
@@ -68,19 +70,21 @@ export class MemoryRaftLog implements RaftLog {
 
   append(entries: readonly RaftEntry[]): void {
     for (const entry of entries) {
-      assert(entry.offset === this.endOffset, `append at ${entry.offset}, log end is ${this.endOffset}`);
+      assert(entry.offset === this.endOffset, () => `append at ${entry.offset}, log end is ${this.endOffset}`);
       const lastEpoch = this.epochBefore(this.endOffset);
-      assert(entry.epoch >= lastEpoch, `append of epoch ${entry.epoch} after epoch ${lastEpoch}`);
+      assert(entry.epoch >= lastEpoch, () => `append of epoch ${entry.epoch} after epoch ${lastEpoch}`);
       if (this.epochs.length === 0 || this.epochs[this.epochs.length - 1]!.epoch !== entry.epoch) {
         this.epochs.push({ epoch: entry.epoch, startOffset: entry.offset });
       }
       this.entries.push(entry);
+      this.end++;
     }
   }
 
   truncateTo(offset: bigint): void {
-    assert(offset >= this.start && offset <= this.endOffset, `truncateTo(${offset}) outside [${this.start}, ${this.endOffset}]`);
+    assert(offset >= this.start && offset <= this.endOffset, () => `truncateTo(${offset}) outside [${this.start}, ${this.endOffset}]`);
     this.entries.length = Number(offset - this.start);
+    this.end = offset;
     while (this.epochs.length > 0 && this.epochs[this.epochs.length - 1]!.startOffset >= offset) this.epochs.pop();
   }
 
@@ -103,23 +107,24 @@ export class MemoryRaftLog implements RaftLog {
       assert(position === 0n, "a snapshot is written from position 0");
       this.pending = { id, chunks: [], size: 0 };
     }
-    assert(BigInt(this.pending.size) === position, `snapshot chunk at ${position}, have ${this.pending.size} bytes`);
-    this.pending.chunks.push(bytes.slice());
-    this.pending.size += bytes.byteLength;
+    const pending = this.pending;
+    assert(BigInt(pending.size) === position, () => `snapshot chunk at ${position}, have ${pending.size} bytes`);
+    pending.chunks.push(bytes.slice());
+    pending.size += bytes.byteLength;
   }
 
   installSnapshot(id: SnapshotId): void {
     assert(this.pending !== null && sameSnapshot(this.pending.id, id), "installSnapshot without its chunks");
     this.saveSnapshot(id, concat(this.pending.chunks, this.pending.size));
     this.pending = null;
-    this.start = id.endOffset;
+    this.start = this.end = id.endOffset;
     this.entries = [];
     this.epochs = [];
   }
 
   deleteBefore(id: SnapshotId): void {
     assert(this.snapshot !== null && sameSnapshot(this.snapshot.id, id), "deleteBefore a snapshot not held");
-    assert(id.endOffset >= this.start && id.endOffset <= this.endOffset, `deleteBefore(${id.endOffset}) outside the log`);
+    assert(id.endOffset >= this.start && id.endOffset <= this.endOffset, () => `deleteBefore(${id.endOffset}) outside the log`);
     this.entries = this.entries.slice(Number(id.endOffset - this.start));
     this.start = id.endOffset;
     this.epochs = this.epochs.filter((run, index) => {
@@ -145,7 +150,7 @@ export class MemoryRaftLog implements RaftLog {
   resetToSnapshot(id: SnapshotId, bytes: Uint8Array): void {
     this.snapshot = { id, bytes };
     this.pending = null;
-    this.start = id.endOffset;
+    this.start = this.end = id.endOffset;
     this.entries = [];
     this.epochs = [];
   }
@@ -164,6 +169,7 @@ export class MemoryRaftLog implements RaftLog {
   clone(): MemoryRaftLog {
     const copy = new MemoryRaftLog();
     copy.start = this.start;
+    copy.end = this.end;
     copy.entries = this.entries.slice();
     copy.epochs = this.epochs.map((run) => ({ ...run }));
     copy.snapshot = this.snapshot;

@@ -111,7 +111,7 @@ export interface RaftBugs {
   readonly countNonDurableLeaderEnd?: boolean;
   /** Skip the pre-vote round: a timed-out voter bumps the epoch and asks for real votes at once. */
   readonly skipPreVote?: boolean;
-  /** Grant real votes without comparing logs (breaks leader completeness). */
+  /** Grant votes and pre-votes without comparing logs (breaks leader completeness). */
   readonly voteWithoutLogCheck?: boolean;
 }
 

@@ -4,9 +4,22 @@
 
 import type { PartitionRegistration } from "../../src/cluster/controller/partition-change.ts";
 import type { MemoryRaftLog, QuorumState, RaftEntry } from "../../src/raft/index.ts";
-import type { Image } from "./image.ts";
+import type { Image, MetadataRecord } from "./image.ts";
 import { entryKey } from "./image.ts";
 import { InvariantViolation } from "./trace.ts";
+
+/** What an election looks at in one version (in memory or on disk) of a voter's log. */
+export interface LogView {
+  readonly node: number;
+  readonly label: "memory" | "disk";
+  readonly lastEpoch: number;
+  readonly endOffset: bigint;
+  readonly holdsCommitted: boolean;
+}
+
+function atLeastAsUpToDate(candidate: LogView, voter: LogView): boolean {
+  return candidate.lastEpoch !== voter.lastEpoch ? candidate.lastEpoch > voter.lastEpoch : candidate.endOffset >= voter.endOffset;
+}
 
 /** One record of a partition log in the simulation: its value is a unique producer record id. */
 export interface PartitionEntry {
@@ -99,6 +112,37 @@ export class Checker {
     }
   }
 
+  /**
+   * Whether a log holds every committed entry. By log matching it is enough that it holds the last
+   * committed entry (or starts at a snapshot past it).
+   */
+  holdsCommitted(log: MemoryRaftLog, snapshotEnd: bigint): boolean {
+    const committedEnd = this.committedKeys.length;
+    if (snapshotEnd >= BigInt(committedEnd) || log.startOffset >= BigInt(committedEnd)) return true;
+    if (log.endOffset < BigInt(committedEnd)) return false;
+    return entryKey(log.allEntries()[committedEnd - 1 - Number(log.startOffset)]!) === this.committedKeys[committedEnd - 1];
+  }
+
+  /**
+   * The election-safety oracle (Raft's leader-completeness lemma, checked on every reachable log):
+   * a log that could win an election right now — at least as up to date as some version (in memory
+   * or on disk) of a majority of voters — must hold every committed entry. A commit that some
+   * winnable log lacks is a commit that a crash and an election can undo, found before they happen.
+   */
+  checkElectionSafety(voters: readonly (readonly LogView[])[]): void {
+    this.checks++;
+    const majority = Math.floor(voters.length / 2) + 1;
+    for (const versions of voters) {
+      for (const candidate of versions) {
+        if (candidate.holdsCommitted) continue;
+        const supporters = voters.filter((other) => other.some((version) => atLeastAsUpToDate(candidate, version))).length;
+        if (supporters >= majority) {
+          this.fail(`election safety: n${candidate.node}'s ${candidate.label} log (last epoch ${candidate.lastEpoch}, end ${candidate.endOffset}) lacks committed entries (${this.committedKeys.length} committed, last ${this.committedKeys[this.committedKeys.length - 1]}) yet ${supporters} of ${voters.length} voters would vote for it`);
+        }
+      }
+    }
+  }
+
   get raftCommitted(): number {
     return this.committedKeys.length;
   }
@@ -125,6 +169,17 @@ export class Checker {
           predecessors.set(position, previous);
         }
         previous = key;
+      }
+    }
+  }
+
+  /** A register record of an unclean restart takes the broker out of every ISR that keeps another member (KIP-966). */
+  onBatchApplied(node: number, records: readonly MetadataRecord[], partitions: ReadonlyMap<number, PartitionRegistration>): void {
+    for (const record of records) {
+      if (record.t !== "register" || record.clean) continue;
+      this.checks++;
+      for (const [partition, registration] of partitions) {
+        if (registration.isr.includes(record.broker) && registration.isr.length > 1) this.fail(`n${node}: b${record.broker} restarted uncleanly but stays in p${partition}'s ISR [${registration.isr}]`);
       }
     }
   }
@@ -190,6 +245,17 @@ export class Checker {
         ledger.committedInEpoch.push(epoch);
       } else {
         this.fail(`p${partition}: b${broker} commits ${offset} past the ledger end ${ledger.committed.length}`);
+      }
+    }
+  }
+
+  /** A leader moved its high watermark: every member of its ISR (as it sees it) holds what is now committed. */
+  onLeaderHighWatermark(partition: number, leader: number, from: bigint, to: bigint, members: ReadonlyMap<number, readonly PartitionEntry[]>): void {
+    this.checks++;
+    const committed = this.ledger(partition).committed;
+    for (const [member, entries] of members) {
+      for (let offset = Number(from); offset < Number(to); offset++) {
+        if (entries[offset]?.value !== committed[offset]) this.fail(`p${partition}: leader b${leader} committed up to ${to} but ISR member b${member} has ${entries[offset]?.value ?? "nothing"} at ${offset} (committed ${committed[offset]})`);
       }
     }
   }

@@ -19,6 +19,8 @@ export interface SimConfig {
   readonly snapshotEveryEntries: number;
   readonly snapshotChunkBytes: number;
   readonly nodeTickMs: number;
+  /** An idle controller writes a NoOp record this often (metadata.max.idle.interval.ms). */
+  readonly noopIntervalMs: number;
   readonly brokerHeartbeatMs: number;
   readonly brokerSessionTimeoutMs: number;
   readonly replicaLagTimeMaxMs: number;
@@ -33,8 +35,8 @@ export interface SimConfig {
   readonly partitionMode: "fsync" | "pageCache";
   readonly minDiskDelayMs: number;
   readonly maxDiskDelayMs: number;
-  /** chaos: every fault; calm: only single-follower isolations, and the leader must never change. */
-  readonly profile: "chaos" | "calm";
+  /** Which nemesis runs (simulation.ts, SimProfile). */
+  readonly profile: "chaos" | "calm" | "churn";
   readonly chaosMs: number;
   readonly livenessBoundMs: number;
   readonly raftBugs?: RaftBugs;
@@ -48,8 +50,10 @@ export interface SimContext {
   readonly trace: Trace;
   now(): number;
   send(from: number, to: number, message: unknown): void;
-  /** Run `done` after a disk's flush latency. */
-  afterDiskDelay(done: () => void): void;
+  /** Run `done` after the flush latency of `node`'s disk. */
+  afterDiskDelay(node: number, done: () => void): void;
+  /** A partition's log on a broker as it stands: in memory if the broker is up, else on its disk. */
+  partitionLog(broker: number, partition: number): readonly import("./checker.ts").PartitionEntry[];
   /** Run `action` at an absolute simulated time. */
   at(timeMs: number, action: () => void): void;
 }

@@ -11,7 +11,9 @@ export type MetadataRecord =
   | { t: "fence"; broker: number }
   | { t: "unfence"; broker: number }
   | { t: "partition"; partition: number; registration: PartitionRegistration }
-  | { t: "probe"; id: number };
+  | { t: "probe"; id: number }
+  /** Kafka's NoOpRecord (KIP-835): an idle controller still writes, so the quorum keeps committing. */
+  | { t: "noop" };
 
 /** One Raft entry's value: records applied atomically, and a unique id (entry identity for checks). */
 export interface MetadataBatch {
@@ -62,6 +64,8 @@ export function applyRecord(image: Image, record: MetadataRecord, offset: bigint
     case "probe":
       image.probes.add(record.id);
       return;
+    case "noop":
+      return;
   }
 }
 
@@ -84,9 +88,16 @@ export function batchOf(entry: RaftEntry): MetadataBatch | null {
   return batch;
 }
 
+const keys = new WeakMap<RaftEntry, string>();
+
 /** An entry's identity: its epoch and the unique id of its batch, or the leader it announces. */
 export function entryKey(entry: RaftEntry): string {
-  return entry.kind === "data" ? `${entry.epoch}:${batchOf(entry)!.u}` : `${entry.epoch}:LC${entry.leaderId}`;
+  let key = keys.get(entry);
+  if (key === undefined) {
+    key = entry.kind === "data" ? `${entry.epoch}:${batchOf(entry)!.u}` : `${entry.epoch}:LC${entry.leaderId}`;
+    keys.set(entry, key);
+  }
+  return key;
 }
 
 export function chainHash(hash: number, key: string): number {

@@ -9,9 +9,10 @@ import type { PartitionEvent } from "../../src/cluster/controller/partition-chan
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import type { QuorumState, RaftMessage, RaftReady, SnapshotId } from "../../src/raft/index.ts";
 import { INITIAL_QUORUM_STATE, MemoryRaftLog, RaftCore } from "../../src/raft/index.ts";
+import type { LogView } from "./checker.ts";
 import type { SimContext } from "./context.ts";
 import type { Image, MetadataRecord } from "./image.ts";
-import { applyEntry, applyRecord, cloneImage, decodeImage, emptyImage, encodeBatch, encodeImage } from "./image.ts";
+import { applyEntry, applyRecord, batchOf, cloneImage, decodeImage, emptyImage, encodeBatch, encodeImage } from "./image.ts";
 import type { PartitionDisk, ReplicaWire } from "./replica.ts";
 import { SimReplica } from "./replica.ts";
 
@@ -37,6 +38,14 @@ interface ControllerState {
   queue: NodeWire[];
   closedConnections: { broker: number; incarnation: number }[];
   probes: number[];
+  lastProposalMs: number;
+}
+
+/** What the simulation wants to hear about from a node. */
+export interface NodeHooks {
+  isrJoined(partition: number, broker: number): void;
+  becameRaftLeader(node: number): void;
+  leaderCommitted(node: number): void;
 }
 
 let nextBatchId = 1;
@@ -68,11 +77,13 @@ export class SimNode {
   private lastRegisterMs = -Infinity;
   private lastHeartbeatMs = -Infinity;
   private readonly seenRegistrations = new Map<number, PartitionRegistration>();
+  /** The quorum commit offset as last reported: never moves back within one incarnation. */
+  private raftHighWatermark = 0n;
   /** Clock skew: local = offset + global × (1 + drift). */
   private clockOffsetMs = 0;
   private clockDrift = 0;
 
-  constructor(readonly id: number, readonly isVoter: boolean, private readonly context: SimContext, private readonly hooks: { isrJoined(partition: number, broker: number): void }) {
+  constructor(readonly id: number, readonly isVoter: boolean, private readonly context: SimContext, private readonly hooks: NodeHooks) {
     this.disk = { raftLog: new MemoryRaftLog(), stateSnapshot: null, quorum: INITIAL_QUORUM_STATE, partitions: new Map(), cleanShutdown: true };
     for (const [partition, replicas] of context.config.partitions) {
       if (replicas.includes(id)) this.disk.partitions.set(partition, { entries: [], highWatermarkCheckpoint: 0n });
@@ -110,6 +121,7 @@ export class SimNode {
     this.flushAgain = false;
     this.wakeAtMs = Infinity;
     this.seenRegistrations.clear();
+    this.raftHighWatermark = 0n;
     this.replicas.clear();
     const config = this.context.config;
     this.raft = new RaftCore({
@@ -165,12 +177,17 @@ export class SimNode {
     }
     for (const outbound of ready.messages) this.context.send(this.id, outbound.to, { type: "raft", message: outbound.message });
     if (ready.snapshotInstalled !== null) this.loadFetchedSnapshot();
+    if (ready.highWatermark < this.raftHighWatermark) this.context.checker.fail(`n${this.id}: commit offset moved back from ${this.raftHighWatermark} to ${ready.highWatermark}`);
+    this.raftHighWatermark = ready.highWatermark;
     for (const entry of ready.committed) {
       applyEntry(this.image, entry);
       this.context.checker.onRaftApplied(this.id, entry, this.image);
+      const batch = batchOf(entry);
+      if (batch !== null) this.context.checker.onBatchApplied(this.id, batch.records, this.image.partitions);
     }
     if (ready.committed.length > 0 || ready.snapshotInstalled !== null) this.onImageChanged();
     if (ready.committed.length > 0) this.maybeTakeSnapshot();
+    if (ready.committed.length > 0 && this.raft.roleName === "leader") this.hooks.leaderCommitted(this.id);
     if (ready.flushNeeded) this.flushRaftLog();
     if (ready.leaderChange !== null) this.onLeaderChange(ready.leaderChange.leaderId, ready.leaderChange.epoch);
     this.scheduleWake(ready.nextWakeMs);
@@ -186,10 +203,11 @@ export class SimNode {
     this.trace(`raft epoch ${epoch} leader ${leaderId ?? "none"} (${this.raft.roleName})`);
     if (leaderId !== this.id) return void (this.controller = null);
     this.context.checker.onRaftLeader(this.id, epoch, this.log, this.image);
+    this.hooks.becameRaftLeader(this.id);
     const heartbeats = new Map<number, { atMs: number; brokerEpoch: bigint; applied: bigint }>();
     // A new controller gives every broker a whole session before fencing it.
     for (const [broker, registration] of this.image.brokers) heartbeats.set(broker, { atMs: this.localNow(), brokerEpoch: registration.epoch, applied: -1n });
-    this.controller = { heartbeats, queue: [], closedConnections: [], probes: [] };
+    this.controller = { heartbeats, queue: [], closedConnections: [], probes: [], lastProposalMs: this.localNow() };
   }
 
   /** One flush at a time; it names what it covered by the log end and its epoch at its start. */
@@ -199,7 +217,7 @@ export class SimNode {
     const life = this.life;
     const position = { offset: this.log.endOffset, epoch: this.log.epochBefore(this.log.endOffset) };
     const copy = this.log.clone();
-    this.context.afterDiskDelay(() => {
+    this.context.afterDiskDelay(this.id, () => {
       if (life !== this.life) return;
       this.disk.raftLog = copy;
       this.flushing = false;
@@ -236,6 +254,29 @@ export class SimNode {
     this.log.saveSnapshot(id, bytes);
     this.raft.installedSnapshot(id);
     this.trace(`takes a snapshot at ${applied}`);
+  }
+
+  /** This voter's log as an election would see it now, and as it would after a crash. */
+  logViews(checker: { holdsCommitted(log: MemoryRaftLog, snapshotEnd: bigint): boolean }): LogView[] {
+    const views: LogView[] = [this.diskView(checker)];
+    if (this.up) {
+      const end = this.log.endOffset;
+      views.push({ node: this.id, label: "memory", lastEpoch: this.log.epochBefore(end), endOffset: end, holdsCommitted: checker.holdsCommitted(this.log, this.log.startOffset) });
+    }
+    return views;
+  }
+
+  /** What restoreLog would read back, without building it. */
+  private diskView(checker: { holdsCommitted(log: MemoryRaftLog, snapshotEnd: bigint): boolean }): LogView {
+    const log = this.disk.raftLog;
+    const snapshot = this.disk.stateSnapshot;
+    const held = log.latestSnapshot();
+    const newer = snapshot !== null && (held === null || held.endOffset < snapshot.id.endOffset);
+    const end = log.endOffset;
+    if (newer && (snapshot.id.endOffset > end || snapshot.id.endOffset < log.startOffset || log.epochBefore(snapshot.id.endOffset) !== snapshot.id.epoch)) {
+      return { node: this.id, label: "disk", lastEpoch: snapshot.id.epoch, endOffset: snapshot.id.endOffset, holdsCommitted: checker.holdsCommitted(log, snapshot.id.endOffset) };
+    }
+    return { node: this.id, label: "disk", lastEpoch: log.epochBefore(end), endOffset: end, holdsCommitted: checker.holdsCommitted(log, newer ? snapshot.id.endOffset : 0n) };
   }
 
   // ── Messages ───────────────────────────────────────────────────────────────────────────────
@@ -358,10 +399,12 @@ export class SimNode {
     this.fenceAndUnfence(batch, controller);
     this.createPartitions(batch);
     for (const probe of controller.probes.splice(0)) if (!this.image.probes.has(probe)) batch.add({ t: "probe", id: probe });
+    if (batch.records.length === 0 && this.localNow() - controller.lastProposalMs >= this.context.config.noopIntervalMs) batch.add({ t: "noop" });
     if (batch.records.length === 0) return;
+    controller.lastProposalMs = this.localNow();
     for (const [partition, broker] of batch.isrJoins) this.hooks.isrJoined(partition, broker);
     const result = this.raft.propose([encodeBatch({ u: nextBatchId++, records: batch.records })]);
-    this.trace(`controller proposes ${batch.records.map(describeRecord).join(", ")} (${result.ok ? `at ${result.firstOffset}` : "refused"})`);
+    if (batch.records.some((record) => record.t !== "noop")) this.trace(`controller proposes ${batch.records.map(describeRecord).join(", ")} (${result.ok ? `at ${result.firstOffset}` : "refused"})`);
     this.pump();
   }
 
@@ -454,6 +497,7 @@ function describeRecord(record: MetadataRecord): string {
     case "fence": return `fence b${record.broker}`;
     case "unfence": return `unfence b${record.broker}`;
     case "probe": return `probe ${record.id}`;
+    case "noop": return "noop";
     case "partition": {
       const registration = record.registration;
       return `p${record.partition} leader ${registration.leader} epoch ${registration.leaderEpoch} isr [${registration.isr}] pe ${registration.partitionEpoch}`;

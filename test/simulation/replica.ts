@@ -203,7 +203,11 @@ export class SimReplica {
       pendingAdditions: role.pendingIsr?.additions ?? [], followerEnds, bugs: this.context.config.replicationBugs,
     });
     if (next > this.highWatermark) {
+      const members = new Map<number, readonly PartitionEntry[]>();
+      for (const id of new Set([...registration.isr, ...(role.pendingIsr?.additions ?? [])])) members.set(id, id === this.broker ? this.entries : this.context.partitionLog(id, this.partition));
+      const previous = this.highWatermark;
       this.setHighWatermark(next);
+      this.context.checker.onLeaderHighWatermark(this.partition, this.broker, previous, next, members);
       this.settleAcks(role);
       this.answerParked(role);
     }
@@ -375,7 +379,7 @@ export class SimReplica {
     const epoch = this.lastEpoch();
     const copy = this.entries.slice();
     const highWatermark = this.highWatermark;
-    this.context.afterDiskDelay(() => {
+    this.context.afterDiskDelay(this.broker, () => {
       if (!this.alive) return;
       this.disk.entries = copy;
       this.disk.highWatermarkCheckpoint = highWatermark < offset ? highWatermark : offset;

@@ -1,8 +1,10 @@
-// `bun run sim --seeds N [--start S] [--nodes 3|5] [--profile chaos|calm] [--verbose]`: run N seeds
-// of the cluster simulation and print each failure with its seed and the tail of its trace. A
-// failing seed replays exactly: `bun run sim --seeds 1 --start <seed>`.
+// `bun run sim --seeds N [--start S] [--nodes 3|5] [--profile chaos|calm|churn] [--bug NAME] [--verbose]`:
+// run N seeds of the cluster simulation and print each failure with its seed and the tail of its
+// trace. A failing seed replays exactly: `bun run sim --seeds 1 --start <seed>`. `--bug` plants
+// one of the deliberate bugs the simulator must catch (see test/simulation/planted-bugs.test.ts).
 
 import { runSeed } from "./simulation.ts";
+import type { SimProfile } from "./simulation.ts";
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -14,8 +16,16 @@ const start = Number(option("start", "1"));
 const nodes = Number(option("nodes", "3"));
 const profile = option("profile", "chaos");
 const verbose = process.argv.includes("--verbose");
-if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(start) || (nodes !== 3 && nodes !== 5) || (profile !== "chaos" && profile !== "calm")) {
-  console.error("usage: bun run sim --seeds N [--start S] [--nodes 3|5] [--profile chaos|calm] [--verbose]");
+const bug = option("bug", "");
+const raftBugs = ["commitOldEpochDirectly", "countNonDurableLeaderEnd", "skipPreVote", "voteWithoutLogCheck"];
+const replicationBugs = ["hwPastLaggingIsr", "expandWithoutMaximalIsr", "ackBeforeHighWatermark", "expandBelowHighWatermark"];
+if (bug !== "" && !raftBugs.includes(bug) && !replicationBugs.includes(bug)) {
+  console.error(`unknown --bug ${bug}: one of ${[...raftBugs, ...replicationBugs].join(", ")}`);
+  process.exit(2);
+}
+const bugs = bug === "" ? {} : raftBugs.includes(bug) ? { raftBugs: { [bug]: true } } : { replicationBugs: { [bug]: true } };
+if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(start) || (nodes !== 3 && nodes !== 5) || !["chaos", "calm", "churn"].includes(profile)) {
+  console.error("usage: bun run sim --seeds N [--start S] [--nodes 3|5] [--profile chaos|calm|churn] [--verbose]");
   process.exit(2);
 }
 
@@ -26,7 +36,7 @@ let acked = 0;
 let crashes = 0;
 const recoveries: number[] = [];
 for (let seed = start; seed < start + seeds; seed++) {
-  const result = runSeed({ seed, nodes: nodes as 3 | 5, profile });
+  const result = runSeed({ seed, nodes: nodes as 3 | 5, profile: profile as SimProfile, ...bugs });
   events += result.stats.events;
   acked += result.stats.acked;
   crashes += result.stats.crashes;
@@ -34,6 +44,7 @@ for (let seed = start; seed < start + seeds; seed++) {
   if (verbose) console.log(result.summary, JSON.stringify(result.stats));
   if (result.ok) continue;
   failed++;
+  if (!verbose && bug !== "") { console.log(`seed ${seed}: ${result.failure}`); continue; }
   console.log(`\nFAILED ${result.summary}\n  ${result.failure}\n  trace tail:\n${result.trace.map((line) => `    ${line}`).join("\n")}`);
   console.log(`  replay: bun run sim --seeds 1 --start ${seed} --nodes ${nodes} --profile ${profile}`);
 }

@@ -11,6 +11,7 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import type { Acks, ReplicationBugs } from "../../src/replication/core/index.ts";
 import { AssertionError } from "../../src/util/assert.ts";
 import { Checker } from "./checker.ts";
+import type { PartitionEntry } from "./checker.ts";
 import type { SimConfig, SimContext } from "./context.ts";
 import { EventQueue } from "./event-queue.ts";
 import { CALM_NETWORK, SimNetwork } from "./network.ts";
@@ -20,10 +21,17 @@ import { Prng } from "./prng.ts";
 import type { ReplicaWire } from "./replica.ts";
 import { InvariantViolation, Trace } from "./trace.ts";
 
+/**
+ * chaos: every fault, with weights; calm: only single followers cut off, and the quorum must keep
+ * its leader (what pre-vote is for); churn: leaders crashed right after they win or commit, power
+ * cuts and one-way cuts, entries fetched one at a time — the races of the Raft commit rules.
+ */
+export type SimProfile = "chaos" | "calm" | "churn";
+
 export interface SimOptions {
   readonly seed: number;
   readonly nodes?: 3 | 5;
-  readonly profile?: "chaos" | "calm";
+  readonly profile?: SimProfile;
   readonly raftBugs?: RaftBugs;
   readonly replicationBugs?: ReplicationBugs;
   readonly chaosMs?: number;
@@ -69,8 +77,8 @@ function makeConfig(options: SimOptions, prng: Prng): SimConfig {
   const profile = options.profile ?? "chaos";
   return {
     seed: options.seed, voters, observers, partitions, raftTimeouts: SIM_RAFT_TIMEOUTS,
-    raftFetchMaxEntries: prng.int(1, 4), snapshotEveryEntries: prng.int(8, 40), snapshotChunkBytes: prng.int(64, 512),
-    nodeTickMs: 10, brokerHeartbeatMs: 30, brokerSessionTimeoutMs: 200, replicaLagTimeMaxMs: 150, replicaFetchMaxWaitMs: 40,
+    raftFetchMaxEntries: profile === "churn" ? 1 : prng.int(1, 4), snapshotEveryEntries: prng.int(8, 40), snapshotChunkBytes: prng.int(64, 512),
+    nodeTickMs: 10, noopIntervalMs: prng.int(10, 60), brokerHeartbeatMs: 30, brokerSessionTimeoutMs: 200, replicaLagTimeMaxMs: 150, replicaFetchMaxWaitMs: 40,
     replicaRequestTimeoutMs: 100, replicaFetchBackoffMs: 10, replicaFetchMaxRecords: prng.int(1, 5), alterPartitionRetryMs: 100,
     minInsyncReplicas: 2, produceTimeoutMs: 300, partitionMode: prng.chance(0.5) ? "fsync" : "pageCache",
     minDiskDelayMs: 1, maxDiskDelayMs: prng.int(2, 12), profile,
@@ -95,22 +103,32 @@ class Simulation implements SimContext {
   private nowMs = 0;
   private events = 0;
   private crashes = 0;
-  private diskMaxDelayMs: number;
+  /** Each node's disk: its flushes take 1..max ms (nodes differ, as real disks do). */
+  private readonly diskMaxDelayMs = new Map<number, number>();
   private phase: "chaos" | "heal" = "chaos";
   private healedAtMs = -1;
   private recoveredAtMs = -1;
   private readonly ackedSinceHeal = new Set<number>();
   private calmEpoch = -1;
+  /** Armed by the nemesis: crash the next node to win a quorum election, this many ms after. */
+  private ambushDelayMs = -1;
+  /** Armed by the nemesis: cut every node's power this many ms after the quorum leader next commits. */
+  private powerCutDelayMs = -1;
 
   constructor(options: SimOptions) {
     resetNodeCounters();
     this.prng = new Prng(options.seed);
     this.config = makeConfig(options, this.prng);
-    this.diskMaxDelayMs = this.config.maxDiskDelayMs;
     this.network = new SimNetwork(this.prng, this.queue, () => this.nowMs);
-    const hooks = { isrJoined: (partition: number, broker: number) => this.checkIsrJoin(partition, broker) };
+    const hooks = {
+      isrJoined: (partition: number, broker: number) => this.checkIsrJoin(partition, broker),
+      becameRaftLeader: (node: number) => this.springAmbush(node),
+      leaderCommitted: () => this.springPowerCut(),
+    };
     for (const id of [...this.config.voters, ...this.config.observers]) {
       const node = new SimNode(id, this.config.voters.includes(id), this, hooks);
+      // Churn runs start with mixed disks (fast and slow), where flush races are likeliest.
+      this.diskMaxDelayMs.set(id, this.config.profile === "churn" ? (this.prng.chance(0.5) ? this.prng.int(20, 60) : this.prng.int(2, 5)) : this.config.maxDiskDelayMs);
       this.nodes.set(id, node);
       this.network.register(id, { deliver: (from, message) => node.deliver(from, message as NodeWire), isUp: () => node.up });
     }
@@ -133,8 +151,8 @@ class Simulation implements SimContext {
     this.network.send(from, to, message);
   }
 
-  afterDiskDelay(done: () => void): void {
-    this.queue.push(this.nowMs + this.prng.int(this.config.minDiskDelayMs, this.diskMaxDelayMs), done);
+  afterDiskDelay(node: number, done: () => void): void {
+    this.queue.push(this.nowMs + this.prng.int(this.config.minDiskDelayMs, this.diskMaxDelayMs.get(node)!), done);
   }
 
   at(timeMs: number, action: () => void): void {
@@ -191,6 +209,7 @@ class Simulation implements SimContext {
         raftLeaders.set(node.raft.epoch, node.id);
       }
     }
+    this.checker.checkElectionSafety(this.config.voters.map((id) => this.nodes.get(id)!.logViews(this.checker)));
     if (this.config.profile === "calm") this.checkCalm();
     if (this.events % 256 === 0) this.checker.fullRaftCheck(this.upLogs());
     if (this.phase === "heal" && this.events % 16 === 0) this.checkRecovered();
@@ -214,10 +233,14 @@ class Simulation implements SimContext {
     return new Map([...this.nodes.values()].filter((node) => node.up).map((node) => [node.id, node.log]));
   }
 
-  private checkIsrJoin(partition: number, broker: number): void {
+  partitionLog(broker: number, partition: number): readonly PartitionEntry[] {
     const node = this.nodes.get(broker)!;
     const replica = node.up ? node.replicas.get(partition) : undefined;
-    this.checker.onIsrJoin(partition, broker, replica?.log ?? node.disk.partitions.get(partition)!.entries);
+    return replica?.log ?? node.disk.partitions.get(partition)!.entries;
+  }
+
+  private checkIsrJoin(partition: number, broker: number): void {
+    this.checker.onIsrJoin(partition, broker, this.partitionLog(broker, partition));
   }
 
   // ── Faults ─────────────────────────────────────────────────────────────────────────────────
@@ -225,8 +248,9 @@ class Simulation implements SimContext {
   private nemesis(): void {
     if (this.phase !== "chaos") return;
     if (this.config.profile === "calm") this.calmFault();
+    else if (this.config.profile === "churn") this.churnFault();
     else this.chaosFault();
-    const [low, high] = this.config.profile === "calm" ? [300, 700] : [30, 250];
+    const [low, high] = this.config.profile === "calm" ? [300, 700] : this.config.profile === "churn" ? [20, 120] : [30, 250];
     this.at(this.nowMs + this.prng.int(low, high), () => this.nemesis());
   }
 
@@ -237,39 +261,97 @@ class Simulation implements SimContext {
     this.fault(`isolates n${victim}`, () => this.network.partition([[victim], [...this.nodes.keys()].filter((id) => id !== victim)]));
   }
 
+  /** One fault drawn by weight from what is possible now (every fault is a legal one: safety must hold under all). */
   private chaosFault(): void {
     const ids = [...this.nodes.keys()];
     const up = ids.filter((id) => this.nodes.get(id)!.up);
     const down = ids.filter((id) => !this.nodes.get(id)!.up);
     const votersDown = down.filter((id) => this.config.voters.includes(id)).length;
-    const mayCrash = votersDown < Math.floor((this.config.voters.length - 1) / 2) || this.prng.chance(0.15);
-    const roll = this.prng.int(0, 99);
-    if (roll < 16 && mayCrash && up.length > 0) return this.crash(this.prng.pick(up));
-    if (roll < 34 && down.length > 0) return this.restart(this.prng.pick(down));
-    if (roll < 38 && up.length > 0 && mayCrash) return this.restartGracefully(this.prng.pick(up));
-    if (roll < 46) return this.fault("heals the network", () => this.network.heal());
-    if (roll < 54) {
-      const victim = this.prng.pick(ids);
-      return this.fault(`isolates n${victim}`, () => this.network.partition([[victim], ids.filter((id) => id !== victim)]));
+    // Mostly a minority of voters down at a time, so the run makes progress; sometimes more.
+    const mayCrash = up.length > 0 && (votersDown < Math.floor((this.config.voters.length - 1) / 2) || this.prng.chance(0.15));
+    const faults: [weight: number, possible: boolean, apply: () => void][] = [
+      [12, mayCrash, () => this.crash(this.pickVictim(up))],
+      [2, up.length > 1, () => this.crashLeaderAndAnother(up)],
+      [1, up.length > 0, () => this.powerLoss(up)],
+      [2, true, () => this.armPowerCut()],
+      [2, true, () => this.armAmbush()],
+      [17, down.length > 0, () => this.restart(this.prng.pick(down))],
+      [4, mayCrash, () => this.restartGracefully(this.prng.pick(up))],
+      [8, true, () => this.fault("heals the network", () => this.network.heal())],
+      [8, true, () => this.isolate(this.prng.pick(ids), ids)],
+      [8, true, () => this.bipartition(ids)],
+      [6, true, () => this.cutOneWay(ids)],
+      [4, this.config.voters.length === 5, () => this.majoritiesRing()],
+      [14, true, () => this.changeNetwork()],
+      [6, true, () => this.changeDisk(ids)],
+    ];
+    const possible = faults.filter(([, allowed]) => allowed);
+    let roll = this.prng.next() * possible.reduce((sum, [weight]) => sum + weight, 0);
+    for (const [weight, , apply] of possible) {
+      roll -= weight;
+      if (roll < 0) return apply();
     }
-    if (roll < 62) {
-      const shuffled = this.prng.shuffle(ids);
-      const cut = this.prng.int(1, ids.length - 1);
-      return this.fault(`partitions [${shuffled.slice(0, cut)}] | [${shuffled.slice(cut)}]`, () => this.network.partition([shuffled.slice(0, cut), shuffled.slice(cut)]));
-    }
-    if (roll < 68) {
-      const [from, to] = this.prng.shuffle(ids);
-      return this.fault(`cuts n${from} → n${to} one way`, () => this.network.cutOneWay(from!, to!));
-    }
-    if (roll < 72 && this.config.voters.length === 5) {
-      const ring = this.prng.shuffle(this.config.voters);
-      return this.fault(`majorities ring ${ring.join("-")}`, () => this.network.majoritiesRing(ring));
-    }
-    if (roll < 86) return this.changeNetwork();
-    if (roll < 92) {
-      this.diskMaxDelayMs = this.prng.int(2, 30);
-      return this.trace.add(this.nowMs, -1, `disks now take up to ${this.diskMaxDelayMs} ms per flush`);
-    }
+  }
+
+  private churnFault(): void {
+    const ids = [...this.nodes.keys()];
+    const up = ids.filter((id) => this.nodes.get(id)!.up);
+    const down = ids.filter((id) => !this.nodes.get(id)!.up);
+    const roll = this.prng.next();
+    if (roll < 0.25) return this.armPowerCut();
+    if (roll < 0.45) return this.armAmbush();
+    if (roll < 0.55 && up.length > 1) return this.crashLeaderAndAnother(up);
+    if (roll < 0.65) return this.cutOneWay(ids);
+    if (roll < 0.7) return this.isolate(this.prng.pick(ids), ids);
+    if (roll < 0.85) return this.fault("heals the network", () => this.network.heal());
+    for (const id of down) this.restart(id);
+  }
+
+  private isolate(victim: number, ids: number[]): void {
+    this.fault(`isolates n${victim}`, () => this.network.partition([[victim], ids.filter((id) => id !== victim)]));
+  }
+
+  private bipartition(ids: number[]): void {
+    const shuffled = this.prng.shuffle(ids);
+    const cut = this.prng.int(1, ids.length - 1);
+    this.fault(`partitions [${shuffled.slice(0, cut)}] | [${shuffled.slice(cut)}]`, () => this.network.partition([shuffled.slice(0, cut), shuffled.slice(cut)]));
+  }
+
+  private cutOneWay(ids: number[]): void {
+    const [from, to] = this.prng.shuffle(ids);
+    this.fault(`cuts n${from} → n${to} one way`, () => this.network.cutOneWay(from!, to!));
+  }
+
+  private majoritiesRing(): void {
+    const ring = this.prng.shuffle(this.config.voters);
+    this.fault(`majorities ring ${ring.join("-")}`, () => this.network.majoritiesRing(ring));
+  }
+
+  /** One node's disk turns slow (a busy or failing disk) or fast. */
+  private changeDisk(ids: number[]): void {
+    const node = this.prng.pick(ids);
+    const maximum = this.prng.chance(0.5) ? this.prng.int(20, 80) : this.prng.int(2, 5);
+    this.diskMaxDelayMs.set(node, maximum);
+    this.trace.add(this.nowMs, -1, `nemesis: n${node}'s disk now takes up to ${maximum} ms per flush`);
+  }
+
+  private armPowerCut(): void {
+    this.powerCutDelayMs = this.prng.int(0, 3);
+    this.trace.add(this.nowMs, -1, `nemesis will cut every node's power ${this.powerCutDelayMs} ms after the next quorum commit`);
+  }
+
+  private armAmbush(): void {
+    this.ambushDelayMs = this.prng.int(0, 15);
+    this.trace.add(this.nowMs, -1, `nemesis will crash the next quorum leader ${this.ambushDelayMs} ms after it wins`);
+  }
+
+  /** Leaders are where the interesting races are: pick the quorum leader or a partition leader often. */
+  private pickVictim(up: number[]): number {
+    const leaders = up.filter((id) => {
+      const node = this.nodes.get(id)!;
+      return node.raft.roleName === "leader" || [...node.replicas.values()].some((replica) => replica.isLeader);
+    });
+    return leaders.length > 0 && this.prng.chance(0.5) ? this.prng.pick(leaders) : this.prng.pick(up);
   }
 
   private changeNetwork(): void {
@@ -306,6 +388,43 @@ class Simulation implements SimContext {
     });
   }
 
+  /** A correlated failure (a rack's power): the quorum leader and one other node at once. */
+  private crashLeaderAndAnother(up: number[]): void {
+    const leader = up.find((id) => this.nodes.get(id)!.raft.roleName === "leader") ?? this.prng.pick(up);
+    const other = this.prng.pick(up.filter((id) => id !== leader));
+    this.crash(leader);
+    this.crash(other);
+  }
+
+  /** Every node loses power at once, then each comes back after its own delay. */
+  private powerLoss(up: number[]): void {
+    this.trace.add(this.nowMs, -1, "nemesis cuts the power of every node");
+    for (const id of up) {
+      this.crash(id);
+      this.at(this.nowMs + this.prng.int(5, 150), () => {
+        if (!this.nodes.get(id)!.up) this.restart(id);
+      });
+    }
+  }
+
+  private springPowerCut(): void {
+    if (this.powerCutDelayMs < 0 || this.phase !== "chaos") return;
+    const delay = this.powerCutDelayMs;
+    this.powerCutDelayMs = -1;
+    this.at(this.nowMs + delay, () => {
+      if (this.phase === "chaos") this.powerLoss([...this.nodes.values()].filter((node) => node.up).map((node) => node.id));
+    });
+  }
+
+  private springAmbush(node: number): void {
+    if (this.ambushDelayMs < 0 || this.phase !== "chaos") return;
+    const delay = this.ambushDelayMs;
+    this.ambushDelayMs = -1;
+    this.at(this.nowMs + delay, () => {
+      if (this.nodes.get(node)!.up && this.phase === "chaos") this.crash(node);
+    });
+  }
+
   private restart(id: number): void {
     this.trace.add(this.nowMs, -1, `nemesis restarts n${id}`);
     this.nodes.get(id)!.start();
@@ -326,7 +445,7 @@ class Simulation implements SimContext {
     this.healedAtMs = this.nowMs;
     this.network.heal();
     this.network.faults = CALM_NETWORK;
-    this.diskMaxDelayMs = this.config.maxDiskDelayMs;
+    for (const id of this.nodes.keys()) this.diskMaxDelayMs.set(id, this.config.maxDiskDelayMs);
     this.trace.add(this.nowMs, -1, "nemesis heals everything");
     for (const node of this.nodes.values()) if (!node.up) node.start();
     this.probeLoop();

@@ -21,7 +21,7 @@ export function latestEpoch(cache: readonly EpochEntry[]): number {
 export function assignEpoch(cache: readonly EpochEntry[], epoch: number, startOffset: bigint): EpochEntry[] {
   const last = cache[cache.length - 1];
   if (last !== undefined && last.epoch === epoch) return [...cache];
-  assert(last === undefined || (epoch > last.epoch && startOffset >= last.startOffset), `epoch ${epoch} at ${startOffset} after epoch ${last?.epoch} at ${last?.startOffset}`);
+  assert(last === undefined || (epoch > last.epoch && startOffset >= last.startOffset), () => `epoch ${epoch} at ${startOffset} after epoch ${last?.epoch} at ${last?.startOffset}`);
   // An earlier epoch starting at the same offset never wrote anything: the new one replaces it.
   const kept = last !== undefined && last.startOffset === startOffset ? cache.slice(0, -1) : [...cache];
   kept.push({ epoch, startOffset });
@@ -74,6 +74,6 @@ export function followerTruncationOffset(ownCache: readonly EpochEntry[], ownLog
     const own = endOffsetForEpoch(ownCache, diverging.epoch, ownLogEndOffset);
     if (own.epoch >= 0) offset = own.endOffset < diverging.endOffset ? own.endOffset : diverging.endOffset;
   }
-  assert(offset >= highWatermark, `truncation to ${offset} is below the high watermark ${highWatermark}`);
+  assert(offset >= highWatermark, () => `truncation to ${offset} is below the high watermark ${highWatermark}`);
   return offset < ownLogEndOffset ? offset : ownLogEndOffset;
 }

@@ -27,7 +27,7 @@ export function initialProgress(inIsr: boolean, nowMs: number): FollowerProgress
  * asks for at least what the leader had then (it has received all of that since).
  */
 export function progressAfterFetch(progress: FollowerProgress, fetchOffset: bigint, leaderEndOffset: bigint, nowMs: number): FollowerProgress {
-  assert(fetchOffset <= leaderEndOffset, `a valid fetch offset ${fetchOffset} is within the leader's log (end ${leaderEndOffset})`);
+  assert(fetchOffset <= leaderEndOffset, () => `a valid fetch offset ${fetchOffset} is within the leader's log (end ${leaderEndOffset})`);
   let lastCaughtUpTimeMs = progress.lastCaughtUpTimeMs;
   if (fetchOffset >= leaderEndOffset) lastCaughtUpTimeMs = nowMs;
   else if (fetchOffset >= progress.leaderEndAtLastFetch && progress.lastFetchTimeMs >= 0) lastCaughtUpTimeMs = Math.max(lastCaughtUpTimeMs, progress.lastFetchTimeMs);
