@@ -43,7 +43,35 @@ export interface SimConfig {
   readonly replicationBugs?: ReplicationBugs;
 }
 
+/** How often the run went through the paths worth testing (a suite asserts none stays at zero). */
+export interface Coverage {
+  raftElections: number;
+  raftTruncations: number;
+  raftSnapshotsTaken: number;
+  raftSnapshotsInstalled: number;
+  observerApplied: number;
+  controllerFences: number;
+  uncleanRegistrations: number;
+  cleanRegistrations: number;
+  isrShrinks: number;
+  isrExpands: number;
+  partitionLeaderChanges: number;
+  partitionTruncations: number;
+  acksAll: number;
+  acksOne: number;
+  notEnoughReplicas: number;
+}
+
+export function emptyCoverage(): Coverage {
+  return {
+    raftElections: 0, raftTruncations: 0, raftSnapshotsTaken: 0, raftSnapshotsInstalled: 0, observerApplied: 0, controllerFences: 0,
+    uncleanRegistrations: 0, cleanRegistrations: 0, isrShrinks: 0, isrExpands: 0, partitionLeaderChanges: 0, partitionTruncations: 0,
+    acksAll: 0, acksOne: 0, notEnoughReplicas: 0,
+  };
+}
+
 export interface SimContext {
+  readonly coverage: Coverage;
   readonly config: SimConfig;
   readonly prng: Prng;
   readonly checker: Checker;

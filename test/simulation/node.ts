@@ -184,6 +184,7 @@ export class SimNode {
       this.context.checker.onRaftApplied(this.id, entry, this.image);
       const batch = batchOf(entry);
       if (batch !== null) this.context.checker.onBatchApplied(this.id, batch.records, this.image.partitions);
+      if (!this.isVoter) this.context.coverage.observerApplied++;
     }
     if (ready.committed.length > 0 || ready.snapshotInstalled !== null) this.onImageChanged();
     if (ready.committed.length > 0) this.maybeTakeSnapshot();
@@ -194,6 +195,7 @@ export class SimNode {
   }
 
   private loadFetchedSnapshot(): void {
+    this.context.coverage.raftSnapshotsInstalled++;
     this.image = decodeImage(this.log.snapshotBytes()!);
     this.trace(`installs a snapshot at ${this.image.applied}`);
     this.context.checker.onSnapshotLoaded(this.id, this.image);
@@ -204,6 +206,7 @@ export class SimNode {
     if (leaderId !== this.id) return void (this.controller = null);
     this.context.checker.onRaftLeader(this.id, epoch, this.log, this.image);
     this.hooks.becameRaftLeader(this.id);
+    this.context.coverage.raftElections++;
     const heartbeats = new Map<number, { atMs: number; brokerEpoch: bigint; applied: bigint }>();
     // A new controller gives every broker a whole session before fencing it.
     for (const [broker, registration] of this.image.brokers) heartbeats.set(broker, { atMs: this.localNow(), brokerEpoch: registration.epoch, applied: -1n });
@@ -253,6 +256,7 @@ export class SimNode {
     this.disk.stateSnapshot = { id, bytes }; // the driver writes and fsyncs the snapshot file first
     this.log.saveSnapshot(id, bytes);
     this.raft.installedSnapshot(id);
+    this.context.coverage.raftSnapshotsTaken++;
     this.trace(`takes a snapshot at ${applied}`);
   }
 
@@ -284,9 +288,7 @@ export class SimNode {
   deliver(from: number, wire: NodeWire): void {
     switch (wire.type) {
       case "raft":
-        this.raft.tick(this.localNow());
-        this.raft.step(from, wire.message);
-        return this.pump();
+        return this.stepRaft(from, wire.message);
       case "register":
       case "alterPartition":
         return this.onControllerRequest(from, wire);
@@ -303,6 +305,16 @@ export class SimNode {
       case "produceResponse":
         return;
     }
+  }
+
+  private stepRaft(from: number, message: RaftMessage): void {
+    const end = this.log.endOffset;
+    const last = end > this.log.startOffset ? this.log.allEntries()[Number(end - this.log.startOffset) - 1] : undefined;
+    this.raft.tick(this.localNow());
+    this.raft.step(from, message);
+    const now = this.log.endOffset;
+    if (last !== undefined && (now < end || (now >= end && this.log.startOffset < end && this.log.allEntries()[Number(end - this.log.startOffset) - 1] !== last))) this.context.coverage.raftTruncations++;
+    this.pump();
   }
 
   /** The replica, if this broker is registered and hosts it; else the request is refused. */
@@ -464,10 +476,15 @@ class ControllerBatch {
   }
 
   add(record: MetadataRecord): void {
+    const coverage = this.context.coverage;
     if (record.t === "partition") {
       const previous = this.image.partitions.get(record.partition);
       for (const broker of record.registration.isr) if (previous !== undefined && !previous.isr.includes(broker)) this.isrJoins.push([record.partition, broker]);
+      if (previous !== undefined && record.registration.isr.length < previous.isr.length) coverage.isrShrinks++;
+      if (previous !== undefined && record.registration.isr.length > previous.isr.length) coverage.isrExpands++;
     }
+    if (record.t === "fence") coverage.controllerFences++;
+    if (record.t === "register") record.clean ? coverage.cleanRegistrations++ : coverage.uncleanRegistrations++;
     this.records.push(record);
     applyRecord(this.image, record, this.offset);
   }

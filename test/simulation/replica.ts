@@ -138,6 +138,7 @@ export class SimReplica {
 
   private becomeLeader(registration: PartitionRegistration): void {
     this.resign();
+    this.context.coverage.partitionLeaderChanges++;
     this.cache = assignEpoch(this.cache, registration.leaderEpoch, this.logEnd);
     const progress = new Map<number, FollowerProgress>();
     for (const id of registration.replicas) if (id !== this.broker) progress.set(id, initialProgress(registration.isr.includes(id), this.context.now()));
@@ -177,12 +178,18 @@ export class SimReplica {
     const registration = this.registration;
     if (role?.kind !== "leader" || registration === null) return this.answerProduce(from, request.requestId, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1n);
     const refused = checkBeforeAppend(request.acks, registration.isr.length, this.context.config.minInsyncReplicas);
-    if (refused !== ErrorCode.NONE) return this.answerProduce(from, request.requestId, refused, -1n);
+    if (refused !== ErrorCode.NONE) {
+      this.context.coverage.notEnoughReplicas++;
+      return this.answerProduce(from, request.requestId, refused, -1n);
+    }
     const offset = this.logEnd;
     this.entries.push({ offset, epoch: role.epoch, value: request.value });
     this.afterWrite();
     this.answerParked(role);
-    if (request.acks !== -1) return this.answerProduce(from, request.requestId, ErrorCode.NONE, offset);
+    if (request.acks !== -1) {
+      this.context.coverage.acksOne++;
+      return this.answerProduce(from, request.requestId, ErrorCode.NONE, offset);
+    }
     role.acks.push({ from, requestId: request.requestId, offset, value: request.value, leaderEpoch: role.epoch, deadlineMs: this.context.now() + this.context.config.produceTimeoutMs });
     this.settleAcks(role);
   }
@@ -230,7 +237,10 @@ export class SimReplica {
         this.answerProduce(pending.from, pending.requestId, ErrorCode.REQUEST_TIMED_OUT, -1n);
         return false;
       }
-      if (outcome === ErrorCode.NONE) this.context.checker.onAck(this.partition, pending.offset, pending.value, pending.leaderEpoch);
+      if (outcome === ErrorCode.NONE) {
+        this.context.checker.onAck(this.partition, pending.offset, pending.value, pending.leaderEpoch);
+        this.context.coverage.acksAll++;
+      }
       this.answerProduce(pending.from, pending.requestId, outcome, pending.offset);
       return false;
     });
@@ -346,6 +356,7 @@ export class SimReplica {
   }
 
   private truncate(offset: bigint): void {
+    this.context.coverage.partitionTruncations++;
     this.context.checker.onPartitionTruncate(this.partition, this.broker, offset, this.highWatermark, this.entries);
     this.trace(`p${this.partition} truncates to ${offset} (leo ${this.logEnd}, hw ${this.highWatermark})`);
     this.entries.length = Number(offset);

@@ -12,8 +12,10 @@ import type { Acks, ReplicationBugs } from "../../src/replication/core/index.ts"
 import { AssertionError } from "../../src/util/assert.ts";
 import { Checker } from "./checker.ts";
 import type { PartitionEntry } from "./checker.ts";
-import type { SimConfig, SimContext } from "./context.ts";
+import type { Coverage, SimConfig, SimContext } from "./context.ts";
+import { emptyCoverage } from "./context.ts";
 import { EventQueue } from "./event-queue.ts";
+import { chainHash, entryKey } from "./image.ts";
 import { CALM_NETWORK, SimNetwork } from "./network.ts";
 import type { NodeWire } from "./node.ts";
 import { resetNodeCounters, SimNode } from "./node.ts";
@@ -57,7 +59,10 @@ export interface SimResult {
   readonly failure: string | null;
   readonly trace: readonly string[];
   readonly stats: SimStats;
+  readonly coverage: Coverage;
   readonly summary: string;
+  /** A hash of the final state of every log, to show that a seed replays exactly. */
+  readonly fingerprint: string;
 }
 
 const PRODUCER_BASE_ID = 1000;
@@ -95,6 +100,7 @@ class Simulation implements SimContext {
   readonly prng: Prng;
   readonly config: SimConfig;
   readonly checker = new Checker();
+  readonly coverage = emptyCoverage();
   readonly trace = new Trace();
   private readonly queue = new EventQueue();
   private readonly network: SimNetwork;
@@ -174,7 +180,7 @@ class Simulation implements SimContext {
     }
     return {
       seed: this.config.seed, ok: failure === null, failure, trace: failure === null ? [] : this.trace.tail(120),
-      stats: this.stats(), summary: this.summary(),
+      stats: this.stats(), coverage: this.coverage, summary: this.summary(), fingerprint: this.fingerprint(),
     };
   }
 
@@ -490,6 +496,16 @@ class Simulation implements SimContext {
       raftCommitted: this.checker.raftCommitted, raftMaxEpoch: Math.max(...epochs), acked: this.checker.ackedCount(), partitionCommitted,
       recoveryMs: this.recoveredAtMs < 0 ? -1 : this.recoveredAtMs - this.healedAtMs, checks: this.checker.checks,
     };
+  }
+
+  private fingerprint(): string {
+    let hash = 0;
+    for (const node of this.nodes.values()) {
+      hash = chainHash(hash, `n${node.id}:${node.up}:${node.raft.epoch}:${node.log.startOffset}`);
+      for (const entry of node.log.allEntries()) hash = chainHash(hash, entryKey(entry));
+      for (const [partition, disk] of node.disk.partitions) hash = chainHash(hash, `p${partition}:${disk.entries.map((entry) => entry.value).join(",")}`);
+    }
+    return `${hash.toString(16)}/${this.events}/${this.nowMs}`;
   }
 
   private summary(): string {
