@@ -534,7 +534,9 @@ export class RaftCore {
   }
 
   private onVoteResponse(from: NodeId, response: VoteResponse): void {
-    if (this.learnFromResponse(from, response.leaderEpoch, response.leaderId)) return;
+    // A voter that grants has no live leader, whatever name it still holds: only a refusal says
+    // the leader it names is alive (KIP-996), so only a refusal sends this node back to follow it.
+    if (this.learnFromResponse(from, response.leaderEpoch, response.voteGranted ? NO_NODE : response.leaderId)) return;
     const role = this.role;
     if (role.name !== "prospective" && role.name !== "candidate") return;
     const expectedEpoch = role.name === "prospective" ? this.quorum.epoch + 1 : this.quorum.epoch;
