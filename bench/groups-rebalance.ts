@@ -21,12 +21,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadBrokerConfig, topicDefaults } from "../src/config/index.ts";
 import { native } from "../src/native/index.ts";
+import { parseBootstrap } from "../src/client/client.ts";
+import { KafkaConnection } from "../src/client/connection.ts";
 import { ErrorCode } from "../src/protocol/errors.ts";
 import { HeartbeatApi, JoinGroupApi, LeaveGroupApi, SyncGroupApi } from "../src/protocol/generated/index.ts";
 import { LogCleaner } from "../src/storage/cleaner.ts";
 import { encodeBatch, type LogRecord } from "../src/storage/cleaner-records.ts";
 import { openPartitionLog, realFs } from "../src/storage/index.ts";
-import { GroupWireClient } from "./groups-client.ts";
 import { startBroker } from "./kafka/broker.ts";
 import { machineInfo, machineMarkdown } from "./lib/machine.ts";
 import { table } from "./lib/markdown.ts";
@@ -57,19 +58,20 @@ class Member {
   private stopped = false;
   private loop: Promise<void> | null = null;
 
-  constructor(private readonly client: GroupWireClient, private readonly groupId: string) {}
+  constructor(private readonly client: KafkaConnection, private readonly groupId: string) {}
 
   static async create(address: string, groupId: string, index: number): Promise<Member> {
-    return new Member(await GroupWireClient.connect(address, `bench-member-${index}`), groupId);
+    const [{ host, port }] = parseBootstrap(address) as [{ host: string; port: number }];
+    return new Member(await KafkaConnection.connect({ host, port, clientId: `bench-member-${index}` }), groupId);
   }
 
   /** Join (KIP-394 round trip included) and sync; the leader assigns nothing (empty bytes). */
   async joinAndSync(): Promise<void> {
     for (;;) {
-      const joined = await this.client.request(JoinGroupApi, 5, {
+      const joined = await this.client.request(JoinGroupApi, {
         groupId: this.groupId, sessionTimeoutMs: sessionMs, rebalanceTimeoutMs: 60_000, memberId: this.memberId,
         groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array([0, 0, 0, 0, 0, 0]) }],
-      });
+      }, { version: 5 });
       if (joined.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
         this.memberId = joined.memberId;
         continue;
@@ -83,9 +85,9 @@ class Member {
       const assignments = joined.leader === joined.memberId
         ? joined.members.map((member: { memberId: string }) => ({ memberId: member.memberId, assignment: new Uint8Array(0) }))
         : [];
-      const synced = await this.client.request(SyncGroupApi, 3, {
+      const synced = await this.client.request(SyncGroupApi, {
         groupId: this.groupId, generationId: joined.generationId, memberId: this.memberId, groupInstanceId: null, assignments,
-      });
+      }, { version: 3 });
       if (synced.errorCode === ErrorCode.REBALANCE_IN_PROGRESS) continue;
       if (synced.errorCode !== 0) throw new Error(`SyncGroup error ${synced.errorCode}`);
       this.generation = joined.generationId;
@@ -100,9 +102,9 @@ class Member {
       while (!this.stopped) {
         await Bun.sleep(heartbeatMs);
         if (this.stopped) break;
-        const response = await this.client.request(HeartbeatApi, 3, {
+        const response = await this.client.request(HeartbeatApi, {
           groupId: this.groupId, generationId: this.generation, memberId: this.memberId, groupInstanceId: null,
-        }).catch(() => null);
+        }, { version: 3 }).catch(() => null);
         if (response === null || this.stopped) break;
         if (response.errorCode === ErrorCode.REBALANCE_IN_PROGRESS || response.errorCode === ErrorCode.ILLEGAL_GENERATION) {
           this.toldAt = performance.now();
@@ -120,7 +122,7 @@ class Member {
   async leave(): Promise<number> {
     this.stopped = true;
     const sentAt = performance.now();
-    await this.client.request(LeaveGroupApi, 3, { groupId: this.groupId, members: [{ memberId: this.memberId, groupInstanceId: null }] });
+    await this.client.request(LeaveGroupApi, { groupId: this.groupId, members: [{ memberId: this.memberId, groupInstanceId: null }] }, { version: 3 });
     await this.loop?.catch(() => {});
     this.client.close();
     return sentAt;
@@ -129,7 +131,7 @@ class Member {
   /** Dies: no LeaveGroup, no more heartbeats, the socket is cut. */
   die(): void {
     this.stopped = true;
-    this.client.terminate();
+    this.client.close();
   }
 
   async stop(): Promise<void> {

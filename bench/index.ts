@@ -11,8 +11,9 @@ import { durableScenario } from "./scenarios/durable.ts";
 import { partitionsScenario } from "./scenarios/partitions.ts";
 import { fetchScenario } from "./scenarios/fetch.ts";
 import { realClientScenario } from "./scenarios/real-client.ts";
+import { startupScenario } from "./scenarios/startup.ts";
 
-export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario];
+export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario];
 
 function usage(): string {
   const flags = Object.entries(defaultParams)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bun
-// Runnel's entry point: wiring only. Parse arguments and configuration, start the node, and shut
-// it down cleanly on SIGINT / SIGTERM (a second signal exits at once).
+// Runnel's entry point: wiring only. `runnel <command>` is dispatched by src/cli/; the broker
+// itself (`runnel start`, or no command) is started here: parse arguments and configuration,
+// start the node, and shut it down cleanly on SIGINT / SIGTERM (a second signal exits at once).
 
 import { parseStartArgs, USAGE } from "./cli/args.ts";
+import { runCli } from "./cli/index.ts";
 import { ConfigError, loadBrokerConfig } from "./config/index.ts";
 import { startNode, type RunningNode } from "./node.ts";
 import { createLogger } from "./util/logger.ts";
@@ -60,5 +62,5 @@ async function main(argv: string[]): Promise<number> {
   return -1; // keep running
 }
 
-const code = await main(process.argv.slice(2));
+const code = await runCli(process.argv.slice(2), { start: main });
 if (code >= 0) process.exit(code);

@@ -1,8 +1,9 @@
 // A Runnel node: storage, cluster metadata and the listeners, wired together. main.ts parses the
 // configuration and calls startNode; tests and the in-process harness can call it directly.
 //
-//   config ─▶ meta.properties (cluster id, node id) ─▶ LogManager (recover every partition)
-//          ─▶ ClusterStore (topics.json; opens each topic's logs) ─▶ Kafka listener
+//   config ─▶ meta.properties (cluster id, node id) ─▶ LogManager (partitions found; they recover
+//          in the background) ─▶ ClusterStore (topics.json; opens each topic's new logs)
+//          ─▶ Kafka listener ─▶ (every partition recovered) ─▶ group coordinator
 // close() runs the same chain backwards: listener and its connections, metadata writes, logs.
 
 import { mkdir } from "node:fs/promises";
@@ -18,7 +19,7 @@ import { startLogCleaner } from "./storage/cleaner.ts";
 import { createLogManager, realFs } from "./storage/index.ts";
 import { PartitionProducerState } from "./storage/producer-state.ts";
 import { systemClock } from "./util/clock.ts";
-import { createLogger } from "./util/logger.ts";
+import { createLogger, setLogNodeId } from "./util/logger.ts";
 
 const log = createLogger("node");
 
@@ -29,6 +30,12 @@ export interface RunningNode {
   http?: { host: string; port: number };
   /** What the handlers see: config, logs, topics, subsystems. */
   broker: BrokerContext;
+  /**
+   * Resolves once every partition found at start has recovered and the group coordinator is
+   * loaded (the node prints `runnel ready: kafka on HOST:PORT` then). Connections are accepted
+   * before: partitions not ready and group requests answer retriable errors meanwhile.
+   */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,6 +44,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   const directory = dataDir(config);
   await mkdir(directory, { recursive: true });
   const meta = await loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]);
+  setLogNodeId(meta.nodeId);
   log.info("starting", { "node.id": meta.nodeId, "cluster.id": meta.clusterId, "data.dir": directory });
 
   const storedOverrides = await ClusterStore.readStoredOverrides(directory);
@@ -47,11 +55,12 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     logger: createLogger("storage"),
     // Idempotent-producer state per partition, rebuilt from the log at open (storage/producer-state.ts).
     producerStateFactory: () => new PartitionProducerState({ producerIdExpirationMs: config["producer.id.expiration.ms"] }),
+    recoveryThreads: config["num.recovery.threads.per.data.dir"],
   });
-  await logs.open();
+  // Partitions found on disk recover in the background: the listener opens at once and answers
+  // LEADER_NOT_AVAILABLE / NOT_LEADER_OR_FOLLOWER for the ones not ready yet (retriable).
+  await logs.open({ background: true });
   const cluster = await ClusterStore.open({ dataDir: directory, config: loaded, logs });
-  // Group coordinator: opens (or creates) __consumer_offsets and replays it before serving.
-  const groups = await startGroups({ config, cluster });
   // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
   const cleaner = startLogCleaner(logs, config, realFs, native);
 
@@ -70,13 +79,11 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     clock: systemClock,
     log: createLogger("kafka"),
     apiRanges: [],
-    groups,
   };
   let kafka: KafkaServer;
   try {
     kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
   } catch (error) {
-    groups.close();
     await cleaner?.stop();
     await cluster.close();
     await logs.close();
@@ -84,6 +91,19 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   }
   broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
   console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
+  // Group coordinator: once every partition has recovered, opens (or creates) __consumer_offsets
+  // and replays it; until then group requests answer COORDINATOR_NOT_AVAILABLE (retriable).
+  let stopping = false;
+  const groupsReady = logs.startRecovery().then(async () => {
+    if (stopping) return null;
+    const groups = await startGroups({ config, cluster });
+    broker.groups = groups;
+    if (!stopping) console.log(`runnel ready: kafka on ${kafka.host}:${kafka.port}`);
+    return groups;
+  }).catch((error: unknown) => {
+    log.error("the group coordinator did not start; group requests answer COORDINATOR_NOT_AVAILABLE", { error: String(error) });
+    return null;
+  });
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
@@ -95,7 +115,9 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
       });
     } catch (error) {
       await kafka.close();
-      groups.close();
+      stopping = true;
+      await logs.stopRecovery();
+      (await groupsReady)?.close();
       await cleaner?.stop();
       await cluster.close();
       await logs.close();
@@ -109,11 +131,14 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     kafka: { host: kafka.host, port: kafka.port },
     http: http ? { host: http.host, port: http.port } : undefined,
     broker,
+    ready: groupsReady.then(() => {}),
     close() {
       closing ??= (async () => {
         await http?.close();
         await kafka.close();
-        groups.close();
+        stopping = true;
+        await logs.stopRecovery();
+        (await groupsReady)?.close();
         await cleaner?.stop();
         await cluster.close();
         await logs.close();

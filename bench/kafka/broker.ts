@@ -7,8 +7,8 @@ import { join, resolve } from "node:path";
 import { assert } from "../../src/util/assert.ts";
 import { spawnChild } from "../lib/process.ts";
 import type { Child } from "../lib/process.ts";
-import { KafkaConnection } from "./connection.ts";
-import { createTopicsRequestV0, decodeCreateTopicsResponseV0, decodeMetadataResponseV1, metadataRequestV1 } from "./wire.ts";
+import { createTopics, KafkaClient } from "../../src/client/index.ts";
+import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 
 export const repoRoot = resolve(import.meta.dir, "../..");
 export const benchTmpRoot = join(repoRoot, "bench/results/tmp");
@@ -47,7 +47,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   for (const [key, value] of Object.entries(options.settings)) cmd.push("--set", `${key}=${value}`);
   let child: Child;
   try {
-    child = await spawnChild({ cmd, cwd: repoRoot, ready: /kafka listening on ([\d.]+):(\d+)/, readyTimeoutMs: 20_000 });
+    child = await spawnChild({ cmd, cwd: repoRoot, ready: /runnel ready: kafka on ([\d.]+):(\d+)/, readyTimeoutMs: 20_000 });
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw new BrokerUnavailable(`the broker did not start: ${(error as Error).message.slice(0, 800)}`);
@@ -64,28 +64,22 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   };
 }
 
-/** Creates `topic` (CreateTopics v0; falls back to auto-creation) and waits until every partition has a leader. */
+/** Creates `topic` (any broker: standard CreateTopics) and waits until every partition has a leader. */
 export async function createTopic(broker: RunningBroker, topic: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
-  const connection = await KafkaConnection.open(broker.host, broker.port);
+  const client = new KafkaClient({ bootstrap: `${broker.host}:${broker.port}`, clientId: "runnel-bench" });
   try {
-    let correlationId = connection.correlationId();
-    const created = decodeCreateTopicsResponseV0(
-      await connection.request(createTopicsRequestV0(correlationId, "runnel-bench", topic, partitions, configs, 30_000), correlationId),
-    );
-    const error = created[0]?.errorCode ?? -1;
-    if (error !== 0 && error !== 36 /* TOPIC_ALREADY_EXISTS */) throw new Error(`CreateTopics ${topic}: error code ${error}`);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      correlationId = connection.correlationId();
-      const topics = decodeMetadataResponseV1(await connection.request(metadataRequestV1(correlationId, "runnel-bench", [topic]), correlationId));
-      const found = topics.find((entry) => entry.name === topic);
-      const ready = found && found.errorCode === 0 && found.partitions.length === partitions && found.partitions.every((entry) => entry.leader >= 0);
-      if (ready) return;
-      if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 30 s: ${JSON.stringify(found)}`);
-      await Bun.sleep(50);
+    const [created] = await createTopics(client, [{ name: topic, partitions, replicationFactor: 1, configs }]);
+    if (created!.errorCode !== ErrorCode.NONE && created!.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+      throw new Error(`CreateTopics ${topic}: error code ${created!.errorCode} ${created!.errorMessage ?? ""}`);
     }
+    await client.retry(`leaders of ${topic}`, async () => {
+      const info = await client.topicMetadata(topic, { refresh: true });
+      if (info.partitions.length !== partitions || info.partitions.some((entry) => entry.leader < 0)) {
+        throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `topic ${topic} has no leaders yet`);
+      }
+    }, { timeoutMs: 30_000 });
   } finally {
-    connection.close();
+    await client.close();
   }
 }
 

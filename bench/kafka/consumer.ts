@@ -7,7 +7,7 @@
 
 import { assert } from "../../src/util/assert.ts";
 import { nowMs } from "../lib/open-loop.ts";
-import { KafkaConnection } from "./connection.ts";
+import { KafkaConnection } from "../../src/client/connection.ts";
 import { decodeFetchResponseV4, fetchRequestV4, walkBatches } from "./wire.ts";
 
 export interface ConsumerOptions {
@@ -36,7 +36,7 @@ export class BenchConsumer {
   }
 
   async open(): Promise<void> {
-    this.connection = await KafkaConnection.open(this.options.host, this.options.port);
+    this.connection = await KafkaConnection.connect({ host: this.options.host, port: this.options.port, clientId: "runnel-bench" });
   }
 
   stop(): void {
@@ -52,10 +52,10 @@ export class BenchConsumer {
   async fetchOnce(partitions: readonly number[], onValueIndex?: (index: number) => void): Promise<void> {
     const connection = this.connection;
     assert(connection !== null, "fetch before open");
-    const correlationId = connection.correlationId();
+    const correlationId = connection.nextCorrelationId();
     const request = partitions.map((partition) => ({ partition, offset: this.offsets[partition]!, maxBytes: this.options.partitionMaxBytes }));
     const frame = fetchRequestV4(correlationId, "runnel-bench", this.options.topic, request, this.options.maxWaitMs, 1, this.options.responseMaxBytes);
-    const results = decodeFetchResponseV4(await connection.request(frame, correlationId));
+    const results = decodeFetchResponseV4(await connection.sendEncoded(frame, correlationId, { timeoutMs: this.options.maxWaitMs + 30_000 }));
     for (const result of results) {
       if (result.errorCode !== 0) throw new Error(`fetch error code ${result.errorCode} on partition ${result.partition}`);
       this.highWatermarks[result.partition] = result.highWatermark;

@@ -15,7 +15,7 @@ import { assert } from "../../src/util/assert.ts";
 import type { OpenLoopRecorder, OpenLoopTarget } from "../lib/open-loop.ts";
 import { nowMs } from "../lib/open-loop.ts";
 import type { Crc32c } from "./crc32c.ts";
-import { KafkaConnection } from "./connection.ts";
+import { KafkaConnection } from "../../src/client/connection.ts";
 import { decodeProduceResponse, produceFrame } from "./wire.ts";
 import { floodLoop } from "../lib/window.ts";
 import type { CompressionName } from "./wire.ts";
@@ -72,7 +72,10 @@ export class BenchProducer implements OpenLoopTarget {
   static async open(options: ProducerOptions): Promise<BenchProducer> {
     const producer = new BenchProducer(options);
     for (let index = 0; index < options.connections; index++) {
-      producer.connections.push(await KafkaConnection.open(options.host, options.port));
+      // The sink answers only Produce frames: no ApiVersions exchange with it.
+      producer.connections.push(await KafkaConnection.connect({
+        host: options.host, port: options.port, clientId: "runnel-bench", negotiateVersions: options.mode === "kafka",
+      }));
     }
     return producer;
   }
@@ -221,19 +224,21 @@ export class BenchProducer implements OpenLoopTarget {
     const options = this.options;
     const partition = this.nextPartition;
     this.nextPartition = (this.nextPartition + 1) % options.partitions;
-    const correlationId = connection.correlationId();
+    const correlationId = connection.nextCorrelationId();
     const spec = { valueBytes: options.valueBytes, firstIndex: batch.first, count: batch.count, timestampMs: Date.now(), compression: options.compression };
     const frame = produceFrame(options.produceVersion, correlationId, "runnel-bench", options.acks, 30_000, options.topic, partition, spec, this.payload, options.crc32c);
     const records = { length: frame.length };
     if (options.acks === 0 && options.mode === "kafka") {
-      connection.send(frame);
-      // No response: the record is "acknowledged" once the kernel took it.
+      // No response: the record is "acknowledged" once the kernel took it (up to 1 MiB may wait
+      // in the connection's queue, so the window stays full).
+      connection.sendEncoded(frame, correlationId, { expectResponse: false }).catch(() => {});
       await connection.waitQueueBelow(1024 * 1024);
+      if (connection.isClosed) throw new Error("connection closed");
       onAcked(batch.count, records.length);
       return;
     }
     try {
-      const body = await connection.request(frame, correlationId);
+      const body = await connection.sendEncoded(frame, correlationId);
       if (options.mode === "kafka") {
         for (const result of decodeProduceResponse(options.produceVersion, body)) {
           if (result.errorCode !== 0) {

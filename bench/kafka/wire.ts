@@ -1,7 +1,8 @@
-// A small hand-written Kafka wire codec for the bench's own producer and consumer: only what a
-// load generator needs (Produce v3/v7, Fetch v4, Metadata v1, CreateTopics v0, RecordBatch v2).
-// It is kept separate from src/protocol on purpose: the bench must be able to drive any Kafka
-// broker, and a bug in the broker's codecs must not cancel out in the bench's.
+// A small hand-written Kafka wire codec for the bench's own load generator: only its hot path
+// (Produce v3/v7, Fetch v4, RecordBatch v2, written straight into one frame). It is kept
+// separate from src/protocol on purpose: a bug in the broker's codecs must not cancel out in the
+// bench's measurement of them. Everything else the bench says to a broker (connections,
+// pipelining, CreateTopics, Metadata, group APIs) goes through the shared client (src/client/).
 //
 // All requests use request header v1 (non-flexible): int16 api key, int16 api version,
 // int32 correlation id, nullable string client id. Frames carry an int32 size prefix.
@@ -9,7 +10,7 @@
 import { assert } from "../../src/util/assert.ts";
 import type { Crc32c } from "./crc32c.ts";
 
-export const apiKey = { produce: 0, fetch: 1, metadata: 3, createTopics: 19 } as const;
+export const apiKey = { produce: 0, fetch: 1 } as const;
 export const compressionCodec = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type CompressionName = keyof typeof compressionCodec;
 
@@ -512,55 +513,4 @@ function readValueIndexes(body: Uint8Array, count: number, onValueIndex: (index:
     if (valueLength >= 8 && offset + 8 <= body.length) onValueIndex(view.getFloat64(offset));
     offset = start + length;
   }
-}
-
-export function metadataRequestV1(correlationId: number, clientId: string, topics: readonly string[] | null): Uint8Array {
-  const writer = requestHeader(apiKey.metadata, 1, correlationId, clientId);
-  if (topics === null) writer.int32(-1);
-  else {
-    writer.int32(topics.length);
-    for (const topic of topics) writer.string(topic);
-  }
-  return writer.frame();
-}
-
-export interface TopicMetadata {
-  name: string;
-  errorCode: number;
-  partitions: Array<{ partition: number; errorCode: number; leader: number }>;
-}
-
-export function decodeMetadataResponseV1(body: Uint8Array): TopicMetadata[] {
-  const reader = new WireReader(body);
-  reader.array(() => (reader.int32(), reader.string(), reader.int32(), reader.string()));
-  reader.int32(); // controller
-  return reader.array(() => {
-    const errorCode = reader.int16();
-    const name = reader.string() ?? "";
-    reader.int8(); // internal
-    const partitions = reader.array(() => {
-      const partitionError = reader.int16();
-      const partition = reader.int32();
-      const leader = reader.int32();
-      reader.array(() => reader.int32());
-      reader.array(() => reader.int32());
-      return { partition, errorCode: partitionError, leader };
-    });
-    return { name, errorCode, partitions };
-  });
-}
-
-export function createTopicsRequestV0(correlationId: number, clientId: string, topic: string, partitions: number, configs: Record<string, string>, timeoutMs: number): Uint8Array {
-  const writer = requestHeader(apiKey.createTopics, 0, correlationId, clientId);
-  writer.int32(1).string(topic).int32(partitions).int16(1).int32(0);
-  const entries = Object.entries(configs);
-  writer.int32(entries.length);
-  for (const [name, value] of entries) writer.string(name).string(value);
-  writer.int32(timeoutMs);
-  return writer.frame();
-}
-
-export function decodeCreateTopicsResponseV0(body: Uint8Array): Array<{ name: string; errorCode: number }> {
-  const reader = new WireReader(body);
-  return reader.array(() => ({ name: reader.string() ?? "", errorCode: reader.int16() }));
 }

@@ -31,6 +31,9 @@ export interface BenchParams {
   rate: number;
   /** Scenario 3. */
   manyPartitions: number;
+  /** Start-up scenario: starts measured per program, and partitions of the large data directory. */
+  startupRuns: number;
+  startupPartitions: number;
   /** Scenario 4: bytes written before the fetch test. */
   fetchBytes: number;
   /** Disk floor: bytes written sequentially. */
@@ -63,6 +66,8 @@ export const defaultParams: BenchParams = {
   latencyRateFraction: 0.5,
   rate: 0,
   manyPartitions: 1000,
+  startupRuns: 15,
+  startupPartitions: 2000,
   fetchBytes: 256 * 1024 * 1024,
   diskBytes: 256 * 1024 * 1024,
   tcpBytes: 1024 * 1024 * 1024,

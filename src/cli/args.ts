@@ -21,9 +21,12 @@ export const USAGE = `usage: runnel [start] [options]
   --host H            address to bind (default 127.0.0.1)
   --config FILE       a server.properties file
   --set key=value     any broker configuration key, Kafka's names (repeatable)
+  --log-level L       error, warn, info (default), debug ($RUNNEL_LOG_LEVEL)
+  --log-format F      text (default) or json: one JSON object per line ($RUNNEL_LOG_FORMAT)
   -h, --help          this text
 Environment: RUNNEL_<KEY> sets a key (RUNNEL_LOG_SEGMENT_BYTES → log.segment.bytes).
-Precedence, later wins: defaults < --config file < RUNNEL_* environment < --set and shorthands.`;
+Precedence, later wins: defaults < --config file < RUNNEL_* environment < --set and shorthands.
+SIGTERM or SIGINT shuts the broker down cleanly (a second one exits at once).`;
 
 function requireValue(argv: string[], index: number, flag: string): string {
   const value = argv[index + 1];

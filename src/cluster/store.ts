@@ -111,16 +111,18 @@ export class ClusterStore {
       assert(isUuidString(topic.id), `${this.path}: bad topic id ${topic.id}`);
       this.put({ ...topic, internal: isInternalTopic(topic.name) });
     }
+    // Partitions still recovering in the background count as on disk (LogManager.open background).
+    const onDisk = this.options.logs.partitionsOnDisk?.() ?? [...this.options.logs.all()].map((log) => ({ topic: log.topic, partition: log.partition }));
     for (const name of state.deleting ?? []) {
-      for (const log of [...this.options.logs.all()]) {
-        if (log.topic === name) await this.options.logs.delete(name, log.partition);
+      for (const entry of onDisk) {
+        if (entry.topic === name) await this.options.logs.delete(name, entry.partition);
       }
     }
     // Orphan logs (a crash between creating logs and writing metadata): adopt them.
     const orphans = new Map<string, number>();
-    for (const log of this.options.logs.all()) {
-      if (this.topicsByName.has(log.topic)) continue;
-      orphans.set(log.topic, Math.max(orphans.get(log.topic) ?? 0, log.partition + 1));
+    for (const entry of onDisk) {
+      if (this.topicsByName.has(entry.topic) || (state.deleting ?? []).includes(entry.topic)) continue;
+      orphans.set(entry.topic, Math.max(orphans.get(entry.topic) ?? 0, entry.partition + 1));
     }
     for (const [name, partitions] of orphans) {
       this.log.warn("adopting partition logs that no topic names", { topic: name, partitions });
@@ -139,7 +141,8 @@ export class ClusterStore {
   private async openLogs(topic: TopicMetadata, fromPartition: number): Promise<void> {
     const config = this.topicConfig(topic.name).values;
     for (let partition = fromPartition; partition < topic.partitions; partition++) {
-      if (!this.options.logs.get(topic.name, partition)) await this.options.logs.create(topic.name, partition, config);
+      if (this.options.logs.get(topic.name, partition) || this.options.logs.recoveryState?.(topic.name, partition)) continue;
+      await this.options.logs.create(topic.name, partition, config);
     }
   }
 
@@ -179,6 +182,18 @@ export class ClusterStore {
     const metadata = this.topicsByName.get(topic);
     if (!metadata || partition < 0 || partition >= metadata.partitions) return undefined;
     return this.options.logs.get(topic, partition);
+  }
+
+  /**
+   * Why a partition of an existing topic has no log to serve: NOT_LEADER_OR_FOLLOWER while it is
+   * still recovering at start (retriable: clients refresh metadata and come back), KAFKA_STORAGE_ERROR
+   * when it failed to recover, else UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  unavailableCode(topic: string, partition: number): number {
+    const state = this.topicsByName.has(topic) ? this.options.logs.recoveryState?.(topic, partition) : null;
+    if (state === "recovering") return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    if (state === "failed") return ErrorCode.KAFKA_STORAGE_ERROR;
+    return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   }
 
   /** A topic's effective configuration (its overrides over the broker defaults), with sources. */
@@ -298,7 +313,7 @@ export class ClusterStore {
     const work = (async () => {
       await this.persist();
       for (let partition = 0; partition < topic.partitions; partition++) {
-        if (this.options.logs.get(name, partition)) await this.options.logs.delete(name, partition);
+        if (this.options.logs.get(name, partition) || this.options.logs.recoveryState?.(name, partition)) await this.options.logs.delete(name, partition);
       }
       this.deleting.delete(name);
       await this.persist();

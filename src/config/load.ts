@@ -21,7 +21,7 @@ import {
 } from "./schema.ts";
 
 /** RUNNEL_* variables that switch runtime behaviour and are not configuration keys. */
-export const RUNTIME_ENV = new Set(["RUNNEL_NATIVE", "RUNNEL_LOG_LEVEL", "RUNNEL_TEST_CLIENTS", "RUNNEL_BIN"]);
+export const RUNTIME_ENV = new Set(["RUNNEL_NATIVE", "RUNNEL_LOG_LEVEL", "RUNNEL_LOG_FORMAT", "RUNNEL_BOOTSTRAP", "RUNNEL_TEST_CLIENTS", "RUNNEL_BIN"]);
 
 export interface LoadedBrokerConfig {
   values: BrokerConfig;

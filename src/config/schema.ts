@@ -118,6 +118,7 @@ export const brokerSchema = {
   "log.message.timestamp.after.max.ms": long(LONG_MAX, "default message.timestamp.after.max.ms", { min: 0 }, "message.timestamp.after.max.ms"),
   "log.preallocate": bool(false, "default preallocate", "preallocate"),
   "log.segment.delete.delay.ms": long(60000, "default file.delete.delay.ms", { min: 0 }, "file.delete.delay.ms"),
+  "num.recovery.threads.per.data.dir": int(2, "partitions recovered at once at start (the node serves the ready ones meanwhile)", { min: 1 }),
   "log.cleaner.enable": bool(true, "run the log cleaner (compaction)"),
   "log.cleaner.backoff.ms": long(15000, "sleep between cleaner passes when nothing is cleanable", { min: 0 }),
   "log.cleaner.delete.retention.ms": long(DAY_MS, "default delete.retention.ms", { min: 0 }, "delete.retention.ms"),

@@ -360,6 +360,16 @@ export class Connection implements ConnectionInfo {
     this.onClosed(this);
   }
 
+  /**
+   * Graceful shutdown: read no further request, end long polls at once (they answer with what they
+   * have), answer every request already read, in order, then close.
+   */
+  shutdown(): void {
+    if (this.closed) return;
+    this.closeAfterPending("the broker is shutting down");
+    if (!this.closed) this.abort.abort();
+  }
+
   /** Bun `close` event (peer closed or error). */
   onSocketClosed(): void {
     this.close();

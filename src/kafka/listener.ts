@@ -1,6 +1,6 @@
 // The Kafka protocol listener (Bun.listen on the PLAINTEXT listener). Accepts connections up to
-// max.connections, closes idle ones after connections.max.idle.ms, and closes every connection on
-// shutdown. Framing and backpressure live in connection.ts, request decoding in dispatcher.ts.
+// max.connections, closes idle ones after connections.max.idle.ms, and on shutdown stops accepting,
+// lets each connection answer the requests it already read, and closes them. Framing and backpressure live in connection.ts, request decoding in dispatcher.ts.
 
 import type { Socket, TCPSocketListener } from "bun";
 import type { Listener } from "../config/index.ts";
@@ -15,9 +15,12 @@ export interface KafkaServer {
   readonly port: number;
   /** Open connections right now. */
   readonly connectionCount: number;
-  /** Stop accepting, close every connection. */
+  /** Stop accepting, answer the requests already read (at most shutdownDrainMs), close every connection. */
   close(): Promise<void>;
 }
+
+/** How long a shutdown waits for connections to answer what they read before closing them. */
+export const shutdownDrainMs = 5000;
 
 export function startKafkaServer(
   broker: BrokerContext,
@@ -28,6 +31,8 @@ export function startKafkaServer(
   const config = broker.config.values;
   const dispatcher = new Dispatcher(broker, handlers, log.child("dispatch"));
   const connections = new Set<Connection>();
+  /** Set while close() waits for the last connection to finish. */
+  let onIdle: (() => void) | null = null;
   const limits = {
     requestBytesMax: config["socket.request.max.bytes"],
     inFlightRequestsMax: config["queued.max.requests"],
@@ -49,7 +54,10 @@ export function startKafkaServer(
         // Responses must leave at once: with Nagle on, a small response waiting behind the
         // client's delayed ACK adds up to 40 ms of latency (Kafka sets TCP_NODELAY too).
         socket.setNoDelay(true);
-        const connection = new Connection(socket, nextId++, dispatcher.dispatch, limits, log, (closed) => connections.delete(closed));
+        const connection = new Connection(socket, nextId++, dispatcher.dispatch, limits, log, (closed) => {
+          connections.delete(closed);
+          if (connections.size === 0) onIdle?.();
+        });
         socket.data = connection;
         connections.add(connection);
         socket.timeout(idleSeconds);
@@ -80,9 +88,18 @@ export function startKafkaServer(
       return connections.size;
     },
     async close() {
-      server.stop(true);
-      for (const connection of [...connections]) connection.close();
+      // Graceful: stop accepting, let every connection answer what it already read (long polls end
+      // at once), and close the stragglers after shutdownDrainMs.
+      server.stop(false);
+      const idle = new Promise<void>((resolve) => (onIdle = resolve));
+      for (const connection of [...connections]) connection.shutdown();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      if (connections.size > 0) await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, shutdownDrainMs)))]);
+      clearTimeout(timer);
+      onIdle = null;
+      for (const connection of [...connections]) connection.close("still busy when the broker shut down");
       connections.clear();
+      server.stop(true);
     },
   };
 }

@@ -15,10 +15,23 @@
 // - zstd: a standard zstd frame.
 
 import * as zlib from "node:zlib";
-import { compressFrameSync, decompressFrameSync, uncompressSync } from "lz4-napi";
-import snappy from "snappy";
+import type * as Lz4Napi from "lz4-napi";
+import type * as Snappy from "snappy";
 import { assert } from "../util/assert.ts";
 import { ErrorCode, KafkaError } from "./errors.ts";
+
+// The snappy and lz4 native addons load on first use: loading both took ~5 ms of every process
+// start (the broker's, and every `runnel` command's), most of which never see such a batch.
+let snappyModule: typeof Snappy | null = null;
+let lz4Module: typeof Lz4Napi | null = null;
+
+function snappyAddon(): typeof Snappy {
+  return (snappyModule ??= require("snappy") as typeof Snappy);
+}
+
+function lz4Addon(): typeof Lz4Napi {
+  return (lz4Module ??= require("lz4-napi") as typeof Lz4Napi);
+}
 
 export const CompressionType = {
   none: 0,
@@ -102,7 +115,7 @@ function snappyRaw(block: Uint8Array, maxBytes: number): Uint8Array {
   // (The npm library fails on the 1-byte encoding of an empty block.)
   if (declared === 0) return new Uint8Array(0);
   try {
-    return asUint8Array(snappy.uncompressSync(asBuffer(block), { asBuffer: true }) as Buffer);
+    return asUint8Array(snappyAddon().uncompressSync(asBuffer(block), { asBuffer: true }) as Buffer);
   } catch (error) {
     throw corrupt(`snappy: ${(error as Error).message}`);
   }
@@ -147,7 +160,7 @@ function snappyCompress(data: Uint8Array): Uint8Array {
   headerView.setInt32(12, 1); // minimum compatible version
   pieces.push(header);
   for (let offset = 0; offset < data.length || offset === 0; offset += xerialChunkBytes) {
-    const chunk = asUint8Array(snappy.compressSync(asBuffer(data.subarray(offset, offset + xerialChunkBytes))));
+    const chunk = asUint8Array(snappyAddon().compressSync(asBuffer(data.subarray(offset, offset + xerialChunkBytes))));
     const length = new Uint8Array(4);
     new DataView(length.buffer).setInt32(0, chunk.length);
     pieces.push(length, chunk);
@@ -237,7 +250,7 @@ function lz4Decompress(data: Uint8Array, maxBytes: number): Uint8Array {
   if (!frame.independentBlocks) {
     if (frame.bound > maxBytes) throw tooLarge("lz4", frame.bound, maxBytes);
     try {
-      return asUint8Array(decompressFrameSync(asBuffer(data)));
+      return asUint8Array(lz4Addon().decompressFrameSync(asBuffer(data)));
     } catch (error) {
       throw corrupt(`lz4: ${(error as Error).message}`);
     }
@@ -258,7 +271,7 @@ function lz4Decompress(data: Uint8Array, maxBytes: number): Uint8Array {
       input.writeUInt32LE(capacity, 0);
       input.set(data.subarray(start, end), 4);
       try {
-        piece = asUint8Array(uncompressSync(input));
+        piece = asUint8Array(lz4Addon().uncompressSync(input));
       } catch (error) {
         const message = (error as Error).message;
         if (capacity < frame.blockMax && /too small/.test(message)) throw corrupt(`lz4 data inflates beyond the ${maxBytes}-byte limit`);
@@ -311,7 +324,7 @@ export function compress(codec: number, data: Uint8Array): Uint8Array {
     case CompressionType.snappy:
       return snappyCompress(data);
     case CompressionType.lz4:
-      return asUint8Array(compressFrameSync(asBuffer(data)));
+      return asUint8Array(lz4Addon().compressFrameSync(asBuffer(data)));
     case CompressionType.zstd:
       return asUint8Array(zlib.zstdCompressSync(data));
     default:

@@ -22,7 +22,7 @@ import {
 import { realFs, type StorageFs } from "./fs.ts";
 import { MappingCache } from "./mapping.ts";
 import { Log } from "./partition-log.ts";
-import type { LogManager, PartitionLog, ProducerStateManager } from "./types.ts";
+import type { LogManager, PartitionLog, PartitionRecoveryState, ProducerStateManager } from "./types.ts";
 
 export interface LogManagerOptions {
   dataDir: string;
@@ -38,6 +38,10 @@ export interface LogManagerOptions {
   mappedSegmentsMax?: number;
   /** Start the retention and checkpoint timers (default true; tests call runRetention() instead). */
   backgroundTasks?: boolean;
+  /** Logs recovered at once by open({ background: true }) (Kafka's num.recovery.threads.per.data.dir). */
+  recoveryThreads?: number;
+  /** Test hook, never set in production: awaited before a partition found at open() recovers. */
+  beforeRecovery?(topic: string, partition: number): Promise<void>;
 }
 
 /** Kafka's legal topic names; the directory name is `<topic>-<partition>`. */
@@ -82,6 +86,12 @@ export class DataDirLogManager implements LogManager {
    */
   private readonly logsByTopic = new Map<string, Map<number, Log>>();
   private readonly opening = new Map<string, Promise<Log>>();
+  /** Partitions found by open({ background: true }) and not served yet. */
+  private readonly unrecovered = new Map<string, { topic: string; partition: number; state: PartitionRecoveryState }>();
+  private recovering: Promise<void> = Promise.resolve();
+  private recoveryStopped = false;
+  /** Found by open({ background: true }), waiting for startRecovery(). */
+  private found: { topic: string; partition: number }[] | null = null;
   private recoveryPoints: CheckpointEntries = new Map();
   private logStartOffsets: CheckpointEntries = new Map();
   private checkpointChain: Promise<void> = Promise.resolve();
@@ -101,7 +111,7 @@ export class DataDirLogManager implements LogManager {
     this.mappings = new MappingCache(options.mappedSegmentsMax ?? 4096);
   }
 
-  async open(): Promise<void> {
+  async open(options: { background?: boolean } = {}): Promise<void> {
     this.fs.mkdir(this.dataDir);
     const recovery = readCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile);
     const starts = readCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile);
@@ -116,17 +126,102 @@ export class DataDirLogManager implements LogManager {
       this.fs.unlink(markerPath);
       await this.fs.fsyncDir(this.dataDir);
     }
-    for (const name of this.fs.readdir(this.dataDir)) {
+    const found = this.discover();
+    if (options.background) {
+      for (const entry of found) this.unrecovered.set(partitionKey(entry.topic, entry.partition), { ...entry, state: "recovering" });
+      this.found = found;
+    } else {
+      for (const { topic, partition } of found) await this.openLog(topic, partition, this.configFor(topic));
+      this.cleanShutdown = false; // only the logs found at open were closed cleanly
+    }
+    this.startBackgroundTasks();
+  }
+
+  /** Partition directories under the data directory, in name order. */
+  private discover(): { topic: string; partition: number }[] {
+    const found: { topic: string; partition: number }[] = [];
+    for (const name of this.fs.readdir(this.dataDir).sort()) {
       const match = partitionDirectoryPattern.exec(name);
       if (!match || !topicNamePattern.test(match[1]!)) continue;
       if (!this.fs.exists(join(this.dataDir, name, "."))) continue;
-      const topic = match[1]!;
-      const partition = Number(match[2]);
-      const config = this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
-      await this.openLog(topic, partition, config);
+      found.push({ topic: match[1]!, partition: Number(match[2]) });
     }
+    return found;
+  }
+
+  private configFor(topic: string): TopicConfig {
+    return this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
+  }
+
+  /**
+   * Recovers the partitions found at open() a few at a time while the node already serves the
+   * ones that are ready. A partition that fails stays "failed" (logged) instead of failing start.
+   */
+  private async recoverInBackground(found: readonly { topic: string; partition: number }[]): Promise<void> {
+    const started = this.clock.nowMs();
+    const queue = [...found];
+    let done = 0;
+    let lastReport = started;
+    const worker = async () => {
+      while (queue.length > 0 && !this.closed && !this.recoveryStopped) {
+        const { topic, partition } = queue.shift()!;
+        const key = partitionKey(topic, partition);
+        if (!this.unrecovered.has(key)) continue; // deleted meanwhile
+        try {
+          await this.options.beforeRecovery?.(topic, partition);
+          if (this.closed || !this.unrecovered.has(key)) continue;
+          await this.openLog(topic, partition, this.configFor(topic));
+          this.unrecovered.delete(key);
+        } catch (error) {
+          if (this.closed) continue;
+          this.unrecovered.set(key, { topic, partition, state: "failed" });
+          this.logger.error("partition failed to recover; it stays offline", { topic, partition, error: String(error) });
+        }
+        done++;
+        if (this.clock.nowMs() - lastReport >= 1000) {
+          lastReport = this.clock.nowMs();
+          this.logger.info("recovering partitions", { done, of: found.length });
+        }
+      }
+    };
+    const threads = Math.max(1, this.options.recoveryThreads ?? 2);
+    await Promise.all(Array.from({ length: Math.min(threads, Math.max(1, found.length)) }, worker));
+    if (this.closed || this.recoveryStopped) return; // stopped early: the rest keeps its checkpointed state
     this.cleanShutdown = false; // only the logs found at open were closed cleanly
-    this.startBackgroundTasks();
+    if (found.length > 0) this.logger.info("partitions recovered", { partitions: found.length, ms: this.clock.nowMs() - started });
+  }
+
+  /**
+   * Starts recovering the partitions open({ background: true }) found (once; the node calls it
+   * after its listener opened, so recovery work does not delay accepting connections).
+   */
+  startRecovery(): Promise<void> {
+    if (this.found !== null) {
+      const found = this.found;
+      this.found = null;
+      this.recovering = this.recoverInBackground(found);
+    }
+    return this.recovering;
+  }
+
+  recovered(): Promise<void> {
+    return this.recovering;
+  }
+
+  /** Shutting down: recover no further partition; resolves when the ones under way are done. */
+  stopRecovery(): Promise<void> {
+    this.recoveryStopped = true;
+    return this.recovering;
+  }
+
+  recoveryState(topic: string, partition: number): PartitionRecoveryState | null {
+    return this.unrecovered.get(partitionKey(topic, partition))?.state ?? null;
+  }
+
+  partitionsOnDisk(): { topic: string; partition: number }[] {
+    const entries = [...this.logs.values()].map((log) => ({ topic: log.topic, partition: log.partition }));
+    for (const entry of this.unrecovered.values()) entries.push({ topic: entry.topic, partition: entry.partition });
+    return entries;
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -191,6 +286,17 @@ export class DataDirLogManager implements LogManager {
 
   async delete(topic: string, partition: number): Promise<void> {
     const key = partitionKey(topic, partition);
+    const inProgress = this.opening.get(key);
+    if (inProgress) await inProgress.catch(() => {});
+    if (this.unrecovered.delete(key)) {
+      // Found at open and not recovered (yet, or ever): its files go without opening them.
+      this.fs.removeDir(join(this.dataDir, `${topic}-${partition}`));
+      await this.fs.fsyncDir(this.dataDir);
+      this.recoveryPoints.delete(key);
+      this.logStartOffsets.delete(key);
+      await this.writeCheckpoints();
+      return;
+    }
     const log = this.logs.get(key);
     if (!log) return;
     this.logs.delete(key);
@@ -272,6 +378,7 @@ export class DataDirLogManager implements LogManager {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    await this.recovering;
     await Promise.allSettled([...this.opening.values()]);
     if (this.retentionRunning) await this.retentionRunning;
     const results = await settleInBatches([...this.logs.values()], logsClosingMax, (log) => log.close());
@@ -280,6 +387,9 @@ export class DataDirLogManager implements LogManager {
     this.logsByTopic.clear();
     const failed = results.find((result) => result.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    if (!this.checkpointFailed) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new Uint8Array(0));
+    // Partitions never recovered in this run keep the recovery points of the previous one: exact
+    // only when that run ended cleanly too (cleanShutdown is still set until recovery finishes).
+    const unrecoveredExact = this.unrecovered.size === 0 || this.cleanShutdown;
+    if (!this.checkpointFailed && unrecoveredExact) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new Uint8Array(0));
   }
 }

@@ -153,14 +153,26 @@ export interface ProducerStateManager {
   loadSnapshot?(bytes: Uint8Array): bigint;
 }
 
+export type PartitionRecoveryState = "recovering" | "failed";
+
 /**
  * Every partition log of this node, under `<dataDir>/<topic>-<partition>/` (Kafka's layout).
  * Opening recovers each log (checkpoint, scan, cut torn tails, rebuild indexes) and starts the
  * background retention and flush schedulers.
  */
 export interface LogManager {
-  /** Recover and open every partition directory found under the data directory. */
-  open(): Promise<void>;
+  /**
+   * Recover and open every partition directory found under the data directory. With
+   * `background`, resolves once they are found: they recover once startRecovery() is called (`recovered()` resolves when done), and
+   * until then `get()` has none of them and `recoveryState()` says "recovering".
+   */
+  open(options?: { background?: boolean }): Promise<void>;
+  /** Resolves when every partition found by open() has recovered (or failed to). */
+  recovered?(): Promise<void>;
+  /** A partition found on disk that is not served yet: still recovering, or failed to recover. */
+  recoveryState?(topic: string, partition: number): PartitionRecoveryState | null;
+  /** Every partition with a directory: open ones and ones still recovering. */
+  partitionsOnDisk?(): { topic: string; partition: number }[];
   get(topic: string, partition: number): PartitionLog | undefined;
   /** Create (or open, when it exists) the log of a partition with its topic config. */
   create(topic: string, partition: number, config: TopicConfig): Promise<PartitionLog>;

@@ -3,7 +3,6 @@
 
 import { describe, expect, test } from "bun:test";
 import { crc32cTs } from "../../bench/kafka/crc32c.ts";
-import { FrameCutter } from "../../bench/kafka/connection.ts";
 import { buildRecordBatch, decodeProduceResponse, produceFrame, produceRequest, walkBatches, WireWriter } from "../../bench/kafka/wire.ts";
 import { randomPayload } from "../../bench/kafka/producer.ts";
 
@@ -50,17 +49,5 @@ describe("bench Kafka codec", () => {
   test("produce response v7 decodes", () => {
     const writer = new WireWriter().int32(1).string("t").int32(1).int32(2).int16(0).int64(99n).int64(-1n).int64(0n).int32(0);
     expect(decodeProduceResponse(7, writer.bytes.subarray(0, writer.length))).toEqual([{ partition: 2, errorCode: 0, baseOffset: 99n }]);
-  });
-
-  test("frame cutter handles any chunking", () => {
-    const frames = [new Uint8Array([0, 0, 0, 2, 9, 8]), new Uint8Array([0, 0, 0, 0]), new Uint8Array([0, 0, 0, 3, 1, 2, 3])];
-    const stream = Buffer.concat(frames);
-    for (const chunkSize of [1, 2, 3, 5, 100]) {
-      const out: number[][] = [];
-      const cutter = new FrameCutter((frame) => out.push([...frame]));
-      for (let offset = 0; offset < stream.length; offset += chunkSize) cutter.push(stream.subarray(offset, offset + chunkSize));
-      expect(out).toEqual([[9, 8], [], [1, 2, 3]]);
-    }
-    expect(() => new FrameCutter(() => {}).push(new Uint8Array([0xff, 0xff, 0xff, 0xff]))).toThrow();
   });
 });

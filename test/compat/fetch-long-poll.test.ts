@@ -9,18 +9,19 @@ import type { AnyApi } from "../../src/protocol/api.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import * as generated from "../../src/protocol/generated/index.ts";
 import { buildRecordBatch, splitBatches } from "../../src/protocol/record-batch.ts";
-import { WireConnection } from "../fuzz/listener-wire.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
+import { connectTo } from "../helpers/connection.ts";
+import type { KafkaConnection } from "../../src/client/connection.ts";
 
 const { ProduceApi, FetchApi, CreateTopicsApi } = generated as unknown as Record<string, AnyApi>;
 let broker: Broker;
-let producer: WireConnection;
-let consumer: WireConnection;
+let producer: KafkaConnection;
+let consumer: KafkaConnection;
 
 beforeAll(async () => {
   broker = await startBroker();
-  producer = await WireConnection.open(broker.host, broker.port);
-  consumer = await WireConnection.open(broker.host, broker.port);
+  producer = await connectTo(broker.bootstrap);
+  consumer = await connectTo(broker.bootstrap);
 });
 
 afterAll(async () => {
@@ -30,28 +31,28 @@ afterAll(async () => {
 });
 
 async function createTopic(name: string): Promise<void> {
-  const created = await producer.request(CreateTopicsApi!, 4, {
+  const created = await producer.request(CreateTopicsApi!, {
     topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000,
-  });
+  }, { version: 4 });
   expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
 }
 
 async function produce(topic: string, valueBytes: number): Promise<Uint8Array> {
   const batch = buildRecordBatch({ records: [{ value: new Uint8Array(valueBytes).fill(120) }] });
-  const response = await producer.request(ProduceApi!, 8, {
+  const response = await producer.request(ProduceApi!, {
     transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }],
-  });
+  }, { version: 8 });
   expect(response.responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
   return batch;
 }
 
 function fetch(topic: string, options: { minBytes: number; maxWaitMs: number; maxBytes?: number; isolationLevel?: number }) {
-  return consumer.request(FetchApi!, 11, {
+  return consumer.request(FetchApi!, {
     replicaId: -1, maxWaitMs: options.maxWaitMs, minBytes: options.minBytes, maxBytes: options.maxBytes ?? 1 << 20,
     isolationLevel: options.isolationLevel ?? 0, sessionId: 0, sessionEpoch: -1,
     topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20, logStartOffset: -1n, currentLeaderEpoch: -1 }] }],
     forgottenTopicsData: [], rackId: "",
-  }, 30000);
+  }, { version: 11, timeoutMs: 30000 });
 }
 
 test("minBytes: a small append does not answer the long poll, the append that completes minBytes does", async () => {

@@ -9,20 +9,22 @@ import type { AnyApi } from "../../src/protocol/api.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import * as generated from "../../src/protocol/generated/index.ts";
 import { buildBatch } from "../../src/testing/record-batches.ts";
-import { Compression, WireConnection, withRecordsSection } from "../fuzz/listener-wire.ts";
+import { Compression, withRecordsSection } from "../fuzz/listener-wire.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
+import { connectTo } from "../helpers/connection.ts";
+import type { KafkaConnection } from "../../src/client/connection.ts";
 
 const { InitProducerIdApi, ProduceApi, ListOffsetsApi, CreateTopicsApi } = generated as unknown as Record<string, AnyApi>;
 const topic = "idempotence-wire";
 let broker: Broker;
-let connection: WireConnection;
+let connection: KafkaConnection;
 
 beforeAll(async () => {
   broker = await startBroker();
-  connection = await WireConnection.open(broker.host, broker.port);
-  const created = await connection.request(CreateTopicsApi!, 4, {
+  connection = await connectTo(broker.bootstrap);
+  const created = await connection.request(CreateTopicsApi!, {
     topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000,
-  });
+  }, { version: 4 });
   expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
 });
 
@@ -42,17 +44,17 @@ function producerBatch(producerId: bigint, epoch: number, sequence: number, coun
 }
 
 async function produce(batch: Uint8Array): Promise<{ errorCode: number; baseOffset: bigint }> {
-  const response = await connection.request(ProduceApi!, 8, {
+  const response = await connection.request(ProduceApi!, {
     transactionalId: null, acks: -1, timeoutMs: 5000,
     topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }],
-  });
+  }, { version: 8 });
   return response.responses[0].partitionResponses[0];
 }
 
 async function logEndOffset(): Promise<bigint> {
-  const response = await connection.request(ListOffsetsApi!, 5, {
+  const response = await connection.request(ListOffsetsApi!, {
     replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
-  });
+  }, { version: 5 });
   return response.topics[0].partitions[0].offset;
 }
 
@@ -60,19 +62,19 @@ test("InitProducerId gives fresh ids, epoch 0, and refuses transactional ids", a
   const versions = [0, 1, 2, 3, 4];
   const ids: bigint[] = [];
   for (const version of versions) {
-    const response = await connection.request(InitProducerIdApi!, version, { transactionalId: null, transactionTimeoutMs: 60000 });
+    const response = await connection.request(InitProducerIdApi!, { transactionalId: null, transactionTimeoutMs: 60000 }, { version });
     expect(response.errorCode).toBe(ErrorCode.NONE);
     expect(response.producerEpoch).toBe(0);
     ids.push(response.producerId);
   }
   expect(new Set(ids).size).toBe(ids.length);
   for (let index = 1; index < ids.length; index++) expect(ids[index]! > ids[index - 1]!).toBe(true);
-  const transactional = await connection.request(InitProducerIdApi!, 4, { transactionalId: "tx-1", transactionTimeoutMs: 60000 });
+  const transactional = await connection.request(InitProducerIdApi!, { transactionalId: "tx-1", transactionTimeoutMs: 60000 }, { version: 4 });
   expect(transactional.errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
 });
 
 test("sequences, duplicates, gaps and epochs; duplicates still detected after a crash", async () => {
-  const init = await connection.request(InitProducerIdApi!, 1, { transactionalId: null, transactionTimeoutMs: 60000 });
+  const init = await connection.request(InitProducerIdApi!, { transactionalId: null, transactionTimeoutMs: 60000 }, { version: 1 });
   const producerId: bigint = init.producerId;
   const first = producerBatch(producerId, 0, 0, 3, 1);
   const second = producerBatch(producerId, 0, 3, 2, 2);
@@ -95,10 +97,10 @@ test("sequences, duplicates, gaps and epochs; duplicates still detected after a 
   // The state survives a crash: it is rebuilt from the log.
   connection.close();
   await broker.crash();
-  connection = await WireConnection.open(broker.host, broker.port);
+  connection = await connectTo(broker.bootstrap);
   expect(await logEndOffset()).toBe(end);
   // Producer ids are never handed out twice, even across a crash.
-  const afterCrash = await connection.request(InitProducerIdApi!, 4, { transactionalId: null, transactionTimeoutMs: 60000 });
+  const afterCrash = await connection.request(InitProducerIdApi!, { transactionalId: null, transactionTimeoutMs: 60000 }, { version: 4 });
   expect(afterCrash.producerId > producerId).toBe(true);
   expect(await produce(second)).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: b.baseOffset });
   expect(await logEndOffset()).toBe(end);

@@ -12,25 +12,26 @@ import type { AnyApi } from "../../src/protocol/api.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import * as generated from "../../src/protocol/generated/index.ts";
 import { buildRecordBatch } from "../../src/protocol/record-batch.ts";
-import { WireConnection } from "../fuzz/listener-wire.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
+import { connectTo } from "../helpers/connection.ts";
+import type { KafkaConnection } from "../../src/client/connection.ts";
 
 const { ProduceApi, ListOffsetsApi, CreateTopicsApi } = generated as unknown as Record<string, AnyApi>;
 const topic = "timestamp-bounds";
 const hourMs = 3_600_000;
 let broker: Broker;
-let connection: WireConnection;
+let connection: KafkaConnection;
 
 beforeAll(async () => {
   broker = await startBroker();
-  connection = await WireConnection.open(broker.host, broker.port);
-  const created = await connection.request(CreateTopicsApi!, 4, {
+  connection = await connectTo(broker.bootstrap);
+  const created = await connection.request(CreateTopicsApi!, {
     topics: [{
       name: topic, numPartitions: 1, replicationFactor: 1, assignments: [],
       configs: [{ name: "message.timestamp.before.max.ms", value: String(hourMs) }, { name: "message.timestamp.after.max.ms", value: "60000" }],
     }],
     timeoutMs: 5000,
-  });
+  }, { version: 4 });
   expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
 });
 
@@ -40,17 +41,17 @@ afterAll(async () => {
 });
 
 async function produce(version: number, records: Uint8Array) {
-  const response = await connection.request(ProduceApi!, version, {
+  const response = await connection.request(ProduceApi!, {
     transactionalId: null, acks: -1, timeoutMs: 5000,
     topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
-  });
+  }, { version });
   return response.responses[0].partitionResponses[0];
 }
 
 async function logEndOffset(): Promise<bigint> {
-  const response = await connection.request(ListOffsetsApi!, 5, {
+  const response = await connection.request(ListOffsetsApi!, {
     replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
-  });
+  }, { version: 5 });
   return response.topics[0].partitions[0].offset;
 }
 
@@ -111,15 +112,15 @@ test("more than one record batch for a partition is INVALID_RECORD (v3+: exactly
 
 test("a compacted topic refuses records without a key: INVALID_RECORD naming them, nothing appended; kafkajs sees it", async () => {
   const compacted = "compacted-keys";
-  const created = await connection.request(CreateTopicsApi!, 4, {
+  const created = await connection.request(CreateTopicsApi!, {
     topics: [{ name: compacted, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "cleanup.policy", value: "compact" }] }],
     timeoutMs: 5000,
-  });
+  }, { version: 4 });
   expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
   const produceTo = async (records: Uint8Array) => {
-    const response = await connection.request(ProduceApi!, 8, {
+    const response = await connection.request(ProduceApi!, {
       transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: compacted, partitionData: [{ index: 0, records }] }],
-    });
+    }, { version: 8 });
     return response.responses[0].partitionResponses[0];
   };
   for (const compression of [0, 4]) {

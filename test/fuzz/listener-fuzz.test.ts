@@ -32,7 +32,10 @@ import { decodeRequestFrame, encodeRequestFrame } from "../../src/protocol/heade
 import { crc32cSoftware } from "../../src/native/fallback.ts";
 import { batchCrcValid, buildBatch, compareWithSent, prng } from "../../src/testing/record-batches.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
-import { Compression, gzipBatch, splitBatches, WireConnection, withRecordsSection } from "./listener-wire.ts";
+import { Compression, gzipBatch, splitBatches, withRecordsSection } from "./listener-wire.ts";
+import { connectTo } from "../helpers/connection.ts";
+import { RawConnection } from "../helpers/raw-wire.ts";
+import type { KafkaConnection } from "../../src/client/connection.ts";
 
 const casesTarget = Number(process.env.FUZZ_CASES ?? 100_000);
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
@@ -47,7 +50,7 @@ const {
 } = generated as unknown as Record<string, AnyApi>;
 
 let broker: Broker;
-let client: WireConnection;
+let client: KafkaConnection;
 let fuzzTopicId = "";
 
 beforeAll(async () => {
@@ -55,21 +58,21 @@ beforeAll(async () => {
     set: { "auto.create.topics.enable": "false" },
     env: { RUNNEL_LOG_LEVEL: process.env.FUZZ_STDERR ? "debug" : "warn" },
   });
-  client = await WireConnection.open(broker.host, broker.port);
-  const created = await client.request(CreateTopicsApi!, 4, {
+  client = await connectTo(broker.bootstrap, "runnel-fuzz");
+  const created = await client.request(CreateTopicsApi!, {
     topics: [
       { name: preciousTopic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
       { name: fuzzTopic, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] },
     ],
     timeoutMs: 10000,
-  });
+  }, { version: 4 });
   for (const topic of created.topics) expect(topic.errorCode).toBe(ErrorCode.NONE);
   for (let number = 0; number < 40; number++) {
     const batch = buildBatch({ batchNumber: number, recordCount: 1 + (number % 7), valueBytes: 64 + number * 3, seed: 42 });
     preciousBatches.push(batch);
     preciousBaseOffsets.push(await produce(client, preciousTopic, batch));
   }
-  const metadata = await client.request(MetadataApi!, 12, { topics: [{ name: fuzzTopic, topicId: undefined }] });
+  const metadata = await client.request(MetadataApi!, { topics: [{ name: fuzzTopic, topicId: undefined }] }, { version: 12 });
   fuzzTopicId = metadata.topics[0].topicId;
 }, 30000);
 
@@ -79,27 +82,27 @@ afterAll(async () => {
   if (process.env.FUZZ_STDERR) console.log(broker.lastStderr.split("\n").filter((line) => !/__consumer_offsets/.test(line)).slice(-40).join("\n"));
 });
 
-async function produce(connection: WireConnection, topic: string, batch: Uint8Array): Promise<bigint> {
-  const response = await connection.request(ProduceApi!, 9, {
+async function produce(connection: KafkaConnection, topic: string, batch: Uint8Array): Promise<bigint> {
+  const response = await connection.request(ProduceApi!, {
     transactionalId: null, acks: -1, timeoutMs: 5000,
     topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }],
-  });
+  }, { version: 9 });
   const partition = response.responses[0].partitionResponses[0];
   expect(partition.errorCode).toBe(ErrorCode.NONE);
   return partition.baseOffset;
 }
 
 /** ApiVersions + Produce + Fetch on the well-behaved connection. */
-async function roundTrip(connection: WireConnection, number: number): Promise<void> {
-  const versions = await connection.request(ApiVersionsApi!, 3, { clientSoftwareName: "runnel-fuzz", clientSoftwareVersion: "1" });
+async function roundTrip(connection: KafkaConnection, number: number): Promise<void> {
+  const versions = await connection.request(ApiVersionsApi!, { clientSoftwareName: "runnel-fuzz", clientSoftwareVersion: "1" }, { version: 3 });
   expect(versions.errorCode).toBe(ErrorCode.NONE);
   const batch = buildBatch({ batchNumber: 100_000 + number, recordCount: 2, valueBytes: 32, seed: 7 });
   const offset = await produce(connection, fuzzTopic, batch);
-  const fetched = await connection.request(FetchApi!, 11, {
+  const fetched = await connection.request(FetchApi!, {
     replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
     topics: [{ topic: fuzzTopic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
     forgottenTopicsData: [], rackId: "",
-  });
+  }, { version: 11 });
   const partition = fetched.responses[0].partitions[0];
   expect(partition.errorCode).toBe(ErrorCode.NONE);
   const [first] = splitBatches(partition.records);
@@ -318,7 +321,7 @@ function concat(frames: Uint8Array[]): Uint8Array {
 }
 
 /** Send bytes, then wait for the sentinel's answer, the broker closing, or `timeoutMs`. */
-async function exchange(connection: WireConnection, bytes: Uint8Array, timeoutMs: number): Promise<"answered" | "closed" | "timeout"> {
+async function exchange(connection: RawConnection, bytes: Uint8Array, timeoutMs: number): Promise<"answered" | "closed" | "timeout"> {
   const sentinelAnswered = connection.waitForCorrelationId(SENTINEL_ID);
   connection.send(bytes);
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -356,7 +359,7 @@ async function fuzzConnection(corpus: Uint8Array[], random: () => number, tally:
       final = { ...mutated, name };
     }
   }
-  const connection = await WireConnection.open(broker.host, broker.port);
+  const connection = await RawConnection.connect(broker.bootstrap, { keepFrames: false });
   tally.connections++;
   try {
     tally.cases += frames.length;
@@ -388,7 +391,7 @@ async function diagnose(corpus: Uint8Array[], random: () => number): Promise<voi
     const [name, mutate] = pickMutation(random);
     const mutated = mutate(corpus[int(random, corpus.length)]!, random);
     if (mutated.last || classify(mutated.bytes) !== "benign") continue;
-    const connection = await WireConnection.open(broker.host, broker.port);
+    const connection = await RawConnection.connect(broker.bootstrap, { keepFrames: false });
     const answered = connection.waitForCorrelationId(SENTINEL_ID);
     const frame = new Uint8Array(mutated.bytes.length + sentinelFrame.length);
     frame.set(mutated.bytes);
@@ -417,7 +420,7 @@ function brokerAlive(): boolean {
 }
 
 test(`live listener survives ${casesTarget} random and mutated frames (seed ${seed})`, async () => {
-  const versions = await client.request(ApiVersionsApi!, 3, { clientSoftwareName: "runnel-fuzz", clientSoftwareVersion: "1" });
+  const versions = await client.request(ApiVersionsApi!, { clientSoftwareName: "runnel-fuzz", clientSoftwareVersion: "1" }, { version: 3 });
   for (const key of versions.apiKeys) served.set(key.apiKey, { minVersion: key.minVersion, maxVersion: key.maxVersion });
   const corpus = buildCorpus(versions.apiKeys.map((key: any) => ({ apiKey: key.apiKey, minVersion: key.minVersion, maxVersion: key.maxVersion })));
   expect(corpus.length).toBeGreaterThan(100);
@@ -477,7 +480,7 @@ test(`live listener survives ${casesTarget} random and mutated frames (seed ${se
   expect(healthChecks).toBeGreaterThan(0);
 
   // A fresh connection still works, and the records produced before the fuzz are intact.
-  const after = await WireConnection.open(broker.host, broker.port);
+  const after = await connectTo(broker.bootstrap, "runnel-fuzz-after");
   await roundTrip(after, 1_000_000);
 
   // Bad input on a well-behaved connection is answered, not fatal: a bad CRC is CORRUPT_MESSAGE;
@@ -486,21 +489,21 @@ test(`live listener survives ${casesTarget} random and mutated frames (seed ${se
   const badCrc = buildBatch({ batchNumber: 5, recordCount: 2, valueBytes: 16 });
   badCrc[40]! ^= 1;
   for (const [records, expected] of [[badCrc, [ErrorCode.CORRUPT_MESSAGE]], [bomb, [ErrorCode.NONE, ErrorCode.CORRUPT_MESSAGE]]] as const) {
-    const response = await after.request(ProduceApi!, 9, {
+    const response = await after.request(ProduceApi!, {
       transactionalId: null, acks: 1, timeoutMs: 5000,
       topicData: [{ name: fuzzTopic, partitionData: [{ index: 1, records }] }],
-    });
+    }, { version: 9 });
     expect(expected).toContain(response.responses[0].partitionResponses[0].errorCode);
   }
   await roundTrip(after, 1_000_001);
   let offset = 0n;
   const seen: Uint8Array[] = [];
   while (seen.length < preciousBatches.length) {
-    const fetched = await after.request(FetchApi!, 11, {
+    const fetched = await after.request(FetchApi!, {
       replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
       topics: [{ topic: preciousTopic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
       forgottenTopicsData: [], rackId: "",
-    });
+    }, { version: 11 });
     const partition = fetched.responses[0].partitions[0];
     expect(partition.errorCode).toBe(ErrorCode.NONE);
     const batches = splitBatches(partition.records);
@@ -518,11 +521,11 @@ test(`live listener survives ${casesTarget} random and mutated frames (seed ${se
     let next = 0n;
     let batchesRead = 0;
     for (;;) {
-      const fetched = await after.request(FetchApi!, 11, {
+      const fetched = await after.request(FetchApi!, {
         replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 4 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
         topics: [{ topic: fuzzTopic, partitions: [{ partition: partitionIndex, currentLeaderEpoch: -1, fetchOffset: next, logStartOffset: -1n, partitionMaxBytes: 4 << 20 }] }],
         forgottenTopicsData: [], rackId: "",
-      });
+      }, { version: 11 });
       const partition = fetched.responses[0].partitions[0];
       expect(partition.errorCode).toBe(ErrorCode.NONE);
       const batches = splitBatches(partition.records);

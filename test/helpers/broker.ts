@@ -1,6 +1,7 @@
 // A real Runnel broker as a child process, for tests that use real clients. Starts
 // `bun src/main.ts` (or $RUNNEL_BIN, a compiled binary) on 127.0.0.1 with port 0, parses the
-// printed `kafka listening on HOST:PORT`, and cleans up: `await using broker = await startBroker()`.
+// printed `kafka listening on HOST:PORT`, waits for `runnel ready: …` (partitions recovered, group
+// coordinator loaded), and cleans up: `await using broker = await startBroker()`.
 //
 //   const broker = await startBroker({ set: { "num.partitions": "3" } });
 //   broker.bootstrap            // "127.0.0.1:PORT"
@@ -29,6 +30,8 @@ export interface BrokerOptions {
 }
 
 const listeningLine = /^kafka listening on (.+):(\d+)$/;
+/** Printed once partitions have recovered and the group coordinator is loaded. */
+const readyLine = /^runnel ready: /;
 
 export class Broker {
   host = "127.0.0.1";
@@ -80,6 +83,14 @@ export class Broker {
       const match = listeningLine.exec(line)!;
       this.host = match[1]!;
       this.port = Number(match[2]);
+      // Tests talk to a ready broker: recovered partitions, group coordinator loaded.
+      await Promise.race([
+        child.waitForLine((text) => readyLine.test(text)),
+        new Promise<never>((_, reject) => {
+          clearTimeout(timer);
+          timer = setTimeout(() => reject(new Error(`broker was not ready within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
     } catch (error) {
       child.process.kill("SIGKILL");
       this.stderrText = await child.stderr();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CreateTopicsApi, FetchApi, ProduceApi } from "../../src/protocol/generated/index.ts";
 import { buildBatch } from "../../src/testing/record-batches.ts";
 import { startInProcess, type InProcessServer } from "./in-process.ts";
-import { decodeResponse, encodeRequest, WireClient } from "./wire.ts";
+import { decodeResponse, encodeRequest, RawConnection } from "../helpers/raw-wire.ts";
 
 const partitionCount = 200;
 let server: InProcessServer;
@@ -36,7 +36,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-async function createTopic(client: WireClient, name: string, correlationId: number): Promise<void> {
+async function createTopic(client: RawConnection, name: string, correlationId: number): Promise<void> {
   await client.send(encodeRequest(CreateTopicsApi, 4, correlationId, {
     topics: [{ name, numPartitions: partitionCount, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false,
   }));
@@ -60,8 +60,8 @@ function produce(topic: string, partitions: number[]) {
 
 describe("long-poll Fetch over many partitions", () => {
   test("one waiter per partition while parked; one append of a Produce request to three partitions answers once with all three; no waiter left", async () => {
-    const admin = await WireClient.connect(server.bootstrap);
-    const consumer = await WireClient.connect(server.bootstrap);
+    const admin = await RawConnection.connect(server.bootstrap);
+    const consumer = await RawConnection.connect(server.bootstrap);
     await createTopic(admin, "many-woken", 1);
     await consumer.send(encodeRequest(FetchApi, 11, 10, fetchAll("many-woken", 30_000)));
     await until(() => waiterCounts("many-woken").every((count) => count === 1), "a waiter on every partition");
@@ -78,9 +78,9 @@ describe("long-poll Fetch over many partitions", () => {
   });
 
   test("timed out or connection closed: every waiter removed", async () => {
-    const admin = await WireClient.connect(server.bootstrap);
+    const admin = await RawConnection.connect(server.bootstrap);
     await createTopic(admin, "many-idle", 1);
-    const timedOut = await WireClient.connect(server.bootstrap);
+    const timedOut = await RawConnection.connect(server.bootstrap);
     await timedOut.send(encodeRequest(FetchApi, 11, 3, fetchAll("many-idle", 50)));
     const [answer] = await timedOut.waitFrames(1);
     const partitions = decodeResponse(FetchApi, 11, answer!).body.responses[0].partitions;
@@ -89,7 +89,7 @@ describe("long-poll Fetch over many partitions", () => {
     expect(waiterCounts("many-idle").every((count) => count === 0)).toBe(true);
     timedOut.close();
 
-    const closing = await WireClient.connect(server.bootstrap);
+    const closing = await RawConnection.connect(server.bootstrap);
     await closing.send(encodeRequest(FetchApi, 11, 4, fetchAll("many-idle", 30_000)));
     await until(() => waiterCounts("many-idle").every((count) => count === 1), "a waiter on every partition");
     closing.close();

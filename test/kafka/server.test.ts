@@ -15,7 +15,7 @@ import {
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { buildBatch } from "../../src/testing/record-batches.ts";
 import { startInProcess, type InProcessServer } from "./in-process.ts";
-import { decodeResponse, encodeRequest, WireClient } from "./wire.ts";
+import { decodeResponse, encodeRequest, RawConnection } from "../helpers/raw-wire.ts";
 
 let server: InProcessServer;
 
@@ -40,7 +40,7 @@ function fetchRequest(topic: string, offset: bigint, maxWaitMs: number, minBytes
 
 describe("negotiation", () => {
   test("ApiVersions v0 then Metadata v0 pipelined are answered in order (kafka-python's probe)", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     await client.send(encodeRequest(ApiVersionsApi, 0, 1, {}));
     await client.send(encodeRequest(MetadataApi, 0, 2, { topics: [] }));
     const [first, second] = await client.waitFrames(2);
@@ -56,7 +56,7 @@ describe("negotiation", () => {
   });
 
   test("ApiVersions at an unknown version: v0 layout, UNSUPPORTED_VERSION, our ranges", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     // A future version: the header is v2 (flexible) and the body unknown; only the header matters.
     const frame = encodeRequest(ApiVersionsApi, 3, 7, { clientSoftwareName: "x", clientSoftwareVersion: "1" });
     new DataView(frame.buffer, frame.byteOffset).setInt16(6, 99);
@@ -70,8 +70,8 @@ describe("negotiation", () => {
   });
 
   test("an unknown API key closes that connection only", async () => {
-    const bad = await WireClient.connect(server.bootstrap);
-    const good = await WireClient.connect(server.bootstrap);
+    const bad = await RawConnection.connect(server.bootstrap);
+    const good = await RawConnection.connect(server.bootstrap);
     const frame = encodeRequest(ApiVersionsApi, 0, 1, {});
     new DataView(frame.buffer, frame.byteOffset).setInt16(4, 999);
     await bad.send(frame);
@@ -82,7 +82,7 @@ describe("negotiation", () => {
   });
 
   test("a bad frame after pipelined requests: the earlier ones are answered first, then it closes", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     const bad = encodeRequest(ApiVersionsApi, 0, 3, {});
     new DataView(bad.buffer, bad.byteOffset).setInt16(4, 999);
     const first = encodeRequest(ApiVersionsApi, 0, 1, {});
@@ -99,13 +99,13 @@ describe("negotiation", () => {
   });
 
   test("an oversized length prefix closes the connection before allocating", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     await client.send(new Uint8Array([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
     expect(await client.waitClosed()).toBe(true);
   });
 
   test("a truncated body closes the connection", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     const frame = encodeRequest(MetadataApi, 1, 1, { topics: [{ name: "abc" }] });
     const cut = frame.slice(0, frame.length - 2);
     new DataView(cut.buffer).setInt32(0, cut.length - 4);
@@ -116,7 +116,7 @@ describe("negotiation", () => {
 
 describe("framing and flow control", () => {
   test("500 pipelined requests in one write, over queued.max.requests=16: all answered, in order", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     const frames = Array.from({ length: 500 }, (_, index) => encodeRequest(ApiVersionsApi, 2, index, {}));
     const all = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
     let offset = 0;
@@ -131,7 +131,7 @@ describe("framing and flow control", () => {
   });
 
   test("a request trickled one byte per write is reassembled", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     client.socket.setNoDelay(true);
     const frame = encodeRequest(MetadataApi, 9, 42, { topics: null, allowAutoTopicCreation: false });
     for (let index = 0; index < frame.length; index++) {
@@ -146,8 +146,8 @@ describe("framing and flow control", () => {
 
 describe("produce and fetch", () => {
   test("a long-poll Fetch followed by Metadata: answered in request order, woken by an append", async () => {
-    const consumer = await WireClient.connect(server.bootstrap);
-    const producer = await WireClient.connect(server.bootstrap);
+    const consumer = await RawConnection.connect(server.bootstrap);
+    const producer = await RawConnection.connect(server.bootstrap);
     await producer.send(encodeRequest(CreateTopicsApi, 4, 1, {
       topics: [{ name: "order", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false,
     }));
@@ -172,7 +172,7 @@ describe("produce and fetch", () => {
   });
 
   test("acks=0 gets no response; the next request's response follows", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     await client.send(encodeRequest(MetadataApi, 4, 0, { topics: [{ name: "acks0" }], allowAutoTopicCreation: true }));
     await client.waitFrames(1);
     client.frames.length = 0;
@@ -190,7 +190,7 @@ describe("produce and fetch", () => {
   });
 
   test("a failed acks=0 Produce closes the connection (the client has no other way to learn)", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     const batch = buildBatch({ batchNumber: 6, recordCount: 1, valueBytes: 16 });
     const request = produceRequest("acks0", batch, 0);
     request.topicData[0]!.partitionData[0]!.index = 99;
@@ -200,13 +200,13 @@ describe("produce and fetch", () => {
   });
 
   test("a client that never reads is paused and does not stall another", async () => {
-    const flooder = await WireClient.connect(server.bootstrap);
+    const flooder = await RawConnection.connect(server.bootstrap);
     flooder.socket.pause?.();
     const metadata = encodeRequest(MetadataApi, 1, 1, { topics: null });
     const many = new Uint8Array(metadata.length * 5000);
     for (let index = 0; index < 5000; index++) many.set(metadata, index * metadata.length);
     void flooder.send(many).catch(() => {});
-    const polite = await WireClient.connect(server.bootstrap);
+    const polite = await RawConnection.connect(server.bootstrap);
     for (let index = 0; index < 20; index++) await polite.send(encodeRequest(MetadataApi, 1, index, { topics: null }));
     const frames = await polite.waitFrames(20);
     expect(frames.map((frame) => decodeResponse(MetadataApi, 1, frame).correlationId)).toEqual([...Array(20).keys()]);
@@ -215,7 +215,7 @@ describe("produce and fetch", () => {
   });
 
   test("CreateTopics validation and DeleteTopics by id", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     await client.send(encodeRequest(CreateTopicsApi, 7, 1, {
       topics: [
         { name: "bad/name", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
@@ -241,7 +241,7 @@ describe("produce and fetch", () => {
   });
 
   test("Fetch limits: the first batch whole even when larger, later partitions only what fits", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     await client.send(encodeRequest(CreateTopicsApi, 4, 1, {
       topics: [{ name: "limits", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false,
     }));
@@ -269,7 +269,7 @@ describe("produce and fetch", () => {
   });
 
   test("internal topics: clients can neither produce to nor delete __consumer_offsets", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     const batch = buildBatch({ batchNumber: 5, recordCount: 1, valueBytes: 16 });
     await client.send(encodeRequest(ProduceApi, 7, 1, produceRequest("__consumer_offsets", batch)));
     await client.send(encodeRequest(DeleteTopicsApi, 4, 2, { topicNames: ["__consumer_offsets"], timeoutMs: 1000 }));
@@ -287,7 +287,7 @@ describe("produce and fetch", () => {
       if (header.clientId === "fail-me") return "close";
     };
     try {
-      const client = await WireClient.connect(server.bootstrap);
+      const client = await RawConnection.connect(server.bootstrap);
       await client.send(encodeRequest(MetadataApi, 1, 1, { topics: null }, "delay-me"));
       await client.send(encodeRequest(ApiVersionsApi, 0, 2, {}));
       await Bun.sleep(30);
@@ -296,7 +296,7 @@ describe("produce and fetch", () => {
       const [first, second] = await client.waitFrames(2);
       expect(decodeResponse(MetadataApi, 1, first!).correlationId).toBe(1);
       expect(decodeResponse(ApiVersionsApi, 0, second!).correlationId).toBe(2);
-      const failing = await WireClient.connect(server.bootstrap);
+      const failing = await RawConnection.connect(server.bootstrap);
       await failing.send(encodeRequest(ApiVersionsApi, 0, 1, {}, "fail-me"));
       expect(await failing.waitClosed()).toBe(true);
       await client.send(encodeRequest(ApiVersionsApi, 0, 3, {}));
@@ -310,7 +310,7 @@ describe("produce and fetch", () => {
 
 describe("fetch by topic id and sessions", () => {
   test("v13+ topic ids: known id answers data, unknown id UNKNOWN_TOPIC_ID; a session id we never gave is refused", async () => {
-    const client = await WireClient.connect(server.bootstrap);
+    const client = await RawConnection.connect(server.bootstrap);
     await client.send(encodeRequest(MetadataApi, 12, 1, { topics: [{ name: "by-id", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], allowAutoTopicCreation: true }));
     const topicId = decodeResponse(MetadataApi, 12, (await client.waitFrames(1))[0]!).body.topics[0].topicId;
     const batch = buildBatch({ batchNumber: 8, recordCount: 2, valueBytes: 32 });
@@ -339,7 +339,7 @@ describe("auto-creation settings", () => {
     const creating = await startInProcess([["num.partitions", "3"]]);
     const refusing = await startInProcess([["auto.create.topics.enable", "false"]]);
     try {
-      const client = await WireClient.connect(creating.bootstrap);
+      const client = await RawConnection.connect(creating.bootstrap);
       await client.send(encodeRequest(MetadataApi, 12, 1, { topics: [{ name: "auto-3", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }], allowAutoTopicCreation: true }));
       const created = decodeResponse(MetadataApi, 12, (await client.waitFrames(1))[0]!).body.topics[0];
       expect(created.errorCode).toBe(0);
@@ -364,7 +364,7 @@ describe("auto-creation settings", () => {
       expect(creating.broker.cluster.topic("bad name")).toBeUndefined();
       client.close();
 
-      const refused = await WireClient.connect(refusing.bootstrap);
+      const refused = await RawConnection.connect(refusing.bootstrap);
       await refused.send(encodeRequest(MetadataApi, 4, 1, { topics: [{ name: "nope" }], allowAutoTopicCreation: true }));
       const batch = buildBatch({ batchNumber: 7, recordCount: 1, valueBytes: 16 });
       await refused.send(encodeRequest(ProduceApi, 7, 2, produceRequest("nope", batch)));
@@ -384,9 +384,9 @@ describe("connection limits", () => {
   test("max.connections: the connection over the limit is closed, the others keep working", async () => {
     const limited = await startInProcess([["max.connections", "2"]]);
     try {
-      const first = await WireClient.connect(limited.bootstrap);
-      const second = await WireClient.connect(limited.bootstrap);
-      const third = await WireClient.connect(limited.bootstrap);
+      const first = await RawConnection.connect(limited.bootstrap);
+      const second = await RawConnection.connect(limited.bootstrap);
+      const third = await RawConnection.connect(limited.bootstrap);
       expect(await third.waitClosed()).toBe(true);
       await first.send(encodeRequest(ApiVersionsApi, 0, 1, {}));
       await second.send(encodeRequest(ApiVersionsApi, 0, 1, {}));

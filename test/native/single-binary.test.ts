@@ -8,11 +8,12 @@
 // switch, and the native run already covers it (a 100 MiB binary is not worth building twice).
 
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildNative } from "../../scripts/build-native.ts";
 import { builtLibraryPath, expectedAbiVersion } from "../../src/native/ffi.ts";
+import { spawnLines } from "../../src/testing/processes.ts";
 
 const repositoryRoot = resolve(import.meta.dir, "..", "..");
 
@@ -71,4 +72,59 @@ test.skipIf(!libraryBuilt || fallbackRun)(
     expect(result.path.startsWith("/$bunfs/")).toBe(true);
   },
   60_000,
+);
+
+// `bun run build` → dist/runnel: the whole of Runnel in one file. Copied alone into an empty
+// directory and run with an environment that has no Bun on its PATH and no node_modules around,
+// it starts a broker there, kcat round-trips records through it (compressed with each codec, so
+// the embedded snappy/lz4 addons load), and every client command answers, --help included.
+test.skipIf(!libraryBuilt || fallbackRun)(
+  "dist/runnel runs every command from an empty directory without Bun or node_modules",
+  async () => {
+    const build = Bun.spawnSync([process.execPath, "run", "build"], { cwd: repositoryRoot, stdout: "pipe", stderr: "pipe" });
+    expect({ exit: build.exitCode, stderr: build.stderr.toString().slice(-2000) }).toEqual({ exit: 0, stderr: expect.any(String) });
+    const directory = join(workDirectory, "alone");
+    mkdirSync(directory);
+    const binary = join(directory, "runnel");
+    copyFileSync(join(repositoryRoot, "dist", "runnel"), binary);
+    chmodSync(binary, 0o755);
+    // Nothing on the PATH at all (Bun lives in /usr/bin on this machine class).
+    mkdirSync(join(directory, "empty-path"));
+    const environment = { PATH: join(directory, "empty-path"), HOME: directory };
+    expect(Bun.spawnSync(["/bin/sh", "-c", "command -v bun"], { env: environment }).exitCode).not.toBe(0);
+
+    const runnel = (args: string[], stdin?: string) => {
+      const result = Bun.spawnSync([binary, ...args], { cwd: directory, env: environment, stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
+      return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+    };
+    const broker = spawnLines([binary, "start", "--kafka-port", "0", "--http-port", "0"], { cwd: directory, env: { ...environment, RUNNEL_LOG_LEVEL: "warn" } });
+    try {
+      const line = await broker.waitForLine((text) => text.startsWith("kafka listening on "));
+      const bootstrap = line.slice("kafka listening on ".length);
+      expect(existsSync(join(directory, "data", "meta.properties"))).toBe(true); // default ./data, in the empty directory
+
+      expect(runnel(["topics", "create", "single", "--partitions", "2", "-b", bootstrap]).code).toBe(0);
+      for (const codec of ["gzip", "snappy", "lz4", "zstd"]) {
+        const kcat = Bun.spawnSync(["kcat", "-b", bootstrap, "-P", "-t", "single", "-p", "0", "-z", codec], { stdin: new TextEncoder().encode(`kcat-${codec}\n`) });
+        expect(kcat.exitCode).toBe(0);
+        expect(runnel(["produce", "single", "-p", "1", "-z", codec, "-b", bootstrap], `runnel-${codec}\n`).code).toBe(0);
+      }
+      const viaKcat = Bun.spawnSync(["kcat", "-b", bootstrap, "-C", "-t", "single", "-p", "1", "-o", "beginning", "-e", "-q"]);
+      expect(viaKcat.stdout.toString()).toBe("runnel-gzip\nrunnel-snappy\nrunnel-lz4\nrunnel-zstd\n");
+      expect(runnel(["consume", "single", "-p", "0", "-o", "beginning", "-e", "-b", bootstrap]).stdout).toBe("kcat-gzip\nkcat-snappy\nkcat-lz4\nkcat-zstd\n");
+      expect(runnel(["consume", "single", "-G", "g", "-o", "beginning", "-e", "-b", bootstrap]).stdout.split("\n").length).toBe(9);
+      expect(runnel(["groups", "describe", "g", "-b", bootstrap]).stdout).toContain("single");
+      expect(runnel(["topics", "describe", "single", "-b", bootstrap]).stdout).toContain("Partitions: 2");
+      expect(runnel(["cluster", "-b", bootstrap]).stdout).toContain("Controller: 1");
+      expect(runnel(["bench", "-n", "1000", "-b", bootstrap]).code).toBe(0);
+      expect(runnel(["version"]).stdout).toMatch(/^runnel \d+\.\d+\.\d+ \(bun 1\.4\.4, native helper\)/);
+      for (const command of [["start"], ["topics", "list"], ["groups", "reset-offsets"], ["produce"], ["consume"], ["cluster"], ["bench"], ["version"]]) {
+        expect({ command, code: runnel([...command, "--help"]).code }).toEqual({ command, code: 0 });
+      }
+    } finally {
+      broker.process.kill("SIGTERM");
+      expect(await broker.exited).toBe(0);
+    }
+  },
+  90_000,
 );

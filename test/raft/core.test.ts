@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { ErrorCode } from "../../src/protocol/errors.ts";
-import type { NodeId, QuorumState, RaftEntry, RaftMessage, RaftReady, RaftTimeouts } from "../../src/raft/index.ts";
+import type { NodeId, QuorumState, RaftBugs, RaftEntry, RaftMessage, RaftReady, RaftTimeouts } from "../../src/raft/index.ts";
 import { INITIAL_QUORUM_STATE, MemoryRaftLog, RaftCore } from "../../src/raft/index.ts";
 import { AssertionError } from "../../src/util/assert.ts";
 
@@ -19,7 +19,7 @@ interface Member {
   readies: RaftReady[];
 }
 
-type Options = { fetchMaxEntries?: number; bugs?: RaftCore["config"]["bugs"] };
+type Options = { fetchMaxEntries?: number; bugs?: RaftBugs };
 
 /**
  * A hand-driven cluster: time passes in 10 ms steps; each step ticks every node, delivers every

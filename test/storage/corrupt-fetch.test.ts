@@ -12,15 +12,16 @@ import type { AnyApi } from "../../src/protocol/api.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import * as generated from "../../src/protocol/generated/index.ts";
 import { buildRecordBatch, splitBatches } from "../../src/protocol/record-batch.ts";
-import { WireConnection } from "../fuzz/listener-wire.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
+import { connectTo } from "../helpers/connection.ts";
+import type { KafkaConnection } from "../../src/client/connection.ts";
 
 const { ProduceApi, FetchApi, CreateTopicsApi } = generated as unknown as Record<string, AnyApi>;
 const topic = "damaged";
 const batchCount = 30;
 const recordsPerBatch = 4;
 let broker: Broker;
-let connection: WireConnection;
+let connection: KafkaConnection;
 
 beforeAll(async () => {
   broker = await startBroker();
@@ -53,18 +54,18 @@ function batchPositions(path: string): number[] {
 }
 
 test("Fetch of a partition with a damaged batch length answers CORRUPT_MESSAGE for it and serves the other partition", async () => {
-  connection = await WireConnection.open(broker.host, broker.port);
-  const created = await connection.request(CreateTopicsApi!, 4, {
+  connection = await connectTo(broker.bootstrap);
+  const created = await connection.request(CreateTopicsApi!, {
     topics: [{ name: topic, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [{ name: "segment.bytes", value: "8192" }] }],
     timeoutMs: 5000,
-  });
+  }, { version: 4 });
   expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
   for (let batchNumber = 0; batchNumber < batchCount; batchNumber++) {
     const records = Array.from({ length: recordsPerBatch }, (_, index) => ({ value: new TextEncoder().encode(`${batchNumber}-${index}-`.padEnd(200, "x")) }));
-    const response = await connection.request(ProduceApi!, 8, {
+    const response = await connection.request(ProduceApi!, {
       transactionalId: null, acks: -1, timeoutMs: 5000,
       topicData: [{ name: topic, partitionData: [0, 1].map((index) => ({ index, records: buildRecordBatch({ records }) })) }],
-    });
+    }, { version: 8 });
     for (const partition of response.responses[0].partitionResponses) expect(partition.errorCode).toBe(ErrorCode.NONE);
   }
   connection.close();
@@ -84,11 +85,11 @@ test("Fetch of a partition with a damaged batch length answers CORRUPT_MESSAGE f
   writeFileSync(path, bytes);
 
   await broker.start(broker.port);
-  connection = await WireConnection.open(broker.host, broker.port);
-  const response = await connection.request(FetchApi!, 11, fetchBody([
+  connection = await connectTo(broker.bootstrap);
+  const response = await connection.request(FetchApi!, fetchBody([
     { partition: 0, fetchOffset: victimBase },
     { partition: 1, fetchOffset: victimBase },
-  ]));
+  ]), { version: 11 });
   expect(response.errorCode).toBe(ErrorCode.NONE);
   const [damaged, healthy] = response.responses[0].partitions;
   expect(damaged.partitionIndex).toBe(0);
@@ -101,13 +102,13 @@ test("Fetch of a partition with a damaged batch length answers CORRUPT_MESSAGE f
   expect(served[0]!.header.baseOffset).toBe(victimBase);
 
   // Partition 0 from the batch before the damage: that batch, and nothing from the damaged one on.
-  const before = await connection.request(FetchApi!, 11, fetchBody([{ partition: 0, fetchOffset: previousBase }]));
+  const before = await connection.request(FetchApi!, fetchBody([{ partition: 0, fetchOffset: previousBase }]), { version: 11 });
   const partition = before.responses[0].partitions[0];
   expect(partition.errorCode).toBe(ErrorCode.NONE);
   expect(splitBatches(partition.records).map((batch) => batch.header.baseOffset)).toEqual([previousBase]);
 
   // The broker is still up and serves partition 0 past the damaged segment.
-  const later = await connection.request(FetchApi!, 11, fetchBody([{ partition: 0, fetchOffset: BigInt(segments[2]!.slice(0, 20)) }]));
+  const later = await connection.request(FetchApi!, fetchBody([{ partition: 0, fetchOffset: BigInt(segments[2]!.slice(0, 20)) }]), { version: 11 });
   expect(later.responses[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
   expect(splitBatches(later.responses[0].partitions[0].records).length).toBeGreaterThan(0);
 });

@@ -1,5 +1,6 @@
-// Imports point one way: util → config → protocol/native → storage → cluster, groups → kafka,
-// http, cli → node → main. A module may import its own layer or lower ones, never a higher one;
+// Imports point one way: util → config → protocol/native → client → storage → cluster, groups →
+// kafka, http, cli → node → main. The Kafka client (src/client/) sits just above protocol: it may
+// import util, config and protocol, and storage and everything above may use it. A module may import its own layer or lower ones, never a higher one;
 // src/testing/ is for tests and benchmarks only. This test reads every import in src/ and fails
 // on an upward edge, naming it.
 
@@ -14,6 +15,7 @@ const rank: Record<string, number> = {
   config: 1,
   protocol: 2,
   native: 2,
+  client: 2.5,
   storage: 3,
   cluster: 4,
   groups: 4,
@@ -24,6 +26,7 @@ const rank: Record<string, number> = {
   cli: 5,
   "node.ts": 6,
   "main.ts": 7,
+  "lib.ts": 7,
   "bin.ts": 8,
 };
 
@@ -72,5 +75,17 @@ describe("layering", () => {
     }
     expect(edges).toBeGreaterThan(100); // the scan really read the imports
     expect(upward).toEqual([]);
+  });
+
+  test("the Kafka client imports only util, config and protocol (it must run against any broker, outside this one)", () => {
+    const allowed = new Set(["util", "config", "protocol", "client"]);
+    const outside: string[] = [];
+    for (const file of files.filter((candidate) => layerOf(candidate) === "client")) {
+      for (const target of importsOf(file)) {
+        if (target.startsWith(src) && !allowed.has(layerOf(target))) outside.push(`${relative(src, file)} → ${relative(src, target)}`);
+      }
+    }
+    expect(files.some((candidate) => layerOf(candidate) === "client")).toBe(true);
+    expect(outside).toEqual([]);
   });
 });

@@ -51,7 +51,7 @@ async function appendOne(
   acks: number,
 ): Promise<PartitionResponse> {
   const log = broker.cluster.partitionLog(topic, data.index);
-  if (!log) return failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (!log) return failed(data.index, broker.cluster.unavailableCode(topic, data.index));
   if (data.records === null || data.records.length === 0) {
     return failed(data.index, ErrorCode.INVALID_RECORD, "the request holds no record batch");
   }

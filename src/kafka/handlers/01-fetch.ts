@@ -63,7 +63,7 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
         fetchOffset: partition.fetchOffset,
         partitionMaxBytes: partition.partitionMaxBytes,
         log,
-        errorCode: !metadata ? missing : log ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorCode: !metadata ? missing : log ? ErrorCode.NONE : cluster.unavailableCode(metadata.name, partition.partition),
       });
     }
   }

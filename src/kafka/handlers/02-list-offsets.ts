@@ -92,7 +92,7 @@ export default defineHandler({
         name: topic.name,
         partitions: topic.partitions.map((wanted) => {
           const log = cluster.partitionLog(topic.name, wanted.partitionIndex);
-          if (!log) return failed(wanted.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          if (!log) return failed(wanted.partitionIndex, cluster.unavailableCode(topic.name, wanted.partitionIndex));
           try {
             return lookUp(log, wanted, ctx.version);
           } catch (error) {

@@ -3,7 +3,9 @@
 // ids (v10+). A null topic list (v1+), or an empty one in v0, means every topic. Unknown topics are
 // auto-created with num.partitions when auto.create.topics.enable is on and the request allows it
 // (v4+ field), and are answered fully at once (the creation is synchronous here). Topics asked by
-// id (v10+ with a null name) are looked up by id (UNKNOWN_TOPIC_ID when absent).
+// id (v10+ with a null name) are looked up by id (UNKNOWN_TOPIC_ID when absent). A partition still
+// recovering at start is answered LEADER_NOT_AVAILABLE with no leader (clients retry), one that
+// failed to recover also lists this node as an offline replica.
 // Does not: report authorized operations (no ACLs), racks, or offline replicas.
 
 import { topicNameProblem, type TopicMetadata } from "../../cluster/index.ts";
@@ -21,14 +23,17 @@ import { defineHandler } from "../handler.ts";
 function describeTopic(broker: BrokerContext, topic: TopicMetadata): Init<MetadataResponseTopic> {
   const partitions: Init<MetadataResponsePartition>[] = [];
   for (let index = 0; index < topic.partitions; index++) {
+    // A partition still recovering at start has no leader yet (clients retry); one that failed to
+    // recover is offline here.
+    const recovery = broker.logs.recoveryState?.(topic.name, index) ?? null;
     partitions.push({
-      errorCode: ErrorCode.NONE,
+      errorCode: recovery === null ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
       partitionIndex: index,
-      leaderId: broker.nodeId,
+      leaderId: recovery === null ? broker.nodeId : -1,
       leaderEpoch: 0,
       replicaNodes: [broker.nodeId],
-      isrNodes: [broker.nodeId],
-      offlineReplicas: [],
+      isrNodes: recovery === null ? [broker.nodeId] : [],
+      offlineReplicas: recovery === "failed" ? [broker.nodeId] : [],
     });
   }
   return { errorCode: ErrorCode.NONE, name: topic.name, topicId: topic.id, isInternal: topic.internal, partitions };

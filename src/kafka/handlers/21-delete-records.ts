@@ -19,7 +19,7 @@ const HIGH_WATERMARK = -1n;
 
 async function deleteBefore(broker: BrokerContext, topic: string, partition: number, offset: bigint): Promise<bigint> {
   const log = broker.cluster.partitionLog(topic, partition);
-  if (!log) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (!log) throw new KafkaError(broker.cluster.unavailableCode(topic, partition));
   if (!broker.cluster.topicConfig(topic).values["cleanup.policy"].includes("delete")) {
     throw new KafkaError(ErrorCode.POLICY_VIOLATION,
       `Records of partition ${topic}-${partition} can not be deleted due to the configured policy`);

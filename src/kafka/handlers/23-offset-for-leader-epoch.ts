@@ -19,7 +19,7 @@ const UNDEFINED_EPOCH_OFFSET = -1n;
 function endOffsetFor(broker: BrokerContext, topic: string, partition: number, currentLeaderEpoch: number, leaderEpoch: number) {
   const answer = (errorCode: number, epoch: number, endOffset: bigint) => ({ errorCode, partition, leaderEpoch: epoch, endOffset });
   const log = broker.cluster.partitionLog(topic, partition);
-  if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
+  if (!log) return answer(broker.cluster.unavailableCode(topic, partition), NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
   if (currentLeaderEpoch !== NO_EPOCH) {
     if (currentLeaderEpoch > LEADER_EPOCH) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
     if (currentLeaderEpoch < LEADER_EPOCH) return answer(ErrorCode.FENCED_LEADER_EPOCH, NO_EPOCH, UNDEFINED_EPOCH_OFFSET);
