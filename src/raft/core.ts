@@ -5,21 +5,27 @@
 //
 // Roles (voters; observers are only ever unattached or follower):
 //
-//   unattached ──election timeout──▶ prospective ──pre-vote majority──▶ candidate ──votes──▶ leader
-//        ▲                             │  ▲  rejected with a live leader → follower     │ lost  │
-//        │                             │  └────────────── candidate timeout ◀────────────┘      │
-//   follower ◀── BeginQuorumEpoch / a message naming the leader ─────────────────────────        │
-//   follower ──fetch timeout or leaderUnreachable()──▶ prospective                               │
-//   leader ──check-quorum failed or resign()──▶ resigned ──EndQuorumEpoch, election timeout──▶ prospective
+//   unattached ──election timeout──▶ prospective ──pre-vote majority──▶ candidate ──vote majority──▶ leader
+//                                      │ refused by a voter                │ election timeout
+//                                      │ naming a live leader              ▼
+//                                      ▼                       unattached (random backoff) ──▶ prospective
+//                                   follower ──fetch timeout or leaderUnreachable()──▶ prospective
+//   leader ──check-quorum lost or resign()──▶ resigned (EndQuorumEpoch) ──election timeout──▶ prospective
+//   any role ──a message of a newer epoch──▶ follower of the leader it names, or unattached
 //
 // HOW A DRIVER USES IT (src/raft/driver.ts, to be written, wires disk and network):
 //  1. At start: load the quorum state (`quorum-state`) and open the RaftLog (its latest snapshot
-//     and the entries after it; everything loaded is durable). Load the state machine from the
-//     log's latest snapshot. Construct `new RaftCore(config, log, quorumState, nowMs, random)`.
+//     and the entries after it; everything loaded is durable). A snapshot ahead of the log, or one
+//     the log disagrees with at its end offset (another epoch there), replaces the log entirely
+//     (KRaft's truncate-to-latest-snapshot); otherwise the log drops what the snapshot covers.
+//     Load the state machine from the latest snapshot. Construct
+//     `new RaftCore(config, log, quorumState, nowMs, random)`.
 //  2. Before every input, call `tick(now)` with a monotonic clock in ms; call it again no later
 //     than `ready.nextWakeMs` even when nothing arrives. Inputs: `step(from, message)` for every
 //     decoded Raft request or response (responses with their "echo" fields filled from the request
-//     they answer, messages.ts), `propose(values)` on the active controller, `markDurable(position)`
+//     they answer, messages.ts; `from` is the sender's node id — for a request the id it names:
+//     Fetch/FetchSnapshot replicaId, Vote candidateId, Begin/EndQuorumEpoch leaderId — for a
+//     response the node the request went to), `propose(values)` on the active controller, `markDurable(position)`
 //     after each flush, `installedSnapshot(id)` after the state machine wrote a snapshot into the
 //     log's snapshot store, `leaderUnreachable()` when the connection to the leader closed,
 //     `resign()` on controlled shutdown.
@@ -35,7 +41,14 @@
 //        `markDurable({ offset, epoch })` with the log end offset and the epoch of the entry
 //        below it *as they were when the flush started* (the core ignores a stale position);
 //     f. `ready.leaderChange` tells the node to become (or stop being) the active controller.
-//  4. Never call into the core from inside the handling of a ready except through new inputs.
+//  4. Every request stepped in gets exactly one response, as an outbound message to the requester
+//     in this or a later ready: a fetch with nothing new is parked (long poll) and answered on new
+//     entries, a high-watermark move, its max wait, or a change of leadership. Responses can thus
+//     leave in another order than their requests came; on Kafka's wire, which answers in request
+//     order per connection, the driver matches each to its request (by kind and sender) and holds
+//     later ones as needed, or keeps fetches on their own connection.
+//  5. Inputs may be given while a ready is being handled (installedSnapshot after applying,
+//     propose by the controller); take `ready()` again afterwards until it is empty.
 //
 // Rules kept (docs/replication.md §4): epoch and vote persisted before answering; a replica counts
 // toward the high watermark only with what it has fsynced (followers fetch from their durable end,
@@ -624,6 +637,9 @@ export class RaftCore {
     const progress = state.voters.get(from) ?? state.observers.get(from)!;
     const hasNews = request.fetchOffset < this.log.endOffset || progress.highWatermarkSent < this.highWatermark;
     if (hasNews || request.maxWaitMs <= 0) return this.answerFetch(state, from, request);
+    // One parked fetch per replica; an older one (resent after a timeout) still gets its answer.
+    const older = state.parked.get(from);
+    if (older !== undefined) this.answerFetch(state, from, older.request);
     state.parked.set(from, { from, request, deadlineMs: this.nowMs + Math.min(request.maxWaitMs, this.config.timeouts.fetchMaxWaitMs) });
   }
 

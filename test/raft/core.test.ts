@@ -384,6 +384,24 @@ describe("RaftCore", () => {
     expect(cluster.drain(9).messages.at(-1)!.message).toMatchObject({ voteGranted: false, errorCode: ErrorCode.INCONSISTENT_VOTER_SET });
   });
 
+  test("every fetch gets exactly one answer: a parked one replaced by a resent fetch is answered then", () => {
+    const cluster = new Harness([1, 2, 3]);
+    cluster.elect(1);
+    const leader = cluster.member(1);
+    const fetch: RaftMessage = {
+      kind: "FetchRequest", clusterId: "test", replicaId: 2, maxWaitMs: 400, currentLeaderEpoch: 1, fetchOffset: leader.log.endOffset, lastFetchedEpoch: 1,
+      logStartOffset: 0n, maxBytes: 1 << 20,
+    };
+    cluster.drop();
+    leader.core.step(2, fetch); // parked (replacing, and so answering, the fetch 2 had parked)
+    cluster.drain(1);
+    leader.core.step(2, fetch); // resent: the first is answered now, the second parked
+    expect(cluster.drain(1).messages.filter(({ to, message }) => to === 2 && message.kind === "FetchResponse")).toHaveLength(1);
+    expect(leader.core.ready().messages).toEqual([]);
+    leader.core.tick((cluster.now += 400));
+    expect(cluster.drain(1).messages.filter(({ to, message }) => to === 2 && message.kind === "FetchResponse")).toHaveLength(1);
+  });
+
   test("propose on a follower answers NOT_LEADER_OR_FOLLOWER with the leader", () => {
     const cluster = new Harness([1, 2, 3]);
     cluster.elect(1);
