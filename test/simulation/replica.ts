@@ -328,8 +328,20 @@ export class SimReplica {
 
   // ── Follower ───────────────────────────────────────────────────────────────────────────────
 
+  /** The epoch of the last record (what a flush's position is named by). */
   private lastEpoch(): number {
     return this.entries.length === 0 ? -1 : this.entries[this.entries.length - 1]!.epoch;
+  }
+
+  /**
+   * The epoch a follower fetches with: the latest of its leader-epoch cache, as Kafka does — not
+   * its last record's. A replica that took an epoch as leader and wrote nothing in it has that
+   * epoch in its cache at its log end; fetching with it makes the new leader answer a divergence,
+   * and the truncation drops the empty epoch. Fetching with the last record's epoch would leave it,
+   * and the cache would then place older records in it (found by the simulator, seed 15762).
+   */
+  private lastFetchedEpoch(): number {
+    return latestEpoch(this.cache);
   }
 
   /** Fetch from the leader once the previous answer is handled and (fsync mode) made durable. */
@@ -338,13 +350,13 @@ export class SimReplica {
     if (role?.kind !== "follower" || role.fetchSentAtMs !== null || this.context.now() < role.retryAtMs) return;
     if (this.context.config.partitionMode === "fsync" && this.durableEnd !== this.logEnd) return;
     role.fetchSentAtMs = this.context.now();
-    this.context.send(this.broker, role.leader, { type: "replicaFetch", partition: this.partition, replicaId: this.broker, leaderEpoch: role.epoch, fetchOffset: this.logEnd, lastFetchedEpoch: this.lastEpoch() });
+    this.context.send(this.broker, role.leader, { type: "replicaFetch", partition: this.partition, replicaId: this.broker, leaderEpoch: role.epoch, fetchOffset: this.logEnd, lastFetchedEpoch: this.lastFetchedEpoch() });
   }
 
   onReplicaFetchResponse(from: number, response: ReplicaWire & { type: "replicaFetchResponse" }): void {
     const role = this.role;
     if (role?.kind !== "follower" || from !== role.leader || role.fetchSentAtMs === null) return;
-    if (response.fetchOffset !== this.logEnd || response.lastFetchedEpoch !== this.lastEpoch()) return; // stale or duplicated
+    if (response.fetchOffset !== this.logEnd || response.lastFetchedEpoch !== this.lastFetchedEpoch()) return; // stale or duplicated
     role.fetchSentAtMs = null;
     if (response.errorCode !== ErrorCode.NONE || response.leaderEpoch !== role.epoch) {
       role.retryAtMs = this.context.now() + this.context.config.replicaFetchBackoffMs; // the image will bring the new leader

@@ -9,7 +9,10 @@ import { assert } from "../../util/assert.ts";
 import type { EpochEndOffset, EpochEntry } from "./types.ts";
 import { UNDEFINED_EPOCH_OFFSET } from "./types.ts";
 
-/** The epoch of the last entry, or -1 for an empty cache. */
+/**
+ * The epoch of the last entry, or -1 for an empty cache. It is the `lastFetchedEpoch` a follower
+ * fetches with (not its last batch's epoch: see docs/replication.md §5, follower side).
+ */
 export function latestEpoch(cache: readonly EpochEntry[]): number {
   return cache.length === 0 ? -1 : cache[cache.length - 1]!.epoch;
 }
