@@ -12,8 +12,9 @@ import { partitionsScenario } from "./scenarios/partitions.ts";
 import { fetchScenario } from "./scenarios/fetch.ts";
 import { realClientScenario } from "./scenarios/real-client.ts";
 import { startupScenario } from "./scenarios/startup.ts";
+import { httpScenario } from "./scenarios/http.ts";
 
-export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario];
+export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario, httpScenario];
 
 function usage(): string {
   const flags = Object.entries(defaultParams)

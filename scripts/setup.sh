@@ -19,6 +19,12 @@ command -v kcat >/dev/null 2>&1 || need+=(kcat)
 /usr/bin/python3 -c "import kafka" >/dev/null 2>&1 || need+=(python3-kafka)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
+# HTTP API tests and benchmark: curl (h1 and h2c), headless Chromium for the EventSource test,
+# h2load (nghttp2-client) for the HTTP/2 benchmark.
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -26,4 +32,6 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# puppeteer-core never downloads a browser; the variable makes sure of it.
+export PUPPETEER_SKIP_DOWNLOAD=1
 bun install --frozen-lockfile 2>/dev/null || bun install

@@ -13,6 +13,7 @@ import { advertisedFor, dataDir, parseListener, resolveTopicConfig, type LoadedB
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
+import { LocalBackend } from "./http/local-backend.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
@@ -20,6 +21,7 @@ import { createLogManager, realFs } from "./storage/index.ts";
 import { PartitionProducerState } from "./storage/producer-state.ts";
 import { systemClock } from "./util/clock.ts";
 import { createLogger, setLogNodeId } from "./util/logger.ts";
+import { BrokerMetrics } from "./util/metrics.ts";
 
 const log = createLogger("node");
 
@@ -79,7 +81,13 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     clock: systemClock,
     log: createLogger("kafka"),
     apiRanges: [],
+    metrics: new BrokerMetrics(),
   };
+  // readyz: every listener up and every partition recovered (groups loaded); false again from the
+  // start of shutdown.
+  let listenersUp = false;
+  let recovered = false;
+  let shuttingDown = false;
   let kafka: KafkaServer;
   try {
     kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
@@ -104,14 +112,24 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     log.error("the group coordinator did not start; group requests answer COORDINATOR_NOT_AVAILABLE", { error: String(error) });
     return null;
   });
+  void groupsReady.then(() => {
+    recovered = true;
+  });
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
     try {
+      const backend = new LocalBackend(broker, {
+        isReady: () => listenersUp && recovered && !shuttingDown,
+        kafkaConnectionCount: () => kafka.connectionCount,
+      });
       http = startHttpServer(httpListener, {
-        nodeId: meta.nodeId,
+        backend,
+        config,
+        metrics: broker.metrics!,
         clusterId: meta.clusterId,
-        topicCount: () => cluster.topics().length,
+        nodeId: meta.nodeId,
+        log: createLogger("http"),
       });
     } catch (error) {
       await kafka.close();
@@ -123,8 +141,9 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
       await logs.close();
       throw error;
     }
-    console.log(`http listening on ${http.host}:${http.port}`);
+    console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
   }
+  listenersUp = true;
 
   let closing: Promise<void> | undefined;
   return {
@@ -134,6 +153,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     ready: groupsReady.then(() => {}),
     close() {
       closing ??= (async () => {
+        shuttingDown = true;
         await http?.close();
         await kafka.close();
         stopping = true;

@@ -148,6 +148,20 @@ export const brokerSchema = {
   "offsets.commit.timeout.ms": int(5000, "how long a commit waits for durability", { min: 1 }),
   "producer.id.expiration.ms": int(DAY_MS, "idle producer ids are forgotten after this", { min: 1 }),
   "transactional.id.expiration.ms": int(7 * DAY_MS, "idle transactional ids expire after this", { min: 1 }),
+  // The HTTP API (src/http/): TLS, limits and timeouts of the HTTP listener.
+  "http.ssl.certificate.location": nullableStr("PEM certificate (chain) of the HTTP listener; with the key, HTTPS with ALPN h2 instead of cleartext"),
+  "http.ssl.key.location": nullableStr("PEM private key of the HTTP listener's certificate"),
+  "http.request.max.bytes": int(8 * 1024 * 1024, "largest body of a one-shot HTTP request (one record, admin calls); larger: 413", { min: 1024 }),
+  "http.stream.request.max.bytes": long(1024 ** 4, "largest body of a streaming produce request (NDJSON / CBOR sequence); one record within it is still capped by http.request.max.bytes", { min: 1024 }),
+  "http.idle.timeout.ms": int(120000, "an HTTP connection with nothing sent or received for this long is closed (Bun caps it at 255 s)", { min: 1000, max: 255000 }),
+  "http.long.poll.max.ms": int(30000, "longest timeout_ms a read may wait for records (kept below http.idle.timeout.ms)", { min: 0 }),
+  "http.stream.keepalive.ms": int(15000, "a live stream with nothing to send writes a keep-alive comment this often", { min: 100 }),
+  "http.stream.buffer.bytes": int(256 * 1024, "bytes a live stream reads ahead of its client; a client that stops reading stops the reads", { min: 1024 }),
+  "http.streams.max": int(10000, "live streams open at once; more: 503", { min: 1 }),
+  "http.consumer.instance.timeout.ms": int(300000, "an HTTP consumer instance not used for this long is closed (leaves its group)", { min: 1000 }),
+  "http.consumer.instances.max": int(1000, "HTTP consumer instances open at once; more: 503", { min: 1 }),
+  "http.auto.create.topics.enable": bool(false, "create an unknown topic on HTTP produce (num.partitions) instead of answering 404"),
+  "http.producer.acks": str("all", "acks of an HTTP produce without ?acks= (0, 1, -1 or all), as a Kafka producer's acks", ["0", "1", "-1", "all"]),
 } as const satisfies Record<string, ConfigDef<unknown>>;
 
 type ValueOf<D> = D extends ConfigDef<infer T> ? T : never;

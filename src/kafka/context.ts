@@ -8,6 +8,7 @@ import type { Groups } from "../groups/index.ts";
 import type { LogManager } from "../storage/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
+import type { BrokerMetrics } from "../util/metrics.ts";
 import type { RequestHeaderInfo } from "./handler.ts";
 
 /** One row of the ApiVersions table. */
@@ -44,4 +45,6 @@ export interface BrokerContext {
    * APIs must check it is present (absent: COORDINATOR_NOT_AVAILABLE).
    */
   groups?: Groups;
+  /** Prometheus counters and histograms (GET /metrics on the HTTP listener); absent in bare test contexts. */
+  readonly metrics?: BrokerMetrics;
 }

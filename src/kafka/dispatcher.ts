@@ -74,6 +74,7 @@ export class Dispatcher {
       return { kind: "close", reason: `${handler.api.name} v${version} not supported (${handler.minVersion}-${handler.maxVersion})` };
     }
     const api = handler.api;
+    const started = performance.now();
     const reader = new Reader(frame);
     let header;
     let request;
@@ -104,7 +105,7 @@ export class Dispatcher {
           const body = await handler.handle(request, ctx);
           return body === null ? null : encodeResponseFrame(api, version, correlationId, body);
         });
-        return { kind: "respond", response, onDone };
+        return { kind: "respond", response: response.finally(() => this.observe(api.name, started)), onDone };
       }
     }
     let result;
@@ -118,9 +119,19 @@ export class Dispatcher {
     }
     const encode = (body: unknown): OutboundResponse | null =>
       body === null ? null : encodeResponseFrame(api, version, correlationId, body);
-    if (result instanceof Promise) return { kind: "respond", response: result.then(encode), onDone };
-    return { kind: "respond", response: encode(result), onDone };
+    if (result instanceof Promise) return { kind: "respond", response: result.then(encode).finally(() => this.observe(api.name, started)), onDone };
+    const response = encode(result);
+    this.observe(api.name, started);
+    return { kind: "respond", response, onDone };
   };
+
+  /** Requests and latency per Kafka API (GET /metrics), from arrival to the response being ready. */
+  private observe(apiName: string, startedMs: number): void {
+    const metrics = this.broker.metrics;
+    if (!metrics) return;
+    metrics.kafkaRequests.inc({ api: apiName });
+    metrics.kafkaRequestSeconds.observe({ api: apiName }, (performance.now() - startedMs) / 1000);
+  }
 
   /** ApiVersions at a version we do not know: v0 layout, UNSUPPORTED_VERSION, our ranges. */
   private unsupportedApiVersions(correlationId: number): DispatchOutcome {

@@ -30,12 +30,15 @@ export interface BrokerOptions {
 }
 
 const listeningLine = /^kafka listening on (.+):(\d+)$/;
+const httpListeningLine = /^http listening on (.+):(\d+)( \(https\))?$/;
 /** Printed once partitions have recovered and the group coordinator is loaded. */
 const readyLine = /^runnel ready: /;
 
 export class Broker {
   host = "127.0.0.1";
   port = 0;
+  /** Base URL of the HTTP API ("http://127.0.0.1:PORT", https when TLS is configured). */
+  httpUrl = "";
   private child: LineProcess | null = null;
   private stderrText = "";
   readonly dataDir: string;
@@ -83,6 +86,9 @@ export class Broker {
       const match = listeningLine.exec(line)!;
       this.host = match[1]!;
       this.port = Number(match[2]);
+      const httpLine = await child.waitForLine((text) => httpListeningLine.test(text));
+      const httpMatch = httpListeningLine.exec(httpLine)!;
+      this.httpUrl = `${httpMatch[3] ? "https" : "http"}://${httpMatch[1]}:${httpMatch[2]}`;
       // Tests talk to a ready broker: recovered partitions, group coordinator loaded.
       await Promise.race([
         child.waitForLine((text) => readyLine.test(text)),

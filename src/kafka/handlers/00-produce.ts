@@ -14,6 +14,7 @@
 // recompress to a topic's compression.type, or wait for timeoutMs (appends never queue for replicas).
 
 import { isInternalTopic } from "../../cluster/index.ts";
+import { appendToPartition, PartitionUnavailable, type Acks } from "../../cluster/partition-append.ts";
 import { ErrorCode, errorCodeOf, errorName, KafkaError, type RecordError } from "../../protocol/errors.ts";
 import {
   ProduceApi,
@@ -23,7 +24,6 @@ import {
   type ProduceResponseTopicProduceResponse,
 } from "../../protocol/generated/index.ts";
 import type { Init } from "../../protocol/primitives.ts";
-import { recordBatchLogOverheadBytes } from "../../protocol/record-batch.ts";
 import type { BrokerContext } from "../context.ts";
 import { CloseConnection, defineHandler } from "../handler.ts";
 
@@ -36,37 +36,16 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
   };
 }
 
-/** More bytes than the first batch's declared size (baseOffset and batchLength, then batchLength bytes). */
-function holdsSeveralBatches(records: Uint8Array): boolean {
-  if (records.length < recordBatchLogOverheadBytes) return false; // the storage refuses it as CORRUPT_MESSAGE
-  // Big-endian int32 at byte 8, read by hand: a DataView over the fresh request buffer costs ~0.6 µs.
-  const batchLength = (records[8]! << 24) | (records[9]! << 16) | (records[10]! << 8) | records[11]!;
-  return batchLength >= 0 && recordBatchLogOverheadBytes + batchLength < records.length;
-}
-
 async function appendOne(
   broker: BrokerContext,
   topic: string,
   data: ProduceRequestPartitionProduceData,
   acks: number,
 ): Promise<PartitionResponse> {
-  const log = broker.cluster.partitionLog(topic, data.index);
-  if (!log) return failed(data.index, broker.cluster.unavailableCode(topic, data.index));
-  if (data.records === null || data.records.length === 0) {
-    return failed(data.index, ErrorCode.INVALID_RECORD, "the request holds no record batch");
-  }
-  if (holdsSeveralBatches(data.records)) {
-    // As Kafka (ProduceRequest.validateRecords): v3+ carries exactly one batch per partition.
-    return failed(data.index, ErrorCode.INVALID_RECORD, "Produce requests with version 3+ may hold exactly one record batch per partition");
-  }
-  const config = broker.cluster.topicConfig(topic).values;
-  const logAppendTime = config["message.timestamp.type"] === "LogAppendTime";
   try {
+    // The shared produce policy (cluster/partition-append.ts): the HTTP API appends through it too.
     // Called synchronously for existing topics: appends keep the order of requests.
-    const appending = log.append(data.records, logAppendTime ? { logAppendTimeMs: BigInt(broker.clock.nowMs()) } : {});
-    const result = await appending;
-    // acks=all on a single node: on stable storage (one fdatasync shared by concurrent appends).
-    if (acks === -1) await log.flush();
+    const result = await appendToPartition(broker, topic, data.index, data.records, acks as Acks);
     return {
       index: data.index,
       errorCode: ErrorCode.NONE,
@@ -77,7 +56,9 @@ async function appendOne(
   } catch (error) {
     if (!(error instanceof KafkaError)) broker.log.error("append failed", { topic, partition: data.index, error: String(error) });
     const recordErrors = error instanceof KafkaError ? error.recordErrors : [];
-    return failed(data.index, errorCodeOf(error), error instanceof Error ? error.message : null, recordErrors);
+    // A partition that is not there (unknown, or still recovering) is answered without a message, as before.
+    const message = error instanceof PartitionUnavailable ? null : error instanceof Error ? error.message : null;
+    return failed(data.index, errorCodeOf(error), message, recordErrors);
   }
 }
 

@@ -22,6 +22,7 @@ import {
 import type { Init } from "../../protocol/primitives.ts";
 import type { PartitionLog } from "../../storage/types.ts";
 import { assert } from "../../util/assert.ts";
+import { waitForData } from "../../cluster/partition-wait.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 
 const readCommitted = 1;
@@ -43,6 +44,8 @@ interface Gathered {
   bytes: number;
   hasError: boolean;
   releases: (() => void)[];
+  /** Bytes read per topic, for the bytes-out metric. */
+  topicBytes: Map<string, number>;
 }
 
 /** Resolve every requested partition to its log (or an error). */
@@ -73,7 +76,7 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
 /** One pass over every partition: read what is there now, within the byte limits. */
 function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResponse>[], responseBytesMax: number, isolation: number): Gathered {
   const topics = template.map((topic) => ({ topic: topic.topic, topicId: topic.topicId, partitions: [] as Init<FetchResponsePartitionData>[] }));
-  const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [] };
+  const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [], topicBytes: new Map() };
   const abortedTransactions = isolation === readCommitted ? [] : null;
   // Plain object literals, no spread: this runs for every partition of every pass (1,000 per pass).
   const answer = (want: Wanted, log: PartitionLog, errorCode: number, records: Init<FetchResponsePartitionData>["records"], highWatermark = log.highWatermark, logStartOffset = log.logStartOffset): Init<FetchResponsePartitionData> => ({
@@ -109,6 +112,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       assert(read.chunks.reduce((sum, chunk) => sum + chunk.length, 0) === read.bytes, "read pieces add up to its bytes");
       gathered.releases.push(read.release);
       gathered.bytes += read.bytes;
+      if (read.bytes > 0) gathered.topicBytes.set(log.topic, (gathered.topicBytes.get(log.topic) ?? 0) + read.bytes);
       // Several views (one per segment) go out as they are: the Writer takes a list of views.
       const records = read.bytes === 0 ? noRecords : read.chunks.length === 1 ? read.chunks[0]! : read.chunks;
       partitions.push(answer(want, log, ErrorCode.NONE, records, read.highWatermark, read.logStartOffset));
@@ -127,48 +131,6 @@ function anyToRead(wanted: Wanted[]): boolean {
     if (!want.log || want.errorCode !== ErrorCode.NONE || want.fetchOffset !== want.log.highWatermark) return true;
   }
   return false;
-}
-
-/**
- * Park until any partition grows past what it had, the deadline passes, or the connection closes.
- * One plain callback per partition (onAppend), all cancelled on the way out, and one abort
- * listener in all: with 1,000 partitions a promise and an AbortSignal listener per partition cost
- * milliseconds per wake (removing a listener is O(listeners)), enough to starve producers.
- * After the first wake the rest of the current turn of the event loop runs before the partitions
- * are read again (setImmediate), so the other batches of the same Produce request are in the
- * response too — as Kafka completes a delayed fetch after the whole produce — instead of one
- * 1,000-partition response per appended batch.
- */
-async function waitForData(logs: PartitionLog[], waitMs: number, signal: AbortSignal): Promise<void> {
-  if (waitMs <= 0 || signal.aborted) return;
-  const cancels: (() => void)[] = [];
-  let woken = false;
-  let appended = false;
-  let resolveWait: (() => void) | null = null;
-  const wake = () => {
-    woken = true;
-    resolveWait?.();
-  };
-  const onAppend = () => {
-    appended = true;
-    wake();
-  };
-  const timer = setTimeout(wake, waitMs);
-  signal.addEventListener("abort", wake, { once: true });
-  try {
-    for (const log of logs) {
-      cancels.push(log.onAppend(log.logEndOffset, onAppend));
-      if (woken) return;
-    }
-    await new Promise<void>((resolve) => {
-      resolveWait = resolve;
-    });
-    if (appended && !signal.aborted) await new Promise<void>((resolve) => setImmediate(resolve));
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", wake);
-    for (const cancel of cancels) cancel();
-  }
 }
 
 export default defineHandler({
@@ -196,6 +158,7 @@ export default defineHandler({
       const done = gathered.bytes >= request.minBytes || gathered.hasError || remainingMs <= 0 || ctx.signal.aborted;
       if (done) {
         for (const release of gathered.releases) ctx.onDone(release);
+        for (const [topic, bytes] of gathered.topicBytes) broker.metrics?.topicBytesOut.inc({ topic }, bytes);
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: gathered.topics };
       }
       for (const release of gathered.releases) release();

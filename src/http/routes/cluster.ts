@@ -1,0 +1,94 @@
+// Cluster and brokers, shaped on REST Proxy v3: GET /v3/clusters, /v3/clusters/{cluster_id},
+// …/brokers, …/brokers/{broker_id}, …/brokers/{broker_id}/configs. Resources carry REST Proxy's
+// "kind", "metadata.self" links and "related" links. Broker configs are read-only (Runnel has no
+// dynamic broker configuration). Does not: ACLs, partition reassignments, broker removal.
+
+import type { Context } from "hono";
+import type { BrokerInfo, ConfigInfo } from "../backend.ts";
+import { responseFormat } from "../encoding.ts";
+import { HttpError } from "../errors.ts";
+import { documentResponse, type HttpDeps, type Router } from "../routing.ts";
+import { baseUrl, checkCluster, intParam } from "./common.ts";
+
+export function clusterResource(c: Context, deps: HttpDeps, controllerId: number) {
+  const self = `${baseUrl(c)}/v3/clusters/${deps.clusterId}`;
+  return {
+    kind: "KafkaCluster",
+    metadata: { self, resource_name: `crn:///kafka=${deps.clusterId}` },
+    cluster_id: deps.clusterId,
+    controller: { related: `${self}/brokers/${controllerId}` },
+    brokers: { related: `${self}/brokers` },
+    broker_configs: { related: `${self}/broker-configs` },
+    consumer_groups: { related: `${self}/consumer-groups` },
+    topics: { related: `${self}/topics` },
+  };
+}
+
+function brokerResource(c: Context, deps: HttpDeps, broker: BrokerInfo) {
+  const self = `${baseUrl(c)}/v3/clusters/${deps.clusterId}/brokers/${broker.nodeId}`;
+  return {
+    kind: "KafkaBroker",
+    metadata: { self, resource_name: `crn:///kafka=${deps.clusterId}/broker=${broker.nodeId}` },
+    cluster_id: deps.clusterId,
+    broker_id: broker.nodeId,
+    host: broker.host,
+    port: broker.port,
+    rack: null,
+    configs: { related: `${self}/configs` },
+  };
+}
+
+/** A config entry as REST Proxy v3 shows it; `owner` adds topic_name or broker_id. */
+export function configResource(self: string, deps: HttpDeps, kind: string, owner: Record<string, unknown>, config: ConfigInfo) {
+  return {
+    kind,
+    metadata: { self: `${self}/${config.name}` },
+    cluster_id: deps.clusterId,
+    ...owner,
+    name: config.name,
+    value: config.value,
+    is_default: config.isDefault,
+    is_read_only: config.isReadOnly,
+    is_sensitive: config.isSensitive,
+    source: config.source,
+    synonyms: config.synonyms,
+    documentation: config.documentation,
+  };
+}
+
+export function listResource(c: Context, kind: string, data: unknown[]) {
+  return { kind, metadata: { self: `${baseUrl(c)}${c.req.path}`, next: null }, data };
+}
+
+export function registerClusterRoutes(router: Router, deps: HttpDeps): void {
+  router.add({ method: "GET", path: "/v3/clusters", tag: "Cluster", summary: "The cluster (one per broker: this one)." }, async (c) => {
+    const cluster = await deps.backend.cluster();
+    return documentResponse(listResource(c, "KafkaClusterList", [clusterResource(c, deps, cluster.controllerId)]), responseFormat(c.req.header("accept")));
+  });
+  router.add({ method: "GET", path: "/v3/clusters/{cluster_id}", tag: "Cluster", summary: "Describe the cluster." }, async (c) => {
+    checkCluster(c, deps);
+    const cluster = await deps.backend.cluster();
+    return documentResponse(clusterResource(c, deps, cluster.controllerId), responseFormat(c.req.header("accept")));
+  });
+  router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers", tag: "Cluster", summary: "List the brokers." }, async (c) => {
+    checkCluster(c, deps);
+    const cluster = await deps.backend.cluster();
+    return documentResponse(listResource(c, "KafkaBrokerList", cluster.brokers.map((broker) => brokerResource(c, deps, broker))), responseFormat(c.req.header("accept")));
+  });
+  router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers/{broker_id}", tag: "Cluster", summary: "Describe a broker." }, async (c) => {
+    checkCluster(c, deps);
+    const id = intParam(c, "broker_id");
+    const broker = (await deps.backend.cluster()).brokers.find((entry) => entry.nodeId === id);
+    if (!broker) throw new HttpError(404, 404, `Broker ${id} not found.`);
+    return documentResponse(brokerResource(c, deps, broker), responseFormat(c.req.header("accept")));
+  });
+  router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers/{broker_id}/configs", tag: "Configs", summary: "A broker's configs (read-only)." }, async (c) => {
+    checkCluster(c, deps);
+    const id = intParam(c, "broker_id");
+    if (!(await deps.backend.cluster()).brokers.some((entry) => entry.nodeId === id)) throw new HttpError(404, 404, `Broker ${id} not found.`);
+    const self = `${baseUrl(c)}/v3/clusters/${deps.clusterId}/brokers/${id}/configs`;
+    const configs = await deps.backend.describeBrokerConfigs(id);
+    const data = configs.map((config) => configResource(self, deps, "KafkaBrokerConfig", { broker_id: id }, config));
+    return documentResponse(listResource(c, "KafkaBrokerConfigList", data), responseFormat(c.req.header("accept")));
+  });
+}
