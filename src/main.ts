@@ -8,6 +8,7 @@ import { runCli } from "./cli/index.ts";
 import { ConfigError, loadBrokerConfig } from "./config/index.ts";
 import { startNode, type RunningNode } from "./node.ts";
 import { createLogger } from "./util/logger.ts";
+import { describeError, StartupError } from "./util/startup-error.ts";
 
 const log = createLogger("main");
 
@@ -22,11 +23,8 @@ async function main(argv: string[]): Promise<number> {
     }
     loaded = loadBrokerConfig({ file: args.configFile, env: process.env, overrides: args.overrides });
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`runnel: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    console.error(`runnel: ${error instanceof ConfigError ? error.message : `cannot read the configuration: ${describeError(error)}`}`);
+    return 2;
   }
 
   // Handlers go in before the node starts: it prints where it listens as soon as it does, and a
@@ -57,7 +55,14 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
-  node = await startNode(loaded);
+  try {
+    node = await startNode(loaded);
+  } catch (error) {
+    // One line saying what failed and where (util/startup-error.ts), never a stack trace.
+    console.error(`runnel: ${error instanceof StartupError ? error.message : `cannot start: ${describeError(error)}`}`);
+    log.debug("start-up failure", { stack: error instanceof Error ? String(error.stack) : String(error) });
+    return 1;
+  }
   if (stopping !== null) shutdown(node);
   return -1; // keep running
 }

@@ -2,17 +2,19 @@
 // and the listeners, wired together. main.ts parses the configuration and calls startNode; tests
 // can call startNode, or startBrokerCore over their own LogManager.
 //
-//   config ─▶ meta.properties ─▶ LogManager (checkpoints; opens nothing yet)
+//   config ─▶ lock <data dir>/.lock ─▶ meta.properties ─▶ LogManager (checkpoints; opens nothing)
 //          ─▶ metadata log (__cluster_metadata-0) ─▶ publisher ─▶ reconciler ─▶ replicas (logs of the
 //                    ▲ controller (records)                      │  replayed image recover in the
 //                                                                │  background)
 //                                                                └─▶ groups (offsets partitions)
 //          ─▶ Kafka listener bound ─▶ broker registered (fenced) ─▶ heartbeat: unfenced, partitions
-//             led at a new epoch as their logs recover ─▶ "kafka listening on …" ─▶ HTTP listener
+//             led at a new epoch as their logs recover ─▶ HTTP listener ─▶ "kafka listening on …"
 //          ─▶ every log recovered, __consumer_offsets created if missing, groups loaded
 //          ─▶ "runnel ready: kafka on …" (`ready`)
 // Partitions not ready answer retriable errors meanwhile. close() runs the chain backwards:
-// listeners and their connections, recovery stopped, groups, replicas, metadata, logs.
+// listeners and their connections, recovery stopped, groups, replicas, metadata, logs, and the
+// lock last. A step that fails closes what was started and throws a StartupError: one line saying
+// what failed and where, which main.ts prints before exiting non-zero.
 
 import { mkdir } from "node:fs/promises";
 import { ClusterAdmin } from "./cluster/admin.ts";
@@ -29,22 +31,26 @@ import { ensureOffsetsTopic, startGroups, type Groups } from "./groups/index.ts"
 import type { Scheduler } from "./groups/scheduler.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
-import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
+import { startKafkaServer } from "./kafka/listener.ts";
 import { LocalBackend } from "./http/local-backend.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
+import { raiseDescriptorLimit } from "./native/libc.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { randomUuid } from "./protocol/primitives.ts";
 import { Reconciler } from "./replication/reconciler.ts";
 import { ReplicaManager } from "./replication/replica-manager.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
+import { DataDirectoryLockedError, describeLock, lockDataDirectory, type DirectoryLock } from "./storage/dir-lock.ts";
 import { createLogManager, realFs, type StorageFs } from "./storage/index.ts";
 import { PartitionProducerState } from "./storage/producer-state.ts";
 import type { LogManager } from "./storage/types.ts";
 import { assert } from "./util/assert.ts";
 import { systemClock } from "./util/clock.ts";
+import { descriptorBudget } from "./util/descriptor-budget.ts";
 import { createLogger, setLogNodeId } from "./util/logger.ts";
 import { BrokerMetrics } from "./util/metrics.ts";
+import { StartupError, startupStep } from "./util/startup-error.ts";
 
 const log = createLogger("node");
 
@@ -184,10 +190,55 @@ export interface RunningNode {
 export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode> {
   const config = loaded.values;
   const directory = dataDir(config);
-  await mkdir(directory, { recursive: true });
-  const meta = await loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]);
+  await startupStep(`cannot create data directory ${directory}`, () => mkdir(directory, { recursive: true }));
+  // Before anything else touches the directory: a second node on it must not recover (truncate)
+  // the live node's files (storage/dir-lock.ts).
+  const lock = await startupStep(`cannot lock data directory ${directory}`, () => {
+    try {
+      return lockDataDirectory(directory);
+    } catch (error) {
+      // Already one line naming the directory and the holder's pid.
+      if (error instanceof DataDirectoryLockedError) throw new StartupError(error.message);
+      throw error;
+    }
+  });
+  // Everything started so far, closed in reverse order when a later step fails.
+  const started: (() => void | Promise<void>)[] = [() => lock.release()];
+  const stopStarted = async () => {
+    for (const stop of started.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log.warn("cleanup after a failed start failed", { error: String(error) });
+      }
+    }
+  };
+  try {
+    return await startLocked(loaded, directory, lock, started);
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
+}
+
+async function startLocked(
+  loaded: LoadedBrokerConfig,
+  directory: string,
+  lock: DirectoryLock,
+  started: (() => void | Promise<void>)[],
+): Promise<RunningNode> {
+  const config = loaded.values;
+  const limit = raiseDescriptorLimit();
+  const budget = descriptorBudget(limit.soft);
+  const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]));
   setLogNodeId(meta.nodeId);
-  log.info("starting", { "node.id": meta.nodeId, "cluster.id": meta.clusterId, "data.dir": directory });
+  log.info("starting", {
+    "node.id": meta.nodeId,
+    "cluster.id": meta.clusterId,
+    "data.dir": directory,
+    lock: describeLock(lock),
+    "file.descriptors": `${limit.soft} (${limit.outcome}; ${budget.segmentFiles} for segment files, ${budget.connections} for connections)`,
+  });
 
   const logs = createLogManager({
     dataDir: directory,
@@ -195,30 +246,30 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     logger: createLogger("storage"),
     // Idempotent-producer state per partition, rebuilt from the log at open (storage/producer-state.ts).
     producerStateFactory: () => new PartitionProducerState({ producerIdExpirationMs: config["producer.id.expiration.ms"] }),
+    segmentDescriptorsMax: budget.segmentFiles,
+    closeConcurrencyMax: budget.logsClosing,
   });
-  await logs.open();
-  let core: BrokerCore;
-  try {
-    core = await startBrokerCore({ loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown });
-  } catch (error) {
-    await logs.close().catch(() => {});
-    throw error;
-  }
+  await startupStep(`cannot open the logs in ${directory}`, () => logs.open());
+  started.push(() => logs.close());
+  // The metadata log replayed (a data directory of the topics.json era migrated first); the logs it
+  // names recover in the background from here.
+  const core = await startupStep(`cannot open the cluster metadata in ${directory}`, () =>
+    startBrokerCore({ loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown }));
+  started.push(() => core.close());
   // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
   const cleaner = startLogCleaner(logs, config, realFs, native);
+  started.push(async () => void (await cleaner?.stop()));
 
   const listeners = config.listeners.map((entry) => parseListener("listeners", entry));
   const advertisedListeners = config["advertised.listeners"].map((entry) => parseListener("advertised.listeners", entry));
   const plaintext = listeners.find((listener) => listener.name === "PLAINTEXT");
-  const stopped: (() => Promise<void> | void)[] = [() => logs.close(), () => cleaner?.stop(), () => core.close()];
-  const stopAll = async () => {
-    for (const stop of stopped.splice(0).reverse()) await stop();
-  };
+  if (!plaintext) throw new StartupError("listeners has no PLAINTEXT entry (the Kafka protocol listener)");
+
   const broker: BrokerContext = {
     config: loaded,
     nodeId: meta.nodeId,
     clusterId: meta.clusterId,
-    advertised: plaintext ?? { name: "PLAINTEXT", host: "127.0.0.1", port: 0 },
+    advertised: plaintext,
     metadata: core.publisher,
     topicConfigs: core.topicConfigs,
     admin: core.admin,
@@ -235,39 +286,40 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
   let listenersUp = false;
   let ready = false;
   let shuttingDown = false;
-  let kafka: KafkaServer;
+  const kafka = await startupStep(`cannot listen for Kafka clients on ${plaintext.host}:${plaintext.port}`, () =>
+    startKafkaServer(broker, handlers, plaintext, broker.log, {
+      connectionsMax: budget.connections,
+      descriptorLimit: budget.limit,
+      descriptorReserve: budget.reserve,
+    }));
+  started.push(() => kafka.close());
+  broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
+  // Registration needs the bound port (the endpoint clients are told). Once it is done, Metadata
+  // lists this broker; its partitions follow as their logs recover.
+  await startupStep("cannot register the broker with the controller", () =>
+    core.register([{ name: "PLAINTEXT", host: broker.advertised.host, port: broker.advertised.port, securityProtocol: PLAINTEXT }]));
+  const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
-  try {
-    if (!plaintext) throw new Error("listeners has no PLAINTEXT entry (the Kafka protocol listener)");
-    kafka = startKafkaServer(broker, handlers, plaintext, broker.log);
-    stopped.push(() => kafka.close());
-    broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
-    // Registration needs the bound port (the endpoint clients are told). Once it is done, Metadata
-    // lists this broker; the partitions follow as their logs recover.
-    await core.register([{ name: "PLAINTEXT", host: broker.advertised.host, port: broker.advertised.port, securityProtocol: PLAINTEXT }]);
-    console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
-    const httpListener = listeners.find((listener) => listener.name === "HTTP");
-    if (httpListener) {
-      const backend = new LocalBackend(broker, {
-        isReady: () => listenersUp && ready && !shuttingDown,
-        kafkaConnectionCount: () => kafka.connectionCount,
-      });
-      http = startHttpServer(httpListener, {
+  if (httpListener) {
+    const backend = new LocalBackend(broker, {
+      isReady: () => listenersUp && ready && !shuttingDown,
+      kafkaConnectionCount: () => kafka.connectionCount,
+    });
+    http = await startupStep(`cannot listen for HTTP on ${httpListener.host}:${httpListener.port}`, () =>
+      startHttpServer(httpListener, {
         backend,
         config,
         metrics: broker.metrics!,
         clusterId: meta.clusterId,
         nodeId: meta.nodeId,
         log: createLogger("http"),
-      });
-      const started = http;
-      stopped.push(() => started.close());
-      console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
-    }
-  } catch (error) {
-    await stopAll().catch(() => {});
-    throw error;
+      }));
+    const openHttp = http;
+    started.push(() => openHttp.close());
   }
+  // Printed once every listener is up: a start that fails on the HTTP port never said "listening".
+  console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
+  if (http) console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
   listenersUp = true;
   const becameReady = core.whenReady().then(() => {
     ready = true;
@@ -287,7 +339,11 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     close() {
       closing ??= (async () => {
         shuttingDown = true;
-        await stopAll();
+        try {
+          for (const stop of started.splice(0).reverse()) await stop();
+        } finally {
+          lock.release();
+        }
         log.info("stopped");
       })();
       return closing;

@@ -6,6 +6,13 @@
 // existing partition directories of those topics are adopted as they are (a partition.metadata
 // naming the topic id is written into each). Then the files are renamed `*.migrated`.
 //
+// Both files were kept twice, each copy with a checksum (checked-file.ts: `<name>` and
+// `<name>.mirror`): a damaged or missing primary is read from its mirror (logged at ERROR). Both
+// copies of topics.json unusable: the start refuses (DamagedMetadataError, one line naming both
+// files) and nothing is changed — starting without them would adopt the partitions with default
+// configs. Both copies of producer-ids unusable: producer ids continue above a floor derived from
+// the clock (1,000 per millisecond since 1970), as the allocator of that era did, never reused.
+//
 // Crash safety: partition.metadata files first (the same ids again after a crash), then the
 // records in one batch (all or nothing), then the renames; a start that finds the log non-empty
 // and the files still there only finishes the renames.
@@ -20,6 +27,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { isUuidString } from "../protocol/primitives.ts";
 import { readPartitionMetadata, writePartitionMetadata, type StorageFs } from "../storage/index.ts";
 import type { Logger } from "../util/logger.ts";
+import { mirrorPath, readCheckedFile } from "./checked-file.ts";
 import type { MetadataLog } from "./metadata-log.ts";
 import { ConfigResourceType, record, type MetadataRecord } from "./records.ts";
 import { topicNameProblem } from "./topic-name.ts";
@@ -56,10 +64,34 @@ function parseTopics(path: string, text: string): LegacyState {
   return { topics, deleting };
 }
 
-function parseProducerIdsEnd(path: string, text: string): bigint {
-  const trimmed = text.trim();
-  if (!/^\d+$/.test(trimmed)) throw new Error(`${path}: not a producer id high-water mark: ${JSON.stringify(trimmed)}`);
-  return BigInt(trimmed);
+/** Why a topics.json text is unusable, or null (checked-file's accept). */
+function topicsProblem(text: string): string | null {
+  try {
+    parseTopics("topics.json", text);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+function producerIdsProblem(text: string): string | null {
+  return /^\d+$/.test(text.trim()) ? null : `not a producer id high-water mark: ${JSON.stringify(text.trim().slice(0, 40))}`;
+}
+
+/** The end of the last reserved producer-id block; a clock floor when both copies are unusable. */
+async function readProducerIdsEnd(path: string, logger: Logger): Promise<bigint> {
+  try {
+    const text = await readCheckedFile(path, producerIdsProblem, logger);
+    return text === null ? 0n : BigInt(text.trim());
+  } catch (error) {
+    const floor = BigInt(Date.now()) * 1000n;
+    logger.error("the producer id file and its mirror are unusable; continuing above a clock-derived floor so that no id is handed out twice", {
+      file: path,
+      error: error instanceof Error ? error.message : String(error),
+      nextProducerId: String(floor),
+    });
+    return floor;
+  }
 }
 
 function topicRecords(topic: LegacyTopic, nodeId: number): MetadataRecord[] {
@@ -88,17 +120,17 @@ export async function migrateLegacyMetadata(options: MigrationOptions): Promise<
   const directory = join(dataDir, legacyMetadataDirectory);
   const topicsPath = join(directory, topicsFile);
   const producerIdsPath = join(directory, producerIdsFile);
-  const present = [topicsPath, producerIdsPath].filter((path) => fs.exists(path));
+  const present = [topicsPath, mirrorPath(topicsPath), producerIdsPath, mirrorPath(producerIdsPath)].filter((path) => fs.exists(path));
   if (present.length === 0) return false;
   if (options.log.committedOffset >= 0n) {
     // Migrated before a crash that came ahead of the renames.
     await renameMigrated(fs, directory, present);
     return false;
   }
-  const topicsBytes = fs.readFile(topicsPath);
-  const state = topicsBytes === null ? { topics: [], deleting: [] } : parseTopics(topicsPath, new TextDecoder().decode(topicsBytes));
-  const producerIdsBytes = fs.readFile(producerIdsPath);
-  const producerIdsEnd = producerIdsBytes === null ? 0n : parseProducerIdsEnd(producerIdsPath, new TextDecoder().decode(producerIdsBytes));
+  // Both copies of topics.json unusable: DamagedMetadataError, and the start refuses.
+  const topicsText = await readCheckedFile(topicsPath, topicsProblem, logger);
+  const state = topicsText === null ? { topics: [], deleting: [] } : parseTopics(topicsPath, topicsText);
+  const producerIdsEnd = await readProducerIdsEnd(producerIdsPath, logger);
 
   const records: MetadataRecord[] = [];
   for (const topic of state.topics) {

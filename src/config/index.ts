@@ -2,3 +2,4 @@ export * from "./schema.ts";
 export * from "./parse.ts";
 export * from "./load.ts";
 export * from "./listeners.ts";
+export * from "./connection-limits.ts";

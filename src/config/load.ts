@@ -19,9 +19,10 @@ import {
   type TopicConfig,
   type TopicConfigKey,
 } from "./schema.ts";
+import { parseConnectionOverrides } from "./connection-limits.ts";
 
 /** RUNNEL_* variables that switch runtime behaviour and are not configuration keys. */
-export const RUNTIME_ENV = new Set(["RUNNEL_NATIVE", "RUNNEL_LOG_LEVEL", "RUNNEL_LOG_FORMAT", "RUNNEL_BOOTSTRAP", "RUNNEL_TEST_CLIENTS", "RUNNEL_BIN"]);
+export const RUNTIME_ENV = new Set(["RUNNEL_NATIVE", "RUNNEL_NATIVE_LIBRARY", "RUNNEL_LIBC", "RUNNEL_LOG_LEVEL", "RUNNEL_LOG_FORMAT", "RUNNEL_BOOTSTRAP", "RUNNEL_TEST_CLIENTS", "RUNNEL_BIN"]);
 
 export interface LoadedBrokerConfig {
   values: BrokerConfig;
@@ -103,6 +104,7 @@ function applyAliases(config: BrokerConfig): void {
   if (config["log.dirs"].length !== 1) {
     throw new ConfigError("log.dirs", "exactly one data directory is supported");
   }
+  parseConnectionOverrides(config["max.connections.per.ip.overrides"]);
 }
 
 /** Data directory of this broker. */

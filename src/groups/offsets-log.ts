@@ -15,11 +15,15 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Partition } from "../replication/partition.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
 import { batchesIn, decodeBatchRecords, encodeBatch, type LogRecord } from "../storage/cleaner-records.ts";
+import { DamagedDataError } from "../storage/segment.ts";
+import type { BatchHeader } from "../storage/batch-header.ts";
 import { assert } from "../util/assert.ts";
+import { createLogger } from "../util/logger.ts";
 import type { GroupRecord, GroupStore } from "./group-store.ts";
 import { OFFSETS_TOPIC, offsetsPartitionFor } from "./partition-for.ts";
 import { decodeRecord, encodeRecordKey, encodeRecordValue } from "./records.ts";
 
+const logger = createLogger("offsets-log");
 const loadReadBytesMax = 1 << 20;
 const noHeaders = new Uint8Array([0]);
 
@@ -86,31 +90,37 @@ export class OffsetsLog implements GroupStore {
   /**
    * Replay one partition from its log start to its log end, calling `apply` for each record in log
    * order, a chunk at a time with the event loop free in between (other partitions' groups are
-   * served meanwhile). Stops early once `wanted()` is false (the leadership moved on).
+   * served meanwhile). Stops early once `wanted()` is false (the leadership moved on). Damage never
+   * stops the load: a damaged stretch is skipped (what it held — commits, group metadata — is lost,
+   * and said so at ERROR; newer records after it still apply), and a record that does not decode is
+   * skipped alone.
    */
-  async loadPartition(replica: Partition, apply: (record: GroupRecord) => void, wanted: () => boolean): Promise<{ records: number; bytes: number }> {
+  async loadPartition(replica: Partition, apply: (record: GroupRecord) => void, wanted: () => boolean): Promise<{ records: number; bytes: number; skipped: number }> {
     const log = replica.log;
+    const totals = { records: 0, bytes: 0, skipped: 0 };
     let cursor = log.logStartOffset;
     const end = log.logEndOffset;
-    let records = 0;
-    let bytes = 0;
     while (cursor < end && wanted()) {
-      const read = log.read(cursor, loadReadBytesMax, end);
+      let read;
+      try {
+        read = log.read(cursor, loadReadBytesMax, end);
+      } catch (error) {
+        if (!(error instanceof DamagedDataError) || error.readableFrom <= cursor) throw error;
+        logger.error("skipping damaged records of the offsets topic; the commits and group changes they held are lost", {
+          partition: `${OFFSETS_TOPIC}-${replica.partition}`,
+          offsets: `${cursor}..${error.readableFrom - 1n}`,
+          error: error.message,
+        });
+        totals.skipped += 1;
+        cursor = error.readableFrom;
+        continue;
+      }
       const before = cursor;
       try {
         for (const chunk of read.chunks) {
-          bytes += chunk.length;
+          totals.bytes += chunk.length;
           for (const batch of batchesIn(chunk)) {
-            const decoded = decodeBatchRecords(batch.bytes, batch.header);
-            if (decoded === null) throw new Error(`compressed batch at ${batch.header.baseOffset} in ${OFFSETS_TOPIC}-${replica.partition}`);
-            for (const record of decoded) {
-              if (record.offset < cursor || record.key === null) continue;
-              const groupRecord = decodeRecord(record.key, record.value);
-              if (groupRecord) {
-                apply(groupRecord);
-                records++;
-              }
-            }
+            this.applyBatch(replica.partition, batch, cursor, apply, totals);
             const last = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
             if (last > cursor) cursor = last;
           }
@@ -121,6 +131,36 @@ export class OffsetsLog implements GroupStore {
       if (cursor === before) break;
       if (cursor < end) await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return { records, bytes };
+    return totals;
+  }
+
+  private applyBatch(
+    partition: number,
+    batch: { header: BatchHeader; bytes: Uint8Array },
+    cursor: bigint,
+    apply: (record: GroupRecord) => void,
+    totals: { records: number; skipped: number },
+  ): void {
+    const decoded = decodeBatchRecords(batch.bytes, batch.header);
+    if (decoded === null) {
+      totals.skipped += 1;
+      logger.error("skipping a compressed batch in the offsets topic (never written by Runnel)", { partition: `${OFFSETS_TOPIC}-${partition}`, baseOffset: String(batch.header.baseOffset) });
+      return;
+    }
+    for (const record of decoded) {
+      if (record.offset < cursor || record.key === null) continue;
+      let groupRecord: GroupRecord | null;
+      try {
+        groupRecord = decodeRecord(record.key, record.value);
+      } catch (error) {
+        totals.skipped += 1;
+        logger.error("skipping an offsets record that does not decode", { partition: `${OFFSETS_TOPIC}-${partition}`, offset: String(record.offset), error: String(error) });
+        continue;
+      }
+      if (groupRecord) {
+        apply(groupRecord);
+        totals.records++;
+      }
+    }
   }
 }

@@ -57,6 +57,9 @@ export function startHttpServer(listener: Listener, options: HttpServerOptions):
     hostname: listener.host,
     port: listener.port,
     development: false,
+    // Bun.serve sets SO_REUSEPORT by default: a second node given the same port started and the
+    // two answered alternately. Bind exclusively, so that a taken port refuses the start.
+    reusePort: false,
     http2: true,
     ...(tls ? { tls } : {}),
     idleTimeout: Math.min(255, Math.ceil(options.config["http.idle.timeout.ms"] / 1000)),

@@ -10,7 +10,10 @@
 //     closes this connection;
 //   - at most queued.max.requests requests in flight per connection, and at most
 //     connectionWriteQueueBytesMax bytes of responses waiting for the socket: beyond either, this
-//     connection's reads are paused (socket.pause()) until it drains. Other connections never wait.
+//     connection's reads are paused (socket.pause()) until it drains. Other connections never wait;
+//   - queued.max.request.bytes across all connections (request-memory.ts): a request's declared
+//     size is reserved when its size prefix arrives and given back when it is answered; while the
+//     budget is spent, a connection about to start a new request pauses until memory comes back.
 // Bun's socket.write() takes what the kernel accepts and returns the count; the rest stays in our
 // queue until `drain`. Response pieces may be views of storage (Fetch): their `onDone` callbacks
 // (releasing the mappings) run once the bytes are written, or when the connection dies.
@@ -19,6 +22,7 @@ import type { Socket } from "bun";
 import { assert } from "../util/assert.ts";
 import type { Logger } from "../util/logger.ts";
 import { CloseConnection } from "./handler.ts";
+import type { RequestMemoryPool } from "./request-memory.ts";
 
 /** A response ready to be written: pieces in order, and what to run once they are written. */
 export interface OutboundResponse {
@@ -43,6 +47,8 @@ export interface ConnectionLimits {
   requestBytesMax: number;
   inFlightRequestsMax: number;
   writeQueueBytesMax: number;
+  /** queued.max.request.bytes, shared by every connection of the listener. */
+  requestMemory: RequestMemoryPool;
 }
 
 /** Bytes of responses queued for one socket above which its reads pause. */
@@ -55,6 +61,8 @@ interface Slot {
   ready: boolean;
   response: OutboundResponse | null;
   onDone: (() => void)[];
+  /** Bytes of queued.max.request.bytes this request holds until it is answered. */
+  reservedBytes: number;
 }
 
 interface QueuedWrite {
@@ -78,6 +86,11 @@ export class Connection implements ConnectionInfo {
   private writeOutScheduled = false;
   /** Set when a bad frame arrived: earlier requests are still answered, then the socket closes. */
   private closingReason: string | null = null;
+  /** Bytes reserved for the request being received (its declared size), 0 before its size is known. */
+  private frameReservedBytes = 0;
+  /** Cancels the wait for request memory, while this connection waits for it. */
+  private cancelMemoryWait: (() => void) | null = null;
+  private inFlightHighWater = 0;
 
   constructor(
     private readonly socket: Socket<Connection>,
@@ -97,6 +110,33 @@ export class Connection implements ConnectionInfo {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Whether reads are paused (a limit is reached: in-flight requests, queued responses, memory). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Requests dispatched and not yet written out (queued.max.requests bounds it). */
+  get requestsInFlight(): number {
+    return this.slots.length;
+  }
+
+  /** Responses ready but held behind an earlier request that is not answered yet (strict order). */
+  get heldResponses(): number {
+    let held = 0;
+    for (const slot of this.slots) if (slot.ready) held++;
+    return held;
+  }
+
+  /** Most requests in flight at once over this connection's life (tests of queued.max.requests). */
+  get requestsInFlightHighWater(): number {
+    return this.inFlightHighWater;
+  }
+
+  /** Whether the connection waits for queued.max.request.bytes to start its next request. */
+  get waitingForMemory(): boolean {
+    return this.cancelMemoryWait !== null;
   }
 
   /** Bun `data` event. A frame inside one chunk is a view of it; a frame across chunks is copied. */
@@ -126,7 +166,10 @@ export class Connection implements ConnectionInfo {
         if (frame === null) break;
         this.handleFrame(frame);
       }
-      if (!this.closed && this.closingReason === null) this.resume();
+      if (!this.closed && this.closingReason === null) {
+        if (this.cancelMemoryWait !== null) this.pause();
+        else this.resume();
+      }
     } finally {
       this.pumping = false;
     }
@@ -165,6 +208,7 @@ export class Connection implements ConnectionInfo {
       this.closeAfterPending(`frame size ${size} outside 1..${this.limits.requestBytesMax} (socket.request.max.bytes)`);
       return null;
     }
+    if (this.frameReservedBytes === 0 && !this.reserveFrame(size)) return null;
     if (this.inputBytes < 4 + size) return null;
     const head = this.input[0]!;
     if (head.length >= 4 + size) {
@@ -180,6 +224,30 @@ export class Connection implements ConnectionInfo {
     this.consume(4, null);
     this.consume(size, frame);
     return frame;
+  }
+
+  /**
+   * Reserve a new request's declared size from queued.max.request.bytes. When the budget is spent,
+   * wait (reads pause in pump) and retry once memory is given back.
+   */
+  private reserveFrame(size: number): boolean {
+    if (this.cancelMemoryWait !== null) return false;
+    if (this.limits.requestMemory.tryReserve(size)) {
+      this.frameReservedBytes = size;
+      return true;
+    }
+    this.cancelMemoryWait = this.limits.requestMemory.waitForMemory(() => {
+      this.cancelMemoryWait = null;
+      if (!this.closed && !this.pumping) this.pump();
+    });
+    return false;
+  }
+
+  /** Give a request's reservation back (once). */
+  private releaseReservation(slot: Slot): void {
+    if (slot.reservedBytes === 0) return;
+    this.limits.requestMemory.release(slot.reservedBytes);
+    slot.reservedBytes = 0;
   }
 
   /** Remove `count` bytes from the input, copying them into `into` when given. */
@@ -198,21 +266,26 @@ export class Connection implements ConnectionInfo {
   }
 
   private handleFrame(frame: Uint8Array): void {
+    const reservedBytes = this.frameReservedBytes;
+    this.frameReservedBytes = 0;
     let outcome: DispatchOutcome;
     try {
       outcome = this.dispatch(frame, this);
     } catch (error) {
+      this.limits.requestMemory.release(reservedBytes);
       this.log.error("dispatcher failed", { connection: this.id, error: String(error) });
       this.closeAfterPending("dispatcher failed");
       return;
     }
     if (outcome.kind === "close") {
+      this.limits.requestMemory.release(reservedBytes);
       this.closeAfterPending(outcome.reason);
       return;
     }
-    const slot: Slot = { ready: false, response: null, onDone: outcome.onDone };
+    const slot: Slot = { ready: false, response: null, onDone: outcome.onDone, reservedBytes };
     this.slots.push(slot);
     assert(this.slots.length <= this.limits.inFlightRequestsMax, "more requests in flight than queued.max.requests");
+    if (this.slots.length > this.inFlightHighWater) this.inFlightHighWater = this.slots.length;
     const response = outcome.response;
     if (response instanceof Promise) {
       response.then(
@@ -237,6 +310,7 @@ export class Connection implements ConnectionInfo {
     assert(!slot.ready, "a request completed twice");
     slot.ready = true;
     slot.response = response;
+    this.releaseReservation(slot);
     if (this.closed) {
       runAll(slot.onDone);
       slot.onDone = [];
@@ -313,6 +387,7 @@ export class Connection implements ConnectionInfo {
     this.pause();
     this.input.length = 0;
     this.inputBytes = 0;
+    this.dropFrameReservation();
     this.writeOut();
   }
 
@@ -341,11 +416,24 @@ export class Connection implements ConnectionInfo {
     this.writes.unshift({ bytes: merged, offset: 0, onDone });
   }
 
-  /** Close this connection (idempotent): abort waits, release queued views, end the socket. */
+  /** Forget the request being received (the connection will not read it): its memory goes back. */
+  private dropFrameReservation(): void {
+    this.cancelMemoryWait?.();
+    this.cancelMemoryWait = null;
+    if (this.frameReservedBytes > 0) this.limits.requestMemory.release(this.frameReservedBytes);
+    this.frameReservedBytes = 0;
+  }
+
+  /**
+   * Close this connection (idempotent): abort waits, release queued views, end the socket. Logged
+   * at DEBUG: a client (or an attacker) that sends bad frames or disconnects must not be able to
+   * flood the log; the listener counts and reports refusals itself.
+   */
   close(reason?: string): void {
     if (this.closed) return;
     this.closed = true;
-    if (reason) this.log.info("closing connection", { connection: this.id, remote: this.remoteAddress, reason });
+    if (reason) this.log.debug("closing connection", { connection: this.id, remote: this.remoteAddress, reason });
+    this.dropFrameReservation();
     this.abort.abort();
     for (const write of this.writes.splice(0)) runAll(write.onDone);
     this.writeBytes = 0;

@@ -110,6 +110,8 @@ export class LogCleaner {
   private running: Promise<unknown> | null = null;
   private stopped = false;
   private readonly checkpoints = new Map<string, bigint>();
+  /** Logs whose last cleaning failed (their error was logged once). */
+  private readonly failing = new Set<string>();
 
   constructor(private readonly options: LogCleanerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -158,8 +160,18 @@ export class LogCleaner {
     const results: CleanStats[] = [];
     for (const candidate of candidates) {
       if (this.stopped) break;
-      const stats = await this.cleanLog(candidate.log, true);
-      if (stats) results.push(stats);
+      // One log that cannot be cleaned (damaged data found while cleaning) must not stop the others,
+      // nor fill the log with the same error every pass.
+      try {
+        const stats = await this.cleanLog(candidate.log, true);
+        if (stats) results.push(stats);
+        this.failing.delete(candidate.log.directory);
+      } catch (error) {
+        if (!this.failing.has(candidate.log.directory)) {
+          this.logger.error("cleaning a log failed; it is retried every pass, logged again once it has worked", { log: `${candidate.log.topic}-${candidate.log.partition}`, error: String(error) });
+        }
+        this.failing.add(candidate.log.directory);
+      }
     }
     return results;
   }

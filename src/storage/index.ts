@@ -34,9 +34,11 @@ export { createRealFs, partitionDirectory, realFs, type OpenMode, type StorageFs
 export { clusterMetadataTopic, DataDirLogManager, type LogManagerOptions } from "./log-manager.ts";
 export { Log, type PartitionLogOptions } from "./partition-log.ts";
 export { MappingCache } from "./mapping.ts";
+export { DescriptorCache } from "./descriptors.ts";
 export {
   parseSegmentFileName,
   scanBatches,
+  DamagedDataError,
   Segment,
   segmentFileStem,
   segmentPaths,

@@ -1,15 +1,20 @@
 // Every partition log of this node, under `<dataDir>/<topic>-<partition>/` (Kafka's layout), with
 // the node-wide pieces: the recovery-point, log-start-offset and high-watermark
-// (replication-offset-checkpoint) checkpoint files, the LRU of mapped segments, and the background
-// schedulers (retention every log.retention.check.interval.ms, checkpoints every
-// log.flush.offset.checkpoint.interval.ms).
+// (replication-offset-checkpoint) checkpoint files, the LRUs of mapped segments and of open segment
+// files, and the background schedulers (retention every log.retention.check.interval.ms,
+// checkpoints every log.flush.offset.checkpoint.interval.ms).
 //
 // Storage does not decide which partitions exist: `open()` only reads the checkpoint files and
-// lists the partition directories it finds; the node's reconciler (src/replication/) creates or
-// opens the logs the metadata image names, with their topic ids. A directory that holds another
-// topic's data (its partition.metadata names another id, or none) is moved aside as
-// `<topic>-<partition>.<id>-stray`, never deleted; directories nobody claims are left alone
-// (`unclaimed()` lists them). Tools and tests that want every directory opened call `openFound()`.
+// lists the partition directories it finds; the node's replica layer (src/replication/) creates or
+// opens — recovers — the logs the metadata image names, with their topic ids (in the background at
+// start). A directory that holds another topic's data (its partition.metadata names another id, or
+// none) is moved aside as `<topic>-<partition>.<id>-stray`, never deleted; directories nobody
+// claims are left alone (`unclaimed()` lists them). Tools and tests that want every directory
+// opened call `openFound()`.
+//
+// A found log that cannot be opened (an unreadable file, an inconsistency recovery will not guess
+// about) fails alone (KAFKA_STORAGE_ERROR; the replica layer keeps it offline) and the node goes on
+// with the others; a partition that cannot be created (EMFILE, ENOSPC) leaves no directory behind.
 
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -29,10 +34,12 @@ import {
   writeCheckpoint,
   type CheckpointEntries,
 } from "./checkpoint.ts";
-import { readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
 import { realFs, type StorageFs } from "./fs.ts";
+import { DescriptorCache } from "./descriptors.ts";
 import { MappingCache } from "./mapping.ts";
+import { readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
 import { Log } from "./partition-log.ts";
+import { storageError } from "./segment.ts";
 import type { CreateLogOptions, LogManager, PartitionDirectory, PartitionLog, ProducerStateManager } from "./types.ts";
 
 export interface LogManagerOptions {
@@ -47,6 +54,13 @@ export interface LogManagerOptions {
   logger?: Logger;
   /** Most segments mapped at once across all partitions (default 4096; vm.max_map_count is 65530). */
   mappedSegmentsMax?: number;
+  /**
+   * Most segment files open at once across all partitions (default 1024; the node sizes it from
+   * RLIMIT_NOFILE): the descriptors of the least recently used are closed (descriptors.ts).
+   */
+  segmentDescriptorsMax?: number;
+  /** Most logs closed at once at shutdown (default 64): each holds index files open until its last sync. */
+  closeConcurrencyMax?: number;
   /** Start the retention and checkpoint timers (default true; tests call runRetention() instead). */
   backgroundTasks?: boolean;
   /** Test hook, never set in production: awaited before a partition found at open() recovers. */
@@ -70,11 +84,21 @@ const partitionDirectoryPattern = /^(.+)-(\d+)$/;
 export const cleanShutdownFile = ".runnel_cleanshutdown";
 
 /**
- * Most logs closed at once. Closing a log writes the index files of its stale segments (two more
- * descriptors each, held until its last fdatasync): closing 10,000 logs all at once ran out of file
- * descriptors (EMFILE) on top of the one each open segment holds.
+ * Most logs closed at once, by default. Closing a log writes the index files of its stale segments
+ * (two more descriptors each, held until its last fdatasync): closing 10,000 logs all at once ran
+ * out of file descriptors (EMFILE).
  */
 const logsClosingMax = 64;
+
+/** "topic partition" lines of the clean-shutdown marker: partitions that were not closed cleanly. */
+function parseUncleanList(bytes: Uint8Array): string[] {
+  const keys: string[] = [];
+  for (const line of new TextDecoder().decode(bytes).split("\n")) {
+    const match = /^(\S+) (\d+)$/.exec(line);
+    if (match) keys.push(partitionKey(match[1]!, Number(match[2])));
+  }
+  return keys;
+}
 
 /** `action` on every item, at most `concurrencyMax` at a time; the results in item order. */
 async function settleInBatches<T, R>(items: readonly T[], concurrencyMax: number, action: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
@@ -94,24 +118,28 @@ export class DataDirLogManager implements LogManager {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly mappings: MappingCache;
+  /** Open segment files of every log (descriptors.ts). */
+  readonly descriptors: DescriptorCache;
   private readonly logs = new Map<string, Log>();
+  /** Whether the previous run ended with a clean shutdown (cleanShutdown is reset after recovery). */
+  private previousShutdownClean = false;
+  /** Partitions the last clean shutdown named as not closed cleanly (they were offline). */
+  private uncleanAtShutdown = new Set<string>();
   /**
    * The same logs by topic, then partition: get() needs no key string per call (a Fetch of 1,000
    * partitions looks up 1,000 logs; building and hashing `topic\0partition` was most of it).
    */
   private readonly logsByTopic = new Map<string, Map<number, Log>>();
   private readonly opening = new Map<string, Promise<Log>>();
+  /** Partition directories found at open and not opened, moved aside or deleted since. */
+  private readonly found = new Map<string, PartitionDirectory>();
+  /** Found directories whose log failed to open (their files may be half-recovered). */
+  private readonly failedFound = new Set<string>();
+  /** fdatasyncs of recovered logs still holding descriptors (descriptors.ts). */
+  private readonly recoverySyncs: Promise<void>[] = [];
   private recoveryPoints: CheckpointEntries = new Map();
   private logStartOffsets: CheckpointEntries = new Map();
   private highWatermarks: CheckpointEntries = new Map();
-  /** Partition directories found at open and not opened, moved aside or deleted since. */
-  private readonly found = new Map<string, PartitionDirectory>();
-  /**
-   * Found directories whose last shutdown was not clean (no marker): while they stay unopened their
-   * recovery points are dropped from the next checkpoint, so that a later clean-shutdown marker does
-   * not vouch for logs this run never recovered.
-   */
-  private readonly uncleanFound = new Set<string>();
   private checkpointChain: Promise<void> = Promise.resolve();
   private checkpointQueued = false;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -127,6 +155,7 @@ export class DataDirLogManager implements LogManager {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger("storage");
     this.mappings = new MappingCache(options.mappedSegmentsMax ?? 4096);
+    this.descriptors = new DescriptorCache(options.segmentDescriptorsMax ?? 1024);
   }
 
   /** Read the checkpoint files and the clean-shutdown marker, list the partition directories. Opens no log. */
@@ -135,40 +164,59 @@ export class DataDirLogManager implements LogManager {
     const recovery = readCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile);
     const starts = readCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile);
     const highWatermarks = readCheckpoint(this.fs, this.dataDir, highWatermarkCheckpointFile);
-    for (const error of [recovery.error, starts.error, highWatermarks.error]) {
-      if (error !== null) this.logger.warn("ignoring a damaged checkpoint file; recovery scans whole logs", { error });
+    if (recovery.error !== null) {
+      this.logger.error("ignoring a damaged recovery checkpoint file; recovery verifies whole logs", { error: recovery.error });
+    }
+    if (starts.error !== null) {
+      this.logger.error("ignoring a damaged log start offset checkpoint file; records deleted by DeleteRecords may be readable again", { error: starts.error });
+    }
+    if (highWatermarks.error !== null) {
+      this.logger.error("ignoring a damaged high watermark checkpoint file; each leader recomputes its high watermark", { error: highWatermarks.error });
     }
     this.recoveryPoints = recovery.entries;
     this.logStartOffsets = starts.entries;
     this.highWatermarks = highWatermarks.entries;
     const markerPath = join(this.dataDir, cleanShutdownFile);
-    this.cleanShutdown = this.fs.exists(markerPath) && recovery.error === null;
-    if (this.fs.exists(markerPath)) {
+    const marker = this.fs.readFile(markerPath);
+    if (marker !== null) {
+      // Written just before the marker at every clean shutdown: missing now means removed by hand.
+      for (const name of [recoveryPointCheckpointFile, logStartOffsetCheckpointFile]) {
+        if (!this.fs.exists(join(this.dataDir, name))) this.logger.error("a checkpoint file written at the last clean shutdown is missing; recovery verifies whole logs", { file: join(this.dataDir, name) });
+      }
+    }
+    this.cleanShutdown = marker !== null && recovery.error === null;
+    this.uncleanAtShutdown = new Set(marker === null ? [] : parseUncleanList(marker));
+    if (marker !== null) {
       this.fs.unlink(markerPath);
       await this.fs.fsyncDir(this.dataDir);
     }
+    this.previousShutdownClean = this.cleanShutdown;
     for (const name of this.fs.readdir(this.dataDir).sort()) {
       const match = partitionDirectoryPattern.exec(name);
-      if (!match || !topicNamePattern.test(match[1]!)) continue;
+      if (!match || !topicNamePattern.test(match[1]!) || match[1] === clusterMetadataTopic) continue;
       if (!this.fs.exists(join(this.dataDir, name, "."))) continue;
-      const topic = match[1]!;
-      if (topic === clusterMetadataTopic) continue;
-      const key = partitionKey(topic, Number(match[2]));
-      this.found.set(key, { topic, partition: Number(match[2]) });
-      if (!this.cleanShutdown) this.uncleanFound.add(key);
+      this.found.set(partitionKey(match[1]!, Number(match[2])), { topic: match[1]!, partition: Number(match[2]) });
+    }
+    // Entries of partitions that have no directory any more (deleted before a crash) are dropped.
+    for (const entries of [this.recoveryPoints, this.logStartOffsets, this.highWatermarks]) {
+      for (const key of [...entries.keys()]) if (!this.found.has(key)) entries.delete(key);
     }
     this.startBackgroundTasks();
   }
 
   /** The data directory held the clean-shutdown marker at open (the broker registers with it: KIP-966). */
   get foundCleanShutdown(): boolean {
-    return this.cleanShutdown;
+    return this.previousShutdownClean;
   }
 
-  /** Open every partition directory found at open (tools and tests; a node's reconciler opens what the image names). */
+  /** Open every partition directory found at open (tools and tests; a node's replica layer opens what the image names). */
   async openFound(): Promise<void> {
     for (const { topic, partition } of [...this.found.values()]) {
-      await this.openLog(topic, partition, this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig));
+      try {
+        await this.create(topic, partition, this.configFor(topic));
+      } catch (error) {
+        if (this.closed) return;
+      }
     }
   }
 
@@ -179,6 +227,10 @@ export class DataDirLogManager implements LogManager {
   /** The partition's directory was found at open and its log is not open yet: opening it recovers it. */
   isFound(topic: string, partition: number): boolean {
     return this.found.has(partitionKey(topic, partition));
+  }
+
+  private configFor(topic: string): TopicConfig {
+    return this.options.topicConfigFor?.(topic) ?? topicDefaults(this.options.brokerConfig);
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -201,8 +253,54 @@ export class DataDirLogManager implements LogManager {
       existing.updateConfig(config);
       return existing;
     }
-    if (options.topicId !== undefined && !this.opening.has(key)) await this.claimDirectory(topic, partition, options.topicId);
-    return this.openLog(topic, partition, config);
+    const inProgress = this.opening.get(key);
+    if (inProgress) return inProgress;
+    if (options.topicId !== undefined) await this.claimDirectory(topic, partition, options.topicId);
+    const directory = join(this.dataDir, `${topic}-${partition}`);
+    // Found at open (and not moved aside): opening it recovers it. Otherwise a new partition.
+    const found = this.found.has(key);
+    if (!found) {
+      // Checkpoint entries of an earlier partition of that name (deleted, then a crash before the
+      // checkpoints were rewritten) must not make it look like a log whose data vanished.
+      this.recoveryPoints.delete(key);
+      this.logStartOffsets.delete(key);
+      this.highWatermarks.delete(key);
+    }
+    try {
+      const log = await this.openLog(topic, partition, config);
+      if (found) await this.afterRecovered(log);
+      return log;
+    } catch (error) {
+      if (found && !this.closed) {
+        this.failedFound.add(key);
+        this.logger.error("partition failed to recover; it stays offline (KAFKA_STORAGE_ERROR) until the node restarts, every other partition is served", {
+          directory, error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      // Leave no half-created partition behind.
+      if (!found) this.removeQuietly(directory);
+      if (error instanceof KafkaError) throw error;
+      throw storageError(`${found ? "recovering" : "creating"} partition ${topic}-${partition}`, error);
+    }
+  }
+
+  private removeQuietly(directory: string): void {
+    try {
+      this.fs.removeDir(directory);
+    } catch (removeError) {
+      this.logger.warn("could not remove the directory of a partition that failed to be created", { directory, error: String(removeError) });
+    }
+  }
+
+  /**
+   * A recovered log whose scanned segments still wait for an fdatasync holds their descriptors
+   * until it is done (descriptors.ts): that sync runs in the background, and recovery waits for the
+   * pending ones when the open segment files reach three quarters of their budget.
+   */
+  private async afterRecovered(log: Log): Promise<void> {
+    const syncing = log.syncAfterRecovery();
+    if (syncing) this.recoverySyncs.push(syncing.catch(() => {}));
+    if (this.descriptors.openCount * 4 >= this.descriptors.descriptorsMax * 3) await Promise.all(this.recoverySyncs.splice(0));
   }
 
   /**
@@ -238,7 +336,7 @@ export class DataDirLogManager implements LogManager {
     this.logStartOffsets.delete(key);
     this.highWatermarks.delete(key);
     this.found.delete(key);
-    this.uncleanFound.delete(key);
+    this.failedFound.delete(key);
   }
 
   private openLog(topic: string, partition: number, config: TopicConfig): Promise<Log> {
@@ -255,7 +353,7 @@ export class DataDirLogManager implements LogManager {
       (log) => {
         this.opening.delete(key);
         this.found.delete(key);
-        this.uncleanFound.delete(key);
+        this.failedFound.delete(key);
         this.logs.set(key, log);
         let partitions = this.logsByTopic.get(topic);
         if (!partitions) this.logsByTopic.set(topic, (partitions = new Map()));
@@ -284,12 +382,14 @@ export class DataDirLogManager implements LogManager {
       logger: this.logger.child(`${topic}-${partition}`),
       producerState: this.options.producerStateFactory?.(topic, partition),
       mappings: this.mappings,
+      descriptors: this.descriptors,
       recoveryPoint: this.recoveryPoints.get(key),
       logStartOffset: this.logStartOffsets.get(key),
       highWatermark: this.highWatermarks.get(key),
       // Only logs found at open were closed by the shutdown that wrote the marker.
-      cleanShutdown: this.cleanShutdown && this.found.has(key) && this.recoveryPoints.has(key),
+      cleanShutdown: this.cleanShutdown && this.found.has(key) && this.recoveryPoints.has(key) && !this.uncleanAtShutdown.has(key),
       onLogStartOffsetChanged: () => void this.writeCheckpoints(),
+      persistCheckpoints: () => this.writeCheckpoints(),
     });
   }
 
@@ -298,8 +398,7 @@ export class DataDirLogManager implements LogManager {
     const inProgress = this.opening.get(key);
     if (inProgress) await inProgress.catch(() => {});
     if (!this.logs.has(key) && this.found.has(key)) {
-      // Found at open and not opened (its topic was deleted while it waited to recover): its files
-      // go without opening them.
+      // Found at open and not opened (not yet, or it failed to): its files go without opening them.
       this.fs.removeDir(join(this.dataDir, `${topic}-${partition}`));
       await this.fs.fsyncDir(this.dataDir);
       this.forget(key);
@@ -359,7 +458,6 @@ export class DataDirLogManager implements LogManager {
         this.logStartOffsets.set(key, log.logStartOffset);
         this.highWatermarks.set(key, log.highWatermark);
       }
-      for (const key of this.uncleanFound) this.recoveryPoints.delete(key);
       await writeCheckpoint(this.fs, this.dataDir, recoveryPointCheckpointFile, this.recoveryPoints);
       await writeCheckpoint(this.fs, this.dataDir, logStartOffsetCheckpointFile, this.logStartOffsets);
       await writeCheckpoint(this.fs, this.dataDir, highWatermarkCheckpointFile, this.highWatermarks);
@@ -390,15 +488,22 @@ export class DataDirLogManager implements LogManager {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await Promise.allSettled([...this.opening.values()]);
+    await Promise.all(this.recoverySyncs.splice(0));
     if (this.retentionRunning) await this.retentionRunning;
-    const results = await settleInBatches([...this.logs.values()], logsClosingMax, (log) => log.close());
+    const results = await settleInBatches([...this.logs.values()], this.options.closeConcurrencyMax ?? logsClosingMax, (log) => log.close());
     await this.writeCheckpoints();
     this.logs.clear();
     this.logsByTopic.clear();
     const failed = results.find((result) => result.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    // Directories not opened in this run keep the recovery points of the previous one only when it
-    // ended cleanly (writeCheckpoints drops the others'), so the marker vouches for nothing unseen.
-    if (!this.checkpointFailed) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new Uint8Array(0));
+    // The marker names the partitions whose files this run may have left unclean: those that failed
+    // to recover (recovery may have changed their files before it failed), and those never opened
+    // in this run whose previous shutdown was not clean either. Their next recovery must not take
+    // the checkpoint for their exact end; every other partition's is exact.
+    const unclean = [...this.found.entries()]
+      .filter(([key]) => this.failedFound.has(key) || !this.previousShutdownClean || this.uncleanAtShutdown.has(key))
+      .map(([, entry]) => `${entry.topic} ${entry.partition}\n`)
+      .join("");
+    if (!this.checkpointFailed) await this.fs.writeFileAtomic(join(this.dataDir, cleanShutdownFile), new TextEncoder().encode(unclean));
   }
 }

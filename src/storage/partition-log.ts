@@ -32,6 +32,7 @@ import { assert } from "../util/assert.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import {
+  Attribute,
   lastOffsetOf,
   producerInfoOf,
   stampBaseOffset,
@@ -44,6 +45,8 @@ import {
   type ValidatedBatch,
 } from "./batch-header.ts";
 import type { StorageFs } from "./fs.ts";
+import { DescriptorCache } from "./descriptors.ts";
+import { FailureReporter } from "./failure-reporter.ts";
 import { LeaderEpochCache, type EpochEndOffset } from "./leader-epoch-cache.ts";
 import { MappingCache } from "./mapping.ts";
 import { deleteSnapshotsAfter, writeSnapshotAtomic, writeSnapshotNow } from "./producer-snapshots.ts";
@@ -72,6 +75,8 @@ export interface PartitionLogOptions {
   producerState?: ProducerStateManager;
   /** Shared LRU of mapped segments (LogManager passes one for the node). */
   mappings?: MappingCache;
+  /** Shared LRU of open segment files (LogManager passes one for the node). */
+  descriptors?: DescriptorCache;
   /** From recovery-point-offset-checkpoint; recovery scans from the segment holding it. */
   recoveryPoint?: bigint;
   /** From log-start-offset-checkpoint. */
@@ -82,6 +87,12 @@ export interface PartitionLogOptions {
   cleanShutdown?: boolean;
   /** Called when the log start offset moved (DeleteRecords, retention) so checkpoints get written. */
   onLogStartOffsetChanged?: () => void;
+  /**
+   * Persist the checkpoints now (LogManager: write both files). Awaited by truncateTo after it
+   * lowered the recovery point and before it cuts any file: a checkpoint above the log end can then
+   * only mean data that vanished, which the next start reports and never gives out again.
+   */
+  persistCheckpoints?: () => Promise<void>;
   /** Uniform in [0, 1): picks each active segment's segment.jitter.ms (default Math.random). */
   random?: () => number;
 }
@@ -131,6 +142,7 @@ export class Log implements PartitionLog {
   private readonly producerState: ProducerStateManager | undefined;
   private readonly context: SegmentContext;
   private readonly onLogStartOffsetChanged: () => void;
+  private readonly persistCheckpoints: () => Promise<void>;
   private readonly random: () => number;
   /** The active segment's share of segment.jitter.ms, picked when it became active (Kafka's rule). */
   private rollJitterMs = 0;
@@ -160,6 +172,9 @@ export class Log implements PartitionLog {
 
   private failure: KafkaError | null = null;
   private corruptionReported = false;
+  /** Storage errors logged once per state change (failure-reporter.ts). */
+  private readonly writeFailures: FailureReporter;
+  private readonly readFailures: FailureReporter;
   private closed = false;
   private readonly appendWaiters = new Set<AppendWaiter>();
 
@@ -173,8 +188,30 @@ export class Log implements PartitionLog {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger(`log ${options.topic}-${options.partition}`);
     this.producerState = options.producerState;
-    this.context = { fs: options.fs, native: options.native, mappings: options.mappings ?? new MappingCache(64) };
+    this.context = {
+      fs: options.fs,
+      native: options.native,
+      mappings: options.mappings ?? new MappingCache(64),
+      descriptors: options.descriptors ?? new DescriptorCache(1024),
+      onDescriptorPressure: () => this.syncForDescriptors(),
+      indexIntervalBytes: () => this.config["index.interval.bytes"],
+      onDamageFound: (segment, range) => {
+        this.logger.error("damaged data in a segment file found on read; reads of it answer CORRUPT_MESSAGE, the rest is served", {
+          segment: segment.paths.log,
+          position: range.position,
+          bytes: range.endPosition - range.position,
+          offsets: `${range.fromOffset}..${range.toOffset - 1n}`,
+          reason: range.reason,
+        });
+      },
+      onIndexRepaired: (segment, why) => {
+        this.logger.warn("an index file did not match its segment; rebuilt it from the segment's batches", { segment: segment.paths.log, why });
+      },
+    };
+    this.writeFailures = new FailureReporter(this.logger, `writing to ${options.topic}-${options.partition}`);
+    this.readFailures = new FailureReporter(this.logger, `reading ${options.topic}-${options.partition}`);
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged ?? (() => {});
+    this.persistCheckpoints = options.persistCheckpoints ?? (() => resolved);
     this.random = options.random ?? Math.random;
   }
 
@@ -207,6 +244,40 @@ export class Log implements PartitionLog {
     log.pickRollJitter();
     log.check();
     return log;
+  }
+
+  /**
+   * After open: when recovery left verified segments that no fdatasync covers yet (a crash before
+   * their sync), sync them now in the background, so that their descriptors can be closed by the
+   * LRU and the recovery point moves past them. Null when there is nothing to sync.
+   */
+  syncAfterRecovery(): Promise<void> | null {
+    if (!this.segments.some((segment) => segment.dirty)) return null;
+    this.markDirty();
+    return this.requestSync().catch(() => {
+      // A failed sync took the log offline and was logged (startSync).
+    });
+  }
+
+  private descriptorSyncQueued = false;
+
+  /**
+   * The descriptor LRU is over budget and our unsynced segments hold descriptors: sync them. Called
+   * from inside the LRU's eviction (an append or read of another log), so the sync starts in a
+   * microtask, not re-entrantly; calls before it starts are folded into one.
+   */
+  private syncForDescriptors(): void {
+    if (this.descriptorSyncQueued) return;
+    this.descriptorSyncQueued = true;
+    queueMicrotask(() => {
+      this.descriptorSyncQueued = false;
+      // Not before open() returned (recovery syncs what it scanned itself) and not after close.
+      if (this.segments.length === 0 || this.closed || this.failure !== null) return;
+      this.markDirty();
+      void this.requestSync().catch(() => {
+        // A failed sync took the log offline and was logged (startSync).
+      });
+    });
   }
 
   // ----- positions -------------------------------------------------------------------------
@@ -361,9 +432,9 @@ export class Log implements PartitionLog {
   // ----- append ----------------------------------------------------------------------------
 
   append(batches: Uint8Array, options: AppendOptions = {}): Promise<AppendResult> {
-    if (this.queueDepth > 0) return this.enqueue(() => this.appendNow(batches, options));
+    if (this.queueDepth > 0) return this.enqueue(() => this.appendReporting(batches, options));
     try {
-      return Promise.resolve(this.appendNow(batches, options));
+      return Promise.resolve(this.appendReporting(batches, options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -399,10 +470,24 @@ export class Log implements PartitionLog {
     return this.afterAppend(headers, firstOffset, lastOffset, -1n);
   }
 
+  /** appendNow, with storage failures (a full disk, no descriptors) logged once per state change. */
+  private appendReporting(bytes: Uint8Array, options: AppendOptions): AppendResult {
+    let result: AppendResult;
+    try {
+      result = this.appendNow(bytes, options);
+    } catch (error) {
+      if (error instanceof KafkaError && error.code === ErrorCode.KAFKA_STORAGE_ERROR && error !== this.failure) this.writeFailures.failed(error);
+      throw error;
+    }
+    if (this.writeFailures.isFailing) this.writeFailures.succeeded();
+    return result;
+  }
+
   private appendNow(bytes: Uint8Array, options: AppendOptions): AppendResult {
     this.checkWritable();
     const config = this.config;
     const validated = validateIncomingBatches(this.native, bytes, { maxMessageBytes: config["max.message.bytes"] });
+    if (options.origin !== "coordinator") this.refuseControlBatches(validated);
     this.checkTimestamps(bytes, validated);
     this.checkKeys(bytes, validated);
 
@@ -439,6 +524,19 @@ export class Log implements PartitionLog {
       // Nothing was written: forget the producer state recorded for this append.
       this.producerState?.truncateTo(firstOffset);
       throw error;
+    }
+  }
+
+  /**
+   * Clients may not write control batches (attributes bit 5: transaction markers): Kafka's
+   * LogValidator refuses them with INVALID_RECORD. Accepted, they were acknowledged and then
+   * invisible to consumers (which skip control batches).
+   */
+  private refuseControlBatches(validated: readonly ValidatedBatch[]): void {
+    for (const { header } of validated) {
+      if ((header.attributes & Attribute.control) !== 0) {
+        throw new KafkaError(ErrorCode.INVALID_RECORD, `Clients are not allowed to write control records in topic partition ${this.topic}-${this.partition}.`);
+      }
     }
   }
 
@@ -524,8 +622,13 @@ export class Log implements PartitionLog {
    */
   private storedMaxTimestamp(offset: bigint): bigint {
     if (offset < this.logStartOffsetValue || offset >= this.logEndOffset) return -1n;
-    const found = this.segments[this.segmentIndexFor(offset)]!.findBatch(offset);
-    return found?.header.maxTimestamp ?? -1n;
+    try {
+      const found = this.segments[this.segmentIndexFor(offset)]!.findBatch(offset);
+      return found?.header.maxTimestamp ?? -1n;
+    } catch (error) {
+      if (error instanceof KafkaError) return -1n; // the batch is damaged: its time is unknown
+      throw error;
+    }
   }
 
   private appendTimeFor(options: AppendOptions): bigint {
@@ -668,11 +771,14 @@ export class Log implements PartitionLog {
     }
     const target = this.logEndOffset;
     const segments = this.segments.filter((segment) => segment.dirty && segment.isOpen);
+    // Pinned open until the syncs end (the descriptor LRU must not close, and so let the kernel
+    // reuse, a descriptor an fdatasync is using), and pinned before `dirty` is cleared: a dirty
+    // segment's descriptor is always open (the LRU never closes one), so none is reopened here.
+    const fds = segments.map((segment) => segment.syncStarted());
     for (const segment of segments) segment.dirty = false;
     const indexFds = this.pendingIndexFds.splice(0);
     const directoryDirty = this.directoryDirty;
     this.directoryDirty = false;
-    const fds = segments.map((segment) => segment.fd);
     // In offset order, one after the other, and the directory last: a power loss can then never
     // keep a later segment's data (or a new segment's name) while losing an earlier segment's
     // tail. Usually only the active segment is dirty, so this costs nothing; around a roll it
@@ -695,7 +801,10 @@ export class Log implements PartitionLog {
         if (this.pending) this.pending.reject(this.failure);
         this.pending = null;
       },
-    ).finally(() => this.finishSync(indexFds));
+    ).finally(() => {
+      for (const segment of segments) segment.syncFinished();
+      this.finishSync(indexFds);
+    });
   }
 
   private finishSync(indexFds: number[]): void {
@@ -780,6 +889,13 @@ export class Log implements PartitionLog {
             full = true;
             break;
           }
+          // First read of a batch not verified since this process opened the log: check its CRC
+          // (once). A damaged one ends the read before it, or fails a read that starts at it.
+          if (!segment.batchIntact(end, batch.sizeBytes)) {
+            if (end === found.position) segment.findBatch(cursor); // throws CORRUPT_MESSAGE for it now
+            full = true;
+            break;
+          }
           end += batch.sizeBytes;
           bytes += batch.sizeBytes;
           cursor = batch.lastOffset + 1n;
@@ -802,8 +918,10 @@ export class Log implements PartitionLog {
     } catch (error) {
       for (const release of releases) release();
       if (error instanceof KafkaError && error.code === ErrorCode.CORRUPT_MESSAGE) this.reportCorruption(error);
+      if (error instanceof KafkaError && error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.readFailures.failed(error);
       throw error;
     }
+    if (this.readFailures.isFailing) this.readFailures.succeeded();
     let released = false;
     return {
       chunks,
@@ -925,6 +1043,10 @@ export class Log implements PartitionLog {
       assert(offset >= 0n, "truncation offset must be >= 0");
       await this.waitSyncIdle();
       if (offset >= this.logEndOffset) return;
+      if (offset < this.recoveryPointValue) {
+        this.recoveryPointValue = offset;
+        await this.persistCheckpoints();
+      }
       if (offset < this.logStartOffsetValue || offset <= this.segments[0]!.baseOffset) {
         this.truncateFully(offset < this.logStartOffsetValue ? offset : this.segments[0]!.baseOffset);
       } else {
@@ -1087,7 +1209,11 @@ export class Log implements PartitionLog {
    * crash recovery, segments stay unsynced until the next append's sync).
    */
   cleanableSegments(): Segment[] {
-    return this.segments.slice(0, -1);
+    // Never a damaged segment, nor past one: cleaning rewrites whole files, and the damaged bytes
+    // must stay as they are (and keep being reported) until the operator deals with them.
+    const sealed = this.segments.slice(0, -1);
+    const firstDamaged = sealed.findIndex((segment) => segment.isDamaged);
+    return firstDamaged < 0 ? sealed : sealed.slice(0, firstDamaged);
   }
 
   get segmentContext(): SegmentContext {

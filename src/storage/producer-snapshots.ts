@@ -71,9 +71,20 @@ export function deleteSnapshotsAfter(fs: StorageFs, directory: string, endOffset
  * Load the newest usable snapshot at or below `endOffset` into `state`. Returns the offset from
  * which batches must be replayed (the snapshot's end offset), or null when none could be used.
  */
-export function loadNewestSnapshot(fs: StorageFs, directory: string, state: ProducerStateManager, endOffset: bigint, logger: Logger): bigint | null {
+export function loadNewestSnapshot(
+  fs: StorageFs,
+  directory: string,
+  state: ProducerStateManager,
+  endOffset: bigint,
+  logger: Logger,
+  /** After a clean shutdown a snapshot at the log end offset was written: its absence is reported. */
+  expectedAtEnd = false,
+): bigint | null {
   if (!state.loadSnapshot) return null;
   deleteSnapshotsAfter(fs, directory, endOffset);
+  if (expectedAtEnd && !listSnapshots(fs, directory).includes(endOffset)) {
+    logger.warn("the producer snapshot written at shutdown is missing; replaying the log from an older one", { snapshot: snapshotPath(directory, endOffset) });
+  }
   for (const offset of listSnapshots(fs, directory)) {
     const bytes = fs.readFile(snapshotPath(directory, offset));
     if (bytes === null) continue;

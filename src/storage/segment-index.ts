@@ -144,9 +144,14 @@ export class TimeIndex extends EntryBuffer {
 
   /** Relative offset of the last entry with timestamp <= `timestampMs`, or -1 if none. */
   lookup(native: NativeApi, timestampMs: bigint): number {
-    if (this.entries === 0) return -1;
-    const slot = native.timeIndexLookup(this.bytes, this.entries, timestampMs);
+    const slot = this.lookupSlot(native, timestampMs);
     return slot < 0 ? -1 : this.relativeOffsetAt(slot);
+  }
+
+  /** Slot of the last entry with timestamp <= `timestampMs`, or -1 (lookup's entry). */
+  lookupSlot(native: NativeApi, timestampMs: bigint): number {
+    if (this.entries === 0) return -1;
+    return native.timeIndexLookup(this.bytes, this.entries, timestampMs);
   }
 
   /** Drop entries at or past `relativeOffset` (truncation). */

@@ -35,6 +35,8 @@ import {
   readBatchHeader,
   type BatchHeader,
 } from "./batch-header.ts";
+import { damageAt, damageStartingAt, findResyncPosition, readerFor, shapeOfProblem, type DamagedRange, type ProblemShape } from "./damage.ts";
+import type { DescriptorCache, DescriptorOwner } from "./descriptors.ts";
 import type { StorageFs } from "./fs.ts";
 import { MappingCache, SegmentMapping, type MappingOwner } from "./mapping.ts";
 import { OffsetIndex, TimeIndex } from "./segment-index.ts";
@@ -67,10 +69,27 @@ export function parseSegmentFileName(name: string, suffix: string): bigint | nul
   return BigInt(stem);
 }
 
-export function storageError(what: string, error: unknown): KafkaError {
-  const code = (error as { code?: string }).code;
+/**
+ * CORRUPT_MESSAGE for a read of damaged data, with the offset from which reading can go on (what a
+ * replay of the log, e.g. the group coordinator's, skips to; a consumer must seek there itself).
+ */
+export class DamagedDataError extends KafkaError {
+  constructor(message: string, readonly readableFrom: bigint) {
+    super(ErrorCode.CORRUPT_MESSAGE, message);
+  }
+}
+
+/** KAFKA_STORAGE_ERROR with the system error's code (ENOSPC, EMFILE, EIO…) kept for reporting. */
+export class StorageError extends KafkaError {
+  constructor(readonly systemCode: string | null, message: string) {
+    super(ErrorCode.KAFKA_STORAGE_ERROR, message);
+  }
+}
+
+export function storageError(what: string, error: unknown): StorageError {
+  const code = (error as { code?: string }).code ?? null;
   const message = error instanceof Error ? error.message : String(error);
-  return new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${what}: ${code ?? message}${code ? ` (${message})` : ""}`);
+  return new StorageError(code, `${what}: ${code ?? message}${code ? ` (${message})` : ""}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,6 +175,33 @@ export interface SegmentContext {
   fs: StorageFs;
   native: NativeApi;
   mappings: MappingCache;
+  /** The node's LRU of open segment files (descriptors.ts). */
+  descriptors: DescriptorCache;
+  /** Called when the LRU wants a descriptor that unsynced writes hold: the log syncs soon. */
+  onDescriptorPressure?: () => void;
+  /** The log's index.interval.bytes (for an index rebuilt on the read path). Default 4096. */
+  indexIntervalBytes?: () => number;
+  /** A read found a batch whose CRC does not match and recorded it as damaged (the log reports it). */
+  onDamageFound?: (segment: Segment, range: DamagedRange) => void;
+  /** An index did not match its segment on the read path and was rebuilt (the log reports it). */
+  onIndexRepaired?: (segment: Segment, why: string) => void;
+}
+
+/** A walk that started at an index entry found no batch matching it there: suspect the index. */
+class IndexMismatch extends Error {}
+
+/** A bad region found by Segment.recoveryScan. */
+export interface ScanProblem {
+  /** The bad bytes are [position, endPosition). */
+  position: number;
+  /** The next valid batch's position, or the file size when none follows (a bad tail). */
+  endPosition: number;
+  /** Base offset of the batch at endPosition; null for a bad tail. */
+  resumeOffset: bigint | null;
+  /** The first offset the bad bytes would have held: one past the last valid batch before them. */
+  expectedOffset: bigint;
+  shape: ProblemShape;
+  reason: string;
 }
 
 /** A byte range of the segment's .log for a reader: a view, and how to let go of it. */
@@ -166,7 +212,7 @@ export interface SegmentBytes {
 
 const noRelease = () => {};
 
-export class Segment implements MappingOwner {
+export class Segment implements MappingOwner, DescriptorOwner {
   readonly paths: { log: string; offsetIndex: string; timeIndex: string };
   /** Offset after the last batch of this segment. */
   nextOffset: bigint;
@@ -188,8 +234,25 @@ export class Segment implements MappingOwner {
   mapLengthHint = 0;
   /** Physical size of the .log file: the logical size plus any reserved or cut tail. */
   reservedBytes: number;
+  /**
+   * Byte ranges of the .log found damaged by recovery and kept (see damage.ts), in file order;
+   * reads of their offsets answer CORRUPT_MESSAGE. Empty for almost every segment.
+   */
+  damage: DamagedRange[] = [];
+  /** The open descriptor, or null while the descriptor LRU has it closed (reopened on use). */
   private fdValue: number | null;
+  /** Closed for good (log closed, segment deleted or replaced): the descriptor is never reopened. */
+  private closed = false;
   private deleted = false;
+  /** fdatasyncs in flight on the descriptor: it must not be closed under them. */
+  private syncsInFlight = 0;
+  /** The indexes were rebuilt on the read path (done at most once per segment per process). */
+  private indexesRepaired = false;
+  /**
+   * Bytes [0, crcVerifiedTo) were CRC-checked in this process (recovery's scan, appends, or a first
+   * read). Segments trusted at open start at 0: their batches are checked on first read.
+   */
+  crcVerifiedTo = 0;
 
   constructor(
     private readonly context: SegmentContext,
@@ -207,6 +270,7 @@ export class Segment implements MappingOwner {
     this.rollBaseMs = nowMs;
     this.offsetIndex = new OffsetIndex();
     this.timeIndex = new TimeIndex();
+    context.descriptors.touch(this);
   }
 
   /** Create a new empty segment file (an existing file of that name is emptied). */
@@ -232,17 +296,79 @@ export class Segment implements MappingOwner {
     return new Segment(context, directory, baseOffset, fd, size, nowMs);
   }
 
+  /**
+   * The .log's descriptor, reopened when the descriptor LRU closed it. Throws KafkaError
+   * KAFKA_STORAGE_ERROR when the file cannot be reopened (EMFILE after one attempt to make room,
+   * ENOENT when it vanished, …): the request that needed it fails, nothing else.
+   */
   get fd(): number {
-    assert(this.fdValue !== null, `segment ${this.paths.log} is closed`);
+    assert(!this.closed, `segment ${this.paths.log} is closed`);
+    if (this.fdValue === null) this.fdValue = this.reopen();
+    this.context.descriptors.touch(this);
     return this.fdValue;
+  }
+
+  private reopen(): number {
+    const { fs, descriptors } = this.context;
+    try {
+      return fs.open(this.paths.log, "write");
+    } catch (error) {
+      // Out of descriptors: close idle segment files and try once more.
+      if ((error as { code?: string }).code !== "EMFILE" || descriptors.evict(Math.max(8, descriptors.openCount >> 3), this) === 0) {
+        throw storageError(`reopening ${this.paths.log}`, error);
+      }
+      try {
+        return fs.open(this.paths.log, "write");
+      } catch (again) {
+        throw storageError(`reopening ${this.paths.log}`, again);
+      }
+    }
+  }
+
+  /** DescriptorOwner: close the descriptor unless unsynced writes or a sync in flight need it. */
+  closeIdleDescriptor(): boolean {
+    if (this.fdValue === null) return true;
+    if (this.dirty || this.syncsInFlight > 0) return false;
+    const fd = this.fdValue;
+    this.fdValue = null;
+    this.context.fs.close(fd);
+    return true;
+  }
+
+  /** DescriptorOwner: unsynced writes keep the descriptor open; ask the log for a sync. */
+  descriptorWanted(): void {
+    if (this.dirty && this.syncsInFlight === 0) this.context.onDescriptorPressure?.();
+  }
+
+  /** A sync of this segment starts: its descriptor (returned) stays open until syncFinished(). */
+  syncStarted(): number {
+    assert(!this.dirty || this.fdValue !== null, "a dirty segment's descriptor is open");
+    const fd = this.fd;
+    this.syncsInFlight += 1;
+    return fd;
+  }
+
+  syncFinished(): void {
+    assert(this.syncsInFlight > 0, "syncFinished without syncStarted");
+    this.syncsInFlight -= 1;
+  }
+
+  /** Whether the descriptor is open right now (tests of the descriptor LRU). */
+  get hasOpenDescriptor(): boolean {
+    return this.fdValue !== null;
   }
 
   get isEmpty(): boolean {
     return this.sizeBytes === 0;
   }
 
+  /** Not yet closed for good (closing the descriptor in the LRU does not count). */
   get isOpen(): boolean {
-    return this.fdValue !== null;
+    return !this.closed;
+  }
+
+  get isDamaged(): boolean {
+    return this.damage.length > 0;
   }
 
   relative(offset: bigint): number {
@@ -278,24 +404,35 @@ export class Segment implements MappingOwner {
       position += header.sizeBytes;
     }
     assert(position === start + bytes.length, "batch sizes must add up to the written bytes");
+    // Validated (CRC included) before they were written.
+    if (this.crcVerifiedTo === start) this.crcVerifiedTo = position;
     this.sizeBytes = position;
     if (position > this.reservedBytes) this.reservedBytes = position;
     this.dirty = true;
     this.indexesOnDisk = false;
   }
 
-  /** Make the file at least `end` bytes long with reserved blocks (see the header). */
+  /**
+   * Make the file at least `end` bytes long with reserved blocks (see the header). Near the end of
+   * the disk a step that does not fit is retried smaller, down to exactly what this write needs, so
+   * that writes go on while space remains (a full 16 MiB step used to refuse them with MiBs free).
+   */
   private reserve(end: number): void {
     if (end <= this.reservedBytes) return;
     // Grow geometrically from reservationMinBytes to reservationChunkBytes steps, so that 10,000
     // mostly idle partitions hold KiBs of reserved disk each, not a full chunk.
     const growth = Math.min(reservationChunkBytes, Math.max(reservationMinBytes, this.reservedBytes));
     const bound = Math.max(end, this.mapLengthHint);
-    const target = Math.max(end, Math.min(this.reservedBytes + growth, bound));
-    try {
-      this.context.fs.allocate(this.fd, this.reservedBytes, target - this.reservedBytes);
-    } catch (error) {
-      throw storageError(`reserving ${target - this.reservedBytes} bytes for ${this.paths.log}`, error);
+    let target = Math.max(end, Math.min(this.reservedBytes + growth, bound));
+    for (;;) {
+      try {
+        this.context.fs.allocate(this.fd, this.reservedBytes, target - this.reservedBytes);
+        break;
+      } catch (error) {
+        const full = (error as { code?: string }).code === "ENOSPC";
+        if (!full || target === end) throw storageError(`reserving ${target - this.reservedBytes} bytes for ${this.paths.log}`, error);
+        target = Math.max(end, this.reservedBytes + Math.floor((target - this.reservedBytes) / 4));
+      }
     }
     this.reservedBytes = target;
   }
@@ -325,6 +462,12 @@ export class Segment implements MappingOwner {
   writeIndexFiles(): number[] {
     const fs = this.context.fs;
     const fds: number[] = [];
+    if (this.damage.length > 0) {
+      // A damaged segment keeps no index files: the next start rescans it and reports it again.
+      this.removeIndexFiles();
+      this.indexesOnDisk = true;
+      return fds;
+    }
     for (const [path, contents] of [
       [this.paths.offsetIndex, this.offsetIndex.contents()],
       [this.paths.timeIndex, this.timeIndex.contents()],
@@ -350,8 +493,23 @@ export class Segment implements MappingOwner {
     return fds;
   }
 
-  /** Load index files written earlier; false when missing or implausible (then rebuild). */
-  loadIndexFiles(): boolean {
+  /** Remove the index files (a damaged segment's, or stale ones). */
+  removeIndexFiles(): void {
+    for (const path of [this.paths.offsetIndex, this.paths.timeIndex]) {
+      try {
+        this.context.fs.unlink(path);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "ENOENT") throw storageError(`removing ${path}`, error);
+      }
+    }
+  }
+
+  /**
+   * Load index files written earlier; false when missing or implausible (then rebuild): sane on
+   * their own, sampled entries matching the batches they name, and the batches after the last entry
+   * matching the file's end (tailMatchesIndexes).
+   */
+  loadIndexFiles(indexIntervalBytes: number): boolean {
     const fs = this.context.fs;
     const offsetBytes = fs.readFile(this.paths.offsetIndex);
     const timeBytes = fs.readFile(this.paths.timeIndex);
@@ -365,7 +523,7 @@ export class Segment implements MappingOwner {
     const previous = [this.offsetIndex, this.timeIndex] as const;
     this.offsetIndex = offsetIndex;
     this.timeIndex = timeIndex;
-    if (!this.indexEntriesMatchBatches()) {
+    if (!this.indexEntriesMatchBatches() || this.tailMatchesIndexes(indexIntervalBytes) === null) {
       [this.offsetIndex, this.timeIndex] = previous;
       return false;
     }
@@ -378,12 +536,60 @@ export class Segment implements MappingOwner {
   }
 
   /**
+   * The batches after the last offset index entry, read by their headers (at most about
+   * index.interval.bytes of the file): they must end exactly at the end of the file (else the .log
+   * was shortened, or bytes were added after its last batch), lie within the index interval of that
+   * entry (else the offset index lost its last entries: an entry is made once more than
+   * index.interval.bytes were written since the previous one), and be no newer than the time
+   * index's last entry (else the time index lost its last entries). Returns the offset after the
+   * last batch, or null when anything does not line up. (A changed index.interval.bytes makes the
+   * next start rebuild such indexes once.)
+   */
+  private tailMatchesIndexes(indexIntervalBytes: number): { endOffset: bigint } | null {
+    try {
+      const entries = this.offsetIndex.entries;
+      let position = entries > 0 ? this.offsetIndex.positionAt(entries - 1) : 0;
+      let next = entries > 0 ? this.baseOffset + BigInt(this.offsetIndex.relativeOffsetAt(entries - 1)) : this.baseOffset;
+      let bytesBeforeLast = 0;
+      let lastSize = 0;
+      let newest = -1n;
+      while (position < this.sizeBytes) {
+        if (position + batchHeaderBytes > this.sizeBytes) return null;
+        const header = this.headerAt(position);
+        if (header.magic !== 2 || header.sizeBytes < batchHeaderBytes || position + header.sizeBytes > this.sizeBytes || header.baseOffset < next) return null;
+        bytesBeforeLast += lastSize;
+        lastSize = header.sizeBytes;
+        if (header.maxTimestamp > newest) newest = header.maxTimestamp;
+        next = lastOffsetOf(header) + 1n;
+        position += header.sizeBytes;
+      }
+      if (position !== this.sizeBytes || bytesBeforeLast > indexIntervalBytes) return null;
+      if (newest > this.timeIndex.lastTimestamp()) return null;
+      return { endOffset: next };
+    } catch (error) {
+      if (error instanceof KafkaError) return null; // a failed read: rescan
+      throw error;
+    }
+  }
+
+  /**
    * Spot-check loaded indexes against the .log: the first, last and up to 14 evenly spaced offset
    * index entries must point at a batch with exactly that base offset, and sampled time index
    * entries at a batch with that offset and max timestamp. Reading every entry would cost one
    * header read per 4 KiB of log at open; a sample catches shifted, stale and foreign files.
    */
   private indexEntriesMatchBatches(): boolean {
+    try {
+      return this.sampledEntriesMatch();
+    } catch (error) {
+      // A damaged header on the way (CORRUPT_MESSAGE) or a failed read: the indexes cannot be
+      // trusted, and recovery rescans the file. Never let it escape: it used to stop every start.
+      if (error instanceof KafkaError || error instanceof IndexMismatch) return false;
+      throw error;
+    }
+  }
+
+  private sampledEntriesMatch(): boolean {
     const samples = (entries: number): number[] => {
       const count = Math.min(entries, 16);
       const slots = new Set<number>();
@@ -401,7 +607,7 @@ export class Segment implements MappingOwner {
     }
     for (const slot of samples(this.timeIndex.entries)) {
       const offset = this.baseOffset + BigInt(this.timeIndex.relativeOffsetAt(slot));
-      const found = this.findBatch(offset);
+      const found = this.walkToOffset(offset);
       if (found === null || found.header.baseOffset !== offset || found.header.maxTimestamp !== this.timeIndex.timestampAt(slot)) return false;
     }
     return true;
@@ -412,27 +618,14 @@ export class Segment implements MappingOwner {
    * offset from the checkpoint, checking only the batch headers after the last index entry. False
    * when anything does not line up; the caller then rebuilds by scanning.
    */
-  loadAfterCleanShutdown(endOffset: bigint): boolean {
+  loadAfterCleanShutdown(endOffset: bigint, indexIntervalBytes: number): boolean {
     if (endOffset < this.baseOffset) return false;
     this.nextOffset = endOffset;
-    if (!this.loadIndexFiles()) {
+    if (!this.loadIndexFiles(indexIntervalBytes) || this.tailMatchesIndexes(indexIntervalBytes)?.endOffset !== endOffset) {
       this.resetIndexes();
       return false;
     }
     const entries = this.offsetIndex.entries;
-    let position = entries > 0 ? this.offsetIndex.positionAt(entries - 1) : 0;
-    let next = entries > 0 ? this.baseOffset + BigInt(this.offsetIndex.relativeOffsetAt(entries - 1)) : this.baseOffset;
-    while (position < this.sizeBytes) {
-      if (position + batchHeaderBytes > this.sizeBytes) break;
-      const header = this.headerAt(position);
-      if (header.magic !== 2 || header.sizeBytes < batchHeaderBytes || position + header.sizeBytes > this.sizeBytes || header.baseOffset < next) break;
-      next = lastOffsetOf(header) + 1n;
-      position += header.sizeBytes;
-    }
-    if (position !== this.sizeBytes || next !== endOffset) {
-      this.resetIndexes();
-      return false;
-    }
     this.bytesSinceIndexEntry = entries > 0 ? this.sizeBytes - this.offsetIndex.positionAt(entries - 1) : this.sizeBytes;
     return true;
   }
@@ -455,7 +648,7 @@ export class Segment implements MappingOwner {
   rebuild(indexIntervalBytes: number, fileSize: number, onBatch?: (batch: ScannedBatch) => void): ScanResult {
     this.resetIndexes();
     const mapping = fileSize > 0 && fileSize <= this.reservedBytes ? this.mappingFor(fileSize) : null;
-    return scanBatches(this.context.fs, this.context.native, this.fd, 0, fileSize, (batch) => {
+    const result = scanBatches(this.context.fs, this.context.native, this.fd, 0, fileSize, (batch) => {
       if (batch.header.baseOffset < this.nextOffset) {
         return `offset ${batch.header.baseOffset} goes backwards (expected >= ${this.nextOffset})`;
       }
@@ -463,9 +656,92 @@ export class Segment implements MappingOwner {
       this.indexBatch(batch.header, batch.position, indexIntervalBytes);
       onBatch?.(batch);
     }, true, mapping?.region.bytes);
+    this.crcVerifiedTo = result.endPosition; // every batch before it was CRC-checked
+    return result;
+  }
+
+  /**
+   * Recovery's scan: like rebuild, but it does not stop at the first bad batch. Each bad region is
+   * classified (damage.ts) and the scan resynchronises after it at the next whole batch whose
+   * offsets continue the log below `offsetEnd`; the batch found there gets an offset index entry
+   * of its own, so reads past the damage find it. Returns the bad regions in file order (the last
+   * may run to the end of the file); `nextOffset` is then one past the last valid batch. The
+   * caller decides what to cut and what to keep (recovery.ts) and sets sizeBytes and `damage`.
+   */
+  recoveryScan(indexIntervalBytes: number, fileSize: number, offsetEnd: bigint, onBatch?: (header: BatchHeader) => void): ScanProblem[] {
+    const { fs, native } = this.context;
+    this.resetIndexes();
+    this.damage = [];
+    const mapping = fileSize > 0 && fileSize <= this.reservedBytes ? this.mappingFor(fileSize) : null;
+    const mapped = mapping?.region.bytes;
+    const read = readerFor(fs, this.fd, mapped);
+    const problems: ScanProblem[] = [];
+    let start = 0;
+    for (;;) {
+      const result = scanBatches(fs, native, this.fd, start, fileSize, (batch) => {
+        if (batch.header.baseOffset < this.nextOffset) {
+          return `offset ${batch.header.baseOffset} goes backwards (expected >= ${this.nextOffset})`;
+        }
+        if (lastOffsetOf(batch.header) - this.baseOffset > 0x7fffffffn) return "offset beyond the segment's int32 range";
+        this.indexBatch(batch.header, batch.position, indexIntervalBytes);
+        onBatch?.(batch.header);
+      }, true, mapped);
+      if (result.stopReason === null) return problems;
+      const position = result.endPosition;
+      const expectedOffset = this.nextOffset;
+      const shape = shapeOfProblem(read, position, fileSize);
+      const resume = shape === "zeros" ? null : findResyncPosition(read, native, position, fileSize, { minOffset: expectedOffset, offsetEnd });
+      if (resume === null) {
+        problems.push({ position, endPosition: fileSize, resumeOffset: null, expectedOffset, shape, reason: result.stopReason });
+        return problems;
+      }
+      const resumeOffset = readBatchHeader(read(resume, batchHeaderBytes), 0).baseOffset;
+      problems.push({ position, endPosition: resume, resumeOffset, expectedOffset, shape, reason: result.stopReason });
+      this.bytesSinceIndexEntry = indexIntervalBytes + 1; // an index entry at the resumed batch
+      start = resume;
+    }
   }
 
   // ----- reading ---------------------------------------------------------------------------
+
+  /**
+   * Whether the batch at `position` (of `sizeBytes`) is whole: CRC-checked the first time a read
+   * reaches it in this process — segments trusted at open were not scanned, and Kafka checks no
+   * CRC on read at all, which served a flipped payload bit to consumers (a client-side CRC error)
+   * and never reported it. Checked once: reads that continue from the verified prefix extend it, so
+   * a consumer's second pass costs one comparison per batch. A damaged batch is recorded as a
+   * damaged range (later reads answer CORRUPT_MESSAGE for it, the batches around it are served)
+   * and reported once.
+   */
+  batchIntact(position: number, sizeBytes: number): boolean {
+    if (position + sizeBytes <= this.crcVerifiedTo) return true;
+    if (this.damage.length > 0 && damageStartingAt(this.damage, position) !== undefined) return false;
+    const part = this.bytesAt(position, sizeBytes);
+    let reason: string | null;
+    try {
+      reason = checkStoredBatch(this.context.native, part.bytes, 0, sizeBytes);
+    } finally {
+      part.release();
+    }
+    if (reason === null) {
+      if (position <= this.crcVerifiedTo) this.crcVerifiedTo = position + sizeBytes;
+      return true;
+    }
+    const header = this.headerAt(position);
+    const range: DamagedRange = {
+      position,
+      endPosition: position + sizeBytes,
+      fromOffset: header.baseOffset,
+      toOffset: lastOffsetOf(header) + 1n,
+      reason,
+    };
+    this.damage.push(range);
+    this.damage.sort((left, right) => left.position - right.position);
+    // Its index files no longer describe a clean segment: the next start rescans it (and reports).
+    this.indexesOnDisk = false;
+    this.context.onDamageFound?.(this, range);
+    return false;
+  }
 
   /**
    * Bytes [position, position + length) of the .log, zero-copy from the mapping when the native
@@ -529,8 +805,13 @@ export class Segment implements MappingOwner {
     return null;
   }
 
-  private corrupt(position: number, problem: string): KafkaError {
-    return new KafkaError(ErrorCode.CORRUPT_MESSAGE, `corrupt batch at byte ${position} of ${this.paths.log}: ${problem}`);
+  /**
+   * CORRUPT_MESSAGE for damaged bytes at `position`. `readableFrom` is where reading can go on: the
+   * end of a known damaged range, else the end of this segment (its batches after an unknown
+   * damaged header cannot be walked to).
+   */
+  private corrupt(position: number, problem: string, readableFrom: bigint = this.nextOffset): DamagedDataError {
+    return new DamagedDataError(`corrupt batch at byte ${position} of ${this.paths.log}: ${problem}`, readableFrom);
   }
 
   /**
@@ -539,16 +820,61 @@ export class Segment implements MappingOwner {
    * CORRUPT_MESSAGE when it cannot be.
    */
   private checkedHeaderAt(position: number, minBaseOffset: bigint, exact: boolean): BatchHeader {
+    let problem: string | null;
+    let header: BatchHeader | null = null;
     if (position + batchHeaderBytes > this.sizeBytes) {
-      throw this.corrupt(position, `${this.sizeBytes - position} bytes left, less than a batch header`);
+      problem = `${this.sizeBytes - position} bytes left, less than a batch header`;
+    } else {
+      header = this.headerAt(position);
+      problem = this.batchProblem(position, header.sizeBytes, header.magic, header.baseOffset, lastOffsetOf(header), minBaseOffset - 1n);
+      if (problem === null && exact && header.baseOffset !== minBaseOffset) {
+        problem = `base offset ${header.baseOffset}, but the offset index says ${minBaseOffset}`;
+      }
     }
-    const header = this.headerAt(position);
-    let problem = this.batchProblem(position, header.sizeBytes, header.magic, header.baseOffset, lastOffsetOf(header), minBaseOffset - 1n);
-    if (problem === null && exact && header.baseOffset !== minBaseOffset) {
-      problem = `base offset ${header.baseOffset}, but the offset index says ${minBaseOffset}`;
+    if (problem === null) return header!;
+    // At a position an index entry gave, the index may be what is wrong, not the data.
+    if (exact && !this.indexesRepaired) throw new IndexMismatch(`at byte ${position}: ${problem}`);
+    throw this.corrupt(position, problem);
+  }
+
+  /**
+   * A lookup through the indexes found no matching batch where an entry pointed (a flipped bit in
+   * an index file that the start-up sample missed, or an index the file no longer matches). Rebuild
+   * both indexes from the batch headers — damaged ranges skipped, a header that does not parse ends
+   * the walk — once per segment per process; the log reports it, and the lookup is retried. Data
+   * damage is then found where it is (the retry walks into it) and answered CORRUPT_MESSAGE.
+   */
+  private repairIndexes(why: string): void {
+    assert(!this.indexesRepaired, "indexes are repaired once");
+    this.indexesRepaired = true;
+    const interval = this.context.indexIntervalBytes?.() ?? 4096;
+    const coveredUpTo = this.nextOffset;
+    this.offsetIndex = new OffsetIndex();
+    this.timeIndex = new TimeIndex();
+    this.maxTimestamp = -1n;
+    this.offsetOfMaxTimestamp = -1n;
+    this.bytesSinceIndexEntry = 0;
+    this.nextOffset = this.baseOffset;
+    let position = 0;
+    walk: for (const range of [...this.damage, null]) {
+      const end = range === null ? this.sizeBytes : range.position;
+      while (position < end) {
+        if (position + batchHeaderBytes > end) break walk;
+        const header = this.headerAt(position);
+        if (header.magic !== 2 || header.sizeBytes < batchHeaderBytes || position + header.sizeBytes > end || header.baseOffset < this.nextOffset) break walk;
+        this.indexBatch(header, position, interval);
+        position += header.sizeBytes;
+      }
+      if (range === null) break;
+      position = range.endPosition;
+      if (range.toOffset > this.nextOffset) this.nextOffset = range.toOffset;
+      this.bytesSinceIndexEntry = interval + 1;
     }
-    if (problem !== null) throw this.corrupt(position, problem);
-    return header;
+    // A sealed segment covers its offsets up to the next one (compaction gaps) whatever was walked.
+    if (coveredUpTo > this.nextOffset) this.nextOffset = coveredUpTo;
+    if (this.mapLengthHint === 0) this.seal();
+    this.indexesOnDisk = false; // written again when the log closes
+    this.context.onIndexRepaired?.(this, why);
   }
 
   /**
@@ -559,6 +885,7 @@ export class Segment implements MappingOwner {
   extentAt(position: number, previousLastOffset: bigint): { sizeBytes: number; lastOffset: bigint } | null {
     assert(position < this.sizeBytes, "extent of a batch beyond the segment's size");
     if (position + batchHeaderBytes > this.sizeBytes) return null;
+    if (this.damage.length > 0 && damageStartingAt(this.damage, position) !== undefined) return null;
     const mapping = this.mappingFor(position + batchHeaderBytes);
     let bytes: Uint8Array;
     let at: number;
@@ -596,7 +923,23 @@ export class Segment implements MappingOwner {
    * a header on the way is damaged (see batchProblem).
    */
   findBatch(offset: bigint): { position: number; header: BatchHeader } | null {
+    try {
+      return this.walkToOffset(offset);
+    } catch (error) {
+      if (!(error instanceof IndexMismatch)) throw error;
+      this.repairIndexes(`offset index: ${error.message}`);
+      return this.walkToOffset(offset);
+    }
+  }
+
+  private walkToOffset(offset: bigint): { position: number; header: BatchHeader } | null {
     if (offset >= this.nextOffset) return null;
+    if (this.damage.length > 0) {
+      const range = damageAt(this.damage, offset);
+      if (range !== undefined) {
+        throw this.corrupt(range.position, `offsets ${range.fromOffset}..${range.toOffset - 1n} lie in damaged bytes ${range.position}..${range.endPosition} (${range.reason})`, range.toOffset);
+      }
+    }
     let { position, minBaseOffset, exact } = this.walkStart(offset <= this.baseOffset ? 0 : this.relative(offset));
     while (position < this.sizeBytes) {
       const header = this.checkedHeaderAt(position, minBaseOffset, exact);
@@ -615,10 +958,37 @@ export class Segment implements MappingOwner {
    * CORRUPT_MESSAGE when a header on the way is damaged.
    */
   findTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: BatchHeader } | null {
+    try {
+      return this.walkToTimestamp(timestampMs, minOffset);
+    } catch (error) {
+      if (!(error instanceof IndexMismatch)) throw error;
+      this.repairIndexes(`time index: ${error.message}`);
+      return this.walkToTimestamp(timestampMs, minOffset);
+    }
+  }
+
+  private walkToTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: BatchHeader } | null {
     if (this.maxTimestamp < timestampMs) return null;
-    const relative = this.timeIndex.lookup(this.context.native, timestampMs);
+    const slot = this.timeIndex.lookupSlot(this.context.native, timestampMs);
+    const relative = slot < 0 ? -1 : this.timeIndex.relativeOffsetAt(slot);
+    if (slot >= 0 && !this.indexesRepaired) {
+      // The entry must name the batch holding that timestamp: one that starts at its offset and
+      // whose max timestamp is the entry's (a wrong entry would make the answer skip batches).
+      const named = this.walkToOffset(this.baseOffset + BigInt(relative));
+      if (named === null || named.header.baseOffset !== this.baseOffset + BigInt(relative) || named.header.maxTimestamp !== this.timeIndex.timestampAt(slot)) {
+        throw new IndexMismatch(`entry ${slot} (timestamp ${this.timeIndex.timestampAt(slot)}, offset ${this.baseOffset + BigInt(relative)}) names no such batch`);
+      }
+    }
     let { position, minBaseOffset, exact } = this.walkStart(relative < 0 ? 0 : relative);
     while (position < this.sizeBytes) {
+      // Damaged bytes hold no answer we can give: continue with the batches after them.
+      const damaged = this.damage.length > 0 ? damageStartingAt(this.damage, position) : undefined;
+      if (damaged !== undefined) {
+        position = damaged.endPosition;
+        minBaseOffset = damaged.toOffset;
+        exact = false;
+        continue;
+      }
       const header = this.checkedHeaderAt(position, minBaseOffset, exact);
       const lastOffset = lastOffsetOf(header);
       if (header.maxTimestamp >= timestampMs && lastOffset >= minOffset) return { position, header };
@@ -706,9 +1076,9 @@ export class Segment implements MappingOwner {
    * than the file is harmless as long as nobody touches the pages past its end.
    */
   trimFile(): void {
-    if (this.fdValue === null) return;
-    if (this.reservedBytes > this.sizeBytes || this.context.fs.size(this.fdValue) > this.sizeBytes) {
-      this.context.fs.ftruncate(this.fdValue, this.sizeBytes);
+    if (this.closed) return;
+    if (this.reservedBytes > this.sizeBytes || this.context.fs.size(this.fd) > this.sizeBytes) {
+      this.context.fs.ftruncate(this.fd, this.sizeBytes);
       this.reservedBytes = this.sizeBytes;
       this.dirty = true; // the new size is durable with the next sync
     }
@@ -717,6 +1087,8 @@ export class Segment implements MappingOwner {
   /** Close the fd and retire the mapping (unmapped when the last reader releases it). */
   close(): void {
     this.retireMapping();
+    this.closed = true;
+    this.context.descriptors.forget(this);
     if (this.fdValue !== null) {
       const fd = this.fdValue;
       this.fdValue = null;

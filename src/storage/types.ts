@@ -16,6 +16,12 @@ export interface AppendOptions {
   logAppendTimeMs?: bigint;
   /** Leader epoch stamped into partitionLeaderEpoch (outside the CRC). Default 0. */
   leaderEpoch?: number;
+  /**
+   * Who wrote the batches (Kafka's AppendOrigin). "client" (the default: Produce, the HTTP API)
+   * may not write control batches (INVALID_RECORD, as Kafka's LogValidator); "coordinator" (group
+   * and, later, transaction coordinators writing their markers) may.
+   */
+  origin?: "client" | "coordinator";
 }
 
 export interface AppendResult {

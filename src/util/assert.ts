@@ -8,8 +8,12 @@ export class AssertionError extends Error {
   }
 }
 
-export function assert(condition: unknown, message = "assertion failed"): asserts condition {
-  if (!condition) throw new AssertionError(message);
+/**
+ * `message` may be a function, built only when the assertion fails: on hot paths a template string
+ * with bigints costs more than the check itself.
+ */
+export function assert(condition: unknown, message: string | (() => string) = "assertion failed"): asserts condition {
+  if (!condition) throw new AssertionError(typeof message === "function" ? message() : message);
 }
 
 export function unreachable(value: never, message = "unreachable"): never {

@@ -1,12 +1,14 @@
 // Migration of a data directory written before the metadata log (src/cluster/migration.ts), on a
 // copy of test/fixtures/legacy-data-dir (written by the code of commit 3c87fa7): topics keep their
 // ids and configs, their directories are adopted (partition.metadata), producer ids continue past
-// the reserved block, the legacy files are renamed, and nothing is migrated twice.
+// the reserved block, the legacy files are renamed, and nothing is migrated twice. Files of the
+// checked-file era (a checksum line and a mirror copy) are read as main's store read them.
 
 import { afterEach, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DamagedMetadataError, writeCheckedFile } from "../../src/cluster/checked-file.ts";
 import { LocalMetadataLog } from "../../src/cluster/local-metadata-log.ts";
 import { migrateLegacyMetadata } from "../../src/cluster/migration.ts";
 import { MetadataPublisher } from "../../src/cluster/publisher.ts";
@@ -120,5 +122,59 @@ test("a damaged topics.json stops the start and changes nothing", async () => {
   await expect(node.migrate()).rejects.toThrow(/bad topic entry/);
   expect(node.log.committedOffset).toBe(-1n);
   expect(existsSync(join(dataDir, "__cluster_metadata", "topics.json"))).toBe(true);
+  await node.close();
+});
+
+// Data directories of the checked-file era (src/cluster/checked-file.ts): topics.json and
+// producer-ids each kept twice with a checksum line.
+async function checkedCopy(): Promise<string> {
+  const dataDir = legacyCopy();
+  for (const name of ["topics.json", "producer-ids"]) {
+    const path = join(dataDir, "__cluster_metadata", name);
+    await writeCheckedFile(path, readFileSync(path, "utf8"));
+  }
+  return dataDir;
+}
+
+test("checked files: a damaged primary is read from its mirror; all four files are renamed", async () => {
+  const dataDir = await checkedCopy();
+  const topicsPath = join(dataDir, "__cluster_metadata", "topics.json");
+  const bytes = readFileSync(topicsPath);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
+  writeFileSync(topicsPath, bytes);
+  const node = await open(dataDir);
+  expect(await node.migrate()).toBe(true);
+  await node.publisher.waitForPublished(node.log.committedOffset);
+  expect([...node.publisher.image.topicsByName.keys()].sort()).toEqual(legacyTopics().map((topic) => topic.name).sort());
+  expect(node.publisher.image.nextProducerId).toBe(1000n);
+  expect(node.logger.warnings.some((line) => line.includes("using its mirror copy") && line.includes("topics.json"))).toBe(true);
+  for (const name of ["topics.json", "topics.json.mirror", "producer-ids", "producer-ids.mirror"]) {
+    expect(existsSync(join(dataDir, "__cluster_metadata", name))).toBe(false);
+    expect(existsSync(join(dataDir, "__cluster_metadata", `${name}.migrated`))).toBe(true);
+  }
+  await node.close();
+});
+
+test("checked files: both copies of topics.json unusable stops the start and changes nothing", async () => {
+  const dataDir = await checkedCopy();
+  for (const name of ["topics.json", "topics.json.mirror"]) writeFileSync(join(dataDir, "__cluster_metadata", name), "{\"version\":1,\"topics\":[");
+  const node = await open(dataDir);
+  await expect(node.migrate()).rejects.toThrow(DamagedMetadataError);
+  expect(node.log.committedOffset).toBe(-1n);
+  expect(existsSync(join(dataDir, "__cluster_metadata", "topics.json"))).toBe(true);
+  expect(readPartitionMetadata(realFs, join(dataDir, `${legacyTopics()[0]!.name}-0`))).toBeNull();
+  await node.close();
+});
+
+test("checked files: both copies of producer-ids unusable: ids continue above a clock floor", async () => {
+  const dataDir = await checkedCopy();
+  for (const name of ["producer-ids", "producer-ids.mirror"]) rmSync(join(dataDir, "__cluster_metadata", name));
+  writeFileSync(join(dataDir, "__cluster_metadata", "producer-ids"), "garbage");
+  const before = BigInt(Date.now()) * 1000n;
+  const node = await open(dataDir);
+  expect(await node.migrate()).toBe(true);
+  await node.publisher.waitForPublished(node.log.committedOffset);
+  expect(node.publisher.image.nextProducerId).toBeGreaterThanOrEqual(before);
+  expect(node.logger.warnings.some((line) => line.includes("clock-derived floor"))).toBe(true);
   await node.close();
 });

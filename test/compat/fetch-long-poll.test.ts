@@ -13,7 +13,7 @@ import { startBroker, type Broker } from "../helpers/broker.ts";
 import { connectTo } from "../helpers/connection.ts";
 import type { KafkaConnection } from "../../src/client/connection.ts";
 
-const { ProduceApi, FetchApi, CreateTopicsApi } = generated as unknown as Record<string, AnyApi>;
+const { ProduceApi, FetchApi, CreateTopicsApi, ApiVersionsApi } = generated as unknown as Record<string, AnyApi>;
 let broker: Broker;
 let producer: KafkaConnection;
 let consumer: KafkaConnection;
@@ -63,8 +63,12 @@ test("minBytes: a small append does not answer the long poll, the append that co
     return response;
   });
   await produce("long-poll", 100);
-  // Absence cannot be awaited: give the broker a moment in which it must not answer.
-  await Bun.sleep(100);
+  // A fence instead of a sleep: the append woke the long poll, which re-reads the log in the same
+  // turn of the broker's event loop (setImmediate after the append). A round trip on the other
+  // connection is handled in a later turn, so once its answer is here the fetch was re-evaluated;
+  // had it been answered, its bytes were sent first and are read in the next turn of ours.
+  await producer.request(ApiVersionsApi!, { clientSoftwareName: "fence", clientSoftwareVersion: "1" }, { version: 3 });
+  await new Promise<void>((resolve) => setImmediate(resolve));
   expect(answered).toBe(false);
   await produce("long-poll", 5000);
   const response = await pending;

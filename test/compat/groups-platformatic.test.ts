@@ -27,6 +27,22 @@ async function produce(topic: string, from: number, count: number): Promise<void
   }
 }
 
+/** One record in each of the topic's 4 partitions, valued `base - partition` (a fence; see the test). */
+async function probe(topic: string, base: number): Promise<void> {
+  const producer = new Producer({ clientId: "groups-prober", bootstrapBrokers: [broker.bootstrap], serializers: stringSerializers });
+  try {
+    const messages = [0, 1, 2, 3].map((partition) => ({ topic, partition, key: `probe${base}-${partition}`, value: String(base - partition) }));
+    await producer.send({ messages, acks: -1 });
+  } finally {
+    await producer.close();
+  }
+}
+
+/** How many partitions' probes of `base` the members received (each counted once, whoever got it). */
+function probesSeen(one: number[], two: number[], base: number): number {
+  return new Set([...one, ...two].filter((seen) => seen <= base && seen > base - 4)).size;
+}
+
 async function waitFor(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -79,8 +95,12 @@ for (const protocol of ["classic", "consumer"] as const) {
         (consumer.assignments ?? []).reduce((sum, entry) => sum + entry.partitions.length, 0);
       await waitFor(() => owned(a.consumer) > 0 && owned(b.consumer) > 0 && owned(a.consumer) + owned(b.consumer) === 4, "both members assigned", 60_000);
       // A fetch the client sent before the split (a long poll over every partition) may still
-      // return records of partitions it gave away: let such fetches end (maxWaitTime 200 ms).
-      await Bun.sleep(1000);
+      // return records of partitions it gave away. A fence instead of a sleep: one probe record
+      // per partition. Each probe wakes every long poll that covers its partition, so once all
+      // four probes are consumed, every fetch sent before the split has ended. Probes are
+      // negative and not counted.
+      await probe(topic, -10);
+      await waitFor(() => probesSeen(first, second, -10) === 4, "the four probes", 60_000);
       await produce(topic, 0, 200);
       await waitFor(() => first.length + second.length >= 200, "200 records", 60_000);
       await produce(topic, 200, 100);
@@ -91,7 +111,7 @@ for (const protocol of ["classic", "consumer"] as const) {
       await b.close();
       await a.close();
     }
-    const all = [...first, ...second];
+    const all = [...first, ...second].filter((value) => value >= 0);
     expect(new Set(all).size).toBe(300);
     expect(all.length).toBe(300);
 
@@ -99,11 +119,14 @@ for (const protocol of ["classic", "consumer"] as const) {
     const rerun: number[] = [];
     const c = await member(groupId, topic, protocol, rerun);
     try {
-      await waitFor(() => rerun.length >= 50, "50 new records", 60_000);
-      await Bun.sleep(300); // a re-read of old records would show up here
+      // A fence instead of a sleep: a sentinel in every partition after the 50. Records of a
+      // partition arrive in offset order, so old records read again from a wrong position would
+      // have come before that partition's sentinel.
+      await probe(topic, -20);
+      await waitFor(() => probesSeen(rerun, [], -20) === 4, "the four sentinels", 60_000);
     } finally {
       await c.close();
     }
-    expect(rerun.sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, index) => 300 + index));
+    expect(rerun.filter((value) => value >= 0).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, index) => 300 + index));
   }, 150_000);
 }

@@ -27,6 +27,8 @@ export interface BrokerOptions {
   keepDataDir?: boolean;
   /** How long to wait for the listening line, ms. */
   startTimeoutMs?: number;
+  /** Wrap the command line, e.g. in `bash -c 'ulimit -n 256; exec "$@"'` (tests of resource limits). */
+  wrapCommand?: (command: string[]) => string[];
 }
 
 const listeningLine = /^kafka listening on (.+):(\d+)$/;
@@ -62,6 +64,12 @@ export class Broker {
     return this.child?.lines ?? [];
   }
 
+  /** The first stdout line of the current process that matches (waits for it; rejects on exit). */
+  waitForLine(match: (line: string) => boolean): Promise<string> {
+    if (!this.child) return Promise.reject(new Error("broker not running"));
+    return this.child.waitForLine(match);
+  }
+
   /** stderr of the last stopped process (for failure messages). */
   get lastStderr(): string {
     return this.stderrText;
@@ -71,7 +79,8 @@ export class Broker {
     if (this.child) throw new Error("broker already running");
     const args = ["--data-dir", this.dataDir, "--kafka-port", String(port), "--http-port", "0", "--host", "127.0.0.1"];
     for (const [key, value] of Object.entries(this.options.set ?? {})) args.push("--set", `${key}=${value}`);
-    const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
+    const plain = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
+    const command = this.options.wrapCommand ? this.options.wrapCommand(plain) : plain;
     const child = spawnLines(command, { cwd: repoRoot, env: { RUNNEL_LOG_LEVEL: "warn", ...this.options.env } });
     this.child = child;
     const timeoutMs = this.options.startTimeoutMs ?? 20000;
@@ -138,6 +147,15 @@ export class Broker {
       this.child = null;
     }
     return this.start(port);
+  }
+
+  /** SIGKILL and wait for the process to be gone, without starting again. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    await child.kill9();
+    this.stderrText = await child.stderr();
+    this.child = null;
   }
 
   /** Stop the process and remove the temporary data directory. */

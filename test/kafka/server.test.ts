@@ -19,6 +19,15 @@ import { decodeResponse, encodeRequest, RawConnection } from "../helpers/raw-wir
 
 let server: InProcessServer;
 
+/** Wait for a condition on the broker's state (no fixed sleeps), bounded. */
+async function eventually(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(1);
+  }
+}
+
 beforeAll(async () => {
   server = await startInProcess([["queued.max.requests", "16"], ["socket.request.max.bytes", "1048576"]]);
 });
@@ -99,9 +108,14 @@ describe("negotiation", () => {
   });
 
   test("an oversized length prefix closes the connection before allocating", async () => {
+    const rssBefore = process.memoryUsage().rss;
     const client = await RawConnection.connect(server.bootstrap);
     await client.send(new Uint8Array([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
     expect(await client.waitClosed()).toBe(true);
+    // Nothing was reserved for the 2 GiB it announced, nor allocated (the process did not grow by
+    // anything near it), and no request is held.
+    expect(server.server.stats().queuedRequestBytes).toBe(0);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
   });
 
   test("a truncated body closes the connection", async () => {
@@ -124,9 +138,36 @@ describe("framing and flow control", () => {
       all.set(frame, offset);
       offset += frame.length;
     }
+    const bounded = await startInProcess([["queued.max.requests", "16"]]);
+    // Every request waits at a gate until released: the connection fills up to the bound and stops.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let dispatched = 0;
+    bounded.broker.interceptRequest = () => {
+      dispatched++;
+      return gate;
+    };
+    try {
+      const held = await RawConnection.connect(bounded.bootstrap);
+      await held.send(all);
+      await eventually(() => bounded.server.stats().pausedConnections === 1, "the connection to pause at the bound");
+      expect(dispatched).toBe(16);
+      expect(bounded.server.stats().requestsInFlight).toBe(16);
+      release();
+      const answers = await held.waitFrames(500);
+      expect(answers.map((frame) => decodeResponse(ApiVersionsApi, 2, frame).correlationId)).toEqual([...Array(500).keys()]);
+      expect(dispatched).toBe(500);
+      expect(bounded.server.stats().requestsInFlightHighWater).toBe(16);
+      held.close();
+    } finally {
+      bounded.broker.interceptRequest = undefined;
+      await bounded.close();
+    }
+    // Without a gate too, on the shared server: all answered, in order, never more than 16 at once.
     await client.send(all);
     const answers = await client.waitFrames(500);
     expect(answers.map((frame) => decodeResponse(ApiVersionsApi, 2, frame).correlationId)).toEqual([...Array(500).keys()]);
+    expect(server.server.stats().requestsInFlightHighWater).toBeLessThanOrEqual(16);
     client.close();
   });
 
@@ -154,7 +195,9 @@ describe("produce and fetch", () => {
     await producer.waitFrames(1);
     await consumer.send(encodeRequest(FetchApi, 11, 10, fetchRequest("order", 0n, 10000)));
     await consumer.send(encodeRequest(MetadataApi, 4, 11, { topics: null, allowAutoTopicCreation: false }));
-    await Bun.sleep(50); // give the broker the chance to answer out of order (it must not)
+    // The Metadata response is ready and held behind the parked fetch: the broker had its chance
+    // to answer out of order, and did not.
+    await eventually(() => server.server.stats().heldResponses === 1, "the Metadata response to be held behind the fetch");
     expect(consumer.frames.length).toBe(0);
     const batch = buildBatch({ batchNumber: 1, recordCount: 3, valueBytes: 5000 });
     await producer.send(encodeRequest(ProduceApi, 7, 2, produceRequest("order", batch)));
@@ -200,12 +243,19 @@ describe("produce and fetch", () => {
   });
 
   test("a client that never reads is paused and does not stall another", async () => {
+    // 60 fetches of a 900 KiB batch: ~54 MiB of responses, beyond the kernel's socket buffers and
+    // the 16 MiB write queue, so the broker must stop reading the flooder's requests.
+    const setup = await RawConnection.connect(server.bootstrap);
+    await setup.send(encodeRequest(ProduceApi, 7, 1, produceRequest("flood", buildBatch({ batchNumber: 9, recordCount: 1, valueBytes: 900 * 1024 }))));
+    await setup.waitFrames(1);
+    setup.close();
     const flooder = await RawConnection.connect(server.bootstrap);
-    flooder.socket.pause?.();
-    const metadata = encodeRequest(MetadataApi, 1, 1, { topics: null });
-    const many = new Uint8Array(metadata.length * 5000);
-    for (let index = 0; index < 5000; index++) many.set(metadata, index * metadata.length);
+    flooder.socket.pause();
+    const fetch = encodeRequest(FetchApi, 11, 1, fetchRequest("flood", 0n, 0, 0));
+    const many = new Uint8Array(fetch.length * 60);
+    for (let index = 0; index < 60; index++) many.set(fetch, index * fetch.length);
     void flooder.send(many).catch(() => {});
+    await eventually(() => server.server.stats().pausedConnections >= 1, "the flooding connection to be paused");
     const polite = await RawConnection.connect(server.bootstrap);
     for (let index = 0; index < 20; index++) await polite.send(encodeRequest(MetadataApi, 1, index, { topics: null }));
     const frames = await polite.waitFrames(20);
@@ -290,7 +340,7 @@ describe("produce and fetch", () => {
       const client = await RawConnection.connect(server.bootstrap);
       await client.send(encodeRequest(MetadataApi, 1, 1, { topics: null }, "delay-me"));
       await client.send(encodeRequest(ApiVersionsApi, 0, 2, {}));
-      await Bun.sleep(30);
+      await eventually(() => server.server.stats().heldResponses === 1, "the ApiVersions response to be held");
       expect(client.frames.length).toBe(0); // the ApiVersions response waits behind the delayed one
       release();
       const [first, second] = await client.waitFrames(2);
@@ -381,6 +431,64 @@ describe("auto-creation settings", () => {
 });
 
 describe("connection limits", () => {
+  test("max.connections.per.ip and its overrides: connections over the limit are closed; others keep working", async () => {
+    for (const [overrides, allowed] of [[[] as [string, string][], 2], [[["max.connections.per.ip.overrides", "127.0.0.1:4"]] as [string, string][], 4]] as const) {
+      const limited = await startInProcess([["max.connections.per.ip", "2"], ...overrides]);
+      try {
+        const clients = [];
+        for (let index = 0; index < allowed; index++) clients.push(await RawConnection.connect(limited.bootstrap));
+        const over = await RawConnection.connect(limited.bootstrap);
+        expect(await over.waitClosed()).toBe(true);
+        for (const [index, client] of clients.entries()) {
+          await client.send(encodeRequest(ApiVersionsApi, 0, index, {}));
+          expect((await client.waitFrames(1)).length).toBe(1);
+        }
+        expect(limited.server.stats().connections).toBe(allowed);
+        // A slot frees when a connection closes.
+        clients.pop()!.close();
+        await eventually(() => limited.server.stats().connections === allowed - 1, "the closed connection to be counted out");
+        const again = await RawConnection.connect(limited.bootstrap);
+        await again.send(encodeRequest(ApiVersionsApi, 0, 9, {}));
+        expect((await again.waitFrames(1)).length).toBe(1);
+        for (const client of [...clients, again]) client.close();
+      } finally {
+        await limited.close();
+      }
+    }
+  });
+
+  test("queued.max.request.bytes: a request that does not fit waits, unread, until memory comes back", async () => {
+    const limited = await startInProcess([["queued.max.request.bytes", String(600 * 1024)], ["socket.request.max.bytes", String(4 * 1024 * 1024)]]);
+    try {
+      // A slow sender announces a 512 KiB request and sends only its first bytes: it holds 512 KiB.
+      const slow = await RawConnection.connect(limited.bootstrap);
+      const big = encodeRequest(ProduceApi, 7, 1, produceRequest("memory", buildBatch({ batchNumber: 1, recordCount: 1, valueBytes: 512 * 1024 })));
+      await slow.send(big.subarray(0, 100));
+      await eventually(() => limited.server.stats().queuedRequestBytes >= 512 * 1024, "the slow request's reservation");
+      // A second client's request then starts while memory is left (Kafka's pool is not strict)…
+      const second = await RawConnection.connect(limited.bootstrap);
+      const bigToo = encodeRequest(ProduceApi, 7, 1, produceRequest("memory", buildBatch({ batchNumber: 2, recordCount: 1, valueBytes: 512 * 1024 })));
+      await second.send(bigToo.subarray(0, 100));
+      await eventually(() => limited.server.stats().queuedRequestBytes >= 1024 * 1024, "the second reservation");
+      // …but a third finds the budget spent: it waits, its request not even read.
+      const third = await RawConnection.connect(limited.bootstrap);
+      await third.send(encodeRequest(ApiVersionsApi, 0, 5, {}));
+      await eventually(() => limited.server.stats().connectionsWaitingForMemory === 1, "the third connection to wait for memory");
+      expect(third.frames.length).toBe(0);
+      expect(limited.server.stats().queuedRequestBytes).toBeLessThan(2 * 1024 * 1024);
+      // The slow sender finishes: its request is answered, the memory comes back, the third goes on.
+      await slow.send(big.subarray(100));
+      await second.send(bigToo.subarray(100));
+      expect((await slow.waitFrames(1)).length).toBe(1);
+      expect((await second.waitFrames(1)).length).toBe(1);
+      expect((await third.waitFrames(1)).length).toBe(1);
+      await eventually(() => limited.server.stats().queuedRequestBytes === 0, "every reservation to be given back");
+      for (const client of [slow, second, third]) client.close();
+    } finally {
+      await limited.close();
+    }
+  });
+
   test("max.connections: the connection over the limit is closed, the others keep working", async () => {
     const limited = await startInProcess([["max.connections", "2"]]);
     try {

@@ -1,7 +1,8 @@
 // The native library survives `bun build --compile`: a tiny program that imports
 // src/native/embedded.ts (which embeds native/build/librunnel.so) is compiled into one binary,
 // copied nowhere near the repository's library, run from an empty directory, and must compute
-// CRC-32C through the embedded library (its path is inside Bun's embedded file system, /$bunfs/).
+// CRC-32C through the embedded library (its path is inside Bun's embedded file system, /$bunfs/),
+// and take the data directory lock through the system C library (flock) as the broker does.
 //
 // Skipped only when the library was not built (no C compiler): there is nothing to embed then.
 // Skipped in the RUNNEL_NATIVE=0 run of the suite too: the embedding does not depend on that
@@ -40,9 +41,15 @@ test.skipIf(!libraryBuilt || fallbackRun)(
       [
         `import ${JSON.stringify(join(nativeDirectory, "embedded.ts"))};`,
         `import { native, loadNative } from ${JSON.stringify(join(nativeDirectory, "index.ts"))};`,
+        `import { lockDataDirectory } from ${JSON.stringify(join(repositoryRoot, "src", "storage", "dir-lock.ts"))};`,
         `const library = loadNative();`,
         `const data = new TextEncoder().encode("123456789");`,
-        `console.log(JSON.stringify({ name: native.name, abi: native.abiVersion, crc: native.crc32c(data), path: library?.libraryPath }));`,
+        // The data directory lock (flock through the system C library) works inside the binary:
+        // a second lock on the same directory is refused, naming this process.
+        `const lock = lockDataDirectory(process.cwd());`,
+        `let second = "taken twice";`,
+        `try { lockDataDirectory(process.cwd()); } catch (error) { second = String((error as Error).message); }`,
+        `console.log(JSON.stringify({ name: native.name, abi: native.abiVersion, crc: native.crc32c(data), path: library?.libraryPath, lock: lock.kind, second, pid: process.pid }));`,
       ].join("\n"),
     );
     const binary = join(workDirectory, "app");
@@ -65,7 +72,9 @@ test.skipIf(!libraryBuilt || fallbackRun)(
       run.exited,
     ]);
     expect({ exit, errors }).toEqual({ exit: 0, errors: "" });
-    const result = JSON.parse(output.trim()) as { name: string; abi: number; crc: number; path: string };
+    const result = JSON.parse(output.trim()) as { name: string; abi: number; crc: number; path: string; lock: string; second: string; pid: number };
+    expect(result.lock).toBe("flock");
+    expect(result.second).toContain(`is in use by another Runnel process (pid ${result.pid})`);
     expect(result.name).toBe("native");
     expect(result.abi).toBe(expectedAbiVersion);
     expect(result.crc).toBe(0xe3069283);

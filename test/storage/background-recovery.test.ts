@@ -6,7 +6,7 @@
 // NOT_LEADER_OR_FOLLOWER by Produce/Fetch/ListOffsets (retriable), while the others are served; the
 // shared client's producer retries into it once it has recovered. Deleting a partition that is
 // still recovering removes its files; a shutdown before recovery finished after an unclean start
-// keeps no recovery point for the logs it never recovered (the next start rescans them whole).
+// names the unrecovered logs in the clean-shutdown marker (their checkpoints are not exact).
 
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,6 +22,7 @@ import { startBrokerCore } from "../../src/node.ts";
 import { ErrorCode, FetchApi, ListOffsetsApi, MetadataApi, ProduceApi } from "../../src/protocol/index.ts";
 import { appendToPartition } from "../../src/replication/index.ts";
 import { createLogManager, type DataDirLogManager } from "../../src/storage/index.ts";
+import { cleanShutdownFile } from "../../src/storage/log-manager.ts";
 import { buildBatch } from "../../src/testing/record-batches.ts";
 import { systemClock } from "../../src/util/clock.ts";
 import { createLogger, setLogLevel } from "../../src/util/logger.ts";
@@ -157,7 +158,7 @@ test("deleting a topic whose partition is still recovering removes its files onc
   await logs.close();
 });
 
-test("a shutdown before recovery finished keeps no recovery point for the logs an unclean start never recovered", async () => {
+test("a shutdown before recovery finished names the unrecovered partitions in the clean-shutdown marker unless the previous shutdown was clean", async () => {
   for (const clean of [false, true]) {
     const dataDir = await prepared(clean);
     const held = gate();
@@ -171,11 +172,13 @@ test("a shutdown before recovery finished keeps no recovery point for the logs a
     expect(core.replicas.recoveryState("t", 2)).toBe("recovering");
     await core.close();
     await logs.close();
-    const checkpoint = readFileSync(join(dataDir, "recovery-point-offset-checkpoint"), "utf8");
-    // After a clean start the unopened logs keep their exact recovery points; after an unclean one
-    // they have none, so the next start rescans them whole.
-    expect({ clean, kept: checkpoint.includes("t 2 ") }).toEqual({ clean, kept: clean });
-    // Whatever the checkpoint says, the next start finds every record.
+    // The marker is written either way; it names the partitions whose checkpoints are not exact
+    // (never recovered in this run after an unclean one), so that only they are rescanned.
+    expect(existsSync(join(dataDir, cleanShutdownFile))).toBe(true);
+    const named = readFileSync(join(dataDir, cleanShutdownFile), "utf8");
+    // (One recovery at a time: t-0 finished, t-1 and t-2 never started.)
+    expect({ clean, named }).toEqual({ clean, named: clean ? "" : "t 1\nt 2\n" });
+    // Whatever the marker says, the next start finds every record.
     const again = manager(dataDir);
     await again.open();
     await again.openFound();

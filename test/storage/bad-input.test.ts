@@ -1,9 +1,12 @@
 // Bad input on disk: bit flips, truncated files, zero-filled tails, deleted and corrupted index
-// files. Semantics (the storage layer's, which are Kafka's): recovery verifies every batch from the
-// recovery point on (here 0: no checkpoint, so every segment) and cuts the log at the first bad
-// batch — the file is truncated there and later segments are deleted — logging what it cut. What is
-// before the cut stays readable byte for byte, the log is clean after the cut, and it takes appends
-// again. Index files are derived data: missing or damaged ones are rebuilt.
+// files. Semantics (storage/damage.ts): recovery verifies every batch from the recovery point on
+// (here 0: no checkpoint, so every segment). What a crash leaves — a torn, short or zero-filled end
+// of the unflushed log, nothing valid after it — is cut, and later segments after such a hole are
+// deleted (Kafka's recovery); what is before the cut stays readable byte for byte, the log is clean
+// after the cut, and it takes appends again. Damage a crash cannot leave (a whole batch with a wrong
+// CRC or magic, anything followed by valid batches) and any damage below the recovery point is
+// kept: that batch answers CORRUPT_MESSAGE, every other one is served, nothing else is deleted.
+// Index files are derived data: missing or damaged ones are rebuilt.
 //
 // Segments below a recovery checkpoint are trusted (not CRC-scanned), as in Kafka; a bit flip there
 // is the consumer's CRC check to catch. That case is documented at the end of this file.
@@ -13,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { native } from "../../src/native/index.ts";
-import { managerTopic, openTestLog, openTestManager, readAllBatches, verifyAgainstWorkload, workloadBatch, type Acknowledgement, type TestLog, type WorkloadShape } from "../../src/testing/log-harness.ts";
+import { managerTopic, openTestLog, openTestManager, readAllBatches, verifyAgainstWorkload, verifyAroundDamage, workloadBatch, type Acknowledgement, type TestLog, type WorkloadShape } from "../../src/testing/log-harness.ts";
 import { segmentNames } from "../../src/testing/log-files.ts";
 import { batchCrcValid, batchTimestampMs, prng } from "../../src/testing/record-batches.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
@@ -93,17 +96,39 @@ async function reopenAndCheck(directory: string, acks: Acknowledgement[], expect
   return log;
 }
 
+/**
+ * Reopen a log with one damaged batch that recovery must keep: the log end is unchanged, every
+ * segment file is still there, every other batch reads back byte for byte, the damaged one answers
+ * CORRUPT_MESSAGE, and appends continue at the end.
+ */
+async function reopenAroundDamage(directory: string, acks: Acknowledgement[], victim: number, recoveryPoint = 0n): Promise<void> {
+  const segmentsBefore = segmentNames(directory);
+  const log = await openTestLog({ directory, config, recoveryPoint });
+  try {
+    expect(verifyAroundDamage(log, shape, acks, new Set([victim]))).toEqual([]);
+    expect(log.logEndOffset).toBe(acks.at(-1)!.baseOffset + BigInt(shape.recordCount));
+    expect(segmentNames(directory)).toEqual(segmentsBefore);
+    await appendsAgain(log, acks.length);
+  } finally {
+    await log.close();
+  }
+}
+
 /** The recovered log takes an append at its log end offset, and it reads back. */
 async function appendsAgain(log: TestLog, batchNumber: number): Promise<void> {
   const end = log.logEndOffset;
   const result = await log.append(workloadBatch(shape, batchNumber));
   expect(result.baseOffset).toBe(end);
-  const batches = readAllBatches(log);
-  expect(batches.at(-1)?.baseOffset).toBe(end);
+  const read = log.read(end, 1 << 20);
+  try {
+    expect(readBatchHeader(read.chunks[0]!, 0).baseOffset).toBe(end);
+  } finally {
+    read.release();
+  }
 }
 
 describe(`bad input on disk (${native.name})`, () => {
-  test("bit flips inside the CRC-covered bytes of a sealed segment: cut at that batch, everything before intact", async () => {
+  test("bit flips inside the CRC-covered bytes of a sealed segment: that batch answers CORRUPT_MESSAGE, nothing is cut or deleted", async () => {
     const random = prng(5);
     for (let trial = 0; trial < 6; trial++) {
       const directory = freshDirectory();
@@ -116,28 +141,32 @@ describe(`bad input on disk (${native.name})`, () => {
       const victim = sealed[Math.floor(sealed.length / 4 + random() * (sealed.length / 2))]!;
       const byte = victim.position + 21 + Math.floor(random() * (victim.size - 21));
       flipBit(join(directory, victim.segment), byte, Math.floor(random() * 8));
-      const log = await reopenAndCheck(directory, acks, victim.batchNumber);
-      // Later segments are gone from disk, not just hidden.
-      for (const name of segmentNames(directory)) expect(name <= victim.segment).toBe(true);
-      await appendsAgain(log, victim.batchNumber);
-      await log.close();
+      await reopenAroundDamage(directory, acks, victim.batchNumber);
     }
   });
 
-  test("a flipped length or magic byte in a sealed segment: cut at that batch", async () => {
+  test("the last batch of a sealed segment with a flipped bit: kept as damage too (a crash never leaves a whole batch with a bad CRC)", async () => {
+    const directory = freshDirectory();
+    const acks = await writeLog(directory, 60);
+    const segments = segmentNames(directory);
+    const victim = locate(directory).filter((location) => location.segment === segments[1]).at(-1)!;
+    flipBit(join(directory, victim.segment), victim.position + victim.size - 10, 3);
+    await reopenAroundDamage(directory, acks, victim.batchNumber);
+  });
+
+  test("a flipped length or magic byte in a sealed segment: that batch answers CORRUPT_MESSAGE, the batches after it are found again", async () => {
     for (const [field, byte, bit] of [["batchLength", 9, 6], ["batchLength", 8, 7], ["magic", 16, 0]] as const) {
       const directory = freshDirectory();
       const acks = await writeLog(directory, 60);
       const victim = locate(directory).find((location) => location.segment === segmentNames(directory)[1] && location.position > 0)!;
       flipBit(join(directory, victim.segment), victim.position + byte, bit);
-      const log = await reopenAndCheck(directory, acks, victim.batchNumber).catch((error: Error) => {
+      await reopenAroundDamage(directory, acks, victim.batchNumber).catch((error: Error) => {
         throw new Error(`${field}: ${error.message}`);
       });
-      await log.close();
     }
   });
 
-  test("a sealed segment truncated in the middle of a batch: cut there, later segments deleted", async () => {
+  test("a sealed segment truncated in the middle of a batch, no recovery checkpoint (unflushed): cut there, later segments deleted", async () => {
     const directory = freshDirectory();
     const acks = await writeLog(directory, 60);
     const victim = locate(directory).find((location) => location.segment === segmentNames(directory)[1] && location.position > 0)!;
@@ -145,6 +174,26 @@ describe(`bad input on disk (${native.name})`, () => {
     const log = await reopenAndCheck(directory, acks, victim.batchNumber);
     await appendsAgain(log, victim.batchNumber);
     await log.close();
+  });
+
+  test("a sealed segment truncated in the middle of a batch below the recovery point (flushed): nothing deleted, the lost batches answer CORRUPT_MESSAGE", async () => {
+    const directory = freshDirectory();
+    const acks = await writeLog(directory, 60);
+    const segments = segmentNames(directory);
+    const inSegment = locate(directory).filter((location) => location.segment === segments[1]);
+    const victim = inSegment[2]!;
+    truncateSync(join(directory, victim.segment), victim.position + Math.floor(victim.size / 2));
+    const lost = new Set(inSegment.slice(2).map((location) => location.batchNumber));
+    const log = await openTestLog({ directory, config, recoveryPoint: acks.at(-1)!.baseOffset + BigInt(shape.recordCount) });
+    try {
+      expect(segmentNames(directory)).toEqual(segments);
+      // The batches whose bytes are gone answer CORRUPT_MESSAGE (the file still holds part of them:
+      // a damaged tail); the segments after it serve every record.
+      expect(verifyAroundDamage(log, shape, acks, lost)).toEqual([]);
+      await appendsAgain(log, acks.length);
+    } finally {
+      await log.close();
+    }
   });
 
   test("the active segment truncated mid-batch, or to less than a header: the partial batch is cut", async () => {
@@ -344,14 +393,17 @@ describe(`after a clean shutdown, segments below the recovery point are trusted 
     }
   }
 
-  test("a flipped payload bit: not cut at open; that batch reads back with a bad CRC, every other batch intact", async () => {
+  test("a flipped payload bit: not cut at open; found by the CRC check of its first read, that batch answers CORRUPT_MESSAGE, every other batch is served", async () => {
+    // Before: the batch was served with its bad CRC (a consumer-side error) and never reported.
     const { log, victim } = await damagedTrustedLog(200, 3);
     try {
       expect(log.logEndOffset).toBe(320n);
-      const batches = readAllBatches(log);
-      expect(batches.length).toBe(80);
-      batches.forEach((batch, index) => expect(batchCrcValid(batch.bytes)).toBe(index !== victim.batchNumber));
-      expect(readEveryOffset(log)).toEqual([]);
+      const { problems, refused } = readEachOffset(log);
+      expect(problems).toEqual([]);
+      const victimBase = BigInt(victim.batchNumber * shape.recordCount);
+      expect(refused).toEqual(Array.from({ length: shape.recordCount }, (_, index) => victimBase + BigInt(index)));
+      const acks = Array.from({ length: 80 }, (_, batchNumber) => ({ batchNumber, baseOffset: BigInt(batchNumber * shape.recordCount) }));
+      expect(verifyAroundDamage(log, shape, acks, new Set([victim.batchNumber]))).toEqual([]);
     } finally {
       await log.close();
     }

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { realFs } from "../../src/storage/index.ts";
+import { checkedText } from "../../src/storage/checkpoint.ts";
 import {
   formatLeaderEpochCheckpoint,
   LeaderEpochCache,
@@ -89,7 +90,7 @@ test("the checkpoint file: Kafka's format, rewritten on change, reloaded; a dama
   cache.assign(3, 150n);
   await cache.flushed();
   const path = join(directory, leaderEpochCheckpointFile);
-  expect(readFileSync(path, "utf8")).toBe("0\n2\n0 0\n3 150\n");
+  expect(checkedText(readFileSync(path, "utf8"))).toBe("0\n2\n0 0\n3 150\n");
   const reloaded = LeaderEpochCache.load(realFs, directory, recordingLogger());
   expect(reloaded.found).toBe(true);
   expect(reloaded.cache.all()).toEqual(cache.all());
@@ -102,4 +103,36 @@ test("the checkpoint file: Kafka's format, rewritten on change, reloaded; a dama
   expect(logger.warnings.some((line) => line.includes("leader-epoch-checkpoint"))).toBe(true);
   for (const bad of ["1\n0\n", "0\n2\n0 0\n", "0\n1\nx y\n", ""]) expect(parseLeaderEpochCheckpoint(bad)).toBeNull();
   expect(parseLeaderEpochCheckpoint(formatLeaderEpochCheckpoint([{ epoch: 7, startOffset: 9n }]))).toEqual([{ epoch: 7, startOffset: 9n }]);
+  // The checksum line catches a flipped digit that still parses; Kafka's file (no line) is read.
+  expect(parseLeaderEpochCheckpoint(formatLeaderEpochCheckpoint([{ epoch: 7, startOffset: 9n }]).replace("7 9", "7 8"))).toBeNull();
+  expect(parseLeaderEpochCheckpoint("0\n1\n7 9\n")).toEqual([{ epoch: 7, startOffset: 9n }]);
+});
+
+test("checkpoint writes of many partitions at once hold a few descriptors, not one each", async () => {
+  let open = 0;
+  let openMax = 0;
+  const countingFs = {
+    ...realFs,
+    async writeFileAtomic(path: string, data: Uint8Array) {
+      open++;
+      openMax = Math.max(openMax, open);
+      try {
+        await realFs.writeFileAtomic(path, data);
+      } finally {
+        open--;
+      }
+    },
+  };
+  const root = mkdtempSync(join(tmpdir(), "runnel-epochs-many-"));
+  directories.push(root);
+  const caches = Array.from({ length: 50 }, (_, index) => {
+    const directory = join(root, `p-${index}`);
+    realFs.mkdir(directory);
+    return LeaderEpochCache.load(countingFs, directory, recordingLogger()).cache;
+  });
+  for (const cache of caches) cache.assign(1, 0n);
+  await Promise.all(caches.map((cache) => cache.flushed()));
+  expect(openMax).toBeGreaterThan(0);
+  expect(openMax).toBeLessThanOrEqual(4);
+  for (const cache of caches) expect(LeaderEpochCache.load(realFs, (cache as unknown as { directory: string }).directory, recordingLogger()).cache.all()).toEqual([{ epoch: 1, startOffset: 0n }]);
 });

@@ -13,7 +13,10 @@
 // message.timestamp.type=LogAppendTime is stamped by the log (the storage recomputes the CRC) and
 // returned in logAppendTimeMs. More than one record batch for a partition is INVALID_RECORD, as in
 // Kafka (v3+: exactly one). Internal topics (__consumer_offsets) are refused with
-// INVALID_TOPIC_EXCEPTION, as in Kafka.
+// INVALID_TOPIC_EXCEPTION, as in Kafka. Control batches are refused with INVALID_RECORD (storage:
+// clients may not write them), and a transactional batch without a transactional id refuses the
+// whole request with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka does
+// (kafka/transactional-produce.ts).
 // Does not: transactions (a transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
 // or recompress to a topic's compression.type.
 
@@ -32,6 +35,7 @@ import type { Init } from "../../protocol/primitives.ts";
 import type { BrokerContext } from "../context.ts";
 import { CloseConnection, defineHandler } from "../handler.ts";
 import { leaderHintOf, nodeEndpointsOf } from "../leader-hints.ts";
+import { transactionalRefusal } from "../transactional-produce.ts";
 
 type PartitionResponse = Init<ProduceResponsePartitionProduceResponse>;
 
@@ -155,12 +159,13 @@ export default defineHandler({
       }));
     let responses: TopicResponse[];
     const context: ProduceContext = { broker, acks: acks as Acks, timeoutMs: request.timeoutMs, version: ctx.version, leaders: [] };
+    let refusal: { errorCode: number; message: string } | null;
     if (ctx.version < 3) {
       responses = refuse(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message formats v0 and v1 are not supported: use Produce v3+ (RecordBatch v2)");
     } else if (acks !== 0 && acks !== 1 && acks !== -1) {
       responses = refuse(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, was ${acks}`);
-    } else if (request.transactionalId !== null) {
-      responses = refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "transactions are not supported");
+    } else if ((refusal = transactionalRefusal(request.transactionalId, request.topicData)) !== null) {
+      responses = refuse(refusal.errorCode, refusal.message);
     } else {
       responses = await produceAll(context, request.topicData);
     }
