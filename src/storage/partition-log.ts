@@ -1062,6 +1062,26 @@ export class Log implements PartitionLog {
     });
   }
 
+  truncateFullyAndStartAt(offset: bigint): Promise<void> {
+    return this.enqueue(async () => {
+      this.checkWritable();
+      assert(offset >= 0n, "start offset must be >= 0");
+      await this.waitSyncIdle();
+      // The checkpoint must not name a recovery point inside records that are about to go.
+      this.recoveryPointValue = 0n;
+      await this.persistCheckpoints();
+      this.truncateFully(offset);
+      this.producerState?.truncateTo(0n);
+      // Every producer snapshot describes records that are gone.
+      if (this.producerState?.encodeSnapshot) deleteSnapshotsAfter(this.fs, this.directory, -1n);
+      this.afterTruncation();
+      this.recoveryPointValue = offset;
+      this.highWatermarkValue = offset;
+      await this.requestSync();
+      await this.persistCheckpoints();
+    });
+  }
+
   private truncateFully(startOffset: bigint): void {
     const reused = this.segments.find((segment) => segment.baseOffset === startOffset);
     let segment: Segment;

@@ -142,6 +142,12 @@ export interface PartitionLog {
 
   /** Remove everything at or after `offset` (replication divergence). */
   truncateTo(offset: bigint): Promise<void>;
+  /**
+   * Remove every record and start the log empty at `offset`, above or below its end (Kafka's
+   * truncateFullyAndStartAt: a replica whose log is behind the leader's log start, or a metadata
+   * log found shorter than its snapshot). Epoch history and producer state go with the records.
+   */
+  truncateFullyAndStartAt(offset: bigint): Promise<void>;
   /** Advance logStartOffset (DeleteRecords) up to the log end; whole segments below it are deleted. */
   deleteRecordsBefore(offset: bigint): Promise<bigint>;
 

@@ -115,6 +115,7 @@ class MemoryPartitionLog implements PartitionLog {
   }
 
   async truncateTo(): Promise<void> {}
+  async truncateFullyAndStartAt(): Promise<void> {}
   async deleteRecordsBefore(offset: bigint): Promise<bigint> {
     this.logStartOffset = offset;
     return offset;

@@ -300,6 +300,27 @@ export function defineConformanceSuite(label: string, native: NativeApi): void {
       expect(reopened.logEndOffset).toBe(1n);
     });
 
+    test("truncateFullyAndStartAt empties the log and starts it anywhere, above or below its end; a reopen keeps it", async () => {
+      const log = await open({ "segment.bytes": 1024 });
+      for (let index = 0; index < 20; index++) await log.append(simpleBatch(native, 2, { valueBytes: 30 }), { leaderEpoch: 3 });
+      log.updateHighWatermark(40n);
+      await log.truncateFullyAndStartAt(100n);
+      expect([log.logStartOffset, log.logEndOffset, log.highWatermark, log.segmentCount]).toEqual([100n, 100n, 100n, 1]);
+      expect(log.epochEntries()).toEqual([]);
+      expect(readdirSync(partitionDir()).filter((name) => name.endsWith(".log"))).toEqual(["00000000000000000100.log"]);
+      expect((await log.append(simpleBatch(native, 2), { leaderEpoch: 4 })).baseOffset).toBe(100n);
+      await log.close();
+      let reopened = await open({ "segment.bytes": 1024 });
+      expect([reopened.logStartOffset, reopened.logEndOffset]).toEqual([100n, 102n]);
+      expect(reopened.epochEntries()).toEqual([{ epoch: 4, startOffset: 100n }]);
+      await reopened.truncateFullyAndStartAt(7n);
+      expect([reopened.logStartOffset, reopened.logEndOffset]).toEqual([7n, 7n]);
+      await reopened.close();
+      reopened = await open({ "segment.bytes": 1024 });
+      expect([reopened.logStartOffset, reopened.logEndOffset]).toEqual([7n, 7n]);
+      await reopened.close();
+    });
+
     test("deleteRecordsBefore advances the log start offset and deletes whole segments", async () => {
       const log = await open({ "segment.bytes": 1024 });
       for (let index = 0; index < 40; index++) await log.append(simpleBatch(native, 2, { valueBytes: 40 }));
