@@ -1,17 +1,18 @@
 // Small metadata files kept twice, each with a checksum: `<name>` and `<name>.mirror`, both
-// written atomically (atomic-file.ts), the primary first. Why: the topic metadata (topics.json)
-// holds what the logs alone cannot tell — topic ids and config overrides such as retention.ms or
-// cleanup.policy=compact. Losing it to one damaged sector used to stop every start (JSON.parse
-// threw); starting without it would adopt the partitions with default configs, and default
-// retention could then delete data the topic was configured to keep.
+// written atomically (atomic-file.ts), the primary first. Data directories written before the
+// metadata log kept their topics (topics.json) and producer-id blocks (producer-ids) this way;
+// today they are only read, once, by the migration (migration.ts). Why they were kept twice: the
+// topic metadata holds what the logs alone cannot tell — topic ids and config overrides such as
+// retention.ms or cleanup.policy=compact — and must not be lost to one damaged sector. (The
+// metadata log gets the same protection from its snapshots: local-metadata-log.ts.)
 //
 //   {"version":1, …}            the content (JSON text)
 //   # crc32c=1a2b3c4d           CRC-32C of every byte above
 //
-// Reading: the primary when its checksum matches, else the mirror (logged at ERROR, and the next
-// write repairs the primary); a file without the checksum line (written before it existed) is
-// accepted when it parses. Both unusable: an error naming both files, so that start-up refuses
-// with one clear line instead of guessing.
+// Reading: the primary when its checksum matches, else the mirror (logged at ERROR); a file
+// without the checksum line (written before it existed) is accepted when it parses. Both
+// unusable: an error naming both files, so that start-up refuses with one clear line instead of
+// guessing.
 
 import { readFile } from "node:fs/promises";
 import { native } from "../native/index.ts";
@@ -67,13 +68,18 @@ export class DamagedMetadataError extends Error {
  * The text of the first usable copy, or null when neither exists (a new data directory). `accept`
  * says why a text is unusable (null when it is fine), e.g. JSON that does not parse.
  */
-export async function readCheckedFile(path: string, accept: (text: string) => string | null, logger: Logger): Promise<string | null> {
+export async function readCheckedFile(
+  path: string,
+  accept: (text: string) => string | null,
+  logger: Logger,
+  remedy = "restore them from a backup",
+): Promise<string | null> {
   const primary = await readOne(path, accept);
   if (primary.kind === "ok") return primary.text;
   const mirror = await readOne(mirrorPath(path), accept);
   if (primary.kind === "missing" && mirror.kind === "missing") return null;
   if (mirror.kind === "ok") {
-    logger.error("metadata file damaged or missing; using its mirror copy (the next write repairs it)", {
+    logger.error("metadata file damaged or missing; using its mirror copy", {
       file: path,
       problem: primary.kind === "missing" ? "missing" : primary.why,
     });
@@ -81,7 +87,6 @@ export async function readCheckedFile(path: string, accept: (text: string) => st
   }
   const describe = (attempt: Attempt) => (attempt.kind === "missing" ? "missing" : attempt.kind === "damaged" ? attempt.why : "ok");
   throw new DamagedMetadataError(
-    `${path} (${describe(primary)}) and its mirror ${mirrorPath(path)} (${describe(mirror)}) are both unusable: restore them from a backup, ` +
-      `or remove both to adopt the partition directories as topics with default configurations (their config overrides are then lost)`,
+    `${path} (${describe(primary)}) and its mirror ${mirrorPath(path)} (${describe(mirror)}) are both unusable: ${remedy}`,
   );
 }

@@ -128,7 +128,9 @@ export async function migrateLegacyMetadata(options: MigrationOptions): Promise<
     return false;
   }
   // Both copies of topics.json unusable: DamagedMetadataError, and the start refuses.
-  const topicsText = await readCheckedFile(topicsPath, topicsProblem, logger);
+  const topicsText = await readCheckedFile(topicsPath, topicsProblem, logger,
+    "restore them from a backup, or repair the JSON by hand. (Removing both starts the node without those topics: their partition " +
+      "directories are then left alone, not adopted.)");
   const state = topicsText === null ? { topics: [], deleting: [] } : parseTopics(topicsPath, topicsText);
   const producerIdsEnd = await readProducerIdsEnd(producerIdsPath, logger);
 
