@@ -24,6 +24,7 @@ import { LocalMetadataLog } from "./cluster/local-metadata-log.ts";
 import { migrateLegacyMetadata } from "./cluster/migration.ts";
 import { ProducerIdManager } from "./cluster/producer-id-manager.ts";
 import { MetadataPublisher } from "./cluster/publisher.ts";
+import { MetadataSnapshotter } from "./cluster/snapshotter.ts";
 import type { Endpoint } from "./cluster/records.ts";
 import { TopicConfigs } from "./cluster/topic-configs.ts";
 import { advertisedFor, dataDir, parseListener, type LoadedBrokerConfig } from "./config/index.ts";
@@ -73,6 +74,7 @@ export interface BrokerCoreOptions {
 export interface BrokerCore {
   readonly metadataLog: LocalMetadataLog;
   readonly publisher: MetadataPublisher;
+  readonly snapshotter: MetadataSnapshotter;
   readonly controller: QuorumController;
   readonly admin: ClusterAdmin;
   readonly topicConfigs: TopicConfigs;
@@ -106,6 +108,8 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const incarnationId = randomUuid();
   const metadataLog = await LocalMetadataLog.open({ dataDir: options.dataDir, nodeId, brokerConfig: config, fs, logger: createLogger("metadata-log") });
   const publisher = new MetadataPublisher(metadataLog, createLogger("metadata"));
+  // A snapshot of the image beside the log after each publication (cluster/snapshotter.ts).
+  const snapshotter = new MetadataSnapshotter(publisher, metadataLog, createLogger("metadata"));
   const controller = new QuorumController({ log: metadataLog, config: loaded, logger: createLogger("controller") });
   const admin = new ClusterAdmin(controller, publisher, loaded);
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
@@ -133,6 +137,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     groups.close();
     await publisher.close();
     replicas.close();
+    await snapshotter.close();
     await metadataLog.close();
   };
   try {
@@ -144,7 +149,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     throw error;
   }
   return {
-    metadataLog, publisher, controller, admin, topicConfigs, replicas, groups, producerIds, incarnationId,
+    metadataLog, publisher, snapshotter, controller, admin, topicConfigs, replicas, groups, producerIds, incarnationId,
     async register(endpoints) {
       const registered = await controller.registerBroker({
         brokerId: nodeId, incarnationId, endpoints, rack: null, cleanShutdown: options.cleanShutdown,

@@ -278,7 +278,9 @@ class ImageBuilder {
       const configs = { ...(this.brokerConfigs.get(data.resourceName) ?? {}) };
       if (data.value === null) delete configs[data.name];
       else configs[data.name] = data.value;
-      this.brokerConfigs.set(data.resourceName, configs);
+      // No entry for a resource without overrides (a snapshot rebuilds the same image).
+      if (Object.keys(configs).length === 0) this.brokerConfigs.delete(data.resourceName);
+      else this.brokerConfigs.set(data.resourceName, configs);
       return;
     }
     assert(data.resourceType === ConfigResourceType.TOPIC, `ConfigRecord for resource type ${data.resourceType}`);

@@ -9,7 +9,8 @@
 //                        onCommit listeners ◀┘ in offset order, each batch once
 //
 // A Raft implementation must keep the same promises: batches are delivered once, in offset order,
-// only when committed; `start()` first replays what was committed before (from a snapshot, later);
+// only when committed; `start()` first replays what was committed before (the newest usable
+// snapshot as one batch marked `snapshot`, then the batches after it);
 // `append` rejects with KafkaError NOT_CONTROLLER when this node is not the leader or loses
 // leadership before the records commit (they may still commit later under a new leader — the
 // caller learns of that through onCommit, never through the rejected promise).
@@ -23,6 +24,11 @@ export interface CommittedBatch {
   /** The leader (Raft) epoch that wrote it. */
   readonly epoch: number;
   readonly records: readonly MetadataRecord[];
+  /**
+   * The batch is a snapshot: its records rebuild the whole image as of `lastOffset` from the empty
+   * image (delivered first by `start`; later, by a Raft follower that fell behind the leader's log).
+   */
+  readonly snapshot?: boolean;
 }
 
 export interface MetadataLeader {
@@ -54,6 +60,12 @@ export interface MetadataLog {
    * once the batch is committed and delivered to the commit listeners. Only on the leader.
    */
   append(records: readonly MetadataRecord[]): Promise<bigint>;
+  /**
+   * Keep `records` — the image as of committed offset `lastOffset` (epoch `epoch`), as records that
+   * rebuild it from nothing — as a snapshot, from which a later start replays. Resolves once it
+   * is durable; a snapshot at or below the newest one kept is ignored.
+   */
+  saveSnapshot(lastOffset: bigint, epoch: number, records: readonly MetadataRecord[]): Promise<void>;
   /** Replay the committed records to the listeners, then accept appends. */
   start(): Promise<void>;
   close(): Promise<void>;

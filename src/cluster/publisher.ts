@@ -29,6 +29,7 @@ export class MetadataPublisher {
   private queue: CommittedBatch[] = [];
   private draining: Promise<void> | null = null;
   private readonly listeners: { name: string; listener: MetadataListener }[] = [];
+  private readonly publishedListeners: ((image: MetadataImage) => void)[] = [];
   private waiters: OffsetWaiter[] = [];
   private failure: Error | null = null;
   private closed = false;
@@ -47,6 +48,11 @@ export class MetadataPublisher {
   /** Listeners run in registration order; register before the metadata log starts. */
   subscribe(name: string, listener: MetadataListener): void {
     this.listeners.push({ name, listener });
+  }
+
+  /** Called after each publication, not awaited (snapshots: snapshotter.ts). */
+  onPublished(listener: (image: MetadataImage) => void): void {
+    this.publishedListeners.push(listener);
   }
 
   /** Resolves once an image at or past `offset` is published (its listeners done). */
@@ -88,6 +94,9 @@ export class MetadataPublisher {
     const delta = emptyDelta();
     try {
       for (const batch of batches) {
+        // A snapshot rebuilds the image from nothing. Delivered first at start; installing one over
+        // a running image (a Raft follower far behind) needs a diff as its delta: not yet.
+        if (batch.snapshot) assert(image.offset === -1n, "a snapshot is only applied to the empty image (at start)");
         const applied = applyRecords(image, batch.records, { offset: batch.lastOffset, epoch: batch.epoch });
         image = applied.image;
         mergeDelta(delta, applied.delta);
@@ -100,6 +109,7 @@ export class MetadataPublisher {
     assert(image.offset >= this.published.offset, "published images move forward");
     this.published = image;
     this.wakeWaiters();
+    for (const listener of this.publishedListeners) listener(image);
   }
 
   private async notify(image: MetadataImage, delta: MetadataDelta): Promise<void> {

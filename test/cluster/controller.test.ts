@@ -221,7 +221,7 @@ test("a node that does not lead the metadata log answers NOT_CONTROLLER", async 
   const follower: MetadataLog = {
     nodeId: 2, committedOffset: -1n, nextOffset: 0n, leader: { leaderId: 1, epoch: 3 },
     onCommit: () => {}, onLeaderChange: (listener) => { listener({ leaderId: 1, epoch: 3 }); return () => {}; },
-    append: () => Promise.reject(new Error("not the leader")), start: async () => {}, close: async () => {},
+    append: () => Promise.reject(new Error("not the leader")), saveSnapshot: async () => {}, start: async () => {}, close: async () => {},
   };
   const controller = new QuorumController({ log: follower, config: loadBrokerConfig({}), logger: recordingLogger() });
   expect(controller.isActive).toBe(false);

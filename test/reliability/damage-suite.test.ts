@@ -4,16 +4,18 @@
 // the recovery checkpoint covers every acknowledged record: flush.messages=1) — with:
 //   victim-0 … victim-4  five partitions of several segments, each the target of one file type;
 //   healthy-0            a partition nothing touches;
-//   __consumer_offsets   a group's commits;  __cluster_metadata  topics.json and producer-ids.
+//   __consumer_offsets   a group's commits;  __cluster_metadata-0  the metadata log and its snapshots.
 // Then, for each kind of damage — a flipped byte, a truncated file, a deleted file, a garbage
 // tail, a zero-filled page — a copy of it is damaged and a broker started on it:
 //   run "files":       victim-0: a sealed segment's .log     victim-1: the active segment's .log
 //                      victim-2: a sealed segment's .index   victim-3: its .timeindex
 //                      victim-4: the newest producer snapshot
-//                      and topics.json, producer-ids and the group's __consumer_offsets segment;
+//                      and the metadata log's segment and the group's __consumer_offsets segment;
 //   run "checkpoints": recovery-point-offset-checkpoint and log-start-offset-checkpoint (apart:
 //                      without a recovery point, damage to the log itself cannot be told from an
-//                      unflushed tail, a double fault this suite does not claim to survive).
+//                      unflushed tail, a double fault this suite does not claim to survive), and
+//                      the newest metadata snapshot (apart from the metadata log: the two are
+//                      each other's redundancy on one node).
 // Each run asserts: the broker starts; every record of an undamaged partition, and of every
 // undamaged segment of a damaged partition, is served exactly; a damaged segment's records are
 // served exactly or answered with an error (CORRUPT_MESSAGE), never wrong; every partition takes
@@ -205,19 +207,35 @@ function filesTargets(dataDir: string): Target[] {
       reportedAs: ["victim-4", "snapshot"],
       mayBeSilent: (kind, shutdown) => kind === "deleted" && shutdown === "unclean",
     },
-    // topics.json and producer-ids are gone (the metadata log replaced them: src/cluster/migration.ts);
-    // the metadata log's own files become targets with its snapshots (next commit).
+    // The metadata log (topics, ids, configs, producer-id blocks): its segment. The snapshot beside
+    // it holds every record (src/cluster/local-metadata-log.ts).
+    {
+      what: "metadata log segment",
+      path: join(dataDir, "__cluster_metadata-0", segmentsOf(dataDir, "__cluster_metadata-0")[0]!),
+      reportedAs: ["__cluster_metadata-0"],
+    },
     { what: "__consumer_offsets segment", path: join(dataDir, "__consumer_offsets-0", offsetsSegments.at(-1)!), reportedAs: ["__consumer_offsets-0"] },
   ];
 }
 
 function checkpointTargets(dataDir: string): Target[] {
-  return ["recovery-point-offset-checkpoint", "log-start-offset-checkpoint"].map((name) => ({
-    what: name,
-    path: join(dataDir, name),
-    reportedAs: [name],
-    mayBeSilent: (kind: Damage, shutdown: Shutdown) => kind === "deleted" && shutdown === "unclean",
-  }));
+  const snapshots = readdirSync(join(dataDir, "__cluster_metadata-0")).filter((name) => name.endsWith(".checkpoint")).sort();
+  return [
+    ...["recovery-point-offset-checkpoint", "log-start-offset-checkpoint"].map((name) => ({
+      what: name,
+      path: join(dataDir, name),
+      reportedAs: [name],
+      mayBeSilent: (kind: Damage, shutdown: Shutdown) => kind === "deleted" && shutdown === "unclean",
+    })),
+    // The newest metadata snapshot: the one before it and the log after it are used. A deleted
+    // one leaves nothing to report.
+    {
+      what: "newest metadata snapshot",
+      path: join(dataDir, "__cluster_metadata-0", snapshots.at(-1)!),
+      reportedAs: [snapshots.at(-1)!],
+      mayBeSilent: (kind: Damage) => kind === "deleted",
+    },
+  ];
 }
 
 /** Every batch of every partition, by point fetches: exact where undamaged, never wrong anywhere. */
@@ -293,8 +311,8 @@ beforeAll(async () => {
 for (const shutdown of ["clean", "unclean"] as const) {
   describe(`after a${shutdown === "clean" ? " clean" : "n unclean (kill -9)"} shutdown`, () => {
     for (const kind of damages) {
-      test(`${kind}: segment .log/.index/.timeindex, snapshot, topics.json, producer-ids, __consumer_offsets`, () => runDamaged(shutdown, kind, filesTargets), 30_000);
-      test(`${kind}: both checkpoint files`, () => runDamaged(shutdown, kind, checkpointTargets), 30_000);
+      test(`${kind}: segment .log/.index/.timeindex, snapshot, metadata log, __consumer_offsets`, () => runDamaged(shutdown, kind, filesTargets), 30_000);
+      test(`${kind}: both checkpoint files, the newest metadata snapshot`, () => runDamaged(shutdown, kind, checkpointTargets), 30_000);
     }
   });
 }
