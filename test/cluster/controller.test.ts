@@ -200,6 +200,26 @@ test("a broker registers fenced and its heartbeat unfences it; a restart of the 
   await node.close();
 });
 
+test("many brokers: a re-registering broker leaves ISRs that keep another member, its leaderships move; unfenced, it leads the leaderless again", async () => {
+  const node = await start(fresh());
+  for (const id of [1, 2, 3]) await node.registerLive(id);
+  await node.admin.createTopic({ name: "t", numPartitions: 2, replicationFactor: 3, assignments: [[1, 2, 3], [2, 3, 1]], configs: {} });
+  await node.admin.createTopic({ name: "solo", numPartitions: 1, replicationFactor: 1, assignments: [[1]], configs: {} });
+  // Broker 1 restarts (a new process, after an unclean shutdown: KIP-966's rule).
+  const again = await node.controller.registerBroker({ brokerId: 1, incarnationId: randomUuid(), endpoints: endpoint(9001), rack: null, cleanShutdown: false });
+  await node.publisher.waitForPublished(again.offset);
+  expect(partitionOf(node.image(), "t", 0)).toMatchObject({ leader: 2, isr: [2, 3], leaderEpoch: 1, partitionEpoch: 1 });
+  expect(partitionOf(node.image(), "t", 1)).toMatchObject({ leader: 2, isr: [2, 3], leaderEpoch: 0, partitionEpoch: 1 });
+  // Its only replica: the ISR keeps it (never empty), and nobody leads until it is back.
+  expect(partitionOf(node.image(), "solo", 0)).toMatchObject({ leader: -1, isr: [1], leaderEpoch: 1 });
+  const unfenced = await node.controller.brokerHeartbeat({ brokerId: 1, brokerEpoch: again.value, currentMetadataOffset: again.offset });
+  await node.publisher.waitForPublished(unfenced.offset);
+  expect(partitionOf(node.image(), "solo", 0)).toMatchObject({ leader: 1, isr: [1], leaderEpoch: 2 });
+  // Not back in the other ISRs: that takes AlterPartition from their leader once it caught up.
+  expect(partitionOf(node.image(), "t", 0)).toMatchObject({ leader: 2, isr: [2, 3] });
+  await node.close();
+});
+
 test("producer ids: blocks committed before use, unique under concurrency, never repeated after a restart", async () => {
   const dataDir = fresh();
   let node = await start(dataDir);

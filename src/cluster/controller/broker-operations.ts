@@ -57,7 +57,8 @@ export function registerBroker(image: MetadataImage, request: BrokerRegistration
       inControlledShutdown: false,
       cleanShutdown: request.cleanShutdown,
     }),
-    ...fenceBrokerChanges(image, request.brokerId),
+    // A new process: what the old one led is taken away until this one is caught up (unfenced).
+    ...fenceBrokerChanges(image, request.brokerId, request.cleanShutdown ? "brokerFenced" : "brokerUncleanRestart"),
   ];
   return { records, value: brokerEpoch };
 }

@@ -1,13 +1,18 @@
-// Leader election and the partition changes that follow a broker's fencing or unfencing
-// (docs/replication.md §3), as pure functions of the image: they return PartitionChangeRecords
-// carrying only the fields that change (applying one with a leader bumps the leader epoch).
+// The partition changes that follow a broker's fencing, unclean restart or unfencing
+// (docs/replication.md §3), as functions of the image: the rules for one partition are
+// partition-change.ts's (pure, shared with the simulator); here they are applied across the image
+// and turned into PartitionChangeRecords carrying only the fields that change (applying one with a
+// leader bumps the leader epoch).
 //
 // Election: the first replica in assignment order that is in the ISR and on a live broker (unfenced,
-// not shutting down) — the preferred replica whenever it can lead. unclean.leader.election.enable
-// is false: with no such replica the partition has no leader (NO_LEADER) until one returns.
+// not shutting down) — the preferred replica whenever it can lead. With no such replica the
+// partition has no leader (NO_LEADER) until one returns.
 
+import { chooseLeader } from "../../replication/core/election.ts";
+import { assert } from "../../util/assert.ts";
 import type { MetadataImage, PartitionRegistration, TopicImage } from "../image.ts";
 import { NO_LEADER, record, type MetadataRecord } from "../records.ts";
+import { applyPartitionEvent, type PartitionEvent } from "./partition-change.ts";
 
 /** Whether broker `id` may lead or stay in an ISR, given overrides for brokers changing state now. */
 export type LiveBroker = (id: number) => boolean;
@@ -22,8 +27,7 @@ export function liveIn(image: MetadataImage, overrides: ReadonlyMap<number, bool
 }
 
 export function electLeader(replicas: readonly number[], isr: readonly number[], live: LiveBroker): number {
-  for (const replica of replicas) if (isr.includes(replica) && live(replica)) return replica;
-  return NO_LEADER;
+  return chooseLeader(replicas, isr, live).leader;
 }
 
 /** A PartitionChangeRecord with the fields that differ, or null when nothing does. */
@@ -44,36 +48,47 @@ export function partitionChange(
 }
 
 /**
- * A broker is fenced (or registers again as a new process): it leaves every ISR where another
- * member remains (an ISR is never left empty: its last member keeps the data everyone committed),
- * and every partition it led gets the next eligible leader, or none.
+ * The PartitionChangeRecords that an event about broker `brokerId` causes, by the pure rules of
+ * partition-change.ts (the ones the simulator checks). `mayChange` skips, cheaply, partitions the
+ * event cannot change.
  */
-export function fenceBrokerChanges(image: MetadataImage, brokerId: number): MetadataRecord[] {
-  const live = liveIn(image, new Map([[brokerId, false]]));
+function brokerEventChanges(
+  image: MetadataImage,
+  event: PartitionEvent,
+  eligible: LiveBroker,
+  mayChange: (partition: PartitionRegistration) => boolean,
+): MetadataRecord[] {
+  // Unclean election (a replica outside the ISR leads) stays off: unclean.leader.election.enable
+  // is not read yet, and a one-node cluster never needs it.
+  const view = { isEligible: eligible, uncleanLeaderElection: false };
   const changes: MetadataRecord[] = [];
   for (const topic of image.topicsById.values()) {
     for (const partition of topic.partitions) {
-      if (!partition.isr.includes(brokerId)) continue; // a leader is always in its ISR
-      const shrunk = partition.isr.filter((id) => id !== brokerId);
-      const isr = shrunk.length > 0 ? shrunk : partition.isr;
-      const leader = partition.leader === brokerId || partition.leader === NO_LEADER ? electLeader(partition.replicas, isr, live) : partition.leader;
-      const change = partitionChange(topic, partition, { isr, leader });
+      if (!mayChange(partition)) continue;
+      const result = applyPartitionEvent(partition, event, view);
+      assert(result.ok, `${event.kind} is refused by no partition`);
+      if (!result.changed) continue;
+      const change = partitionChange(topic, partition, { isr: result.registration.isr, leader: result.registration.leader });
       if (change) changes.push(change);
     }
   }
   return changes;
 }
 
+/**
+ * A broker is fenced, or registers again as a new process (after an unclean shutdown KIP-966's
+ * event, the same rule): it leaves every ISR where another member remains (an ISR is never left
+ * empty: its last member keeps the data everyone committed), and every partition it led gets the
+ * next eligible leader, or none.
+ */
+export function fenceBrokerChanges(image: MetadataImage, brokerId: number, kind: "brokerFenced" | "brokerUncleanRestart" = "brokerFenced"): MetadataRecord[] {
+  return brokerEventChanges(image, { kind, brokerId }, liveIn(image, new Map([[brokerId, false]])),
+    (partition) => partition.isr.includes(brokerId) || partition.leader === NO_LEADER);
+}
+
 /** A broker is unfenced: every leaderless partition it can lead gets a leader again. */
 export function unfenceBrokerChanges(image: MetadataImage, brokerId: number): MetadataRecord[] {
-  const live = liveIn(image, new Map([[brokerId, true]]));
-  const changes: MetadataRecord[] = [];
-  for (const topic of image.topicsById.values()) {
-    for (const partition of topic.partitions) {
-      if (partition.leader !== NO_LEADER || !partition.isr.includes(brokerId)) continue;
-      const change = partitionChange(topic, partition, { isr: partition.isr, leader: electLeader(partition.replicas, partition.isr, live) });
-      if (change) changes.push(change);
-    }
-  }
-  return changes;
+  const eligible = liveIn(image, new Map([[brokerId, true]]));
+  return brokerEventChanges(image, { kind: "brokerUnfenced", brokerId }, eligible,
+    (partition) => partition.isr.includes(brokerId) && (partition.leader === NO_LEADER || !eligible(partition.leader)));
 }
