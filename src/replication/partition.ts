@@ -15,11 +15,16 @@
 //   logStartOffset ........ highWatermark ........ logEndOffset
 //                           ▲ consumers read below   ▲ the leader appends here
 //
-// One node: the ISR is this broker alone, so the high watermark follows the log end offset in the
-// same turn as the append, and acks=all also waits for the fdatasync that covers the records (an
-// ISR of one means "all in-sync replicas" is this disk; Runnel has always answered acks=all
-// durably). The follower role is a stub until the replica fetcher lands (next step of issue 9):
-// a follower partition holds its log and answers NOT_LEADER_OR_FOLLOWER, nothing more.
+// The rules are replication/core's pure ones, shared with the simulator: the high watermark is
+// leaderHighWatermark (the minimum log end offset over the maximal ISR, never moving back), the
+// acks=all checks are checkBeforeAppend / ackOutcome. One node: the ISR is this broker alone, so
+// the high watermark follows the log end offset in the same turn as the append, and acks=all also
+// waits for the fdatasync that covers the records (an ISR of one means "all in-sync replicas" is
+// this disk; Runnel has always answered acks=all durably). Followers' log end offsets are not
+// tracked yet (`followerEnds` stays empty until the replica fetcher reports them), so with other
+// ISR members the high watermark does not move. The follower role is a stub until the replica
+// fetcher lands (next step of issue 9): a follower partition holds its log and answers
+// NOT_LEADER_OR_FOLLOWER, nothing more.
 
 import type { TopicConfig } from "../config/index.ts";
 import type { PartitionRegistration } from "../cluster/image.ts";
@@ -27,6 +32,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
+import { ackOutcome, checkBeforeAppend, leaderHighWatermark, type Acks, type BrokerId } from "./core/index.ts";
 import { NotLeaderOrFollowerError } from "./errors.ts";
 import { offsetForTimestamp, type TimestampAndOffset } from "./offset-lookup.ts";
 
@@ -56,8 +62,11 @@ const noop = () => {};
 export class Partition {
   private roleValue: ReplicaRole = "none";
   private registration: PartitionRegistration;
-  /** ISR members other than this node (their log ends decide the high watermark with the fetcher). */
-  private otherInsyncReplicas = 0;
+  /**
+   * Each follower's log end offset in this leader epoch, as its fetches report it. EMPTY UNTIL THE
+   * REPLICA FETCHER EXISTS: an ISR member without an entry counts as -1 (holds nothing known).
+   */
+  private readonly followerEnds = new Map<BrokerId, bigint>();
   private config: TopicConfig;
   private readonly waiters = new Set<HighWatermarkWaiter>();
   private readonly logger: Logger;
@@ -131,9 +140,10 @@ export class Partition {
     assert(registration.leaderEpoch >= this.registration.leaderEpoch, "leader epochs never go back");
     const newEpoch = !this.isLeader || registration.leaderEpoch !== this.registration.leaderEpoch;
     this.registration = registration;
-    this.otherInsyncReplicas = registration.isr.filter((id) => id !== this.nodeId).length;
     this.roleValue = "leader";
     if (newEpoch) {
+      // A follower's progress counts only within the epoch it was reported in.
+      this.followerEnds.clear();
       this.log.assignEpochStartOffset(registration.leaderEpoch, this.log.logEndOffset);
       this.logger.debug("leading", { leaderEpoch: registration.leaderEpoch, logEndOffset: String(this.log.logEndOffset) });
     }
@@ -200,7 +210,8 @@ export class Partition {
   appendRecordsToLeader(batches: Uint8Array, options: LeaderAppendOptions): Promise<AppendResult> {
     try {
       this.checkLeader();
-      if (options.requiredAcks === -1) this.checkMinInsync(ErrorCode.NOT_ENOUGH_REPLICAS);
+      const refused = checkBeforeAppend(options.requiredAcks as Acks, this.isr.length, this.config["min.insync.replicas"]);
+      if (refused !== ErrorCode.NONE) throw this.minInsyncError(refused);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -212,17 +223,27 @@ export class Partition {
     // One promise hop for acks 0 and 1 (the produce path's common case).
     return appending.then((result) => {
       this.maybeIncrementHighWatermark();
-      return options.requiredAcks === -1 ? this.acknowledgeAll(result, options) : result;
+      return options.requiredAcks === -1 ? this.acknowledgeAll(result, epoch, options) : result;
     });
   }
 
   /** acks=all: the high watermark past the batch (and, with an ISR of one, the fdatasync), within timeoutMs. */
-  private async acknowledgeAll(result: AppendResult, options: LeaderAppendOptions): Promise<AppendResult> {
+  private async acknowledgeAll(result: AppendResult, epoch: number, options: LeaderAppendOptions): Promise<AppendResult> {
     const deadline = performance.now() + Math.max(0, options.timeoutMs);
-    await this.waitForHighWatermark(result.lastOffset + 1n, options.timeoutMs);
+    const pending = { requiredOffset: result.lastOffset + 1n, leaderEpoch: epoch };
+    await this.waitForHighWatermark(pending.requiredOffset, options.timeoutMs);
     // An ISR of this broker alone: "every in-sync replica has it" means "on this disk".
     if (this.isr.length === 1 && this.isr[0] === this.nodeId) await this.beforeDeadline(this.log.flush(), deadline);
-    this.checkMinInsync(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+    const outcome = ackOutcome(pending, {
+      isLeader: this.isLeader,
+      leaderEpoch: this.leaderEpoch,
+      highWatermark: this.log.highWatermark,
+      isrSize: this.isr.length,
+      minInsyncReplicas: this.config["min.insync.replicas"],
+    });
+    assert(outcome !== "wait", "the high watermark passed the batch");
+    if (outcome === ErrorCode.NOT_LEADER_OR_FOLLOWER) throw new NotLeaderOrFollowerError(this.topic, this.partition, this.leaderId, this.leaderEpoch);
+    if (outcome !== ErrorCode.NONE) throw this.minInsyncError(outcome);
     return result;
   }
 
@@ -236,28 +257,29 @@ export class Partition {
     return Promise.race([work, expired]).finally(() => clearTimeout(timer));
   }
 
-  private checkMinInsync(code: number): void {
-    const required = this.config["min.insync.replicas"];
-    if (this.isr.length < required) {
-      throw new KafkaError(code, `${this.topic}-${this.partition}: ${this.isr.length} in-sync replicas, min.insync.replicas is ${required}`);
-    }
+  private minInsyncError(code: number): KafkaError {
+    return new KafkaError(code, `${this.topic}-${this.partition}: ${this.isr.length} in-sync replicas, min.insync.replicas is ${this.config["min.insync.replicas"]}`);
   }
 
   /**
-   * The high watermark: the largest offset every in-sync replica holds (here: the leader's log end
-   * offset, the only member's). Never moves back. The ISR wait of docs/replication.md §5 — the
-   * minimum over the members' log end offsets from their fetches — slots in here with the replica
-   * fetcher; the rule itself will come from the pure rules of replication/core.
+   * The high watermark: the largest offset every member of the maximal ISR holds
+   * (replication/core's leaderHighWatermark; with an ISR of this node alone, the log end offset).
+   * Never moves back. Pending ISR additions (AlterPartition) come with the fetcher: none yet.
    */
   private maybeIncrementHighWatermark(): void {
     if (!this.isLeader) return;
-    // Followers' log end offsets are not tracked yet: with other ISR members nothing is committed
-    // beyond what already was (never an acknowledgement the followers do not back).
-    if (this.otherInsyncReplicas > 0) return;
-    const candidate = this.log.logEndOffset;
-    if (candidate <= this.log.highWatermark) return;
+    const current = this.log.highWatermark;
+    const candidate = leaderHighWatermark({
+      leaderId: this.nodeId,
+      current,
+      leaderEndOffset: this.log.logEndOffset,
+      isr: this.isr,
+      pendingAdditions: [],
+      followerEnds: this.followerEnds,
+    });
+    if (candidate <= current) return;
     const updated = this.log.updateHighWatermark(candidate);
-    assert(updated === candidate, "the high watermark reaches the log end");
+    assert(updated === candidate, "the high watermark stays within the log");
     this.wakeWaiters();
   }
 

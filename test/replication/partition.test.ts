@@ -111,6 +111,20 @@ test("another in-sync replica whose log end is unknown holds the high watermark:
   expect(partition.highWatermark).toBe(2n);
 });
 
+test("acks=all: an ISR shrink in the same epoch commits the waiting batch; a new leader epoch meanwhile answers NOT_LEADER_OR_FOLLOWER", async () => {
+  const partition = await open();
+  partition.makeLeader(registration({ replicas: [1, 2], isr: [1, 2] }));
+  const sameEpoch = partition.appendRecordsToLeader(simpleBatch(native, 2), acks(-1));
+  partition.makeLeader(registration({ replicas: [1, 2], isr: [1], partitionEpoch: 1 }));
+  expect((await sameEpoch).lastOffset).toBe(1n);
+  partition.makeLeader(registration({ replicas: [1, 2], isr: [1, 2], partitionEpoch: 2 }));
+  const waiting = partition.appendRecordsToLeader(simpleBatch(native, 2), acks(-1));
+  // Led again in a newer epoch: the batch may have been truncated in between (Kafka's rule).
+  partition.makeLeader(registration({ replicas: [1, 2], isr: [1], leaderEpoch: 4, partitionEpoch: 3 }));
+  expect(partition.highWatermark).toBe(4n);
+  expect(await codeOf(waiting)).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+});
+
 test("epoch fencing and NOT_LEADER_OR_FOLLOWER with the leader's id; waiters wake on the high watermark and on a role change", async () => {
   const partition = await open();
   partition.makeLeader(registration());
