@@ -8,6 +8,6 @@ export { NotLeaderOrFollowerError, PartitionUnavailable } from "./errors.ts";
 export { appendToPartition, holdsSeveralBatches, type Acks, type PartitionAppendEnvironment, type PartitionAppendResult } from "./partition-append.ts";
 export { waitForData } from "./long-poll.ts";
 export { offsetForTimestamp, type TimestampAndOffset } from "./offset-lookup.ts";
-export { NO_EPOCH_CHECK, Partition, READ_COMMITTED, READ_UNCOMMITTED, type LeaderAppendOptions, type ReplicaRole } from "./partition.ts";
+export { NO_EPOCH_CHECK, Partition, READ_COMMITTED, READ_UNCOMMITTED, type FollowerFetch, type FollowerFetchResult, type LeaderAppendOptions, type ReplicaRole } from "./partition.ts";
 export { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 export { ReplicaManager, type LeadershipChange, type LeadershipListener, type PartitionRecoveryState, type ReplicaManagerOptions } from "./replica-manager.ts";
