@@ -7,7 +7,7 @@
 
 import type { LoadedBrokerConfig } from "../config/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import type { ControllerResult, CreatedTopic, CreateTopicRequest, ProducerIdBlock, QuorumController } from "./controller/index.ts";
+import type { AlterPartitionAnswer, AlterPartitionOperation, ControllerResult, CreatedTopic, CreateTopicRequest, ProducerIdBlock, QuorumController } from "./controller/index.ts";
 import type { TopicImage } from "./image.ts";
 import type { MetadataPublisher } from "./publisher.ts";
 
@@ -51,6 +51,11 @@ export class ClusterAdmin {
 
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ProducerIdBlock> {
     return this.applied(this.controller.allocateProducerIds(brokerId, brokerEpoch));
+  }
+
+  /** AlterPartition (56) as broker `brokerId`; refusals are the answer's error code, NOT_CONTROLLER is thrown. */
+  alterPartition(operation: AlterPartitionOperation): Promise<AlterPartitionAnswer> {
+    return this.applied(this.controller.alterPartition(operation));
   }
 
   isAlreadyExists(error: unknown): boolean {

@@ -31,6 +31,7 @@ import {
   type BrokerRegistrationRequest,
   type ProducerIdBlock,
 } from "./broker-operations.ts";
+import { alterPartitionChange, type AlterPartitionAnswer, type AlterPartitionOperation } from "./partition-changes.ts";
 import {
   alterTopicConfigs,
   createPartitions,
@@ -208,5 +209,10 @@ export class QuorumController {
 
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<ProducerIdBlock>> {
     return this.run((image) => allocateProducerIds(image, brokerId, brokerEpoch));
+  }
+
+  /** AlterPartition (56) from a partition leader; refusals come back as the answer's error code. */
+  alterPartition(operation: AlterPartitionOperation): Promise<ControllerResult<AlterPartitionAnswer>> {
+    return this.run((image) => alterPartitionChange(image, operation));
   }
 }
