@@ -39,6 +39,10 @@ import { native } from "./native/index.ts";
 import { raiseDescriptorLimit } from "./native/libc.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { randomUuid } from "./protocol/primitives.ts";
+import type { MetadataLog } from "./cluster/metadata-log.ts";
+import { adminAlterPartitionSender, type AlterPartitionSender } from "./replication/alter-partition-sender.ts";
+import { ReplicaFetcherManager } from "./replication/fetcher/replica-fetcher-manager.ts";
+import { IsrManager } from "./replication/isr-manager.ts";
 import { Reconciler } from "./replication/reconciler.ts";
 import { ReplicaManager } from "./replication/replica-manager.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
@@ -68,17 +72,27 @@ export interface BrokerCoreOptions {
   fs?: StorageFs;
   /** Groups' timers (tests drive them by hand). */
   scheduler?: Scheduler;
+  /**
+   * The metadata log (default: this node's LocalMetadataLog, a cluster of one). Tests of several
+   * nodes in one process pass views of one shared log (src/testing/shared-metadata-log.ts).
+   */
+  metadataLog?: MetadataLog;
+  /** How ISR changes reach the controller (default: through `admin`, wherever the controller runs). */
+  alterPartitionSender?: AlterPartitionSender;
 }
 
 /** Everything of a node but its storage and its listeners. */
 export interface BrokerCore {
-  readonly metadataLog: LocalMetadataLog;
+  readonly metadataLog: MetadataLog;
   readonly publisher: MetadataPublisher;
   readonly snapshotter: MetadataSnapshotter;
   readonly controller: QuorumController;
   readonly admin: ClusterAdmin;
   readonly topicConfigs: TopicConfigs;
   readonly replicas: ReplicaManager;
+  /** The replica fetchers (followers' side) and the ISR changes (leaders' side). */
+  readonly fetchers: ReplicaFetcherManager;
+  readonly isr: IsrManager;
   readonly groups: Groups;
   readonly producerIds: ProducerIdManager;
   /** Random per process: what this process registers with. */
@@ -106,7 +120,8 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const config = loaded.values;
   const fs = options.fs ?? realFs;
   const incarnationId = randomUuid();
-  const metadataLog = await LocalMetadataLog.open({ dataDir: options.dataDir, nodeId, brokerConfig: config, fs, logger: createLogger("metadata-log") });
+  const metadataLog = options.metadataLog
+    ?? await LocalMetadataLog.open({ dataDir: options.dataDir, nodeId, brokerConfig: config, fs, logger: createLogger("metadata-log") });
   const publisher = new MetadataPublisher(metadataLog, createLogger("metadata"));
   // A snapshot of the image beside the log after each publication (cluster/snapshotter.ts).
   const snapshotter = new MetadataSnapshotter(publisher, metadataLog, createLogger("metadata"));
@@ -120,9 +135,40 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     nodeId, incarnationId, replicas, logs: options.logs, topicConfigs, dataDir: options.dataDir, fs, logger: createLogger("reconciler"),
   });
   publisher.subscribe("reconciler", reconciler.apply);
+  let brokerEpoch: bigint | null = null;
+  // Partition replication: followers fetch from their leaders, leaders propose ISR changes.
+  const fetchers = new ReplicaFetcherManager({
+    nodeId,
+    brokerEpoch: () => brokerEpoch ?? -1n,
+    image: () => publisher.image,
+    settings: {
+      fetchMaxBytes: config["replica.fetch.max.bytes"],
+      responseMaxBytes: config["replica.fetch.response.max.bytes"],
+      waitMaxMs: config["replica.fetch.wait.max.ms"],
+      minBytes: config["replica.fetch.min.bytes"],
+      partitionBackoffMs: config["replica.fetch.backoff.ms"],
+      socketTimeoutMs: config["replica.socket.timeout.ms"],
+      reconnectBackoffMs: config["reconnect.backoff.ms"],
+      reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
+    },
+    logger: createLogger("replica-fetcher"),
+  });
+  const isr = new IsrManager({
+    nodeId,
+    sender: options.alterPartitionSender ?? adminAlterPartitionSender(nodeId, admin),
+    image: () => publisher.image,
+    lagTimeMaxMs: config["replica.lag.time.max.ms"],
+    partitions: () => replicas.all(),
+    logger: createLogger("isr"),
+  });
+  replicas.setReplicationObserver({
+    followed: (replica) => fetchers.follow(replica),
+    unfollowed: (replica) => fetchers.unfollow(replica),
+    followerFetched: (replica) => isr.maybePropose(replica),
+  });
+  isr.start();
   // Before the replay: every leadership of an offsets partition must reach the groups.
   const groups = startGroups({ config, replicas, metadata: () => publisher.image, scheduler: options.scheduler });
-  let brokerEpoch: bigint | null = null;
   const producerIds = new ProducerIdManager({
     allocateProducerIds: () => {
       // The listener is up a moment before the registration is done (its port is registered).
@@ -134,6 +180,8 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     // No further log recovery (the ones under way finish); then the publisher: a reconciliation
     // under way finishes before the replicas stop.
     await replicas.stopRecovery();
+    isr.close();
+    await fetchers.close();
     groups.close();
     await publisher.close();
     replicas.close();
@@ -149,7 +197,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     throw error;
   }
   return {
-    metadataLog, publisher, snapshotter, controller, admin, topicConfigs, replicas, groups, producerIds, incarnationId,
+    metadataLog, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
     async register(endpoints) {
       const registered = await controller.registerBroker({
         brokerId: nodeId, incarnationId, endpoints, rack: null, cleanShutdown: options.cleanShutdown,
@@ -192,7 +240,13 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode> {
+/** What tests may replace when they start several nodes in one process. */
+export interface NodeHooks {
+  /** The metadata log (default: the node's own LocalMetadataLog). */
+  metadataLog?: MetadataLog;
+}
+
+export async function startNode(loaded: LoadedBrokerConfig, hooks: NodeHooks = {}): Promise<RunningNode> {
   const config = loaded.values;
   const directory = dataDir(config);
   await startupStep(`cannot create data directory ${directory}`, () => mkdir(directory, { recursive: true }));
@@ -219,7 +273,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     }
   };
   try {
-    return await startLocked(loaded, directory, lock, started);
+    return await startLocked(loaded, directory, lock, started, hooks);
   } catch (error) {
     await stopStarted();
     throw error;
@@ -231,6 +285,7 @@ async function startLocked(
   directory: string,
   lock: DirectoryLock,
   started: (() => void | Promise<void>)[],
+  hooks: NodeHooks,
 ): Promise<RunningNode> {
   const config = loaded.values;
   const limit = raiseDescriptorLimit();
@@ -259,7 +314,7 @@ async function startLocked(
   // The metadata log replayed (a data directory of the topics.json era migrated first); the logs it
   // names recover in the background from here.
   const core = await startupStep(`cannot open the cluster metadata in ${directory}`, () =>
-    startBrokerCore({ loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown }));
+    startBrokerCore({ loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown, metadataLog: hooks.metadataLog }));
   started.push(() => core.close());
   // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
   const cleaner = startLogCleaner(logs, config, realFs, native);

@@ -63,6 +63,17 @@ export class IsrProposal {
     this.answeredAtMs = nowMs;
   }
 
+  /**
+   * The controller refused the proposal for good at the partition epoch it was built on
+   * (INELIGIBLE_REPLICA, INVALID_REQUEST): nothing of it was committed — an earlier proposal
+   * committed since would have changed the partition epoch and been answered INVALID_UPDATE_VERSION
+   * — so its additions stop counting.
+   */
+  refusedForGood(token: number): void {
+    if (token !== this.generation) return;
+    this.additionsValue = [];
+  }
+
   /** A registration of this leader's epoch at `partitionEpoch` was applied. */
   registrationSeen(partitionEpoch: number): void {
     if (partitionEpoch <= this.basePartitionEpoch) return;

@@ -112,6 +112,8 @@ export class Partition {
   private config: TopicConfig;
   private readonly waiters = new Set<HighWatermarkWaiter>();
   private readonly logger: Logger;
+  /** Called after a follower's fetch was counted (the ISR manager checks for an expansion). */
+  onFollowerFetched: ((replica: Partition) => void) | null = null;
 
   constructor(
     readonly topic: string,
@@ -221,6 +223,8 @@ export class Partition {
   /** Stop serving (the partition is being removed or the node is closing); wakes every waiter. */
   stop(): void {
     this.roleValue = "none";
+    this.followers.clear();
+    this.isrProposal.reset();
     this.wakeAll();
   }
 
@@ -427,6 +431,7 @@ export class Partition {
     // leader's end it is measured against is the leader's own log end either way.
     this.followers.set(replicaId, progressAfterFetch(previous, fetchOffset, this.log.logEndOffset, nowMs));
     this.maybeIncrementHighWatermark();
+    this.onFollowerFetched?.(this);
   }
 
   /**
