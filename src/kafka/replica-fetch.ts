@@ -6,7 +6,8 @@
 // and reads up to the log end — not the high watermark. Bounded by each partition's
 // partitionMaxBytes and the request's maxBytes (the first batch whole, KIP-74). When fewer than
 // minBytes are ready the request parks on the partitions' log ends until maxWaitMs.
-// The fetch offset of a parked fetch is counted once, on arrival; the next fetch brings the next.
+// The fetch offset of a parked fetch is counted on arrival and again when it is answered (Kafka's
+// delayed fetch does the same), so a follower waiting at the log end stays caught up.
 // Full fetches only (session id 0): a fetch session (KIP-227) would spare re-sending the partition
 // list, not needed while one request per leader–follower pair carries every partition.
 
@@ -184,10 +185,10 @@ export async function handleReplicaFetch(request: FetchRequest, ctx: RequestCont
   const { wanted, names } = resolveWanted(request, ctx);
   const deadline = broker.clock.monotonicMs() + Math.max(0, request.maxWaitMs);
   const responseBytesMax = Math.max(0, request.maxBytes);
-  let count = true;
   for (;;) {
-    const pass = onePass(wanted, names, { replicaId, countsProgress, responseBytesMax, count, nowMs: broker.clock.monotonicMs() });
-    count = false;
+    // Every pass counts the fetch offset again, as Kafka does when it completes a delayed fetch:
+    // a follower parked at the log end is still caught up when its fetch is answered.
+    const pass = onePass(wanted, names, { replicaId, countsProgress, responseBytesMax, count: true, nowMs: broker.clock.monotonicMs() });
     const remainingMs = deadline - broker.clock.monotonicMs();
     if (pass.answered || pass.bytes >= request.minBytes || remainingMs <= 0 || ctx.signal.aborted) {
       for (const release of pass.releases) ctx.onDone(release);

@@ -11,6 +11,8 @@ import { Consumer, KafkaClient, Producer } from "../../src/client/index.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 import type { Partition } from "../../src/replication/index.ts";
 import { InProcessCluster } from "../../src/testing/in-process-cluster.ts";
+import { buildBatch } from "../../src/testing/record-batches.ts";
+import { decodeRecords, splitBatches } from "../../src/protocol/record-batch.ts";
 import { setLogLevel } from "../../src/util/logger.ts";
 
 setLogLevel((process.env.RUNNEL_LOG_LEVEL as "warn" | undefined) ?? "warn");
@@ -95,4 +97,130 @@ test("consumers read only below the high watermark: records on the leader alone 
   while (performance.now() < deadline) for (const record of await consumer.poll(100)) seen.push(new TextDecoder().decode(record.value!));
   expect(seen).toEqual(["committed"]);
   await Promise.all([producer.close(), acksOne.close()]);
+});
+
+/** The values of a replica's log, offset by offset (its own bytes, read as the leader would). */
+async function valuesOf(on: InProcessCluster, nodeId: number, topic: string): Promise<string[]> {
+  const replica = replicaOn(on, nodeId, topic);
+  const consumerLog = replica.log;
+  const read = consumerLog.read(0n, 64 * 1024 * 1024, consumerLog.logEndOffset);
+  try {
+    const values: string[] = [];
+    for (const chunk of read.chunks) values.push(...decodeValues(chunk));
+    return values;
+  } finally {
+    read.release();
+  }
+}
+
+function decodeValues(bytes: Uint8Array): string[] {
+  const values: string[] = [];
+  for (const batch of splitBatches(bytes)) for (const record of decodeRecords(batch)) values.push(`${record.offset}:${new TextDecoder().decode(record.value!)}`);
+  return values;
+}
+
+async function leaderOf(on: InProcessCluster, topic: string): Promise<number> {
+  let leader = -1;
+  await until(`a live leader of ${topic}`, () => {
+    leader = on.metadata.image.topicsByName.get(topic)!.partitions[0]!.leader;
+    return leader >= 0 && on.nodes.has(leader) && on.node(leader).core.replicas.partition(topic, 0)?.isLeader === true;
+  });
+  return leader;
+}
+
+test("failover: the leader dies, a follower holding every committed record leads, the producer carries on", async () => {
+  const nodes = await cluster();
+  await createTopic(nodes, "failover");
+  const producer = new Producer(client(nodes.bootstrap), { acks: -1, lingerMs: 0, idempotent: true });
+  const acknowledged: bigint[] = [];
+  for (let index = 0; index < 10; index++) acknowledged.push((await producer.send({ topic: "failover", partition: 0, value: `a${index}` })).offset);
+  await nodes.stopNode(1);
+  const failedAt = performance.now();
+  await nodes.published(nodes.fence(1));
+  const newLeader = await leaderOf(nodes, "failover");
+  expect([2, 3]).toContain(newLeader);
+  // The producer's next records go to the new leader (NOT_LEADER_OR_FOLLOWER → metadata → retry).
+  for (let index = 10; index < 20; index++) acknowledged.push((await producer.send({ topic: "failover", partition: 0, value: `a${index}` })).offset);
+  const failoverMs = performance.now() - failedAt;
+  expect(acknowledged).toEqual(Array.from({ length: 20 }, (_, index) => BigInt(index)));
+  const expected = Array.from({ length: 20 }, (_, index) => `${index}:a${index}`);
+  expect(await valuesOf(nodes, newLeader, "failover")).toEqual(expected);
+  const other = newLeader === 2 ? 3 : 2;
+  await until("the other follower catching up", () => replicaOn(nodes, other, "failover").logEndOffset === 20n);
+  expect(await valuesOf(nodes, other, "failover")).toEqual(expected);
+  expect(failoverMs).toBeGreaterThan(0);
+  await producer.close();
+});
+
+test("a returning old leader truncates exactly at the divergence and takes the new leader's records", async () => {
+  // The lag limit stays long: the followers' absence must not shrink the ISR (the records stay uncommitted).
+  const nodes = await cluster({ "replica.fetch.wait.max.ms": 100 });
+  await createTopic(nodes, "diverge");
+  const first = new Producer(client(nodes.bootstrap), { acks: -1, lingerMs: 0 });
+  for (let index = 0; index < 5; index++) await first.send({ topic: "diverge", partition: 0, value: `c${index}` });
+  await first.close();
+  // The followers go away; the leader takes acks=1 records nobody else has (uncommitted).
+  await nodes.stopNode(2);
+  await nodes.stopNode(3);
+  const oldLeader = replicaOn(nodes, 1, "diverge");
+  const lonely = new Producer(client(nodes.bootstrap), { acks: 1, lingerMs: 0 });
+  for (let index = 0; index < 3; index++) await lonely.send({ topic: "diverge", partition: 0, value: `lost${index}` });
+  await lonely.close();
+  expect(oldLeader.logEndOffset).toBe(8n);
+  expect(oldLeader.highWatermark).toBe(5n);
+  // The old leader dies; the followers come back and one of them leads a new epoch.
+  await nodes.stopNode(1);
+  await nodes.published(nodes.fence(1));
+  await nodes.startNode(2);
+  await nodes.startNode(3);
+  const newLeader = await leaderOf(nodes, "diverge");
+  const second = new Producer(client(nodes.bootstrap), { acks: -1, lingerMs: 0 });
+  for (let index = 5; index < 9; index++) await second.send({ topic: "diverge", partition: 0, value: `n${index}` });
+  await second.close();
+  // The old leader returns: its offsets 5-7 (old epoch) differ from the new leader's; it must drop
+  // exactly those and take the new leader's records.
+  await nodes.startNode(1);
+  const returned = replicaOn(nodes, 1, "diverge");
+  await until("the old leader catching up", () => returned.role === "follower" && returned.logEndOffset === 9n && returned.highWatermark === 9n);
+  const expected = [...Array.from({ length: 5 }, (_, index) => `${index}:c${index}`), ...Array.from({ length: 4 }, (_, index) => `${index + 5}:n${index + 5}`)];
+  expect(await valuesOf(nodes, newLeader, "diverge")).toEqual(expected);
+  expect(await valuesOf(nodes, 1, "diverge")).toEqual(expected);
+  expect(returned.log.epochEntries()).toEqual(replicaOn(nodes, newLeader, "diverge").log.epochEntries());
+});
+
+test("ISR: a follower that stops fetching leaves after replica.lag.time.max.ms, acks=all carries on, it rejoins once caught up", async () => {
+  const nodes = await cluster({ "replica.lag.time.max.ms": 300, "replica.fetch.wait.max.ms": 100 });
+  await createTopic(nodes, "isr", { "min.insync.replicas": "2" });
+  const producer = new Producer(client(nodes.bootstrap), { acks: -1, lingerMs: 0 });
+  await producer.send({ topic: "isr", partition: 0, value: "before" });
+  await nodes.stopNode(3);
+  // Not fenced: only the leader's lag rule takes node 3 out.
+  const during = await producer.send({ topic: "isr", partition: 0, value: "during" });
+  expect(during.offset).toBe(1n);
+  const registration = () => nodes.metadata.image.topicsByName.get("isr")!.partitions[0]!;
+  expect([...registration().isr].sort()).toEqual([1, 2]);
+  for (let index = 0; index < 5; index++) await producer.send({ topic: "isr", partition: 0, value: `more${index}` });
+  await nodes.startNode(3);
+  await until("node 3 back in the ISR", () => registration().isr.includes(3));
+  expect(replicaOn(nodes, 3, "isr").logEndOffset).toBeGreaterThanOrEqual(replicaOn(nodes, 1, "isr").highWatermark);
+  await producer.close();
+});
+
+test("min.insync.replicas: NOT_ENOUGH_REPLICAS before appending, NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrinks meanwhile", async () => {
+  const nodes = await cluster({ "replica.lag.time.max.ms": 300, "replica.fetch.wait.max.ms": 100 });
+  await createTopic(nodes, "minisr", { "min.insync.replicas": "3" });
+  const leader = replicaOn(nodes, 1, "minisr");
+  await nodes.stopNode(3);
+  const batch = (number: number) => buildBatch({ batchNumber: number, recordCount: 1, valueBytes: 10 });
+  // ISR still {1,2,3}: appended, then the ISR shrinks to {1,2} < 3 while it waits.
+  const after = await leader.appendRecordsToLeader(batch(1), { requiredAcks: -1, timeoutMs: 10_000 }).then(() => ErrorCode.NONE, (error: KafkaError) => error.code);
+  expect(after).toBe(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+  expect(leader.logEndOffset).toBe(1n);
+  // Now |ISR| = 2 < 3: refused before appending, nothing written.
+  const before = await leader.appendRecordsToLeader(batch(2), { requiredAcks: -1, timeoutMs: 10_000 }).then(() => ErrorCode.NONE, (error: KafkaError) => error.code);
+  expect(before).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+  expect(leader.logEndOffset).toBe(1n);
+  // acks=1 is not held to min.insync.replicas.
+  await leader.appendRecordsToLeader(batch(3), { requiredAcks: 1, timeoutMs: 10_000 });
+  expect(leader.logEndOffset).toBe(2n);
 });
