@@ -40,6 +40,7 @@ import { raiseDescriptorLimit } from "./native/libc.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { randomUuid } from "./protocol/primitives.ts";
 import type { MetadataLog } from "./cluster/metadata-log.ts";
+import type { MetadataImage } from "./cluster/image.ts";
 import { adminAlterPartitionSender, type AlterPartitionSender } from "./replication/alter-partition-sender.ts";
 import { ReplicaFetcherManager } from "./replication/fetcher/replica-fetcher-manager.ts";
 import { IsrManager } from "./replication/isr-manager.ts";
@@ -107,6 +108,12 @@ export interface BrokerCore {
    * __consumer_offsets exists and the groups of the offsets partitions led here are loaded.
    */
   whenReady(): Promise<void>;
+  /**
+   * Controlled shutdown (SIGTERM): ask the controller to move this broker's leaderships to other
+   * ISR members and wait — up to controlled.shutdown.timeout.ms — until it leads nothing. Skipped
+   * when controlled.shutdown.enable is false or no other broker is live (a one-node cluster).
+   */
+  controlledShutdown(): Promise<void>;
   /** Stop groups, replicas and the metadata log (the LogManager is the caller's to close). */
   close(): Promise<void>;
 }
@@ -217,8 +224,44 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       await replicas.recovered();
       await groups.partitions.loaded();
     },
+    controlledShutdown: () => shutDownControlled({
+      nodeId, brokerEpoch, admin, image: () => publisher.image,
+      enabled: config["controlled.shutdown.enable"], timeoutMs: config["controlled.shutdown.timeout.ms"],
+    }),
     close: closeAll,
   };
+}
+
+interface ControlledShutdownOptions {
+  nodeId: number;
+  brokerEpoch: bigint | null;
+  admin: ClusterAdmin;
+  image(): MetadataImage;
+  enabled: boolean;
+  timeoutMs: number;
+}
+
+/** The broker side of a controlled shutdown (see BrokerCore.controlledShutdown). */
+async function shutDownControlled(options: ControlledShutdownOptions): Promise<void> {
+  const { nodeId, brokerEpoch } = options;
+  if (!options.enabled || brokerEpoch === null) return;
+  const others = [...options.image().brokers.values()].some((broker) => broker.id !== nodeId && !broker.fenced);
+  if (!others) return;
+  const started = performance.now();
+  const deadline = started + options.timeoutMs;
+  while (performance.now() < deadline) {
+    try {
+      const answer = await options.admin.controlledShutdown(nodeId, brokerEpoch);
+      if (answer.shouldShutDown) {
+        log.info("controlled shutdown: leaderships moved", { ms: Math.round(performance.now() - started) });
+        return;
+      }
+    } catch (error) {
+      log.warn("controlled shutdown request failed; retrying", { error: String(error) });
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(0, deadline - performance.now()))));
+  }
+  log.warn("controlled shutdown timed out; stopping with leaderships left", { timeoutMs: options.timeoutMs });
 }
 
 export interface RunningNode {
@@ -237,7 +280,11 @@ export interface RunningNode {
    * errors meanwhile.
    */
   ready: Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stop the node. First a controlled shutdown (its leaderships moved to other brokers), unless
+   * `controlledShutdown: false` (tests simulating a crash of an in-process node).
+   */
+  close(options?: { controlledShutdown?: boolean }): Promise<void>;
 }
 
 /** What tests may replace when they start several nodes in one process. */
@@ -396,9 +443,16 @@ async function startLocked(
     broker,
     core,
     ready: becameReady,
-    close() {
+    close(options = {}) {
       closing ??= (async () => {
         shuttingDown = true;
+        if (options.controlledShutdown !== false) {
+          try {
+            await core.controlledShutdown();
+          } catch (error) {
+            log.warn("controlled shutdown failed", { error: String(error) });
+          }
+        }
         try {
           for (const stop of started.splice(0).reverse()) await stop();
         } finally {

@@ -58,6 +58,14 @@ export class ClusterAdmin {
     return this.applied(this.controller.alterPartition(operation));
   }
 
+  /**
+   * Controlled shutdown of broker `brokerId`: resolves once the controller moved its leaderships
+   * (committed, and applied by this node's image), with whether it may stop now.
+   */
+  controlledShutdown(brokerId: number, brokerEpoch: bigint): Promise<{ shouldShutDown: boolean }> {
+    return this.applied(this.controller.controlledShutdown({ brokerId, brokerEpoch }));
+  }
+
   isAlreadyExists(error: unknown): boolean {
     return error instanceof KafkaError && error.code === ErrorCode.TOPIC_ALREADY_EXISTS;
   }

@@ -1231,9 +1231,14 @@ export class Log implements PartitionLog {
   cleanableSegments(): Segment[] {
     // Never a damaged segment, nor past one: cleaning rewrites whole files, and the damaged bytes
     // must stay as they are (and keep being reported) until the operator deals with them.
+    // Nor above the high watermark: records there are not committed and may still be truncated on
+    // this replica (a follower diverging from a new leader), or not yet on every in-sync replica —
+    // compacting them would make this log differ from the others below the high watermark.
     const sealed = this.segments.slice(0, -1);
     const firstDamaged = sealed.findIndex((segment) => segment.isDamaged);
-    return firstDamaged < 0 ? sealed : sealed.slice(0, firstDamaged);
+    const undamaged = firstDamaged < 0 ? sealed : sealed.slice(0, firstDamaged);
+    const firstUncommitted = undamaged.findIndex((segment) => segment.nextOffset > this.highWatermarkValue);
+    return firstUncommitted < 0 ? undamaged : undamaged.slice(0, firstUncommitted);
   }
 
   get segmentContext(): SegmentContext {

@@ -74,8 +74,18 @@ export class InProcessCluster {
     return node;
   }
 
-  /** Stop node `id` (its listeners, fetchers and files close); it stays registered until fenced. */
+  /**
+   * Stop node `id` as a crash would leave the cluster: no controlled shutdown (its listeners,
+   * fetchers and files close); it stays registered, leader and ISR member until `fence`d.
+   */
   async stopNode(id: number): Promise<void> {
+    const node = this.node(id);
+    this.nodes.delete(id);
+    await node.close({ controlledShutdown: false });
+  }
+
+  /** Stop node `id` as SIGTERM does: a controlled shutdown first (its leaderships move). */
+  async shutdownNode(id: number): Promise<void> {
     const node = this.node(id);
     this.nodes.delete(id);
     await node.close();

@@ -189,12 +189,13 @@ test("a returning old leader truncates exactly at the divergence and takes the n
 });
 
 test("ISR: a follower that stops fetching leaves after replica.lag.time.max.ms, acks=all carries on, it rejoins once caught up", async () => {
-  const nodes = await cluster({ "replica.lag.time.max.ms": 300, "replica.fetch.wait.max.ms": 100 });
+  // Long enough that a busy machine never delays node 2's fetches past it.
+  const nodes = await cluster({ "replica.lag.time.max.ms": 1500, "replica.fetch.wait.max.ms": 100 });
   await createTopic(nodes, "isr", { "min.insync.replicas": "2" });
-  const producer = new Producer(client(nodes.bootstrap), { acks: -1, lingerMs: 0 });
+  const producer = new Producer(client(nodes.bootstrap), { acks: -1, lingerMs: 0, idempotent: true });
   await producer.send({ topic: "isr", partition: 0, value: "before" });
   await nodes.stopNode(3);
-  // Not fenced: only the leader's lag rule takes node 3 out.
+  // Not fenced: only the leader's lag rule takes node 3 out; the produce waits for that.
   const during = await producer.send({ topic: "isr", partition: 0, value: "during" });
   expect(during.offset).toBe(1n);
   const registration = () => nodes.metadata.image.topicsByName.get("isr")!.partitions[0]!;
@@ -223,4 +224,23 @@ test("min.insync.replicas: NOT_ENOUGH_REPLICAS before appending, NOT_ENOUGH_REPL
   // acks=1 is not held to min.insync.replicas.
   await leader.appendRecordsToLeader(batch(3), { requiredAcks: 1, timeoutMs: 10_000 });
   expect(leader.logEndOffset).toBe(2n);
+});
+
+test("controlled shutdown: the leader hands its leadership to an in-sync follower before it stops; nothing acknowledged is lost", async () => {
+  const nodes = await cluster();
+  await createTopic(nodes, "handover");
+  const producer = new Producer(client(nodes.bootstrap), { acks: -1, lingerMs: 0, idempotent: true });
+  for (let index = 0; index < 5; index++) await producer.send({ topic: "handover", partition: 0, value: `h${index}` });
+  const started = performance.now();
+  await nodes.shutdownNode(1);
+  const shutdownMs = performance.now() - started;
+  // Moved before the node stopped: no fencing needed.
+  const registration = nodes.metadata.image.topicsByName.get("handover")!.partitions[0]!;
+  expect([2, 3]).toContain(registration.leader);
+  expect(registration.isr).not.toContain(1);
+  expect(nodes.metadata.image.brokers.get(1)!.inControlledShutdown).toBe(true);
+  for (let index = 5; index < 10; index++) await producer.send({ topic: "handover", partition: 0, value: `h${index}` });
+  expect(await valuesOf(nodes, registration.leader, "handover")).toEqual(Array.from({ length: 10 }, (_, index) => `${index}:h${index}`));
+  expect(shutdownMs).toBeGreaterThan(0);
+  await producer.close();
 });
