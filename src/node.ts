@@ -218,7 +218,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     },
     async whenReady() {
       assert(brokerEpoch !== null, "whenReady() after register()");
-      await ensureOffsetsTopic(admin, config, publisher.image);
+      await ensureOffsetsTopic(admin, config, publisher.image, { onlyWithFullReplication: true });
       // Logs of the replayed image recover in the background; each takes its role when ready (and
       // an offsets partition led here then starts loading its groups).
       await replicas.recovered();

@@ -7,7 +7,7 @@
 // AlterPartition, min.insync.replicas.
 
 import { afterEach, expect, test } from "bun:test";
-import { Consumer, KafkaClient, Producer } from "../../src/client/index.ts";
+import { commitOffsets, Consumer, fetchCommittedOffsets, KafkaClient, Producer } from "../../src/client/index.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 import type { Partition } from "../../src/replication/index.ts";
 import { InProcessCluster } from "../../src/testing/in-process-cluster.ts";
@@ -242,5 +242,38 @@ test("controlled shutdown: the leader hands its leadership to an in-sync followe
   for (let index = 5; index < 10; index++) await producer.send({ topic: "handover", partition: 0, value: `h${index}` });
   expect(await valuesOf(nodes, registration.leader, "handover")).toEqual(Array.from({ length: 10 }, (_, index) => `${index}:h${index}`));
   expect(shutdownMs).toBeGreaterThan(0);
+  await producer.close();
+});
+
+test("groups: __consumer_offsets is replicated; committed offsets survive the coordinator's broker dying, the coordinator moves with the leadership", async () => {
+  const nodes = await cluster({ "offsets.topic.replication.factor": 3 });
+  const offsets = () => nodes.metadata.image.topicsByName.get("__consumer_offsets");
+  // Created by the start of the broker that made three live brokers.
+  expect(offsets()?.partitions[0]?.replicas.length).toBe(3);
+  await createTopic(nodes, "consumed");
+  const admin = client(nodes.bootstrap);
+  await commitOffsets(admin, "survivors", [{ topic: "consumed", partition: 0, offset: 42n }]);
+  const coordinator = offsets()!.partitions[0]!.leader;
+  // Answered once committed: every ISR member of the offsets partition holds the commit.
+  const committedEnd = replicaOn(nodes, coordinator, "__consumer_offsets").highWatermark;
+  for (const id of offsets()!.partitions[0]!.isr) expect(replicaOn(nodes, id, "__consumer_offsets").logEndOffset).toBeGreaterThanOrEqual(committedEnd);
+  await nodes.stopNode(coordinator);
+  await nodes.published(nodes.fence(coordinator));
+  const next = offsets()!.partitions[0]!.leader;
+  expect(next).not.toBe(coordinator);
+  await until("the new coordinator loaded", () => nodes.node(next).core.groups.coordinatorError("survivors") === 0);
+  const survivor = client([...nodes.nodes.values()].map((node) => `${node.kafka.host}:${node.kafka.port}`).join(","));
+  expect(await fetchCommittedOffsets(survivor, "survivors", [{ topic: "consumed", partitions: [0] }])).toEqual([{ topic: "consumed", partition: 0, offset: 42n, metadata: "" }]);
+});
+
+test("durability mode (b), flush.messages=1: acks=all is answered only once the records are on every ISR member's disk", async () => {
+  const nodes = await cluster({ "log.flush.interval.messages": 1 });
+  await createTopic(nodes, "durable");
+  const producer = new Producer(client(nodes.bootstrap), { acks: -1, lingerMs: 0 });
+  for (let index = 0; index < 20; index++) {
+    const sent = await producer.send({ topic: "durable", partition: 0, value: `d${index}` });
+    // At the moment of the answer: fsynced (recovery point past it) on the leader and both followers.
+    for (const id of [1, 2, 3]) expect(replicaOn(nodes, id, "durable").log.recoveryPoint).toBeGreaterThan(sent.offset);
+  }
   await producer.close();
 });
