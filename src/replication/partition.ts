@@ -522,6 +522,8 @@ export class Partition {
     if (offset < this.log.logEndOffset) {
       this.logger.info("truncating to the leader's log", { offset: String(offset), logEndOffset: String(this.log.logEndOffset), divergingEpoch: diverging.epoch, leaderEndOffset: String(diverging.endOffset) });
       await this.log.truncateTo(offset);
+      // Truncation cuts whole batches; the high watermark is always at a batch boundary.
+      assert(this.log.logEndOffset >= highWatermark, () => `${this.topic}-${this.partition}: truncated to ${this.log.logEndOffset}, below the high watermark ${highWatermark}`);
     }
     return offset;
   }
