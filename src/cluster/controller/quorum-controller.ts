@@ -80,7 +80,9 @@ export class QuorumController {
     this.placementCursor = Math.floor((options.random ?? Math.random)() * 1_000_000);
     this.leader = this.log.leader;
     this.log.onCommit((batch) => {
-      this.committed = applyRecords(this.committed, batch.records, { offset: batch.lastOffset, epoch: batch.epoch }).image;
+      // A snapshot (a follower far behind) rebuilds the image from nothing.
+      const base = batch.snapshot ? emptyImage : this.committed;
+      this.committed = applyRecords(base, batch.records, { offset: batch.lastOffset, epoch: batch.epoch }).image;
       if (this.pendingProposals === 0) this.speculative = this.committed;
     });
     this.log.onLeaderChange((leader) => {
