@@ -80,6 +80,8 @@ export interface BrokerCoreOptions {
   metadataLog?: MetadataLog;
   /** How ISR changes reach the controller (default: through `admin`, wherever the controller runs). */
   alterPartitionSender?: AlterPartitionSender;
+  /** Brokers the cluster is expected to have (default: the number of controller.quorum.voters, or 1). */
+  clusterSize?: number;
 }
 
 /** Everything of a node but its storage and its listeners. */
@@ -218,7 +220,10 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     },
     async whenReady() {
       assert(brokerEpoch !== null, "whenReady() after register()");
-      await ensureOffsetsTopic(admin, config, publisher.image, { onlyWithFullReplication: true });
+      // The brokers this cluster is expected to have: its voters (each a broker too), or the
+      // in-process test cluster's size; a cluster of one creates the offsets topic at once.
+      const clusterSize = options.clusterSize ?? Math.max(1, config["controller.quorum.voters"].length);
+      await ensureOffsetsTopic(admin, config, publisher.image, { atStartOfClusterOf: clusterSize });
       // Logs of the replayed image recover in the background; each takes its role when ready (and
       // an offsets partition led here then starts loading its groups).
       await replicas.recovered();
@@ -291,6 +296,8 @@ export interface RunningNode {
 export interface NodeHooks {
   /** The metadata log (default: the node's own LocalMetadataLog). */
   metadataLog?: MetadataLog;
+  /** Brokers the cluster is expected to have (in-process clusters have no voters list). */
+  clusterSize?: number;
 }
 
 export async function startNode(loaded: LoadedBrokerConfig, hooks: NodeHooks = {}): Promise<RunningNode> {
@@ -361,7 +368,7 @@ async function startLocked(
   // The metadata log replayed (a data directory of the topics.json era migrated first); the logs it
   // names recover in the background from here.
   const core = await startupStep(`cannot open the cluster metadata in ${directory}`, () =>
-    startBrokerCore({ loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown, metadataLog: hooks.metadataLog }));
+    startBrokerCore({ loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown, metadataLog: hooks.metadataLog, clusterSize: hooks.clusterSize }));
   started.push(() => core.close());
   // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
   const cleaner = startLogCleaner(logs, config, realFs, native);

@@ -158,8 +158,6 @@ export const brokerSchema = {
   "replica.fetch.min.bytes": int(1, "bytes a replica fetch waits for at the leader before it is answered", { min: 1 }),
   "replica.fetch.backoff.ms": int(1000, "pause of a replica fetcher after a partition error", { min: 0 }),
   "replica.socket.timeout.ms": int(30000, "timeout of a replica fetch request (at least replica.fetch.wait.max.ms)", { min: 1 }),
-  "reconnect.backoff.ms": long(50, "first wait before reconnecting to a peer broker", { min: 0 }),
-  "reconnect.backoff.max.ms": long(1000, "longest wait before reconnecting to a peer broker (the wait doubles up to it)", { min: 0 }),
   "controlled.shutdown.enable": bool(true, "on SIGTERM, move this broker's leaderships away before stopping"),
   "controlled.shutdown.timeout.ms": long(30000, "longest a controlled shutdown waits for its leaderships to move", { min: 0 }),
   "producer.id.expiration.ms": int(DAY_MS, "idle producer ids are forgotten after this", { min: 1 }),

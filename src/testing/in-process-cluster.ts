@@ -68,7 +68,7 @@ export class InProcessCluster {
       ["listeners", "PLAINTEXT://127.0.0.1:0"],
       ...Object.entries(this.options.config ?? {}).map(([key, value]): [string, string] => [key, String(value)]),
     ];
-    const node = await startNode(loadBrokerConfig({ overrides }), { metadataLog: this.metadata.view(id) });
+    const node = await startNode(loadBrokerConfig({ overrides }), { metadataLog: this.metadata.view(id), clusterSize: this.options.nodes });
     this.nodes.set(id, node);
     if (waitReady) await node.ready;
     return node;
