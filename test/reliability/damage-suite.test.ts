@@ -125,6 +125,26 @@ function checkpointCovers(dataDir: string): boolean {
   return partitionsOf.every(([topic, partition]) => text.includes(`${topic} ${partition} ${batches * recordsPerBatch}\n`));
 }
 
+/**
+ * The newest metadata snapshot holds every record of the metadata log (the snapshotter writes it
+ * just after each publication, off the publishing path): a kill -9 before that write would leave
+ * the producer-id block of the last InitProducerId only in the log this suite then deletes.
+ */
+function snapshotCoversMetadataLog(dataDir: string): boolean {
+  const directory = join(dataDir, "__cluster_metadata-0");
+  const segments = segmentsOf(dataDir, "__cluster_metadata-0");
+  if (segments.length === 0) return false;
+  const bytes = readFileSync(join(directory, segments.at(-1)!));
+  let end = -1n;
+  for (let position = 0; position + 27 <= bytes.length; position += bytes.readInt32BE(position + 8) + 12) {
+    const batchLength = bytes.readInt32BE(position + 8);
+    if (batchLength <= 0) break;
+    end = bytes.readBigInt64BE(position) + BigInt(bytes.readInt32BE(position + 23)) + 1n;
+  }
+  const newest = readdirSync(directory).filter((name) => name.endsWith(".checkpoint")).sort().at(-1);
+  return newest !== undefined && BigInt(newest.slice(0, 20)) >= end;
+}
+
 async function makeTemplate(shutdown: Shutdown): Promise<{ dataDir: string; producerId: bigint }> {
   const dataDir = mkdtempSync(join(tmpdir(), `runnel-damage-template-${shutdown}-`));
   directories.push(dataDir);
@@ -145,7 +165,7 @@ async function makeTemplate(shutdown: Shutdown): Promise<{ dataDir: string; prod
     // Everything acknowledged was fdatasync'd (flush.messages=1); wait (a condition, bounded) until
     // the recovery checkpoint says so too, then kill -9: the damage below lies in flushed data.
     const deadline = Date.now() + 10_000;
-    while (!checkpointCovers(dataDir)) {
+    while (!checkpointCovers(dataDir) || !snapshotCoversMetadataLog(dataDir)) {
       if (Date.now() > deadline) throw new Error("the recovery checkpoint never covered the records");
       await new Promise<void>((resolve) => setTimeout(resolve, 10));
     }
