@@ -26,6 +26,7 @@ import type { MetadataRecord } from "../records.ts";
 import {
   allocateProducerIds,
   brokerHeartbeat,
+  fenceBroker,
   registerBroker,
   type BrokerHeartbeatRequest,
   type BrokerRegistrationRequest,
@@ -207,6 +208,16 @@ export class QuorumController {
 
   brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<ControllerResult<{ isFenced: boolean }>> {
     return this.run((image) => brokerHeartbeat(image, request));
+  }
+
+  /** Fence broker `brokerId` of registration `brokerEpoch` (session timeout, heartbeat connection closed). */
+  fenceBroker(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<boolean>> {
+    return this.run((image) => fenceBroker(image, brokerId, brokerEpoch));
+  }
+
+  /** The committed image (what fencing decisions compare against). */
+  get committedImage(): MetadataImage {
+    return this.committed;
   }
 
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<ProducerIdBlock>> {
