@@ -20,7 +20,20 @@ import { mkdir } from "node:fs/promises";
 import { ClusterAdmin } from "./cluster/admin.ts";
 import { QuorumController } from "./cluster/controller/index.ts";
 import { loadOrCreateMetaProperties } from "./cluster/index.ts";
-import { LocalMetadataLog } from "./cluster/local-metadata-log.ts";
+import { LocalMetadataLog, localEpoch } from "./cluster/local-metadata-log.ts";
+import type { MetadataLog } from "./cluster/metadata-log.ts";
+import { BrokerLifecycle } from "./cluster/broker-lifecycle.ts";
+import { BrokerSessions } from "./cluster/controller/broker-sessions.ts";
+import { RemoteController } from "./cluster/remote-controller.ts";
+import { PeerConnections } from "./client/peer-connections.ts";
+import { controllerListener, parseQuorumVoters, type QuorumVoter } from "./config/quorum-voters.ts";
+import { controllerHandlers } from "./kafka/controller-handlers.ts";
+import type { QuorumServices } from "./kafka/context.ts";
+import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
+import { RaftMetadataLog } from "./raft/driver.ts";
+import { PeerRaftTransport } from "./raft/peer-transport.ts";
+import type { QuorumDescription } from "./raft/types.ts";
+import { adminAlterPartitionSender, type AlterPartitionSender } from "./replication/alter-partition-sender.ts";
 import { migrateLegacyMetadata } from "./cluster/migration.ts";
 import { ProducerIdManager } from "./cluster/producer-id-manager.ts";
 import { MetadataPublisher } from "./cluster/publisher.ts";
@@ -39,9 +52,7 @@ import { native } from "./native/index.ts";
 import { raiseDescriptorLimit } from "./native/libc.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { randomUuid } from "./protocol/primitives.ts";
-import type { MetadataLog } from "./cluster/metadata-log.ts";
 import type { MetadataImage } from "./cluster/image.ts";
-import { adminAlterPartitionSender, type AlterPartitionSender } from "./replication/alter-partition-sender.ts";
 import { ReplicaFetcherManager } from "./replication/fetcher/replica-fetcher-manager.ts";
 import { IsrManager } from "./replication/isr-manager.ts";
 import { Reconciler } from "./replication/reconciler.ts";
@@ -60,6 +71,18 @@ import { StartupError, startupStep } from "./util/startup-error.ts";
 
 const log = createLogger("node");
 
+/** A cluster id every node derives alike from the voters list (22-character base64url, as Kafka's). */
+function clusterIdOfVoters(voters: readonly QuorumVoter[]): string {
+  const text = voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).sort().join(",");
+  const digest = new Bun.CryptoHasher("sha256").update(text).digest();
+  return Buffer.from(digest.subarray(0, 16)).toString("base64url");
+}
+
+function controllerEndpointOf(endpoints: readonly Endpoint[] | undefined): { host: string; port: number } | undefined {
+  const endpoint = endpoints?.find((candidate) => candidate.name === "CONTROLLER");
+  return endpoint ? { host: endpoint.host, port: endpoint.port } : undefined;
+}
+
 /** Kafka's SecurityProtocol id of PLAINTEXT. */
 const PLAINTEXT = 0;
 
@@ -74,19 +97,28 @@ export interface BrokerCoreOptions {
   /** Groups' timers (tests drive them by hand). */
   scheduler?: Scheduler;
   /**
-   * The metadata log (default: this node's LocalMetadataLog, a cluster of one). Tests of several
-   * nodes in one process pass views of one shared log (src/testing/shared-metadata-log.ts).
+   * The metadata log (default: the Raft log of `cluster`, else this node's LocalMetadataLog, a
+   * cluster of one). Tests of several nodes in one process pass views of one shared log
+   * (src/testing/shared-metadata-log.ts).
    */
   metadataLog?: MetadataLog;
   /** How ISR changes reach the controller (default: through `admin`, wherever the controller runs). */
   alterPartitionSender?: AlterPartitionSender;
-  /** Brokers the cluster is expected to have (default: the number of controller.quorum.voters, or 1). */
+  /** Brokers an in-process test cluster has (no voters list there; default 1). */
   clusterSize?: number;
+  /** A many-node cluster (controller.quorum.voters set): the voters and the connections to the other nodes. */
+  cluster?: { voters: QuorumVoter[]; peers: PeerConnections; clusterId: string };
 }
 
 /** Everything of a node but its storage and its listeners. */
 export interface BrokerCore {
   readonly metadataLog: MetadataLog;
+  /** The Raft metadata log of a many-node cluster; null on one node. */
+  readonly raft: RaftMetadataLog | null;
+  /** The controller side of the quorum for the internal listener's handlers. */
+  readonly quorum: QuorumServices;
+  /** How this node's partition leaders propose ISR changes (AlterPartition to the active controller). */
+  readonly alterPartitionSender: AlterPartitionSender;
   readonly publisher: MetadataPublisher;
   readonly snapshotter: MetadataSnapshotter;
   readonly controller: QuorumController;
@@ -129,23 +161,50 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const config = loaded.values;
   const fs = options.fs ?? realFs;
   const incarnationId = randomUuid();
-  const metadataLog = options.metadataLog
+  const cluster = options.cluster;
+  const raft = cluster
+    ? await RaftMetadataLog.open({
+      dataDir: options.dataDir, nodeId, voters: cluster.voters.map((voter) => voter.id), clusterId: cluster.clusterId, brokerConfig: config, fs,
+      transport: new PeerRaftTransport(cluster.peers, config["controller.quorum.request.timeout.ms"]), logger: createLogger("raft"),
+    })
+    : null;
+  const metadataLog: MetadataLog = options.metadataLog ?? raft
     ?? await LocalMetadataLog.open({ dataDir: options.dataDir, nodeId, brokerConfig: config, fs, logger: createLogger("metadata-log") });
   const publisher = new MetadataPublisher(metadataLog, createLogger("metadata"));
   // A snapshot of the image beside the log after each publication (cluster/snapshotter.ts).
   const snapshotter = new MetadataSnapshotter(publisher, metadataLog, createLogger("metadata"));
   const controller = new QuorumController({ log: metadataLog, config: loaded, logger: createLogger("controller") });
-  const admin = new ClusterAdmin(controller, publisher, loaded);
+  const remote = cluster
+    ? new RemoteController({
+      peers: cluster.peers, leader: () => metadataLog.leader.leaderId, clusterId: cluster.clusterId,
+      retryBackoffMs: config["controller.quorum.retry.backoff.ms"], requestTimeoutMs: config["controller.quorum.request.timeout.ms"], logger: createLogger("admin"),
+    })
+    : null;
+  const admin = new ClusterAdmin(controller, publisher, loaded, remote);
+  const sessions = cluster
+    ? new BrokerSessions({ controller, sessionTimeoutMs: config["broker.session.timeout.ms"], selfId: nodeId, logger: createLogger("controller") })
+    : null;
+  if (sessions) admin.onLocalHeartbeat = (brokerId, brokerEpoch) => sessions.heartbeat(brokerId, brokerEpoch, null);
+  const lifecycle = cluster
+    ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
+    : null;
+  const quorum: QuorumServices = {
+    raft, controller, sessions,
+    describeQuorum: () => describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null),
+  };
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
   const replicas = new ReplicaManager({
     nodeId, logs: options.logs, recoveryThreads: config["num.recovery.threads.per.data.dir"], logger: createLogger("replicas"),
   });
   const reconciler = new Reconciler({
     nodeId, incarnationId, replicas, logs: options.logs, topicConfigs, dataDir: options.dataDir, fs, logger: createLogger("reconciler"),
+    // A cluster member's first images may predate what the quorum holds: judge directories once live.
+    reportUnclaimedWhenLive: cluster !== undefined,
   });
   publisher.subscribe("reconciler", reconciler.apply);
   let brokerEpoch: bigint | null = null;
   // Partition replication: followers fetch from their leaders, leaders propose ISR changes.
+  const alterPartitionSender = options.alterPartitionSender ?? adminAlterPartitionSender(nodeId, admin);
   const fetchers = new ReplicaFetcherManager({
     nodeId,
     brokerEpoch: () => brokerEpoch ?? -1n,
@@ -164,7 +223,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   });
   const isr = new IsrManager({
     nodeId,
-    sender: options.alterPartitionSender ?? adminAlterPartitionSender(nodeId, admin),
+    sender: alterPartitionSender,
     image: () => publisher.image,
     lagTimeMaxMs: config["replica.lag.time.max.ms"],
     partitions: () => replicas.all(),
@@ -186,6 +245,8 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     },
   });
   const closeAll = async () => {
+    lifecycle?.close();
+    sessions?.close();
     // No further log recovery (the ones under way finish); then the publisher: a reconciliation
     // under way finishes before the replicas stop.
     await replicas.stopRecovery();
@@ -199,15 +260,22 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   };
   try {
     await metadataLog.start();
-    await migrateLegacyMetadata({ dataDir: options.dataDir, nodeId, log: metadataLog, fs, logger: createLogger("migration") });
+    // A data directory of the topics.json era is a one-node one: migrated only there.
+    if (!cluster) await migrateLegacyMetadata({ dataDir: options.dataDir, nodeId, log: metadataLog, fs, logger: createLogger("migration") });
     await publisher.waitForPublished(metadataLog.committedOffset);
   } catch (error) {
     await closeAll().catch(() => {});
     throw error;
   }
   return {
-    metadataLog, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
+    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
+    alterPartitionSender,
     async register(endpoints) {
+      if (lifecycle) {
+        brokerEpoch = await lifecycle.start(endpoints);
+        log.info("broker registered and unfenced", { brokerEpoch: String(brokerEpoch), incarnationId });
+        return;
+      }
       const registered = await controller.registerBroker({
         brokerId: nodeId, incarnationId, endpoints, rack: null, cleanShutdown: options.cleanShutdown,
       });
@@ -216,14 +284,21 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       await publisher.waitForPublished(heartbeat.offset);
       assert(!heartbeat.value.isFenced, "a broker caught up with its own registration is unfenced");
       brokerEpoch = registered.value;
+      admin.brokerEpoch = registered.value;
       log.info("broker registered", { brokerEpoch: String(registered.value), incarnationId });
     },
     async whenReady() {
       assert(brokerEpoch !== null, "whenReady() after register()");
-      // The brokers this cluster is expected to have: its voters (each a broker too), or the
-      // in-process test cluster's size; a cluster of one creates the offsets topic at once.
-      const clusterSize = options.clusterSize ?? Math.max(1, config["controller.quorum.voters"].length);
-      await ensureOffsetsTopic(admin, config, publisher.image, { atStartOfClusterOf: clusterSize });
+      if (cluster) {
+        // In a cluster the other brokers may still be registering: give the offsets topic its
+        // replication factor if they come within a few seconds (capped at the live ones otherwise).
+        await waitForLiveBrokers(publisher, Math.min(config["offsets.topic.replication.factor"], cluster.voters.length), 10_000);
+        await ensureOffsetsTopic(admin, config, publisher.image);
+      } else {
+        // One node (or an in-process test cluster of `clusterSize`): created once that many
+        // brokers are live, else by the first FindCoordinator.
+        await ensureOffsetsTopic(admin, config, publisher.image, { atStartOfClusterOf: options.clusterSize ?? 1 });
+      }
       // Logs of the replayed image recover in the background; each takes its role when ready (and
       // an offsets partition led here then starts loading its groups).
       await replicas.recovered();
@@ -267,6 +342,40 @@ async function shutDownControlled(options: ControlledShutdownOptions): Promise<v
     await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(0, deadline - performance.now()))));
   }
   log.warn("controlled shutdown timed out; stopping with leaderships left", { timeoutMs: options.timeoutMs });
+}
+
+async function waitForLiveBrokers(publisher: MetadataPublisher, wanted: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const live = () => [...publisher.image.brokers.values()].filter((broker) => !broker.fenced).length;
+  while (live() < wanted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** DescribeQuorum: a one-node cluster's own log, the Raft leader's view here, or asked of the leader. */
+async function describeQuorum(nodeId: number, metadataLog: MetadataLog, raft: RaftMetadataLog | null, peers: PeerConnections | null): Promise<QuorumDescription | null> {
+  if (raft === null) {
+    const now = Date.now();
+    return {
+      leaderId: nodeId, leaderEpoch: localEpoch, highWatermark: metadataLog.committedOffset + 1n,
+      currentVoters: [{ replicaId: nodeId, logEndOffset: metadataLog.nextOffset, lastFetchTimestamp: now, lastCaughtUpTimestamp: now }], observers: [],
+    };
+  }
+  const local = raft.describeQuorum();
+  const leader = raft.leader.leaderId;
+  if (local !== null || leader < 0 || leader === nodeId || peers === null) return local;
+  try {
+    const response = await peers.request(leader, "admin", DescribeQuorumApi, { topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }] }, { version: 1, timeoutMs: 2000 });
+    const partition = response.topics[0]?.partitions[0];
+    if (!partition || partition.errorCode !== 0) return null;
+    const replica = (state: { replicaId: number; logEndOffset: bigint; lastFetchTimestamp: bigint; lastCaughtUpTimestamp: bigint }) => ({
+      replicaId: state.replicaId, logEndOffset: state.logEndOffset, lastFetchTimestamp: Number(state.lastFetchTimestamp), lastCaughtUpTimestamp: Number(state.lastCaughtUpTimestamp),
+    });
+    return {
+      leaderId: partition.leaderId, leaderEpoch: partition.leaderEpoch, highWatermark: partition.highWatermark,
+      currentVoters: partition.currentVoters.map(replica), observers: partition.observers.map(replica),
+    };
+  } catch {
+    return null;
+  }
 }
 
 export interface RunningNode {
@@ -344,7 +453,11 @@ async function startLocked(
   const config = loaded.values;
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
-  const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]));
+  const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  // Nodes of one cluster started with the same voters list share a cluster id without a format
+  // step (Kafka's `kafka-storage format --cluster-id`); an explicit cluster.id wins.
+  const wantedClusterId = config["cluster.id"] ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
+  const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], wantedClusterId));
   setLogNodeId(meta.nodeId);
   log.info("starting", {
     "node.id": meta.nodeId,
@@ -365,11 +478,34 @@ async function startLocked(
   });
   await startupStep(`cannot open the logs in ${directory}`, () => logs.open());
   started.push(() => logs.close());
+  // A many-node cluster: the internal listener's address and the connections to the other nodes.
+  const controllerBind = await startupStep("bad CONTROLLER listener", () => controllerListener(meta.nodeId, config.listeners, voters));
+  const ownVoter = voters.find((voter) => voter.id === meta.nodeId);
+  let peers: PeerConnections | null = null;
+  if (voters.length > 0) {
+    const voterAddresses = new Map(voters.map((voter) => [voter.id, { host: voter.host, port: voter.port }]));
+    peers = new PeerConnections({
+      nodeId: meta.nodeId,
+      // Voters by the voters list; other brokers by the CONTROLLER endpoint they registered.
+      addresses: (peer) => voterAddresses.get(peer) ?? controllerEndpointOf(core?.publisher.image.brokers.get(peer)?.endpoints),
+      reconnectBackoffMs: config["reconnect.backoff.ms"],
+      reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
+      requestTimeoutMs: config["controller.quorum.request.timeout.ms"],
+    });
+    const openPeers = peers;
+    started.push(() => openPeers.close());
+  }
   // The metadata log replayed (a data directory of the topics.json era migrated first); the logs it
   // names recover in the background from here.
-  const core = await startupStep(`cannot open the cluster metadata in ${directory}`, () =>
-    startBrokerCore({ loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown, metadataLog: hooks.metadataLog, clusterSize: hooks.clusterSize }));
-  started.push(() => core.close());
+  let core: BrokerCore | undefined;
+  core = await startupStep(`cannot open the cluster metadata in ${directory}`, () =>
+    startBrokerCore({
+      loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown,
+      cluster: peers ? { voters, peers, clusterId: meta.clusterId } : undefined,
+      metadataLog: hooks.metadataLog, clusterSize: hooks.clusterSize,
+    }));
+  const startedCore = core;
+  started.push(() => startedCore.close());
   // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
   const cleaner = startLogCleaner(logs, config, realFs, native);
   started.push(async () => void (await cleaner?.stop()));
@@ -394,6 +530,7 @@ async function startLocked(
     apiRanges: [],
     groups: core.groups,
     metrics: new BrokerMetrics(),
+    quorum: core.quorum,
   };
   // readyz: every listener up and the node ready (registered, recovered, groups loaded); false
   // again from the start of shutdown.
@@ -408,10 +545,25 @@ async function startLocked(
     }));
   started.push(() => kafka.close());
   broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
+  const endpoints: Endpoint[] = [{ name: "PLAINTEXT", host: broker.advertised.host, port: broker.advertised.port, securityProtocol: PLAINTEXT }];
+  if (controllerBind) {
+    // Its own ApiVersions table: a context of its own (the dispatcher sets apiRanges).
+    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener") };
+    const internal = await startupStep(`cannot listen for other nodes on ${controllerBind.host}:${controllerBind.port}`, () =>
+      startKafkaServer(controllerContext, controllerHandlers, controllerBind, controllerContext.log, {
+        connectionsMax: budget.connections,
+        descriptorLimit: budget.limit,
+        descriptorReserve: budget.reserve,
+      }));
+    started.push(() => internal.close());
+    // Peers reach a voter at its voters entry (perhaps a proxy in front of the bound port).
+    const reachable = ownVoter ?? { host: internal.host, port: internal.port };
+    endpoints.push({ name: "CONTROLLER", host: reachable.host, port: reachable.port, securityProtocol: PLAINTEXT });
+    console.log(`controller listening on ${internal.host}:${internal.port}`);
+  }
   // Registration needs the bound port (the endpoint clients are told). Once it is done, Metadata
   // lists this broker; its partitions follow as their logs recover.
-  await startupStep("cannot register the broker with the controller", () =>
-    core.register([{ name: "PLAINTEXT", host: broker.advertised.host, port: broker.advertised.port, securityProtocol: PLAINTEXT }]));
+  await startupStep("cannot register the broker with the controller", () => startedCore.register(endpoints));
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
@@ -435,7 +587,7 @@ async function startLocked(
   console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
   if (http) console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
   listenersUp = true;
-  const becameReady = core.whenReady().then(() => {
+  const becameReady = startedCore.whenReady().then(() => {
     ready = true;
     if (!shuttingDown) console.log(`runnel ready: kafka on ${kafka.host}:${kafka.port}`);
   });
@@ -448,7 +600,7 @@ async function startLocked(
     kafka: { host: kafka.host, port: kafka.port },
     http: http ? { host: http.host, port: http.port } : undefined,
     broker,
-    core,
+    core: startedCore,
     ready: becameReady,
     close(options = {}) {
       closing ??= (async () => {

@@ -104,6 +104,9 @@ export class RaftMetadataLog implements MetadataLog {
   private lastSnapshotMs = Date.now();
   /** Resolves once a leader is known (start-up waits for it in a cluster). */
   private leaderKnown: { promise: Promise<void>; resolve: () => void };
+  /** The high watermark of the first successful fetch answer; caught up once applied through it. */
+  private firstLeaderHighWatermark: bigint | null = null;
+  private caughtUp: { promise: Promise<void>; resolve: () => void; done: boolean };
 
   private constructor(private readonly options: RaftMetadataLogOptions, private readonly log: FileRaftLog) {
     this.nodeId = options.nodeId;
@@ -112,6 +115,26 @@ export class RaftMetadataLog implements MetadataLog {
     this.native = options.native ?? defaultNative;
     let resolve!: () => void;
     this.leaderKnown = { promise: new Promise<void>((done) => (resolve = done)), resolve };
+    let caughtUp!: () => void;
+    this.caughtUp = { promise: new Promise<void>((done) => (caughtUp = done)), resolve: caughtUp, done: false };
+  }
+
+  /**
+   * Resolves once this node has applied the metadata committed when it first heard from a leader
+   * (or leads itself, its own epoch's first entry applied): a start waits for it so that the first
+   * image the node acts on is not a stale one.
+   */
+  whenCaughtUp(): Promise<void> {
+    return this.caughtUp.promise;
+  }
+
+  private checkCaughtUp(): void {
+    if (this.caughtUp.done) return;
+    const leading = this.announced.leaderId === this.nodeId;
+    const following = this.firstLeaderHighWatermark !== null && this.committed >= this.firstLeaderHighWatermark - 1n;
+    if (!leading && !following && !this.closed) return;
+    this.caughtUp.done = true;
+    this.caughtUp.resolve();
   }
 
   static async open(options: RaftMetadataLogOptions): Promise<RaftMetadataLog> {
@@ -197,7 +220,6 @@ export class RaftMetadataLog implements MetadataLog {
     core.tick(monotonicMs());
     const result = core.propose([encodeMetadataBatch(records)]);
     if (!result.ok) return Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, `node ${this.nodeId} no longer leads the metadata quorum`));
-    this.bytesSinceSnapshot += 64 * records.length;
     const committed = new Promise<bigint>((resolve, reject) => this.appends.set(result.lastOffset, { resolve, reject }));
     this.pump();
     return committed;
@@ -257,7 +279,16 @@ export class RaftMetadataLog implements MetadataLog {
   describeQuorum(): QuorumDescription | null {
     if (this.core === null) return null;
     this.core.tick(monotonicMs());
-    return this.core.describeQuorum();
+    const description = this.core.describeQuorum();
+    if (description === null) return null;
+    // The core's times are monotonic; DescribeQuorum's are wall-clock milliseconds.
+    const toWall = Date.now() - monotonicMs();
+    const wall = (state: QuorumDescription["currentVoters"][number]) => ({
+      ...state,
+      lastFetchTimestamp: state.lastFetchTimestamp < 0 ? -1 : Math.round(state.lastFetchTimestamp + toWall),
+      lastCaughtUpTimestamp: state.lastCaughtUpTimestamp < 0 ? -1 : Math.round(state.lastCaughtUpTimestamp + toWall),
+    });
+    return { ...description, currentVoters: description.currentVoters.map(wall), observers: description.observers.map(wall) };
   }
 
   /** Role, epoch and offsets of this member (diagnostics, `runnel cluster quorum`). */
@@ -272,6 +303,9 @@ export class RaftMetadataLog implements MetadataLog {
     this.options.transport.send(to, request).then(
       (response) => {
         if (this.closed || this.core === null) return;
+        if (response.kind === "FetchResponse" && response.errorCode === 0 && this.firstLeaderHighWatermark === null && response.highWatermark >= 0n) {
+          this.firstLeaderHighWatermark = response.highWatermark;
+        }
         this.core.tick(monotonicMs());
         this.core.step(to, response);
         this.pump();
@@ -327,6 +361,7 @@ export class RaftMetadataLog implements MetadataLog {
     for (const entry of ready.committed) this.deliverEntry(entry);
     if (ready.flushNeeded) this.startFlush(false);
     if (ready.leaderChange) this.leaderChanged(ready.leaderChange.leaderId ?? -1, ready.leaderChange.epoch);
+    this.checkCaughtUp();
     this.schedule(ready.nextWakeMs);
   }
 
@@ -397,6 +432,8 @@ export class RaftMetadataLog implements MetadataLog {
   private deliverEntry(entry: RaftEntry): void {
     if (entry.offset <= this.committed) return;
     if (entry.kind === "data") {
+      // Every member paces its own snapshots by what it applied (Kafka's, per node).
+      this.bytesSinceSnapshot += entry.value.byteLength;
       const records = decodeMetadataBatch(entry.value);
       this.deliver({ baseOffset: entry.offset, lastOffset: entry.offset, epoch: entry.epoch, records });
       return;
@@ -451,6 +488,7 @@ export class RaftMetadataLog implements MetadataLog {
     this.announced = { leaderId: -1, epoch: this.announced.epoch };
     for (const listener of this.leaderListeners) listener(this.announced);
     this.leaderKnown.resolve();
+    this.checkCaughtUp();
     await this.snapshotChain;
     while (this.draining) await new Promise((resolve) => setTimeout(resolve, 1));
     await this.log.close();

@@ -26,6 +26,7 @@ import type { MetadataRecord } from "../records.ts";
 import {
   allocateProducerIds,
   brokerHeartbeat,
+  fenceBroker,
   registerBroker,
   type BrokerHeartbeatRequest,
   type BrokerRegistrationRequest,
@@ -213,6 +214,16 @@ export class QuorumController {
   /** Controlled shutdown: move the broker's leaderships away; answers whether it may stop now. */
   controlledShutdown(request: ControlledShutdownRequest): Promise<ControllerResult<{ shouldShutDown: boolean }>> {
     return this.run((image) => controlledShutdown(image, request));
+  }
+
+  /** Fence broker `brokerId` of registration `brokerEpoch` (session timeout, heartbeat connection closed). */
+  fenceBroker(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<boolean>> {
+    return this.run((image) => fenceBroker(image, brokerId, brokerEpoch));
+  }
+
+  /** The committed image (what fencing decisions compare against). */
+  get committedImage(): MetadataImage {
+    return this.committed;
   }
 
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<ProducerIdBlock>> {

@@ -1,0 +1,176 @@
+// Three real broker processes forming a metadata quorum (docs/replication.md §3-§4, §7): election,
+// failover after kill -9 of the quorum leader, a minority cut off by the fault proxy, catching up
+// after a restart (from a snapshot when the log was trimmed), fencing of a stopped broker, a restart
+// of every node. Figures (election and failover times) are printed, never asserted.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { CreateTopicsApi } from "../../src/protocol/generated/create-topics.ts";
+import { startCluster, type TestCluster } from "./harness.ts";
+
+async function createTopic(cluster: TestCluster, via: number, name: string, partitions = 3, replicationFactor = 3): Promise<number> {
+  const response = await cluster.ask(via, (connection) => connection.request(CreateTopicsApi, {
+    topics: [{ name, numPartitions: partitions, replicationFactor, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false,
+  }, { version: 7, timeoutMs: 20_000 }));
+  return response.topics[0]!.errorCode;
+}
+
+async function topicNames(cluster: TestCluster, id: number): Promise<string[]> {
+  return (await cluster.metadata(id)).topics.map((topic) => topic.name!).filter((name) => !name.startsWith("__")).sort();
+}
+
+describe("a three-node cluster", () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    const started = Date.now();
+    cluster = await startCluster({
+      nodes: 3, proxies: true,
+      // Snapshots after every few metadata changes, so a node that was away catches up from one.
+      set: { "metadata.log.max.record.bytes.between.snapshots": 2000, "offsets.topic.num.partitions": 3 },
+      env: { RUNNEL_LOG_LEVEL: "info" },
+    });
+    console.log(`three nodes started, quorum formed and every node lists every broker in ${Date.now() - started} ms`);
+  }, 60_000);
+  afterAll(() => cluster?.close(), 30_000);
+
+  test("every node lists three brokers, one controller, and a replication-factor-3 topic with replicas and ISR", async () => {
+    expect(await createTopic(cluster, 2, "orders", 3, 3)).toBe(0);
+    for (const node of cluster.nodes) {
+      await cluster.waitFor(`node ${node.id} sees orders`, async () => (await topicNames(cluster, node.id)).includes("orders") || undefined);
+      const metadata = await cluster.metadata(node.id);
+      expect(metadata.brokers.map((broker) => broker.nodeId).sort()).toEqual([1, 2, 3]);
+      const orders = metadata.topics.find((topic) => topic.name === "orders")!;
+      expect(orders.partitions).toHaveLength(3);
+      for (const partition of orders.partitions) {
+        expect(new Set(partition.replicaNodes).size).toBe(3);
+        expect(partition.isrNodes.slice().sort()).toEqual([1, 2, 3]);
+        expect(partition.replicaNodes).toContain(partition.leaderId);
+      }
+      // Leadership spread over the brokers.
+      expect(new Set(orders.partitions.map((partition) => partition.leaderId)).size).toBe(3);
+    }
+    const quorum = await cluster.describeQuorum(1);
+    expect(quorum.currentVoters.map((voter) => voter.replicaId).sort()).toEqual([1, 2, 3]);
+    expect(quorum.highWatermark).toBeGreaterThan(0n);
+  }, 60_000);
+
+  test("kcat -L against any node shows three brokers with replicas and ISR", async () => {
+    if (!Bun.which("kcat")) {
+      console.log("kcat not installed: skipped");
+      return;
+    }
+    for (const node of cluster.nodes) {
+      const run = Bun.spawnSync(["kcat", "-L", "-b", `127.0.0.1:${node.kafkaPort}`, "-t", "orders", "-m", "10"], { stdout: "pipe", stderr: "pipe" });
+      const text = run.stdout.toString();
+      expect(text).toContain(" 3 brokers:");
+      expect(text).toMatch(/partition 0, leader \d, replicas: \d,\d,\d, isrs: \d,\d,\d/);
+    }
+  }, 60_000);
+
+  test("kill -9 of the quorum leader: the others elect a new one and metadata changes still work", async () => {
+    const leader = await cluster.quorumLeader();
+    const killedAt = Date.now();
+    await cluster.kill(leader);
+    const next = await cluster.quorumLeader(15_000);
+    const elected = Date.now() - killedAt;
+    expect(next).not.toBe(leader);
+    const survivor = cluster.liveNodes()[0]!.id;
+    expect(await createTopic(cluster, survivor, "after-failover", 1, 2)).toBe(0);
+    console.log(`kill -9 of quorum leader ${leader}: node ${next} leads after ${elected} ms; a topic created after ${Date.now() - killedAt} ms`);
+    // The killed broker is fenced (Metadata lists the two live ones) and catches up when it returns.
+    await cluster.waitForClusterView();
+    await cluster.restart(leader);
+    await cluster.waitForClusterView();
+    await cluster.waitFor(`node ${leader} sees the topic created while it was away`, async () => (await topicNames(cluster, leader)).includes("after-failover") || undefined);
+  }, 90_000);
+
+  test("a quorum leader cut off alone commits nothing; the majority elects another and goes on; healed, all agree", async () => {
+    const network = cluster.network!;
+    const leader = await cluster.quorumLeader();
+    const others = cluster.nodes.map((node) => node.id).filter((id) => id !== leader);
+    network.partition([leader], others);
+    const cutAt = Date.now();
+    // The cut-off leader cannot commit: its CreateTopics cannot succeed.
+    const lonely = createTopic(cluster, leader, "from-the-minority", 1, 1).catch(() => -1);
+    const next = await cluster.waitFor("the majority elects a leader of its own", async () => {
+      const named = (await cluster.describeQuorum(others[0]!)).leaderId;
+      return others.includes(named) ? named : undefined;
+    }, 20_000);
+    console.log(`minority cut: the majority elected node ${next} after ${Date.now() - cutAt} ms`);
+    expect(await createTopic(cluster, others[1]!, "from-the-majority", 1, 2)).toBe(0);
+    expect(await lonely).not.toBe(0);
+    network.heal();
+    for (const node of cluster.nodes) {
+      await cluster.waitFor(`node ${node.id} agrees after the heal`, async () => {
+        const names = await topicNames(cluster, node.id);
+        return names.includes("from-the-majority") && !names.includes("from-the-minority") ? true : undefined;
+      });
+    }
+    expect(await cluster.quorumLeader()).toBe(next);
+  }, 90_000);
+
+  test("a follower cut off alone does not disturb the leader (pre-vote): healed, the leader is the same", async () => {
+    const network = cluster.network!;
+    const leader = await cluster.quorumLeader();
+    const epochBefore = (await cluster.describeQuorum(leader)).leaderEpoch;
+    const follower = cluster.nodes.map((node) => node.id).find((id) => id !== leader)!;
+    network.isolate(follower);
+    // Long enough for several election timeouts of the isolated node.
+    expect(await createTopic(cluster, leader, "while-isolated", 1, 1)).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    network.heal();
+    await cluster.waitFor(`node ${follower} catches up`, async () => (await topicNames(cluster, follower)).includes("while-isolated") || undefined);
+    const after = await cluster.describeQuorum(leader);
+    expect(after.leaderId).toBe(leader);
+    expect(after.leaderEpoch).toBe(epochBefore);
+    await cluster.waitForClusterView();
+  }, 90_000);
+
+  test("a stopped broker is fenced within the session timeout; its partition leaderships move to another ISR member", async () => {
+    const leader = await cluster.quorumLeader();
+    const victim = cluster.nodes.map((node) => node.id).find((id) => id !== leader)!;
+    // A new topic's leaders are spread over the three brokers: the victim leads one.
+    expect(await createTopic(cluster, leader, "fence-me", 3, 3)).toBe(0);
+    const ledBefore = (await cluster.metadata(leader)).topics.find((topic) => topic.name === "fence-me")!.partitions.filter((partition) => partition.leaderId === victim);
+    expect(ledBefore.length).toBeGreaterThan(0);
+    const stoppedAt = Date.now();
+    cluster.pause(victim);
+    try {
+      await cluster.waitFor(`broker ${victim} fenced and its leaderships moved`, async () => {
+        const metadata = await cluster.metadata(leader);
+        if (metadata.brokers.some((broker) => broker.nodeId === victim)) return undefined;
+        const topic = metadata.topics.find((candidate) => candidate.name === "fence-me")!;
+        return topic.partitions.every((partition) => partition.leaderId !== victim && partition.leaderId >= 0 && !partition.isrNodes.includes(victim)) || undefined;
+      }, 15_000);
+      console.log(`SIGSTOP of broker ${victim}: fenced and its ${ledBefore.length} leaderships moved after ${Date.now() - stoppedAt} ms`);
+    } finally {
+      cluster.resume(victim);
+    }
+    await cluster.waitForClusterView();
+  }, 60_000);
+
+  test("a node away while the log was trimmed below a snapshot catches up from the leader's snapshot", async () => {
+    const leader = await cluster.quorumLeader();
+    const away = cluster.nodes.map((node) => node.id).find((id) => id !== leader)!;
+    await cluster.kill(away);
+    // Enough metadata changes for several snapshots (every ~2 kB of records) and trims.
+    for (let index = 0; index < 12; index++) expect(await createTopic(cluster, leader, `trimmed-${index}`, 1, 1)).toBe(0);
+    await cluster.restart(away);
+    await cluster.waitFor(`node ${away} sees every topic`, async () => (await topicNames(cluster, away)).filter((name) => name.startsWith("trimmed-")).length === 12 || undefined);
+    // Its log (stderr) is read once the process has exited.
+    await cluster.terminate(away);
+    expect(cluster.output(away)).toContain("installed a metadata snapshot from the quorum leader");
+    await cluster.start(away);
+    await cluster.waitForClusterView();
+  }, 90_000);
+
+  test("a restart of every node keeps every topic", async () => {
+    const before = await topicNames(cluster, 1);
+    for (const node of cluster.nodes) await cluster.kill(node.id);
+    await cluster.startAll();
+    await cluster.waitForClusterView();
+    for (const node of cluster.nodes) {
+      await cluster.waitFor(`node ${node.id} lists the topics`, async () => ((await topicNames(cluster, node.id)).join() === before.join() ? true : undefined));
+    }
+    expect(before).toContain("orders");
+  }, 90_000);
+});
