@@ -1,0 +1,215 @@
+// `bun bench/replication.ts`: issue 9's replication benchmark, every figure of one run on one
+// machine. Broker processes on loopback (test/cluster/harness.ts: each node `bun src/main.ts` with
+// its Kafka and internal listeners; a "one-node" cluster is one voter, the same code path):
+//
+//   throughput  1 KiB records through Runnel's own client Producer (linger 5 ms, 16 KiB batches,
+//               3 partitions): one node acks=1 (the baseline), three nodes RF=3 acks=1 and acks=all;
+//   latency     open loop at half of the RF=3 acks=all throughput: each record is due at
+//               start + i / rate and its latency counts from then (no coordinated omission);
+//               p50 / p99 / p99.9 of acks=all on three nodes next to acks=all and acks=1 on one;
+//   failover    kill -9 of a partition leader → the first acks=all record acknowledged on that
+//               partition (detection is the heartbeat connection closing: fenced at once), and
+//               SIGTERM (controlled shutdown) of a leader → the same, plus how long the shutdown took.
+//
+// Writes bench/results/replication.md and .json. The machine has 2 CPUs shared with other work:
+// the load average is recorded; ratios within the run are what to read.
+// Flags (environment): BENCH_RECORDS (records per throughput run, default 20000), BENCH_LATENCY_MS
+// (default 5000), BENCH_FAILOVERS (repetitions, default 3).
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { KafkaClient, Producer } from "../src/client/index.ts";
+import { CreateTopicsApi } from "../src/protocol/generated/create-topics.ts";
+import { startCluster, type TestCluster } from "../test/cluster/harness.ts";
+import { machineInfo, machineMarkdown } from "./lib/machine.ts";
+
+const recordsPerRun = Number(process.env.BENCH_RECORDS ?? 20_000);
+const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 5_000);
+const failovers = Number(process.env.BENCH_FAILOVERS ?? 3);
+const value = "x".repeat(1024);
+const partitions = 3;
+
+async function createTopic(cluster: TestCluster, name: string, replicationFactor: number): Promise<void> {
+  const response = await cluster.ask(cluster.liveNodes()[0]!.id, (connection) => connection.request(CreateTopicsApi, {
+    topics: [{ name, numPartitions: partitions, replicationFactor, assignments: [], configs: [{ name: "min.insync.replicas", value: String(Math.min(2, replicationFactor)) }] }],
+    timeoutMs: 10_000, validateOnly: false,
+  }, { version: 7, timeoutMs: 20_000 }));
+  if (response.topics[0]!.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${response.topics[0]!.errorCode}`);
+  await cluster.waitFor(`${name} led everywhere`, async () => {
+    const topic = (await cluster.metadata(cluster.liveNodes()[0]!.id)).topics.find((entry) => entry.name === name);
+    return topic && topic.partitions.every((partition) => partition.leaderId >= 0 && partition.isrNodes.length === replicationFactor) ? true : undefined;
+  });
+}
+
+function client(cluster: TestCluster): KafkaClient {
+  return new KafkaClient({ bootstrap: cluster.bootstrap, clientId: "bench-replication", retryBackoffMs: 20, retryBackoffMaxMs: 100 });
+}
+
+/** Records per second with `recordsPerRun` records kept flowing (at most 4096 unacknowledged). */
+async function throughput(cluster: TestCluster, topic: string, acks: 1 | -1): Promise<number> {
+  const kafka = client(cluster);
+  const producer = new Producer(kafka, { acks, lingerMs: 5, batchBytesMax: 16 * 1024 });
+  try {
+    await producer.send({ topic, partition: 0, value }); // warm: metadata, connections
+    const started = performance.now();
+    const inFlight = new Set<Promise<unknown>>();
+    for (let index = 0; index < recordsPerRun; index++) {
+      const sending = producer.send({ topic, partition: index % partitions, value }).finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
+      if (inFlight.size >= 4096) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    return recordsPerRun / ((performance.now() - started) / 1000);
+  } finally {
+    await producer.close();
+    await kafka.close();
+  }
+}
+
+interface Latency {
+  rate: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  count: number;
+}
+
+/** Open loop at `rate` records/s for latencyMs: latency from each record's due time. */
+async function openLoopLatency(cluster: TestCluster, topic: string, acks: 1 | -1, rate: number): Promise<Latency> {
+  const kafka = client(cluster);
+  const producer = new Producer(kafka, { acks, lingerMs: 0 });
+  try {
+    await producer.send({ topic, partition: 0, value });
+    const latencies: number[] = [];
+    const pending: Promise<void>[] = [];
+    const started = performance.now();
+    const total = Math.max(1, Math.floor((rate * latencyMs) / 1000));
+    for (let index = 0; index < total; index++) {
+      const due = started + (index * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await Bun.sleep(wait);
+      pending.push(producer.send({ topic, partition: index % partitions, value }).then(() => void latencies.push(performance.now() - due)));
+    }
+    await Promise.all(pending);
+    latencies.sort((left, right) => left - right);
+    const at = (quantile: number) => latencies[Math.min(latencies.length - 1, Math.floor(quantile * latencies.length))]!;
+    return { rate, p50: at(0.5), p99: at(0.99), p999: at(0.999), count: latencies.length };
+  } finally {
+    await producer.close();
+    await kafka.close();
+  }
+}
+
+async function leaderOf(cluster: TestCluster, topic: string, partition: number): Promise<number> {
+  return cluster.waitFor(`leader of ${topic}-${partition}`, async () => {
+    const found = (await cluster.metadata(cluster.liveNodes()[0]!.id)).topics.find((entry) => entry.name === topic);
+    const leader = found?.partitions.find((entry) => entry.partitionIndex === partition)?.leaderId ?? -1;
+    return leader >= 0 && cluster.liveNodes().some((node) => node.id === leader) ? leader : undefined;
+  });
+}
+
+/** Stop the leader of partition 0 (kill -9 or SIGTERM), then time the first acks=all record on it. */
+async function failover(cluster: TestCluster, topic: string, how: "kill" | "terminate"): Promise<{ produceMs: number; stopMs: number }> {
+  const kafka = client(cluster);
+  const producer = new Producer(kafka, { acks: -1, lingerMs: 0, requestTimeoutMs: 5000 });
+  await producer.send({ topic, partition: 0, value });
+  const victim = await leaderOf(cluster, topic, 0);
+  const started = performance.now();
+  if (how === "kill") await cluster.kill(victim);
+  else await cluster.terminate(victim);
+  const stopMs = performance.now() - started;
+  await producer.send({ topic, partition: 0, value });
+  const produceMs = performance.now() - started;
+  await producer.close();
+  await kafka.close();
+  await cluster.start(victim);
+  await cluster.waitFor(`node ${victim} back in the ISRs`, async () => {
+    const found = (await cluster.metadata(cluster.liveNodes()[0]!.id)).topics.find((entry) => entry.name === topic);
+    return found?.partitions.every((partition) => partition.isrNodes.includes(victim)) ? true : undefined;
+  });
+  return { produceMs, stopMs };
+}
+
+const median = (values: number[]) => [...values].sort((left, right) => left - right)[values.length >> 1]!;
+const fixed = (value: number, digits = 1) => value.toFixed(digits);
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  const set = { "offsets.topic.num.partitions": 3 };
+  console.log("one node…");
+  const single = await startCluster({ nodes: 1, set });
+  let oneAcks1: number;
+  let oneAcksAll: number;
+  try {
+    await createTopic(single, "bench1", 1);
+    oneAcks1 = await throughput(single, "bench1", 1);
+    oneAcksAll = await throughput(single, "bench1", -1);
+  } catch (error) {
+    await single.close();
+    throw error;
+  }
+  console.log("three nodes…");
+  const cluster = await startCluster({ nodes: 3, set });
+  const results: Record<string, unknown> = { machine };
+  try {
+    await createTopic(cluster, "bench3", 3);
+    const threeAcks1 = await throughput(cluster, "bench3", 1);
+    const threeAcksAll = await throughput(cluster, "bench3", -1);
+    const rate = Math.max(100, Math.floor(threeAcksAll / 2));
+    console.log(`latency at ${rate}/s…`);
+    const latencyAll3 = await openLoopLatency(cluster, "bench3", -1, rate);
+    const latencyAll1 = await openLoopLatency(single, "bench1", -1, rate);
+    const latencyOne1 = await openLoopLatency(single, "bench1", 1, rate);
+    await single.close();
+    console.log("failovers…");
+    const kills = [];
+    const terms = [];
+    for (let run = 0; run < failovers; run++) kills.push(await failover(cluster, "bench3", "kill"));
+    for (let run = 0; run < failovers; run++) terms.push(await failover(cluster, "bench3", "terminate"));
+    Object.assign(results, { oneAcks1, oneAcksAll, threeAcks1, threeAcksAll, latencyAll3, latencyAll1, latencyOne1, kills, terms, loadAfter: machineInfo().loadAverage });
+    const lines = [
+      "# Replication (issue 9): three broker processes next to one",
+      "",
+      "Written by `bun bench/replication.ts` (see its header for what is measured and how).",
+      "",
+      machineMarkdown(machine),
+      `- Load average after the run: ${machineInfo().loadAverage}`,
+      `- ${recordsPerRun} records of 1 KiB per throughput run, Runnel's client Producer (linger 5 ms, 16 KiB batches), ${partitions} partitions; latency open loop for ${latencyMs} ms`,
+      "",
+      "## Throughput",
+      "",
+      "| setup | records/s | ratio to one node acks=1 |",
+      "| --- | ---: | ---: |",
+      `| one node, acks=1 (baseline) | ${fixed(oneAcks1, 0)} | 1.00 |`,
+      `| one node, acks=all (fdatasync) | ${fixed(oneAcksAll, 0)} | ${fixed(oneAcksAll / oneAcks1, 2)} |`,
+      `| three nodes RF=3, acks=1 | ${fixed(threeAcks1, 0)} | ${fixed(threeAcks1 / oneAcks1, 2)} |`,
+      `| three nodes RF=3, acks=all | ${fixed(threeAcksAll, 0)} | ${fixed(threeAcksAll / oneAcks1, 2)} |`,
+      "",
+      `## Latency at ${rate} records/s (half of RF=3 acks=all throughput), open loop, ms`,
+      "",
+      "| setup | p50 | p99 | p99.9 | records |",
+      "| --- | ---: | ---: | ---: | ---: |",
+      `| three nodes RF=3, acks=all | ${fixed(latencyAll3.p50, 2)} | ${fixed(latencyAll3.p99, 2)} | ${fixed(latencyAll3.p999, 2)} | ${latencyAll3.count} |`,
+      `| one node, acks=all | ${fixed(latencyAll1.p50, 2)} | ${fixed(latencyAll1.p99, 2)} | ${fixed(latencyAll1.p999, 2)} | ${latencyAll1.count} |`,
+      `| one node, acks=1 | ${fixed(latencyOne1.p50, 2)} | ${fixed(latencyOne1.p99, 2)} | ${fixed(latencyOne1.p999, 2)} | ${latencyOne1.count} |`,
+      "",
+      `## Failover (${failovers} runs each, default timeouts: broker.session.timeout.ms 1500, fenced at once when the heartbeat connection closes)`,
+      "",
+      "| event | first acks=all record on the partition after, ms (median; all) | stopping took, ms |",
+      "| --- | --- | --- |",
+      `| kill -9 of the leader | ${fixed(median(kills.map((entry) => entry.produceMs)), 0)}; ${kills.map((entry) => fixed(entry.produceMs, 0)).join(", ")} | ${kills.map((entry) => fixed(entry.stopMs, 0)).join(", ")} |`,
+      `| SIGTERM (controlled shutdown) of the leader | ${fixed(median(terms.map((entry) => entry.produceMs)), 0)}; ${terms.map((entry) => fixed(entry.produceMs, 0)).join(", ")} | ${terms.map((entry) => fixed(entry.stopMs, 0)).join(", ")} |`,
+      "",
+    ];
+    const directory = resolve(import.meta.dir, "results");
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(join(directory, "replication.md"), lines.join("\n"));
+    writeFileSync(join(directory, "replication.json"), JSON.stringify(results, (_, entry) => (typeof entry === "bigint" ? String(entry) : entry), 2));
+    console.log(lines.join("\n"));
+  } finally {
+    await cluster.close();
+    await single.close();
+  }
+}
+
+await main();
