@@ -48,7 +48,7 @@ export {
 } from "./segment.ts";
 export { swapSuffix, temporarySuffixes } from "./recovery.ts";
 export { partitionMetadataFile, readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
-export * from "./batch-header.ts";
+export * from "../protocol/record-batch.ts";
 
 /** The LogManager of a node's data directory. Call `open()` on it before use. */
 export function createLogManager(options: LogManagerOptions): DataDirLogManager {

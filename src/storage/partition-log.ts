@@ -34,16 +34,16 @@ import { createLogger, type Logger } from "../util/logger.ts";
 import {
   Attribute,
   lastOffsetOf,
-  producerInfoOf,
   stampBaseOffset,
   stampLeaderEpoch,
   stampLogAppendTime,
   recordsInflatedBytesMaxFor,
   validateIncomingBatches,
   validateReplicatedBatches,
-  type BatchHeader,
+  type RecordBatchHeader,
   type ValidatedBatch,
-} from "./batch-header.ts";
+} from "../protocol/record-batch.ts";
+import { producerInfoOf } from "./producer-state.ts";
 import type { StorageFs } from "./fs.ts";
 import { DescriptorCache } from "./descriptors.ts";
 import { FailureReporter } from "./failure-reporter.ts";
@@ -494,7 +494,7 @@ export class Log implements PartitionLog {
     // Offsets, then the idempotent-producer check of each batch (in order; see producer-state.ts).
     const firstOffset = this.logEndOffset;
     let nextOffset = firstOffset;
-    const headers: BatchHeader[] = new Array(validated.length);
+    const headers: RecordBatchHeader[] = new Array(validated.length);
     for (let index = 0; index < validated.length; index++) {
       const header = validated[index]!.header;
       header.baseOffset = nextOffset;
@@ -587,7 +587,7 @@ export class Log implements PartitionLog {
   }
 
   /** Run the producer checks; returns the result for a duplicate append, else null. */
-  private checkProducers(headers: readonly BatchHeader[], firstOffset: bigint, logAppendTime: boolean): AppendResult | null {
+  private checkProducers(headers: readonly RecordBatchHeader[], firstOffset: bigint, logAppendTime: boolean): AppendResult | null {
     const state = this.producerState;
     if (!state) return null;
     try {
@@ -637,7 +637,7 @@ export class Log implements PartitionLog {
     return -1n;
   }
 
-  private afterAppend(headers: readonly BatchHeader[], baseOffset: bigint, lastOffset: bigint, appendTime: bigint): AppendResult {
+  private afterAppend(headers: readonly RecordBatchHeader[], baseOffset: bigint, lastOffset: bigint, appendTime: bigint): AppendResult {
     assert(this.logEndOffset === lastOffset + 1n, "log end offset follows the appended batches");
     let records = 0;
     for (const header of headers) records += header.recordsCount;
@@ -961,7 +961,7 @@ export class Log implements PartitionLog {
   }
 
   /** The first record of a stored batch with offset >= minOffset and timestamp >= timestampMs. */
-  private firstRecordReaching(segment: Segment, position: number, header: BatchHeader, timestampMs: bigint, minOffset: bigint): TimestampOffset | null {
+  private firstRecordReaching(segment: Segment, position: number, header: RecordBatchHeader, timestampMs: bigint, minOffset: bigint): TimestampOffset | null {
     assert(header.maxTimestamp >= timestampMs, "the batch reaches the target timestamp");
     const part = segment.bytesAt(position, header.sizeBytes);
     try {
