@@ -1,4 +1,4 @@
-// The batch header is read and stamped byte by byte (no DataView per batch, see batch-header.ts):
+// The batch header is read and stamped byte by byte (no DataView per batch, see protocol/record-batch/layout.ts):
 // check every field against DataView's big-endian reads on random bytes, negative values included.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";

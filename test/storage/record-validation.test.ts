@@ -1,4 +1,4 @@
-// The records inside produced batches are checked before anything is written (record-walk.ts,
+// The records inside produced batches are checked before anything is written (protocol/record-batch/records.ts,
 // validateIncomingBatches): the count and lastOffsetDelta must describe the records, each record
 // must lie wholly inside the batch with offsetDelta = its index, no bytes may follow the last one,
 // and compressed records are inflated (with a cap) to be walked. Each refusal carries Kafka's error
