@@ -125,24 +125,24 @@ function checkpointCovers(dataDir: string): boolean {
   return partitionsOf.every(([topic, partition]) => text.includes(`${topic} ${partition} ${batches * recordsPerBatch}\n`));
 }
 
-/**
- * The newest metadata snapshot holds every record of the metadata log (the snapshotter writes it
- * just after each publication, off the publishing path): a kill -9 before that write would leave
- * the producer-id block of the last InitProducerId only in the log this suite then deletes.
- */
-function snapshotCoversMetadataLog(dataDir: string): boolean {
+/** End offset (exclusive) of the metadata log: the last batch's base offset + last offset delta + 1. */
+function metadataLogEnd(dataDir: string): bigint {
   const directory = join(dataDir, "__cluster_metadata-0");
-  const segments = segmentsOf(dataDir, "__cluster_metadata-0");
-  if (segments.length === 0) return false;
-  const bytes = readFileSync(join(directory, segments.at(-1)!));
-  let end = -1n;
-  for (let position = 0; position + 27 <= bytes.length; position += bytes.readInt32BE(position + 8) + 12) {
-    const batchLength = bytes.readInt32BE(position + 8);
-    if (batchLength <= 0) break;
-    end = bytes.readBigInt64BE(position) + BigInt(bytes.readInt32BE(position + 23)) + 1n;
+  let end = 0n;
+  for (const name of segmentsOf(dataDir, "__cluster_metadata-0")) {
+    const bytes = readFileSync(join(directory, name));
+    const positions = batchPositions(join(directory, name));
+    const last = positions.at(-1);
+    if (last !== undefined && last + 27 <= bytes.length) end = bytes.readBigInt64BE(last) + BigInt(bytes.readInt32BE(last + 23)) + 1n;
   }
-  const newest = readdirSync(directory).filter((name) => name.endsWith(".checkpoint")).sort().at(-1);
-  return newest !== undefined && BigInt(newest.slice(0, 20)) >= end;
+  return end;
+}
+
+/** The newest metadata snapshot holds every record of the metadata log (it is written after each change, in the background). */
+function snapshotCoversMetadataLog(dataDir: string): boolean {
+  const names = readdirSync(join(dataDir, "__cluster_metadata-0")).filter((name) => name.endsWith(".checkpoint")).sort();
+  const newest = names.at(-1);
+  return newest !== undefined && BigInt(newest.slice(0, 20)) >= metadataLogEnd(dataDir);
 }
 
 async function makeTemplate(shutdown: Shutdown): Promise<{ dataDir: string; producerId: bigint }> {
@@ -165,6 +165,8 @@ async function makeTemplate(shutdown: Shutdown): Promise<{ dataDir: string; prod
     // Everything acknowledged was fdatasync'd (flush.messages=1); wait (a condition, bounded) until
     // the recovery checkpoint says so too, then kill -9: the damage below lies in flushed data.
     const deadline = Date.now() + 10_000;
+    // The metadata snapshot too: the "metadata log segment deleted" damage relies on it holding the
+    // producer-id block that InitProducerId just took (found racing after the partition-log split).
     while (!checkpointCovers(dataDir) || !snapshotCoversMetadataLog(dataDir)) {
       if (Date.now() > deadline) throw new Error("the recovery checkpoint never covered the records");
       await new Promise<void>((resolve) => setTimeout(resolve, 10));
