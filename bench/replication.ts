@@ -14,7 +14,7 @@
 // Writes bench/results/replication.md and .json. The machine has 2 CPUs shared with other work:
 // the load average is recorded; ratios within the run are what to read.
 // Flags (environment): BENCH_RECORDS (records per throughput run, default 20000), BENCH_LATENCY_MS
-// (default 5000), BENCH_FAILOVERS (repetitions, default 3).
+// (default 5000), BENCH_FAILOVERS (repetitions, default 3), BENCH_RUNS (throughput runs, default 3).
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -26,6 +26,7 @@ import { machineInfo, machineMarkdown } from "./lib/machine.ts";
 const recordsPerRun = Number(process.env.BENCH_RECORDS ?? 20_000);
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 5_000);
 const failovers = Number(process.env.BENCH_FAILOVERS ?? 3);
+const throughputRuns = Number(process.env.BENCH_RUNS ?? 3);
 const value = "x".repeat(1024);
 const partitions = 3;
 
@@ -46,9 +47,9 @@ function client(cluster: TestCluster): KafkaClient {
 }
 
 /** Records per second with `recordsPerRun` records kept flowing (at most 4096 unacknowledged). */
-async function throughput(cluster: TestCluster, topic: string, acks: 1 | -1): Promise<number> {
+async function throughput(cluster: TestCluster, topic: string, acks: 1 | -1, lingerMs = 5): Promise<number> {
   const kafka = client(cluster);
-  const producer = new Producer(kafka, { acks, lingerMs: 5, batchBytesMax: 16 * 1024 });
+  const producer = new Producer(kafka, { acks, lingerMs, batchBytesMax: 16 * 1024 });
   try {
     await producer.send({ topic, partition: 0, value }); // warm: metadata, connections
     const started = performance.now();
@@ -108,8 +109,12 @@ async function leaderOf(cluster: TestCluster, topic: string, partition: number):
   });
 }
 
-/** Stop the leader of partition 0 (kill -9 or SIGTERM), then time the first acks=all record on it. */
-async function failover(cluster: TestCluster, topic: string, how: "kill" | "terminate"): Promise<{ produceMs: number; stopMs: number }> {
+/**
+ * Stop the leader of partition 0 (kill -9 or SIGTERM), then time the first acks=all record on it:
+ * through a producer that was connected before (its client must notice and re-route) and through
+ * a client created after the stop (the cluster's own failover), at once.
+ */
+async function failover(cluster: TestCluster, topic: string, how: "kill" | "terminate"): Promise<{ connectedMs: number; freshMs: number; stopMs: number }> {
   const kafka = client(cluster);
   const producer = new Producer(kafka, { acks: -1, lingerMs: 0, requestTimeoutMs: 5000 });
   await producer.send({ topic, partition: 0, value });
@@ -118,16 +123,27 @@ async function failover(cluster: TestCluster, topic: string, how: "kill" | "term
   if (how === "kill") await cluster.kill(victim);
   else await cluster.terminate(victim);
   const stopMs = performance.now() - started;
-  await producer.send({ topic, partition: 0, value });
-  const produceMs = performance.now() - started;
-  await producer.close();
-  await kafka.close();
+  const fresh = client(cluster);
+  const freshProducer = new Producer(fresh, { acks: -1, lingerMs: 0, requestTimeoutMs: 5000 });
+  const [connectedMs, freshMs] = await Promise.all([
+    producer.send({ topic, partition: 0, value }).then(() => performance.now() - started),
+    freshProducer.send({ topic, partition: 0, value }).then(() => performance.now() - started),
+  ]);
+  await Promise.all([producer.close(), freshProducer.close()]);
+  await Promise.all([kafka.close(), fresh.close()]);
   await cluster.start(victim);
   await cluster.waitFor(`node ${victim} back in the ISRs`, async () => {
     const found = (await cluster.metadata(cluster.liveNodes()[0]!.id)).topics.find((entry) => entry.name === topic);
     return found?.partitions.every((partition) => partition.isrNodes.includes(victim)) ? true : undefined;
   });
-  return { produceMs, stopMs };
+  return { connectedMs, freshMs, stopMs };
+}
+
+/** `runs` interleaved repetitions of each measurement; the median of each. */
+async function repeated<T extends string>(runs: number, measures: Record<T, () => Promise<number>>): Promise<Record<T, number[]>> {
+  const results = Object.fromEntries(Object.keys(measures).map((key) => [key, [] as number[]])) as Record<T, number[]>;
+  for (let run = 0; run < runs; run++) for (const key of Object.keys(measures) as T[]) results[key].push(await measures[key]());
+  return results;
 }
 
 const median = (values: number[]) => [...values].sort((left, right) => left - right)[values.length >> 1]!;
@@ -136,37 +152,41 @@ const fixed = (value: number, digits = 1) => value.toFixed(digits);
 async function main(): Promise<void> {
   const machine = machineInfo();
   const set = { "offsets.topic.num.partitions": 3 };
-  console.log("one node…");
+  console.log("one node and three nodes…");
   const single = await startCluster({ nodes: 1, set });
-  let oneAcks1: number;
-  let oneAcksAll: number;
-  try {
-    await createTopic(single, "bench1", 1);
-    oneAcks1 = await throughput(single, "bench1", 1);
-    oneAcksAll = await throughput(single, "bench1", -1);
-  } catch (error) {
-    await single.close();
-    throw error;
-  }
-  console.log("three nodes…");
-  const cluster = await startCluster({ nodes: 3, set });
+  let cluster: TestCluster | null = null;
   const results: Record<string, unknown> = { machine };
   try {
-    await createTopic(cluster, "bench3", 3);
-    const threeAcks1 = await throughput(cluster, "bench3", 1);
-    const threeAcksAll = await throughput(cluster, "bench3", -1);
-    const rate = Math.max(100, Math.floor(threeAcksAll / 2));
+    cluster = await startCluster({ nodes: 3, set });
+    const three = cluster;
+    await createTopic(single, "bench1", 1);
+    await createTopic(three, "bench3", 3);
+    // Interleaved, so that the machine's other load spreads over every setup alike.
+    const runs = await repeated(throughputRuns, {
+      oneAcks1: () => throughput(single, "bench1", 1),
+      oneAcksAll: () => throughput(single, "bench1", -1),
+      threeAcks1: () => throughput(three, "bench3", 1),
+      threeAcksAll: () => throughput(three, "bench3", -1),
+      threeAcksAllLinger0: () => throughput(three, "bench3", -1, 0),
+    });
+    const oneAcks1 = median(runs.oneAcks1);
+    const oneAcksAll = median(runs.oneAcksAll);
+    const threeAcks1 = median(runs.threeAcks1);
+    const threeAcksAll = median(runs.threeAcksAll);
+    // Latency runs send with linger 0: half of what RF=3 acks=all sustains with linger 0.
+    const rate = Math.max(100, Math.floor(median(runs.threeAcksAllLinger0) / 2));
     console.log(`latency at ${rate}/s…`);
-    const latencyAll3 = await openLoopLatency(cluster, "bench3", -1, rate);
+    const latencyAll3 = await openLoopLatency(three, "bench3", -1, rate);
     const latencyAll1 = await openLoopLatency(single, "bench1", -1, rate);
     const latencyOne1 = await openLoopLatency(single, "bench1", 1, rate);
     await single.close();
     console.log("failovers…");
     const kills = [];
     const terms = [];
-    for (let run = 0; run < failovers; run++) kills.push(await failover(cluster, "bench3", "kill"));
-    for (let run = 0; run < failovers; run++) terms.push(await failover(cluster, "bench3", "terminate"));
-    Object.assign(results, { oneAcks1, oneAcksAll, threeAcks1, threeAcksAll, latencyAll3, latencyAll1, latencyOne1, kills, terms, loadAfter: machineInfo().loadAverage });
+    for (let run = 0; run < failovers; run++) kills.push(await failover(three, "bench3", "kill"));
+    for (let run = 0; run < failovers; run++) terms.push(await failover(three, "bench3", "terminate"));
+    Object.assign(results, { runs, oneAcks1, oneAcksAll, threeAcks1, threeAcksAll, latencyAll3, latencyAll1, latencyOne1, kills, terms, loadAfter: machineInfo().loadAverage });
+    const all = (values: number[]) => values.map((entry) => fixed(entry, 0)).join(", ");
     const lines = [
       "# Replication (issue 9): three broker processes next to one",
       "",
@@ -178,14 +198,17 @@ async function main(): Promise<void> {
       "",
       "## Throughput",
       "",
+      `Median of ${throughputRuns} interleaved runs (all runs in brackets).`,
+      "",
       "| setup | records/s | ratio to one node acks=1 |",
       "| --- | ---: | ---: |",
-      `| one node, acks=1 (baseline) | ${fixed(oneAcks1, 0)} | 1.00 |`,
-      `| one node, acks=all (fdatasync) | ${fixed(oneAcksAll, 0)} | ${fixed(oneAcksAll / oneAcks1, 2)} |`,
-      `| three nodes RF=3, acks=1 | ${fixed(threeAcks1, 0)} | ${fixed(threeAcks1 / oneAcks1, 2)} |`,
-      `| three nodes RF=3, acks=all | ${fixed(threeAcksAll, 0)} | ${fixed(threeAcksAll / oneAcks1, 2)} |`,
+      `| one node, acks=1 (baseline) | ${fixed(oneAcks1, 0)} [${all(runs.oneAcks1)}] | 1.00 |`,
+      `| one node, acks=all (fdatasync) | ${fixed(oneAcksAll, 0)} [${all(runs.oneAcksAll)}] | ${fixed(oneAcksAll / oneAcks1, 2)} |`,
+      `| three nodes RF=3, acks=1 | ${fixed(threeAcks1, 0)} [${all(runs.threeAcks1)}] | ${fixed(threeAcks1 / oneAcks1, 2)} |`,
+      `| three nodes RF=3, acks=all | ${fixed(threeAcksAll, 0)} [${all(runs.threeAcksAll)}] | ${fixed(threeAcksAll / oneAcks1, 2)} |`,
+      `| three nodes RF=3, acks=all, linger 0 | ${fixed(median(runs.threeAcksAllLinger0), 0)} [${all(runs.threeAcksAllLinger0)}] | ${fixed(median(runs.threeAcksAllLinger0) / oneAcks1, 2)} |`,
       "",
-      `## Latency at ${rate} records/s (half of RF=3 acks=all throughput), open loop, ms`,
+      `## Latency at ${rate} records/s (half of RF=3 acks=all throughput with linger 0), open loop, linger 0, ms`,
       "",
       "| setup | p50 | p99 | p99.9 | records |",
       "| --- | ---: | ---: | ---: | ---: |",
@@ -195,10 +218,14 @@ async function main(): Promise<void> {
       "",
       `## Failover (${failovers} runs each, default timeouts: broker.session.timeout.ms 1500, fenced at once when the heartbeat connection closes)`,
       "",
-      "| event | first acks=all record on the partition after, ms (median; all) | stopping took, ms |",
-      "| --- | --- | --- |",
-      `| kill -9 of the leader | ${fixed(median(kills.map((entry) => entry.produceMs)), 0)}; ${kills.map((entry) => fixed(entry.produceMs, 0)).join(", ")} | ${kills.map((entry) => fixed(entry.stopMs, 0)).join(", ")} |`,
-      `| SIGTERM (controlled shutdown) of the leader | ${fixed(median(terms.map((entry) => entry.produceMs)), 0)}; ${terms.map((entry) => fixed(entry.produceMs, 0)).join(", ")} | ${terms.map((entry) => fixed(entry.stopMs, 0)).join(", ")} |`,
+      "Time from the stop to the first acks=all record acknowledged on the stopped leader's partition:",
+      "through a client created after the stop (the cluster's failover) and through a producer connected",
+      "before it (plus its client noticing and re-routing). Median [all runs].",
+      "",
+      "| event | fresh client, ms | connected producer, ms | stopping took, ms |",
+      "| --- | --- | --- | --- |",
+      `| kill -9 of the leader | ${fixed(median(kills.map((entry) => entry.freshMs)), 0)} [${all(kills.map((entry) => entry.freshMs))}] | ${fixed(median(kills.map((entry) => entry.connectedMs)), 0)} [${all(kills.map((entry) => entry.connectedMs))}] | ${all(kills.map((entry) => entry.stopMs))} |`,
+      `| SIGTERM (controlled shutdown) of the leader | ${fixed(median(terms.map((entry) => entry.freshMs)), 0)} [${all(terms.map((entry) => entry.freshMs))}] | ${fixed(median(terms.map((entry) => entry.connectedMs)), 0)} [${all(terms.map((entry) => entry.connectedMs))}] | ${all(terms.map((entry) => entry.stopMs))} |`,
       "",
     ];
     const directory = resolve(import.meta.dir, "results");
@@ -207,7 +234,7 @@ async function main(): Promise<void> {
     writeFileSync(join(directory, "replication.json"), JSON.stringify(results, (_, entry) => (typeof entry === "bigint" ? String(entry) : entry), 2));
     console.log(lines.join("\n"));
   } finally {
-    await cluster.close();
+    await cluster?.close();
     await single.close();
   }
 }

@@ -153,8 +153,12 @@ function failed(partitionIndex: number, errorCode: number): Init<FetchResponsePa
   return { partitionIndex, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: noRecords };
 }
 
-/** Park until a partition's log end moves past its fetch offset, the deadline, or an abort. */
-function waitForLogEnds(wanted: ReplicaWant[], waitMs: number, signal: AbortSignal): Promise<void> {
+/**
+ * Park until a partition's log end moves past its fetch offset, this node starts leading another
+ * partition (the follower may follow it too: its next fetch should carry it at once), the
+ * deadline, or an abort.
+ */
+function waitForLogEnds(ctx: RequestContext, wanted: ReplicaWant[], waitMs: number, signal: AbortSignal): Promise<void> {
   if (waitMs <= 0 || signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const cancels: (() => void)[] = [];
@@ -169,6 +173,7 @@ function waitForLogEnds(wanted: ReplicaWant[], waitMs: number, signal: AbortSign
     };
     const timer = setTimeout(finish, waitMs);
     signal.addEventListener("abort", finish, { once: true });
+    cancels.push(ctx.broker.replicas.onLeadershipStarted(finish));
     for (const want of wanted) {
       if (done) break;
       if (want.replica && want.errorCode === ErrorCode.NONE) cancels.push(want.replica.onLogEnd(want.fetchOffset, finish));
@@ -195,6 +200,6 @@ export async function handleReplicaFetch(request: FetchRequest, ctx: RequestCont
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: pass.topics, nodeEndpoints: [] };
     }
     for (const release of pass.releases) release();
-    await waitForLogEnds(wanted, remainingMs, ctx.signal);
+    await waitForLogEnds(ctx, wanted, remainingMs, ctx.signal);
   }
 }

@@ -85,6 +85,8 @@ export class ReplicaManager {
   private recoveredWaiters: (() => void)[] = [];
   private recoveredListener: ((replica: Partition) => void) | null = null;
   private observer: ReplicationObserver | null = null;
+  /** Parked replica fetches, woken when this node starts leading a partition (leader epoch). */
+  private readonly leadershipWaiters = new Set<() => void>();
   private readonly recoveryThreads: number;
   /** The image the reconciler last applied (what "in the image" means for lookups). */
   private image: MetadataImage = emptyImage;
@@ -95,6 +97,19 @@ export class ReplicaManager {
     this.logs = options.logs;
     this.logger = options.logger ?? createLogger("replicas");
     this.recoveryThreads = Math.max(1, options.recoveryThreads ?? 2);
+  }
+
+  /**
+   * Calls `wake` once when this node next starts leading a partition in a new leader epoch.
+   * Returns a cancel function (idempotent).
+   */
+  onLeadershipStarted(wake: () => void): () => void {
+    const waiter = () => {
+      this.leadershipWaiters.delete(waiter);
+      wake();
+    };
+    this.leadershipWaiters.add(waiter);
+    return () => void this.leadershipWaiters.delete(waiter);
   }
 
   /** The replica fetchers and the ISR manager (set once, before any role is taken). */
@@ -238,6 +253,9 @@ export class ReplicaManager {
   becomeLeader(replica: Partition, registration: PartitionRegistration): void {
     this.observer?.unfollowed(replica);
     if (replica.makeLeader(registration)) {
+      // A follower's fetch parked here for its other partitions returns now, so that its next
+      // fetch carries this one too (it would otherwise wait out replica.fetch.wait.max.ms).
+      for (const wake of [...this.leadershipWaiters]) wake();
       this.announce({ topic: replica.topic, partition: replica.partition, isLeader: true, leaderEpoch: registration.leaderEpoch });
     }
   }

@@ -10,7 +10,8 @@
 //         → per partition, in order: divergingEpoch → truncate; records → appendAsFollower and
 //           the follower high watermark; OFFSET_OUT_OF_RANGE → reset; other errors → that
 //           partition pauses replica.fetch.backoff.ms (its leader or epoch is changing: the
-//           metadata image will move it)
+//           metadata image will move it) — 50 ms for NOT_LEADER_OR_FOLLOWER / UNKNOWN_LEADER_EPOCH,
+//           what a new leader answers until it applied its own election
 //         → with flush.messages=1, fsync what was appended before the next fetch (mode b: the
 //           leader counts our fetch offset as durable)
 //
@@ -68,6 +69,8 @@ interface Sent {
 }
 
 const idle = () => {};
+/** Pause after NOT_LEADER_OR_FOLLOWER / UNKNOWN_LEADER_EPOCH from a leader whose metadata lags. */
+const transientRetryMs = 50;
 
 export class ReplicaFetcher {
   private readonly followed = new Map<string, Followed>();
@@ -236,6 +239,12 @@ export class ReplicaFetcher {
       case ErrorCode.OFFSET_OUT_OF_RANGE:
         await replica.resetAfterOutOfRange(answer.logStartOffset);
         return false;
+      case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+      case ErrorCode.UNKNOWN_LEADER_EPOCH:
+        // The leader has not applied the metadata that made it leader yet: it will within a
+        // moment; retry soon rather than after replica.fetch.backoff.ms (failover time).
+        this.pause(replica, Math.min(this.context.settings.partitionBackoffMs, transientRetryMs));
+        return false;
       default:
         this.context.logger.debug("replica fetch of a partition failed", { partition: `${replica.topic}-${replica.partition}`, error: errorName(answer.errorCode) });
         this.pause(replica);
@@ -252,9 +261,9 @@ export class ReplicaFetcher {
     return false;
   }
 
-  private pause(replica: Partition): void {
+  private pause(replica: Partition, ms = this.context.settings.partitionBackoffMs): void {
     const entry = this.followed.get(keyOf(replica));
-    if (entry?.replica === replica) entry.pausedUntil = performance.now() + this.context.settings.partitionBackoffMs;
+    if (entry?.replica === replica) entry.pausedUntil = performance.now() + ms;
   }
 
   private pauseAll(sent: Sent[]): void {
