@@ -13,7 +13,8 @@
 //
 // Writes bench/results/replication.md and .json. The machine has 2 CPUs shared with other work:
 // the load average is recorded; ratios within the run are what to read.
-// Flags (environment): BENCH_RECORDS (records per throughput run, default 20000), BENCH_LATENCY_MS
+// SIGTERM's figure counts from the signal: records are sent while the broker shuts down.
+// Flags (environment): BENCH_RATE (records/s of the latency runs instead of half the max), BENCH_RECORDS (records per throughput run, default 20000), BENCH_LATENCY_MS
 // (default 5000), BENCH_FAILOVERS (repetitions, default 3), BENCH_RUNS (throughput runs, default 3).
 
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -88,7 +89,7 @@ async function openLoopLatency(cluster: TestCluster, topic: string, acks: 1 | -1
     for (let index = 0; index < total; index++) {
       const due = started + (index * 1000) / rate;
       const wait = due - performance.now();
-      if (wait > 1) await Bun.sleep(wait);
+      if (wait > 0) await Bun.sleep(wait);
       pending.push(producer.send({ topic, partition: index % partitions, value }).then(() => void latencies.push(performance.now() - due)));
     }
     await Promise.all(pending);
@@ -114,21 +115,23 @@ async function leaderOf(cluster: TestCluster, topic: string, partition: number):
  * through a producer that was connected before (its client must notice and re-route) and through
  * a client created after the stop (the cluster's own failover), at once.
  */
-async function failover(cluster: TestCluster, topic: string, how: "kill" | "terminate"): Promise<{ connectedMs: number; freshMs: number; stopMs: number }> {
+async function failover(cluster: TestCluster, topic: string, how: "kill" | "terminate"): Promise<{ connectedMs: number; freshMs: number; stopMs: number; wasQuorumLeader: boolean }> {
   const kafka = client(cluster);
   const producer = new Producer(kafka, { acks: -1, lingerMs: 0, requestTimeoutMs: 5000 });
   await producer.send({ topic, partition: 0, value });
   const victim = await leaderOf(cluster, topic, 0);
+  const quorumLeader = await cluster.quorumLeader();
   const started = performance.now();
-  if (how === "kill") await cluster.kill(victim);
-  else await cluster.terminate(victim);
-  const stopMs = performance.now() - started;
+  // SIGTERM: the records are sent while the broker shuts down (its leaderships move first).
+  const stopping = (how === "kill" ? cluster.kill(victim) : cluster.terminate(victim).then(() => {})).then(() => performance.now() - started);
+  if (how === "kill") await stopping;
   const fresh = client(cluster);
   const freshProducer = new Producer(fresh, { acks: -1, lingerMs: 0, requestTimeoutMs: 5000 });
   const [connectedMs, freshMs] = await Promise.all([
     producer.send({ topic, partition: 0, value }).then(() => performance.now() - started),
     freshProducer.send({ topic, partition: 0, value }).then(() => performance.now() - started),
   ]);
+  const stopMs = await stopping;
   await Promise.all([producer.close(), freshProducer.close()]);
   await Promise.all([kafka.close(), fresh.close()]);
   await cluster.start(victim);
@@ -136,7 +139,7 @@ async function failover(cluster: TestCluster, topic: string, how: "kill" | "term
     const found = (await cluster.metadata(cluster.liveNodes()[0]!.id)).topics.find((entry) => entry.name === topic);
     return found?.partitions.every((partition) => partition.isrNodes.includes(victim)) ? true : undefined;
   });
-  return { connectedMs, freshMs, stopMs };
+  return { connectedMs, freshMs, stopMs, wasQuorumLeader: victim === quorumLeader };
 }
 
 /** `runs` interleaved repetitions of each measurement; the median of each. */
@@ -174,7 +177,7 @@ async function main(): Promise<void> {
     const threeAcks1 = median(runs.threeAcks1);
     const threeAcksAll = median(runs.threeAcksAll);
     // Latency runs send with linger 0: half of what RF=3 acks=all sustains with linger 0.
-    const rate = Math.max(100, Math.floor(median(runs.threeAcksAllLinger0) / 2));
+    const rate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : Math.max(100, Math.floor(median(runs.threeAcksAllLinger0) / 2));
     console.log(`latency at ${rate}/s…`);
     const latencyAll3 = await openLoopLatency(three, "bench3", -1, rate);
     const latencyAll1 = await openLoopLatency(single, "bench1", -1, rate);
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
       `| three nodes RF=3, acks=all | ${fixed(threeAcksAll, 0)} [${all(runs.threeAcksAll)}] | ${fixed(threeAcksAll / oneAcks1, 2)} |`,
       `| three nodes RF=3, acks=all, linger 0 | ${fixed(median(runs.threeAcksAllLinger0), 0)} [${all(runs.threeAcksAllLinger0)}] | ${fixed(median(runs.threeAcksAllLinger0) / oneAcks1, 2)} |`,
       "",
-      `## Latency at ${rate} records/s (half of RF=3 acks=all throughput with linger 0), open loop, linger 0, ms`,
+      `## Latency at ${rate} records/s (${process.env.BENCH_RATE ? "BENCH_RATE" : "half of RF=3 acks=all throughput with linger 0"}), open loop, linger 0, ms`,
       "",
       "| setup | p50 | p99 | p99.9 | records |",
       "| --- | ---: | ---: | ---: | ---: |",
@@ -225,6 +228,7 @@ async function main(): Promise<void> {
       "| event | fresh client, ms | connected producer, ms | stopping took, ms |",
       "| --- | --- | --- | --- |",
       `| kill -9 of the leader | ${fixed(median(kills.map((entry) => entry.freshMs)), 0)} [${all(kills.map((entry) => entry.freshMs))}] | ${fixed(median(kills.map((entry) => entry.connectedMs)), 0)} [${all(kills.map((entry) => entry.connectedMs))}] | ${all(kills.map((entry) => entry.stopMs))} |`,
+      `| (of which the victim also led the metadata quorum) | ${kills.map((entry) => (entry.wasQuorumLeader ? "yes" : "no")).join(", ")} | | |`,
       `| SIGTERM (controlled shutdown) of the leader | ${fixed(median(terms.map((entry) => entry.freshMs)), 0)} [${all(terms.map((entry) => entry.freshMs))}] | ${fixed(median(terms.map((entry) => entry.connectedMs)), 0)} [${all(terms.map((entry) => entry.connectedMs))}] | ${all(terms.map((entry) => entry.stopMs))} |`,
       "",
     ];

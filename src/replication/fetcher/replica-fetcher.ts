@@ -78,6 +78,10 @@ export class ReplicaFetcher {
   private closed = false;
   private wake: () => void = idle;
   private running: Promise<void>;
+  /** Partitions (key → leader epoch) of the fetch in flight; null when none is. */
+  private inFlight: Map<string, number> | null = null;
+  /** The in-flight fetch was dropped on purpose (interruptFor): retry at once, quietly. */
+  private interrupted = false;
   private reconnectDelayMs: number;
   /** Requests completed (tests, diagnostics). */
   fetches = 0;
@@ -94,7 +98,23 @@ export class ReplicaFetcher {
   add(replica: Partition): void {
     assert(!this.closed, "fetcher closed");
     this.followed.set(keyOf(replica), { replica, pausedUntil: 0 });
+    this.interruptFor(replica);
     this.wake();
+  }
+
+  /**
+   * A partition joined (or changed epoch) while a long-poll fetch without it is parked at the
+   * leader: drop that fetch (close the connection: Kafka answers in order, a second request would
+   * wait behind the first) so the next one carries it now rather than after up to
+   * replica.fetch.wait.max.ms. This is what a failover waits on otherwise: a new leader's
+   * high watermark needs its followers' fetches.
+   */
+  private interruptFor(replica: Partition): void {
+    if (this.inFlight === null || this.inFlight.has(keyOf(replica)) && this.inFlight.get(keyOf(replica)) === replica.leaderEpoch) return;
+    const connection = this.connection;
+    this.connection = null;
+    this.interrupted = true;
+    connection?.close(new ConnectionError("replica fetch interrupted: the partition set changed"));
   }
 
   remove(replica: Partition): void {
@@ -119,6 +139,10 @@ export class ReplicaFetcher {
         await this.runOnce();
       } catch (error) {
         if (this.closed) break;
+        if (this.interrupted) {
+          this.interrupted = false;
+          continue;
+        }
         this.context.logger.warn("replica fetch failed; reconnecting", { leader: this.leaderId, error: String(error), retryInMs: this.reconnectDelayMs });
         this.connection?.close(error instanceof Error ? error : new ConnectionError(String(error)));
         this.connection = null;
@@ -141,10 +165,17 @@ export class ReplicaFetcher {
     const connection = await this.connect();
     const sent = ready.map((entry) => ({ replica: entry.replica, leaderEpoch: entry.replica.leaderEpoch, fetchOffset: entry.replica.logEndOffset }));
     const version = connection.versionFor(FetchApi);
-    const response = await connection.request(FetchApi, this.request(sent, version), {
-      version,
-      timeoutMs: this.context.settings.waitMaxMs + this.context.settings.socketTimeoutMs,
-    });
+    this.inFlight = new Map(sent.map((item) => [keyOf(item.replica), item.leaderEpoch]));
+    this.interrupted = false;
+    let response;
+    try {
+      response = await connection.request(FetchApi, this.request(sent, version), {
+        version,
+        timeoutMs: this.context.settings.waitMaxMs + this.context.settings.socketTimeoutMs,
+      });
+    } finally {
+      this.inFlight = null;
+    }
     this.reconnectDelayMs = this.context.settings.reconnectBackoffMs;
     if (response.errorCode !== ErrorCode.NONE) {
       this.context.logger.warn("replica fetch refused", { leader: this.leaderId, error: errorName(response.errorCode) });
@@ -289,6 +320,7 @@ export class ReplicaFetcher {
   poke(replica: Partition): void {
     const entry = this.followed.get(keyOf(replica));
     if (entry?.replica === replica) entry.pausedUntil = 0;
+    this.interruptFor(replica);
     this.wake();
   }
 }
