@@ -84,7 +84,9 @@ export class FileRaftLog implements RaftLog {
     if (snapshot !== null) {
       const end = snapshot.id.endOffset;
       const storageStart = this.storage.logStartOffset;
-      const disagrees = end > this.storage.logEndOffset || (end - 1n >= storageStart && this.storage.epochForOffset(end - 1n) !== snapshot.id.epoch);
+      // The epoch cache forgets epochs below a trim (-1): only a known other epoch disagrees.
+      const epochAtEnd = end - 1n >= storageStart ? this.storage.epochForOffset(end - 1n) : -1;
+      const disagrees = end > this.storage.logEndOffset || (epochAtEnd !== -1 && epochAtEnd !== snapshot.id.epoch);
       if (disagrees || storageStart > end) {
         this.logger.info("the metadata log starts over at its newest snapshot", { snapshot: snapshotFileName(snapshot.id), logEndOffset: String(this.storage.logEndOffset) });
         await this.storage.truncateFullyAndStartAt(end);

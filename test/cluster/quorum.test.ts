@@ -66,6 +66,19 @@ describe("a three-node cluster", () => {
     }
   }, 60_000);
 
+  test("`runnel cluster --quorum` prints the quorum as kafka-metadata-quorum does", async () => {
+    const leader = await cluster.quorumLeader();
+    const run = Bun.spawnSync([process.execPath, "src/main.ts", "cluster", "--quorum", "-b", `127.0.0.1:${cluster.node(1).kafkaPort}`], {
+      cwd: `${import.meta.dir}/../..`, stdout: "pipe", stderr: "pipe",
+    });
+    const text = run.stdout.toString();
+    expect(run.exitCode).toBe(0);
+    expect(text).toContain(`LeaderId:               ${leader}`);
+    expect(text).toContain("CurrentVoters:          [1,2,3]");
+    expect(text.split("\n").filter((line) => /^\d+\s+\d+\s+\d+/.test(line))).toHaveLength(3);
+    expect(text).toContain("Leader");
+  }, 30_000);
+
   test("kill -9 of the quorum leader: the others elect a new one and metadata changes still work", async () => {
     const leader = await cluster.quorumLeader();
     const killedAt = Date.now();
