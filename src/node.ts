@@ -106,6 +106,11 @@ export interface BrokerCore {
   readonly quorum: QuorumServices;
   /** How this node's partition leaders propose ISR changes (AlterPartition to the active controller). */
   readonly alterPartitionSender: AlterPartitionSender;
+  /**
+   * Connections to the other nodes' internal listeners (a cluster; null on one node): the replica
+   * fetcher uses its own purpose ("replica-fetch") so its long polls hold nothing else up.
+   */
+  readonly peers: PeerConnections | null;
   readonly publisher: MetadataPublisher;
   readonly snapshotter: MetadataSnapshotter;
   readonly controller: QuorumController;
@@ -213,6 +218,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   return {
     metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, groups, producerIds, incarnationId,
     alterPartitionSender: adminAlterPartitionSender(nodeId, admin),
+    peers: cluster?.peers ?? null,
     async register(endpoints) {
       if (lifecycle) {
         brokerEpoch = await lifecycle.start(endpoints);

@@ -187,3 +187,41 @@ describe("a three-node cluster", () => {
     expect(before).toContain("orders");
   }, 90_000);
 });
+
+describe("a broker whose process dies", () => {
+  let cluster: TestCluster;
+  // A session timeout far longer than the test: only the closed heartbeat connection can fence.
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 3, set: { "broker.session.timeout.ms": 120_000, "offsets.topic.num.partitions": 1 } });
+  }, 60_000);
+  afterAll(() => cluster?.close(), 30_000);
+
+  test("is fenced at once when its heartbeat connection closes, not after broker.session.timeout.ms", async () => {
+    const leader = await cluster.quorumLeader();
+    const victim = cluster.nodes.map((node) => node.id).find((id) => id !== leader)!;
+    const killedAt = Date.now();
+    await cluster.kill(victim);
+    await cluster.waitFor(`broker ${victim} fenced`, async () => {
+      const brokers = (await cluster.metadata(leader)).brokers.map((broker) => broker.nodeId);
+      return brokers.includes(victim) ? undefined : true;
+    }, 20_000);
+    console.log(`kill -9 of broker ${victim}: fenced after ${Date.now() - killedAt} ms (session timeout 120 s)`);
+  }, 60_000);
+});
+
+test("a one-node cluster (no controller.quorum.voters) answers DescribeQuorum for itself", async () => {
+  const { startBroker } = await import("../helpers/broker.ts");
+  const { connectTo } = await import("../helpers/connection.ts");
+  const { DescribeQuorumApi } = await import("../../src/protocol/generated/describe-quorum.ts");
+  await using broker = await startBroker();
+  const connection = await connectTo(broker.bootstrap);
+  try {
+    const answer = await connection.request(DescribeQuorumApi, { topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }] }, { version: 1 });
+    const partition = answer.topics[0]!.partitions[0]!;
+    expect(partition).toMatchObject({ errorCode: 0, leaderId: 1 });
+    expect(partition.currentVoters.map((voter) => voter.replicaId)).toEqual([1]);
+    expect(partition.highWatermark).toBeGreaterThan(0n);
+  } finally {
+    connection.close();
+  }
+}, 30_000);
