@@ -6,9 +6,7 @@
 // Kafka's binary LeaderChangeMessage, a JSON value {leaderId, voters, grantingVoters} — nothing
 // outside Runnel reads it.
 
-import type { NativeApi } from "../native/types.ts";
-import { readBatchHeader } from "../storage/batch-header.ts";
-import { batchesIn, decodeBatchRecords, encodeBatch, plainBatch } from "../storage/cleaner-records.ts";
+import { batchesIn, decodeLogRecords, encodeBatch, plainBatch, readBatchHeader } from "../protocol/record-batch.ts";
 import type { RaftEntry } from "./types.ts";
 
 const controlAttribute = 0x20;
@@ -17,22 +15,22 @@ const noHeaders = new Uint8Array([0]);
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-export function encodeEntry(native: NativeApi, entry: RaftEntry, timestampMs: bigint): Uint8Array {
+export function encodeEntry(entry: RaftEntry, timestampMs: bigint): Uint8Array {
   const template = { ...plainBatch, partitionLeaderEpoch: entry.epoch };
   if (entry.kind === "data") {
-    return encodeBatch(native, [{ offset: entry.offset, timestamp: timestampMs, key: null, value: entry.value, headers: noHeaders }], template);
+    return encodeBatch([{ offset: entry.offset, timestamp: timestampMs, key: null, value: entry.value, headers: noHeaders }], template);
   }
   const key = new Uint8Array(4);
   new DataView(key.buffer).setInt16(2, leaderChangeType);
   const value = textEncoder.encode(JSON.stringify({ leaderId: entry.leaderId, voters: entry.voters, grantingVoters: entry.grantingVoters }));
-  return encodeBatch(native, [{ offset: entry.offset, timestamp: timestampMs, key, value, headers: noHeaders }], { ...template, attributes: controlAttribute });
+  return encodeBatch([{ offset: entry.offset, timestamp: timestampMs, key, value, headers: noHeaders }], { ...template, attributes: controlAttribute });
 }
 
 /** The entries of stored batches (whole batches, as storage reads them), from `fromOffset` on. */
 export function* decodeEntries(chunk: Uint8Array, fromOffset: bigint): Generator<RaftEntry> {
   for (const batch of batchesIn(chunk)) {
     const header = readBatchHeader(batch.bytes);
-    const records = decodeBatchRecords(batch.bytes, header);
+    const records = decodeLogRecords(batch.bytes, header);
     if (records === null) throw new Error(`__cluster_metadata-0: compressed batch at offset ${header.baseOffset}`);
     const control = (header.attributes & controlAttribute) !== 0;
     for (const record of records) {

@@ -229,7 +229,7 @@ export class FileRaftLog implements RaftLog {
       switch (operation.kind) {
         case "append": {
           const now = BigInt(this.clock.nowMs());
-          const parts = operation.entries.map((entry) => encodeEntry(this.native, entry, now));
+          const parts = operation.entries.map((entry) => encodeEntry(entry, now));
           await this.storage.appendAsFollower(concat(parts));
           break;
         }

@@ -139,7 +139,7 @@ test("Raft messages on Kafka's wire: a pre-vote needs Vote v2; Fetch carries ent
   const fetchWire = encodeRaftRequest(fetch);
   expect(decodeRaftFetchRequest(overTheWire(fetchWire.api, fetchWire.version, fetchWire.body) as never)).toEqual(fetch);
   const entries: RaftEntry[] = [data(10n, 5, "x"), { kind: "leaderChange", offset: 11n, epoch: 5, leaderId: 1, voters: [1, 2, 3], grantingVoters: [1, 2] }];
-  const answer = encodeRaftFetchResponse(native, {
+  const answer = encodeRaftFetchResponse({
     kind: "FetchResponse", errorCode: 0, leaderId: 1, leaderEpoch: 5, highWatermark: 11n, logStartOffset: 0n, divergingEpoch: { epoch: 4, endOffset: 9n },
     snapshotId: null, records: entries, currentLeaderEpoch: 0, fetchOffset: 0n, lastFetchedEpoch: 0,
   });
