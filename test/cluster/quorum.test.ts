@@ -215,7 +215,7 @@ describe("a broker whose process dies", () => {
   }, 60_000);
 });
 
-test("a one-node cluster (no controller.quorum.voters) answers DescribeQuorum for itself", async () => {
+test("a one-node cluster (no controller.quorum.voters) answers DescribeQuorum for itself, and GET …/quorum over HTTP", async () => {
   const { startBroker } = await import("../helpers/broker.ts");
   const { connectTo } = await import("../helpers/connection.ts");
   const { DescribeQuorumApi } = await import("../../src/protocol/generated/describe-quorum.ts");
@@ -227,6 +227,10 @@ test("a one-node cluster (no controller.quorum.voters) answers DescribeQuorum fo
     expect(partition).toMatchObject({ errorCode: 0, leaderId: 1 });
     expect(partition.currentVoters.map((voter) => voter.replicaId)).toEqual([1]);
     expect(partition.highWatermark).toBeGreaterThan(0n);
+    // The same over HTTP.
+    const clusters = await (await fetch(`${broker.httpUrl}/v3/clusters`)).json() as { data: { cluster_id: string }[] };
+    const quorum = await (await fetch(`${broker.httpUrl}/v3/clusters/${clusters.data[0]!.cluster_id}/quorum`)).json() as Record<string, unknown>;
+    expect(quorum).toMatchObject({ kind: "KafkaQuorum", leader_id: 1, voters: [{ replica_id: 1, lag: 0 }] });
   } finally {
     connection.close();
   }
