@@ -131,6 +131,13 @@ export interface BrokerCore {
    * __consumer_offsets exists and the groups of the offsets partitions led here are loaded.
    */
   whenReady(): Promise<void>;
+  /**
+   * Before a clean shutdown of a cluster member: stop heartbeating and have the controller fence
+   * this broker now (its leaderships move to other ISR members while this node still answers,
+   * with NOT_LEADER_OR_FOLLOWER, what clients send meanwhile); waits until this node's image shows
+   * it, at most `timeoutMs`. Nothing on one node.
+   */
+  handOver(timeoutMs: number): Promise<void>;
   /** Stop groups, replicas and the metadata log (the LogManager is the caller's to close). */
   close(): Promise<void>;
 }
@@ -246,6 +253,21 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       // an offsets partition led here then starts loading its groups).
       await replicas.recovered();
       await groups.partitions.loaded();
+    },
+    async handOver(timeoutMs) {
+      if (!lifecycle || !cluster || brokerEpoch === null) return;
+      const epoch = brokerEpoch;
+      lifecycle.close();
+      const deadline = Date.now() + timeoutMs;
+      const fenced = () => publisher.image.brokers.get(nodeId)?.fenced !== false;
+      if (controller.isActive) {
+        await controller.fenceBroker(nodeId, epoch).catch(() => {});
+      } else {
+        // The controller fences a broker at once when its heartbeat connection closes.
+        cluster.peers.disconnect(metadataLog.leader.leaderId, "heartbeat");
+      }
+      while (!fenced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      log.info(fenced() ? "handed over: fenced, leaderships moved" : "hand-over timed out; stopping anyway", { brokerEpoch: String(epoch) });
     },
     close: closeAll,
   };
@@ -499,6 +521,8 @@ async function startLocked(
       closing ??= (async () => {
         shuttingDown = true;
         try {
+          // A cluster member hands its leaderships over while it still answers (one node: nothing).
+          await startedCore.handOver(2000).catch((error: unknown) => log.warn("hand-over failed", { error: String(error) }));
           for (const stop of started.splice(0).reverse()) await stop();
         } finally {
           lock.release();

@@ -215,6 +215,27 @@ describe("a broker whose process dies", () => {
   }, 60_000);
 });
 
+describe("a broker shut down with SIGTERM", () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 3, set: { "broker.session.timeout.ms": 120_000, "offsets.topic.num.partitions": 1 }, env: { RUNNEL_LOG_LEVEL: "info" } });
+  }, 60_000);
+  afterAll(() => cluster?.close(), 30_000);
+
+  test("hands its leaderships over before it stops (fenced while still running)", async () => {
+    const leader = await cluster.quorumLeader();
+    expect(await createTopic(cluster, leader, "handed", 3, 3)).toBe(0);
+    const victim = cluster.nodes.map((node) => node.id).find((id) => id !== leader)!;
+    const stoppedAt = Date.now();
+    expect(await cluster.terminate(victim)).toBe(0);
+    const stopMs = Date.now() - stoppedAt;
+    expect(cluster.output(victim)).toContain("handed over: fenced, leaderships moved");
+    const topic = (await cluster.metadata(leader)).topics.find((candidate) => candidate.name === "handed")!;
+    expect(topic.partitions.every((partition) => partition.leaderId >= 0 && partition.leaderId !== victim)).toBe(true);
+    console.log(`SIGTERM of broker ${victim}: handed over and stopped in ${stopMs} ms`);
+  }, 60_000);
+});
+
 test("a one-node cluster (no controller.quorum.voters) answers DescribeQuorum for itself, and GET …/quorum over HTTP", async () => {
   const { startBroker } = await import("../helpers/broker.ts");
   const { connectTo } = await import("../helpers/connection.ts");
