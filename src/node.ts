@@ -119,6 +119,11 @@ export interface BrokerCore {
   readonly quorum: QuorumServices;
   /** How this node's partition leaders propose ISR changes (AlterPartition to the active controller). */
   readonly alterPartitionSender: AlterPartitionSender;
+  /**
+   * Connections to the other nodes' internal listeners (a cluster; null on one node): the replica
+   * fetcher uses its own purpose ("replica-fetch") so its long polls hold nothing else up.
+   */
+  readonly peers: PeerConnections | null;
   readonly publisher: MetadataPublisher;
   readonly snapshotter: MetadataSnapshotter;
   readonly controller: QuorumController;
@@ -148,6 +153,13 @@ export interface BrokerCore {
    * when controlled.shutdown.enable is false or no other broker is live (a one-node cluster).
    */
   controlledShutdown(): Promise<void>;
+  /**
+   * Before a clean shutdown of a cluster member: stop heartbeating and have the controller fence
+   * this broker now (its leaderships move to other ISR members while this node still answers,
+   * with NOT_LEADER_OR_FOLLOWER, what clients send meanwhile); waits until this node's image shows
+   * it, at most `timeoutMs`. Nothing on one node.
+   */
+  handOver(timeoutMs: number): Promise<void>;
   /** Stop groups, replicas and the metadata log (the LogManager is the caller's to close). */
   close(): Promise<void>;
 }
@@ -270,6 +282,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   return {
     metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
     alterPartitionSender,
+    peers: cluster?.peers ?? null,
     async register(endpoints) {
       if (lifecycle) {
         brokerEpoch = await lifecycle.start(endpoints);
@@ -308,6 +321,21 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       nodeId, brokerEpoch, admin, image: () => publisher.image,
       enabled: config["controlled.shutdown.enable"], timeoutMs: config["controlled.shutdown.timeout.ms"],
     }),
+    async handOver(timeoutMs) {
+      if (!lifecycle || !cluster || brokerEpoch === null) return;
+      const epoch = brokerEpoch;
+      lifecycle.close();
+      const deadline = Date.now() + timeoutMs;
+      const fenced = () => publisher.image.brokers.get(nodeId)?.fenced !== false;
+      if (controller.isActive) {
+        await controller.fenceBroker(nodeId, epoch).catch(() => {});
+      } else {
+        // The controller fences a broker at once when its heartbeat connection closes.
+        cluster.peers.disconnect(metadataLog.leader.leaderId, "heartbeat");
+      }
+      while (!fenced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      log.info(fenced() ? "handed over: fenced, leaderships moved" : "hand-over timed out; stopping anyway", { brokerEpoch: String(epoch) });
+    },
     close: closeAll,
   };
 }
@@ -613,6 +641,9 @@ async function startLocked(
           }
         }
         try {
+          // Then it stops heartbeating and is fenced at once (out of every ISR) while it still
+          // answers (one node, or a simulated crash: nothing).
+          if (options.controlledShutdown !== false) await startedCore.handOver(2000).catch((error: unknown) => log.warn("hand-over failed", { error: String(error) }));
           for (const stop of started.splice(0).reverse()) await stop();
         } finally {
           lock.release();

@@ -13,7 +13,6 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/generated/fetch.ts";
 import type { FetchResponse as RaftFetchResponse } from "../raft/messages.ts";
 import { decodeRaftFetchRequest, encodeRaftFetchResponse } from "../raft/wire.ts";
-import { native } from "../native/index.ts";
 import { defineHandler, type AnyHandler, type HandlerResult } from "./handler.ts";
 import kafkaFetch from "./handlers/01-fetch.ts";
 import metadata from "./handlers/03-metadata.ts";
@@ -46,7 +45,7 @@ const controllerFetch = defineHandler({
     if (refusal !== null) return { errorCode: refusal, responses: [] };
     if (raftFetch.replicaId < 0) return { errorCode: ErrorCode.INVALID_REQUEST, responses: [] };
     const answer = await ctx.broker.quorum!.raft!.handle(raftFetch.replicaId, raftFetch) as RaftFetchResponse;
-    return encodeRaftFetchResponse(native, answer);
+    return encodeRaftFetchResponse(answer);
   },
 });
 

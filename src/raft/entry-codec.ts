@@ -6,7 +6,6 @@
 // Kafka's binary LeaderChangeMessage, a JSON value {leaderId, voters, grantingVoters} — nothing
 // outside Runnel reads it.
 
-import type { NativeApi } from "../native/types.ts";
 import { batchesIn, decodeLogRecords, encodeBatch, plainBatch, readBatchHeader } from "../protocol/record-batch.ts";
 import type { RaftEntry } from "./types.ts";
 
@@ -16,15 +15,15 @@ const noHeaders = new Uint8Array([0]);
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-export function encodeEntry(native: NativeApi, entry: RaftEntry, timestampMs: bigint): Uint8Array {
+export function encodeEntry(entry: RaftEntry, timestampMs: bigint): Uint8Array {
   const template = { ...plainBatch, partitionLeaderEpoch: entry.epoch };
   if (entry.kind === "data") {
-    return encodeBatch([{ offset: entry.offset, timestamp: timestampMs, key: null, value: entry.value, headers: noHeaders }], template, native);
+    return encodeBatch([{ offset: entry.offset, timestamp: timestampMs, key: null, value: entry.value, headers: noHeaders }], template);
   }
   const key = new Uint8Array(4);
   new DataView(key.buffer).setInt16(2, leaderChangeType);
   const value = textEncoder.encode(JSON.stringify({ leaderId: entry.leaderId, voters: entry.voters, grantingVoters: entry.grantingVoters }));
-  return encodeBatch([{ offset: entry.offset, timestamp: timestampMs, key, value, headers: noHeaders }], { ...template, attributes: controlAttribute }, native);
+  return encodeBatch([{ offset: entry.offset, timestamp: timestampMs, key, value, headers: noHeaders }], { ...template, attributes: controlAttribute });
 }
 
 /** The entries of stored batches (whole batches, as storage reads them), from `fromOffset` on. */

@@ -84,7 +84,9 @@ export class FileRaftLog implements RaftLog {
     if (snapshot !== null) {
       const end = snapshot.id.endOffset;
       const storageStart = this.storage.logStartOffset;
-      const disagrees = end > this.storage.logEndOffset || (end - 1n >= storageStart && this.storage.epochForOffset(end - 1n) !== snapshot.id.epoch);
+      // The epoch cache forgets epochs below a trim (-1): only a known other epoch disagrees.
+      const epochAtEnd = end - 1n >= storageStart ? this.storage.epochForOffset(end - 1n) : -1;
+      const disagrees = end > this.storage.logEndOffset || (epochAtEnd !== -1 && epochAtEnd !== snapshot.id.epoch);
       if (disagrees || storageStart > end) {
         this.logger.info("the metadata log starts over at its newest snapshot", { snapshot: snapshotFileName(snapshot.id), logEndOffset: String(this.storage.logEndOffset) });
         await this.storage.truncateFullyAndStartAt(end);
@@ -227,7 +229,7 @@ export class FileRaftLog implements RaftLog {
       switch (operation.kind) {
         case "append": {
           const now = BigInt(this.clock.nowMs());
-          const parts = operation.entries.map((entry) => encodeEntry(this.native, entry, now));
+          const parts = operation.entries.map((entry) => encodeEntry(entry, now));
           await this.storage.appendAsFollower(concat(parts));
           break;
         }

@@ -4,7 +4,6 @@
 // nesting is filled in and taken out here; the "echo" fields of a response come from the request
 // it answers. Fetch records are the entries' batches as stored (entry-codec.ts).
 
-import type { NativeApi } from "../native/types.ts";
 import type { Api } from "../protocol/api.ts";
 import { BeginQuorumEpochApi, type BeginQuorumEpochRequest as WireBeginRequest, type BeginQuorumEpochResponse as WireBeginResponse } from "../protocol/generated/begin-quorum-epoch.ts";
 import { EndQuorumEpochApi, type EndQuorumEpochRequest as WireEndRequest, type EndQuorumEpochResponse as WireEndResponse } from "../protocol/generated/end-quorum-epoch.ts";
@@ -191,9 +190,9 @@ export function decodeRaftFetchRequest(wire: WireFetchRequest): FetchRequest | n
   };
 }
 
-export function encodeRaftFetchResponse(native: NativeApi, response: FetchResponse): Init<WireFetchResponse> {
+export function encodeRaftFetchResponse(response: FetchResponse): Init<WireFetchResponse> {
   const now = BigInt(Date.now());
-  const batches = response.records.map((entry) => encodeEntry(native, entry, now));
+  const batches = response.records.map((entry) => encodeEntry(entry, now));
   const records = batches.length === 0 ? null : concat(batches);
   return {
     errorCode: 0, sessionId: 0,

@@ -14,7 +14,8 @@
 //   cluster.pause(2); cluster.resume(2);    // SIGSTOP / SIGCONT
 //
 // Everything is bounded in time: start-ups, waits and close; a failure names the node and shows
-// the tail of its output.
+// the tail of its output. The proxies run in the test's own process: never block it (no
+// Bun.spawnSync or sleeps of the event loop) while the nodes must talk to each other.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -14,6 +14,15 @@ async function createTopic(cluster: TestCluster, via: number, name: string, part
   return response.topics[0]!.errorCode;
 }
 
+/** Run a command to its end without blocking this process (the fault proxies run here and must keep forwarding). */
+async function runCommand(command: string[]): Promise<{ text: string; errors: string; code: number }> {
+  const child = Bun.spawn(command, { cwd: `${import.meta.dir}/../..`, stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const [text, errors, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(timer);
+  return { text, errors, code };
+}
+
 async function topicNames(cluster: TestCluster, id: number): Promise<string[]> {
   return (await cluster.metadata(id)).topics.map((topic) => topic.name!).filter((name) => !name.startsWith("__")).sort();
 }
@@ -59,12 +68,22 @@ describe("a three-node cluster", () => {
       return;
     }
     for (const node of cluster.nodes) {
-      const run = Bun.spawnSync(["kcat", "-L", "-b", `127.0.0.1:${node.kafkaPort}`, "-t", "orders", "-m", "10"], { stdout: "pipe", stderr: "pipe" });
-      const text = run.stdout.toString();
+      const { text } = await runCommand(["kcat", "-L", "-b", `127.0.0.1:${node.kafkaPort}`, "-t", "orders", "-m", "10"]);
       expect(text).toContain(" 3 brokers:");
       expect(text).toMatch(/partition 0, leader \d, replicas: \d,\d,\d, isrs: \d,\d,\d/);
     }
   }, 60_000);
+
+  test("`runnel cluster --quorum` prints the quorum as kafka-metadata-quorum does", async () => {
+    const leader = await cluster.quorumLeader();
+    const { text, errors, code } = await runCommand([process.execPath, "src/main.ts", "cluster", "--quorum", "-b", `127.0.0.1:${cluster.node(2).kafkaPort}`]);
+    if (code !== 0) console.log(text, errors);
+    expect(code).toBe(0);
+    expect(text).toContain(`LeaderId:               ${leader}`);
+    expect(text).toContain("CurrentVoters:          [1,2,3]");
+    expect(text.split("\n").filter((line) => /^\s*\d+\s+\d+\s+\d+/.test(line))).toHaveLength(3);
+    expect(text).toContain("Leader");
+  }, 30_000);
 
   test("kill -9 of the quorum leader: the others elect a new one and metadata changes still work", async () => {
     const leader = await cluster.quorumLeader();
@@ -174,3 +193,66 @@ describe("a three-node cluster", () => {
     expect(before).toContain("orders");
   }, 90_000);
 });
+
+describe("a broker whose process dies", () => {
+  let cluster: TestCluster;
+  // A session timeout far longer than the test: only the closed heartbeat connection can fence.
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 3, set: { "broker.session.timeout.ms": 120_000, "offsets.topic.num.partitions": 1 } });
+  }, 60_000);
+  afterAll(() => cluster?.close(), 30_000);
+
+  test("is fenced at once when its heartbeat connection closes, not after broker.session.timeout.ms", async () => {
+    const leader = await cluster.quorumLeader();
+    const victim = cluster.nodes.map((node) => node.id).find((id) => id !== leader)!;
+    const killedAt = Date.now();
+    await cluster.kill(victim);
+    await cluster.waitFor(`broker ${victim} fenced`, async () => {
+      const brokers = (await cluster.metadata(leader)).brokers.map((broker) => broker.nodeId);
+      return brokers.includes(victim) ? undefined : true;
+    }, 20_000);
+    console.log(`kill -9 of broker ${victim}: fenced after ${Date.now() - killedAt} ms (session timeout 120 s)`);
+  }, 60_000);
+});
+
+describe("a broker shut down with SIGTERM", () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 3, set: { "broker.session.timeout.ms": 120_000, "offsets.topic.num.partitions": 1 }, env: { RUNNEL_LOG_LEVEL: "info" } });
+  }, 60_000);
+  afterAll(() => cluster?.close(), 30_000);
+
+  test("hands its leaderships over before it stops (fenced while still running)", async () => {
+    const leader = await cluster.quorumLeader();
+    expect(await createTopic(cluster, leader, "handed", 3, 3)).toBe(0);
+    const victim = cluster.nodes.map((node) => node.id).find((id) => id !== leader)!;
+    const stoppedAt = Date.now();
+    expect(await cluster.terminate(victim)).toBe(0);
+    const stopMs = Date.now() - stoppedAt;
+    expect(cluster.output(victim)).toContain("handed over: fenced, leaderships moved");
+    const topic = (await cluster.metadata(leader)).topics.find((candidate) => candidate.name === "handed")!;
+    expect(topic.partitions.every((partition) => partition.leaderId >= 0 && partition.leaderId !== victim)).toBe(true);
+    console.log(`SIGTERM of broker ${victim}: handed over and stopped in ${stopMs} ms`);
+  }, 60_000);
+});
+
+test("a one-node cluster (no controller.quorum.voters) answers DescribeQuorum for itself, and GET …/quorum over HTTP", async () => {
+  const { startBroker } = await import("../helpers/broker.ts");
+  const { connectTo } = await import("../helpers/connection.ts");
+  const { DescribeQuorumApi } = await import("../../src/protocol/generated/describe-quorum.ts");
+  await using broker = await startBroker();
+  const connection = await connectTo(broker.bootstrap);
+  try {
+    const answer = await connection.request(DescribeQuorumApi, { topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }] }, { version: 1 });
+    const partition = answer.topics[0]!.partitions[0]!;
+    expect(partition).toMatchObject({ errorCode: 0, leaderId: 1 });
+    expect(partition.currentVoters.map((voter) => voter.replicaId)).toEqual([1]);
+    expect(partition.highWatermark).toBeGreaterThan(0n);
+    // The same over HTTP.
+    const clusters = await (await fetch(`${broker.httpUrl}/v3/clusters`)).json() as { data: { cluster_id: string }[] };
+    const quorum = await (await fetch(`${broker.httpUrl}/v3/clusters/${clusters.data[0]!.cluster_id}/quorum`)).json() as Record<string, unknown>;
+    expect(quorum).toMatchObject({ kind: "KafkaQuorum", leader_id: 1, voters: [{ replica_id: 1, lag: 0 }] });
+  } finally {
+    connection.close();
+  }
+}, 30_000);
