@@ -40,7 +40,7 @@ async function startMockBroker(): Promise<MockBroker> {
 }
 
 /** `count` newline-separated records of `bytes` printable bytes each (kcat reads one per line). */
-function writeRecordsFile(path: string, count: number, bytes: number): void {
+export function writeRecordsFile(path: string, count: number, bytes: number): void {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const line = new Uint8Array(bytes + 1);
   for (let index = 0; index < bytes; index++) line[index] = alphabet.charCodeAt(Math.floor(Math.random() * 64));
@@ -78,11 +78,11 @@ async function runTimed(cmd: string[], countLines: boolean): Promise<Timed> {
   return { seconds, records: lines };
 }
 
-function kcatProduce(bootstrap: string, topic: string, file: string): Promise<Timed> {
+export function kcatProduce(bootstrap: string, topic: string, file: string): Promise<Timed> {
   return runTimed(["kcat", "-P", "-b", bootstrap, "-t", topic, "-p", "0", "-X", "linger.ms=5", "-l", file], false);
 }
 
-function kcatConsume(bootstrap: string, topic: string): Promise<Timed> {
+export function kcatConsume(bootstrap: string, topic: string): Promise<Timed> {
   return runTimed(["kcat", "-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning", "-e", "-X", "fetch.wait.max.ms=5", "-q", "-f", ".\n"], true);
 }
 
@@ -106,7 +106,7 @@ async function confluentFlood(bootstrap: string, topic: string, context: Scenari
  * Sends `frame` `requests + warmup` times on one connection, one at a time, and records the time
  * from each write to its complete answer (`complete` says when the bytes received so far are one).
  */
-function oneInFlight(host: string, port: number, frame: Uint8Array, complete: (bytes: Uint8Array) => boolean, requests: number, warmup: number): Promise<LatencyHistogram> {
+export function oneInFlight(host: string, port: number, frame: Uint8Array, complete: (bytes: Uint8Array) => boolean, requests: number, warmup: number): Promise<LatencyHistogram> {
   const histogram = new LatencyHistogram();
   let received = new Uint8Array(0);
   let sent = 0;
@@ -148,7 +148,7 @@ function oneInFlight(host: string, port: number, frame: Uint8Array, complete: (b
   });
 }
 
-const kafkaAnswerComplete = (bytes: Uint8Array) =>
+export const kafkaAnswerComplete = (bytes: Uint8Array) =>
   bytes.length >= 4 && bytes.length >= 4 + ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!);
 
 /** A RESP bulk string (`$N\r\n…\r\n`) or a one-line reply (`+`, `-`, `:`). */
