@@ -11,9 +11,10 @@
 // currentLeaderEpoch (v9+) fences stale or early clients (FENCED_LEADER_EPOCH /
 // UNKNOWN_LEADER_EPOCH); a partition this node does not lead is NOT_LEADER_OR_FOLLOWER with the
 // leader's id (v12+) and endpoint (v16+) (KIP-951).
-// Fetch sessions (v7+, KIP-227) are answered sessionless: session id 0, so clients keep sending
-// full requests; an incremental request for a session id we never gave gets
-// FETCH_SESSION_ID_NOT_FOUND. v13+ address topics by id (UNKNOWN_TOPIC_ID when unknown).
+// Fetch sessions (v7+, KIP-227, kafka/fetch-sessions.ts): epoch 0 opens a session (when
+// max.incremental.fetch.session.cache.slots allows), later requests name only what changed and get
+// only partitions with something new; FETCH_SESSION_ID_NOT_FOUND / INVALID_FETCH_SESSION_EPOCH as
+// Kafka. v13+ address topics by id (UNKNOWN_TOPIC_ID when unknown).
 // Does not: follower fetching (replicaId >= 0: the replica fetcher is the next step of issue 9),
 // preferred read replicas, diverging-epoch answers (lastFetchedEpoch).
 
@@ -27,6 +28,7 @@ import {
 import type { Init } from "../../protocol/primitives.ts";
 import { READ_COMMITTED, waitForData, type Partition } from "../../replication/index.ts";
 import { assert } from "../../util/assert.ts";
+import { fetchSessionsOf, sessionRequestOf, sessionResponse, topicsToRead } from "../fetch-session-request.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
 
@@ -157,12 +159,12 @@ export default defineHandler({
   minVersion: 4,
   maxVersion: FetchApi.maxVersion,
   async handle(request, ctx) {
-    if (request.sessionId !== 0) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
-    }
     const broker = ctx.broker;
+    const session = fetchSessionsOf(broker).resolve(sessionRequestOf(request, ctx.version));
+    if (session.errorCode !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: session.errorCode, sessionId: 0, responses: [] };
+    const requested = topicsToRead(session, ctx.version);
     const responseBytesMax = Math.max(0, Math.min(request.maxBytes, broker.config.values["fetch.max.bytes"]));
-    const { wanted, topics } = resolve(request, ctx);
+    const { wanted, topics } = resolve({ ...request, topics: requested.topics }, ctx);
     const replicas = wanted.flatMap((want) => (want.replica && want.errorCode === ErrorCode.NONE ? [want.replica] : []));
     const leaders = wanted.flatMap((want) => (want.leaderHint ? [want.leaderHint.leaderId] : []));
     const nodeEndpoints = ctx.version >= 16 && leaders.length > 0 ? nodeEndpointsOf(broker.metadata.image, leaders, broker.advertised.name) : [];
@@ -180,7 +182,8 @@ export default defineHandler({
       if (done) {
         for (const release of gathered.releases) ctx.onDone(release);
         for (const [topic, bytes] of gathered.topicBytes) broker.metrics?.topicBytesOut.inc({ topic }, bytes);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: gathered.topics, nodeEndpoints };
+        const responses = sessionResponse(session, requested, gathered.topics);
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session.sessionId, responses, nodeEndpoints };
       }
       for (const release of gathered.releases) release();
       // With no partition to watch this simply sleeps out the wait, as Kafka does.
