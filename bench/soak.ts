@@ -44,9 +44,13 @@ const mib = (bytes: number) => formatNumber(bytes / 2 ** 20, 1);
 const afterWarmup = samples.find((sample) => sample.atS * 1000 >= warmupMs) ?? samples[0]!;
 const last = samples.at(-1)!;
 const anonRatio = last.memory.rssAnonBytes / afterWarmup.memory.rssAnonBytes;
+const medianOf = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+const measured = samples.filter((sample) => sample.atS * 1000 >= warmupMs);
+const half = Math.floor(measured.length / 2);
+const halvesRatio = medianOf(measured.slice(half).map((sample) => sample.memory.rssAnonBytes)) / medianOf(measured.slice(0, Math.max(1, half)).map((sample) => sample.memory.rssAnonBytes));
 console.log(machineMarkdown(start).trimEnd() + `; load average at end ${machineInfo().loadAverage}`);
 console.log(`- ${minutes} min at ${rate.toLocaleString("en")} records/s offered (1 KiB, acks=1), one end-to-end consumer process; achieved ${formatNumber(result.achievedRate)} records/s, produce p50 ${(result.produce.p50Us / 1000).toFixed(2)} ms, p99 ${(result.produce.p99Us / 1000).toFixed(2)} ms, p99.9 ${(result.produce.p999Us / 1000).toFixed(2)} ms; end-to-end p99 ${result.endToEnd ? (result.endToEnd.p99Us / 1000).toFixed(2) : "n/a"} ms${result.endToEndError ? ` (consumer: ${result.endToEndError})` : ""}`);
-console.log(`- anonymous RSS at the end / after the warm-up: **${anonRatio.toFixed(2)}×** (target: within 10 %, i.e. ≤ 1.10×); total RSS ${mib(afterWarmup.memory.rssBytes)} → ${mib(last.memory.rssBytes)} MiB (file-backed pages are page cache of the mapped segments)\n`);
+console.log(`- anonymous RSS at the end / after the warm-up: **${anonRatio.toFixed(2)}×** (target: within 10 %, i.e. ≤ 1.10×); median of the second half of the samples / median of the first half: **${halvesRatio.toFixed(2)}×** (garbage collection makes single samples swing); total RSS ${mib(afterWarmup.memory.rssBytes)} → ${mib(last.memory.rssBytes)} MiB (file-backed pages are page cache of the mapped segments)\n`);
 console.log(table(["t (s)", "RSS MiB", "anonymous MiB", "file-backed MiB", "data files mapped (count, MiB virtual / resident)"],
   samples.filter((_, index) => index % 3 === 0 || index === samples.length - 1).map((sample) => [
     String(sample.atS), mib(sample.memory.rssBytes), mib(sample.memory.rssAnonBytes), mib(sample.memory.rssFileBytes),
