@@ -76,6 +76,11 @@ export class PeerConnections {
     }
   }
 
+  /** Resolves once the connection for (peer, purpose) is open (opening it if needed); rejects as request would. */
+  async connected(peer: number, purpose: string): Promise<void> {
+    await this.connection(peer, purpose, this.slot(peer, purpose));
+  }
+
   private slot(peer: number, purpose: string): Slot {
     const key = `${peer}/${purpose}`;
     let slot = this.slots.get(key);

@@ -175,7 +175,8 @@ export interface HttpBackend {
   describeTopic(name: string): Promise<TopicInfo | undefined>;
   /** The topic's partition count, undefined when it does not exist (cheap: every produce asks). */
   partitionCount(name: string): Promise<number | undefined>;
-  createTopic(name: string, partitions: number, configs: Record<string, string>, validateOnly: boolean): Promise<TopicInfo>;
+  /** replicationFactor -1 (default): the broker's default.replication.factor. */
+  createTopic(name: string, partitions: number, configs: Record<string, string>, validateOnly: boolean, replicationFactor?: number): Promise<TopicInfo>;
   deleteTopic(name: string): Promise<void>;
   describeTopicConfigs(name: string): Promise<ConfigInfo[]>;
   alterTopicConfigs(name: string, changes: ConfigChange[], validateOnly: boolean): Promise<void>;

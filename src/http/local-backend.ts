@@ -4,7 +4,8 @@
 // shared produce policy (replication/partition-append.ts, the same path as the Kafka Produce
 // handler), the shared long-poll wait (replication/long-poll.ts, the same as Kafka's Fetch) and the
 // group coordinator (the same object Kafka's JoinGroup/SyncGroup reach). A partition this node does
-// not lead answers NOT_LEADER_OR_FOLLOWER (a forwarding backend is the next step).
+// not lead answers NOT_LEADER_OR_FOLLOWER here; in a cluster, ClusterBackend (cluster-backend.ts)
+// forwards those calls to the leader.
 //
 // Records read from a log are decoded here and their bytes COPIED: the log hands out views of
 // mapped segment memory, and a view that reaches a Response body detaches the whole mapping's
@@ -53,7 +54,7 @@ function configInfo(described: DescribedConfig): ConfigInfo {
 const operationCodes = { SET: ConfigOperation.SET, DELETE: ConfigOperation.DELETE, APPEND: ConfigOperation.APPEND, SUBTRACT: ConfigOperation.SUBTRACT } as const;
 
 /** How long an acks=all produce may wait for the in-sync replicas (Kafka clients' default request.timeout.ms). */
-const produceTimeoutMs = 30_000;
+export const produceTimeoutMs = 30_000;
 
 /** A copy that owns its memory (never a view of a mapped segment). */
 function owned(bytes: Uint8Array | null): Uint8Array | null {
@@ -133,8 +134,8 @@ export class LocalBackend implements HttpBackend {
     return this.broker.metadata.image.topicsByName.get(name)?.partitions.length;
   }
 
-  async createTopic(name: string, partitions: number, configs: Record<string, string>, validateOnly: boolean): Promise<TopicInfo> {
-    const created = await this.broker.admin.createTopic({ name, numPartitions: partitions, replicationFactor: -1, assignments: null, configs }, validateOnly);
+  async createTopic(name: string, partitions: number, configs: Record<string, string>, validateOnly: boolean, replicationFactor = -1): Promise<TopicInfo> {
+    const created = await this.broker.admin.createTopic({ name, numPartitions: partitions, replicationFactor, assignments: null, configs }, validateOnly);
     if (validateOnly) {
       return { name, id: created.topicId, internal: isInternalTopic(name), replicationFactor: created.replicationFactor, partitions: [] };
     }
@@ -167,21 +168,8 @@ export class LocalBackend implements HttpBackend {
   async produce(topic: string, partition: number, records: ProduceRecord[], acks: Acks, createIfMissing = false): Promise<ProduceResult> {
     assert(records.length > 0, "produce needs at least one record");
     if (isInternalTopic(topic)) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `cannot append to internal topic ${topic}`);
-    if (createIfMissing && !this.broker.metadata.image.topicsByName.has(topic)) {
-      try {
-        await this.broker.admin.createTopic({ name: topic, numPartitions: -1, replicationFactor: -1, assignments: null, configs: {} });
-      } catch (error) {
-        if (!(error instanceof KafkaError && error.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw error;
-        // Created by someone else, perhaps not committed yet: ensureTopic waits until it is here.
-        await this.broker.admin.ensureTopic(topic);
-      }
-    }
-    const nowMs = BigInt(this.broker.clock.nowMs());
-    const timestamps = records.map((record) => record.timestampMs ?? nowMs);
-    const batch = buildRecordBatch({
-      records: records.map((record, index) => ({ key: record.key, value: record.value, headers: record.headers, timestamp: timestamps[index]! })),
-      baseTimestamp: timestamps[0]!,
-    });
+    if (createIfMissing) await this.createIfMissing(topic);
+    const { batch, timestamps } = this.batchOf(records);
     const result = await appendToPartition(this.broker, topic, partition, batch, acks, produceTimeoutMs);
     assert(result.lastOffset - result.baseOffset === BigInt(records.length - 1), "one offset per record");
     const logAppendTime = result.logAppendTimeMs >= 0n;
@@ -191,6 +179,29 @@ export class LocalBackend implements HttpBackend {
       timestampsMs: logAppendTime ? timestamps.map(() => result.logAppendTimeMs) : timestamps,
       timestampType: logAppendTime ? "LogAppendTime" : "CreateTime",
     };
+  }
+
+  /** Creates `topic` (num.partitions, default replication) unless it exists; waits until it is in the image. */
+  protected async createIfMissing(topic: string): Promise<void> {
+    if (this.broker.metadata.image.topicsByName.has(topic)) return;
+    try {
+      await this.broker.admin.createTopic({ name: topic, numPartitions: -1, replicationFactor: -1, assignments: null, configs: {} });
+    } catch (error) {
+      if (!(error instanceof KafkaError && error.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw error;
+      // Created by someone else, perhaps not committed yet: ensureTopic waits until it is here.
+      await this.broker.admin.ensureTopic(topic);
+    }
+  }
+
+  /** The records as one RecordBatch v2 (timestamps: given, else the broker's clock now). */
+  protected batchOf(records: ProduceRecord[]): { batch: Uint8Array; timestamps: bigint[] } {
+    const nowMs = BigInt(this.broker.clock.nowMs());
+    const timestamps = records.map((record) => record.timestampMs ?? nowMs);
+    const batch = buildRecordBatch({
+      records: records.map((record, index) => ({ key: record.key, value: record.value, headers: record.headers, timestamp: timestamps[index]! })),
+      baseTimestamp: timestamps[0]!,
+    });
+    return { batch, timestamps };
   }
 
   async partitionOffsets(topic: string, partition: number) {

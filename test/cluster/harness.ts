@@ -41,6 +41,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Bound of each start-up and wait, ms (default 30 s). */
   timeoutMs?: number;
+  /** Give every node an HTTP listener too (ClusterNode.httpPort). */
+  http?: boolean;
 }
 
 export interface ClusterNode {
@@ -48,6 +50,8 @@ export interface ClusterNode {
   readonly dataDir: string;
   /** Kafka listener port (kept across restarts). */
   kafkaPort: number;
+  /** HTTP listener port, with ClusterOptions.http (else 0). */
+  readonly httpPort: number;
   /** The port the node's internal listener binds. */
   readonly controllerPort: number;
   /** The port other nodes use to reach it (the proxy's, with proxies). */
@@ -113,7 +117,7 @@ export class TestCluster {
       const controllerPort = await freePort();
       const proxy = this.network?.proxyFor(id, { host: "127.0.0.1", port: controllerPort });
       this.nodes.push({
-        id, dataDir: join(this.root, `node-${id}`), kafkaPort: await freePort(), controllerPort, voterPort: proxy?.port ?? controllerPort,
+        id, dataDir: join(this.root, `node-${id}`), kafkaPort: await freePort(), httpPort: this.options.http ? await freePort() : 0, controllerPort, voterPort: proxy?.port ?? controllerPort,
         process: null, paused: false, history: [],
       });
     }
@@ -125,7 +129,7 @@ export class TestCluster {
     if (node.process) throw new Error(`node ${id} is running`);
     const args = [
       "--node-id", String(id), "--data-dir", node.dataDir,
-      "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+      "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort}${node.httpPort ? `,HTTP://127.0.0.1:${node.httpPort}` : ""}`,
       "--set", `controller.quorum.voters=${this.voters}`,
     ];
     for (const [key, value] of Object.entries(this.options.set ?? {})) args.push("--set", `${key}=${value}`);

@@ -101,9 +101,10 @@ async function createTopic(c: Context, deps: HttpDeps): Promise<Response> {
   if (typeof name !== "string") throw badRequest("topic_name must be a string");
   const partitions = body.partitions_count ?? deps.config["num.partitions"];
   if (typeof partitions !== "number" || !Number.isInteger(partitions)) throw badRequest("partitions_count must be an integer");
-  const replicationFactor = body.replication_factor ?? 1;
-  if (replicationFactor !== 1 && replicationFactor !== -1) {
-    throw new HttpError(400, 400, `replication_factor ${JSON.stringify(replicationFactor)} is more than the 1 broker of this cluster (INVALID_REPLICATION_FACTOR).`);
+  // Absent or -1: the broker's default.replication.factor; more than the live brokers is refused by the controller.
+  const replicationFactor = body.replication_factor ?? -1;
+  if (typeof replicationFactor !== "number" || !Number.isInteger(replicationFactor) || (replicationFactor < 1 && replicationFactor !== -1)) {
+    throw badRequest(`replication_factor ${JSON.stringify(replicationFactor)} must be a positive integer or -1 (INVALID_REPLICATION_FACTOR).`);
   }
   const configs: Record<string, string> = {};
   for (const entry of configList(body.configs, "configs")) {
@@ -111,7 +112,7 @@ async function createTopic(c: Context, deps: HttpDeps): Promise<Response> {
     configs[entry.name] = entry.value;
   }
   const validateOnly = optionalBoolean(body, "validate_only");
-  const created = await deps.backend.createTopic(name, partitions, configs, validateOnly);
+  const created = await deps.backend.createTopic(name, partitions, configs, validateOnly, replicationFactor);
   const shown = validateOnly ? { ...created, partitions: new Array(partitions).fill(null).map((_, partition) => ({ partition, leader: deps.nodeId, replicas: [deps.nodeId], isr: [deps.nodeId], logStartOffset: 0n, highWatermark: 0n, logEndOffset: 0n, sizeBytes: 0 })) } : created;
   return documentResponse(topicResource(c, deps, shown, false), format, validateOnly ? 200 : 201);
 }

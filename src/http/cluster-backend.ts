@@ -1,0 +1,299 @@
+// The HttpBackend of a node in a many-node cluster: everything the LocalBackend serves, except
+// that a record operation (produce, read, partition offsets, the long-poll wait) on a partition
+// led by another broker is sent to that leader as the Kafka request a client would send
+// (Produce, Fetch, ListOffsets), over this node's own connections to its peers' client listeners
+// (client id `runnel-node-<id>`, PeerConnections: reconnect with backoff). The routes never know.
+//
+// Who leads is read from this node's published metadata image, the same one its Metadata answers
+// come from. NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE (or no leader in the image), and an
+// unreachable leader are retried — after the next image is published (a leader change) or a short
+// backoff — until `forwardTimeoutMs`; then the last error is answered (a 503, retriable).
+//
+// Never silent loss, never a hidden duplicate: a produce is retried only when the leader certainly
+// did not append it (an error code in its answer, or no connection made). When the connection
+// breaks after the request was sent, the outcome is unknown: REQUEST_TIMED_OUT (503) is answered
+// and the HTTP client decides, as a Kafka producer without idempotence would.
+//
+// Connections: "http" carries Produce and ListOffsets; a forwarded long-poll Fetch takes a
+// connection of its own from a small pool ("http-fetch-N"), since a broker answers one connection's
+// requests in order and a parked Fetch would hold up every request behind it.
+
+import { ConnectionError } from "../client/errors.ts";
+import { PeerConnections, type PeerAddress } from "../client/peer-connections.ts";
+import { endpointOf, isInternalTopic, partitionOf, type MetadataImage } from "../cluster/index.ts";
+import type { BrokerContext } from "../kafka/context.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { FetchApi } from "../protocol/generated/fetch.ts";
+import { ListOffsetsApi } from "../protocol/generated/list-offsets.ts";
+import { ProduceApi } from "../protocol/generated/produce.ts";
+import { decodeRecords, isControl, isLogAppendTime, splitBatches } from "../protocol/record-batch.ts";
+import { assert } from "../util/assert.ts";
+import type { Acks, ConsumedRecord, HttpBackend, PartitionOffsets, ProduceRecord, ProduceResult, ReadRequest, ReadResult } from "./backend.ts";
+import { LocalBackend, produceTimeoutMs } from "./local-backend.ts";
+
+/** How long a forwarded operation keeps retrying while the leader moves (Kafka's delivery.timeout.ms is longer; HTTP clients wait less). */
+const forwardTimeoutMs = 30_000;
+/** Wait between retries when no new metadata image arrives sooner. */
+const retryBackoffMs = 100;
+/** Connections per peer for parked Fetch requests. */
+const fetchLanesMax = 16;
+/** ListOffsets special timestamps. */
+const EARLIEST = -2n;
+const LATEST = -1n;
+
+const produceVersion = 9;
+const fetchVersion = 12;
+const listOffsetsVersion = 7;
+
+/** Codes after which the same request may succeed at the (new) leader, nothing having been written. */
+const leaderMovedCodes: ReadonlySet<number> = new Set([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.REPLICA_NOT_AVAILABLE,
+]);
+
+/** The request never reached the leader (no connection): safe to send again. */
+class NotSent extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`not sent: ${String((cause as Error)?.message ?? cause)}`);
+  }
+}
+
+export interface ClusterBackendOptions {
+  isReady(): boolean;
+  kafkaConnectionCount(): number;
+}
+
+export class ClusterBackend extends LocalBackend implements HttpBackend {
+  private readonly peers: PeerConnections;
+  private readonly fetchLanesBusy = new Map<number, Set<number>>();
+  private readonly imageWaiters: (() => void)[] = [];
+
+  constructor(private readonly context: BrokerContext, options: ClusterBackendOptions) {
+    super(context, options);
+    const config = context.config.values;
+    this.peers = new PeerConnections({
+      nodeId: context.nodeId,
+      addresses: (peer) => this.addressOf(peer),
+      reconnectBackoffMs: config["reconnect.backoff.ms"],
+      reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
+      requestTimeoutMs: produceTimeoutMs + 5000,
+      connectTimeoutMs: 5000,
+    });
+    context.metadata.onPublished(() => {
+      for (const wake of this.imageWaiters.splice(0)) wake();
+    });
+  }
+
+  /** The peer's client listener (the one this node's clients use), from the published image. */
+  private addressOf(peer: number): PeerAddress | undefined {
+    const endpoint = endpointOf(this.context.metadata.image, peer, this.context.advertised.name);
+    return endpoint ? { host: endpoint.host, port: endpoint.port } : undefined;
+  }
+
+  close(): void {
+    this.peers.close();
+    for (const wake of this.imageWaiters.splice(0)) wake();
+  }
+
+  /** The partition's leader in the image: this node, another, -1 (none now), or undefined (no such partition). */
+  private leaderOf(image: MetadataImage, topic: string, partition: number): number | undefined {
+    return partitionOf(image, topic, partition)?.leader;
+  }
+
+  /** Resolves on the next published image, or after the backoff. */
+  private nextImage(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, retryBackoffMs);
+      this.imageWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Runs `local` when this node leads the partition, `remote(leader)` otherwise, retrying while
+   * the leadership moves. `remoteRetriable` says which remote failures may be sent again.
+   */
+  private async routed<T>(topic: string, partition: number, local: () => Promise<T>, remote: (leader: number) => Promise<T>): Promise<T> {
+    const deadline = performance.now() + forwardTimeoutMs;
+    for (;;) {
+      const leader = this.leaderOf(this.context.metadata.image, topic, partition);
+      let failure: unknown;
+      try {
+        if (leader === undefined || leader === this.context.nodeId) return await local();
+        if (leader < 0) throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `${topic}-${partition} has no leader now`);
+        return await remote(leader);
+      } catch (error) {
+        if (!retriable(error)) throw error instanceof NotSent ? unavailable(topic, partition, error) : error;
+        failure = error;
+      }
+      if (performance.now() >= deadline) throw failure instanceof NotSent ? unavailable(topic, partition, failure) : failure;
+      await this.nextImage();
+    }
+  }
+
+  override async produce(topic: string, partition: number, records: ProduceRecord[], acks: Acks, createIfMissing = false): Promise<ProduceResult> {
+    assert(records.length > 0, "produce needs at least one record");
+    if (isInternalTopic(topic)) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `cannot append to internal topic ${topic}`);
+    if (createIfMissing) await this.createIfMissing(topic);
+    return this.routed(topic, partition, () => super.produce(topic, partition, records, acks), (leader) => this.forwardProduce(leader, topic, partition, records, acks));
+  }
+
+  private async forwardProduce(leader: number, topic: string, partition: number, records: ProduceRecord[], acks: Acks): Promise<ProduceResult> {
+    const { batch, timestamps } = this.batchOf(records);
+    // acks=0 has no answer to wait for; the forwarded request asks for the leader's own append.
+    const response = await this.send(leader, "http", (peers) => peers.request(leader, "http", ProduceApi, {
+      transactionalId: null,
+      acks: acks === 0 ? 1 : acks,
+      timeoutMs: produceTimeoutMs,
+      topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
+    }, { version: produceVersion }), true);
+    const answer = response.responses.find((entry) => entry.name === topic)?.partitionResponses.find((entry) => entry.index === partition);
+    if (!answer) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `node ${leader} did not answer for ${topic}-${partition}`);
+    if (answer.errorCode !== ErrorCode.NONE) throw new KafkaError(answer.errorCode, answer.errorMessage ?? `from node ${leader}`);
+    const logAppendTime = answer.logAppendTimeMs >= 0n;
+    return {
+      partition,
+      baseOffset: answer.baseOffset,
+      timestampsMs: logAppendTime ? timestamps.map(() => answer.logAppendTimeMs) : timestamps,
+      timestampType: logAppendTime ? "LogAppendTime" : "CreateTime",
+    };
+  }
+
+  override async partitionOffsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    return this.routed(topic, partition, () => super.partitionOffsets(topic, partition), async (leader) => {
+      const [logStartOffset, highWatermark] = await Promise.all([
+        this.listOffset(leader, topic, partition, EARLIEST),
+        this.listOffset(leader, topic, partition, LATEST),
+      ]);
+      return { logStartOffset, highWatermark };
+    });
+  }
+
+  /** ListOffsets at the leader: the offset for `timestamp` (-1 when no record is at or after it). */
+  private async listOffset(leader: number, topic: string, partition: number, timestamp: bigint): Promise<bigint> {
+    const response = await this.send(leader, "http", (peers) => peers.request(leader, "http", ListOffsetsApi, {
+      replicaId: -1, isolationLevel: 0, timeoutMs: 5000,
+      topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }] }],
+    }, { version: listOffsetsVersion, timeoutMs: 10_000 }), false);
+    const answer = response.topics.find((entry) => entry.name === topic)?.partitions.find((entry) => entry.partitionIndex === partition);
+    if (!answer) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `node ${leader} did not answer for ${topic}-${partition}`);
+    if (answer.errorCode !== ErrorCode.NONE) throw new KafkaError(answer.errorCode, `from node ${leader}`);
+    return answer.offset;
+  }
+
+  override async waitForRecords(topic: string, partition: number, offset: bigint, waitMs: number, signal: AbortSignal): Promise<void> {
+    await this.routed(topic, partition, () => super.waitForRecords(topic, partition, offset, waitMs, signal), async (leader) => {
+      await this.fetch(leader, topic, partition, offset, 1, waitMs);
+    });
+  }
+
+  override async read(request: ReadRequest): Promise<ReadResult> {
+    return this.routed(request.topic, request.partition, () => super.read(request), (leader) => this.forwardRead(leader, request));
+  }
+
+  private async forwardRead(leader: number, request: ReadRequest): Promise<ReadResult> {
+    let offset = request.offset;
+    if (request.timestampMs !== undefined) {
+      offset = await this.listOffset(leader, request.topic, request.partition, request.timestampMs);
+      if (offset < 0n) offset = await this.listOffset(leader, request.topic, request.partition, LATEST);
+    }
+    assert(offset !== undefined, "a read needs an offset or a timestamp");
+    const data = await this.fetch(leader, request.topic, request.partition, offset, Math.max(1, request.maxBytes), request.waitMs);
+    const result: ReadResult = { records: [], nextOffset: offset, logStartOffset: data.logStartOffset, highWatermark: data.highWatermark };
+    if (!data.records || data.records.length === 0) return result;
+    for (const batch of splitBatches(data.records, { verifyCrc: false, allowTruncatedTail: true })) {
+      const header = batch.header;
+      const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
+      if (lastOffset + 1n > result.nextOffset) result.nextOffset = lastOffset + 1n;
+      if (isControl(header.attributes)) continue;
+      const timestampType = isLogAppendTime(header.attributes) ? "LogAppendTime" : "CreateTime";
+      for (const record of decodeRecords(batch)) {
+        if (record.offset < offset) continue;
+        result.records.push(consumed(request, record, timestampType));
+      }
+    }
+    return result;
+  }
+
+  /** One partition's Fetch at the leader (sessionless, as a plain consumer), on a free fetch lane. */
+  private async fetch(leader: number, topic: string, partition: number, offset: bigint, maxBytes: number, waitMs: number) {
+    const lane = this.takeFetchLane(leader);
+    try {
+      const purpose = `http-fetch-${lane}`;
+      const response = await this.send(leader, purpose, (peers) => peers.request(leader, purpose, FetchApi, {
+        replicaId: -1, maxWaitMs: waitMs, minBytes: 1, maxBytes, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: maxBytes, currentLeaderEpoch: -1, logStartOffset: -1n }] }],
+      }, { version: fetchVersion, timeoutMs: waitMs + 10_000 }), false);
+      if (response.errorCode !== ErrorCode.NONE) throw new KafkaError(response.errorCode, `Fetch at node ${leader}`);
+      const data = response.responses.find((entry) => entry.topic === topic)?.partitions.find((entry) => entry.partitionIndex === partition);
+      if (!data) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `node ${leader} did not answer for ${topic}-${partition}`);
+      if (data.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+        throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside ${data.logStartOffset}…${data.highWatermark} of ${topic}-${partition}`);
+      }
+      if (data.errorCode !== ErrorCode.NONE) throw new KafkaError(data.errorCode, `from node ${leader}`);
+      return data;
+    } finally {
+      this.fetchLanesBusy.get(leader)!.delete(lane);
+    }
+  }
+
+  private takeFetchLane(leader: number): number {
+    let busy = this.fetchLanesBusy.get(leader);
+    if (!busy) {
+      busy = new Set();
+      this.fetchLanesBusy.set(leader, busy);
+    }
+    let lane = 0;
+    while (busy.has(lane) && lane < fetchLanesMax - 1) lane++;
+    busy.add(lane);
+    return lane;
+  }
+
+  /**
+   * Sends through the peer connection. A failure to connect is NotSent (always safe to retry); a
+   * connection lost after sending is retried only when `idempotent`, else REQUEST_TIMED_OUT.
+   */
+  private async send<T>(leader: number, purpose: string, request: (peers: PeerConnections) => Promise<T>, unsafe: boolean): Promise<T> {
+    try {
+      await this.peers.connected(leader, purpose);
+    } catch (error) {
+      throw new NotSent(error);
+    }
+    try {
+      return await request(this.peers);
+    } catch (error) {
+      if (!(error instanceof ConnectionError)) throw error;
+      if (!unsafe) throw new NotSent(error);
+      throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT,
+        `the connection to the leader (node ${leader}) was lost after the request was sent; it may or may not have been written (${error.message})`);
+    }
+  }
+}
+
+function retriable(error: unknown): boolean {
+  if (error instanceof NotSent) return true;
+  return error instanceof KafkaError && leaderMovedCodes.has(error.code);
+}
+
+function unavailable(topic: string, partition: number, error: NotSent): KafkaError {
+  return new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `the leader of ${topic}-${partition} cannot be reached (${String((error.cause as Error)?.message ?? error.cause)})`);
+}
+
+function consumed(request: ReadRequest, record: ReturnType<typeof decodeRecords>[number], timestampType: ConsumedRecord["timestampType"]): ConsumedRecord {
+  return {
+    topic: request.topic,
+    partition: request.partition,
+    offset: record.offset,
+    timestampMs: record.timestamp,
+    timestampType,
+    // Copies: the views point into one response buffer shared by every record.
+    key: record.key === null ? null : record.key.slice(),
+    value: record.value === null ? null : record.value.slice(),
+    headers: record.headers.map((header) => ({ key: header.key, value: header.value === null ? null : header.value.slice() })),
+  };
+}
