@@ -46,6 +46,7 @@ import type { Scheduler } from "./groups/scheduler.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer } from "./kafka/listener.ts";
+import { ClusterBackend } from "./http/cluster-backend.ts";
 import { LocalBackend } from "./http/local-backend.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
@@ -112,6 +113,8 @@ export interface BrokerCoreOptions {
 
 /** Everything of a node but its storage and its listeners. */
 export interface BrokerCore {
+  /** Registered and unfenced now (a many-node cluster: heartbeats answered within the session timeout; one node: always once registered). */
+  isClusterMember(): boolean;
   readonly metadataLog: MetadataLog;
   /** The Raft metadata log of a many-node cluster; null on one node. */
   readonly raft: RaftMetadataLog | null;
@@ -283,6 +286,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
     alterPartitionSender,
     peers: cluster?.peers ?? null,
+    isClusterMember: () => (lifecycle ? lifecycle.isMember(config["broker.session.timeout.ms"]) : brokerEpoch !== null),
     async register(endpoints) {
       if (lifecycle) {
         brokerEpoch = await lifecycle.start(endpoints);
@@ -595,10 +599,14 @@ async function startLocked(
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
-    const backend = new LocalBackend(broker, {
-      isReady: () => listenersUp && ready && !shuttingDown,
+    const backendOptions = {
+      isReady: () => listenersUp && ready && !shuttingDown && startedCore.isClusterMember(),
       kafkaConnectionCount: () => kafka.connectionCount,
-    });
+    };
+    // Many nodes: a partition led elsewhere is served through its leader (cluster-backend.ts).
+    const clustered = voters.length > 0 || (hooks.clusterSize ?? 1) > 1;
+    const backend = clustered ? new ClusterBackend(broker, backendOptions) : new LocalBackend(broker, backendOptions);
+    if (backend instanceof ClusterBackend) started.push(async () => backend.close());
     http = await startupStep(`cannot listen for HTTP on ${httpListener.host}:${httpListener.port}`, () =>
       startHttpServer(httpListener, {
         backend,

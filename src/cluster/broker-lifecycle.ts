@@ -28,11 +28,21 @@ export class BrokerLifecycle {
   private brokerEpoch = -1n;
   private fenced = true;
   private unfenced: (() => void) | null = null;
+  /** When the controller last answered a heartbeat (performance.now() ms; -Infinity: never). */
+  private lastAnsweredMs = -Infinity;
 
   constructor(private readonly options: BrokerLifecycleOptions) {}
 
   get epoch(): bigint {
     return this.brokerEpoch;
+  }
+
+  /**
+   * A member of the cluster now: unfenced at the last heartbeat, answered within `sessionTimeoutMs`
+   * (past that the controller has fenced this broker, even if this node could not hear it).
+   */
+  isMember(sessionTimeoutMs: number): boolean {
+    return !this.closed && !this.fenced && performance.now() - this.lastAnsweredMs < sessionTimeoutMs;
   }
 
   /** Register with `endpoints` and heartbeat; resolves with the broker epoch once unfenced. */
@@ -75,6 +85,7 @@ export class BrokerLifecycle {
       const answer = await admin.brokerHeartbeat({ brokerId: nodeId, brokerEpoch: this.brokerEpoch, currentMetadataOffset: publisher.image.offset });
       if (answer.isFenced !== this.fenced) logger.info(answer.isFenced ? "this broker is fenced" : "this broker is unfenced", { brokerEpoch: String(this.brokerEpoch) });
       this.fenced = answer.isFenced;
+      this.lastAnsweredMs = performance.now();
       if (!answer.isFenced && this.unfenced) {
         this.unfenced();
         this.unfenced = null;

@@ -156,6 +156,16 @@ export interface PartitionMetrics {
   sizeBytes: number;
 }
 
+/** One partition's replica set as this node's metadata image has it (for /metrics). */
+export interface PartitionReplicationState {
+  topic: string;
+  partition: number;
+  /** -1: no leader (offline). */
+  leader: number;
+  replicas: number;
+  isr: number;
+}
+
 /** The metadata quorum as its leader sees it (DescribeQuorum); times are wall-clock ms, -1 unknown. */
 export interface QuorumInfo {
   leaderId: number;
@@ -208,8 +218,10 @@ export interface HttpBackend {
   groupLag(groupId: string): Promise<PartitionLag[]>;
 
   // ── health and metrics sources ─────────────────────────────────────────────────────────────
-  /** Logs recovered and every listener up (readyz). */
+  /** Logs recovered, every listener up, and this broker registered and not fenced (readyz). */
   isReady(): boolean;
+  /** Every partition of the cluster, from this node's metadata image. */
+  partitionStates(): PartitionReplicationState[];
   partitionMetrics(): PartitionMetrics[];
   /** Open Kafka protocol connections. */
   kafkaConnectionCount(): number;

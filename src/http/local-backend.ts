@@ -339,7 +339,21 @@ export class LocalBackend implements HttpBackend {
   // ── health and metrics ───────────────────────────────────────────────────────────────────
 
   isReady(): boolean {
-    return this.options.isReady();
+    if (!this.options.isReady()) return false;
+    // A member of the cluster: registered with the controller and not fenced (a node that lost its
+    // session, or is shutting down, serves nothing it leads).
+    const registration = this.broker.metadata.image.brokers.get(this.broker.nodeId);
+    return registration !== undefined && !registration.fenced;
+  }
+
+  partitionStates() {
+    const states = [];
+    for (const topic of this.broker.metadata.image.topicsByName.values()) {
+      for (const registration of topic.partitions) {
+        states.push({ topic: topic.name, partition: registration.partition, leader: registration.leader, replicas: registration.replicas.length, isr: registration.isr.length });
+      }
+    }
+    return states;
   }
 
   partitionMetrics() {

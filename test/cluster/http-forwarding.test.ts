@@ -52,7 +52,7 @@ interface Expected {
 const expected: Expected[] = [];
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3, http: true, set: { "offsets.topic.num.partitions": 3, "replica.lag.time.max.ms": 2000, "replica.fetch.wait.max.ms": 200 } });
+  cluster = await startCluster({ nodes: 3, http: true, proxies: true, set: { "offsets.topic.num.partitions": 3, "replica.lag.time.max.ms": 2000, "replica.fetch.wait.max.ms": 200 } });
   const clusters = (await (await fetch(`${base(1)}/v3/clusters`)).json()) as { data: { cluster_id: string }[] };
   clusterId = clusters.data[0]!.cluster_id;
   const created = await fetch(`${base(1)}/v3/clusters/${clusterId}/topics`, {
@@ -102,7 +102,7 @@ describe("HTTP in a three-node cluster", () => {
         const body = values.map((value) => JSON.stringify({ partition_id: partition, value: { type: "BINARY", data: b64(value) } })).join("\n");
         const response = await fetch(`${topicUrl(node.id)}/records`, { method: "POST", headers: { "content-type": "application/x-ndjson" }, body });
         const answers = (await response.text()).trim().split("\n").map((line) => JSON.parse(line) as { error_code: number; offset: number; partition_id: number });
-        expect(answers.map((answer) => answer.error_code)).toEqual(values.map(() => 200));
+        expect(answers.map((answer) => answer.error_code), JSON.stringify(answers[0])).toEqual(values.map(() => 200));
         answers.forEach((answer, index) => expected.push({ partition, offset: answer.offset, value: values[index]! }));
       }
     }
@@ -130,6 +130,27 @@ describe("HTTP in a three-node cluster", () => {
       // kcat (librdkafka) through the Kafka protocol: hex of every value, in offset order.
       const consumed = await readWithKcatHex(partition);
       expect(consumed).toEqual(mine.map((entry) => Buffer.from(entry.value).toString("hex")));
+    }
+  }, 90_000);
+
+  test("/readyz: 503 while a node is cut off from the controller (fenced), 200 again once healed", async () => {
+    const quorumLeader = await cluster.quorumLeader();
+    const cut = cluster.nodes.find((node) => node.id !== quorumLeader)!.id;
+    const readyz = async (node: number) => (await fetch(`${base(node)}/readyz`)).status;
+    for (const node of cluster.nodes) expect(await readyz(node.id)).toBe(200);
+    cluster.network!.isolate(cut);
+    try {
+      await cluster.waitFor(`node ${cut} not ready while cut off`, async () => ((await readyz(cut)) === 503 ? true : undefined), 20_000);
+      expect(await readyz(quorumLeader)).toBe(200);
+    } finally {
+      cluster.network!.heal();
+    }
+    await cluster.waitFor(`node ${cut} ready again`, async () => ((await readyz(cut)) === 200 ? true : undefined), 30_000);
+    for (const node of cluster.nodes) {
+      await cluster.waitFor(`node ${node.id} sees full ISRs again`, async () => {
+        const view = await leadersVia(node.id);
+        return view && view.leaders.every((leader) => leader > 0) && view.isr.every((isr) => isr.length === 3) ? view : undefined;
+      });
     }
   }, 90_000);
 
@@ -176,6 +197,18 @@ describe("HTTP in a three-node cluster", () => {
     });
     for (const entry of all) expect({ offset: entry.offset, value: stored.get(entry.offset) }).toEqual({ offset: entry.offset, value: b64(entry.value) });
     expect(all.length).toBeGreaterThan(before);
+
+    // /metrics of the new leader: the partition's ISR is down to 2 of 3 (the dead node was dropped),
+    // so it counts as under-replicated; nothing is offline.
+    const newLeader = (await leadersVia(via))!.leaders[partition]!;
+    const metrics = await cluster.waitFor("under-replicated partitions on the new leader", async () => {
+      const text = await (await fetch(`${base(newLeader)}/metrics`)).text();
+      return /^kafka_server_replicamanager_underreplicatedpartitions [1-9]/m.test(text) ? text : undefined;
+    });
+    expect(metrics).toContain(`kafka_cluster_partition_insyncreplicascount{topic="${topic}",partition="${partition}"} 2`);
+    expect(metrics).toContain(`kafka_cluster_partition_replicascount{topic="${topic}",partition="${partition}"} 3`);
+    expect(metrics).toContain(`kafka_cluster_partition_underreplicated{topic="${topic}",partition="${partition}"} 1`);
+    expect(metrics).toMatch(/^kafka_controller_kafkacontroller_offlinepartitionscount 0$/m);
   }, 120_000);
 });
 

@@ -28,6 +28,30 @@ function registerGauges(deps: HttpDeps, lags: () => LagSnapshot[]): void {
   partitionGauge("runnel_partition_high_watermark", "First offset not yet readable by consumers.", (entry) => entry.highWatermark);
   partitionGauge("runnel_partition_log_start_offset", "First offset still in the partition's log.", (entry) => entry.logStartOffset);
   partitionGauge("runnel_partition_size_bytes", "Bytes of the partition's segments.", (entry) => entry.sizeBytes);
+  // Replication, with the names Kafka's JMX exporter gives its MBeans: UnderReplicatedPartitions
+  // counts the partitions this broker leads whose ISR is smaller than their replica set (as
+  // kafka.server:ReplicaManager); OfflinePartitionsCount the partitions without a leader (Kafka's
+  // active controller reports it; every node here, from its metadata image); InSyncReplicasCount
+  // and ReplicasCount per partition this broker leads (kafka.cluster:Partition).
+  registry.gauge("kafka_server_replicamanager_underreplicatedpartitions", "Partitions led by this broker whose ISR is smaller than their replica set (UnderReplicatedPartitions).", [], () => {
+    let count = 0;
+    for (const state of backend.partitionStates()) if (state.leader === deps.nodeId && state.isr < state.replicas) count++;
+    return [{ labels: {}, value: count }];
+  });
+  registry.gauge("kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader (OfflinePartitionsCount).", [], () => {
+    let count = 0;
+    for (const state of backend.partitionStates()) if (state.leader < 0) count++;
+    return [{ labels: {}, value: count }];
+  });
+  const ledPartitionGauge = (name: string, help: string, pick: (state: ReturnType<HttpBackend["partitionStates"]>[number]) => number) =>
+    registry.gauge(name, help, ["topic", "partition"], function* (): Iterable<GaugeSample> {
+      for (const state of backend.partitionStates()) {
+        if (state.leader === deps.nodeId) yield { labels: { topic: state.topic, partition: String(state.partition) }, value: pick(state) };
+      }
+    });
+  ledPartitionGauge("kafka_cluster_partition_insyncreplicascount", "In-sync replicas of a partition this broker leads (InSyncReplicasCount).", (state) => state.isr);
+  ledPartitionGauge("kafka_cluster_partition_replicascount", "Replicas of a partition this broker leads (ReplicasCount).", (state) => state.replicas);
+  ledPartitionGauge("kafka_cluster_partition_underreplicated", "1 when a partition this broker leads has fewer in-sync replicas than replicas (UnderReplicated).", (state) => (state.isr < state.replicas ? 1 : 0));
   registry.gauge("runnel_consumer_group_lag", "High watermark minus committed offset, per group and partition.", ["group", "topic", "partition"], function* () {
     for (const entry of lags()) yield { labels: { group: entry.group, topic: entry.topic, partition: String(entry.partition) }, value: entry.lag };
   });
@@ -57,7 +81,7 @@ export function registerHealthRoutes(router: Router, deps: HttpDeps, info: { ope
   deps.metrics.registry.gauge("runnel_http_requests_in_flight", "HTTP requests being answered (long polls and streams included).", [], () => [{ labels: {}, value: info.openConnections() }]);
   router.add({ method: "GET", path: "/healthz", tag: "Operations", summary: "Alive: the process answers." }, (c) =>
     documentResponse({ status: "ok" }, responseFormat(c.req.header("accept"))));
-  router.add({ method: "GET", path: "/readyz", tag: "Operations", summary: "Ready: logs recovered and listeners up (503 otherwise)." }, (c) => {
+  router.add({ method: "GET", path: "/readyz", tag: "Operations", summary: "Ready: logs recovered, listeners up, registered and unfenced in the cluster (503 otherwise)." }, (c) => {
     const ready = deps.backend.isReady();
     return documentResponse({ status: ready ? "ready" : "not ready" }, responseFormat(c.req.header("accept")), ready ? 200 : 503);
   });
