@@ -10,9 +10,29 @@
 // Without it every request costs one append (one write system call and its bookkeeping): with
 // 100 concurrent HTTP/2 streams the appends, not HTTP, were the ceiling. A batch refused by the
 // log (one record too large, a timestamp out of range) leaves the log unchanged and is retried
-// record by record, so that a bad record fails only its own request.
+// record by record, so that a bad record fails only its own request; any other failure fails
+// every request of the batch (it may have been written: never retried into duplicates).
 
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Acks, HttpBackend, ProduceRecord, ProduceResult } from "./backend.ts";
+
+/**
+ * Refusals of a batch for what one of its records is: the log is unchanged, and the records are
+ * worth trying one by one. Any other error (NOT_ENOUGH_REPLICAS_AFTER_APPEND, a forwarded request
+ * whose outcome is unknown) may have written the batch: retrying it would duplicate records.
+ */
+const recordRefusals: ReadonlySet<number> = new Set([
+  ErrorCode.MESSAGE_TOO_LARGE,
+  ErrorCode.RECORD_LIST_TOO_LARGE,
+  ErrorCode.INVALID_RECORD,
+  ErrorCode.INVALID_TIMESTAMP,
+  ErrorCode.CORRUPT_MESSAGE,
+]);
+
+/** True when a batch was refused for one of its records and nothing of it was written. */
+export function isRecordRefusal(error: unknown): boolean {
+  return error instanceof KafkaError && recordRefusals.has(error.code);
+}
 
 interface Waiter {
   record: ProduceRecord;
@@ -94,8 +114,8 @@ export class ProduceCoalescer {
       const result = await this.backend.produce(lane.topic, lane.partition, waiters.map((waiter) => waiter.record), lane.acks);
       waiters.forEach((waiter, index) => waiter.resolve({ result, index }));
     } catch (error) {
-      if (waiters.length === 1) {
-        waiters[0]!.reject(error);
+      if (waiters.length === 1 || !isRecordRefusal(error)) {
+        for (const waiter of waiters) waiter.reject(error);
         return;
       }
       // The log is unchanged: each record on its own, so that only the bad one fails.

@@ -20,6 +20,7 @@
 // Backpressure: the body is read only while the queue is under its bound and the client reads
 // the answers (the response stream's queue under its high-water mark).
 
+import { isRecordRefusal } from "./produce-coalescer.ts";
 import type { Acks, HttpBackend, ProduceResult } from "./backend.ts";
 import { formatMediaType, toCbor, toJsonText, utf8, type BodyFormat } from "./encoding.ts";
 import { HttpError, toHttpError } from "./errors.ts";
@@ -226,8 +227,11 @@ export function streamProduce(body: ReadableStream<Uint8Array>, options: StreamP
         if (!cancelled) responseController.enqueue(utf8(text));
       }
     } catch (error) {
-      if (records.length === 1) {
-        answerError(toHttpError(error));
+      if (records.length === 1 || !isRecordRefusal(error)) {
+        // Not a refusal of one record: the batch may have been written (an unknown outcome), so
+        // every record of it gets the error, none is sent again.
+        const httpError = toHttpError(error);
+        for (let index = 0; index < records.length; index++) answerError(httpError);
         return;
       }
       // The log is unchanged: retry one by one so that each record gets its own answer.
