@@ -11,7 +11,8 @@
 // mapped segment memory, and a view that reaches a Response body detaches the whole mapping's
 // ArrayBuffer (BUN-NOTES.md). Every read is released before this returns.
 
-import { isInternalTopic, liveBrokers, type TopicImage } from "../cluster/index.ts";
+import { endpointOf, isInternalTopic, liveBrokers, partitionOf, type TopicImage } from "../cluster/index.ts";
+import { OFFSETS_TOPIC } from "../groups/index.ts";
 import { appendToPartition, PartitionUnavailable, READ_UNCOMMITTED, waitForData, type Acks, type Partition } from "../replication/index.ts";
 import { ConfigSource, type ConfigSourceValue } from "../config/index.ts";
 import type { BrokerContext } from "../kafka/context.ts";
@@ -293,6 +294,14 @@ export class LocalBackend implements HttpBackend {
   private coordinatorFor(groupId: string) {
     const groups = this.groups;
     const code = groups.coordinatorError(groupId);
+    if (code === ErrorCode.NOT_COORDINATOR) {
+      // Name the coordinator: group requests over HTTP are not forwarded, the client goes there.
+      const partition = groups.offsetsLog.partitionFor(groupId);
+      const leader = partitionOf(this.broker.metadata.image, OFFSETS_TOPIC, partition)?.leader ?? -1;
+      const endpoint = leader >= 0 ? endpointOf(this.broker.metadata.image, leader, this.broker.advertised.name) : undefined;
+      throw new KafkaError(code, `group '${groupId}' is coordinated by node ${leader} (leader of ${OFFSETS_TOPIC}-${partition}` +
+        `${endpoint ? `, Kafka listener ${endpoint.host}:${endpoint.port}` : ""}), not this node (${this.broker.nodeId}); send this group's requests to that node's HTTP listener`);
+    }
     if (code !== ErrorCode.NONE) throw new KafkaError(code, `this node does not coordinate group '${groupId}' now`);
     return groups.coordinator;
   }

@@ -133,6 +133,25 @@ describe("HTTP in a three-node cluster", () => {
     }
   }, 90_000);
 
+  test("a group coordinated elsewhere: 421 naming the coordinator, whose node answers", async () => {
+    let misdirected = 0;
+    for (let index = 0; index < 12; index++) {
+      const group = `http-group-${index}`;
+      const response = await fetch(`${base(1)}/v3/clusters/${clusterId}/consumer-groups/${group}`);
+      const body = (await response.json()) as { error_code: number; message: string };
+      if (response.status !== 421) {
+        expect(response.status).toBe(404);
+        continue;
+      }
+      misdirected++;
+      const coordinator = Number(/coordinated by node (\d+)/.exec(body.message)?.[1]);
+      expect(coordinator).not.toBe(1);
+      expect(cluster.nodes.some((node) => node.id === coordinator)).toBe(true);
+      expect((await fetch(`${base(coordinator)}/v3/clusters/${clusterId}/consumer-groups/${group}`)).status).toBe(404);
+    }
+    expect(misdirected).toBeGreaterThan(0);
+  }, 30_000);
+
   test("/readyz: 503 while a node is cut off from the controller (fenced), 200 again once healed", async () => {
     const quorumLeader = await cluster.quorumLeader();
     const cut = cluster.nodes.find((node) => node.id !== quorumLeader)!.id;
