@@ -18,6 +18,13 @@ import { spawnLines } from "../../src/testing/processes.ts";
 import { repoRoot, run, startBroker, type Broker } from "../helpers/broker.ts";
 import { clusterIdOf, eventually } from "./helpers.ts";
 
+// The callbacks given to page.evaluate and friends run in the browser; the suite is type-checked
+// without the DOM's types, so these names are declared here, for this file only.
+declare const document: any, window: any, location: any, getComputedStyle: any;
+type HTMLElement = any;
+type HTMLImageElement = any;
+type HTMLInputElement = any;
+
 const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) => existsSync(path));
 if (!chromium) console.warn("console browser tests skipped: chromium is not installed (scripts/setup.sh installs it)");
 const screenshots = join(repoRoot, "tmp", "console-screenshots");
@@ -48,13 +55,19 @@ beforeAll(async () => {
     userDataDir: profile,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 860 });
-  page.on("console", (message) => {
+  page = await newPage({ width: 1280, height: 860 });
+}, 60000);
+
+/** A tab whose console errors and uncaught errors are collected in `problems`. */
+async function newPage(viewport: { width: number; height: number; isMobile?: boolean }): Promise<Page> {
+  const tab = await browser.newPage();
+  await tab.setViewport(viewport);
+  tab.on("console", (message) => {
     if (message.type() === "error") problems.push(`console: ${message.text()} (${message.location()?.url ?? ""})`);
   });
-  page.on("pageerror", (error) => problems.push(`page error: ${(error as Error).message}`));
-}, 60000);
+  tab.on("pageerror", (error) => problems.push(`page error: ${(error as Error).message}`));
+  return tab;
+}
 
 afterAll(async () => {
   await admin?.disconnect();
@@ -79,7 +92,7 @@ async function open(hash: string, ready: string): Promise<void> {
 
 async function screenshot(name: string): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
-  await screenshot(name);
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
 }
 
 async function text(selector: string): Promise<string> {
@@ -118,7 +131,7 @@ test.skipIf(!chromium)("every page loads without console errors (screenshots in 
       await page.click("nav.reports a[href='#/bench/produce.md']");
       await page.waitForSelector(".report table");
       await page.waitForSelector(".report img.plot");
-      await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>(".report img.plot")].every((image) => image.complete && image.naturalWidth > 0), { timeout: 10000 });
+      await page.waitForFunction(() => [...(document.querySelectorAll(".report img.plot") as HTMLImageElement[])].every((image) => image.complete && image.naturalWidth > 0), { timeout: 10000 });
     }],
   ];
   for (const [name, hash, ready, check] of pages) {
@@ -132,13 +145,20 @@ test.skipIf(!chromium)("every page loads without console errors (screenshots in 
   expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
   expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(15, 18, 22)");
   await screenshot("overview-dark");
-  await page.setViewport({ width: 390, height: 844, isMobile: true });
-  await open("#/messages/orders?partition=0&from=earliest", "#records table");
-  // Nothing wider than the phone's screen but the tables' own scrolling boxes.
-  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-  await screenshot("messages-phone-dark");
-  await page.click("#theme");
-  await page.setViewport({ width: 1280, height: 860 });
+  // A phone's width, in a tab of its own (changing a tab to mobile emulation reloads it).
+  const desktop = page;
+  page = await newPage({ width: 390, height: 844, isMobile: true });
+  try {
+    await open("#/messages/orders?partition=0&from=earliest", "#records table");
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark"); // the choice was kept
+    // Nothing wider than the phone's screen but the tables' own scrolling boxes.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot("messages-phone-dark");
+    await page.click("#theme");
+  } finally {
+    await page.close();
+    page = desktop;
+  }
   expect(problems).toEqual([]);
 }, 60000);
 

@@ -49,18 +49,6 @@ async function loadAssets(): Promise<Assets> {
   return assets;
 }
 
-/** Sizes of what a first visit downloads (page, script, styles), raw and gzip-compressed. */
-export async function consoleWeight(): Promise<{ bytes: number; gzipBytes: number; files: Record<string, { bytes: number; gzipBytes: number }> }> {
-  const assets = await loadAssets();
-  const files: Record<string, { bytes: number; gzipBytes: number }> = {};
-  for (const name of ["page", "app.js", "app.css"]) {
-    const entry = assets.get(name)!;
-    files[name] = { bytes: entry.body.length, gzipBytes: entry.gzipped.length };
-  }
-  const values = Object.values(files);
-  return { bytes: values.reduce((sum, file) => sum + file.bytes, 0), gzipBytes: values.reduce((sum, file) => sum + file.gzipBytes, 0), files };
-}
-
 function serve(c: Context, entry: Asset, extraHeaders: Record<string, string> = {}): Response {
   const headers: Record<string, string> = {
     "content-type": entry.contentType,
