@@ -24,6 +24,13 @@ function niceMax(value: number): number {
   return 40 * power;
 }
 
+/** The time span shown: from the oldest point (at least a minute, at most `maxMs`), so a fresh console is not one sliver at the right edge. */
+export function spanOf(oldestMs: number | undefined, maxMs: number, now = Date.now()): number {
+  const minute = 60 * 1000;
+  if (oldestMs === undefined) return minute;
+  return Math.min(maxMs, Math.max(minute, Math.ceil((now - oldestMs) / minute) * minute));
+}
+
 /** `floor`: the smallest top of the scale (an idle broker shows a flat line at 0, not noise blown up). */
 export function lineChart(title: string, series: Series[], format: (value: number) => string, spanMs: number, floor = 1): HTMLElement {
   const now = Date.now();

@@ -24,6 +24,7 @@ export function formatRate(bytesPerSecond: number): string {
 
 export function formatMs(milliseconds: number | null): string {
   if (milliseconds === null || !Number.isFinite(milliseconds)) return "–";
+  if (milliseconds === 0) return "0";
   if (milliseconds < 1) return `${(milliseconds * 1000).toFixed(0)} µs`;
   if (milliseconds < 1000) return `${milliseconds.toFixed(milliseconds < 10 ? 2 : 0)} ms`;
   return `${(milliseconds / 1000).toFixed(2)} s`;

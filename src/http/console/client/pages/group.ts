@@ -3,7 +3,7 @@
 // always a dry run first, then the same plan executed after a confirmation.
 
 import { api, clusterPath, enc, type Group, type Lag, type List, type Member } from "../api.ts";
-import { lineChart } from "../chart.ts";
+import { lineChart, spanOf } from "../chart.ts";
 import { confirmDialog, dataTable, field, h, replace, statusLine } from "../dom.ts";
 import { formatCount } from "../format.ts";
 import { every, errorText, heading, type PageContext } from "../page.ts";
@@ -38,7 +38,7 @@ function lagsTable(lags: Lag[]): HTMLElement {
 
 function lagChart(groupId: string): HTMLElement {
   const history = sampler.lagHistory.get(groupId) ?? [];
-  return lineChart(`Total lag of ${groupId}`, [{ label: "Lag", points: history.map((point) => ({ timeMs: point.timeMs, value: point.lag })) }], (value) => formatCount(value), 5 * 60 * 1000, 4);
+  return lineChart(`Total lag of ${groupId}`, [{ label: "Lag", points: history.map((point) => ({ timeMs: point.timeMs, value: point.lag })) }], (value) => formatCount(value), spanOf(history[0]?.timeMs, 5 * 60 * 1000), 4);
 }
 
 function resetForm(groupId: string, reload: () => void): HTMLElement {

@@ -3,7 +3,7 @@
 // broker's /metrics.
 
 import { api, clusterPath, type Broker, type List, type Topic } from "../api.ts";
-import { lineChart } from "../chart.ts";
+import { lineChart, spanOf } from "../chart.ts";
 import { dataTable, h, replace } from "../dom.ts";
 import { formatCount, formatMs, formatRate } from "../format.ts";
 import { every, errorText, heading, type PageContext } from "../page.ts";
@@ -58,14 +58,15 @@ function brokersTable(summary: Summary): HTMLElement {
 
 function charts(): HTMLElement {
   const points = sampler.points;
+  const span = spanOf(points[0]?.timeMs, spanMs);
   const throughput = lineChart("Bytes per second", [
     { label: "In", points: points.map((point) => ({ timeMs: point.timeMs, value: point.bytesInPerSecond })) },
     { label: "Out", points: points.map((point) => ({ timeMs: point.timeMs, value: point.bytesOutPerSecond })) },
-  ], formatRate, spanMs, 1024);
+  ], formatRate, span, 1024);
   const latency = lineChart("Request latency p99 (Kafka and HTTP)", [
     { label: "Produce", points: points.map((point) => ({ timeMs: point.timeMs, value: point.produceP99Ms })) },
     { label: "Fetch (includes long-poll waits)", points: points.map((point) => ({ timeMs: point.timeMs, value: point.fetchP99Ms })) },
-  ], formatMs, spanMs, 10);
+  ], formatMs, span, 10);
   const note = sampler.lastError ? h("p", { class: "status error" }, `Metrics: ${sampler.lastError}`) : h("p", { class: "muted" }, "Sampled from /metrics every 2 s since this console was opened.");
   return h("div", null, h("div", { class: "charts" }, throughput, latency), note);
 }
