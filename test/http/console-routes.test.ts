@@ -126,7 +126,7 @@ describe("consumer-groups …/offsets:reset", () => {
     for (const partition of [0, 0, 0, 1, 1]) expect((await post(`/topics/${topic}/records`, { partition_id: partition, value: { type: "STRING", data: "r" } })).status).toBe(200);
     const kafka = new Kafka({ clientId: "reset-test", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
-    const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10000, heartbeatInterval: 500 });
+    const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10000, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
     await admin.connect();
     try {
       await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: "2" }, { partition: 1, offset: "1" }] });

@@ -35,6 +35,7 @@ export class MetricsSampler {
 
   private async sample(): Promise<void> {
     if (this.busy) return; // a slow scrape is not stacked on
+    if (document.visibilityState === "hidden") return; // a background tab costs the broker nothing
     this.busy = true;
     try {
       const response = await fetch("/metrics");
