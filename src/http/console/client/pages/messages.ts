@@ -25,13 +25,14 @@ function recordRow(record: ConsumedRecord, as: ShowAs): HTMLElement {
     const value = showBytes(header.value === null ? null : typedBytes({ type: "BINARY", data: header.value }), as === "json" ? "utf8" : as);
     return h("li", null, h("code", null, header.name), " = ", value === null ? h("span", { class: "muted" }, "null") : value.text);
   }));
+  // data-label: on a phone each record is a card of labelled lines instead of a wide row (style.css).
   return h("tr", { "data-offset": record.offset, "data-partition": record.partition_id },
-    h("td", { class: "num" }, record.partition_id),
-    h("td", { class: "num" }, record.offset),
-    h("td", null, formatTime(record.timestamp), h("br"), h("small", { class: "muted" }, record.timestamp_type)),
-    h("td", null, shown(typedBytes(record.key))),
-    h("td", null, headers),
-    h("td", { class: "value" }, shown(typedBytes(record.value))));
+    h("td", { class: "num", "data-label": "Partition" }, record.partition_id),
+    h("td", { class: "num", "data-label": "Offset" }, record.offset),
+    h("td", { "data-label": "Timestamp" }, h("span", null, formatTime(record.timestamp), h("br"), h("small", { class: "muted" }, record.timestamp_type))),
+    h("td", { "data-label": "Key" }, shown(typedBytes(record.key))),
+    h("td", { "data-label": "Headers" }, headers),
+    h("td", { class: "value", "data-label": "Value" }, shown(typedBytes(record.value))));
 }
 
 function recordsTable(records: ConsumedRecord[], as: ShowAs): HTMLElement {
