@@ -84,9 +84,15 @@ async function kcatProduce(topic: string, lines: string[], partition?: number): 
   await run(["kcat", "-b", broker.bootstrap, "-X", "broker.address.family=v4", "-P", "-t", topic, ...(partition === undefined ? [] : ["-p", String(partition)])], { stdin: lines.join("\n") + "\n", timeoutMs: 30000 });
 }
 
-/** Go to a console page and wait until its heading and `ready` (a selector) are drawn. */
+let visits = 0;
+
+/**
+ * Load the console afresh on a page and wait until `ready` (a selector) is drawn. The query string
+ * makes every visit a new document: a goto that only changes the fragment (or repeats the URL)
+ * could leave the old document's elements to be found while the new one loads.
+ */
 async function open(hash: string, ready: string): Promise<void> {
-  await page.goto(`${base}/ui${hash}`, { waitUntil: "load" });
+  await page.goto(`${base}/ui?visit=${++visits}${hash}`, { waitUntil: "load" });
   await page.waitForSelector(ready, { timeout: 15000 });
 }
 
@@ -174,6 +180,8 @@ test.skipIf(!chromium)("the keyboard alone reaches every page", async () => {
     if (focused === null || visited.has(focused)) continue;
     await page.keyboard.press("Enter");
     await page.waitForFunction((name: string) => location.hash.startsWith(`#/${name}`) && document.querySelector("main h1") !== null && document.querySelector(`nav a[data-page="${name}"]`)?.getAttribute("aria-current") === "page", { timeout: 10000 }, focused);
+    // The focus moved to the new page's heading (or stayed on the link of the page already shown).
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe(focused === "overview" ? "A" : "H1");
     visited.add(focused);
   }
   expect([...visited].sort()).toEqual([...wanted].sort());

@@ -40,9 +40,12 @@ export function svg(tag: string, attributes?: Attributes | null, ...children: Ch
   return element;
 }
 
+/** Draw `children` in place of what `parent` held; a page heading that had the focus keeps it (in its new copy). */
 export function replace(parent: Element, ...children: Child[]): void {
+  const headingFocused = document.activeElement instanceof HTMLHeadingElement && parent.contains(document.activeElement);
   parent.replaceChildren();
   append(parent, children);
+  if (headingFocused) parent.querySelector<HTMLElement>("h1")?.focus({ preventScroll: true });
 }
 
 export interface Column<Row> {

@@ -46,13 +46,16 @@ async function navigate(): Promise<void> {
   }
   const page = params.length > 0 && entry.item ? entry.item : entry.list;
   document.title = `${name[0]!.toUpperCase()}${name.slice(1)} · Runnel`;
+  const fromNavigation = document.activeElement === document.body || document.activeElement?.closest("nav") !== null;
+  // A page draws its heading before its first await: keyboard and screen-reader users land on it
+  // now, not back at the top of the document — and never later, when they may have moved on.
+  const drawing = page({ root, params, query, signal: leave.signal });
+  if (fromNavigation) root.querySelector<HTMLElement>("h1")?.focus({ preventScroll: true });
   try {
-    await page({ root, params, query, signal: leave.signal });
+    await drawing;
   } catch (error) {
     replace(root, h("h1", null, "Something went wrong"), h("p", { class: "status error" }, String((error as Error)?.message ?? error)));
   }
-  // Keyboard and screen-reader users land on the new page's heading, not back at the top of the document.
-  if (document.activeElement === document.body || document.activeElement?.closest("nav")) root.querySelector<HTMLElement>("h1")?.focus({ preventScroll: true });
 }
 
 function setupTheme(): void {
