@@ -1,6 +1,6 @@
 // The web console in a real browser: headless Chromium (Debian's chromium package, driven by
 // puppeteer-core, which never downloads a browser) against a real broker process. One browser for
-// the whole file. It checks that every page loads without console errors (screenshots of each go to
+// the whole file. It checks that every page (a partition's too) loads without console errors (screenshots of each go to
 // tmp/console-screenshots/, gitignored), that the keyboard alone reaches every page, that a record
 // produced with kcat appears in the live tail, that a topic created in the UI shows in `kcat -L`,
 // that a config change and a deletion go through their confirmations, and that the lag shown for a
@@ -119,10 +119,17 @@ test.skipIf(!chromium)("every page loads without console errors (screenshots in 
       expect(await text(".cards")).toContain("Brokers1");
       await page.waitForFunction(() => document.querySelectorAll(".chart polyline").length === 4 && document.querySelector(".chart polyline")!.getAttribute("points") !== "", { timeout: 15000 });
     }],
-    ["topics", "#/topics", "table", async () => expect(await text("main table")).toContain("orders")],
+    ["topics", "#/topics", "table", async () => {
+      expect(await text("main table")).toContain("orders");
+      await waitForText("main table", "retention.ms=86400000"); // its config override
+    }],
     ["topic", "#/topics/orders", "section[aria-label=Configs] table", async () => {
       expect(await text("main")).toContain("retention.ms");
       expect(await text("main")).toContain("DYNAMIC_TOPIC_CONFIG");
+    }],
+    ["partition", "#/topics/orders/0", "section[aria-label='Latest records'] table", async () => {
+      expect(await text("section[aria-label=Partition]")).toContain("High watermark3");
+      expect(await text("section[aria-label='Latest records']")).toContain("plain text ✓");
     }],
     ["messages", "#/messages/orders?partition=0&from=earliest", "#records table", async () => {
       expect(await text("#records")).toContain("plain text ✓");

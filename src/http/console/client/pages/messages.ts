@@ -35,14 +35,14 @@ function recordRow(record: ConsumedRecord, as: ShowAs): HTMLElement {
     h("td", { class: "value", "data-label": "Value" }, shown(typedBytes(record.value))));
 }
 
-function recordsTable(records: ConsumedRecord[], as: ShowAs): HTMLElement {
+export function recordsTable(records: ConsumedRecord[], as: ShowAs): HTMLElement {
   return h("div", { class: "scroll" }, h("table", { class: "records" },
     h("caption", { class: "visually-hidden" }, "Records"),
     h("thead", null, h("tr", null, ["Partition", "Offset", "Timestamp", "Key", "Headers", "Value"].map((label) => h("th", { scope: "col" }, label)))),
     h("tbody", null, records.map((record) => recordRow(record, as)))));
 }
 
-interface ReadAnswer {
+export interface ReadAnswer {
   records: ConsumedRecord[];
   next_offset: number;
   high_watermark: number;

@@ -6,10 +6,11 @@ import { api, clusterPath, enc, type Config, type List, type Partition, type Top
 import { confirmDialog, dataTable, field, h, replace, statusLine } from "../dom.ts";
 import { formatBytes, formatCount } from "../format.ts";
 import { errorText, heading, route, type PageContext } from "../page.ts";
+import { partitionPage } from "./partition.ts";
 
 function partitionsTable(topic: Topic): HTMLElement {
   return dataTable("Partitions", [
-    { label: "Partition", cell: (partition: Partition) => partition.partition_id, numeric: true },
+    { label: "Partition", cell: (partition: Partition) => h("a", { href: route("topics", topic.topic_name, partition.partition_id) }, partition.partition_id), numeric: true },
     { label: "Leader", cell: (partition) => (partition.leader_id < 0 ? "offline" : partition.leader_id), numeric: true },
     { label: "Replicas", cell: (partition) => partition.replica_ids.join(", ") },
     { label: "In sync", cell: (partition) => partition.isr_ids.join(", ") },
@@ -86,8 +87,10 @@ function deleteSection(topic: string): HTMLElement {
   return h("section", { class: "panel danger-zone", "aria-label": "Delete" }, h("h2", null, "Delete this topic"), h("button", { type: "button", class: "danger", onclick: () => void remove() }, "Delete topic…"), status.element);
 }
 
-export async function topicPage({ root, params, signal }: PageContext): Promise<void> {
+export async function topicPage(context: PageContext): Promise<void> {
+  const { root, params, signal } = context;
   const name = params[0]!;
+  if (params[1] !== undefined) return partitionPage(context);
   replace(root, heading(`Topic ${name}`), h("p", { class: "muted" }, "Loading…"));
   try {
     const [topic, configs] = await Promise.all([

@@ -1,6 +1,6 @@
 // Topics: the list (partitions, replication, size, records, offsets) and a form to create one.
 
-import { api, clusterPath, type List, type Topic } from "../api.ts";
+import { api, clusterPath, enc, type Config, type List, type Topic } from "../api.ts";
 import { dataTable, field, h, replace, statusLine } from "../dom.ts";
 import { formatBytes, formatCount } from "../format.ts";
 import { errorText, heading, route, type PageContext } from "../page.ts";
@@ -9,7 +9,21 @@ function sum(topic: Topic, pick: (partition: NonNullable<Topic["partition_detail
   return (topic.partition_details ?? []).reduce((total, partition) => total + pick(partition), 0);
 }
 
-function topicsTable(topics: Topic[]): HTMLElement {
+/** Topics listed with their config overrides fetched too (one request each); past this, a link instead. */
+const overridesListedMax = 200;
+
+/** The configs a topic sets itself (not inherited from the broker or the defaults), as name=value. */
+async function overridesOf(topics: Topic[], signal: AbortSignal): Promise<Map<string, string[]> | null> {
+  if (topics.length > overridesListedMax) return null;
+  const entries = await Promise.all(topics.map(async (topic) => {
+    const configs = await api<List<Config>>(await clusterPath(`/topics/${enc(topic.topic_name)}/configs`), { signal }).catch(() => null);
+    const overrides = (configs?.data ?? []).filter((config) => config.source === "DYNAMIC_TOPIC_CONFIG").map((config) => `${config.name}=${config.is_sensitive ? "…" : config.value}`);
+    return [topic.topic_name, overrides] as const;
+  }));
+  return new Map(entries);
+}
+
+function topicsTable(topics: Topic[], overrides: Map<string, string[]> | null): HTMLElement {
   return dataTable("Topics", [
     { label: "Topic", cell: (topic: Topic) => h("a", { href: route("topics", topic.topic_name) }, topic.topic_name) },
     { label: "Partitions", cell: (topic) => topic.partitions_count, numeric: true },
@@ -18,6 +32,11 @@ function topicsTable(topics: Topic[]): HTMLElement {
     { label: "Records", cell: (topic) => formatCount(sum(topic, (partition) => partition.high_watermark - partition.log_start_offset)), numeric: true },
     { label: "Start offsets (sum)", cell: (topic) => formatCount(sum(topic, (partition) => partition.log_start_offset)), numeric: true },
     { label: "End offsets (sum)", cell: (topic) => formatCount(sum(topic, (partition) => partition.log_end_offset)), numeric: true },
+    { label: "Config overrides", cell: (topic) => {
+      const list = overrides?.get(topic.topic_name);
+      if (list === undefined) return h("a", { href: route("topics", topic.topic_name) }, "see topic");
+      return list.length === 0 ? h("span", { class: "muted" }, "none") : h("ul", { class: "chips" }, list.map((entry) => h("li", null, h("code", null, entry))));
+    } },
     { label: "", cell: (topic) => h("a", { href: `${route("messages", topic.topic_name)}` }, "Browse") },
   ], topics, "No topics yet.");
 }
@@ -73,7 +92,8 @@ export async function topicsPage({ root, signal, query }: PageContext): Promise<
     try {
       const topics = (await api<List<Topic>>(await clusterPath("/topics?include_partitions=true"), { signal })).data;
       const shown = topics.filter((topic) => showInternal.checked || !topic.is_internal);
-      if (!signal.aborted) replace(listBox, topicsTable(shown));
+      const overrides = await overridesOf(shown, signal);
+      if (!signal.aborted) replace(listBox, topicsTable(shown, overrides));
     } catch (error) {
       if (!signal.aborted) replace(listBox, h("p", { class: "status error" }, errorText(error)));
     }
