@@ -14,6 +14,7 @@
 // it, with an ETag (revalidated, never stale after an upgrade).
 
 import type { Context } from "hono";
+import { assert } from "../../util/assert.ts";
 import { HttpError } from "../errors.ts";
 import type { HttpDeps, Router } from "../routing.ts";
 
@@ -36,6 +37,9 @@ function asset(text: string, contentType: string): Asset {
 /** The embedded files, made once (the first request imports them: from source, that bundles the client). */
 async function loadAssets(): Promise<Assets> {
   const embedded = await import("./assets.ts");
+  // The build inlined them (build-time.ts throws when bundling fails): an empty one is a build defect.
+  assert(embedded.script.length > 0 && embedded.styles.length > 0, "the web console's script and styles are embedded");
+  assert(embedded.page.includes('src="/ui/app.js"'), "the console page loads the embedded script");
   const assets: Assets = new Map([
     ["page", asset(embedded.page, "text/html; charset=utf-8")],
     ["app.js", asset(embedded.script, "text/javascript; charset=utf-8")],
