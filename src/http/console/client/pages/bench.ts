@@ -23,7 +23,7 @@ export async function benchPage({ root, params, signal }: PageContext): Promise<
     return replace(root, heading("Benchmarks"), h("p", { class: "status error" }, errorText(error)));
   }
   if (signal.aborted) return;
-  const names = Object.keys(files);
+  const names = Object.keys(files).sort((a, b) => Number(b === "summary.md") - Number(a === "summary.md") || a.localeCompare(b)); // the summary first
   const current = params[0] && files[params[0]] !== undefined ? params[0] : names.includes("summary.md") ? "summary.md" : names[0];
   const menu = h("nav", { class: "reports", "aria-label": "Benchmark reports" }, h("ul", null, names.map((name) =>
     h("li", null, h("a", { href: route("bench", name), "aria-current": name === current ? "page" : null }, titleOf(name, files[name]!))))));
