@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { hexDump, showBytes, typedBytes, formatBytes, formatMs } from "../../src/http/console/client/format.ts";
 import { parseInline, parseMarkdown } from "../../src/http/console/client/markdown-parse.ts";
 import { parsePrometheus, pointBetween, quantileBetween, snapshotOf, type Buckets } from "../../src/http/console/client/metrics.ts";
+import { MetricsHistory } from "../../src/http/console/metrics-history.ts";
 import { repoRoot } from "../helpers/broker.ts";
 
 describe("metrics", () => {
@@ -45,6 +46,31 @@ describe("metrics", () => {
     const from: Buckets = new Map([[0.1, 0], [Infinity, 0]]);
     const to: Buckets = new Map([[0.1, 0], [Infinity, 5]]);
     expect(quantileBetween(from, to, 0.99)).toBe(0.1);
+  });
+});
+
+describe("the broker-kept history of the graphs", () => {
+  test("a point per tick from the metrics rendered, the oldest dropped past keepMs; nothing sampled before start", () => {
+    let bytesIn = 0;
+    let now = 1_000_000;
+    const history = new MetricsHistory({
+      render: () => `runnel_topic_bytes_in_total{topic="a"} ${bytesIn}\nrunnel_kafka_request_duration_seconds_bucket{api="Fetch",le="0.5"} ${bytesIn / 100}\nrunnel_kafka_request_duration_seconds_bucket{api="Fetch",le="+Inf"} ${bytesIn / 100}`,
+      now: () => now,
+      intervalMs: 5000,
+      keepMs: 15000,
+    });
+    expect(history.history()).toEqual([]);
+    history.tick();
+    for (let step = 1; step <= 5; step++) {
+      bytesIn += 5000 * step;
+      now += 5000;
+      history.tick();
+    }
+    // 5 points made, those older than 15 s before the last dropped: the last 4 remain (…, 20 s, 25 s after the first).
+    expect(history.history().map((point) => [point.timeMs - 1_000_000, point.bytesInPerSecond])).toEqual([[10000, 2000], [15000, 3000], [20000, 4000], [25000, 5000]]);
+    expect(history.history().every((point) => point.fetchP99Ms !== null && point.fetchP99Ms <= 500)).toBe(true);
+    expect(() => { now -= 10000; history.tick(); }).toThrow("time goes forward");
+    history.stop();
   });
 });
 

@@ -85,6 +85,15 @@ describe("console routes", () => {
     expect((await fetch(`${base}/ui/bench/nope.svg`)).status).toBe(404);
   });
 
+  test("the broker keeps the graphs' history from the first visit on", async () => {
+    const answer = await fetch(`${base}/ui/metrics-history`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("cache-control")).toBe("no-store");
+    const body = (await answer.json()) as { interval_ms: number; points: unknown[] };
+    expect(body.interval_ms).toBe(5000);
+    expect(Array.isArray(body.points)).toBe(true); // filled every 5 s (the sampling itself: console-client.test.ts)
+  });
+
   test("console routes stay out of the OpenAPI description; the API additions are in it", async () => {
     const document = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     const paths = Object.keys(document.paths);

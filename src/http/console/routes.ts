@@ -6,17 +6,19 @@
 //   GET /ui/app.css        its styles
 //   GET /ui/bench.json     bench/results: Markdown reports by file name (embedded at build time)
 //   GET /ui/bench/{file}   one of their SVG plots
+//   GET /ui/metrics-history the Overview's graphs of the last minutes, kept by the broker from the
+//                          first visit on (metrics-history.ts); the browser goes on from there
 //
 // Registered through the same Router as the API, so whatever guards the API (authentication when it
 // comes) guards the console too; hidden from /openapi.json. Off with http.console.enable=false (404).
-// Everything the client shows comes from the public API (v3 routes, /metrics) in the browser: the
-// console has no data route of its own. Files are answered gzip-compressed when the browser accepts
+// Everything else the client shows comes from the public API (v3 routes, /metrics). Files are answered gzip-compressed when the browser accepts
 // it, with an ETag (revalidated, never stale after an upgrade).
 
 import type { Context } from "hono";
 import { assert } from "../../util/assert.ts";
 import { HttpError } from "../errors.ts";
-import type { HttpDeps, Router } from "../routing.ts";
+import { documentResponse, type HttpDeps, type Router } from "../routing.ts";
+import { MetricsHistory } from "./metrics-history.ts";
 
 interface Asset {
   body: Uint8Array;
@@ -68,10 +70,19 @@ function serve(c: Context, entry: Asset, extraHeaders: Record<string, string> = 
   return new Response(gzip ? entry.gzipped : entry.body, { headers });
 }
 
+/** The broker-kept history: a point every 5 s, for 5 minutes (as far back as the browser's graphs go). */
+const historyIntervalMs = 5000;
+const historyKeepMs = 5 * 60 * 1000;
+
 export function registerConsoleRoutes(router: Router, deps: HttpDeps): void {
   if (!deps.config["http.console.enable"]) return;
   let loading: Promise<Assets> | undefined;
-  const assets = () => (loading ??= loadAssets());
+  const history = new MetricsHistory({ render: () => deps.metrics.registry.render(), now: Date.now, intervalMs: historyIntervalMs, keepMs: historyKeepMs });
+  deps.shutdownSignal.addEventListener("abort", () => history.stop());
+  const assets = () => {
+    history.start(); // someone opened the console: keep the last minutes from now on
+    return (loading ??= loadAssets());
+  };
   const pageHeaders = { "content-security-policy": contentSecurityPolicy, "x-frame-options": "DENY", "referrer-policy": "no-referrer" };
   const page = async (c: Context) => serve(c, (await assets()).get("page")!, pageHeaders);
   const spec = (path: string, summary: string) => ({ method: "GET" as const, path, tag: "Console", summary, hidden: true });
@@ -82,6 +93,10 @@ export function registerConsoleRoutes(router: Router, deps: HttpDeps): void {
   for (const name of ["app.js", "app.css", "bench.json"]) {
     router.add(spec(`/ui/${name}`, `The web console's ${name}.`), async (c) => serve(c, (await assets()).get(name)!));
   }
+  router.add(spec("/ui/metrics-history", "The Overview's graphs of the last minutes (rates and p99s between samples)."), () => {
+    history.start();
+    return documentResponse({ interval_ms: historyIntervalMs, points: history.history() }, "json", 200, { "cache-control": "no-store" });
+  });
   router.add(spec("/ui/bench/{file}", "A benchmark plot (SVG) of bench/results."), async (c) => {
     const entry = (await assets()).get(`bench/${c.req.param("file")}`);
     if (!entry) throw new HttpError(404, 404, `No benchmark plot '${c.req.param("file")}'.`);

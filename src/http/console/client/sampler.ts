@@ -1,6 +1,7 @@
 // Scrapes the broker's /metrics every few seconds while the console is open and keeps the last
-// minutes as points (rates, p99s) and per-group lag history, for the live graphs. The history
-// starts when the console is opened: the broker keeps no time series itself.
+// minutes as points (rates, p99s) and per-group lag history, for the live graphs. The throughput
+// and latency graphs start from what the broker kept before (/ui/metrics-history, since the
+// console was first opened on it); group lag history starts when this console is opened.
 
 import { parsePrometheus, pointBetween, snapshotOf, type Point, type Snapshot } from "./metrics.ts";
 
@@ -23,8 +24,23 @@ export class MetricsSampler {
 
   start(): void {
     if (this.timer !== undefined) return;
+    void this.seed();
     void this.sample();
     this.timer = setInterval(() => void this.sample(), sampleIntervalMs);
+  }
+
+  /** The minutes before the console was opened, as the broker kept them (since its first visit). */
+  private async seed(): Promise<void> {
+    try {
+      const response = await fetch("/ui/metrics-history");
+      if (!response.ok) return;
+      const kept = ((await response.json()) as { points: Point[] }).points;
+      const firstOwn = this.points[0]?.timeMs ?? Infinity;
+      this.points.unshift(...kept.filter((point) => point.timeMs < firstOwn));
+      for (const listener of this.listeners) listener();
+    } catch {
+      // no history: the graphs start now
+    }
   }
 
   /** Called after every scrape; returns the unsubscribe function. */

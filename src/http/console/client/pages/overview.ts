@@ -67,7 +67,7 @@ function charts(): HTMLElement {
     { label: "Produce", points: points.map((point) => ({ timeMs: point.timeMs, value: point.produceP99Ms })) },
     { label: "Fetch (includes long-poll waits)", points: points.map((point) => ({ timeMs: point.timeMs, value: point.fetchP99Ms })) },
   ], formatMs, span, 10);
-  const note = sampler.lastError ? h("p", { class: "status error" }, `Metrics: ${sampler.lastError}`) : h("p", { class: "muted" }, "Sampled from /metrics every 2 s since this console was opened.");
+  const note = sampler.lastError ? h("p", { class: "status error" }, `Metrics: ${sampler.lastError}`) : h("p", { class: "muted" }, "From the broker's /metrics: every 2 s while this console is open, every 5 s before (kept by the broker since the console was first opened on it).");
   return h("div", null, h("div", { class: "charts" }, throughput, latency), note);
 }
 
