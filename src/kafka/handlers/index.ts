@@ -28,6 +28,7 @@ import createPartitions from "./37-create-partitions.ts";
 import deleteGroups from "./42-delete-groups.ts";
 import incrementalAlterConfigs from "./44-incremental-alter-configs.ts";
 import offsetDelete from "./47-offset-delete.ts";
+import describeQuorum from "./55-describe-quorum.ts";
 import describeCluster from "./60-describe-cluster.ts";
 import consumerGroupHeartbeat from "./68-consumer-group-heartbeat.ts";
 import consumerGroupDescribe from "./69-consumer-group-describe.ts";
@@ -58,6 +59,7 @@ export const handlers: readonly AnyHandler[] = [
   deleteGroups,
   incrementalAlterConfigs,
   offsetDelete,
+  describeQuorum,
   describeCluster,
   consumerGroupHeartbeat,
   consumerGroupDescribe,

@@ -27,7 +27,16 @@ import { CreatePartitionsApi } from "./create-partitions.ts";
 import { DeleteGroupsApi } from "./delete-groups.ts";
 import { IncrementalAlterConfigsApi } from "./incremental-alter-configs.ts";
 import { OffsetDeleteApi } from "./offset-delete.ts";
+import { VoteApi } from "./vote.ts";
+import { BeginQuorumEpochApi } from "./begin-quorum-epoch.ts";
+import { EndQuorumEpochApi } from "./end-quorum-epoch.ts";
+import { DescribeQuorumApi } from "./describe-quorum.ts";
+import { AlterPartitionApi } from "./alter-partition.ts";
+import { FetchSnapshotApi } from "./fetch-snapshot.ts";
 import { DescribeClusterApi } from "./describe-cluster.ts";
+import { BrokerRegistrationApi } from "./broker-registration.ts";
+import { BrokerHeartbeatApi } from "./broker-heartbeat.ts";
+import { AllocateProducerIdsApi } from "./allocate-producer-ids.ts";
 import { ConsumerGroupHeartbeatApi } from "./consumer-group-heartbeat.ts";
 import { ConsumerGroupDescribeApi } from "./consumer-group-describe.ts";
 
@@ -56,7 +65,16 @@ export * from "./create-partitions.ts";
 export * from "./delete-groups.ts";
 export * from "./incremental-alter-configs.ts";
 export * from "./offset-delete.ts";
+export * from "./vote.ts";
+export * from "./begin-quorum-epoch.ts";
+export * from "./end-quorum-epoch.ts";
+export * from "./describe-quorum.ts";
+export * from "./alter-partition.ts";
+export * from "./fetch-snapshot.ts";
 export * from "./describe-cluster.ts";
+export * from "./broker-registration.ts";
+export * from "./broker-heartbeat.ts";
+export * from "./allocate-producer-ids.ts";
 export * from "./consumer-group-heartbeat.ts";
 export * from "./consumer-group-describe.ts";
 export * from "./headers.ts";
@@ -90,7 +108,16 @@ export const ApiKey = {
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
+  Vote: 52,
+  BeginQuorumEpoch: 53,
+  EndQuorumEpoch: 54,
+  DescribeQuorum: 55,
+  AlterPartition: 56,
+  FetchSnapshot: 59,
   DescribeCluster: 60,
+  BrokerRegistration: 62,
+  BrokerHeartbeat: 63,
+  AllocateProducerIds: 67,
   ConsumerGroupHeartbeat: 68,
   ConsumerGroupDescribe: 69,
 } as const;
@@ -121,7 +148,16 @@ export const allApis: readonly AnyApi[] = [
   DeleteGroupsApi,
   IncrementalAlterConfigsApi,
   OffsetDeleteApi,
+  VoteApi,
+  BeginQuorumEpochApi,
+  EndQuorumEpochApi,
+  DescribeQuorumApi,
+  AlterPartitionApi,
+  FetchSnapshotApi,
   DescribeClusterApi,
+  BrokerRegistrationApi,
+  BrokerHeartbeatApi,
+  AllocateProducerIdsApi,
   ConsumerGroupHeartbeatApi,
   ConsumerGroupDescribeApi,
 ];
