@@ -188,7 +188,21 @@ export class ClusterBackend extends LocalBackend implements HttpBackend {
 
   override async waitForRecords(topic: string, partition: number, offset: bigint, waitMs: number, signal: AbortSignal): Promise<void> {
     await this.routed(topic, partition, () => super.waitForRecords(topic, partition, offset, waitMs, signal), async (leader) => {
-      await this.fetch(leader, topic, partition, offset, 1, waitMs);
+      if (signal.aborted) return;
+      // An abort answers at once; the parked Fetch at the leader ends by itself within waitMs
+      // (Kafka has no way to cancel one), holding its fetch connection until then.
+      let onAbort: () => void = () => {};
+      const aborted = new Promise<void>((resolve) => {
+        onAbort = resolve;
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      const fetched = this.fetch(leader, topic, partition, offset, 1, waitMs);
+      fetched.catch(() => {});
+      try {
+        await Promise.race([fetched, aborted]);
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
     });
   }
 

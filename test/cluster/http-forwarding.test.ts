@@ -133,6 +133,30 @@ describe("HTTP in a three-node cluster", () => {
     }
   }, 90_000);
 
+  test("a v2 consumer instance at the group's coordinator fetches every partition, led anywhere, byte-exact", async () => {
+    // A group this node (1) coordinates: its instance lives here; partitions led by 2 and 3 are fetched through them.
+    let group = "";
+    for (let index = 0; index < 30 && group === ""; index++) {
+      const response = await fetch(`${base(1)}/v3/clusters/${clusterId}/consumer-groups/http-reader-${index}`);
+      if (response.status === 404) group = `http-reader-${index}`;
+    }
+    expect(group).not.toBe("");
+    const headers = { "content-type": "application/vnd.kafka.v2+json" };
+    const created = await fetch(`${base(1)}/consumers/${group}`, { method: "POST", headers, body: JSON.stringify({ name: "reader", format: "binary", "auto.offset.reset": "earliest" }) });
+    expect(created.status).toBe(200);
+    const instance = `${base(1)}/consumers/${group}/instances/reader`;
+    expect((await fetch(`${instance}/subscription`, { method: "POST", headers, body: JSON.stringify({ topics: [topic] }) })).status).toBe(204);
+    const seen = new Map<string, string>();
+    await cluster.waitFor("every record through the consumer instance", async () => {
+      const response = await fetch(`${instance}/records?timeout=1000&max_bytes=1048576`);
+      if (response.status !== 200) return undefined;
+      for (const record of (await response.json()) as { partition: number; offset: number; value: string }[]) seen.set(`${record.partition}/${record.offset}`, record.value);
+      return seen.size >= expected.length ? true : undefined;
+    });
+    for (const entry of expected) expect(seen.get(`${entry.partition}/${entry.offset}`)).toBe(b64(entry.value));
+    expect((await fetch(instance, { method: "DELETE" })).status).toBe(204);
+  }, 60_000);
+
   test("a group coordinated elsewhere: 421 naming the coordinator, whose node answers", async () => {
     let misdirected = 0;
     for (let index = 0; index < 12; index++) {
