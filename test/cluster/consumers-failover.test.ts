@@ -10,14 +10,15 @@
 // partition from 0 to the end: nothing skipped.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Kafka, logLevel, type Consumer as KafkajsConsumer } from "kafkajs";
 import { CreateTopicsApi } from "../../src/protocol/generated/create-topics.ts";
 import { FindCoordinatorApi } from "../../src/protocol/generated/find-coordinator.ts";
 import { spawnLines, type LineProcess } from "../../src/testing/processes.ts";
-import { checkQueue, summarize, type Attempt, type ReadRecord } from "../../src/testing/queue-checker.ts";
+import { checkQueue, summarize, type ReadRecord } from "../../src/testing/queue-checker.ts";
+import { parseAttempts } from "./attempts.ts";
 import { startCluster, type TestCluster } from "./harness.ts";
 
 const topic = "flow";
@@ -26,17 +27,6 @@ const python = "/usr/bin/python3";
 const producerScript = resolve(import.meta.dir, "clients/chaos_producer.py");
 const groupScript = resolve(import.meta.dir, "../compat/groups/confluent_group.py");
 const haveConfluent = existsSync(python) && Bun.spawnSync([python, "-c", "import confluent_kafka"]).exitCode === 0;
-
-function parseAttempts(path: string): Attempt[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8").split("\n").filter((line) => line.trim() !== "").map((line) => {
-    const entry = JSON.parse(line) as { value: string; producer: string; sequence: number; kind: string; partition?: number; offset?: number; error?: string };
-    const outcome = entry.kind === "ok"
-      ? { kind: "ok" as const, partition: entry.partition!, offset: BigInt(entry.offset!) }
-      : { kind: entry.kind as "failed" | "unknown", error: entry.error ?? "" };
-    return { value: entry.value, producer: entry.producer, sequence: entry.sequence, outcome };
-  });
-}
 
 /** The "M <partition> <offset> <value>" lines of a confluent_group.py consumer. */
 function pythonReads(consumer: LineProcess): ReadRecord[] {

@@ -221,6 +221,29 @@ test("many brokers: a re-registering broker leaves ISRs that keep another member
   await node.close();
 });
 
+test("controlled shutdown: leaderships move, then the broker is fenced with shouldShutDown and no heartbeat unfences it; a new registration does", async () => {
+  const node = await start(fresh());
+  const epochs = new Map<number, bigint>();
+  for (const id of [1, 2, 3]) epochs.set(id, await node.registerLive(id));
+  await node.admin.createTopic({ name: "t", numPartitions: 1, replicationFactor: 3, assignments: [[1, 2, 3]], configs: {} });
+  const answer = await node.controller.controlledShutdown({ brokerId: 1, brokerEpoch: epochs.get(1)! });
+  await node.publisher.waitForPublished(answer.offset);
+  expect(answer.value.shouldShutDown).toBe(true);
+  expect(partitionOf(node.image(), "t", 0)).toMatchObject({ leader: 2, isr: [2, 3] });
+  expect(node.image().brokers.get(1)).toMatchObject({ fenced: true, inControlledShutdown: true });
+  // Its heartbeats until the process stops leave it fenced (Kafka: fenced at SHUTDOWN_NOW).
+  const heartbeat = await node.controller.brokerHeartbeat({ brokerId: 1, brokerEpoch: epochs.get(1)!, currentMetadataOffset: node.image().offset });
+  expect(heartbeat.value.isFenced).toBe(true);
+  expect(node.image().brokers.get(1)!.fenced).toBe(true);
+  // The restarted process registers again and is unfenced by its heartbeat.
+  const again = await node.controller.registerBroker({ brokerId: 1, incarnationId: randomUuid(), endpoints: endpoint(9001), rack: null, cleanShutdown: true });
+  await node.publisher.waitForPublished(again.offset);
+  const unfenced = await node.controller.brokerHeartbeat({ brokerId: 1, brokerEpoch: again.value, currentMetadataOffset: again.offset });
+  await node.publisher.waitForPublished(unfenced.offset);
+  expect(node.image().brokers.get(1)).toMatchObject({ fenced: false, inControlledShutdown: false });
+  await node.close();
+});
+
 test("AlterPartition through the AlterPartitionSender: shrink and expand by the leader in its epochs; stale or wrong requests refused with Kafka's errors", async () => {
   const node = await start(fresh());
   for (const id of [1, 2, 3]) await node.registerLive(id);

@@ -75,7 +75,8 @@ function registered(image: MetadataImage, brokerId: number, brokerEpoch: bigint)
 /** A heartbeat; the value says whether the broker is (still) fenced. */
 export function brokerHeartbeat(image: MetadataImage, request: BrokerHeartbeatRequest): Outcome<{ isFenced: boolean }> {
   const broker = registered(image, request.brokerId, request.brokerEpoch);
-  if (!broker.fenced || request.currentMetadataOffset < broker.epoch) return { records: [], value: { isFenced: broker.fenced } };
+  // A broker fenced at the end of its controlled shutdown stays fenced until it registers again.
+  if (!broker.fenced || broker.inControlledShutdown || request.currentMetadataOffset < broker.epoch) return { records: [], value: { isFenced: broker.fenced } };
   return {
     records: [
       record("BrokerRegistrationChangeRecord", { brokerId: broker.id, brokerEpoch: broker.epoch, fenced: false }),
