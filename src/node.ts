@@ -148,18 +148,16 @@ export interface BrokerCore {
    */
   whenReady(): Promise<void>;
   /**
-   * Controlled shutdown (SIGTERM): ask the controller to move this broker's leaderships to other
-   * ISR members and wait — up to controlled.shutdown.timeout.ms — until it leads nothing. Skipped
-   * when controlled.shutdown.enable is false or no other broker is live (a one-node cluster).
+   * Controlled shutdown (SIGTERM), Kafka's one path: heartbeat wantShutDown until the controller
+   * answers shouldShutDown — it has moved this broker's leaderships to other ISR members, taken it
+   * out of the ISRs and fenced it, while this node still answers (NOT_LEADER_OR_FOLLOWER) what
+   * clients send meanwhile — bounded by controlled.shutdown.timeout.ms (on timeout it stops with
+   * what it still leads, as Kafka). Only when the controller could not be reached at all does it
+   * fall back to being fenced by its heartbeat connection closing (bounded by 2 s). Heartbeats stop
+   * either way. Skipped when controlled.shutdown.enable is false or no other broker is live (a
+   * one-node cluster).
    */
   controlledShutdown(): Promise<void>;
-  /**
-   * Before a clean shutdown of a cluster member: stop heartbeating and have the controller fence
-   * this broker now (its leaderships move to other ISR members while this node still answers,
-   * with NOT_LEADER_OR_FOLLOWER, what clients send meanwhile); waits until this node's image shows
-   * it, at most `timeoutMs`. Nothing on one node.
-   */
-  handOver(timeoutMs: number): Promise<void>;
   /** Stop groups, replicas and the metadata log (the LogManager is the caller's to close). */
   close(): Promise<void>;
 }
@@ -279,6 +277,20 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     await closeAll().catch(() => {});
     throw error;
   }
+  /**
+   * The fallback of a controlled shutdown that never reached the controller: stop heartbeating and
+   * close the heartbeat connection (a controller fences a broker at once when it closes; the local
+   * controller is asked directly), waiting until this node's image shows it fenced, bounded.
+   */
+  const fenceByClosedHeartbeat = async (epoch: bigint, timeoutMs: number) => {
+    if (!cluster) return;
+    const deadline = Date.now() + timeoutMs;
+    const fenced = () => publisher.image.brokers.get(nodeId)?.fenced !== false;
+    if (controller.isActive) await controller.fenceBroker(nodeId, epoch).catch(() => {});
+    else cluster.peers.disconnect(metadataLog.leader.leaderId, "heartbeat");
+    while (!fenced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    log.info(fenced() ? "controller unreachable: fenced by closing the heartbeat connection" : "controller unreachable: stopping unfenced", { brokerEpoch: String(epoch) });
+  };
   return {
     metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
     alterPartitionSender,
@@ -317,24 +329,13 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       await replicas.recovered();
       await groups.partitions.loaded();
     },
-    controlledShutdown: () => shutDownControlled({
-      nodeId, brokerEpoch, admin, image: () => publisher.image,
-      enabled: config["controlled.shutdown.enable"], timeoutMs: config["controlled.shutdown.timeout.ms"],
-    }),
-    async handOver(timeoutMs) {
-      if (!lifecycle || !cluster || brokerEpoch === null) return;
-      const epoch = brokerEpoch;
-      lifecycle.close();
-      const deadline = Date.now() + timeoutMs;
-      const fenced = () => publisher.image.brokers.get(nodeId)?.fenced !== false;
-      if (controller.isActive) {
-        await controller.fenceBroker(nodeId, epoch).catch(() => {});
-      } else {
-        // The controller fences a broker at once when its heartbeat connection closes.
-        cluster.peers.disconnect(metadataLog.leader.leaderId, "heartbeat");
-      }
-      while (!fenced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      log.info(fenced() ? "handed over: fenced, leaderships moved" : "hand-over timed out; stopping anyway", { brokerEpoch: String(epoch) });
+    async controlledShutdown() {
+      const outcome = await shutDownControlled({
+        nodeId, brokerEpoch, admin, image: () => publisher.image,
+        enabled: config["controlled.shutdown.enable"], timeoutMs: config["controlled.shutdown.timeout.ms"],
+      });
+      lifecycle?.close();
+      if (outcome === "unreachable" && cluster && brokerEpoch !== null) await fenceByClosedHeartbeat(brokerEpoch, 2000);
     },
     close: closeAll,
   };
@@ -349,27 +350,39 @@ interface ControlledShutdownOptions {
   timeoutMs: number;
 }
 
-/** The broker side of a controlled shutdown (see BrokerCore.controlledShutdown). */
-async function shutDownControlled(options: ControlledShutdownOptions): Promise<void> {
+/**
+ * The broker side of a controlled shutdown (see BrokerCore.controlledShutdown): "done" once the
+ * controller answered shouldShutDown and this node's image shows it fenced, "timedOut" when it
+ * answered but still left leaderships at the deadline, "unreachable" when no request was answered,
+ * "skipped" when disabled or no other broker is live.
+ */
+async function shutDownControlled(options: ControlledShutdownOptions): Promise<"done" | "timedOut" | "unreachable" | "skipped"> {
   const { nodeId, brokerEpoch } = options;
-  if (!options.enabled || brokerEpoch === null) return;
+  if (!options.enabled || brokerEpoch === null) return "skipped";
   const others = [...options.image().brokers.values()].some((broker) => broker.id !== nodeId && !broker.fenced);
-  if (!others) return;
+  if (!others) return "skipped";
   const started = performance.now();
   const deadline = started + options.timeoutMs;
+  let answered = false;
   while (performance.now() < deadline) {
     try {
       const answer = await options.admin.controlledShutdown(nodeId, brokerEpoch);
+      answered = true;
       if (answer.shouldShutDown) {
-        log.info("controlled shutdown: leaderships moved", { ms: Math.round(performance.now() - started) });
-        return;
+        // The controller's records (leaderships moved, this broker fenced) reach this node's image
+        // before it stops, so its replicas step down while it still answers clients.
+        const applied = Math.min(deadline, performance.now() + 2000);
+        while (options.image().brokers.get(nodeId)?.fenced === false && performance.now() < applied) await new Promise((resolve) => setTimeout(resolve, 10));
+        log.info("controlled shutdown: leaderships moved, fenced", { ms: Math.round(performance.now() - started) });
+        return "done";
       }
     } catch (error) {
       log.warn("controlled shutdown request failed; retrying", { error: String(error) });
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(0, deadline - performance.now()))));
   }
-  log.warn("controlled shutdown timed out; stopping with leaderships left", { timeoutMs: options.timeoutMs });
+  log.warn(answered ? "controlled shutdown timed out; stopping with leaderships left" : "controlled shutdown: the controller could not be reached", { timeoutMs: options.timeoutMs });
+  return answered ? "timedOut" : "unreachable";
 }
 
 async function waitForLiveBrokers(publisher: MetadataPublisher, wanted: number, timeoutMs: number): Promise<void> {
@@ -641,9 +654,6 @@ async function startLocked(
           }
         }
         try {
-          // Then it stops heartbeating and is fenced at once (out of every ISR) while it still
-          // answers (one node, or a simulated crash: nothing).
-          if (options.controlledShutdown !== false) await startedCore.handOver(2000).catch((error: unknown) => log.warn("hand-over failed", { error: String(error) }));
           for (const stop of started.splice(0).reverse()) await stop();
         } finally {
           lock.release();

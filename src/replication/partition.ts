@@ -512,18 +512,22 @@ export class Partition {
   /**
    * The leader said this log diverges from its own (`divergingEpoch`): truncate to where they
    * agree — min(leader's end of that epoch, own end of it), the high watermark when the leader
-   * knows no epoch that old — never below the high watermark (asserted). Returns the offset.
+   * knows no epoch that old — never below the high watermark (asserted), unless the topic allows
+   * unclean leader election (then committed records may be lost, with a warning). Returns the offset.
    */
   async truncateOnDivergence(diverging: EpochEndOffset): Promise<bigint> {
     assert(this.roleValue === "follower", `${this.topic}-${this.partition}: truncation on a ${this.roleValue}`);
     const highWatermark = this.log.highWatermark;
-    const offset = followerTruncationOffset(this.log.epochEntries(), this.log.logEndOffset, diverging, highWatermark);
-    assert(offset >= highWatermark, () => `${this.topic}-${this.partition}: truncation to ${offset} below the high watermark ${highWatermark}`);
+    const unclean = this.config["unclean.leader.election.enable"];
+    const offset = followerTruncationOffset(this.log.epochEntries(), this.log.logEndOffset, diverging, highWatermark, unclean);
+    if (offset < highWatermark) {
+      this.logger.warn("truncating below the high watermark: an unclean leader election lost committed records", { offset: String(offset), highWatermark: String(highWatermark) });
+    }
     if (offset < this.log.logEndOffset) {
       this.logger.info("truncating to the leader's log", { offset: String(offset), logEndOffset: String(this.log.logEndOffset), divergingEpoch: diverging.epoch, leaderEndOffset: String(diverging.endOffset) });
       await this.log.truncateTo(offset);
       // Truncation cuts whole batches; the high watermark is always at a batch boundary.
-      assert(this.log.logEndOffset >= highWatermark, () => `${this.topic}-${this.partition}: truncated to ${this.log.logEndOffset}, below the high watermark ${highWatermark}`);
+      assert(unclean || this.log.logEndOffset >= highWatermark, () => `${this.topic}-${this.partition}: truncated to ${this.log.logEndOffset}, below the high watermark ${highWatermark}`);
     }
     return offset;
   }

@@ -204,11 +204,11 @@ export class QuorumController {
   // ----- brokers and producer ids --------------------------------------------------------------
 
   registerBroker(request: BrokerRegistrationRequest): Promise<ControllerResult<bigint>> {
-    return this.run((image) => registerBroker(image, request, this.log.nextOffset));
+    return this.run((image) => registerBroker(image, request, this.log.nextOffset, this.uncleanDefault));
   }
 
   brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<ControllerResult<{ isFenced: boolean }>> {
-    return this.run((image) => brokerHeartbeat(image, request));
+    return this.run((image) => brokerHeartbeat(image, request, this.uncleanDefault));
   }
 
   /** Controlled shutdown: move the broker's leaderships away; answers whether it may stop now. */
@@ -217,8 +217,13 @@ export class QuorumController {
   }
 
   /** Fence broker `brokerId` of registration `brokerEpoch` (session timeout, heartbeat connection closed). */
+  /** This controller's unclean.leader.election.enable (topic overrides and dynamic defaults win). */
+  private get uncleanDefault(): boolean {
+    return this.config.values["unclean.leader.election.enable"];
+  }
+
   fenceBroker(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<boolean>> {
-    return this.run((image) => fenceBroker(image, brokerId, brokerEpoch));
+    return this.run((image) => fenceBroker(image, brokerId, brokerEpoch, this.uncleanDefault));
   }
 
   /** The committed image (what fencing decisions compare against). */
