@@ -7,7 +7,8 @@
 
 import type { LoadedBrokerConfig } from "../config/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import type { ControllerResult, CreatedTopic, CreateTopicRequest, ProducerIdBlock, QuorumController } from "./controller/index.ts";
+import type { AclBinding, AclBindingFilter } from "../security/acl.ts";
+import type { ControllerResult, CreatedTopic, CreateTopicRequest, ItemResult, ProducerIdBlock, QuorumController, ScramDeletion, ScramUpsertion, UserResult } from "./controller/index.ts";
 import type { TopicImage } from "./image.ts";
 import type { MetadataPublisher } from "./publisher.ts";
 
@@ -51,6 +52,21 @@ export class ClusterAdmin {
 
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ProducerIdBlock> {
     return this.applied(this.controller.allocateProducerIds(brokerId, brokerEpoch));
+  }
+
+  /** AlterUserScramCredentials: one result per user. */
+  alterScramCredentials(deletions: readonly ScramDeletion[], upsertions: readonly ScramUpsertion[]): Promise<UserResult[]> {
+    return this.applied(this.controller.alterScramCredentials(deletions, upsertions));
+  }
+
+  /** CreateAcls: one result per binding. */
+  createAcls(bindings: readonly AclBinding[]): Promise<ItemResult[]> {
+    return this.applied(this.controller.createAcls(bindings));
+  }
+
+  /** DeleteAcls: per filter, the bindings it removed. */
+  deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[][]> {
+    return this.applied(this.controller.deleteAcls(filters));
   }
 
   isAlreadyExists(error: unknown): boolean {

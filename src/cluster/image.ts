@@ -11,6 +11,8 @@
 // A record that does not fit the image (a partition of an unknown topic, a duplicate topic id…)
 // is a bug or a damaged log: it throws, and the image stays as it was.
 
+import type { AclBinding } from "../security/acl.ts";
+import type { ScramCredential } from "../security/scram.ts";
 import { assert } from "../util/assert.ts";
 import { ConfigResourceType, type Endpoint, type MetadataRecord, type RecordData } from "./records.ts";
 import { isInternalTopic } from "./topic-name.ts";
@@ -62,6 +64,10 @@ export interface MetadataImage {
   readonly brokerConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** The first producer id of the next block to hand out. */
   readonly nextProducerId: bigint;
+  /** SCRAM credentials: user → mechanism id → credential (UserScramCredentialRecord). */
+  readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredential>>;
+  /** ACL bindings by id (AccessControlEntryRecord). */
+  readonly acls: ReadonlyMap<string, AclBinding>;
 }
 
 /**
@@ -80,6 +86,9 @@ export interface MetadataDelta {
   readonly changedTopicConfigs: Set<string>;
   readonly changedBrokers: Set<number>;
   producerIdsChanged: boolean;
+  /** Users whose SCRAM credentials changed (a SASL session of theirs may need to re-authenticate). */
+  readonly changedScramUsers: Set<string>;
+  aclsChanged: boolean;
 }
 
 export const emptyImage: MetadataImage = Object.freeze({
@@ -90,6 +99,8 @@ export const emptyImage: MetadataImage = Object.freeze({
   topicsById: new Map(),
   brokerConfigs: new Map(),
   nextProducerId: 0n,
+  scramCredentials: new Map(),
+  acls: new Map(),
 });
 
 export function emptyDelta(): MetadataDelta {
@@ -100,12 +111,15 @@ export function emptyDelta(): MetadataDelta {
     changedTopicConfigs: new Set(),
     changedBrokers: new Set(),
     producerIdsChanged: false,
+    changedScramUsers: new Set(),
+    aclsChanged: false,
   };
 }
 
 export function isEmptyDelta(delta: MetadataDelta): boolean {
   return delta.createdTopics.size === 0 && delta.deletedTopics.size === 0 && delta.changedPartitions.size === 0
-    && delta.changedTopicConfigs.size === 0 && delta.changedBrokers.size === 0 && !delta.producerIdsChanged;
+    && delta.changedTopicConfigs.size === 0 && delta.changedBrokers.size === 0 && !delta.producerIdsChanged
+    && delta.changedScramUsers.size === 0 && !delta.aclsChanged;
 }
 
 /** `into` ∪ `from` (for publishers that apply several batches before notifying). */
@@ -120,6 +134,8 @@ export function mergeDelta(into: MetadataDelta, from: MetadataDelta): void {
   for (const name of from.changedTopicConfigs) into.changedTopicConfigs.add(name);
   for (const id of from.changedBrokers) into.changedBrokers.add(id);
   into.producerIdsChanged ||= from.producerIdsChanged;
+  for (const user of from.changedScramUsers) into.changedScramUsers.add(user);
+  into.aclsChanged ||= from.aclsChanged;
 }
 
 /** A topic being changed by the current apply: its own copies, frozen into a TopicImage at the end. */
@@ -143,6 +159,8 @@ class ImageBuilder {
   /** Names created (→ id) or removed (→ null) by this apply. */
   private readonly names = new Map<string, string | null>();
   private nextProducerId: bigint;
+  private scramCredentials: Map<string, ReadonlyMap<number, ScramCredential>> | null = null;
+  private acls: Map<string, AclBinding> | null = null;
 
   constructor(private readonly base: MetadataImage) {
     this.nextProducerId = base.nextProducerId;
@@ -187,7 +205,43 @@ class ImageBuilder {
       case "RemoveTopicRecord": return this.removeTopic(metadataRecord.data);
       case "ProducerIdsRecord": return this.advanceProducerIds(metadataRecord.data);
       case "NoOpRecord": return;
+      case "UserScramCredentialRecord": return this.putScramCredential(metadataRecord.data);
+      case "RemoveUserScramCredentialRecord": return this.removeScramCredential(metadataRecord.data);
+      case "AccessControlEntryRecord": return this.putAcl(metadataRecord.data);
+      case "RemoveAccessControlEntryRecord": return this.removeAcl(metadataRecord.data);
     }
+  }
+
+  private putScramCredential(data: RecordData["UserScramCredentialRecord"]): void {
+    assert(data.mechanism === 1 || data.mechanism === 2, `UserScramCredentialRecord with mechanism ${data.mechanism}`);
+    this.scramCredentials ??= new Map(this.base.scramCredentials);
+    const forUser = new Map(this.scramCredentials.get(data.name) ?? []);
+    forUser.set(data.mechanism, { mechanism: data.mechanism, salt: data.salt, storedKey: data.storedKey, serverKey: data.serverKey, iterations: data.iterations });
+    this.scramCredentials.set(data.name, forUser);
+    this.delta.changedScramUsers.add(data.name);
+  }
+
+  private removeScramCredential(data: RecordData["RemoveUserScramCredentialRecord"]): void {
+    this.scramCredentials ??= new Map(this.base.scramCredentials);
+    const forUser = new Map(this.scramCredentials.get(data.name) ?? []);
+    assert(forUser.delete(data.mechanism), `RemoveUserScramCredentialRecord for ${data.name}/${data.mechanism}, which has none`);
+    if (forUser.size === 0) this.scramCredentials.delete(data.name);
+    else this.scramCredentials.set(data.name, forUser);
+    this.delta.changedScramUsers.add(data.name);
+  }
+
+  private putAcl(data: RecordData["AccessControlEntryRecord"]): void {
+    this.acls ??= new Map(this.base.acls);
+    assert(!this.acls.has(data.id), `AccessControlEntryRecord for existing id ${data.id}`);
+    const { id, ...binding } = data;
+    this.acls.set(id, Object.freeze(binding));
+    this.delta.aclsChanged = true;
+  }
+
+  private removeAcl(data: RecordData["RemoveAccessControlEntryRecord"]): void {
+    this.acls ??= new Map(this.base.acls);
+    assert(this.acls.delete(data.id), `RemoveAccessControlEntryRecord for unknown id ${data.id}`);
+    this.delta.aclsChanged = true;
   }
 
   private registerBroker(data: RecordData["RegisterBrokerRecord"]): void {
@@ -337,6 +391,8 @@ class ImageBuilder {
       topicsById,
       brokerConfigs: this.brokerConfigs ?? this.base.brokerConfigs,
       nextProducerId: this.nextProducerId,
+      scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
+      acls: this.acls ?? this.base.acls,
     });
   }
 }

@@ -23,6 +23,7 @@ import { assert } from "../util/assert.ts";
 import type { Logger } from "../util/logger.ts";
 import { CloseConnection } from "./handler.ts";
 import type { RequestMemoryPool } from "./request-memory.ts";
+import { plaintextSession, type Session } from "./session.ts";
 
 /** A response ready to be written: pieces in order, and what to run once they are written. */
 export interface OutboundResponse {
@@ -34,6 +35,8 @@ export interface ConnectionInfo {
   readonly remoteAddress: string;
   /** Aborted when the connection closes. */
   readonly signal: AbortSignal;
+  /** Listener, principal and SASL state (session.ts). */
+  readonly session: Session;
 }
 
 /** What the dispatcher answers for one frame. */
@@ -91,6 +94,8 @@ export class Connection implements ConnectionInfo {
   /** Cancels the wait for request memory, while this connection waits for it. */
   private cancelMemoryWait: (() => void) | null = null;
   private inFlightHighWater = 0;
+  /** Set by the listener right after construction (a plaintext one until then). */
+  session: Session = plaintextSession();
 
   constructor(
     private readonly socket: Socket<Connection>,
@@ -456,6 +461,14 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.closeAfterPending("the broker is shutting down");
     if (!this.closed) this.abort.abort();
+  }
+
+  /**
+   * Answer what was already read, then close (an authentication failure: the failed response goes
+   * out first, then the connection closes).
+   */
+  closeWhenAnswered(reason: string): void {
+    this.closeAfterPending(reason);
   }
 
   /** Bun `close` event (peer closed or error). */

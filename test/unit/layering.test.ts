@@ -22,6 +22,7 @@ const rank: Record<string, number> = {
   groups: 4,
   replication: 4,
   raft: 4,
+  security: 2.5,
   kafka: 5,
   http: 5,
   cli: 5,

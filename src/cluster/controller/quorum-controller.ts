@@ -31,6 +31,8 @@ import {
   type BrokerRegistrationRequest,
   type ProducerIdBlock,
 } from "./broker-operations.ts";
+import { alterScramCredentials, createAcls, deleteAcls, type ItemResult, type ScramDeletion, type ScramUpsertion, type UserResult } from "./security-operations.ts";
+import type { AclBinding, AclBindingFilter } from "../../security/acl.ts";
 import {
   alterTopicConfigs,
   createPartitions,
@@ -208,5 +210,19 @@ export class QuorumController {
 
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<ProducerIdBlock>> {
     return this.run((image) => allocateProducerIds(image, brokerId, brokerEpoch));
+  }
+
+  // ----- security: SCRAM credentials and ACLs --------------------------------------------------
+
+  alterScramCredentials(deletions: readonly ScramDeletion[], upsertions: readonly ScramUpsertion[]): Promise<ControllerResult<UserResult[]>> {
+    return this.run((image) => alterScramCredentials(image, deletions, upsertions));
+  }
+
+  createAcls(bindings: readonly AclBinding[]): Promise<ControllerResult<ItemResult[]>> {
+    return this.run((image) => createAcls(image, bindings, randomUuid));
+  }
+
+  deleteAcls(filters: readonly AclBindingFilter[]): Promise<ControllerResult<AclBinding[][]>> {
+    return this.run((image) => deleteAcls(image, filters));
   }
 }
