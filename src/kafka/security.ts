@@ -10,6 +10,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { AclOperation, clusterResourceName, ResourceType } from "../security/acl.ts";
 import { Authorizer, parseSuperUsers } from "../security/authorizer.ts";
 import type { UserCredentials } from "../security/sasl.ts";
+import { coordinatorError } from "./coordinator-check.ts";
 import type { RequestContext } from "./handler.ts";
 
 export interface BrokerSecurity {
@@ -72,3 +73,59 @@ export const authorizationError = {
   cluster: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
   transactionalId: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
 } as const;
+
+/** CREATE on the cluster or on the topic (CreateTopics, auto-creation). */
+export function authorizeCreateTopic(ctx: RequestContext, topic: string): boolean {
+  return authorizeCluster(ctx, AclOperation.CREATE) || authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, topic);
+}
+
+export const authorizeTopic = (ctx: RequestContext, operation: number, topic: string): boolean => authorize(ctx, operation, ResourceType.TOPIC, topic);
+export const authorizeGroup = (ctx: RequestContext, operation: number, group: string): boolean => authorize(ctx, operation, ResourceType.GROUP, group);
+
+/** Whether the request's records carry a producer id (an idempotent or transactional producer): the first batch's header says. */
+export function hasProducerId(records: Uint8Array | null): boolean {
+  // RecordBatch v2: producerId is the int64 at byte 43; -1 when the producer is not idempotent.
+  if (records === null || records.length < 51 || records[16] !== 2) return false;
+  return (records[43]! & 0x80) === 0;
+}
+
+/** Operations a resource type has, for authorized-operations bit fields (Kafka's lists). */
+const operationsOf: Record<number, readonly number[]> = {
+  [ResourceType.TOPIC]: [AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DELETE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS],
+  [ResourceType.GROUP]: [AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS],
+  [ResourceType.CLUSTER]: [AclOperation.CREATE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.CLUSTER_ACTION, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE, AclOperation.CREATE_TOKENS, AclOperation.DESCRIBE_TOKENS],
+};
+
+/** Kafka's "authorized operations" of a resource: bit N set when operation id N is allowed. */
+export function authorizedOperations(ctx: RequestContext, resourceType: number, resourceName: string): number {
+  let bits = 0;
+  for (const operation of operationsOf[resourceType] ?? []) {
+    if (authorize(ctx, operation, resourceType, resourceName)) bits |= 1 << operation;
+  }
+  return bits;
+}
+
+/** What a response carries when the client did not ask for authorized operations. */
+export const authorizedOperationsOmitted = -2147483648;
+
+/**
+ * The error a group request gets before reaching the coordinator: GROUP_AUTHORIZATION_FAILED when
+ * the principal may not do `operation` on the group (Kafka checks this first), else the
+ * coordinator check (coordinator-check.ts).
+ */
+export function groupRequestError(ctx: RequestContext, groupId: string, operation: number): number {
+  if (!authorizeGroup(ctx, operation, groupId)) return ErrorCode.GROUP_AUTHORIZATION_FAILED;
+  return coordinatorError(ctx.broker, groupId);
+}
+
+/**
+ * Access to a config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs): a topic's
+ * configs need the operation on the topic, a broker's on the cluster. NONE or the refusal code.
+ */
+export function configAccessError(ctx: RequestContext, configResourceType: number, name: string, operation: number): number {
+  const topicConfigResource = 2;
+  if (configResourceType === topicConfigResource) {
+    return authorizeTopic(ctx, operation, name) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
+  return authorizeCluster(ctx, operation) ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+}

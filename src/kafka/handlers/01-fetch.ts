@@ -29,6 +29,8 @@ import { READ_COMMITTED, waitForData, type Partition } from "../../replication/i
 import { assert } from "../../util/assert.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic } from "../security.ts";
 
 /** No data is an empty record set (size 0), never null: librdkafka rejects a size of -1. */
 const noRecords = new Uint8Array(0);
@@ -74,7 +76,9 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
         errorCode: missing,
         leaderHint: null,
       };
-      if (metadata) {
+      if (metadata && !authorizeTopic(ctx, AclOperation.READ, metadata.name)) {
+        want.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      } else if (metadata) {
         try {
           want.replica = replicas.leaderPartition(metadata.name, partition.partition, ctx.version >= 9 ? partition.currentLeaderEpoch : -1);
           want.errorCode = ErrorCode.NONE;

@@ -9,7 +9,8 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetFetchApi } from "../../protocol/generated/offset-fetch.ts";
 import type { OffsetFetchResult } from "../../groups/index.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 function toWire(result: OffsetFetchResult, version: number) {
@@ -35,7 +36,7 @@ export default defineHandler({
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((group) => {
-          const notHere = coordinatorError(ctx.broker, group.groupId);
+          const notHere = groupRequestError(ctx, group.groupId, AclOperation.DESCRIBE);
           if (!groups || notHere !== ErrorCode.NONE) return { groupId: group.groupId, topics: [], errorCode: notHere };
           const wanted = group.topics?.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes })) ?? null;
           const result = groups.coordinator.fetchOffsets(group.groupId, wanted);
@@ -43,7 +44,7 @@ export default defineHandler({
         }),
       };
     }
-    const notHere = coordinatorError(ctx.broker, request.groupId);
+    const notHere = groupRequestError(ctx, request.groupId, AclOperation.DESCRIBE);
     if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: [], errorCode: notHere };
     const wanted = request.topics?.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes })) ?? null;
     const result = groups.coordinator.fetchOffsets(request.groupId, wanted);

@@ -7,7 +7,8 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupDescribeApi } from "../../protocol/generated/consumer-group-describe.ts";
 import type { TopicPartitions } from "../../groups/index.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -26,7 +27,7 @@ export default defineHandler({
     return {
       throttleTimeMs: 0,
       groups: request.groupIds.map((groupId) => {
-        const notHere = coordinatorError(ctx.broker, groupId);
+        const notHere = groupRequestError(ctx, groupId, AclOperation.DESCRIBE);
         const group = notHere === ErrorCode.NONE ? groups?.consumerGroups.group(groupId) : undefined;
         if (!groups || !group) {
           return {
