@@ -145,6 +145,8 @@ export class ScramServer {
   constructor(
     readonly mechanism: ScramMechanism,
     private readonly lookup: CredentialLookup,
+    /** The server's part of the nonce (tests inject RFC 7677's). */
+    private readonly serverNonce: () => string = () => randomBytes(24).toString("base64url"),
   ) {}
 
   get isComplete(): boolean {
@@ -152,8 +154,8 @@ export class ScramServer {
   }
 
   step(message: Uint8Array): Uint8Array {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(message);
     try {
+      const text = new TextDecoder("utf-8", { fatal: true }).decode(message);
       if (this.state === "first") return new TextEncoder().encode(this.first(text));
       if (this.state === "final") return new TextEncoder().encode(this.final(text));
       throw new ScramError(`no step expected (${this.state})`);
@@ -180,7 +182,7 @@ export class ScramServer {
     const salt = this.credential?.salt ?? hmac("sha256", fakeSaltSecret, `${this.mechanism.name}:${this.user}`);
     const iterations = this.credential?.iterations ?? 8192;
     this.clientNonce = clientNonce;
-    this.nonce = clientNonce + randomBytes(24).toString("base64url");
+    this.nonce = clientNonce + this.serverNonce();
     this.serverFirst = `r=${this.nonce},s=${Buffer.from(salt).toString("base64")},i=${iterations}`;
     this.state = "final";
     return this.serverFirst;
