@@ -39,6 +39,7 @@ import { createBrokerSecurity } from "./kafka/security.ts";
 import { parseBootstrapUsers, upsertionOf } from "./security/bootstrap-users.ts";
 import { listenerTlsFromConfig, type ListenerTls } from "./security/tls.ts";
 import { LocalBackend } from "./http/local-backend.ts";
+import { HttpAuth } from "./http/auth.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { raiseDescriptorLimit } from "./native/libc.ts";
@@ -342,6 +343,14 @@ async function startLocked(
         clusterId: meta.clusterId,
         nodeId: meta.nodeId,
         log: createLogger("http"),
+        auth: new HttpAuth({
+          methods: config["http.authentication.methods"],
+          openPaths: config["http.authentication.open.paths"],
+          authorizer: broker.security!.authorizer,
+          credentials: broker.security!.credentials,
+          bearerTokensPath: config["http.bearer.tokens.location"],
+          onFailure: () => broker.metrics?.failedAuthentications.inc({ listener: "HTTP" }),
+        }),
       }));
     const openHttp = http;
     started.push(() => openHttp.close());
