@@ -13,8 +13,9 @@ import { fetchScenario } from "./scenarios/fetch.ts";
 import { realClientScenario } from "./scenarios/real-client.ts";
 import { startupScenario } from "./scenarios/startup.ts";
 import { httpScenario } from "./scenarios/http.ts";
+import { securityScenario } from "./scenarios/security.ts";
 
-export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario, httpScenario];
+export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario, httpScenario, securityScenario];
 
 function usage(): string {
   const flags = Object.entries(defaultParams)

@@ -275,7 +275,7 @@ async function startLocked(
   const listeners = config.listeners.map((entry) => parseListener("listeners", entry));
   const advertisedListeners = config["advertised.listeners"].map((entry) => parseListener("advertised.listeners", entry));
   const kafkaListeners = await startupStep("bad listeners", () =>
-    kafkaListenersOf(listeners, config["listener.security.protocol.map"], loaded.explicit.has("listener.security.protocol.map")));
+    kafkaListenersOf(listeners, config["listener.security.protocol.map"], loaded.explicit.has("listener.security.protocol.map"), controllerListenerNames(config)));
   const primary = kafkaListeners.find((listener) => listener.name === "PLAINTEXT") ?? kafkaListeners[0];
   if (!primary) throw new StartupError("listeners has no Kafka listener (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)");
   const tls = kafkaListeners.some((listener) => usesTls(listener.securityProtocol))
@@ -405,4 +405,12 @@ async function bootstrapUsers(broker: BrokerContext): Promise<void> {
   const failed = results.find((result) => result.errorCode !== ErrorCode.NONE);
   if (failed) throw new StartupError(`bootstrap.scram.users: ${failed.user}: ${failed.errorMessage ?? `error ${failed.errorCode}`}`);
   log.info("created bootstrap SCRAM users", { users: missing.map((user) => `${user.name} (${user.mechanism.name})`).join(", ") });
+}
+
+/** controller.listener.names when the configuration has that key (the controller quorum's), else CONTROLLER. */
+function controllerListenerNames(config: LoadedBrokerConfig["values"]): string[] {
+  const names = (config as unknown as Record<string, unknown>)["controller.listener.names"];
+  if (Array.isArray(names)) return names.map((name) => String(name).toUpperCase());
+  if (typeof names === "string" && names !== "") return names.split(",").map((name) => name.trim().toUpperCase());
+  return ["CONTROLLER"];
 }

@@ -15,7 +15,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { run, startBroker, type Broker } from "../helpers/broker.ts";
-import { makeTestCertificates, type TestCertificates } from "../helpers/certs.ts";
+import { makeTestCertificates, type TestCertificates } from "../../src/testing/certificates.ts";
 
 let broker: Broker;
 let certs: TestCertificates;

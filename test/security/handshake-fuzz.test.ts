@@ -11,7 +11,7 @@ import { MetadataApi, SaslAuthenticateApi, SaslHandshakeApi } from "../../src/pr
 import { ScramClient, scramMechanismByName } from "../../src/security/scram.ts";
 import { prng } from "../../src/testing/record-batches.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
-import { makeTestCertificates, type TestCertificates } from "../helpers/certs.ts";
+import { makeTestCertificates, type TestCertificates } from "../../src/testing/certificates.ts";
 import { connectTo } from "../helpers/connection.ts";
 import { decodeResponse, encodeRequest, RawConnection } from "../helpers/raw-wire.ts";
 

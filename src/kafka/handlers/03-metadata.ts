@@ -1,5 +1,5 @@
 // Metadata (key 3), v0-v12, from the published metadata image: the live (unfenced) brokers with
-// their PLAINTEXT endpoints, the controller, and per partition its leader (-1 and
+// their endpoints of the listener the request came in on, the controller, and per partition its leader (-1 and
 // LEADER_NOT_AVAILABLE when it has none), leader epoch, replicas, in-sync replicas and offline
 // replicas (on brokers that are fenced or not registered). Topics carry their UUID ids (v10+). A
 // null topic list (v1+), or an empty one in v0, means every topic. Unknown topics are auto-created

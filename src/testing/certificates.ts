@@ -1,4 +1,4 @@
-// Test certificates made at run time with openssl (scripts/setup.sh installs it): nothing private
+// Test certificates (tests and bench/) made at run time with openssl (scripts/setup.sh installs it): nothing private
 // is committed. One directory per call, removed by `cleanup()`:
 //   ca.pem / ca.key              the trusted test CA
 //   server.pem + server.key      localhost / 127.0.0.1, signed by the CA; keystore.pem = key + chain
