@@ -26,7 +26,7 @@ import { KafkaConnection } from "../src/client/connection.ts";
 import { ErrorCode } from "../src/protocol/errors.ts";
 import { HeartbeatApi, JoinGroupApi, LeaveGroupApi, SyncGroupApi } from "../src/protocol/generated/index.ts";
 import { LogCleaner } from "../src/storage/cleaner.ts";
-import { encodeBatch, type LogRecord } from "../src/storage/cleaner-records.ts";
+import { encodeBatch, type LogRecord } from "../src/protocol/record-batch.ts";
 import { openPartitionLog, realFs } from "../src/storage/index.ts";
 import { startBroker } from "./kafka/broker.ts";
 import { machineInfo, machineMarkdown } from "./lib/machine.ts";
@@ -266,7 +266,7 @@ async function compactionBench(): Promise<void> {
     for (let index = 0; index < recordsPerBatch; index++, sequence++) {
       records.push({ offset: BigInt(index), timestamp, key: encoder.encode(`key-${sequence % keys}`), value, headers: new Uint8Array([0]) });
     }
-    pool.push(encodeBatch(native, records));
+    pool.push(encodeBatch(records));
   }
   let next = 0;
   const batch = () => pool[next++ % pool.length]!;

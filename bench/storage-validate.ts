@@ -8,9 +8,9 @@
 //   bun bench/storage-validate.ts     RUNNEL_BENCH_BATCHES=200000 (default) batches per round
 
 import { native } from "../src/native/index.ts";
-import { validateIncomingBatches } from "../src/storage/batch-header.ts";
+import { validateIncomingBatches } from "../src/protocol/record-batch.ts";
 import { openPartitionLog } from "../src/storage/index.ts";
-import { walkRecords } from "../src/storage/record-walk.ts";
+import { walkRecords } from "../src/protocol/record-batch.ts";
 import { testTopicConfig } from "../src/testing/log-harness.ts";
 import { setLogLevel } from "../src/util/logger.ts";
 import { batchPool, median, removeScratch, scratchDirectory } from "./storage-common.ts";

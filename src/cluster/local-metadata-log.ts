@@ -21,7 +21,7 @@ import { LONG_MAX, topicDefaults, type BrokerConfig, type TopicConfig } from "..
 import type { NativeApi } from "../native/types.ts";
 import { native as defaultNative } from "../native/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { batchesIn, decodeBatchRecords, encodeBatch, type LogRecord } from "../storage/cleaner-records.ts";
+import { batchesIn, decodeLogRecords, encodeBatch, type LogRecord } from "../protocol/record-batch.ts";
 import { join } from "node:path";
 import { clusterMetadataTopic, DamagedDataError, openPartitionLog, realFs, type Log, type StorageFs } from "../storage/index.ts";
 import { assert } from "../util/assert.ts";
@@ -226,7 +226,7 @@ export class LocalMetadataLog implements MetadataLog {
 
   private decodeStored(bytes: Uint8Array, baseOffset: bigint): CommittedBatch {
     const header = batchesIn(bytes).next().value!.header;
-    const stored = decodeBatchRecords(bytes, header);
+    const stored = decodeLogRecords(bytes, header);
     if (stored === null) throw new Error(`__cluster_metadata-0: compressed batch at offset ${baseOffset}`);
     const records = stored.map((logRecord) => {
       if (logRecord.value === null) throw new Error(`__cluster_metadata-0: record at offset ${logRecord.offset} has no value`);
@@ -256,7 +256,7 @@ export class LocalMetadataLog implements MetadataLog {
     }));
     // Appended now (the storage log is a single writer), committed in the same order: one chain,
     // and each step's flush also covers the batches appended behind it (group commit).
-    const appended = this.log.append(encodeBatch(this.native, logRecords), { leaderEpoch: localEpoch });
+    const appended = this.log.append(encodeBatch(logRecords), { leaderEpoch: localEpoch });
     const committed = this.commitChain.then(async () => {
       const result = await appended;
       await this.log.flush();

@@ -20,7 +20,7 @@
 import { join } from "node:path";
 import type { NativeApi } from "../native/types.ts";
 import { verifyBatchCrc } from "../protocol/record-batch.ts";
-import { batchesIn, decodeBatchRecords, encodeBatch, type LogRecord } from "../storage/cleaner-records.ts";
+import { batchesIn, decodeLogRecords, encodeBatch, type LogRecord } from "../protocol/record-batch.ts";
 import type { StorageFs } from "../storage/index.ts";
 import { ConfigResourceType, decodeRecord, encodeRecord, record, type MetadataRecord } from "./records.ts";
 import type { MetadataImage } from "./image.ts";
@@ -117,7 +117,7 @@ export function encodeSnapshot(native: NativeApi, records: readonly MetadataReco
   // SnapshotHeaderRecord v0: version (int16), lastContainedLogTimestamp (int64), no tagged fields.
   const headerValue = new Uint8Array(11);
   new DataView(headerValue.buffer).setBigInt64(2, timestamp);
-  const parts = [encodeBatch(native, [controlRecord(0n, timestamp, snapshotHeaderType, headerValue)], control)];
+  const parts = [encodeBatch([controlRecord(0n, timestamp, snapshotHeaderType, headerValue)], control)];
   let pending: LogRecord[] = [];
   let pendingBytes = 0;
   let offset = 1n;
@@ -126,14 +126,14 @@ export function encodeSnapshot(native: NativeApi, records: readonly MetadataReco
     pending.push({ offset: offset++, timestamp, key: null, value, headers: noHeaders });
     pendingBytes += value.length;
     if (pendingBytes >= batchBytesTarget) {
-      parts.push(encodeBatch(native, pending, template));
+      parts.push(encodeBatch(pending, template));
       pending = [];
       pendingBytes = 0;
     }
   }
-  if (pending.length > 0) parts.push(encodeBatch(native, pending, template));
+  if (pending.length > 0) parts.push(encodeBatch(pending, template));
   // SnapshotFooterRecord v0: version (int16), no tagged fields.
-  parts.push(encodeBatch(native, [controlRecord(offset, timestamp, snapshotFooterType, new Uint8Array(3))], control));
+  parts.push(encodeBatch([controlRecord(offset, timestamp, snapshotFooterType, new Uint8Array(3))], control));
   const bytes = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
   let position = 0;
   for (const part of parts) {
@@ -144,7 +144,7 @@ export function encodeSnapshot(native: NativeApi, records: readonly MetadataReco
 }
 
 function controlType(batch: Uint8Array): number | null {
-  const records = decodeBatchRecords(batch);
+  const records = decodeLogRecords(batch);
   if (records === null || records.length !== 1 || records[0]!.key === null || records[0]!.key.length !== 4) return null;
   const key = records[0]!.key;
   return new DataView(key.buffer, key.byteOffset, key.length).getInt16(2);
@@ -159,7 +159,7 @@ export function decodeSnapshot(native: NativeApi, bytes: Uint8Array): MetadataRe
   let footer = false;
   for (const batch of batchesIn(bytes)) {
     if (footer) throw new Error("batches after the footer");
-    if (!verifyBatchCrc(batch.bytes, native.crc32c)) throw new Error(`CRC mismatch in the batch at offset ${batch.header.baseOffset}`);
+    if (!verifyBatchCrc(batch.bytes, native)) throw new Error(`CRC mismatch in the batch at offset ${batch.header.baseOffset}`);
     if (batch.header.baseOffset !== expected) throw new Error(`batch at offset ${batch.header.baseOffset}, expected ${expected}`);
     expected = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
     consumed += batch.bytes.length;
@@ -174,7 +174,7 @@ export function decodeSnapshot(native: NativeApi, bytes: Uint8Array): MetadataRe
       footer = true;
       continue;
     }
-    const stored = decodeBatchRecords(batch.bytes, batch.header);
+    const stored = decodeLogRecords(batch.bytes, batch.header);
     if (stored === null) throw new Error(`compressed batch at offset ${batch.header.baseOffset}`);
     for (const logRecord of stored) {
       if (logRecord.value === null) throw new Error(`record at offset ${logRecord.offset} has no value`);

@@ -14,9 +14,9 @@ import { native } from "../native/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Partition } from "../replication/partition.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
-import { batchesIn, decodeBatchRecords, encodeBatch, type LogRecord } from "../storage/cleaner-records.ts";
+import { batchesIn, decodeLogRecords, encodeBatch, type LogRecord } from "../protocol/record-batch.ts";
 import { DamagedDataError } from "../storage/segment.ts";
-import type { BatchHeader } from "../storage/batch-header.ts";
+import type { RecordBatchHeader } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger } from "../util/logger.ts";
 import type { GroupRecord, GroupStore } from "./group-store.ts";
@@ -78,7 +78,7 @@ export class OffsetsLog implements GroupStore {
       const leader = this.replicas.leaderPartition(OFFSETS_TOPIC, partition);
       // Like Kafka, a write not confirmed in time is answered REQUEST_TIMED_OUT (it may still
       // become durable: then it is seen when the partition is loaded again).
-      await leader.appendRecordsToLeader(encodeBatch(native, logRecords), { requiredAcks: this.syncWrites ? -1 : 1, timeoutMs: this.commitTimeoutMs });
+      await leader.appendRecordsToLeader(encodeBatch(logRecords), { requiredAcks: this.syncWrites ? -1 : 1, timeoutMs: this.commitTimeoutMs });
     } catch (error) {
       if (error instanceof KafkaError && error.code === ErrorCode.NOT_LEADER_OR_FOLLOWER) {
         throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this node no longer coordinates ${OFFSETS_TOPIC}-${partition}`);
@@ -136,12 +136,12 @@ export class OffsetsLog implements GroupStore {
 
   private applyBatch(
     partition: number,
-    batch: { header: BatchHeader; bytes: Uint8Array },
+    batch: { header: RecordBatchHeader; bytes: Uint8Array },
     cursor: bigint,
     apply: (record: GroupRecord) => void,
     totals: { records: number; skipped: number },
   ): void {
-    const decoded = decodeBatchRecords(batch.bytes, batch.header);
+    const decoded = decodeLogRecords(batch.bytes, batch.header);
     if (decoded === null) {
       totals.skipped += 1;
       logger.error("skipping a compressed batch in the offsets topic (never written by Runnel)", { partition: `${OFFSETS_TOPIC}-${partition}`, baseOffset: String(batch.header.baseOffset) });

@@ -10,18 +10,17 @@
 
 import { ErrorCode } from "../protocol/errors.ts";
 import type { ProduceRequestTopicProduceData } from "../protocol/generated/index.ts";
-import { Attribute, Field, logOverheadBytes } from "../storage/batch-header.ts";
+import { Field, attributesAt, batchSizeAt, isTransactional, logOverheadBytes } from "../protocol/record-batch.ts";
 
 /** Whether any batch of the records has the transactional bit (walks batch headers only). */
 export function holdsTransactionalBatch(records: Uint8Array | null): boolean {
   if (records === null) return false;
   let position = 0;
   while (position + Field.attributes + 2 <= records.length) {
-    const attributes = records[position + Field.attributes + 1]!;
-    if ((attributes & Attribute.transactional) !== 0) return true;
-    const length = (records[position + 8]! << 24) | (records[position + 9]! << 16) | (records[position + 10]! << 8) | records[position + 11]!;
-    if (length <= 0) return false; // malformed: the storage's validation answers it
-    position += length + logOverheadBytes;
+    if (isTransactional(attributesAt(records, position))) return true;
+    const size = batchSizeAt(records, position);
+    if (size <= logOverheadBytes) return false; // malformed: the storage's validation answers it
+    position += size;
   }
   return false;
 }

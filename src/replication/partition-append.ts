@@ -19,7 +19,7 @@
 // of an HTTP stream).
 
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { recordBatchLogOverheadBytes } from "../protocol/record-batch.ts";
+import { Field, batchHeaderBytes, batchSizeAt, int32At, logOverheadBytes } from "../protocol/record-batch.ts";
 import type { BrokerMetrics } from "../util/metrics.ts";
 import type { ReplicaManager } from "./replica-manager.ts";
 
@@ -41,16 +41,15 @@ export interface PartitionAppendResult {
 
 /** More bytes than the first batch's declared size (baseOffset and batchLength, then batchLength bytes). */
 export function holdsSeveralBatches(records: Uint8Array): boolean {
-  if (records.length < recordBatchLogOverheadBytes) return false; // the storage refuses it as CORRUPT_MESSAGE
-  // Big-endian int32 at byte 8, read by hand: a DataView over the fresh request buffer costs ~0.6 µs.
-  const batchLength = (records[8]! << 24) | (records[9]! << 16) | (records[10]! << 8) | records[11]!;
-  return batchLength >= 0 && recordBatchLogOverheadBytes + batchLength < records.length;
+  if (records.length < logOverheadBytes) return false; // the storage refuses it as CORRUPT_MESSAGE
+  const size = batchSizeAt(records, 0);
+  return size >= logOverheadBytes && size < records.length;
 }
 
 /** Records count of a RecordBatch v2 (int32 at byte 57), for the records-in counter. */
 function recordsCountOf(records: Uint8Array): number {
-  if (records.length < 61) return 0;
-  return (records[57]! << 24) | (records[58]! << 16) | (records[59]! << 8) | records[60]!;
+  if (records.length < batchHeaderBytes) return 0;
+  return int32At(records, Field.recordsCount);
 }
 
 /**

@@ -35,8 +35,8 @@ import type { NativeApi } from "../native/types.ts";
 import { assert } from "../util/assert.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
-import { Attribute, type BatchHeader } from "./batch-header.ts";
-import { deflateBatch, filteredBatch, forEachRecordView, inflateBatch } from "./cleaner-records.ts";
+import { Attribute, type RecordBatchHeader } from "../protocol/record-batch.ts";
+import { deflateBatch, filteredBatch, forEachRecordView, inflateBatch } from "../protocol/record-batch.ts";
 import type { StorageFs } from "./fs.ts";
 import { Log as LogClass, type Log } from "./partition-log.ts";
 import { swapSuffix } from "./recovery.ts";
@@ -285,7 +285,7 @@ export class LogCleaner {
   }
 
   /** Visits the segment's batches through a private fd, in slices, yielding between them. */
-  private async forEachBatch(segment: Segment, stats: CleanStats, visit: (header: BatchHeader, bytes: Uint8Array) => void): Promise<number> {
+  private async forEachBatch(segment: Segment, stats: CleanStats, visit: (header: RecordBatchHeader, bytes: Uint8Array) => void): Promise<number> {
     const { fs, native } = this.options;
     const end = segment.sizeBytes;
     const fd = fs.open(segment.paths.log, "read");
@@ -352,7 +352,7 @@ export class LogCleaner {
               removed++;
               return;
             }
-            if (record.valueIsNull && tombstonesExpire) {
+            if (record.valueLength < 0 && tombstonesExpire) {
               tombstones++;
               return;
             }
@@ -364,7 +364,7 @@ export class LogCleaner {
           return;
         }
         changed = true;
-        if (kept.length > 0) write(deflateBatch(native, filteredBatch(native, plain.batch, kept), plain.codec, header.attributes));
+        if (kept.length > 0) write(deflateBatch(filteredBatch(plain.batch, kept), plain.codec, header.attributes));
       });
       if (!changed) {
         fs.close(out);

@@ -22,7 +22,7 @@
 
 import type { NativeApi } from "../native/types.ts";
 import { assert } from "../util/assert.ts";
-import { batchHeaderBytes, checkStoredBatch, logOverheadBytes, readBatchHeader } from "./batch-header.ts";
+import { batchHeaderBytes, checkStoredBatch, logOverheadBytes, readBatchHeader } from "../protocol/record-batch.ts";
 import type { StorageFs } from "./fs.ts";
 
 export interface DamagedRange {

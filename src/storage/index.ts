@@ -9,12 +9,13 @@
 //   Log implements PartitionLog (types.ts) and adds applyRetention(), recoveryPoint,
 //   segmentBaseOffsets(), segmentCount, mappedSegments, and the cleaner hooks.
 //
-// Files: partition-log.ts (one log: single writer, group commit, reads, truncation, retention),
-// log-manager.ts (every log of a node, checkpoints, clean-shutdown marker, timers), segment.ts
-// (files, the write path, mappings, batch scanning), segment-index.ts, recovery.ts,
-// producer-snapshots.ts, checkpoint.ts, mapping.ts (ref-counted mappings, LRU), batch-header.ts
-// (header fields, validation of produced batches), record-walk.ts (the records walk that
-// validation runs), fs.ts (the injectable file layer).
+// Files: partition-log.ts (one log: state, single writer queue, appends, truncation) with one file
+// per concern beside it (log-group-commit.ts, log-append-checks.ts, log-roll.ts, log-reads.ts,
+// log-retention.ts, log-cleaner-hooks.ts, log-append-waiters.ts), log-manager.ts (every log of a
+// node, checkpoints, clean-shutdown marker, timers), segment.ts (files, the write path, mappings,
+// batch scanning), segment-index.ts, recovery.ts, producer-snapshots.ts, checkpoint.ts, mapping.ts
+// (ref-counted mappings, LRU), fs.ts (the injectable file layer). Batches are read, checked and
+// stamped through protocol/record-batch.ts.
 
 import { join } from "node:path";
 import { topicDefaults, type BrokerConfig, type TopicConfig } from "../config/index.ts";
@@ -48,7 +49,7 @@ export {
 } from "./segment.ts";
 export { swapSuffix, temporarySuffixes } from "./recovery.ts";
 export { partitionMetadataFile, readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
-export * from "./batch-header.ts";
+export * from "../protocol/record-batch.ts";
 
 /** The LogManager of a node's data directory. Call `open()` on it before use. */
 export function createLogManager(options: LogManagerOptions): DataDirLogManager {

@@ -15,43 +15,46 @@
 // operations that must await (truncateTo, deleteRecordsBefore, retention, close) go through the
 // same FIFO queue, and an append that arrives while one of them runs waits behind it.
 //
-// Durability (group commit): appends since the last sync share one `pending` promise; a sync
-// takes it over, fdatasyncs every dirty file (off the event loop) and resolves it. Only one sync
-// runs at a time; requests that arrive meanwhile are served by the next one, which covers every
-// batch appended until it starts. A sync starts when flush.messages records are unsynced, when
-// flush.ms passes, on roll (like Kafka), on flush() and on close(). A failed fdatasync takes the
-// log offline (every later append answers KAFKA_STORAGE_ERROR until it is reopened), because
-// after a failed fsync the kernel may have dropped the dirty pages and the file's state is unknown.
+// This file holds the log's state, its single-writer queue and the order of each operation; the
+// concerns live beside it, one per file: log-group-commit.ts (durability: group commit, flush.ms,
+// flush.messages), log-append-checks.ts (per-topic checks of produced batches), log-roll.ts (when
+// to roll), log-reads.ts (reads, timestamps), log-retention.ts (what retention deletes),
+// log-cleaner-hooks.ts (what the cleaner may rewrite), log-append-waiters.ts (long-poll wake-ups).
+// A failed fdatasync takes the log offline (every later append answers KAFKA_STORAGE_ERROR until it
+// is reopened), because after a failed fsync the kernel may have dropped the dirty pages and the
+// file's state is unknown.
 
 import type { TopicConfig } from "../config/index.ts";
-import { LONG_MAX } from "../config/index.ts";
 import type { NativeApi } from "../native/types.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { decodeRecords, isControl, splitBatches } from "../protocol/record-batch.ts";
-import { assert } from "../util/assert.ts";
-import { systemClock, type Clock } from "../util/clock.ts";
-import { createLogger, type Logger } from "../util/logger.ts";
 import {
-  Attribute,
   lastOffsetOf,
-  producerInfoOf,
+  recordsInflatedBytesMaxFor,
   stampBaseOffset,
   stampLeaderEpoch,
   stampLogAppendTime,
-  recordsInflatedBytesMaxFor,
   validateIncomingBatches,
   validateReplicatedBatches,
-  type BatchHeader,
-  type ValidatedBatch,
-} from "./batch-header.ts";
+  type RecordBatchHeader,
+} from "../protocol/record-batch.ts";
+import { assert } from "../util/assert.ts";
+import { systemClock, type Clock } from "../util/clock.ts";
+import { createLogger, type Logger } from "../util/logger.ts";
 import type { StorageFs } from "./fs.ts";
 import { DescriptorCache } from "./descriptors.ts";
 import { FailureReporter } from "./failure-reporter.ts";
 import { LeaderEpochCache, type EpochEndOffset } from "./leader-epoch-cache.ts";
+import { checkKeys, checkTimestamps, refuseControlBatches } from "./log-append-checks.ts";
+import { AppendWaiters } from "./log-append-waiters.ts";
+import { cleanableSegments, swapCleanedSegment } from "./log-cleaner-hooks.ts";
+import { GroupCommit } from "./log-group-commit.ts";
+import { maxTimestampOffset, offsetForTimestamp, readRange, segmentIndexFor } from "./log-reads.ts";
+import { pickRollJitter, rollReason } from "./log-roll.ts";
+import { countBelowStart, retentionCount } from "./log-retention.ts";
 import { MappingCache } from "./mapping.ts";
+import { producerInfoOf } from "./producer-state.ts";
 import { deleteSnapshotsAfter, writeSnapshotAtomic, writeSnapshotNow } from "./producer-snapshots.ts";
 import { recoverSegments } from "./recovery.ts";
-import { offsetIndexEntryBytes, timeIndexEntryBytes } from "./segment-index.ts";
 import { scanBatches, Segment, storageError, type SegmentContext } from "./segment.ts";
 import type {
   AppendOptions,
@@ -97,38 +100,7 @@ export interface PartitionLogOptions {
   random?: () => number;
 }
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((resolveFn, rejectFn) => {
-    resolve = resolveFn;
-    reject = rejectFn;
-  });
-  // Nobody may be waiting for durability (acks=1): never report that as an unhandled rejection.
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
-
 const resolved = Promise.resolve();
-const noop = () => {};
-const int32Max = 0x7fffffff;
-const int32MaxBig = BigInt(int32Max);
-
-/** A config long at or above Kafka's Long.MAX_VALUE means "never". */
-function isNever(value: number): boolean {
-  return value >= LONG_MAX;
-}
-
-interface AppendWaiter {
-  offset: bigint;
-  resolve(): void;
-}
 
 export class Log implements PartitionLog {
   readonly topic: string;
@@ -158,17 +130,7 @@ export class Log implements PartitionLog {
   private queueTail: Promise<unknown> = resolved;
   private queueDepth = 0;
 
-  // Group commit.
-  private pending: Deferred | null = null;
-  private inflight: Deferred | null = null;
-  private syncRunning: Promise<void> | null = null;
-  private syncAgain = false;
-  private unflushedRecords = 0;
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
-  private pendingIndexFds: number[] = [];
-  private directoryDirty = false;
-  private afterSyncActions: (() => void)[] = [];
-  private syncIdleWaiters: (() => void)[] = [];
+  private readonly commit: GroupCommit;
 
   private failure: KafkaError | null = null;
   private corruptionReported = false;
@@ -176,7 +138,7 @@ export class Log implements PartitionLog {
   private readonly writeFailures: FailureReporter;
   private readonly readFailures: FailureReporter;
   private closed = false;
-  private readonly appendWaiters = new Set<AppendWaiter>();
+  private readonly appendWaiters = new AppendWaiters();
 
   private constructor(options: PartitionLogOptions) {
     this.topic = options.topic;
@@ -213,6 +175,23 @@ export class Log implements PartitionLog {
     this.onLogStartOffsetChanged = options.onLogStartOffsetChanged ?? (() => {});
     this.persistCheckpoints = options.persistCheckpoints ?? (() => resolved);
     this.random = options.random ?? Math.random;
+    this.commit = new GroupCommit({
+      fs: this.fs,
+      logger: this.logger,
+      directory: this.directory,
+      segments: () => this.segments,
+      logEndOffset: () => this.logEndOffset,
+      advanceRecoveryPoint: (offset) => {
+        if (offset > this.recoveryPointValue) this.recoveryPointValue = offset;
+      },
+      flushMs: () => this.config["flush.ms"],
+      syncFailed: (error) => {
+        this.failure = storageError(`fdatasync of ${this.topic}-${this.partition}`, error);
+        this.logger.error("fdatasync failed; the log is offline until reopened", { error: String(error) });
+        return this.failure;
+      },
+      isFailed: () => this.failure !== null,
+    });
   }
 
   /** Open (creating the directory if needed) and recover a partition log. */
@@ -241,7 +220,7 @@ export class Log implements PartitionLog {
     log.epochCache.truncateFromEnd(log.logEndOffset);
     log.epochCache.truncateFromStart(log.logStartOffsetValue);
     log.active.mapLengthHint = log.config["segment.bytes"];
-    log.pickRollJitter();
+    log.rollJitterMs = pickRollJitter(log.config, log.random);
     log.check();
     return log;
   }
@@ -253,8 +232,8 @@ export class Log implements PartitionLog {
    */
   syncAfterRecovery(): Promise<void> | null {
     if (!this.segments.some((segment) => segment.dirty)) return null;
-    this.markDirty();
-    return this.requestSync().catch(() => {
+    this.commit.markDirty();
+    return this.commit.requestSync().catch(() => {
       // A failed sync took the log offline and was logged (startSync).
     });
   }
@@ -273,8 +252,8 @@ export class Log implements PartitionLog {
       this.descriptorSyncQueued = false;
       // Not before open() returned (recovery syncs what it scanned itself) and not after close.
       if (this.segments.length === 0 || this.closed || this.failure !== null) return;
-      this.markDirty();
-      void this.requestSync().catch(() => {
+      this.commit.markDirty();
+      void this.commit.requestSync().catch(() => {
         // A failed sync took the log offline and was logged (startSync).
       });
     });
@@ -487,14 +466,14 @@ export class Log implements PartitionLog {
     this.checkWritable();
     const config = this.config;
     const validated = validateIncomingBatches(this.native, bytes, { maxMessageBytes: config["max.message.bytes"] });
-    if (options.origin !== "coordinator") this.refuseControlBatches(validated);
-    this.checkTimestamps(bytes, validated);
-    this.checkKeys(bytes, validated);
+    if (options.origin !== "coordinator") refuseControlBatches(`${this.topic}-${this.partition}`, validated);
+    checkTimestamps(config, this.clock.nowMs(), bytes, validated);
+    checkKeys(this.topic, config, bytes, validated);
 
     // Offsets, then the idempotent-producer check of each batch (in order; see producer-state.ts).
     const firstOffset = this.logEndOffset;
     let nextOffset = firstOffset;
-    const headers: BatchHeader[] = new Array(validated.length);
+    const headers: RecordBatchHeader[] = new Array(validated.length);
     for (let index = 0; index < validated.length; index++) {
       const header = validated[index]!.header;
       header.baseOffset = nextOffset;
@@ -527,67 +506,8 @@ export class Log implements PartitionLog {
     }
   }
 
-  /**
-   * Clients may not write control batches (attributes bit 5: transaction markers): Kafka's
-   * LogValidator refuses them with INVALID_RECORD. Accepted, they were acknowledged and then
-   * invisible to consumers (which skip control batches).
-   */
-  private refuseControlBatches(validated: readonly ValidatedBatch[]): void {
-    for (const { header } of validated) {
-      if ((header.attributes & Attribute.control) !== 0) {
-        throw new KafkaError(ErrorCode.INVALID_RECORD, `Clients are not allowed to write control records in topic partition ${this.topic}-${this.partition}.`);
-      }
-    }
-  }
-
-  /**
-   * A compacted topic refuses records without a key with INVALID_RECORD naming each of them (index
-   * in its batch), as Kafka's LogValidator does: compaction keeps the latest record per key, so a
-   * keyless record has no meaning there. Decodes the batches of compacted topics only.
-   */
-  private checkKeys(bytes: Uint8Array, validated: readonly ValidatedBatch[]): void {
-    if (!this.config["cleanup.policy"].includes("compact")) return;
-    const inflatedBytesMax = recordsInflatedBytesMaxFor(this.config["max.message.bytes"]);
-    for (const { position, header } of validated) {
-      const [view] = splitBatches(bytes.subarray(position, position + header.sizeBytes), { verifyCrc: false });
-      if (isControl(view!.header.attributes)) continue;
-      const recordErrors = decodeRecords(view!, { inflatedBytesMax }).flatMap((record, batchIndex) =>
-        record.key === null ? [{ batchIndex, message: `compacted topic ${this.topic} cannot accept a record without a key` }] : []);
-      if (recordErrors.length > 0) {
-        throw new KafkaError(ErrorCode.INVALID_RECORD, `compacted topic ${this.topic} cannot accept records without a key`, recordErrors);
-      }
-    }
-  }
-
-  /**
-   * message.timestamp.before/after.max.ms (CreateTime topics): a batch whose base or max timestamp
-   * is out of range is refused with INVALID_TIMESTAMP naming each refused record (index in its
-   * batch), as Kafka's RecordValidationException does (Produce v8+ recordErrors). Only the failing
-   * batch is decoded, so the check costs two comparisons per batch when timestamps are in range.
-   */
-  private checkTimestamps(bytes: Uint8Array, validated: readonly ValidatedBatch[]): void {
-    if (this.config["message.timestamp.type"] !== "CreateTime") return;
-    const beforeMs = this.config["message.timestamp.before.max.ms"];
-    const afterMs = this.config["message.timestamp.after.max.ms"];
-    if (isNever(beforeMs) && isNever(afterMs)) return;
-    const now = BigInt(this.clock.nowMs());
-    const earliest = isNever(beforeMs) ? null : now - BigInt(beforeMs);
-    const latest = isNever(afterMs) ? null : now + BigInt(afterMs);
-    const outOfRange = (timestamp: bigint) => timestamp >= 0n && ((earliest !== null && timestamp < earliest) || (latest !== null && timestamp > latest));
-    for (const { position, header } of validated) {
-      if (!outOfRange(header.baseTimestamp) && !outOfRange(header.maxTimestamp)) continue;
-      const batch = bytes.subarray(position, position + header.sizeBytes);
-      const [view] = splitBatches(batch, { verifyCrc: false });
-      const records = decodeRecords(view!, { inflatedBytesMax: recordsInflatedBytesMaxFor(this.config["max.message.bytes"]) });
-      const range = `[${earliest ?? "-inf"}, ${latest ?? "+inf"}] (message.timestamp.before.max.ms=${beforeMs}, message.timestamp.after.max.ms=${afterMs})`;
-      const recordErrors = records.flatMap((record, batchIndex) =>
-        outOfRange(record.timestamp) ? [{ batchIndex, message: `timestamp ${record.timestamp} of record ${batchIndex} is out of range ${range}` }] : []);
-      throw new KafkaError(ErrorCode.INVALID_TIMESTAMP, "one or more records have been rejected due to invalid timestamp", recordErrors);
-    }
-  }
-
   /** Run the producer checks; returns the result for a duplicate append, else null. */
-  private checkProducers(headers: readonly BatchHeader[], firstOffset: bigint, logAppendTime: boolean): AppendResult | null {
+  private checkProducers(headers: readonly RecordBatchHeader[], firstOffset: bigint, logAppendTime: boolean): AppendResult | null {
     const state = this.producerState;
     if (!state) return null;
     try {
@@ -601,7 +521,7 @@ export class Log implements PartitionLog {
             lastOffset: verdict.lastOffset,
             logAppendTimeMs: logAppendTime ? this.storedMaxTimestamp(verdict.baseOffset) : -1n,
             logStartOffset: this.logStartOffsetValue,
-            durable: this.durableThrough(verdict.lastOffset),
+            durable: this.commit.durableThrough(verdict.lastOffset, this.recoveryPointValue),
             duplicate: true,
           };
         }
@@ -623,7 +543,7 @@ export class Log implements PartitionLog {
   private storedMaxTimestamp(offset: bigint): bigint {
     if (offset < this.logStartOffsetValue || offset >= this.logEndOffset) return -1n;
     try {
-      const found = this.segments[this.segmentIndexFor(offset)]!.findBatch(offset);
+      const found = this.segments[segmentIndexFor(this.segments, offset)]!.findBatch(offset);
       return found?.header.maxTimestamp ?? -1n;
     } catch (error) {
       if (error instanceof KafkaError) return -1n; // the batch is damaged: its time is unknown
@@ -637,14 +557,14 @@ export class Log implements PartitionLog {
     return -1n;
   }
 
-  private afterAppend(headers: readonly BatchHeader[], baseOffset: bigint, lastOffset: bigint, appendTime: bigint): AppendResult {
+  private afterAppend(headers: readonly RecordBatchHeader[], baseOffset: bigint, lastOffset: bigint, appendTime: bigint): AppendResult {
     assert(this.logEndOffset === lastOffset + 1n, "log end offset follows the appended batches");
     let records = 0;
     for (const header of headers) records += header.recordsCount;
-    this.unflushedRecords += records;
-    const durable = this.markDirty().promise;
-    if (this.unflushedRecords >= this.config["flush.messages"] || this.config["flush.ms"] === 0) void this.requestSync();
-    this.notifyAppendWaiters();
+    this.commit.unflushedRecords += records;
+    const durable = this.commit.markDirty().promise;
+    if (this.commit.unflushedRecords >= this.config["flush.messages"] || this.config["flush.ms"] === 0) void this.commit.requestSync();
+    this.appendWaiters.notify(this.logEndOffset);
     return {
       baseOffset,
       lastOffset,
@@ -655,41 +575,11 @@ export class Log implements PartitionLog {
     };
   }
 
-  /** A promise for the durability of everything up to `offset` (inclusive). */
-  private durableThrough(offset: bigint): Promise<void> {
-    if (offset < this.recoveryPointValue) return resolved;
-    return (this.pending ?? this.inflight)?.promise ?? resolved;
-  }
-
   // ----- rolling ---------------------------------------------------------------------------
 
   private maybeRoll(incomingBytes: number, lastOffset: bigint): void {
-    const segment = this.active;
-    if (segment.isEmpty) return;
-    const config = this.config;
-    const segmentMs = config["segment.ms"] - this.rollJitterMs;
-    const indexBytesMax = config["segment.index.bytes"];
-    const reason =
-      segment.sizeBytes + incomingBytes > config["segment.bytes"] ? "segment.bytes"
-      : !isNever(config["segment.ms"]) && this.clock.nowMs() - segment.rollBaseMs >= segmentMs ? "segment.ms"
-      : (segment.offsetIndex.entries + 1) * offsetIndexEntryBytes > indexBytesMax ? "offset index full"
-      : (segment.timeIndex.entries + 1) * timeIndexEntryBytes > indexBytesMax ? "time index full"
-      : lastOffset - segment.baseOffset > int32MaxBig ? "relative offset overflow"
-      : null;
+    const reason = rollReason(this.active, this.config, this.rollJitterMs, this.clock.nowMs(), incomingBytes, lastOffset);
     if (reason !== null) this.roll(reason);
-  }
-
-  /**
-   * segment.jitter.ms as Kafka applies it: each active segment rolls a random share of the jitter
-   * early, at most segment.ms (so that partitions created together do not all roll at once, and a
-   * jitter above segment.ms never means a roll on every append).
-   */
-  private pickRollJitter(): void {
-    const jitterMs = Math.min(this.config["segment.jitter.ms"], this.config["segment.ms"]);
-    const draw = this.random();
-    assert(draw >= 0 && draw < 1, "random() must be in [0, 1)");
-    this.rollJitterMs = jitterMs > 0 && !isNever(jitterMs) ? Math.floor(draw * jitterMs) : 0;
-    assert(this.rollJitterMs >= 0 && this.rollJitterMs <= this.config["segment.ms"], "roll jitter within segment.ms");
   }
 
   /** Seal the active segment and start a new one at the log end offset. */
@@ -714,9 +604,9 @@ export class Log implements PartitionLog {
     old.mapLengthHint = 0;
     next.nextOffset = baseOffset;
     this.segments.push(next);
-    this.pickRollJitter();
-    this.pendingIndexFds.push(...indexFds);
-    this.directoryDirty = true;
+    this.rollJitterMs = pickRollJitter(this.config, this.random);
+    this.commit.addIndexFds(indexFds);
+    this.commit.directoryDirty = true;
     this.logger.debug("rolled segment", { reason, baseOffset: String(baseOffset), previousBytes: old.sizeBytes });
     if (this.producerState?.encodeSnapshot) {
       try {
@@ -726,135 +616,19 @@ export class Log implements PartitionLog {
         this.logger.warn("writing a producer state snapshot failed", { error: String(error) });
       }
     }
-    this.markDirty();
+    this.commit.markDirty();
     // Like Kafka, flush the finished segment (and its indexes) soon after a roll.
-    void this.requestSync();
+    void this.commit.requestSync();
   }
 
-  // ----- group commit ----------------------------------------------------------------------
-
-  /** There is something to sync; returns the deferred that the next sync will resolve. */
-  private markDirty(): Deferred {
-    if (this.pending === null) {
-      this.pending = deferred();
-      const flushMs = this.config["flush.ms"];
-      if (!isNever(flushMs) && flushMs > 0 && this.flushTimer === null) {
-        this.flushTimer = setTimeout(() => {
-          this.flushTimer = null;
-          void this.requestSync();
-        }, flushMs);
-        this.flushTimer.unref?.();
-      }
-    }
-    return this.pending;
-  }
-
-  /** Resolves once everything appended before this call is durable. */
-  private requestSync(): Promise<void> {
-    const waitFor = this.pending ?? this.inflight;
-    if (waitFor === null) return resolved;
-    if (this.syncRunning === null) this.startSync();
-    else if (this.pending !== null) this.syncAgain = true;
-    return waitFor.promise;
-  }
-
-  private startSync(): void {
-    assert(this.syncRunning === null, "one sync at a time");
-    const covering = this.pending;
-    if (covering === null) return;
-    this.pending = null;
-    this.inflight = covering;
-    this.unflushedRecords = 0;
-    if (this.flushTimer !== null) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = null;
-    }
-    const target = this.logEndOffset;
-    const segments = this.segments.filter((segment) => segment.dirty && segment.isOpen);
-    // Pinned open until the syncs end (the descriptor LRU must not close, and so let the kernel
-    // reuse, a descriptor an fdatasync is using), and pinned before `dirty` is cleared: a dirty
-    // segment's descriptor is always open (the LRU never closes one), so none is reopened here.
-    const fds = segments.map((segment) => segment.syncStarted());
-    for (const segment of segments) segment.dirty = false;
-    const indexFds = this.pendingIndexFds.splice(0);
-    const directoryDirty = this.directoryDirty;
-    this.directoryDirty = false;
-    // In offset order, one after the other, and the directory last: a power loss can then never
-    // keep a later segment's data (or a new segment's name) while losing an earlier segment's
-    // tail. Usually only the active segment is dirty, so this costs nothing; around a roll it
-    // serializes two or three fdatasyncs.
-    const syncAll = async () => {
-      for (const fd of fds) await this.fs.datasync(fd);
-      if (indexFds.length > 0) await Promise.all(indexFds.map((fd) => this.fs.datasync(fd)));
-      if (directoryDirty) await this.fs.fsyncDir(this.directory);
-    };
-    this.syncRunning = syncAll().then(
-      () => {
-        if (target > this.recoveryPointValue) this.recoveryPointValue = target < this.logEndOffset ? target : this.logEndOffset;
-        covering.resolve();
-      },
-      (error: unknown) => {
-        for (const segment of segments) segment.dirty = true;
-        this.failure = storageError(`fdatasync of ${this.topic}-${this.partition}`, error);
-        this.logger.error("fdatasync failed; the log is offline until reopened", { error: String(error) });
-        covering.reject(this.failure);
-        if (this.pending) this.pending.reject(this.failure);
-        this.pending = null;
-      },
-    ).finally(() => {
-      for (const segment of segments) segment.syncFinished();
-      this.finishSync(indexFds);
-    });
-  }
-
-  private finishSync(indexFds: number[]): void {
-    for (const fd of indexFds) {
-      try {
-        this.fs.close(fd);
-      } catch (error) {
-        this.logger.warn("closing an index file failed", { error: String(error) });
-      }
-    }
-    this.inflight = null;
-    this.syncRunning = null;
-    for (const action of this.afterSyncActions.splice(0)) action();
-    if (this.syncAgain && this.failure === null) {
-      this.syncAgain = false;
-      this.startSync();
-      return;
-    }
-    this.syncAgain = false;
-    for (const wake of this.syncIdleWaiters.splice(0)) wake();
-  }
-
-  /** Run `action` now, or after the running sync (it may be syncing the fds `action` closes). */
-  private afterSync(action: () => void): void {
-    if (this.syncRunning === null) action();
-    else this.afterSyncActions.push(action);
-  }
-
-  private waitSyncIdle(): Promise<void> {
-    if (this.syncRunning === null) return resolved;
-    return new Promise((resolve) => this.syncIdleWaiters.push(resolve));
-  }
+  // ----- durability (log-group-commit.ts) -----------------------------------------------------
 
   flush(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    return this.requestSync();
+    return this.commit.requestSync();
   }
 
   // ----- reading ---------------------------------------------------------------------------
-
-  private segmentIndexFor(offset: bigint): number {
-    let low = 0;
-    let high = this.segments.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >>> 1;
-      if (this.segments[middle]!.baseOffset <= offset) low = middle;
-      else high = middle - 1;
-    }
-    return low;
-  }
 
   /** Log damage found by a read once per open log (a consumer retrying would repeat it forever). */
   private reportCorruption(error: KafkaError): void {
@@ -872,55 +646,15 @@ export class Log implements PartitionLog {
       );
     }
     const limit = maxOffset ?? this.logEndOffset;
-    const chunks: Uint8Array[] = [];
-    const releases: (() => void)[] = [];
-    let bytes = 0;
-    let cursor = offset;
+    let range;
     try {
-      for (let index = this.segmentIndexFor(offset); index < this.segments.length && cursor < limit; index++) {
-        const segment = this.segments[index]!;
-        const found = segment.findBatch(cursor);
-        if (found === null) continue;
-        let end = found.position;
-        let batch = { sizeBytes: found.header.sizeBytes, lastOffset: lastOffsetOf(found.header) };
-        let full = false;
-        for (;;) {
-          if (batch.lastOffset >= limit || (bytes > 0 && bytes + batch.sizeBytes > maxBytes)) {
-            full = true;
-            break;
-          }
-          // First read of a batch not verified since this process opened the log: check its CRC
-          // (once). A damaged one ends the read before it, or fails a read that starts at it.
-          if (!segment.batchIntact(end, batch.sizeBytes)) {
-            if (end === found.position) segment.findBatch(cursor); // throws CORRUPT_MESSAGE for it now
-            full = true;
-            break;
-          }
-          end += batch.sizeBytes;
-          bytes += batch.sizeBytes;
-          cursor = batch.lastOffset + 1n;
-          if (end >= segment.sizeBytes || bytes >= maxBytes) break;
-          // A damaged header ends this read before it; the read that starts there gets the error.
-          const next = segment.extentAt(end, batch.lastOffset);
-          if (next === null) {
-            full = true;
-            break;
-          }
-          batch = next;
-        }
-        if (end > found.position) {
-          const part = segment.bytesAt(found.position, end - found.position);
-          chunks.push(part.bytes);
-          releases.push(part.release);
-        }
-        if (full || bytes >= maxBytes) break;
-      }
+      range = readRange(this.segments, offset, maxBytes, limit);
     } catch (error) {
-      for (const release of releases) release();
       if (error instanceof KafkaError && error.code === ErrorCode.CORRUPT_MESSAGE) this.reportCorruption(error);
       if (error instanceof KafkaError && error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.readFailures.failed(error);
       throw error;
     }
+    const { chunks, bytes, releases } = range;
     if (this.readFailures.isFailing) this.readFailures.succeeded();
     let released = false;
     return {
@@ -937,102 +671,27 @@ export class Log implements PartitionLog {
     };
   }
 
-  /**
-   * Kafka's answer to ListOffsets by time: the first record at or after the log start offset whose
-   * timestamp is >= `timestampMs`, with that record's timestamp. The indexes find the first batch
-   * whose max timestamp reaches the target; only that batch (or the next few, when its matching
-   * records lie below the log start offset) is decoded — records of one batch may carry different
-   * timestamps, out of order too.
-   */
+  /** Kafka's answer to ListOffsets by time (log-reads.ts). */
   offsetForTimestamp(timestampMs: bigint): TimestampOffset | null {
-    const start = this.logStartOffsetValue;
-    for (const segment of this.segments) {
-      if (segment.nextOffset <= start || segment.maxTimestamp < timestampMs) continue;
-      let minOffset = start;
-      for (;;) {
-        const found = segment.findTimestamp(timestampMs, minOffset);
-        if (found === null) break;
-        const exact = this.firstRecordReaching(segment, found.position, found.header, timestampMs, start);
-        if (exact !== null) return exact;
-        minOffset = lastOffsetOf(found.header) + 1n;
-      }
-    }
-    return null;
-  }
-
-  /** The first record of a stored batch with offset >= minOffset and timestamp >= timestampMs. */
-  private firstRecordReaching(segment: Segment, position: number, header: BatchHeader, timestampMs: bigint, minOffset: bigint): TimestampOffset | null {
-    assert(header.maxTimestamp >= timestampMs, "the batch reaches the target timestamp");
-    const part = segment.bytesAt(position, header.sizeBytes);
-    try {
-      const [view] = splitBatches(part.bytes, { verifyCrc: false });
-      const inflatedBytesMax = recordsInflatedBytesMaxFor(this.config["max.message.bytes"]);
-      for (const record of decodeRecords(view!, { inflatedBytesMax })) {
-        if (record.offset >= minOffset && record.timestamp >= timestampMs) return { offset: record.offset, timestamp: record.timestamp };
-      }
-      return null;
-    } catch (error) {
-      // Stored batches were checked at append and at recovery; should one not decode now (a bad
-      // disk), answer at batch granularity rather than fail the request.
-      this.logger.warn("could not decode a stored batch for offsetForTimestamp", { baseOffset: String(header.baseOffset), error: String(error) });
-      const offset = header.baseOffset > minOffset ? header.baseOffset : minOffset;
-      return { offset, timestamp: header.maxTimestamp };
-    } finally {
-      part.release();
-    }
+    const inflatedBytesMax = recordsInflatedBytesMaxFor(this.config["max.message.bytes"]);
+    return offsetForTimestamp(this.segments, this.logStartOffsetValue, timestampMs, inflatedBytesMax, this.logger);
   }
 
   maxTimestampOffset(): TimestampOffset | null {
-    let best: TimestampOffset | null = null;
-    for (const segment of this.segments) {
-      if (segment.maxTimestamp < 0n) continue;
-      if (best === null || segment.maxTimestamp > best.timestamp) {
-        best = { offset: segment.offsetOfMaxTimestamp, timestamp: segment.maxTimestamp };
-      }
-    }
-    return best;
+    return maxTimestampOffset(this.segments);
   }
 
   waitForAppend(offset: bigint, signal: AbortSignal): Promise<void> {
-    if (this.logEndOffset > offset || signal.aborted || this.closed) return resolved;
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        cancel();
-        resolve();
-      };
-      const cancel = this.onAppend(offset, () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      });
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
+    return this.appendWaiters.waitForAppend(offset, this.logEndOffset, this.closed, signal);
   }
 
   onAppend(offset: bigint, wake: () => void): () => void {
-    if (this.logEndOffset > offset || this.closed) {
-      wake();
-      return noop;
-    }
-    const waiter: AppendWaiter = {
-      offset,
-      resolve: () => {
-        this.appendWaiters.delete(waiter);
-        wake();
-      },
-    };
-    this.appendWaiters.add(waiter);
-    return () => void this.appendWaiters.delete(waiter);
+    return this.appendWaiters.onAppend(offset, this.logEndOffset, this.closed, wake);
   }
 
   /** Callbacks registered by onAppend/waitForAppend and not yet woken or cancelled (tests). */
   get appendWaiterCount(): number {
     return this.appendWaiters.size;
-  }
-
-  private notifyAppendWaiters(): void {
-    if (this.appendWaiters.size === 0) return;
-    const end = this.logEndOffset;
-    for (const waiter of [...this.appendWaiters]) if (end > waiter.offset) waiter.resolve();
   }
 
   // ----- truncation, deletion, retention -----------------------------------------------------
@@ -1041,7 +700,7 @@ export class Log implements PartitionLog {
     return this.enqueue(async () => {
       this.checkWritable();
       assert(offset >= 0n, "truncation offset must be >= 0");
-      await this.waitSyncIdle();
+      await this.commit.waitSyncIdle();
       if (offset >= this.logEndOffset) return;
       if (offset < this.recoveryPointValue) {
         this.recoveryPointValue = offset;
@@ -1050,7 +709,7 @@ export class Log implements PartitionLog {
       if (offset < this.logStartOffsetValue || offset <= this.segments[0]!.baseOffset) {
         this.truncateFully(offset < this.logStartOffsetValue ? offset : this.segments[0]!.baseOffset);
       } else {
-        const index = this.segmentIndexFor(offset);
+        const index = segmentIndexFor(this.segments, offset);
         this.removeSegments(this.segments.splice(index + 1), "truncation");
         const segment = this.active;
         const found = segment.findBatch(offset);
@@ -1058,7 +717,7 @@ export class Log implements PartitionLog {
         segment.mapLengthHint = this.config["segment.bytes"];
       }
       this.afterTruncation();
-      await this.requestSync();
+      await this.commit.requestSync();
     });
   }
 
@@ -1066,7 +725,7 @@ export class Log implements PartitionLog {
     return this.enqueue(async () => {
       this.checkWritable();
       assert(offset >= 0n, "start offset must be >= 0");
-      await this.waitSyncIdle();
+      await this.commit.waitSyncIdle();
       // The checkpoint must not name a recovery point inside records that are about to go.
       this.recoveryPointValue = 0n;
       await this.persistCheckpoints();
@@ -1077,7 +736,7 @@ export class Log implements PartitionLog {
       this.afterTruncation();
       this.recoveryPointValue = offset;
       this.highWatermarkValue = offset;
-      await this.requestSync();
+      await this.commit.requestSync();
       await this.persistCheckpoints();
     });
   }
@@ -1115,8 +774,8 @@ export class Log implements PartitionLog {
     this.epochCache.truncateFromStart(this.logStartOffsetValue);
     this.producerState?.truncateTo(end);
     if (this.producerState?.encodeSnapshot) deleteSnapshotsAfter(this.fs, this.directory, end);
-    this.directoryDirty = true;
-    this.markDirty();
+    this.commit.directoryDirty = true;
+    this.commit.markDirty();
     this.logger.info("truncated", { logEndOffset: String(end) });
     this.check();
   }
@@ -1124,10 +783,10 @@ export class Log implements PartitionLog {
   /** Take segments out of the log now; close and unlink their files once no sync uses them. */
   private removeSegments(removed: Segment[], why: string): void {
     if (removed.length === 0) return;
-    this.directoryDirty = true;
+    this.commit.directoryDirty = true;
     for (const segment of removed) {
       this.logger.debug("deleting segment", { why, baseOffset: String(segment.baseOffset), bytes: segment.sizeBytes });
-      this.afterSync(() => {
+      this.commit.afterSync(() => {
         try {
           segment.delete();
         } catch (error) {
@@ -1157,11 +816,7 @@ export class Log implements PartitionLog {
 
   /** Whole segments (never the active one) entirely below the log start offset go. */
   private deleteSegmentsBelowStart(why: string): void {
-    let count = 0;
-    while (count < this.segments.length - 1 && this.segments[count]!.nextOffset <= this.logStartOffsetValue) count++;
-    // A segment that ends below the start offset but whose next segment starts above it keeps the
-    // gap: the next one becomes the first, and the log start offset stays where it was set.
-    this.removeSegments(this.segments.splice(0, count), why);
+    this.removeSegments(this.segments.splice(0, countBelowStart(this.segments, this.logStartOffsetValue)), why);
   }
 
   /**
@@ -1174,24 +829,7 @@ export class Log implements PartitionLog {
     if (!this.config["cleanup.policy"].includes("delete")) return Promise.resolve(0);
     return this.enqueue(() => {
       if (this.closed) return 0;
-      const retentionMs = this.config["retention.ms"];
-      const retentionBytes = this.config["retention.bytes"];
-      let count = 0;
-      if (retentionMs >= 0 && !isNever(retentionMs)) {
-        while (count < this.segments.length - 1) {
-          const segment = this.segments[count]!;
-          if (segment.maxTimestamp < 0n || nowMs - Number(segment.maxTimestamp) <= retentionMs) break;
-          count++;
-        }
-      }
-      if (retentionBytes >= 0 && !isNever(retentionBytes)) {
-        let excess = this.sizeBytes - retentionBytes;
-        for (let index = 0; index < count; index++) excess -= this.segments[index]!.sizeBytes;
-        while (count < this.segments.length - 1 && excess - this.segments[count]!.sizeBytes >= 0) {
-          excess -= this.segments[count]!.sizeBytes;
-          count++;
-        }
-      }
+      const count = retentionCount(this.segments, this.config, nowMs, this.sizeBytes);
       if (count === 0) return 0;
       const removed = this.segments.splice(0, count);
       const newStart = this.segments[0]!.baseOffset;
@@ -1209,31 +847,21 @@ export class Log implements PartitionLog {
     const previousFlushMs = this.config["flush.ms"];
     this.config = { ...config };
     this.active.mapLengthHint = config["segment.bytes"];
-    if (this.rollJitterMs > config["segment.ms"] || this.rollJitterMs > config["segment.jitter.ms"]) this.pickRollJitter();
+    if (this.rollJitterMs > config["segment.ms"] || this.rollJitterMs > config["segment.jitter.ms"]) this.rollJitterMs = pickRollJitter(config, this.random);
     if (this.closed || this.failure) return;
     // Unsynced appends waited under the old flush settings: sync them now rather than re-arm.
-    if (previousFlushMs !== config["flush.ms"] && this.pending !== null) {
-      if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-      this.flushTimer = null;
-      void this.requestSync();
-    } else if (this.unflushedRecords >= config["flush.messages"]) {
-      void this.requestSync();
+    if (previousFlushMs !== config["flush.ms"] && this.commit.flushNowIfPending()) {
+      // synced under the new settings
+    } else if (this.commit.unflushedRecords >= config["flush.messages"]) {
+      void this.commit.requestSync();
     }
   }
 
   // ----- log cleaner hooks (storage/cleaner.ts) ----------------------------------------------
 
-  /**
-   * What the cleaner may rewrite: the sealed segments (never the active one), oldest first. They
-   * need not be synced yet: a cleaned copy is fdatasync'd before it replaces a segment (and after a
-   * crash recovery, segments stay unsynced until the next append's sync).
-   */
+  /** What the cleaner may rewrite (log-cleaner-hooks.ts). */
   cleanableSegments(): Segment[] {
-    // Never a damaged segment, nor past one: cleaning rewrites whole files, and the damaged bytes
-    // must stay as they are (and keep being reported) until the operator deals with them.
-    const sealed = this.segments.slice(0, -1);
-    const firstDamaged = sealed.findIndex((segment) => segment.isDamaged);
-    return firstDamaged < 0 ? sealed : sealed.slice(0, firstDamaged);
+    return cleanableSegments(this.segments);
   }
 
   get segmentContext(): SegmentContext {
@@ -1250,14 +878,8 @@ export class Log implements PartitionLog {
     if (this.closed || this.failure) return Promise.resolve(false);
     return this.enqueue(async () => {
       if (this.closed || this.failure) return false;
-      await this.waitSyncIdle();
-      const index = this.segments.indexOf(old);
-      if (index < 0 || index === this.segments.length - 1) return false;
-      const fresh = install();
-      if (fresh === null) return false;
-      assert(fresh.baseOffset === old.baseOffset && fresh.nextOffset === old.nextOffset, "a cleaned segment covers the same offsets");
-      this.segments[index] = fresh;
-      old.close();
+      await this.commit.waitSyncIdle();
+      if (!swapCleanedSegment(this.segments, old, install)) return false;
       this.check();
       return true;
     });
@@ -1269,7 +891,7 @@ export class Log implements PartitionLog {
     return this.enqueue(async () => {
       if (this.closed) return;
       this.closed = true;
-      for (const waiter of [...this.appendWaiters]) waiter.resolve();
+      this.appendWaiters.wakeAll();
       let error: unknown = null;
       if (this.failure === null) {
         try {
@@ -1279,19 +901,18 @@ export class Log implements PartitionLog {
           for (const segment of this.segments) {
             // Cut reserved tails before the last sync, so that the trimmed sizes are durable too.
             segment.trimFile();
-            if (!segment.indexesOnDisk) this.pendingIndexFds.push(...segment.writeIndexFiles());
+            if (!segment.indexesOnDisk) this.commit.addIndexFds(segment.writeIndexFiles());
           }
-          this.markDirty();
-          await this.requestSync();
-          await this.waitSyncIdle();
+          this.commit.markDirty();
+          await this.commit.requestSync();
+          await this.commit.waitSyncIdle();
           if (this.producerState?.encodeSnapshot) await writeSnapshotAtomic(this.fs, this.directory, this.producerState, this.logEndOffset);
         } catch (caught) {
           error = caught;
         }
       }
-      await this.waitSyncIdle();
-      if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-      this.flushTimer = null;
+      await this.commit.waitSyncIdle();
+      this.commit.stopTimer();
       for (const segment of this.segments) {
         try {
           segment.trimFile();
@@ -1300,7 +921,7 @@ export class Log implements PartitionLog {
         }
         segment.close();
       }
-      for (const fd of this.pendingIndexFds.splice(0)) this.fs.close(fd);
+      this.commit.closeIndexFds();
       await this.epochCache.flushed();
       if (error !== null) throw error instanceof KafkaError ? error : storageError(`closing ${this.topic}-${this.partition}`, error);
     });

@@ -38,6 +38,7 @@
 // `removeExpired()`.
 
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { isControl, isTransactional, type RecordBatchHeader } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
 import type { BatchProducerInfo, ProducerStateManager } from "./types.ts";
 
@@ -322,4 +323,19 @@ export function decodeProducerSnapshot(bytes: Uint8Array): { endOffset: bigint; 
   }
   if (at !== crcAt) throw new ProducerSnapshotError("trailing bytes");
   return { endOffset, entries };
+}
+
+/** What the producer state learns from a batch header. */
+export function producerInfoOf(header: RecordBatchHeader): BatchProducerInfo {
+  return {
+    producerId: header.producerId,
+    producerEpoch: header.producerEpoch,
+    baseSequence: header.baseSequence,
+    lastOffsetDelta: header.lastOffsetDelta,
+    recordCount: header.recordsCount,
+    baseOffset: header.baseOffset,
+    maxTimestamp: header.maxTimestamp,
+    isTransactional: isTransactional(header.attributes),
+    isControl: isControl(header.attributes),
+  };
 }

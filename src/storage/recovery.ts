@@ -34,8 +34,9 @@ import type { TopicConfig } from "../config/index.ts";
 import type { Clock } from "../util/clock.ts";
 import { assert } from "../util/assert.ts";
 import type { Logger } from "../util/logger.ts";
-import { batchHeaderBytes, producerInfoOf, readBatchHeader, type BatchHeader } from "./batch-header.ts";
+import { batchHeaderBytes, readBatchHeader, type RecordBatchHeader } from "../protocol/record-batch.ts";
 import { loadNewestSnapshot } from "./producer-snapshots.ts";
+import { producerInfoOf } from "./producer-state.ts";
 import {
   logSuffix,
   offsetIndexSuffix,
@@ -65,7 +66,7 @@ export interface RecoveryInput {
    */
   cleanShutdown?: boolean;
   /** Called for every batch rescanned, in offset order (the leader-epoch cache learns from it). */
-  onBatch?: (header: BatchHeader) => void;
+  onBatch?: (header: RecordBatchHeader) => void;
 }
 
 export interface RecoveryOutput {

@@ -33,8 +33,8 @@ import {
   lastOffsetOf,
   logOverheadBytes,
   readBatchHeader,
-  type BatchHeader,
-} from "./batch-header.ts";
+  type RecordBatchHeader,
+} from "../protocol/record-batch.ts";
 import { damageAt, damageStartingAt, findResyncPosition, readerFor, shapeOfProblem, type DamagedRange, type ProblemShape } from "./damage.ts";
 import type { DescriptorCache, DescriptorOwner } from "./descriptors.ts";
 import type { StorageFs } from "./fs.ts";
@@ -99,7 +99,7 @@ export function storageError(what: string, error: unknown): StorageError {
 export interface ScannedBatch {
   /** Byte position of the batch in the file. */
   position: number;
-  header: BatchHeader;
+  header: RecordBatchHeader;
   /** The whole batch; a view valid only during the visit callback. */
   bytes: Uint8Array;
 }
@@ -383,7 +383,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * Write validated, stamped batches at the end of the .log and index them. On failure the file is
    * cut back to its previous size and a KafkaError(KAFKA_STORAGE_ERROR) is thrown: nothing changed.
    */
-  append(bytes: Uint8Array, headers: readonly BatchHeader[], indexIntervalBytes: number): void {
+  append(bytes: Uint8Array, headers: readonly RecordBatchHeader[], indexIntervalBytes: number): void {
     const fs = this.context.fs;
     const start = this.sizeBytes;
     if (this.context.native.canMap) this.reserve(start + bytes.length);
@@ -438,7 +438,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
   }
 
   /** Update offsets, timestamps and the sparse indexes for a batch at `position` (append and rebuild). */
-  indexBatch(header: BatchHeader, position: number, indexIntervalBytes: number): void {
+  indexBatch(header: RecordBatchHeader, position: number, indexIntervalBytes: number): void {
     assert(header.baseOffset >= this.nextOffset, "batches must be indexed in offset order");
     if (header.maxTimestamp > this.maxTimestamp) {
       this.maxTimestamp = header.maxTimestamp;
@@ -668,7 +668,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * may run to the end of the file); `nextOffset` is then one past the last valid batch. The
    * caller decides what to cut and what to keep (recovery.ts) and sets sizeBytes and `damage`.
    */
-  recoveryScan(indexIntervalBytes: number, fileSize: number, offsetEnd: bigint, onBatch?: (header: BatchHeader) => void): ScanProblem[] {
+  recoveryScan(indexIntervalBytes: number, fileSize: number, offsetEnd: bigint, onBatch?: (header: RecordBatchHeader) => void): ScanProblem[] {
     const { fs, native } = this.context;
     this.resetIndexes();
     this.damage = [];
@@ -771,7 +771,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
   private readonly headerScratch = new Uint8Array(batchHeaderBytes);
 
   /** The header of the batch at `position` (synchronous use only: no reference is kept). */
-  headerAt(position: number): BatchHeader {
+  headerAt(position: number): RecordBatchHeader {
     assert(position + batchHeaderBytes <= this.sizeBytes, "batch header beyond the segment's size");
     const mapping = this.mappingFor(position + batchHeaderBytes);
     if (mapping !== null) return readBatchHeader(mapping.region.bytes, position);
@@ -819,9 +819,9 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * `minBaseOffset` (exactly, with `exact`: an offset index entry names it). Throws KafkaError
    * CORRUPT_MESSAGE when it cannot be.
    */
-  private checkedHeaderAt(position: number, minBaseOffset: bigint, exact: boolean): BatchHeader {
+  private checkedHeaderAt(position: number, minBaseOffset: bigint, exact: boolean): RecordBatchHeader {
     let problem: string | null;
-    let header: BatchHeader | null = null;
+    let header: RecordBatchHeader | null = null;
     if (position + batchHeaderBytes > this.sizeBytes) {
       problem = `${this.sizeBytes - position} bytes left, less than a batch header`;
     } else {
@@ -922,7 +922,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * offset index; null when the segment has no such batch. Throws KafkaError CORRUPT_MESSAGE when
    * a header on the way is damaged (see batchProblem).
    */
-  findBatch(offset: bigint): { position: number; header: BatchHeader } | null {
+  findBatch(offset: bigint): { position: number; header: RecordBatchHeader } | null {
     try {
       return this.walkToOffset(offset);
     } catch (error) {
@@ -932,7 +932,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
     }
   }
 
-  private walkToOffset(offset: bigint): { position: number; header: BatchHeader } | null {
+  private walkToOffset(offset: bigint): { position: number; header: RecordBatchHeader } | null {
     if (offset >= this.nextOffset) return null;
     if (this.damage.length > 0) {
       const range = damageAt(this.damage, offset);
@@ -957,7 +957,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * from the time index entry at or below the timestamp, then scanning forward. Throws KafkaError
    * CORRUPT_MESSAGE when a header on the way is damaged.
    */
-  findTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: BatchHeader } | null {
+  findTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: RecordBatchHeader } | null {
     try {
       return this.walkToTimestamp(timestampMs, minOffset);
     } catch (error) {
@@ -967,7 +967,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
     }
   }
 
-  private walkToTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: BatchHeader } | null {
+  private walkToTimestamp(timestampMs: bigint, minOffset: bigint): { position: number; header: RecordBatchHeader } | null {
     if (this.maxTimestamp < timestampMs) return null;
     const slot = this.timeIndex.lookupSlot(this.context.native, timestampMs);
     const relative = slot < 0 ? -1 : this.timeIndex.relativeOffsetAt(slot);

@@ -164,7 +164,7 @@ function writeRecordBody(
 }
 
 /** What a batch header says (read without decoding records). */
-export interface BatchHeader {
+export interface RecordBatchHeader {
   baseOffset: bigint;
   batchLength: number;
   /** Whole batch bytes: batchLength + 12. */
@@ -177,7 +177,7 @@ export interface BatchHeader {
   maxTimestamp: bigint;
 }
 
-export function readBatchHeader(bytes: Uint8Array, at = 0): BatchHeader {
+export function readBatchHeader(bytes: Uint8Array, at = 0): RecordBatchHeader {
   assert(at + batchHeaderBytes <= bytes.length, "batch header out of range");
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, batchHeaderBytes);
   const batchLength = view.getInt32(8);

@@ -96,9 +96,9 @@ test("a damaged record stops the start with its offset; a torn tail is cut by re
   expect(opened.batches.length).toBe(1);
   await opened.log.close();
   // A batch whose record is not a metadata record: refused by name and offset.
-  const { encodeBatch } = await import("../../src/storage/cleaner-records.ts");
+  const { encodeBatch } = await import("../../src/protocol/record-batch.ts");
   const { native } = await import("../../src/native/index.ts");
-  const foreign = encodeBatch(native, [{ offset: 0n, timestamp: 1n, key: null, value: new TextEncoder().encode("{\"type\":\"Nope\"}"), headers: new Uint8Array([0]) }]);
+  const foreign = encodeBatch([{ offset: 0n, timestamp: 1n, key: null, value: new TextEncoder().encode("{\"type\":\"Nope\"}"), headers: new Uint8Array([0]) }]);
   new DataView(foreign.buffer, foreign.byteOffset).setBigInt64(0, 2n);
   appendFileSync(segment, foreign);
   opened = await open(dataDir);

@@ -16,7 +16,7 @@ import { record, type MetadataRecord } from "../../src/cluster/records.ts";
 import { MetadataSnapshotter } from "../../src/cluster/snapshotter.ts";
 import { loadBrokerConfig } from "../../src/config/index.ts";
 import { native } from "../../src/native/index.ts";
-import { batchesIn } from "../../src/storage/cleaner-records.ts";
+import { batchesIn } from "../../src/protocol/record-batch.ts";
 import { randomUuid } from "../../src/protocol/primitives.ts";
 import { recordingLogger } from "../storage/conformance-suite.ts";
 

@@ -10,7 +10,7 @@ import { loadBrokerConfig } from "../../src/config/index.ts";
 import { OFFSETS_TOPIC, javaStringHashCode, offsetsPartitionFor, type Groups } from "../../src/groups/index.ts";
 import { decodeRecord, encodeRecordKey, encodeRecordValue } from "../../src/groups/records.ts";
 import { ManualScheduler } from "../../src/groups/scheduler.ts";
-import { encodeBatch } from "../../src/storage/cleaner-records.ts";
+import { encodeBatch } from "../../src/protocol/record-batch.ts";
 import { native } from "../../src/native/index.ts";
 import { LogCleaner } from "../../src/storage/cleaner.ts";
 import { startBrokerCore } from "../../src/node.ts";
@@ -147,7 +147,7 @@ test("consumer lag for admin code: committed offset against the partition's log 
   const records = Array.from({ length: 25 }, (_, index) => ({
     offset: BigInt(index), timestamp: BigInt(Date.now()), key: null, value: new TextEncoder().encode(`v${index}`), headers: new Uint8Array([0]),
   }));
-  await append(encodeBatch(native, records));
+  await append(encodeBatch(records));
   expect(replica.highWatermark).toBe(25n);
   const coordinator = node.groups.coordinator;
   const commit = (topic: string, partition: number, offset: bigint) =>
@@ -164,7 +164,7 @@ test("consumer lag for admin code: committed offset against the partition's log 
     { topic: "orders", partition: 1, committed: 10n, logEndOffset: 25n, lag: 15n },
   ]);
   // The lag follows the log as records arrive and as the group commits.
-  await append(encodeBatch(native, records.slice(0, 5)));
+  await append(encodeBatch(records.slice(0, 5)));
   await commit("orders", 1, 30n);
   expect(node.groups.groupLag("lagging").find((entry) => entry.topic === "orders" && entry.partition === 1)).toEqual(
     { topic: "orders", partition: 1, committed: 30n, logEndOffset: 30n, lag: 0n },

@@ -8,7 +8,7 @@ import {
   computeBatchCrc,
   decodeRecords,
   readBatchHeader,
-  recordBatchHeaderBytes,
+  batchHeaderBytes,
   splitBatches,
   verifyBatchCrc,
 } from "../../src/protocol/record-batch.ts";
@@ -85,6 +85,7 @@ describe("building and reading batches", () => {
     expect(header).toEqual({
       baseOffset: 100n,
       batchLength: batch.length - 12,
+      sizeBytes: batch.length,
       partitionLeaderEpoch: 3,
       magic: 2,
       crc: tableCrc32c(batch.subarray(21)),
@@ -132,7 +133,7 @@ describe("building and reading batches", () => {
   test("corruption is refused: CRC, magic, lengths, record counts", () => {
     const batch = buildRecordBatch({ records: [{ value: "hello" }] });
     const flipped = batch.slice();
-    flipped[recordBatchHeaderBytes + 2]! ^= 0x40;
+    flipped[batchHeaderBytes + 2]! ^= 0x40;
     expectKafkaError(ErrorCode.CORRUPT_MESSAGE, () => splitBatches(flipped));
 
     const badMagic = batch.slice();
@@ -211,7 +212,7 @@ describe("interoperability with kafkajs's RecordBatch v2 code", () => {
         records: kafkaRecords,
       });
       const bytes = new Uint8Array(encoded.buffer);
-      const [view] = splitBatches(bytes, { crc32c: tableCrc32c });
+      const [view] = splitBatches(bytes, { crc: { crc32c: tableCrc32c } });
       expect(splitBatches(bytes).length).toBe(1); // native CRC agrees
       expect(view!.header.baseOffset).toBe(40n);
       expect(view!.header.producerId).toBe(5n);

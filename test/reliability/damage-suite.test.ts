@@ -125,6 +125,26 @@ function checkpointCovers(dataDir: string): boolean {
   return partitionsOf.every(([topic, partition]) => text.includes(`${topic} ${partition} ${batches * recordsPerBatch}\n`));
 }
 
+/** End offset (exclusive) of the metadata log: the last batch's base offset + last offset delta + 1. */
+function metadataLogEnd(dataDir: string): bigint {
+  const directory = join(dataDir, "__cluster_metadata-0");
+  let end = 0n;
+  for (const name of segmentsOf(dataDir, "__cluster_metadata-0")) {
+    const bytes = readFileSync(join(directory, name));
+    const positions = batchPositions(join(directory, name));
+    const last = positions.at(-1);
+    if (last !== undefined && last + 27 <= bytes.length) end = bytes.readBigInt64BE(last) + BigInt(bytes.readInt32BE(last + 23)) + 1n;
+  }
+  return end;
+}
+
+/** The newest metadata snapshot holds every record of the metadata log (it is written after each change, in the background). */
+function snapshotCoversMetadataLog(dataDir: string): boolean {
+  const names = readdirSync(join(dataDir, "__cluster_metadata-0")).filter((name) => name.endsWith(".checkpoint")).sort();
+  const newest = names.at(-1);
+  return newest !== undefined && BigInt(newest.slice(0, 20)) >= metadataLogEnd(dataDir);
+}
+
 async function makeTemplate(shutdown: Shutdown): Promise<{ dataDir: string; producerId: bigint }> {
   const dataDir = mkdtempSync(join(tmpdir(), `runnel-damage-template-${shutdown}-`));
   directories.push(dataDir);
@@ -145,7 +165,9 @@ async function makeTemplate(shutdown: Shutdown): Promise<{ dataDir: string; prod
     // Everything acknowledged was fdatasync'd (flush.messages=1); wait (a condition, bounded) until
     // the recovery checkpoint says so too, then kill -9: the damage below lies in flushed data.
     const deadline = Date.now() + 10_000;
-    while (!checkpointCovers(dataDir)) {
+    // The metadata snapshot too: the "metadata log segment deleted" damage relies on it holding the
+    // producer-id block that InitProducerId just took (found racing after the partition-log split).
+    while (!checkpointCovers(dataDir) || !snapshotCoversMetadataLog(dataDir)) {
       if (Date.now() > deadline) throw new Error("the recovery checkpoint never covered the records");
       await new Promise<void>((resolve) => setTimeout(resolve, 10));
     }

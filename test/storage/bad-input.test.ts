@@ -20,7 +20,7 @@ import { managerTopic, openTestLog, openTestManager, readAllBatches, verifyAgain
 import { segmentNames } from "../../src/testing/log-files.ts";
 import { batchCrcValid, batchTimestampMs, prng } from "../../src/testing/record-batches.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
-import { readBatchHeader } from "../../src/storage/batch-header.ts";
+import { readBatchHeader } from "../../src/protocol/record-batch.ts";
 import { setLogLevel } from "../../src/util/logger.ts";
 
 if (process.env.RUNNEL_LOG_LEVEL === undefined) setLogLevel("error");

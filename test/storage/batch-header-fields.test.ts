@@ -1,4 +1,4 @@
-// The batch header is read and stamped byte by byte (no DataView per batch, see batch-header.ts):
+// The batch header is read and stamped byte by byte (no DataView per batch, see protocol/record-batch/layout.ts):
 // check every field against DataView's big-endian reads on random bytes, negative values included.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
@@ -13,7 +13,7 @@ import {
   stampBaseOffset,
   stampLeaderEpoch,
   stampLogAppendTime,
-} from "../../src/storage/batch-header.ts";
+} from "../../src/protocol/record-batch.ts";
 
 describe("batch header fields", () => {
   test("readBatchHeader matches DataView reads at any position", () => {
@@ -23,6 +23,7 @@ describe("batch header fields", () => {
         const header = readBatchHeader(bytes, position);
         expect(header).toEqual({
           baseOffset: view.getBigInt64(Field.baseOffset),
+          batchLength: view.getInt32(Field.batchLength),
           sizeBytes: view.getInt32(Field.batchLength) + logOverheadBytes,
           partitionLeaderEpoch: view.getInt32(Field.partitionLeaderEpoch),
           magic: view.getInt8(Field.magic),
@@ -60,7 +61,7 @@ describe("batch header fields", () => {
           view.setBigInt64(Field.baseOffset, baseOffset);
           view.setInt32(Field.partitionLeaderEpoch, epoch);
           view.setBigInt64(Field.maxTimestamp, timeMs);
-          view.setInt16(Field.attributes, view.getInt16(Field.attributes) | Attribute.timestampTypeLogAppendTime);
+          view.setInt16(Field.attributes, view.getInt16(Field.attributes) | Attribute.logAppendTime);
           view.setUint32(Field.crc, native.crc32c(expected.subarray(position + 21, position + size)));
           expect(bytes).toEqual(expected);
         },

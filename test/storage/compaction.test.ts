@@ -10,7 +10,7 @@ import { topicDefaults, type TopicConfig } from "../../src/config/index.ts";
 import { loadBrokerConfig } from "../../src/config/index.ts";
 import { native } from "../../src/native/index.ts";
 import { LogCleaner, type CleanerCrashPoint } from "../../src/storage/cleaner.ts";
-import { batchesIn, decodeBatchRecords, deflateBatch, encodeBatch, inflateBatch, type LogRecord } from "../../src/storage/cleaner-records.ts";
+import { batchesIn, decodeLogRecords, deflateBatch, encodeBatch, inflateBatch, type LogRecord } from "../../src/protocol/record-batch.ts";
 import { openPartitionLog, realFs, type Log } from "../../src/storage/index.ts";
 
 const directories: string[] = [];
@@ -50,7 +50,7 @@ async function put(log: Log, entries: [string, string | null][], timestamp = Big
   const records: LogRecord[] = entries.map(([key, value], index) => ({
     offset: BigInt(index), timestamp, key: utf8.encode(key), value: value === null ? null : utf8.encode(value), headers: new Uint8Array([0]),
   }));
-  const result = await log.append(deflateBatch(native, encodeBatch(native, records), codec, codec));
+  const result = await log.append(deflateBatch(encodeBatch(records), codec, codec));
   return result.baseOffset;
 }
 
@@ -65,7 +65,7 @@ function readAll(log: Log): { offset: bigint; key: string; value: string | null 
       for (const chunk of read.chunks) {
         for (const batch of batchesIn(chunk)) {
           const plain = inflateBatch(batch.bytes, batch.header, 1 << 26);
-          for (const record of decodeBatchRecords(plain.batch, plain.header)!) {
+          for (const record of decodeLogRecords(plain.batch, plain.header)!) {
             if (record.offset < cursor) continue;
             out.push({ offset: record.offset, key: text.decode(record.key!), value: record.value === null ? null : text.decode(record.value) });
           }

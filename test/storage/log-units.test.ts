@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { native } from "../../src/native/index.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
-import { validateIncomingBatches } from "../../src/storage/batch-header.ts";
+import { validateIncomingBatches } from "../../src/protocol/record-batch.ts";
 import { readCheckpoint, writeCheckpoint, partitionKey } from "../../src/storage/checkpoint.ts";
 import { openPartitionLog, realFs } from "../../src/storage/index.ts";
 import { OffsetIndex, TimeIndex } from "../../src/storage/segment-index.ts";

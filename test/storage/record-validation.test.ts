@@ -1,4 +1,4 @@
-// The records inside produced batches are checked before anything is written (record-walk.ts,
+// The records inside produced batches are checked before anything is written (protocol/record-batch/records.ts,
 // validateIncomingBatches): the count and lastOffsetDelta must describe the records, each record
 // must lie wholly inside the batch with offsetDelta = its index, no bytes may follow the last one,
 // and compressed records are inflated (with a cap) to be walked. Each refusal carries Kafka's error
@@ -13,10 +13,10 @@ import { native } from "../../src/native/index.ts";
 import { CompressionType } from "../../src/protocol/compression.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 import { buildRecordBatch, decodeRecords, splitBatches, type RecordInput } from "../../src/protocol/record-batch.ts";
-import { recordsInflatedBytesMaxFor, validateIncomingBatches } from "../../src/storage/batch-header.ts";
+import { recordsInflatedBytesMaxFor, validateIncomingBatches } from "../../src/protocol/record-batch.ts";
 import { Log } from "../../src/storage/index.ts";
 import { PartitionProducerState } from "../../src/storage/producer-state.ts";
-import { walkRecords } from "../../src/storage/record-walk.ts";
+import { walkRecords } from "../../src/protocol/record-batch.ts";
 import { testTopicConfig } from "../../src/testing/log-harness.ts";
 import { prng } from "../../src/testing/record-batches.ts";
 import { realFs } from "../../src/storage/fs.ts";
