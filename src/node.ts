@@ -309,7 +309,7 @@ async function startLocked(
   for (const listener of kafkaListeners) {
     // One context per listener: handlers tell clients the endpoints of the listener they came in on.
     const context: BrokerContext = Object.assign(Object.create(broker) as BrokerContext, { advertised: listener });
-    const server = await startupStep(`cannot listen for Kafka clients (${listener.name}) on ${listener.host}:${listener.port}`, () =>
+    const server = await startupStep(`cannot listen for Kafka clients on ${listener.host}:${listener.port} (${listener.name})`, () =>
       startKafkaServer(context, handlers, listener, broker.log, {
         connectionsMax: budget.connections,
         descriptorLimit: budget.limit,

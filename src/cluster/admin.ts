@@ -8,7 +8,9 @@
 import type { LoadedBrokerConfig } from "../config/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { AclBinding, AclBindingFilter } from "../security/acl.ts";
-import type { ControllerResult, CreatedTopic, CreateTopicRequest, ItemResult, ProducerIdBlock, QuorumController, ScramDeletion, ScramUpsertion, UserResult } from "./controller/index.ts";
+import type {
+  ControllerResult, CreatedTopic, CreateTopicRequest, ItemResult, ProducerIdBlock, QuorumController, QuotaAlteration, ScramDeletion, ScramUpsertion, UserResult,
+} from "./controller/index.ts";
 import type { TopicImage } from "./image.ts";
 import type { MetadataPublisher } from "./publisher.ts";
 
@@ -67,6 +69,11 @@ export class ClusterAdmin {
   /** DeleteAcls: per filter, the bindings it removed. */
   deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[][]> {
     return this.applied(this.controller.deleteAcls(filters));
+  }
+
+  /** AlterClientQuotas: one result per entry. */
+  alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Promise<ItemResult[]> {
+    return this.applied(this.controller.alterClientQuotas(alterations, validateOnly));
   }
 
   isAlreadyExists(error: unknown): boolean {

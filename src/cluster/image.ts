@@ -13,6 +13,7 @@
 
 import type { AclBinding } from "../security/acl.ts";
 import type { ScramCredential } from "../security/scram.ts";
+import { entityKey, type StoredQuota } from "../security/quotas.ts";
 import { assert } from "../util/assert.ts";
 import { ConfigResourceType, type Endpoint, type MetadataRecord, type RecordData } from "./records.ts";
 import { isInternalTopic } from "./topic-name.ts";
@@ -68,6 +69,8 @@ export interface MetadataImage {
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredential>>;
   /** ACL bindings by id (AccessControlEntryRecord). */
   readonly acls: ReadonlyMap<string, AclBinding>;
+  /** Client quotas by entity key (security/quotas.ts entityKey), ClientQuotaRecord. */
+  readonly clientQuotas: ReadonlyMap<string, StoredQuota>;
 }
 
 /**
@@ -89,6 +92,7 @@ export interface MetadataDelta {
   /** Users whose SCRAM credentials changed (a SASL session of theirs may need to re-authenticate). */
   readonly changedScramUsers: Set<string>;
   aclsChanged: boolean;
+  quotasChanged: boolean;
 }
 
 export const emptyImage: MetadataImage = Object.freeze({
@@ -101,6 +105,7 @@ export const emptyImage: MetadataImage = Object.freeze({
   nextProducerId: 0n,
   scramCredentials: new Map(),
   acls: new Map(),
+  clientQuotas: new Map(),
 });
 
 export function emptyDelta(): MetadataDelta {
@@ -113,13 +118,14 @@ export function emptyDelta(): MetadataDelta {
     producerIdsChanged: false,
     changedScramUsers: new Set(),
     aclsChanged: false,
+    quotasChanged: false,
   };
 }
 
 export function isEmptyDelta(delta: MetadataDelta): boolean {
   return delta.createdTopics.size === 0 && delta.deletedTopics.size === 0 && delta.changedPartitions.size === 0
     && delta.changedTopicConfigs.size === 0 && delta.changedBrokers.size === 0 && !delta.producerIdsChanged
-    && delta.changedScramUsers.size === 0 && !delta.aclsChanged;
+    && delta.changedScramUsers.size === 0 && !delta.aclsChanged && !delta.quotasChanged;
 }
 
 /** `into` ∪ `from` (for publishers that apply several batches before notifying). */
@@ -136,6 +142,7 @@ export function mergeDelta(into: MetadataDelta, from: MetadataDelta): void {
   into.producerIdsChanged ||= from.producerIdsChanged;
   for (const user of from.changedScramUsers) into.changedScramUsers.add(user);
   into.aclsChanged ||= from.aclsChanged;
+  into.quotasChanged ||= from.quotasChanged;
 }
 
 /** A topic being changed by the current apply: its own copies, frozen into a TopicImage at the end. */
@@ -161,6 +168,7 @@ class ImageBuilder {
   private nextProducerId: bigint;
   private scramCredentials: Map<string, ReadonlyMap<number, ScramCredential>> | null = null;
   private acls: Map<string, AclBinding> | null = null;
+  private clientQuotas: Map<string, StoredQuota> | null = null;
 
   constructor(private readonly base: MetadataImage) {
     this.nextProducerId = base.nextProducerId;
@@ -209,7 +217,20 @@ class ImageBuilder {
       case "RemoveUserScramCredentialRecord": return this.removeScramCredential(metadataRecord.data);
       case "AccessControlEntryRecord": return this.putAcl(metadataRecord.data);
       case "RemoveAccessControlEntryRecord": return this.removeAcl(metadataRecord.data);
+      case "ClientQuotaRecord": return this.putClientQuota(metadataRecord.data);
     }
+  }
+
+  private putClientQuota(data: RecordData["ClientQuotaRecord"]): void {
+    this.clientQuotas ??= new Map(this.base.clientQuotas);
+    const key = entityKey(data.entity);
+    const values = { ...(this.clientQuotas.get(key)?.values ?? {}) };
+    if (data.remove) delete values[data.key];
+    else values[data.key] = data.value;
+    // No entry for an entity without values (a snapshot rebuilds the same image).
+    if (Object.keys(values).length === 0) this.clientQuotas.delete(key);
+    else this.clientQuotas.set(key, Object.freeze({ entity: data.entity.map((part) => ({ ...part })), values: Object.freeze(values) }));
+    this.delta.quotasChanged = true;
   }
 
   private putScramCredential(data: RecordData["UserScramCredentialRecord"]): void {
@@ -393,6 +414,7 @@ class ImageBuilder {
       nextProducerId: this.nextProducerId,
       scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
       acls: this.acls ?? this.base.acls,
+      clientQuotas: this.clientQuotas ?? this.base.clientQuotas,
     });
   }
 }

@@ -98,6 +98,11 @@ export function imageRecords(image: MetadataImage): MetadataRecord[] {
     }
   }
   for (const [id, binding] of image.acls) records.push(record("AccessControlEntryRecord", { id, ...binding }));
+  for (const quota of image.clientQuotas.values()) {
+    for (const [key, value] of Object.entries(quota.values)) {
+      records.push(record("ClientQuotaRecord", { entity: quota.entity.map((part) => ({ ...part })), key, value, remove: false }));
+    }
+  }
   if (image.nextProducerId > 0n) {
     records.push(record("ProducerIdsRecord", { brokerId: -1, brokerEpoch: -1n, nextProducerId: image.nextProducerId }));
   }

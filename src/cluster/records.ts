@@ -87,6 +87,8 @@ export interface RecordData {
     id: string; resourceType: number; resourceName: string; patternType: number; principal: string; host: string; operation: number; permissionType: number;
   };
   RemoveAccessControlEntryRecord: { id: string };
+  /** One quota value of a client entity (user and/or client-id; a null name is the default); remove: unset. */
+  ClientQuotaRecord: { entity: { entityType: string; entityName: string | null }[]; key: string; value: number; remove: boolean };
 }
 
 export type RecordType = keyof RecordData;
@@ -102,7 +104,7 @@ export function record<Type extends RecordType>(type: Type, data: RecordData[Typ
 
 // ----- encoding ---------------------------------------------------------------------------------
 
-type FieldKind = "int32" | "int64" | "boolean" | "string" | "nullableString" | "uuid" | "int32Array" | "endpoints" | "bytes";
+type FieldKind = "int32" | "int64" | "boolean" | "string" | "nullableString" | "uuid" | "int32Array" | "endpoints" | "bytes" | "double" | "quotaEntity";
 
 interface FieldSpec {
   kind: FieldKind;
@@ -148,6 +150,7 @@ const schemas: { [Type in RecordType]: Record<keyof RecordData[Type], FieldSpec>
     operation: int32, permissionType: int32,
   },
   RemoveAccessControlEntryRecord: { id: uuid },
+  ClientQuotaRecord: { entity: { kind: "quotaEntity" }, key: { kind: "string" }, value: { kind: "double" }, remove: { kind: "boolean" } },
 };
 
 const encoder = new TextEncoder();
@@ -199,6 +202,17 @@ function convertField(type: string, name: string, spec: FieldSpec, value: unknow
     case "int32Array":
       if (!Array.isArray(value) || !value.every(isInt32)) throw bad();
       return value;
+    case "double":
+      if (typeof value !== "number" || !Number.isFinite(value)) throw bad();
+      return value;
+    case "quotaEntity":
+      if (!Array.isArray(value) || value.length === 0) throw bad();
+      return value.map((part: unknown) => {
+        const candidate = part as { entityType?: unknown; entityName?: unknown } | null;
+        if (typeof candidate !== "object" || candidate === null || typeof candidate.entityType !== "string"
+          || (candidate.entityName !== null && typeof candidate.entityName !== "string")) throw bad();
+        return { entityType: candidate.entityType, entityName: candidate.entityName };
+      });
     case "bytes":
       if (typeof value !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw bad();
       return new Uint8Array(Buffer.from(value, "base64"));

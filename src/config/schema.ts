@@ -175,6 +175,8 @@ export const brokerSchema = {
   "super.users": str("", "principals allowed everything, separated by semicolons: User:admin;User:CN=broker"),
   "allow.everyone.if.no.acl.found": { kind: "boolean", default: null, nullable: true,
     doc: "a resource without any ACL is open to everyone; unset: false when the authorizer is on" } as ConfigDef<boolean | null>,
+  "quota.window.num": int(11, "samples a client's byte rate is measured over (quotas)", { min: 1 }),
+  "quota.window.size.seconds": int(1, "length of one quota sample", { min: 1 }),
   "http.authentication.methods": list([], "HTTP authentication: basic (SCRAM users' passwords), bearer (http.bearer.tokens.location); empty: none", ["basic", "bearer"]),
   "http.bearer.tokens.location": nullableStr("file of bearer tokens, one 'TOKEN PRINCIPAL' per line (User:alice); a token may be given as sha256:HEX"),
   "http.authentication.open.paths": list(["/healthz", "/readyz", "/health", "/metrics"], "HTTP paths served without authentication"),

@@ -94,6 +94,9 @@ export class Connection implements ConnectionInfo {
   /** Cancels the wait for request memory, while this connection waits for it. */
   private cancelMemoryWait: (() => void) | null = null;
   private inFlightHighWater = 0;
+  /** While muted (quota throttling), the time reads resume (performance.now()), else 0. */
+  private mutedUntil = 0;
+  private muteTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set by the listener right after construction (a plaintext one until then). */
   session: Session = plaintextSession();
 
@@ -163,7 +166,7 @@ export class Connection implements ConnectionInfo {
     this.pumping = true;
     try {
       while (!this.closed && this.closingReason === null) {
-        if (this.slots.length >= this.limits.inFlightRequestsMax || this.writeBytes >= this.limits.writeQueueBytesMax) {
+        if (this.mutedUntil > 0 || this.slots.length >= this.limits.inFlightRequestsMax || this.writeBytes >= this.limits.writeQueueBytesMax) {
           this.pause();
           return;
         }
@@ -439,6 +442,7 @@ export class Connection implements ConnectionInfo {
     this.closed = true;
     if (reason) this.log.debug("closing connection", { connection: this.id, remote: this.remoteAddress, reason });
     this.dropFrameReservation();
+    clearTimeout(this.muteTimer);
     this.abort.abort();
     for (const write of this.writes.splice(0)) runAll(write.onDone);
     this.writeBytes = 0;
@@ -461,6 +465,24 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.closeAfterPending("the broker is shutting down");
     if (!this.closed) this.abort.abort();
+  }
+
+  /**
+   * Quota throttling (KIP-219): read nothing more from this client for `ms` (a later, longer mute
+   * extends it); its responses keep going out.
+   */
+  mute(ms: number): void {
+    if (this.closed || ms <= 0) return;
+    const until = performance.now() + ms;
+    if (until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    clearTimeout(this.muteTimer);
+    this.pause();
+    this.muteTimer = setTimeout(() => {
+      this.mutedUntil = 0;
+      this.muteTimer = undefined;
+      if (!this.closed && !this.pumping) this.pump();
+    }, ms);
   }
 
   /**

@@ -25,6 +25,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import type { AnyHandler } from "./handler.ts";
 import { RequestMemoryPool } from "./request-memory.ts";
 import { Session } from "./session.ts";
+import { LogLimiter } from "../util/log-limiter.ts";
 import type { ListenerTls } from "../security/tls.ts";
 
 export interface KafkaServer {
@@ -87,6 +88,7 @@ export function startKafkaServer(
 ): KafkaServer {
   const config = broker.config.values;
   const securityProtocol = bind.securityProtocol ?? "PLAINTEXT";
+  const refusedTlsLog = new LogLimiter(20);
   const dispatcher = new Dispatcher(broker, handlers, log.child("dispatch"));
   const connections = new Set<Connection>();
   /** Set while close() waits for the last connection to finish. */
@@ -123,7 +125,7 @@ export function startKafkaServer(
         if (connections.delete(closed)) limiter.release(remote);
         if (connections.size === 0) onIdle?.();
       });
-      connection.session = new Session(bind.name, securityProtocol, remote, (reason) => connection.closeWhenAnswered(reason));
+      connection.session = new Session(bind.name, securityProtocol, remote, (reason) => connection.closeWhenAnswered(reason), (ms) => connection.mute(ms));
       socket.data = connection;
       connections.add(connection);
       socket.timeout(idleSeconds);
@@ -133,7 +135,8 @@ export function startKafkaServer(
       if (!connection || !options.tls) return;
       const verdict = options.tls.clientVerdict(socket, success, authorizationError);
       if (verdict.kind === "refuse") {
-        log.warn("refused a TLS client", { listener: bind.name, remote: socket.remoteAddress, reason: verdict.reason });
+        const leftOut = refusedTlsLog.admit();
+        if (leftOut !== null) log.warn("refused a TLS client", { listener: bind.name, remote: socket.remoteAddress, reason: verdict.reason, ...(leftOut > 0 ? { notLogged: leftOut } : {}) });
         connection.close(verdict.reason);
         return;
       }

@@ -9,6 +9,10 @@
 import { SaslFailure } from "../security/sasl.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Session } from "./session.ts";
+import { LogLimiter } from "../util/log-limiter.ts";
+
+/** Failed logins logged per second at most (the rest are counted into the next line). */
+const failedLoginLog = new LogLimiter(20);
 
 export type SaslStepOutcome =
   | { kind: "continue"; response: Uint8Array }
@@ -39,9 +43,13 @@ export async function saslStep(broker: BrokerContext, session: Session, token: U
     const failure = error instanceof SaslFailure ? error : new SaslFailure("Authentication failed", String(error));
     session.failed = true;
     session.sasl = null;
-    broker.log.warn("failed authentication", {
-      listener: session.listenerName, remote: session.remoteHost, mechanism: server.mechanism, user: failure.user, reason: failure.reason,
-    });
+    const leftOut = failedLoginLog.admit();
+    if (leftOut !== null) {
+      broker.log.warn("failed authentication", {
+        listener: session.listenerName, remote: session.remoteHost, mechanism: server.mechanism, user: failure.user, reason: failure.reason,
+        ...(leftOut > 0 ? { notLogged: leftOut } : {}),
+      });
+    }
     broker.metrics?.failedAuthentications.inc({ listener: session.listenerName });
     if (security.failedAuthenticationDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, security.failedAuthenticationDelayMs));
     return { kind: "failed", message: failure.clientMessage };

@@ -9,6 +9,7 @@ import type { MetadataPublisher } from "../cluster/publisher.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { AclOperation, clusterResourceName, ResourceType } from "../security/acl.ts";
 import { Authorizer, parseSuperUsers } from "../security/authorizer.ts";
+import { QuotaManager, quotaUserOf, type EnforcedQuotaKey } from "../security/quotas.ts";
 import type { UserCredentials } from "../security/sasl.ts";
 import { coordinatorError } from "./coordinator-check.ts";
 import type { RequestContext } from "./handler.ts";
@@ -23,6 +24,8 @@ export interface BrokerSecurity {
   readonly failedAuthenticationDelayMs: number;
   /** The users' SCRAM credentials, from the published image. */
   readonly credentials: UserCredentials;
+  /** Client byte-rate quotas (ClientQuotaRecord in the image). */
+  readonly quotas: QuotaManager;
 }
 
 /**
@@ -45,6 +48,11 @@ export function createBrokerSecurity(config: LoadedBrokerConfig, listeners: read
     reauthMs: values["connections.max.reauth.ms"],
     failedAuthenticationDelayMs: values["connection.failed.authentication.delay.ms"],
     credentials: (user) => [...(metadata.image.scramCredentials.get(user)?.values() ?? [])],
+    quotas: new QuotaManager(
+      { samples: values["quota.window.num"], sampleMs: values["quota.window.size.seconds"] * 1000 },
+      () => metadata.image.clientQuotas,
+      () => performance.now(),
+    ),
   };
 }
 
@@ -128,4 +136,17 @@ export function configAccessError(ctx: RequestContext, configResourceType: numbe
     return authorizeTopic(ctx, operation, name) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
   }
   return authorizeCluster(ctx, operation) ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+}
+
+/**
+ * Record `bytes` against the client's byte-rate quota; when it is over, mute its connection for the
+ * throttle time (KIP-219: the response still goes out at once) and return that time for the
+ * response's throttle_time_ms.
+ */
+export function throttleFor(ctx: RequestContext, key: EnforcedQuotaKey, bytes: number): number {
+  const quotas = ctx.broker.security?.quotas;
+  if (!quotas || bytes <= 0) return 0;
+  const throttleMs = quotas.record(key, quotaUserOf(ctx.session.principal), ctx.header.clientId ?? "", bytes);
+  if (throttleMs > 0) ctx.session.muteConnection(throttleMs);
+  return throttleMs;
 }

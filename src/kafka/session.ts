@@ -38,6 +38,8 @@ export class Session {
     readonly remoteHost: string,
     /** Closes the connection once what was already answered is written. */
     readonly closeConnection: (reason: string) => void,
+    /** Reads nothing more from the connection for this long (quota throttling); responses still go out. */
+    readonly muteConnection: (ms: number) => void = () => {},
   ) {
     this.authenticated = !usesSasl(securityProtocol);
   }

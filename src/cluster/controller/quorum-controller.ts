@@ -31,7 +31,9 @@ import {
   type BrokerRegistrationRequest,
   type ProducerIdBlock,
 } from "./broker-operations.ts";
-import { alterScramCredentials, createAcls, deleteAcls, type ItemResult, type ScramDeletion, type ScramUpsertion, type UserResult } from "./security-operations.ts";
+import {
+  alterClientQuotas, alterScramCredentials, createAcls, deleteAcls, type ItemResult, type QuotaAlteration, type ScramDeletion, type ScramUpsertion, type UserResult,
+} from "./security-operations.ts";
 import type { AclBinding, AclBindingFilter } from "../../security/acl.ts";
 import {
   alterTopicConfigs,
@@ -224,5 +226,9 @@ export class QuorumController {
 
   deleteAcls(filters: readonly AclBindingFilter[]): Promise<ControllerResult<AclBinding[][]>> {
     return this.run((image) => deleteAcls(image, filters));
+  }
+
+  alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Promise<ControllerResult<ItemResult[]>> {
+    return this.run(() => alterClientQuotas(alterations, validateOnly));
   }
 }

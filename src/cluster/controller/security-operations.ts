@@ -112,3 +112,43 @@ export function deleteAcls(image: MetadataImage, filters: readonly AclBindingFil
   });
   return { records, value };
 }
+
+export interface QuotaAlteration {
+  entity: { entityType: string; entityName: string | null }[];
+  ops: { key: string; value: number; remove: boolean }[];
+}
+
+const userAndClientKeys = new Set(["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"]);
+/** Keys whose values are whole numbers (Kafka's LONG quota configs). */
+const wholeNumberKeys = new Set(["producer_byte_rate", "consumer_byte_rate", "connection_creation_rate"]);
+
+function invalidQuotaReason(alteration: QuotaAlteration): string | null {
+  const types = alteration.entity.map((part) => part.entityType);
+  if (types.length === 0 || new Set(types).size !== types.length) return "an entity names each type once";
+  const combination = [...types].sort().join(",");
+  if (!["user", "client-id", "client-id,user", "ip"].includes(combination)) return `invalid entity combination ${combination}`;
+  for (const op of alteration.ops) {
+    const allowed = combination === "ip" ? op.key === "connection_creation_rate" : userAndClientKeys.has(op.key);
+    if (!allowed) return `${op.key} is not a quota of ${combination}`;
+    if (op.remove) continue;
+    if (!Number.isFinite(op.value) || op.value <= 0) return `${op.key} must be positive`;
+    if (wholeNumberKeys.has(op.key) && !Number.isInteger(op.value)) return `${op.key} must be a whole number`;
+  }
+  return null;
+}
+
+/** AlterClientQuotas: per entry, NONE or INVALID_REQUEST with the reason; valid entries become ClientQuotaRecords. */
+export function alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Outcome<ItemResult[]> {
+  const records: MetadataRecord[] = [];
+  const value = alterations.map((alteration): ItemResult => {
+    const reason = invalidQuotaReason(alteration);
+    if (reason !== null) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: reason };
+    if (!validateOnly) {
+      for (const op of alteration.ops) {
+        records.push(record("ClientQuotaRecord", { entity: alteration.entity.map((part) => ({ ...part })), key: op.key, value: op.remove ? 0 : op.value, remove: op.remove }));
+      }
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null };
+  });
+  return { records, value };
+}

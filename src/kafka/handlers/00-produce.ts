@@ -36,7 +36,7 @@ import type { BrokerContext } from "../context.ts";
 import { CloseConnection, defineHandler } from "../handler.ts";
 import { leaderHintOf, nodeEndpointsOf } from "../leader-hints.ts";
 import { AclOperation } from "../../security/acl.ts";
-import { authorizeCreateTopic, authorizeIdempotentWrite, authorizeTopic, hasProducerId } from "../security.ts";
+import { authorizeCreateTopic, authorizeIdempotentWrite, authorizeTopic, hasProducerId, throttleFor } from "../security.ts";
 import { transactionalRefusal } from "../transactional-produce.ts";
 
 type PartitionResponse = Init<ProduceResponsePartitionProduceResponse>;
@@ -187,6 +187,10 @@ export default defineHandler({
     } else {
       responses = await produceAll(context, request.topicData);
     }
+    // producer_byte_rate (KIP-219): the answer goes out now with throttle_time_ms; the connection is muted meanwhile.
+    let requestBytes = 0;
+    for (const topic of request.topicData) for (const data of topic.partitionData) requestBytes += data.records?.length ?? 0;
+    const throttleTimeMs = throttleFor(ctx, "producer_byte_rate", requestBytes);
     if (acks === 0) {
       // The client cannot learn of a failure from a response it never reads: close the connection
       // so that it notices and refreshes its metadata, as Kafka does.
@@ -194,7 +198,7 @@ export default defineHandler({
       if (failure.length > 0) throw new CloseConnection(`acks=0 produce failed: ${errorName(failure[0]!.errorCode ?? -1)}`);
       return null;
     }
-    if (context.leaders.length === 0) return { responses, throttleTimeMs: 0 };
-    return { responses, throttleTimeMs: 0, nodeEndpoints: nodeEndpointsOf(broker.metadata.image, context.leaders, broker.advertised.name) };
+    if (context.leaders.length === 0) return { responses, throttleTimeMs };
+    return { responses, throttleTimeMs, nodeEndpoints: nodeEndpointsOf(broker.metadata.image, context.leaders, broker.advertised.name) };
   },
 });

@@ -30,7 +30,7 @@ import { assert } from "../../util/assert.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
 import { AclOperation } from "../../security/acl.ts";
-import { authorizeTopic } from "../security.ts";
+import { authorizeTopic, throttleFor } from "../security.ts";
 
 /** No data is an empty record set (size 0), never null: librdkafka rejects a size of -1. */
 const noRecords = new Uint8Array(0);
@@ -184,7 +184,9 @@ export default defineHandler({
       if (done) {
         for (const release of gathered.releases) ctx.onDone(release);
         for (const [topic, bytes] of gathered.topicBytes) broker.metrics?.topicBytesOut.inc({ topic }, bytes);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: gathered.topics, nodeEndpoints };
+        // consumer_byte_rate: the records still go out; the client is muted for the throttle time.
+        const throttleTimeMs = throttleFor(ctx, "consumer_byte_rate", gathered.bytes);
+        return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: gathered.topics, nodeEndpoints };
       }
       for (const release of gathered.releases) release();
       // With no partition to watch this simply sleeps out the wait, as Kafka does.

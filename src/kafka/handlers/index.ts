@@ -33,6 +33,8 @@ import createPartitions from "./37-create-partitions.ts";
 import deleteGroups from "./42-delete-groups.ts";
 import incrementalAlterConfigs from "./44-incremental-alter-configs.ts";
 import offsetDelete from "./47-offset-delete.ts";
+import describeClientQuotas from "./48-describe-client-quotas.ts";
+import alterClientQuotas from "./49-alter-client-quotas.ts";
 import describeUserScramCredentials from "./50-describe-user-scram-credentials.ts";
 import alterUserScramCredentials from "./51-alter-user-scram-credentials.ts";
 import describeCluster from "./60-describe-cluster.ts";
@@ -70,6 +72,8 @@ export const handlers: readonly AnyHandler[] = [
   deleteGroups,
   incrementalAlterConfigs,
   offsetDelete,
+  describeClientQuotas,
+  alterClientQuotas,
   describeUserScramCredentials,
   alterUserScramCredentials,
   describeCluster,
