@@ -43,7 +43,8 @@ function servedFingerprint(): Promise<string> {
 async function waitForFingerprint(wanted: string): Promise<void> {
   const deadline = Date.now() + 10000;
   while (Date.now() < deadline) {
-    if ((await servedFingerprint()) === wanted) return;
+    // A connection that arrives while the listener re-binds (a moment) is reset: try again.
+    if ((await servedFingerprint().catch(() => null)) === wanted) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
   throw new Error(`the listener never served ${wanted}`);
