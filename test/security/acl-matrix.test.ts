@@ -293,6 +293,20 @@ describe("ACL matrix: denied without the ACL (nothing changes), allowed with it"
   }
 });
 
+test("OffsetFetch: a named topic without DESCRIBE is TOPIC_AUTHORIZATION_FAILED; a fetch of all leaves it out", async () => {
+  await revokeAll();
+  expect(await commit(admin, "fetch-group")).toBe(ErrorCode.NONE);
+  await grant(ResourceType.GROUP, "fetch-group", Op.DESCRIBE);
+  const named = await alice.request(OffsetFetchApi, { groupId: "fetch-group", topics: [{ name: "matrix", partitionIndexes: [0] }], requireStable: false }, { version: 7 });
+  expect(named.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+  expect(named.topics[0]!.partitions[0]!.committedOffset).toBe(-1n);
+  const all = await alice.request(OffsetFetchApi, { groupId: "fetch-group", topics: null, requireStable: false }, { version: 7 });
+  expect(all.topics).toEqual([]);
+  await grant(ResourceType.TOPIC, "matrix", Op.DESCRIBE);
+  const allowed = await alice.request(OffsetFetchApi, { groupId: "fetch-group", topics: null, requireStable: false }, { version: 7 });
+  expect(allowed.topics.map((topic) => [topic.name, topic.partitions[0]!.committedOffset])).toEqual([["matrix", 1n]]);
+});
+
 test("a DENY overrides an ALLOW; PREFIXED grants cover a family of topics", async () => {
   await revokeAll();
   await grant(ResourceType.TOPIC, "mat", Op.WRITE, PatternType.PREFIXED);

@@ -5,7 +5,7 @@
 //   - mutual TLS: alice's certificate is User:alice (ssl.principal.mapping.rules), ACLs apply;
 //   - confluent-kafka-python over SASL_SSL (SCRAM-SHA-512) and SSL with a client certificate,
 //     with a consumer group;
-//   - kafkajs over SASL_SSL, SASL_PLAINTEXT and SSL;
+//   - kafkajs over SASL_SSL, SASL_PLAINTEXT and SSL; kafka-python over SASL_SSL and SASL_PLAINTEXT;
 //   - refused, with the errors Kafka clients show, while a connected producer keeps being served:
 //     a wrong password, an unknown user, an untrusted certificate, an expired certificate, a
 //     plaintext client on a TLS port.
@@ -110,6 +110,14 @@ test("confluent-kafka-python over SASL_SSL (SCRAM-SHA-512) and SSL with a client
   const viaCertificate = await run([python, script, broker.listeners.get("SSL")!, "alice-python-tls", "alice-py-tls-group", ...mtls], { timeoutMs: 90000 });
   expect(new TextDecoder().decode(viaCertificate.stdout).trim().split("\n")).toHaveLength(5);
 }, 120000);
+
+test("kafka-python over SASL_SSL (SCRAM-SHA-256) and SASL_PLAINTEXT (PLAIN)", async () => {
+  const script = join(import.meta.dir, "python", "kafka_python_secure.py");
+  const scram = await run([python, script, broker.listeners.get("SASL_SSL")!, "alice-kafka-python", "SASL_SSL", certs.path("ca.pem"), "SCRAM-SHA-256", "alice", "alice-secret"], { timeoutMs: 60000 });
+  expect(new TextDecoder().decode(scram.stdout).trim()).toBe("kafka-python over SASL_SSL");
+  const plain = await run([python, script, broker.listeners.get("SASL_PLAINTEXT")!, "alice-kafka-python-plain", "SASL_PLAINTEXT", certs.path("ca.pem"), "PLAIN", "alice", "alice-secret"], { timeoutMs: 60000 });
+  expect(new TextDecoder().decode(plain.stdout).trim()).toBe("kafka-python over SASL_PLAINTEXT");
+}, 90000);
 
 function kafkajsClient(listener: string, options: { sasl?: { mechanism: string; username: string; password: string }; certificate?: boolean }): Kafka {
   const tls = listener.endsWith("SSL");
