@@ -20,7 +20,20 @@ import { mkdir } from "node:fs/promises";
 import { ClusterAdmin } from "./cluster/admin.ts";
 import { QuorumController } from "./cluster/controller/index.ts";
 import { loadOrCreateMetaProperties } from "./cluster/index.ts";
-import { LocalMetadataLog } from "./cluster/local-metadata-log.ts";
+import { LocalMetadataLog, localEpoch } from "./cluster/local-metadata-log.ts";
+import type { MetadataLog } from "./cluster/metadata-log.ts";
+import { BrokerLifecycle } from "./cluster/broker-lifecycle.ts";
+import { BrokerSessions } from "./cluster/controller/broker-sessions.ts";
+import { RemoteController } from "./cluster/remote-controller.ts";
+import { PeerConnections } from "./client/peer-connections.ts";
+import { controllerListener, parseQuorumVoters, type QuorumVoter } from "./config/quorum-voters.ts";
+import { controllerHandlers } from "./kafka/controller-handlers.ts";
+import type { QuorumServices } from "./kafka/context.ts";
+import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
+import { RaftMetadataLog } from "./raft/driver.ts";
+import { PeerRaftTransport } from "./raft/peer-transport.ts";
+import type { QuorumDescription } from "./raft/types.ts";
+import { adminAlterPartitionSender, type AlterPartitionSender } from "./replication/alter-partition-sender.ts";
 import { migrateLegacyMetadata } from "./cluster/migration.ts";
 import { ProducerIdManager } from "./cluster/producer-id-manager.ts";
 import { MetadataPublisher } from "./cluster/publisher.ts";
@@ -61,6 +74,21 @@ import { StartupError, startupStep } from "./util/startup-error.ts";
 
 const log = createLogger("node");
 
+/** A cluster id every node derives alike from the voters list (22-character base64url, as Kafka's). */
+function clusterIdOfVoters(voters: readonly QuorumVoter[]): string {
+  const text = voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).sort().join(",");
+  const digest = new Bun.CryptoHasher("sha256").update(text).digest();
+  return Buffer.from(digest.subarray(0, 16)).toString("base64url");
+}
+
+function controllerEndpointOf(endpoints: readonly Endpoint[] | undefined): { host: string; port: number } | undefined {
+  const endpoint = endpoints?.find((candidate) => candidate.name === "CONTROLLER");
+  return endpoint ? { host: endpoint.host, port: endpoint.port } : undefined;
+}
+
+/** Kafka's SecurityProtocol id of PLAINTEXT. */
+const PLAINTEXT = 0;
+
 export interface BrokerCoreOptions {
   loaded: LoadedBrokerConfig;
   dataDir: string;
@@ -71,11 +99,24 @@ export interface BrokerCoreOptions {
   fs?: StorageFs;
   /** Groups' timers (tests drive them by hand). */
   scheduler?: Scheduler;
+  /** A many-node cluster (controller.quorum.voters set): the voters and the connections to the other nodes. */
+  cluster?: { voters: QuorumVoter[]; peers: PeerConnections; clusterId: string };
 }
 
 /** Everything of a node but its storage and its listeners. */
 export interface BrokerCore {
-  readonly metadataLog: LocalMetadataLog;
+  readonly metadataLog: MetadataLog;
+  /** The Raft metadata log of a many-node cluster; null on one node. */
+  readonly raft: RaftMetadataLog | null;
+  /** The controller side of the quorum for the internal listener's handlers. */
+  readonly quorum: QuorumServices;
+  /** How this node's partition leaders propose ISR changes (AlterPartition to the active controller). */
+  readonly alterPartitionSender: AlterPartitionSender;
+  /**
+   * Connections to the other nodes' internal listeners (a cluster; null on one node): the replica
+   * fetcher uses its own purpose ("replica-fetch") so its long polls hold nothing else up.
+   */
+  readonly peers: PeerConnections | null;
   readonly publisher: MetadataPublisher;
   readonly snapshotter: MetadataSnapshotter;
   readonly controller: QuorumController;
@@ -96,6 +137,13 @@ export interface BrokerCore {
    * __consumer_offsets exists and the groups of the offsets partitions led here are loaded.
    */
   whenReady(): Promise<void>;
+  /**
+   * Before a clean shutdown of a cluster member: stop heartbeating and have the controller fence
+   * this broker now (its leaderships move to other ISR members while this node still answers,
+   * with NOT_LEADER_OR_FOLLOWER, what clients send meanwhile); waits until this node's image shows
+   * it, at most `timeoutMs`. Nothing on one node.
+   */
+  handOver(timeoutMs: number): Promise<void>;
   /** Stop groups, replicas and the metadata log (the LogManager is the caller's to close). */
   close(): Promise<void>;
 }
@@ -109,18 +157,44 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const config = loaded.values;
   const fs = options.fs ?? realFs;
   const incarnationId = randomUuid();
-  const metadataLog = await LocalMetadataLog.open({ dataDir: options.dataDir, nodeId, brokerConfig: config, fs, logger: createLogger("metadata-log") });
+  const cluster = options.cluster;
+  const raft = cluster
+    ? await RaftMetadataLog.open({
+      dataDir: options.dataDir, nodeId, voters: cluster.voters.map((voter) => voter.id), clusterId: cluster.clusterId, brokerConfig: config, fs,
+      transport: new PeerRaftTransport(cluster.peers, config["controller.quorum.request.timeout.ms"]), logger: createLogger("raft"),
+    })
+    : null;
+  const metadataLog: MetadataLog = raft ?? await LocalMetadataLog.open({ dataDir: options.dataDir, nodeId, brokerConfig: config, fs, logger: createLogger("metadata-log") });
   const publisher = new MetadataPublisher(metadataLog, createLogger("metadata"));
   // A snapshot of the image beside the log after each publication (cluster/snapshotter.ts).
   const snapshotter = new MetadataSnapshotter(publisher, metadataLog, createLogger("metadata"));
   const controller = new QuorumController({ log: metadataLog, config: loaded, logger: createLogger("controller") });
-  const admin = new ClusterAdmin(controller, publisher, loaded);
+  const remote = cluster
+    ? new RemoteController({
+      peers: cluster.peers, leader: () => metadataLog.leader.leaderId, clusterId: cluster.clusterId,
+      retryBackoffMs: config["controller.quorum.retry.backoff.ms"], requestTimeoutMs: config["controller.quorum.request.timeout.ms"], logger: createLogger("admin"),
+    })
+    : null;
+  const admin = new ClusterAdmin(controller, publisher, loaded, remote);
+  const sessions = cluster
+    ? new BrokerSessions({ controller, sessionTimeoutMs: config["broker.session.timeout.ms"], selfId: nodeId, logger: createLogger("controller") })
+    : null;
+  if (sessions) admin.onLocalHeartbeat = (brokerId, brokerEpoch) => sessions.heartbeat(brokerId, brokerEpoch, null);
+  const lifecycle = cluster
+    ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
+    : null;
+  const quorum: QuorumServices = {
+    raft, controller, sessions,
+    describeQuorum: () => describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null),
+  };
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
   const replicas = new ReplicaManager({
     nodeId, logs: options.logs, recoveryThreads: config["num.recovery.threads.per.data.dir"], logger: createLogger("replicas"),
   });
   const reconciler = new Reconciler({
     nodeId, incarnationId, replicas, logs: options.logs, topicConfigs, dataDir: options.dataDir, fs, logger: createLogger("reconciler"),
+    // A cluster member's first images may predate what the quorum holds: judge directories once live.
+    reportUnclaimedWhenLive: cluster !== undefined,
   });
   publisher.subscribe("reconciler", reconciler.apply);
   // Before the replay: every leadership of an offsets partition must reach the groups.
@@ -134,6 +208,8 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     },
   });
   const closeAll = async () => {
+    lifecycle?.close();
+    sessions?.close();
     // No further log recovery (the ones under way finish); then the publisher: a reconciliation
     // under way finishes before the replicas stop.
     await replicas.stopRecovery();
@@ -145,15 +221,23 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   };
   try {
     await metadataLog.start();
-    await migrateLegacyMetadata({ dataDir: options.dataDir, nodeId, log: metadataLog, fs, logger: createLogger("migration") });
+    // A data directory of the topics.json era is a one-node one: migrated only there.
+    if (!cluster) await migrateLegacyMetadata({ dataDir: options.dataDir, nodeId, log: metadataLog, fs, logger: createLogger("migration") });
     await publisher.waitForPublished(metadataLog.committedOffset);
   } catch (error) {
     await closeAll().catch(() => {});
     throw error;
   }
   return {
-    metadataLog, publisher, snapshotter, controller, admin, topicConfigs, replicas, groups, producerIds, incarnationId,
+    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, groups, producerIds, incarnationId,
+    alterPartitionSender: adminAlterPartitionSender(nodeId, admin),
+    peers: cluster?.peers ?? null,
     async register(endpoints) {
+      if (lifecycle) {
+        brokerEpoch = await lifecycle.start(endpoints);
+        log.info("broker registered and unfenced", { brokerEpoch: String(brokerEpoch), incarnationId });
+        return;
+      }
       const registered = await controller.registerBroker({
         brokerId: nodeId, incarnationId, endpoints, rack: null, cleanShutdown: options.cleanShutdown,
       });
@@ -162,18 +246,71 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       await publisher.waitForPublished(heartbeat.offset);
       assert(!heartbeat.value.isFenced, "a broker caught up with its own registration is unfenced");
       brokerEpoch = registered.value;
+      admin.brokerEpoch = registered.value;
       log.info("broker registered", { brokerEpoch: String(registered.value), incarnationId });
     },
     async whenReady() {
       assert(brokerEpoch !== null, "whenReady() after register()");
+      // In a cluster the other brokers may still be registering: give the offsets topic its
+      // replication factor if they come within a few seconds (capped at the live ones otherwise).
+      if (cluster) await waitForLiveBrokers(publisher, Math.min(config["offsets.topic.replication.factor"], cluster.voters.length), 10_000);
       await ensureOffsetsTopic(admin, config, publisher.image);
       // Logs of the replayed image recover in the background; each takes its role when ready (and
       // an offsets partition led here then starts loading its groups).
       await replicas.recovered();
       await groups.partitions.loaded();
     },
+    async handOver(timeoutMs) {
+      if (!lifecycle || !cluster || brokerEpoch === null) return;
+      const epoch = brokerEpoch;
+      lifecycle.close();
+      const deadline = Date.now() + timeoutMs;
+      const fenced = () => publisher.image.brokers.get(nodeId)?.fenced !== false;
+      if (controller.isActive) {
+        await controller.fenceBroker(nodeId, epoch).catch(() => {});
+      } else {
+        // The controller fences a broker at once when its heartbeat connection closes.
+        cluster.peers.disconnect(metadataLog.leader.leaderId, "heartbeat");
+      }
+      while (!fenced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      log.info(fenced() ? "handed over: fenced, leaderships moved" : "hand-over timed out; stopping anyway", { brokerEpoch: String(epoch) });
+    },
     close: closeAll,
   };
+}
+
+async function waitForLiveBrokers(publisher: MetadataPublisher, wanted: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const live = () => [...publisher.image.brokers.values()].filter((broker) => !broker.fenced).length;
+  while (live() < wanted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** DescribeQuorum: a one-node cluster's own log, the Raft leader's view here, or asked of the leader. */
+async function describeQuorum(nodeId: number, metadataLog: MetadataLog, raft: RaftMetadataLog | null, peers: PeerConnections | null): Promise<QuorumDescription | null> {
+  if (raft === null) {
+    const now = Date.now();
+    return {
+      leaderId: nodeId, leaderEpoch: localEpoch, highWatermark: metadataLog.committedOffset + 1n,
+      currentVoters: [{ replicaId: nodeId, logEndOffset: metadataLog.nextOffset, lastFetchTimestamp: now, lastCaughtUpTimestamp: now }], observers: [],
+    };
+  }
+  const local = raft.describeQuorum();
+  const leader = raft.leader.leaderId;
+  if (local !== null || leader < 0 || leader === nodeId || peers === null) return local;
+  try {
+    const response = await peers.request(leader, "admin", DescribeQuorumApi, { topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }] }, { version: 1, timeoutMs: 2000 });
+    const partition = response.topics[0]?.partitions[0];
+    if (!partition || partition.errorCode !== 0) return null;
+    const replica = (state: { replicaId: number; logEndOffset: bigint; lastFetchTimestamp: bigint; lastCaughtUpTimestamp: bigint }) => ({
+      replicaId: state.replicaId, logEndOffset: state.logEndOffset, lastFetchTimestamp: Number(state.lastFetchTimestamp), lastCaughtUpTimestamp: Number(state.lastCaughtUpTimestamp),
+    });
+    return {
+      leaderId: partition.leaderId, leaderEpoch: partition.leaderEpoch, highWatermark: partition.highWatermark,
+      currentVoters: partition.currentVoters.map(replica), observers: partition.observers.map(replica),
+    };
+  } catch {
+    return null;
+  }
 }
 
 export interface RunningNode {
@@ -242,7 +379,11 @@ async function startLocked(
   const config = loaded.values;
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
-  const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], config["cluster.id"]));
+  const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  // Nodes of one cluster started with the same voters list share a cluster id without a format
+  // step (Kafka's `kafka-storage format --cluster-id`); an explicit cluster.id wins.
+  const wantedClusterId = config["cluster.id"] ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
+  const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], wantedClusterId));
   setLogNodeId(meta.nodeId);
   log.info("starting", {
     "node.id": meta.nodeId,
@@ -263,11 +404,33 @@ async function startLocked(
   });
   await startupStep(`cannot open the logs in ${directory}`, () => logs.open());
   started.push(() => logs.close());
+  // A many-node cluster: the internal listener's address and the connections to the other nodes.
+  const controllerBind = await startupStep("bad CONTROLLER listener", () => controllerListener(meta.nodeId, config.listeners, voters));
+  const ownVoter = voters.find((voter) => voter.id === meta.nodeId);
+  let peers: PeerConnections | null = null;
+  if (voters.length > 0) {
+    const voterAddresses = new Map(voters.map((voter) => [voter.id, { host: voter.host, port: voter.port }]));
+    peers = new PeerConnections({
+      nodeId: meta.nodeId,
+      // Voters by the voters list; other brokers by the CONTROLLER endpoint they registered.
+      addresses: (peer) => voterAddresses.get(peer) ?? controllerEndpointOf(core?.publisher.image.brokers.get(peer)?.endpoints),
+      reconnectBackoffMs: config["reconnect.backoff.ms"],
+      reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
+      requestTimeoutMs: config["controller.quorum.request.timeout.ms"],
+    });
+    const openPeers = peers;
+    started.push(() => openPeers.close());
+  }
   // The metadata log replayed (a data directory of the topics.json era migrated first); the logs it
   // names recover in the background from here.
-  const core = await startupStep(`cannot open the cluster metadata in ${directory}`, () =>
-    startBrokerCore({ loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown }));
-  started.push(() => core.close());
+  let core: BrokerCore | undefined;
+  core = await startupStep(`cannot open the cluster metadata in ${directory}`, () =>
+    startBrokerCore({
+      loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown,
+      cluster: peers ? { voters, peers, clusterId: meta.clusterId } : undefined,
+    }));
+  const startedCore = core;
+  started.push(() => startedCore.close());
   // Log cleaner: compacts cleanup.policy=compact topics (__consumer_offsets too) in the background.
   const cleaner = startLogCleaner(logs, config, realFs, native);
   started.push(async () => void (await cleaner?.stop()));
@@ -298,6 +461,7 @@ async function startLocked(
     groups: core.groups,
     metrics: new BrokerMetrics(),
     security: createBrokerSecurity(loaded, kafkaListeners, core.publisher),
+    quorum: core.quorum,
   };
   await startupStep("cannot create the bootstrap.scram.users", () => bootstrapUsers(broker));
   // readyz: every listener up and the node ready (registered, recovered, groups loaded); false
@@ -324,10 +488,27 @@ async function startLocked(
   broker.advertised = servers.find((entry) => entry.listener === primary)!.context.advertised;
   // Registration needs the bound ports (the endpoints clients are told). Once it is done, Metadata
   // lists this broker; its partitions follow as their logs recover.
-  const endpoints = servers.map(({ listener, context }) => ({
+  const endpoints: Endpoint[] = servers.map(({ listener, context }) => ({
     name: listener.name, host: context.advertised.host, port: context.advertised.port, securityProtocol: securityProtocolId[listener.securityProtocol],
   }));
-  await startupStep("cannot register the broker with the controller", () => core.register(endpoints));
+  if (controllerBind) {
+    // Its own ApiVersions table: a context of its own (the dispatcher sets apiRanges).
+    // No authorizer or SASL there: nodes' own requests, and admin requests a broker forwards after
+    // authorizing them itself (bind this listener to the cluster's private network).
+    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener"), security: undefined };
+    const internal = await startupStep(`cannot listen for other nodes on ${controllerBind.host}:${controllerBind.port}`, () =>
+      startKafkaServer(controllerContext, controllerHandlers, controllerBind, controllerContext.log, {
+        connectionsMax: budget.connections,
+        descriptorLimit: budget.limit,
+        descriptorReserve: budget.reserve,
+      }));
+    started.push(() => internal.close());
+    // Peers reach a voter at its voters entry (perhaps a proxy in front of the bound port).
+    const reachable = ownVoter ?? { host: internal.host, port: internal.port };
+    endpoints.push({ name: "CONTROLLER", host: reachable.host, port: reachable.port, securityProtocol: PLAINTEXT });
+    console.log(`controller listening on ${internal.host}:${internal.port}`);
+  }
+  await startupStep("cannot register the broker with the controller", () => startedCore.register(endpoints));
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
@@ -360,7 +541,7 @@ async function startLocked(
   console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
   if (http) console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
   listenersUp = true;
-  const becameReady = core.whenReady().then(() => {
+  const becameReady = startedCore.whenReady().then(() => {
     ready = true;
     if (!shuttingDown) console.log(`runnel ready: kafka on ${kafka.host}:${kafka.port}`);
   });
@@ -379,12 +560,14 @@ async function startLocked(
     },
     http: http ? { host: http.host, port: http.port } : undefined,
     broker,
-    core,
+    core: startedCore,
     ready: becameReady,
     close() {
       closing ??= (async () => {
         shuttingDown = true;
         try {
+          // A cluster member hands its leaderships over while it still answers (one node: nothing).
+          await startedCore.handOver(2000).catch((error: unknown) => log.warn("hand-over failed", { error: String(error) }));
           for (const stop of started.splice(0).reverse()) await stop();
         } finally {
           lock.release();
@@ -401,7 +584,17 @@ async function bootstrapUsers(broker: BrokerContext): Promise<void> {
   const users = parseBootstrapUsers(broker.config.values["bootstrap.scram.users"]);
   const missing = users.filter((user) => !broker.metadata.image.scramCredentials.get(user.name)?.has(user.mechanism.id));
   if (missing.length === 0) return;
-  const results = await broker.admin.alterScramCredentials([], await Promise.all(missing.map(upsertionOf)));
+  let results;
+  try {
+    results = await broker.admin.alterScramCredentials([], await Promise.all(missing.map(upsertionOf)));
+  } catch (error) {
+    // Another node leads the metadata quorum: its own bootstrap.scram.users creates them.
+    if (error instanceof KafkaError && error.code === ErrorCode.NOT_CONTROLLER) {
+      log.info("bootstrap.scram.users left to the active controller", { error: error.message });
+      return;
+    }
+    throw error;
+  }
   const failed = results.find((result) => result.errorCode !== ErrorCode.NONE);
   if (failed) throw new StartupError(`bootstrap.scram.users: ${failed.user}: ${failed.errorMessage ?? `error ${failed.errorCode}`}`);
   log.info("created bootstrap SCRAM users", { users: missing.map((user) => `${user.name} (${user.mechanism.name})`).join(", ") });

@@ -1,4 +1,5 @@
 // Command-line arguments of `runnel start` (also `bun run start`). Shorthands become config keys:
+//   --node-id N      → node.id
 //   --data-dir DIR   → log.dirs
 //   --kafka-port N   → the PLAINTEXT entry of listeners
 //   --http-port N    → the HTTP entry of listeners
@@ -15,6 +16,7 @@ export interface StartArgs {
 }
 
 export const USAGE = `usage: runnel [start] [options]
+  --node-id N         this node's id (node.id, default 1)
   --data-dir DIR      data directory (log.dirs, default ./data)
   --kafka-port N      Kafka protocol port (default 9092; 0 picks a free port)
   --http-port N       HTTP API port (default 8080; 0 picks a free port)
@@ -55,6 +57,12 @@ export function parseStartArgs(argv: string[]): StartArgs {
     const value = () => inline ?? requireValue(argv, index++, flag);
     switch (flag) {
       case "-h": case "--help": help = true; break;
+      case "--node-id": {
+        const text = value();
+        if (!/^\d+$/.test(text)) throw new ConfigError(flag, `"${text}" is not a node id`);
+        overrides.push(["node.id", text]);
+        break;
+      }
       case "--data-dir": overrides.push(["log.dirs", value()]); break;
       case "--kafka-port": kafkaPort = parsePort(flag, value()); break;
       case "--http-port": httpPort = parsePort(flag, value()); break;

@@ -8,11 +8,12 @@
 //   consumer.ts        assigned partitions, positions, fetch loop, record decoding
 //   group-member.ts    classic group membership (Join/Sync/Heartbeat/Leave, range assignor)
 //   group-consumer.ts  a consumer driven by a group, committing its positions
-//   offsets.ts         ListOffsets; admin-topics.ts, admin-configs.ts, admin-groups.ts: admin calls
+//   offsets.ts         ListOffsets; admin-topics.ts, admin-configs.ts, admin-groups.ts, admin-quorum.ts: admin calls
 
 export * from "./admin-configs.ts";
 export * from "./admin-groups.ts";
 export * from "./admin-topics.ts";
+export * from "./admin-quorum.ts";
 export * from "./assignor.ts";
 export * from "./client.ts";
 export * from "./connection.ts";

@@ -2,23 +2,35 @@
 // call to change metadata. Each operation goes to the active controller and answers once this
 // node's published image has reached the operation's offset, so the client's next request here
 // (Metadata, Produce to the new topic) sees the change, with the local partitions set up.
-// Today the controller runs in this process; forwarding to a remote active controller (issue 9's
-// next steps) changes only this class.
+// The controller runs on the metadata quorum's leader: in this process (always, on one node) the
+// call is direct; elsewhere it is forwarded over the internal listener (remote-controller.ts: a
+// direct RPC to the active controller, retried on NOT_CONTROLLER after a leader change).
 
 import type { LoadedBrokerConfig } from "../config/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { AclBinding, AclBindingFilter } from "../security/acl.ts";
 import type {
-  ControllerResult, CreatedTopic, CreateTopicRequest, ItemResult, ProducerIdBlock, QuorumController, QuotaAlteration, ScramDeletion, ScramUpsertion, UserResult,
+  AlterPartitionAnswer, AlterPartitionOperation, BrokerHeartbeatRequest, BrokerRegistrationRequest, ControllerResult, CreatedTopic,
+  CreateTopicRequest, ItemResult, ProducerIdBlock, QuorumController, QuotaAlteration, ScramDeletion, ScramUpsertion, UserResult,
 } from "./controller/index.ts";
 import type { TopicImage } from "./image.ts";
 import type { MetadataPublisher } from "./publisher.ts";
+import type { RemoteController } from "./remote-controller.ts";
+
+/** How long a forwarded operation's answer waits for this node's image to catch up. */
+const catchUpWaitMs = 10_000;
 
 export class ClusterAdmin {
+  /** This broker's epoch once registered (AlterPartition and producer ids carry it). */
+  brokerEpoch: bigint = -1n;
+  /** Called for every heartbeat answered by the local controller (its session tracking). */
+  onLocalHeartbeat: ((brokerId: number, brokerEpoch: bigint) => void) | null = null;
+
   constructor(
     private readonly controller: QuorumController,
     private readonly publisher: MetadataPublisher,
     private readonly config: LoadedBrokerConfig,
+    private readonly remote: RemoteController | null = null,
   ) {}
 
   /** The node id of the active controller (-1 while there is none). */
@@ -26,53 +38,108 @@ export class ClusterAdmin {
     return this.controller.activeControllerId;
   }
 
+  private get local(): boolean {
+    return this.remote === null || this.controller.isActive;
+  }
+
   private async applied<T>(operation: Promise<ControllerResult<T>>): Promise<T> {
     const { value, offset } = await operation;
-    await this.publisher.waitForPublished(offset);
+    if (this.local || offset < 0n) {
+      if (offset >= 0n) await this.publisher.waitForPublished(offset);
+      return value;
+    }
+    // Forwarded: the controller committed it; this node's image follows within a fetch or two.
+    await Promise.race([
+      this.publisher.waitForPublished(offset),
+      new Promise<void>((_, reject) => setTimeout(() => reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, "this node's metadata did not catch up with the controller")), catchUpWaitMs).unref?.()),
+    ]);
     return value;
   }
 
   /** Throws KafkaError (TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG, NOT_CONTROLLER). */
   createTopic(request: CreateTopicRequest, validateOnly = false): Promise<CreatedTopic> {
-    return this.applied(this.controller.createTopic(request, validateOnly));
+    if (this.local) return this.applied(this.controller.createTopic(request, validateOnly));
+    return this.applied(this.remote!.createTopic(request, validateOnly));
   }
 
   /** Throws KafkaError UNKNOWN_TOPIC_OR_PARTITION, TOPIC_DELETION_DISABLED. */
-  deleteTopic(name: string): Promise<TopicImage> {
-    return this.applied(this.controller.deleteTopic(name));
+  async deleteTopic(name: string): Promise<TopicImage> {
+    if (this.local) return this.applied(this.controller.deleteTopic(name));
+    const before = this.publisher.image.topicsByName.get(name);
+    await this.applied(this.remote!.deleteTopic(name));
+    return before ?? { name, id: "AAAAAAAAAAAAAAAAAAAAAA", partitions: [], configs: {}, internal: false };
   }
 
   /** Throws KafkaError UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT, INVALID_REPLICATION_FACTOR. */
   createPartitions(name: string, totalPartitions: number, assignments: number[][] | null, validateOnly = false): Promise<number> {
-    return this.applied(this.controller.createPartitions(name, totalPartitions, assignments, validateOnly));
+    if (this.local) return this.applied(this.controller.createPartitions(name, totalPartitions, assignments, validateOnly));
+    return this.applied(this.remote!.createPartitions(name, totalPartitions, assignments, validateOnly));
   }
 
   /** Replace a topic's overrides (AlterConfigs semantics). Throws KafkaError UNKNOWN_TOPIC_OR_PARTITION, INVALID_CONFIG. */
   alterTopicConfigs(name: string, overrides: Record<string, string>, validateOnly = false): Promise<void> {
-    return this.applied(this.controller.alterTopicConfigs(name, overrides, validateOnly));
+    if (this.local) return this.applied(this.controller.alterTopicConfigs(name, overrides, validateOnly));
+    return this.applied(this.remote!.alterTopicConfigs(name, overrides, validateOnly));
   }
 
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ProducerIdBlock> {
-    return this.applied(this.controller.allocateProducerIds(brokerId, brokerEpoch));
+    if (this.local) return this.applied(this.controller.allocateProducerIds(brokerId, brokerEpoch));
+    // The block is committed before the answer: no need to wait for this node's image.
+    return this.remote!.allocateProducerIds(brokerId, brokerEpoch).then((result) => result.value);
+  }
+
+  /** AlterPartition (56) as broker `brokerId`; refusals are the answer's error code, NOT_CONTROLLER is thrown. */
+  alterPartition(operation: AlterPartitionOperation): Promise<AlterPartitionAnswer> {
+    if (this.local) return this.applied(this.controller.alterPartition(operation));
+    return this.applied(this.remote!.alterPartition(operation, this.brokerEpoch));
+  }
+
+  /** BrokerRegistration: the broker epoch; answered once this node's image holds the registration. */
+  registerBroker(request: BrokerRegistrationRequest): Promise<bigint> {
+    if (this.local) return this.applied(this.controller.registerBroker(request));
+    return this.applied(this.remote!.registerBroker(request));
+  }
+
+  /** BrokerHeartbeat: whether the broker is fenced (and, in controlled shutdown, may stop). */
+  async brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<{ isFenced: boolean }> {
+    if (this.local) {
+      const result = await this.applied(this.controller.brokerHeartbeat(request));
+      this.onLocalHeartbeat?.(request.brokerId, request.brokerEpoch);
+      return result;
+    }
+    const result = await this.remote!.brokerHeartbeat(request);
+    return { isFenced: result.value.isFenced };
+  }
+
+  /**
+   * Security operations (users, ACLs, quotas) are not forwarded to a remote controller yet: on a
+   * node that is not the active controller they answer NOT_CONTROLLER.
+   */
+  private requireLocal(): void {
+    if (!this.local) throw new KafkaError(ErrorCode.NOT_CONTROLLER, `node is not the active controller (${this.activeControllerId}); send user, ACL and quota changes there`);
   }
 
   /** AlterUserScramCredentials: one result per user. */
   alterScramCredentials(deletions: readonly ScramDeletion[], upsertions: readonly ScramUpsertion[]): Promise<UserResult[]> {
+    this.requireLocal();
     return this.applied(this.controller.alterScramCredentials(deletions, upsertions));
   }
 
   /** CreateAcls: one result per binding. */
   createAcls(bindings: readonly AclBinding[]): Promise<ItemResult[]> {
+    this.requireLocal();
     return this.applied(this.controller.createAcls(bindings));
   }
 
   /** DeleteAcls: per filter, the bindings it removed. */
   deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[][]> {
+    this.requireLocal();
     return this.applied(this.controller.deleteAcls(filters));
   }
 
   /** AlterClientQuotas: one result per entry. */
   alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Promise<ItemResult[]> {
+    this.requireLocal();
     return this.applied(this.controller.alterClientQuotas(alterations, validateOnly));
   }
 
@@ -94,8 +161,16 @@ export class ClusterAdmin {
     } catch (error) {
       if (!(error instanceof KafkaError) || error.code !== ErrorCode.TOPIC_ALREADY_EXISTS) throw error;
       // Created by someone else, perhaps not committed yet: wait until it is published here.
-      await this.publisher.waitForPublished(await this.controller.proposalsSettled());
+      if (this.local) await this.publisher.waitForPublished(await this.controller.proposalsSettled());
+      else await this.waitForTopic(name);
     }
     return this.publisher.image.topicsByName.get(name);
+  }
+
+  private async waitForTopic(name: string): Promise<void> {
+    const deadline = Date.now() + catchUpWaitMs;
+    while (!this.publisher.image.topicsByName.has(name) && Date.now() < deadline) {
+      await Promise.race([this.publisher.waitForPublished(this.publisher.image.offset + 1n), new Promise((resolve) => setTimeout(resolve, 100))]);
+    }
   }
 }

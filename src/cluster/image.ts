@@ -470,3 +470,22 @@ export function liveBrokers(image: MetadataImage): BrokerRegistration[] {
 export function endpointOf(image: MetadataImage, broker: number, listenerName: string): Endpoint | undefined {
   return image.brokers.get(broker)?.endpoints.find((endpoint) => endpoint.name === listenerName);
 }
+
+/**
+ * The delta that takes `before` to `after` when `after` was not reached record by record (a Raft
+ * follower installing a snapshot over its running image): topics created and deleted by id, every
+ * partition and config of the topics that remain or appear, every broker, producer ids.
+ */
+export function imageDifference(before: MetadataImage, after: MetadataImage): MetadataDelta {
+  const delta = emptyDelta();
+  for (const [id, topic] of before.topicsById) if (!after.topicsById.has(id)) delta.deletedTopics.set(id, topic);
+  for (const [id, topic] of after.topicsById) {
+    if (!before.topicsById.has(id)) delta.createdTopics.add(id);
+    delta.changedPartitions.set(id, new Set(topic.partitions.map((partition) => partition.partition)));
+    delta.changedTopicConfigs.add(topic.name);
+  }
+  for (const id of before.brokers.keys()) delta.changedBrokers.add(id);
+  for (const id of after.brokers.keys()) delta.changedBrokers.add(id);
+  delta.producerIdsChanged = before.nextProducerId !== after.nextProducerId;
+  return delta;
+}

@@ -12,7 +12,7 @@
 
 import { assert } from "../util/assert.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
-import { applyRecords, emptyDelta, emptyImage, isEmptyDelta, mergeDelta, type MetadataDelta, type MetadataImage } from "./image.ts";
+import { applyRecords, emptyDelta, emptyImage, imageDifference, isEmptyDelta, mergeDelta, type MetadataDelta, type MetadataImage } from "./image.ts";
 import type { CommittedBatch, MetadataLog } from "./metadata-log.ts";
 
 export type MetadataListener = (image: MetadataImage, delta: MetadataDelta) => void | Promise<void>;
@@ -94,9 +94,15 @@ export class MetadataPublisher {
     const delta = emptyDelta();
     try {
       for (const batch of batches) {
-        // A snapshot rebuilds the image from nothing. Delivered first at start; installing one over
-        // a running image (a Raft follower far behind) needs a diff as its delta: not yet.
-        if (batch.snapshot) assert(image.offset === -1n, "a snapshot is only applied to the empty image (at start)");
+        // A snapshot rebuilds the image from nothing: delivered first at start, or later to a Raft
+        // follower too far behind the leader's log start; over a running image its delta is the
+        // difference between the two images.
+        if (batch.snapshot && image.offset !== -1n) {
+          const fresh = applyRecords(emptyImage, batch.records, { offset: batch.lastOffset, epoch: batch.epoch }).image;
+          mergeDelta(delta, imageDifference(image, fresh));
+          image = fresh;
+          continue;
+        }
         const applied = applyRecords(image, batch.records, { offset: batch.lastOffset, epoch: batch.epoch });
         image = applied.image;
         mergeDelta(delta, applied.delta);

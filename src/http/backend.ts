@@ -156,9 +156,20 @@ export interface PartitionMetrics {
   sizeBytes: number;
 }
 
+/** The metadata quorum as its leader sees it (DescribeQuorum); times are wall-clock ms, -1 unknown. */
+export interface QuorumInfo {
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: bigint;
+  voters: { replicaId: number; logEndOffset: bigint; lastFetchTimestamp: number; lastCaughtUpTimestamp: number }[];
+  observers: { replicaId: number; logEndOffset: bigint; lastFetchTimestamp: number; lastCaughtUpTimestamp: number }[];
+}
+
 export interface HttpBackend {
   // ── cluster and topics ─────────────────────────────────────────────────────────────────
   cluster(): Promise<ClusterInfo>;
+  /** Null while no quorum leader answers. */
+  quorum(): Promise<QuorumInfo | null>;
   listTopics(): Promise<TopicInfo[]>;
   /** Undefined when the topic does not exist. */
   describeTopic(name: string): Promise<TopicInfo | undefined>;

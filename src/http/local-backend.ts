@@ -94,6 +94,15 @@ export class LocalBackend implements HttpBackend {
     return { clusterId: this.broker.clusterId, controllerId, brokers };
   }
 
+  async quorum() {
+    const description = await this.broker.quorum?.describeQuorum() ?? null;
+    if (description === null) return null;
+    return {
+      leaderId: description.leaderId, leaderEpoch: description.leaderEpoch, highWatermark: description.highWatermark,
+      voters: description.currentVoters.map((replica) => ({ ...replica })), observers: description.observers.map((replica) => ({ ...replica })),
+    };
+  }
+
   private topicInfo(topic: TopicImage): TopicInfo {
     const partitions: PartitionInfo[] = topic.partitions.map((registration) => {
       const log = this.broker.replicas.partition(topic.name, registration.partition)?.log;

@@ -15,6 +15,21 @@ import type { Logger } from "../util/logger.ts";
 import type { BrokerMetrics } from "../util/metrics.ts";
 import type { RequestHeaderInfo } from "./handler.ts";
 import type { BrokerSecurity } from "./security.ts";
+import type { QuorumController } from "../cluster/controller/index.ts";
+import type { BrokerSessions } from "../cluster/controller/broker-sessions.ts";
+import type { RaftMetadataLog } from "../raft/driver.ts";
+import type { QuorumDescription } from "../raft/types.ts";
+
+/** The metadata quorum and the controller, for the internal listener's handlers (docs/replication.md §3, §4). */
+export interface QuorumServices {
+  /** The Raft metadata log; null on a one-node cluster (its local log has no peers). */
+  readonly raft: RaftMetadataLog | null;
+  readonly controller: QuorumController;
+  /** Broker sessions on the active controller; null on one node. */
+  readonly sessions: BrokerSessions | null;
+  /** DescribeQuorum as the quorum leader answers it (asked over the network when it is elsewhere); null when none answers. */
+  describeQuorum(): Promise<QuorumDescription | null>;
+}
 
 /** One row of the ApiVersions table. */
 export interface ApiRange {
@@ -59,6 +74,8 @@ export interface BrokerContext {
   groups?: Groups;
   /** Authorizer and SASL settings; absent in bare test contexts (everything allowed, no SASL). */
   security?: BrokerSecurity;
+  /** The metadata quorum and controller (node.ts sets it; bare test contexts have none). */
+  quorum?: QuorumServices;
   /** Prometheus counters and histograms (GET /metrics on the HTTP listener); absent in bare test contexts. */
   readonly metrics?: BrokerMetrics;
 }

@@ -11,3 +11,4 @@ export { offsetForTimestamp, type TimestampAndOffset } from "./offset-lookup.ts"
 export { NO_EPOCH_CHECK, Partition, READ_COMMITTED, READ_UNCOMMITTED, type LeaderAppendOptions, type ReplicaRole } from "./partition.ts";
 export { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 export { ReplicaManager, type LeadershipChange, type LeadershipListener, type PartitionRecoveryState, type ReplicaManagerOptions } from "./replica-manager.ts";
+export { adminAlterPartitionSender, HandlerAlterPartitionSender, type AlterPartitionAdmin, type AlterPartitionHandler, type AlterPartitionRequest, type AlterPartitionResult, type AlterPartitionSender } from "./alter-partition-sender.ts";

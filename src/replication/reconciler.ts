@@ -40,6 +40,8 @@ export interface ReconcilerOptions {
   dataDir?: string;
   fs?: StorageFs;
   logger?: Logger;
+  /** Report unclaimed directories only once this node is live in the image (a cluster member catching up). */
+  reportUnclaimedWhenLive?: boolean;
 }
 
 export class Reconciler {
@@ -81,7 +83,7 @@ export class Reconciler {
       const topic = image.topicsByName.get(name);
       if (topic) this.applyConfig(topic);
     }
-    if (this.first) {
+    if (this.first && (live || !this.options.reportUnclaimedWhenLive)) {
       this.first = false;
       this.reportUnclaimed(delta);
     }

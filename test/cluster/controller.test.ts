@@ -17,6 +17,7 @@ import { MetadataPublisher } from "../../src/cluster/publisher.ts";
 import { loadBrokerConfig } from "../../src/config/index.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 import { randomUuid } from "../../src/protocol/primitives.ts";
+import { adminAlterPartitionSender } from "../../src/replication/alter-partition-sender.ts";
 import { recordingLogger } from "../storage/conformance-suite.ts";
 
 const directories: string[] = [];
@@ -217,6 +218,30 @@ test("many brokers: a re-registering broker leaves ISRs that keep another member
   expect(partitionOf(node.image(), "solo", 0)).toMatchObject({ leader: 1, isr: [1], leaderEpoch: 2 });
   // Not back in the other ISRs: that takes AlterPartition from their leader once it caught up.
   expect(partitionOf(node.image(), "t", 0)).toMatchObject({ leader: 2, isr: [2, 3] });
+  await node.close();
+});
+
+test("AlterPartition through the AlterPartitionSender: shrink and expand by the leader in its epochs; stale or wrong requests refused with Kafka's errors", async () => {
+  const node = await start(fresh());
+  for (const id of [1, 2, 3]) await node.registerLive(id);
+  await node.admin.createTopic({ name: "t", numPartitions: 1, replicationFactor: 3, assignments: [[1, 2, 3]], configs: {} });
+  const topicId = node.image().topicsByName.get("t")!.id;
+  const leader = adminAlterPartitionSender(1, node.admin);
+  const shrunk = await leader.send({ topicId, partition: 0, leaderEpoch: 0, partitionEpoch: 0, newIsr: [1, 2] });
+  expect(shrunk).toEqual({ error: ErrorCode.NONE, partition: { leader: 1, leaderEpoch: 0, isr: [1, 2], partitionEpoch: 1 } });
+  // Answered once this node's image shows it.
+  expect(partitionOf(node.image(), "t", 0)).toMatchObject({ isr: [1, 2], partitionEpoch: 1 });
+  // The same request again is stale: its partition epoch has moved on.
+  expect((await leader.send({ topicId, partition: 0, leaderEpoch: 0, partitionEpoch: 0, newIsr: [1, 2] })).error).toBe(ErrorCode.INVALID_UPDATE_VERSION);
+  expect((await leader.send({ topicId, partition: 0, leaderEpoch: -1, partitionEpoch: 1, newIsr: [1] })).error).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+  expect((await adminAlterPartitionSender(2, node.admin).send({ topicId, partition: 0, leaderEpoch: 0, partitionEpoch: 1, newIsr: [2] })).error).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  expect((await leader.send({ topicId, partition: 0, leaderEpoch: 0, partitionEpoch: 1, newIsr: [2, 3] })).error).toBe(ErrorCode.INVALID_REQUEST);
+  expect((await leader.send({ topicId, partition: 0, leaderEpoch: 0, partitionEpoch: 1, newIsr: [1, 4] })).error).toBe(ErrorCode.INVALID_REQUEST);
+  expect((await leader.send({ topicId: randomUuid(), partition: 0, leaderEpoch: 0, partitionEpoch: 1, newIsr: [1] })).error).toBe(ErrorCode.UNKNOWN_TOPIC_ID);
+  expect((await leader.send({ topicId, partition: 5, leaderEpoch: 0, partitionEpoch: 1, newIsr: [1] })).error).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  expect(partitionOf(node.image(), "t", 0)).toMatchObject({ isr: [1, 2], partitionEpoch: 1 });
+  const expanded = await leader.send({ topicId, partition: 0, leaderEpoch: 0, partitionEpoch: 1, newIsr: [1, 2, 3] });
+  expect(expanded).toEqual({ error: ErrorCode.NONE, partition: { leader: 1, leaderEpoch: 0, isr: [1, 2, 3], partitionEpoch: 2 } });
   await node.close();
 });
 

@@ -85,6 +85,23 @@ export function brokerHeartbeat(image: MetadataImage, request: BrokerHeartbeatRe
   };
 }
 
+/**
+ * Fence a broker (its session timed out, or its heartbeat connection closed): out of every ISR that
+ * keeps another member, its leaderships moved. Nothing when it is unknown, already fenced, or
+ * registered again since (`brokerEpoch` names the registration the session belonged to).
+ */
+export function fenceBroker(image: MetadataImage, brokerId: number, brokerEpoch: bigint): Outcome<boolean> {
+  const broker = image.brokers.get(brokerId);
+  if (!broker || broker.fenced || broker.epoch !== brokerEpoch) return { records: [], value: false };
+  return {
+    records: [
+      record("BrokerRegistrationChangeRecord", { brokerId, brokerEpoch: broker.epoch, fenced: true }),
+      ...fenceBrokerChanges(image, brokerId),
+    ],
+    value: true,
+  };
+}
+
 export function allocateProducerIds(image: MetadataImage, brokerId: number, brokerEpoch: bigint): Outcome<ProducerIdBlock> {
   registered(image, brokerId, brokerEpoch);
   const first = image.nextProducerId;

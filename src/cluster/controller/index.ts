@@ -9,3 +9,5 @@ export { producerIdBlockSize, type BrokerHeartbeatRequest, type BrokerRegistrati
 export { placementOrder, placeReplicas } from "./placement.ts";
 export { electLeader } from "./partition-changes.ts";
 export type { ItemResult, QuotaAlteration, ScramDeletion, ScramUpsertion, UserResult } from "./security-operations.ts";
+export { alterPartitionChange, type AlterPartitionAnswer, type AlterPartitionOperation } from "./partition-changes.ts";
+export { BrokerSessions, type BrokerSessionsOptions } from "./broker-sessions.ts";

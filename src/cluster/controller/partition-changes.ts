@@ -8,6 +8,7 @@
 // not shutting down) — the preferred replica whenever it can lead. With no such replica the
 // partition has no leader (NO_LEADER) until one returns.
 
+import { ErrorCode } from "../../protocol/errors.ts";
 import { chooseLeader } from "../../replication/core/election.ts";
 import { assert } from "../../util/assert.ts";
 import type { MetadataImage, PartitionRegistration, TopicImage } from "../image.ts";
@@ -91,4 +92,39 @@ export function unfenceBrokerChanges(image: MetadataImage, brokerId: number): Me
   const eligible = liveIn(image, new Map([[brokerId, true]]));
   return brokerEventChanges(image, { kind: "brokerUnfenced", brokerId }, eligible,
     (partition) => partition.isr.includes(brokerId) && (partition.leader === NO_LEADER || !eligible(partition.leader)));
+}
+
+export interface AlterPartitionOperation {
+  brokerId: number;
+  topicId: string;
+  partition: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  newIsr: readonly number[];
+}
+
+export interface AlterPartitionAnswer {
+  /** Kafka's per-partition error code (0: the change, or no change, is the answer). */
+  errorCode: number;
+  registration?: { leader: number; leaderEpoch: number; isr: number[]; partitionEpoch: number };
+}
+
+/**
+ * AlterPartition (56) by partition-change.ts's rules: the records (none when refused or when
+ * nothing changes) and the answer, which names the registration as it will be once they commit.
+ */
+export function alterPartitionChange(image: MetadataImage, operation: AlterPartitionOperation): { records: MetadataRecord[]; value: AlterPartitionAnswer } {
+  const topic = image.topicsById.get(operation.topicId);
+  if (!topic) return { records: [], value: { errorCode: ErrorCode.UNKNOWN_TOPIC_ID } };
+  const current = topic.partitions[operation.partition];
+  if (!current) return { records: [], value: { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION } };
+  const view = { isEligible: liveIn(image), uncleanLeaderElection: false };
+  const result = applyPartitionEvent(current, { kind: "alterPartition", ...operation }, view);
+  if (!result.ok) return { records: [], value: { errorCode: result.errorCode } };
+  const next = result.registration;
+  const change = result.changed ? partitionChange(topic, current, { isr: next.isr, leader: next.leader }) : null;
+  return {
+    records: change ? [change] : [],
+    value: { errorCode: ErrorCode.NONE, registration: { leader: next.leader, leaderEpoch: next.leaderEpoch, isr: [...next.isr], partitionEpoch: next.partitionEpoch } },
+  };
 }

@@ -26,11 +26,13 @@ import type { MetadataRecord } from "../records.ts";
 import {
   allocateProducerIds,
   brokerHeartbeat,
+  fenceBroker,
   registerBroker,
   type BrokerHeartbeatRequest,
   type BrokerRegistrationRequest,
   type ProducerIdBlock,
 } from "./broker-operations.ts";
+import { alterPartitionChange, type AlterPartitionAnswer, type AlterPartitionOperation } from "./partition-changes.ts";
 import {
   alterClientQuotas, alterScramCredentials, createAcls, deleteAcls, type ItemResult, type QuotaAlteration, type ScramDeletion, type ScramUpsertion, type UserResult,
 } from "./security-operations.ts";
@@ -82,7 +84,9 @@ export class QuorumController {
     this.placementCursor = Math.floor((options.random ?? Math.random)() * 1_000_000);
     this.leader = this.log.leader;
     this.log.onCommit((batch) => {
-      this.committed = applyRecords(this.committed, batch.records, { offset: batch.lastOffset, epoch: batch.epoch }).image;
+      // A snapshot (a follower far behind) rebuilds the image from nothing.
+      const base = batch.snapshot ? emptyImage : this.committed;
+      this.committed = applyRecords(base, batch.records, { offset: batch.lastOffset, epoch: batch.epoch }).image;
       if (this.pendingProposals === 0) this.speculative = this.committed;
     });
     this.log.onLeaderChange((leader) => {
@@ -210,8 +214,23 @@ export class QuorumController {
     return this.run((image) => brokerHeartbeat(image, request));
   }
 
+  /** Fence broker `brokerId` of registration `brokerEpoch` (session timeout, heartbeat connection closed). */
+  fenceBroker(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<boolean>> {
+    return this.run((image) => fenceBroker(image, brokerId, brokerEpoch));
+  }
+
+  /** The committed image (what fencing decisions compare against). */
+  get committedImage(): MetadataImage {
+    return this.committed;
+  }
+
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<ProducerIdBlock>> {
     return this.run((image) => allocateProducerIds(image, brokerId, brokerEpoch));
+  }
+
+  /** AlterPartition (56) from a partition leader; refusals come back as the answer's error code. */
+  alterPartition(operation: AlterPartitionOperation): Promise<ControllerResult<AlterPartitionAnswer>> {
+    return this.run((image) => alterPartitionChange(image, operation));
   }
 
   // ----- security: SCRAM credentials and ACLs --------------------------------------------------

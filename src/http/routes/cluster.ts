@@ -1,10 +1,11 @@
 // Cluster and brokers, shaped on REST Proxy v3: GET /v3/clusters, /v3/clusters/{cluster_id},
 // …/brokers, …/brokers/{broker_id}, …/brokers/{broker_id}/configs. Resources carry REST Proxy's
-// "kind", "metadata.self" links and "related" links. Broker configs are read-only (Runnel has no
+// "kind", "metadata.self" links and "related" links. …/quorum (Runnel's, no REST Proxy equivalent)
+// shows the metadata quorum as DescribeQuorum does (503 while no quorum leader answers). Broker configs are read-only (Runnel has no
 // dynamic broker configuration). Does not: ACLs, partition reassignments, broker removal.
 
 import type { Context } from "hono";
-import type { BrokerInfo, ConfigInfo } from "../backend.ts";
+import type { BrokerInfo, ConfigInfo, QuorumInfo } from "../backend.ts";
 import { responseFormat } from "../encoding.ts";
 import { HttpError } from "../errors.ts";
 import { documentResponse, type HttpDeps, type Router } from "../routing.ts";
@@ -69,6 +70,21 @@ export function registerClusterRoutes(router: Router, deps: HttpDeps): void {
     checkCluster(c, deps);
     const cluster = await deps.backend.cluster();
     return documentResponse(clusterResource(c, deps, cluster.controllerId), responseFormat(c.req.header("accept")));
+  });
+  router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/quorum", tag: "Cluster", summary: "The metadata quorum: leader, epoch, high watermark, each voter's log end and lag." }, async (c) => {
+    checkCluster(c, deps);
+    const quorum = await deps.backend.quorum();
+    if (quorum === null) throw new HttpError(503, 50301, "No metadata quorum leader answers right now.");
+    const leaderEnd = quorum.voters.find((voter) => voter.replicaId === quorum.leaderId)?.logEndOffset ?? quorum.highWatermark;
+    const replica = (state: QuorumInfo["voters"][number]) => ({
+      replica_id: state.replicaId, log_end_offset: Number(state.logEndOffset), lag: state.logEndOffset < 0n ? null : Number(leaderEnd - state.logEndOffset),
+      last_fetch_timestamp: state.lastFetchTimestamp, last_caught_up_timestamp: state.lastCaughtUpTimestamp,
+    });
+    return documentResponse({
+      kind: "KafkaQuorum", metadata: { self: `${baseUrl(c)}${c.req.path}` }, cluster_id: deps.clusterId,
+      leader_id: quorum.leaderId, leader_epoch: quorum.leaderEpoch, high_watermark: Number(quorum.highWatermark),
+      voters: quorum.voters.map(replica), observers: quorum.observers.map(replica),
+    }, responseFormat(c.req.header("accept")));
   });
   router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers", tag: "Cluster", summary: "List the brokers." }, async (c) => {
     checkCluster(c, deps);

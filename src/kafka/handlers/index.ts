@@ -37,6 +37,7 @@ import describeClientQuotas from "./48-describe-client-quotas.ts";
 import alterClientQuotas from "./49-alter-client-quotas.ts";
 import describeUserScramCredentials from "./50-describe-user-scram-credentials.ts";
 import alterUserScramCredentials from "./51-alter-user-scram-credentials.ts";
+import describeQuorum from "./55-describe-quorum.ts";
 import describeCluster from "./60-describe-cluster.ts";
 import consumerGroupHeartbeat from "./68-consumer-group-heartbeat.ts";
 import consumerGroupDescribe from "./69-consumer-group-describe.ts";
@@ -76,6 +77,7 @@ export const handlers: readonly AnyHandler[] = [
   alterClientQuotas,
   describeUserScramCredentials,
   alterUserScramCredentials,
+  describeQuorum,
   describeCluster,
   consumerGroupHeartbeat,
   consumerGroupDescribe,

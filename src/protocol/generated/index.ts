@@ -36,7 +36,16 @@ import { DescribeClientQuotasApi } from "./describe-client-quotas.ts";
 import { AlterClientQuotasApi } from "./alter-client-quotas.ts";
 import { DescribeUserScramCredentialsApi } from "./describe-user-scram-credentials.ts";
 import { AlterUserScramCredentialsApi } from "./alter-user-scram-credentials.ts";
+import { VoteApi } from "./vote.ts";
+import { BeginQuorumEpochApi } from "./begin-quorum-epoch.ts";
+import { EndQuorumEpochApi } from "./end-quorum-epoch.ts";
+import { DescribeQuorumApi } from "./describe-quorum.ts";
+import { AlterPartitionApi } from "./alter-partition.ts";
+import { FetchSnapshotApi } from "./fetch-snapshot.ts";
 import { DescribeClusterApi } from "./describe-cluster.ts";
+import { BrokerRegistrationApi } from "./broker-registration.ts";
+import { BrokerHeartbeatApi } from "./broker-heartbeat.ts";
+import { AllocateProducerIdsApi } from "./allocate-producer-ids.ts";
 import { ConsumerGroupHeartbeatApi } from "./consumer-group-heartbeat.ts";
 import { ConsumerGroupDescribeApi } from "./consumer-group-describe.ts";
 
@@ -74,7 +83,16 @@ export * from "./describe-client-quotas.ts";
 export * from "./alter-client-quotas.ts";
 export * from "./describe-user-scram-credentials.ts";
 export * from "./alter-user-scram-credentials.ts";
+export * from "./vote.ts";
+export * from "./begin-quorum-epoch.ts";
+export * from "./end-quorum-epoch.ts";
+export * from "./describe-quorum.ts";
+export * from "./alter-partition.ts";
+export * from "./fetch-snapshot.ts";
 export * from "./describe-cluster.ts";
+export * from "./broker-registration.ts";
+export * from "./broker-heartbeat.ts";
+export * from "./allocate-producer-ids.ts";
 export * from "./consumer-group-heartbeat.ts";
 export * from "./consumer-group-describe.ts";
 export * from "./headers.ts";
@@ -117,7 +135,16 @@ export const ApiKey = {
   AlterClientQuotas: 49,
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
+  Vote: 52,
+  BeginQuorumEpoch: 53,
+  EndQuorumEpoch: 54,
+  DescribeQuorum: 55,
+  AlterPartition: 56,
+  FetchSnapshot: 59,
   DescribeCluster: 60,
+  BrokerRegistration: 62,
+  BrokerHeartbeat: 63,
+  AllocateProducerIds: 67,
   ConsumerGroupHeartbeat: 68,
   ConsumerGroupDescribe: 69,
 } as const;
@@ -157,7 +184,16 @@ export const allApis: readonly AnyApi[] = [
   AlterClientQuotasApi,
   DescribeUserScramCredentialsApi,
   AlterUserScramCredentialsApi,
+  VoteApi,
+  BeginQuorumEpochApi,
+  EndQuorumEpochApi,
+  DescribeQuorumApi,
+  AlterPartitionApi,
+  FetchSnapshotApi,
   DescribeClusterApi,
+  BrokerRegistrationApi,
+  BrokerHeartbeatApi,
+  AllocateProducerIdsApi,
   ConsumerGroupHeartbeatApi,
   ConsumerGroupDescribeApi,
 ];
