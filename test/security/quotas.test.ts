@@ -23,7 +23,7 @@ beforeAll(async () => {
       listeners: "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,HTTP://127.0.0.1:0",
       "bootstrap.scram.users": "SCRAM-SHA-256=[name=alice,password=alice-secret,iterations=4096];SCRAM-SHA-256=[name=bob,password=bob-secret,iterations=4096]",
       "super.users": "User:alice;User:bob",
-      "quota.window.num": 3,
+      "quota.window.num": 5,
       "quota.window.size.seconds": 1,
     },
   });
@@ -61,7 +61,7 @@ test("AlterClientQuotas / DescribeClientQuotas: entities, defaults, removal and 
   }
 });
 
-/** Produce 16 KiB batches with 4 in flight for `durationMs`; bytes acknowledged after `warmupMs`, and the largest throttle seen. */
+/** Produce 16 KiB batches with 2 in flight for `durationMs`; bytes acknowledged after `warmupMs`, and the largest throttle seen. */
 async function flood(connection: KafkaConnection, topic: string, durationMs: number, warmupMs: number): Promise<{ bytesPerSecond: number; maxThrottleMs: number }> {
   const batch = buildBatch({ batchNumber: 1, recordCount: 16, valueBytes: 1000 });
   const started = performance.now();
@@ -78,7 +78,7 @@ async function flood(connection: KafkaConnection, topic: string, durationMs: num
       if (now - started >= warmupMs && now - started <= durationMs) measuredBytes += batch.length;
     }
   };
-  await Promise.all([worker(), worker(), worker(), worker()]);
+  await Promise.all([worker(), worker()]);
   return { bytesPerSecond: measuredBytes / ((durationMs - warmupMs) / 1000), maxThrottleMs };
 }
 
@@ -91,7 +91,7 @@ test("a producer over its producer_byte_rate is throttled to within 10% of it; a
     });
     expect(created.topics.map((topic) => topic.errorCode)).toEqual([0, 0]);
     expect((await alter(alice, [{ entityType: "user", entityName: "alice" }], [{ key: "producer_byte_rate", value: quotaBytesPerSecond, remove: false }])).entries[0]!.errorCode).toBe(ErrorCode.NONE);
-    const [throttled, free] = await Promise.all([flood(alice, "quota-alice", 6000, 3000), flood(bob, "quota-bob", 6000, 3000)]);
+    const [throttled, free] = await Promise.all([flood(alice, "quota-alice", 8000, 3000), flood(bob, "quota-bob", 8000, 3000)]);
     console.log(`quota ${quotaBytesPerSecond / 1024} KiB/s: throttled user ${(throttled.bytesPerSecond / 1024).toFixed(1)} KiB/s (max throttle ${throttled.maxThrottleMs} ms), other user ${(free.bytesPerSecond / 1024).toFixed(0)} KiB/s`);
     expect(throttled.maxThrottleMs).toBeGreaterThan(0);
     expect(throttled.bytesPerSecond).toBeGreaterThan(quotaBytesPerSecond * 0.9);
