@@ -33,6 +33,7 @@ import {
   type ProducerIdBlock,
 } from "./broker-operations.ts";
 import { alterPartitionChange, type AlterPartitionAnswer, type AlterPartitionOperation } from "./partition-changes.ts";
+import { controlledShutdown, type ControlledShutdownRequest } from "./controlled-shutdown.ts";
 import {
   alterClientQuotas, alterScramCredentials, createAcls, deleteAcls, type ItemResult, type QuotaAlteration, type ScramDeletion, type ScramUpsertion, type UserResult,
 } from "./security-operations.ts";
@@ -212,6 +213,11 @@ export class QuorumController {
 
   brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<ControllerResult<{ isFenced: boolean }>> {
     return this.run((image) => brokerHeartbeat(image, request));
+  }
+
+  /** Controlled shutdown: move the broker's leaderships away; answers whether it may stop now. */
+  controlledShutdown(request: ControlledShutdownRequest): Promise<ControllerResult<{ shouldShutDown: boolean }>> {
+    return this.run((image) => controlledShutdown(image, request));
   }
 
   /** Fence broker `brokerId` of registration `brokerEpoch` (session timeout, heartbeat connection closed). */
