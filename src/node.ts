@@ -40,13 +40,19 @@ import { MetadataPublisher } from "./cluster/publisher.ts";
 import { MetadataSnapshotter } from "./cluster/snapshotter.ts";
 import type { Endpoint } from "./cluster/records.ts";
 import { TopicConfigs } from "./cluster/topic-configs.ts";
-import { advertisedFor, dataDir, parseListener, type LoadedBrokerConfig } from "./config/index.ts";
+import {
+  advertisedFor, dataDir, kafkaListenersOf, parseListener, securityProtocolId, usesTls, type KafkaListener, type LoadedBrokerConfig,
+} from "./config/index.ts";
 import { ensureOffsetsTopic, startGroups, type Groups } from "./groups/index.ts";
 import type { Scheduler } from "./groups/scheduler.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
-import { startKafkaServer } from "./kafka/listener.ts";
+import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
+import { createBrokerSecurity } from "./kafka/security.ts";
+import { parseBootstrapUsers, upsertionOf } from "./security/bootstrap-users.ts";
+import { listenerTlsFromConfig, type ListenerTls } from "./security/tls.ts";
 import { LocalBackend } from "./http/local-backend.ts";
+import { HttpAuth } from "./http/auth.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { raiseDescriptorLimit } from "./native/libc.ts";
@@ -420,8 +426,12 @@ async function describeQuorum(nodeId: number, metadataLog: MetadataLog, raft: Ra
 }
 
 export interface RunningNode {
-  /** Bound address of the Kafka listener. */
+  /** Bound address of the Kafka listener (PLAINTEXT, else the first Kafka entry of listeners). */
   kafka: { host: string; port: number };
+  /** Every Kafka listener's bound address, by listener name. */
+  kafkaListeners: Map<string, { host: string; port: number; securityProtocol: string }>;
+  /** Read the TLS listeners' certificates again (SIGHUP); throws, keeping the old, when unusable. */
+  reloadTls(): void;
   /** Bound address of the HTTP listener, when listeners has an HTTP entry. */
   http?: { host: string; port: number };
   /** What the handlers see: config, metadata, replicas, subsystems. */
@@ -553,14 +563,19 @@ async function startLocked(
 
   const listeners = config.listeners.map((entry) => parseListener("listeners", entry));
   const advertisedListeners = config["advertised.listeners"].map((entry) => parseListener("advertised.listeners", entry));
-  const plaintext = listeners.find((listener) => listener.name === "PLAINTEXT");
-  if (!plaintext) throw new StartupError("listeners has no PLAINTEXT entry (the Kafka protocol listener)");
+  const kafkaListeners = await startupStep("bad listeners", () =>
+    kafkaListenersOf(listeners, config["listener.security.protocol.map"], loaded.explicit.has("listener.security.protocol.map"), controllerListenerNames(config)));
+  const primary = kafkaListeners.find((listener) => listener.name === "PLAINTEXT") ?? kafkaListeners[0];
+  if (!primary) throw new StartupError("listeners has no Kafka listener (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)");
+  const tls = kafkaListeners.some((listener) => usesTls(listener.securityProtocol))
+    ? await startupStep("cannot set up TLS", () => listenerTlsFromConfig(config))
+    : undefined;
 
   const broker: BrokerContext = {
     config: loaded,
     nodeId: meta.nodeId,
     clusterId: meta.clusterId,
-    advertised: plaintext,
+    advertised: primary,
     metadata: core.publisher,
     topicConfigs: core.topicConfigs,
     admin: core.admin,
@@ -571,25 +586,42 @@ async function startLocked(
     apiRanges: [],
     groups: core.groups,
     metrics: new BrokerMetrics(),
+    security: createBrokerSecurity(loaded, kafkaListeners, core.publisher),
     quorum: core.quorum,
   };
+  await startupStep("cannot create the bootstrap.scram.users", () => bootstrapUsers(broker));
   // readyz: every listener up and the node ready (registered, recovered, groups loaded); false
   // again from the start of shutdown.
   let listenersUp = false;
   let ready = false;
   let shuttingDown = false;
-  const kafka = await startupStep(`cannot listen for Kafka clients on ${plaintext.host}:${plaintext.port}`, () =>
-    startKafkaServer(broker, handlers, plaintext, broker.log, {
-      connectionsMax: budget.connections,
-      descriptorLimit: budget.limit,
-      descriptorReserve: budget.reserve,
-    }));
-  started.push(() => kafka.close());
-  broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
-  const endpoints: Endpoint[] = [{ name: "PLAINTEXT", host: broker.advertised.host, port: broker.advertised.port, securityProtocol: PLAINTEXT }];
+  const servers: { listener: KafkaListener; server: KafkaServer; context: BrokerContext }[] = [];
+  for (const listener of kafkaListeners) {
+    // One context per listener: handlers tell clients the endpoints of the listener they came in on.
+    const context: BrokerContext = Object.assign(Object.create(broker) as BrokerContext, { advertised: listener });
+    const server = await startupStep(`cannot listen for Kafka clients on ${listener.host}:${listener.port} (${listener.name})`, () =>
+      startKafkaServer(context, handlers, listener, broker.log, {
+        connectionsMax: budget.connections,
+        descriptorLimit: budget.limit,
+        descriptorReserve: budget.reserve,
+        ...(usesTls(listener.securityProtocol) ? { tls: tls as ListenerTls } : {}),
+      }));
+    started.push(() => server.close());
+    context.advertised = advertisedFor({ ...listener, port: server.port }, advertisedListeners);
+    servers.push({ listener, server, context });
+  }
+  const kafka = servers.find((entry) => entry.listener === primary)!.server;
+  broker.advertised = servers.find((entry) => entry.listener === primary)!.context.advertised;
+  // Registration needs the bound ports (the endpoints clients are told). Once it is done, Metadata
+  // lists this broker; its partitions follow as their logs recover.
+  const endpoints: Endpoint[] = servers.map(({ listener, context }) => ({
+    name: listener.name, host: context.advertised.host, port: context.advertised.port, securityProtocol: securityProtocolId[listener.securityProtocol],
+  }));
   if (controllerBind) {
     // Its own ApiVersions table: a context of its own (the dispatcher sets apiRanges).
-    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener") };
+    // No authorizer or SASL there: nodes' own requests, and admin requests a broker forwards after
+    // authorizing them itself (bind this listener to the cluster's private network).
+    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener"), security: undefined };
     const internal = await startupStep(`cannot listen for other nodes on ${controllerBind.host}:${controllerBind.port}`, () =>
       startKafkaServer(controllerContext, controllerHandlers, controllerBind, controllerContext.log, {
         connectionsMax: budget.connections,
@@ -602,15 +634,13 @@ async function startLocked(
     endpoints.push({ name: "CONTROLLER", host: reachable.host, port: reachable.port, securityProtocol: PLAINTEXT });
     console.log(`controller listening on ${internal.host}:${internal.port}`);
   }
-  // Registration needs the bound port (the endpoint clients are told). Once it is done, Metadata
-  // lists this broker; its partitions follow as their logs recover.
   await startupStep("cannot register the broker with the controller", () => startedCore.register(endpoints));
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
     const backend = new LocalBackend(broker, {
       isReady: () => listenersUp && ready && !shuttingDown,
-      kafkaConnectionCount: () => kafka.connectionCount,
+      kafkaConnectionCount: () => servers.reduce((sum, entry) => sum + entry.server.connectionCount, 0),
     });
     http = await startupStep(`cannot listen for HTTP on ${httpListener.host}:${httpListener.port}`, () =>
       startHttpServer(httpListener, {
@@ -620,11 +650,20 @@ async function startLocked(
         clusterId: meta.clusterId,
         nodeId: meta.nodeId,
         log: createLogger("http"),
+        auth: new HttpAuth({
+          methods: config["http.authentication.methods"],
+          openPaths: config["http.authentication.open.paths"],
+          authorizer: broker.security!.authorizer,
+          credentials: broker.security!.credentials,
+          bearerTokensPath: config["http.bearer.tokens.location"],
+          onFailure: () => broker.metrics?.failedAuthentications.inc({ listener: "HTTP" }),
+        }),
       }));
     const openHttp = http;
     started.push(() => openHttp.close());
   }
   // Printed once every listener is up: a start that fails on the HTTP port never said "listening".
+  for (const { listener, server } of servers) console.log(`listener ${listener.name} (${listener.securityProtocol}) on ${server.host}:${server.port}`);
   console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
   if (http) console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
   listenersUp = true;
@@ -639,6 +678,12 @@ async function startLocked(
   let closing: Promise<void> | undefined;
   return {
     kafka: { host: kafka.host, port: kafka.port },
+    kafkaListeners: new Map(servers.map(({ listener, server }) => [listener.name, { host: server.host, port: server.port, securityProtocol: listener.securityProtocol }])),
+    reloadTls() {
+      if (tls) tls.reload();
+      for (const { server } of servers) server.reloadTls();
+      log.info("TLS certificates reloaded");
+    },
     http: http ? { host: http.host, port: http.port } : undefined,
     broker,
     core: startedCore,
@@ -663,4 +708,33 @@ async function startLocked(
       return closing;
     },
   };
+}
+
+/** bootstrap.scram.users: credentials the image does not have yet are written through the controller. */
+async function bootstrapUsers(broker: BrokerContext): Promise<void> {
+  const users = parseBootstrapUsers(broker.config.values["bootstrap.scram.users"]);
+  const missing = users.filter((user) => !broker.metadata.image.scramCredentials.get(user.name)?.has(user.mechanism.id));
+  if (missing.length === 0) return;
+  let results;
+  try {
+    results = await broker.admin.alterScramCredentials([], await Promise.all(missing.map(upsertionOf)));
+  } catch (error) {
+    // Another node leads the metadata quorum: its own bootstrap.scram.users creates them.
+    if (error instanceof KafkaError && error.code === ErrorCode.NOT_CONTROLLER) {
+      log.info("bootstrap.scram.users left to the active controller", { error: error.message });
+      return;
+    }
+    throw error;
+  }
+  const failed = results.find((result) => result.errorCode !== ErrorCode.NONE);
+  if (failed) throw new StartupError(`bootstrap.scram.users: ${failed.user}: ${failed.errorMessage ?? `error ${failed.errorCode}`}`);
+  log.info("created bootstrap SCRAM users", { users: missing.map((user) => `${user.name} (${user.mechanism.name})`).join(", ") });
+}
+
+/** controller.listener.names when the configuration has that key (the controller quorum's), else CONTROLLER. */
+function controllerListenerNames(config: LoadedBrokerConfig["values"]): string[] {
+  const names = (config as unknown as Record<string, unknown>)["controller.listener.names"];
+  if (Array.isArray(names)) return names.map((name) => String(name).toUpperCase());
+  if (typeof names === "string" && names !== "") return names.split(",").map((name) => name.trim().toUpperCase());
+  return ["CONTROLLER"];
 }

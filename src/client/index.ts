@@ -26,3 +26,5 @@ export * from "./metadata.ts";
 export * from "./offsets.ts";
 export * from "./partitioner.ts";
 export * from "./producer.ts";
+export * from "./security.ts";
+export * from "./admin-security.ts";

@@ -8,9 +8,10 @@
 
 import type { LoadedBrokerConfig } from "../config/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type { AclBinding, AclBindingFilter } from "../security/acl.ts";
 import type {
   AlterPartitionAnswer, AlterPartitionOperation, BrokerHeartbeatRequest, BrokerRegistrationRequest, ControllerResult, CreatedTopic,
-  CreateTopicRequest, ProducerIdBlock, QuorumController,
+  CreateTopicRequest, ItemResult, ProducerIdBlock, QuorumController, QuotaAlteration, ScramDeletion, ScramUpsertion, UserResult,
 } from "./controller/index.ts";
 import type { TopicImage } from "./image.ts";
 import type { MetadataPublisher } from "./publisher.ts";
@@ -119,6 +120,38 @@ export class ClusterAdmin {
     if (this.local) return this.applied(this.controller.controlledShutdown({ brokerId, brokerEpoch }));
     const result = await this.remote!.brokerHeartbeat({ brokerId, brokerEpoch, currentMetadataOffset: this.publisher.image.offset, wantShutDown: true });
     return { shouldShutDown: result.value.shouldShutDown };
+  }
+
+  /**
+   * Security operations (users, ACLs, quotas) are not forwarded to a remote controller yet: on a
+   * node that is not the active controller they answer NOT_CONTROLLER.
+   */
+  private requireLocal(): void {
+    if (!this.local) throw new KafkaError(ErrorCode.NOT_CONTROLLER, `node is not the active controller (${this.activeControllerId}); send user, ACL and quota changes there`);
+  }
+
+  /** AlterUserScramCredentials: one result per user. */
+  alterScramCredentials(deletions: readonly ScramDeletion[], upsertions: readonly ScramUpsertion[]): Promise<UserResult[]> {
+    this.requireLocal();
+    return this.applied(this.controller.alterScramCredentials(deletions, upsertions));
+  }
+
+  /** CreateAcls: one result per binding. */
+  createAcls(bindings: readonly AclBinding[]): Promise<ItemResult[]> {
+    this.requireLocal();
+    return this.applied(this.controller.createAcls(bindings));
+  }
+
+  /** DeleteAcls: per filter, the bindings it removed. */
+  deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[][]> {
+    this.requireLocal();
+    return this.applied(this.controller.deleteAcls(filters));
+  }
+
+  /** AlterClientQuotas: one result per entry. */
+  alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Promise<ItemResult[]> {
+    this.requireLocal();
+    return this.applied(this.controller.alterClientQuotas(alterations, validateOnly));
   }
 
   isAlreadyExists(error: unknown): boolean {

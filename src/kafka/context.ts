@@ -14,6 +14,7 @@ import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { BrokerMetrics } from "../util/metrics.ts";
 import type { RequestHeaderInfo } from "./handler.ts";
+import type { BrokerSecurity } from "./security.ts";
 import type { QuorumController } from "../cluster/controller/index.ts";
 import type { BrokerSessions } from "../cluster/controller/broker-sessions.ts";
 import type { RaftMetadataLog } from "../raft/driver.ts";
@@ -43,7 +44,7 @@ export interface BrokerContext {
   readonly nodeId: number;
   /** cluster.id from meta.properties (22-character base64url UUID). */
   readonly clusterId: string;
-  /** This node's PLAINTEXT listener as clients are told (port filled in once bound); registered with the controller. */
+  /** This connection's listener as clients are told (one context per listener) (port filled in once bound); registered with the controller. */
   advertised: Listener;
   /** The newest published metadata image: `metadata.image` (brokers, topics, partitions, leaders). */
   readonly metadata: MetadataPublisher;
@@ -71,6 +72,8 @@ export interface BrokerContext {
    * `groups.coordinatorError(groupId)` (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
    */
   groups?: Groups;
+  /** Authorizer and SASL settings; absent in bare test contexts (everything allowed, no SASL). */
+  security?: BrokerSecurity;
   /** The metadata quorum and controller (node.ts sets it; bare test contexts have none). */
   quorum?: QuorumServices;
   /** Prometheus counters and histograms (GET /metrics on the HTTP listener); absent in bare test contexts. */

@@ -35,6 +35,10 @@ import {
 import { alterPartitionChange, type AlterPartitionAnswer, type AlterPartitionOperation } from "./partition-changes.ts";
 import { controlledShutdown, type ControlledShutdownRequest } from "./controlled-shutdown.ts";
 import {
+  alterClientQuotas, alterScramCredentials, createAcls, deleteAcls, type ItemResult, type QuotaAlteration, type ScramDeletion, type ScramUpsertion, type UserResult,
+} from "./security-operations.ts";
+import type { AclBinding, AclBindingFilter } from "../../security/acl.ts";
+import {
   alterTopicConfigs,
   createPartitions,
   createTopic,
@@ -238,5 +242,23 @@ export class QuorumController {
   /** AlterPartition (56) from a partition leader; refusals come back as the answer's error code. */
   alterPartition(operation: AlterPartitionOperation): Promise<ControllerResult<AlterPartitionAnswer>> {
     return this.run((image) => alterPartitionChange(image, operation));
+  }
+
+  // ----- security: SCRAM credentials and ACLs --------------------------------------------------
+
+  alterScramCredentials(deletions: readonly ScramDeletion[], upsertions: readonly ScramUpsertion[]): Promise<ControllerResult<UserResult[]>> {
+    return this.run((image) => alterScramCredentials(image, deletions, upsertions));
+  }
+
+  createAcls(bindings: readonly AclBinding[]): Promise<ControllerResult<ItemResult[]>> {
+    return this.run((image) => createAcls(image, bindings, randomUuid));
+  }
+
+  deleteAcls(filters: readonly AclBindingFilter[]): Promise<ControllerResult<AclBinding[][]>> {
+    return this.run((image) => deleteAcls(image, filters));
+  }
+
+  alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Promise<ControllerResult<ItemResult[]>> {
+    return this.run(() => alterClientQuotas(alterations, validateOnly));
   }
 }

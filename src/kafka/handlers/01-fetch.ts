@@ -34,6 +34,8 @@ import { fetchSessionsOf, sessionRequestOf, sessionResponse, topicsToRead } from
 import { defineHandler, type RequestContext } from "../handler.ts";
 import { handleReplicaFetch, replicaOf } from "../replica-fetch.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic, throttleFor } from "../security.ts";
 
 /** No data is an empty record set (size 0), never null: librdkafka rejects a size of -1. */
 const noRecords = new Uint8Array(0);
@@ -79,7 +81,9 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
         errorCode: missing,
         leaderHint: null,
       };
-      if (metadata) {
+      if (metadata && !authorizeTopic(ctx, AclOperation.READ, metadata.name)) {
+        want.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      } else if (metadata) {
         try {
           want.replica = replicas.leaderPartition(metadata.name, partition.partition, ctx.version >= 9 ? partition.currentLeaderEpoch : -1);
           want.errorCode = ErrorCode.NONE;
@@ -186,8 +190,10 @@ export default defineHandler({
       if (done) {
         for (const release of gathered.releases) ctx.onDone(release);
         for (const [topic, bytes] of gathered.topicBytes) broker.metrics?.topicBytesOut.inc({ topic }, bytes);
+        // consumer_byte_rate: the records still go out; the client is muted for the throttle time.
+        const throttleTimeMs = throttleFor(ctx, "consumer_byte_rate", gathered.bytes);
         const responses = sessionResponse(session, requested, gathered.topics);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session.sessionId, responses, nodeEndpoints };
+        return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: session.sessionId, responses, nodeEndpoints };
       }
       for (const release of gathered.releases) release();
       // With no partition to watch this simply sleeps out the wait, as Kafka does.

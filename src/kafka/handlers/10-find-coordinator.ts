@@ -13,6 +13,8 @@ import { FindCoordinatorApi, type FindCoordinatorResponseCoordinator } from "../
 import type { Init } from "../../protocol/primitives.ts";
 import { liveEndpointOf } from "../cluster-view.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
+import { AclOperation, ResourceType } from "../../security/acl.ts";
+import { authorize, authorizeGroup } from "../security.ts";
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -50,7 +52,11 @@ function coordinatorFor(key: string, keyType: number, ctx: RequestContext): Init
   }
   if (keyType === KEY_TYPE_GROUP) {
     if (key === "") return { ...none, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: "empty group id" };
+    if (!authorizeGroup(ctx, AclOperation.DESCRIBE, key)) return { ...none, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null };
     return groupCoordinator(key, ctx);
+  }
+  if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)) {
+    return { ...none, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, errorMessage: null };
   }
   const { host, port } = ctx.broker.advertised;
   return { key, nodeId: ctx.broker.nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null };

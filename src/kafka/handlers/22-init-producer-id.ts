@@ -12,6 +12,7 @@
 import { InitProducerIdApi } from "../../protocol/generated/init-producer-id.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { defineHandler } from "../handler.ts";
+import { authorizeIdempotentWrite } from "../security.ts";
 
 export default defineHandler({
   api: InitProducerIdApi,
@@ -23,6 +24,9 @@ export default defineHandler({
         transactionalId: request.transactionalId,
       });
       return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
+    }
+    if (!authorizeIdempotentWrite(ctx)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
     }
     try {
       const producerId = await ctx.broker.producerIds.generate();

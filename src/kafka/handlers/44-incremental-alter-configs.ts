@@ -11,6 +11,8 @@ import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { applyIncrementalChanges, refuseBrokerChanges, refuseDuplicateKeys, alterEachResource, ResourceType } from "../config-resources.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { configAccessError } from "../security.ts";
 
 async function alter(
   broker: BrokerContext,
@@ -37,7 +39,11 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: 1,
   async handle(request, ctx) {
-    const responses = await alterEachResource(request.resources, (resource) => alter(ctx.broker, resource, request.validateOnly));
+    const responses = await alterEachResource(request.resources, (resource) => {
+      const denied = configAccessError(ctx, resource.resourceType, resource.resourceName, AclOperation.ALTER_CONFIGS);
+      if (denied !== ErrorCode.NONE) throw new KafkaError(denied, "Authorization failed.");
+      return alter(ctx.broker, resource, request.validateOnly);
+    });
     return { throttleTimeMs: 0, responses };
   },
 });

@@ -15,18 +15,27 @@ import { LeaveGroupApi } from "./leave-group.ts";
 import { SyncGroupApi } from "./sync-group.ts";
 import { DescribeGroupsApi } from "./describe-groups.ts";
 import { ListGroupsApi } from "./list-groups.ts";
+import { SaslHandshakeApi } from "./sasl-handshake.ts";
 import { ApiVersionsApi } from "./api-versions.ts";
 import { CreateTopicsApi } from "./create-topics.ts";
 import { DeleteTopicsApi } from "./delete-topics.ts";
 import { DeleteRecordsApi } from "./delete-records.ts";
 import { InitProducerIdApi } from "./init-producer-id.ts";
 import { OffsetForLeaderEpochApi } from "./offset-for-leader-epoch.ts";
+import { DescribeAclsApi } from "./describe-acls.ts";
+import { CreateAclsApi } from "./create-acls.ts";
+import { DeleteAclsApi } from "./delete-acls.ts";
 import { DescribeConfigsApi } from "./describe-configs.ts";
 import { AlterConfigsApi } from "./alter-configs.ts";
+import { SaslAuthenticateApi } from "./sasl-authenticate.ts";
 import { CreatePartitionsApi } from "./create-partitions.ts";
 import { DeleteGroupsApi } from "./delete-groups.ts";
 import { IncrementalAlterConfigsApi } from "./incremental-alter-configs.ts";
 import { OffsetDeleteApi } from "./offset-delete.ts";
+import { DescribeClientQuotasApi } from "./describe-client-quotas.ts";
+import { AlterClientQuotasApi } from "./alter-client-quotas.ts";
+import { DescribeUserScramCredentialsApi } from "./describe-user-scram-credentials.ts";
+import { AlterUserScramCredentialsApi } from "./alter-user-scram-credentials.ts";
 import { VoteApi } from "./vote.ts";
 import { BeginQuorumEpochApi } from "./begin-quorum-epoch.ts";
 import { EndQuorumEpochApi } from "./end-quorum-epoch.ts";
@@ -53,18 +62,27 @@ export * from "./leave-group.ts";
 export * from "./sync-group.ts";
 export * from "./describe-groups.ts";
 export * from "./list-groups.ts";
+export * from "./sasl-handshake.ts";
 export * from "./api-versions.ts";
 export * from "./create-topics.ts";
 export * from "./delete-topics.ts";
 export * from "./delete-records.ts";
 export * from "./init-producer-id.ts";
 export * from "./offset-for-leader-epoch.ts";
+export * from "./describe-acls.ts";
+export * from "./create-acls.ts";
+export * from "./delete-acls.ts";
 export * from "./describe-configs.ts";
 export * from "./alter-configs.ts";
+export * from "./sasl-authenticate.ts";
 export * from "./create-partitions.ts";
 export * from "./delete-groups.ts";
 export * from "./incremental-alter-configs.ts";
 export * from "./offset-delete.ts";
+export * from "./describe-client-quotas.ts";
+export * from "./alter-client-quotas.ts";
+export * from "./describe-user-scram-credentials.ts";
+export * from "./alter-user-scram-credentials.ts";
 export * from "./vote.ts";
 export * from "./begin-quorum-epoch.ts";
 export * from "./end-quorum-epoch.ts";
@@ -96,18 +114,27 @@ export const ApiKey = {
   SyncGroup: 14,
   DescribeGroups: 15,
   ListGroups: 16,
+  SaslHandshake: 17,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
+  SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
+  DescribeClientQuotas: 48,
+  AlterClientQuotas: 49,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   Vote: 52,
   BeginQuorumEpoch: 53,
   EndQuorumEpoch: 54,
@@ -136,18 +163,27 @@ export const allApis: readonly AnyApi[] = [
   SyncGroupApi,
   DescribeGroupsApi,
   ListGroupsApi,
+  SaslHandshakeApi,
   ApiVersionsApi,
   CreateTopicsApi,
   DeleteTopicsApi,
   DeleteRecordsApi,
   InitProducerIdApi,
   OffsetForLeaderEpochApi,
+  DescribeAclsApi,
+  CreateAclsApi,
+  DeleteAclsApi,
   DescribeConfigsApi,
   AlterConfigsApi,
+  SaslAuthenticateApi,
   CreatePartitionsApi,
   DeleteGroupsApi,
   IncrementalAlterConfigsApi,
   OffsetDeleteApi,
+  DescribeClientQuotasApi,
+  AlterClientQuotasApi,
+  DescribeUserScramCredentialsApi,
+  AlterUserScramCredentialsApi,
   VoteApi,
   BeginQuorumEpochApi,
   EndQuorumEpochApi,
