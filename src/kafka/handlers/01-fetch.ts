@@ -14,8 +14,10 @@
 // Fetch sessions (v7+, KIP-227) are answered sessionless: session id 0, so clients keep sending
 // full requests; an incremental request for a session id we never gave gets
 // FETCH_SESSION_ID_NOT_FOUND. v13+ address topics by id (UNKNOWN_TOPIC_ID when unknown).
-// Does not: follower fetching (replicaId >= 0: the replica fetcher is the next step of issue 9),
-// preferred read replicas, diverging-epoch answers (lastFetchedEpoch).
+// Replica fetches (replicaId ≥ 0; v15+ ReplicaState with the broker epoch) from followers' replica
+// fetchers go to ../replica-fetch.ts: read up to the log end, divergingEpoch answers, follower
+// progress counted toward the high watermark and the ISR.
+// Does not: preferred read replicas (KIP-392), diverging-epoch answers to consumers.
 
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
 import {
@@ -28,6 +30,7 @@ import type { Init } from "../../protocol/primitives.ts";
 import { READ_COMMITTED, waitForData, type Partition } from "../../replication/index.ts";
 import { assert } from "../../util/assert.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
+import { handleReplicaFetch, replicaOf } from "../replica-fetch.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
 
 /** No data is an empty record set (size 0), never null: librdkafka rejects a size of -1. */
@@ -160,6 +163,7 @@ export default defineHandler({
     if (request.sessionId !== 0) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
     }
+    if (replicaOf(request, ctx.version).replicaId >= 0) return handleReplicaFetch(request, ctx);
     const broker = ctx.broker;
     const responseBytesMax = Math.max(0, Math.min(request.maxBytes, broker.config.values["fetch.max.bytes"]));
     const { wanted, topics } = resolve(request, ctx);
