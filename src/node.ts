@@ -27,6 +27,7 @@ import { BrokerSessions } from "./cluster/controller/broker-sessions.ts";
 import { RemoteController } from "./cluster/remote-controller.ts";
 import { PeerConnections } from "./client/peer-connections.ts";
 import { controllerListener, parseQuorumVoters, type QuorumVoter } from "./config/quorum-voters.ts";
+import { discoverVoters, parseBootstrapServers } from "./cluster/quorum-bootstrap.ts";
 import { controllerHandlers } from "./kafka/controller-handlers.ts";
 import type { QuorumServices } from "./kafka/context.ts";
 import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
@@ -198,11 +199,15 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     : null;
   if (sessions) admin.onLocalHeartbeat = (brokerId, brokerEpoch) => sessions.heartbeat(brokerId, brokerEpoch, null);
   const lifecycle = cluster
-    ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
+    ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
     : null;
   const quorum: QuorumServices = {
     raft, controller, sessions,
-    describeQuorum: () => describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null),
+    describeQuorum: async () => {
+      const description = await describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null);
+      // KIP-853's Nodes: each voter's CONTROLLER endpoint (how observers find the quorum).
+      return description && cluster ? { ...description, voterEndpoints: cluster.voters.map((voter) => ({ ...voter })) } : description;
+    },
   };
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
   const replicas = new ReplicaManager({
@@ -290,7 +295,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
         return;
       }
       const registered = await controller.registerBroker({
-        brokerId: nodeId, incarnationId, endpoints, rack: null, cleanShutdown: options.cleanShutdown,
+        brokerId: nodeId, incarnationId, endpoints, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown,
       });
       await publisher.waitForPublished(registered.offset);
       const heartbeat = await controller.brokerHeartbeat({ brokerId: nodeId, brokerEpoch: registered.value, currentMetadataOffset: publisher.image.offset });
@@ -482,6 +487,13 @@ async function startLocked(
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
   const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  if (voters.length === 0 && config["controller.quorum.bootstrap.servers"].length > 0) {
+    // Not a voter (KIP-853): the voters are learned from the bootstrap servers; this node observes.
+    const servers = await startupStep("bad controller.quorum.bootstrap.servers", () => parseBootstrapServers(config["controller.quorum.bootstrap.servers"]));
+    voters.push(...await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
+      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15)));
+    log.info("joining as an observer of the metadata quorum", { voters: voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).join(",") });
+  }
   // Nodes of one cluster started with the same voters list share a cluster id without a format
   // step (Kafka's `kafka-storage format --cluster-id`); an explicit cluster.id wins.
   const wantedClusterId = config["cluster.id"] ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);

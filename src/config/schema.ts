@@ -164,6 +164,8 @@ export const brokerSchema = {
   "transactional.id.expiration.ms": int(7 * DAY_MS, "idle transactional ids expire after this", { min: 1 }),
   // The metadata quorum and the cluster (docs/replication.md §3, §4, §7).
   "controller.quorum.voters": list([], "id@host:port of every metadata quorum voter; empty: a one-node cluster"),
+  "controller.quorum.bootstrap.servers": list([], "host:port of some quorum voters' CONTROLLER listeners (KIP-853): a node that is not a voter learns the voters from them and follows the metadata log as an observer"),
+  "broker.rack": nullableStr("this broker's rack: replicas of a partition are spread over racks when every broker names one"),
   "controller.quorum.fetch.timeout.ms": int(1000, "a follower that heard nothing from the quorum leader for this long starts an election; a leader not fetched from by a majority for this long resigns", { min: 10 }),
   "controller.quorum.election.timeout.ms": int(500, "elections start after a random wait between this and twice this", { min: 10 }),
   "controller.quorum.election.backoff.max.ms": int(500, "largest random wait before retrying a lost election", { min: 1 }),
