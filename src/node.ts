@@ -24,6 +24,7 @@ import { LocalMetadataLog, localEpoch } from "./cluster/local-metadata-log.ts";
 import type { MetadataLog } from "./cluster/metadata-log.ts";
 import { BrokerLifecycle } from "./cluster/broker-lifecycle.ts";
 import { BrokerSessions } from "./cluster/controller/broker-sessions.ts";
+import { ReplicaBalancer } from "./cluster/controller/balancer-driver.ts";
 import { RemoteController } from "./cluster/remote-controller.ts";
 import { PeerConnections } from "./client/peer-connections.ts";
 import { controllerListener, parseQuorumVoters, type QuorumVoter } from "./config/quorum-voters.ts";
@@ -201,8 +202,11 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const lifecycle = cluster
     ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
     : null;
+  // Replica and leader balancing on the active controller (docs/elastic.md): a cluster of processes only.
+  const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer")) : null;
+  balancer?.start();
   const quorum: QuorumServices = {
-    raft, controller, sessions,
+    raft, controller, sessions, balancer,
     describeQuorum: async () => {
       const description = await describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null);
       // KIP-853's Nodes: each voter's CONTROLLER endpoint (how observers find the quorum).
@@ -264,6 +268,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const closeAll = async () => {
     lifecycle?.close();
     sessions?.close();
+    balancer?.stop();
     // No further log recovery (the ones under way finish); then the publisher: a reconciliation
     // under way finishes before the replicas stop.
     await replicas.stopRecovery();

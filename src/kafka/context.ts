@@ -20,12 +20,16 @@ import type { RaftMetadataLog } from "../raft/driver.ts";
 import type { QuorumDescription } from "../raft/types.ts";
 
 /** The metadata quorum and the controller, for the internal listener's handlers (docs/replication.md §3, §4). */
+import type { ReplicaBalancer } from "../cluster/controller/balancer-driver.ts";
+
 export interface QuorumServices {
   /** The Raft metadata log; null on a one-node cluster (its local log has no peers). */
   readonly raft: RaftMetadataLog | null;
   readonly controller: QuorumController;
   /** Broker sessions on the active controller; null on one node. */
   readonly sessions: BrokerSessions | null;
+  /** The replica and leader balancer (a cluster of processes; acts where the controller is active). */
+  readonly balancer?: ReplicaBalancer | null;
   /** DescribeQuorum as the quorum leader answers it (asked over the network when it is elsewhere); null when none answers. */
   describeQuorum(): Promise<QuorumDescription | null>;
 }

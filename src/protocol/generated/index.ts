@@ -23,9 +23,13 @@ import { InitProducerIdApi } from "./init-producer-id.ts";
 import { OffsetForLeaderEpochApi } from "./offset-for-leader-epoch.ts";
 import { DescribeConfigsApi } from "./describe-configs.ts";
 import { AlterConfigsApi } from "./alter-configs.ts";
+import { DescribeLogDirsApi } from "./describe-log-dirs.ts";
 import { CreatePartitionsApi } from "./create-partitions.ts";
 import { DeleteGroupsApi } from "./delete-groups.ts";
+import { ElectLeadersApi } from "./elect-leaders.ts";
 import { IncrementalAlterConfigsApi } from "./incremental-alter-configs.ts";
+import { AlterPartitionReassignmentsApi } from "./alter-partition-reassignments.ts";
+import { ListPartitionReassignmentsApi } from "./list-partition-reassignments.ts";
 import { OffsetDeleteApi } from "./offset-delete.ts";
 import { VoteApi } from "./vote.ts";
 import { BeginQuorumEpochApi } from "./begin-quorum-epoch.ts";
@@ -61,9 +65,13 @@ export * from "./init-producer-id.ts";
 export * from "./offset-for-leader-epoch.ts";
 export * from "./describe-configs.ts";
 export * from "./alter-configs.ts";
+export * from "./describe-log-dirs.ts";
 export * from "./create-partitions.ts";
 export * from "./delete-groups.ts";
+export * from "./elect-leaders.ts";
 export * from "./incremental-alter-configs.ts";
+export * from "./alter-partition-reassignments.ts";
+export * from "./list-partition-reassignments.ts";
 export * from "./offset-delete.ts";
 export * from "./vote.ts";
 export * from "./begin-quorum-epoch.ts";
@@ -104,9 +112,13 @@ export const ApiKey = {
   OffsetForLeaderEpoch: 23,
   DescribeConfigs: 32,
   AlterConfigs: 33,
+  DescribeLogDirs: 35,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
   Vote: 52,
   BeginQuorumEpoch: 53,
@@ -144,9 +156,13 @@ export const allApis: readonly AnyApi[] = [
   OffsetForLeaderEpochApi,
   DescribeConfigsApi,
   AlterConfigsApi,
+  DescribeLogDirsApi,
   CreatePartitionsApi,
   DeleteGroupsApi,
+  ElectLeadersApi,
   IncrementalAlterConfigsApi,
+  AlterPartitionReassignmentsApi,
+  ListPartitionReassignmentsApi,
   OffsetDeleteApi,
   VoteApi,
   BeginQuorumEpochApi,
