@@ -12,6 +12,7 @@ import { USAGE as START_USAGE } from "./args.ts";
 import { type Command, ExitCode, NotFoundError } from "./command.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { clusterCommand } from "./commands/cluster.ts";
+import { clusterMoveCommands } from "./commands/cluster-moves.ts";
 import { consumeCommand } from "./commands/consume.ts";
 import { groupCommands } from "./commands/groups.ts";
 import { produceCommand } from "./commands/produce.ts";
@@ -26,7 +27,7 @@ export interface CliHooks {
 }
 
 export const commands: readonly Command[] = [
-  ...topicCommands, ...groupCommands, produceCommand, consumeCommand, clusterCommand, benchCommand, versionCommand,
+  ...topicCommands, ...groupCommands, produceCommand, consumeCommand, clusterCommand, ...clusterMoveCommands, benchCommand, versionCommand,
 ];
 
 export function globalUsage(): string {
