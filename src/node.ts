@@ -25,6 +25,8 @@ import type { MetadataLog } from "./cluster/metadata-log.ts";
 import { BrokerLifecycle } from "./cluster/broker-lifecycle.ts";
 import { BrokerSessions } from "./cluster/controller/broker-sessions.ts";
 import { ReplicaBalancer } from "./cluster/controller/balancer-driver.ts";
+import { isBeingAdded } from "./cluster/image.ts";
+import { ReplicationQuota } from "./replication/core/quota.ts";
 import { RemoteController } from "./cluster/remote-controller.ts";
 import { PeerConnections } from "./client/peer-connections.ts";
 import { controllerListener, parseQuorumVoters, type QuorumVoter } from "./config/quorum-voters.ts";
@@ -139,6 +141,8 @@ export interface BrokerCore {
   readonly producerIds: ProducerIdManager;
   /** Random per process: what this process registers with. */
   readonly incarnationId: string;
+  /** leader./follower.replication.throttled.rate (docs/elastic.md). */
+  readonly replicationQuotas: { leader: ReplicationQuota; follower: ReplicationQuota };
   /**
    * Register this broker with its listeners' endpoints and wait until it is live (unfenced): from
    * then on Metadata lists it and it leads each of its partitions as soon as that log is ready.
@@ -226,6 +230,11 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   let brokerEpoch: bigint | null = null;
   // Partition replication: followers fetch from their leaders, leaders propose ISR changes.
   const alterPartitionSender = options.alterPartitionSender ?? adminAlterPartitionSender(nodeId, admin);
+  // Throttles of replica movement (docs/elastic.md): only replicas being added by a reassignment.
+  const replicationQuotas = {
+    leader: new ReplicationQuota(config["leader.replication.throttled.rate"], () => performance.now()),
+    follower: new ReplicationQuota(config["follower.replication.throttled.rate"], () => performance.now()),
+  };
   const fetchers = new ReplicaFetcherManager({
     nodeId,
     brokerEpoch: () => brokerEpoch ?? -1n,
@@ -241,6 +250,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
     },
     logger: createLogger("replica-fetcher"),
+    throttle: { quota: replicationQuotas.follower, isThrottled: (replica) => isBeingAdded(publisher.image, replica.topic, replica.partition, nodeId) },
   });
   const isr = new IsrManager({
     nodeId,
@@ -291,7 +301,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   }
   return {
     metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
-    alterPartitionSender,
+    alterPartitionSender, replicationQuotas,
     peers: cluster?.peers ?? null,
     async register(endpoints) {
       if (lifecycle) {
@@ -576,6 +586,7 @@ async function startLocked(
     groups: core.groups,
     metrics: new BrokerMetrics(),
     quorum: core.quorum,
+    leaderReplicationQuota: core.replicationQuotas.leader,
   };
   // readyz: every listener up and the node ready (registered, recovered, groups loaded); false
   // again from the start of shutdown.

@@ -173,6 +173,8 @@ export const brokerSchema = {
   "replica.rebalance.check.interval.ms": int(2000, "how often the controller plans replica moves", { min: 10 }),
   "replica.rebalance.max.partition.moves": int(8, "most partitions reassigned at once by the balancer (the next ones start when those complete)", { min: 1 }),
   "broker.failure.rereplication.grace.ms": long(600_000, "a broker fenced for this long has its replicas re-created on other brokers (-1: never; a decommission drains at once)", { min: -1 }),
+  "leader.replication.throttled.rate": long(LONG_MAX, "bytes/s this broker, as leader, serves to replicas being added by a reassignment (the balancer's moves); other replication is never throttled", { min: 1 }),
+  "follower.replication.throttled.rate": long(LONG_MAX, "bytes/s this broker fetches for its replicas being added by a reassignment", { min: 1 }),
   "broker.rack": nullableStr("this broker's rack: replicas of a partition are spread over racks when every broker names one"),
   "controller.quorum.fetch.timeout.ms": int(1000, "a follower that heard nothing from the quorum leader for this long starts an election; a leader not fetched from by a majority for this long resigns", { min: 10 }),
   "controller.quorum.election.timeout.ms": int(500, "elections start after a random wait between this and twice this", { min: 10 }),

@@ -21,6 +21,7 @@ import type { QuorumDescription } from "../raft/types.ts";
 
 /** The metadata quorum and the controller, for the internal listener's handlers (docs/replication.md §3, §4). */
 import type { ReplicaBalancer } from "../cluster/controller/balancer-driver.ts";
+import type { ReplicationQuota } from "../replication/core/quota.ts";
 
 export interface QuorumServices {
   /** The Raft metadata log; null on a one-node cluster (its local log has no peers). */
@@ -77,6 +78,8 @@ export interface BrokerContext {
   groups?: Groups;
   /** The metadata quorum and controller (node.ts sets it; bare test contexts have none). */
   quorum?: QuorumServices;
+  /** leader.replication.throttled.rate: replica fetches of replicas being added by a reassignment (docs/elastic.md). */
+  leaderReplicationQuota?: ReplicationQuota;
   /** Prometheus counters and histograms (GET /metrics on the HTTP listener); absent in bare test contexts. */
   readonly metrics?: BrokerMetrics;
 }

@@ -15,9 +15,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describeLogDirs, KafkaClient } from "../../src/client/index.ts";
 import { CreateTopicsApi } from "../../src/protocol/generated/create-topics.ts";
-import { ListPartitionReassignmentsApi } from "../../src/protocol/generated/list-partition-reassignments.ts";
 import { spawnLines, type LineProcess } from "../../src/testing/processes.ts";
 import { checkQueue, summarize } from "../../src/testing/queue-checker.ts";
+import { show, waitBalanced } from "./balance-tools.ts";
 import { startCluster, type TestCluster } from "./harness.ts";
 import { consumerScript, haveConfluent, parseAttempts, parseConsumed, percentile, producerScript, python, readThroughLeaders } from "./queue-tools.ts";
 
@@ -25,47 +25,6 @@ const topic = "elastic";
 const partitions = 6;
 const rounds = Math.max(1, Number(process.env.ELASTIC_ROUNDS ?? 1));
 const repoRoot = resolve(import.meta.dir, "../..");
-
-interface Layout {
-  /** Replicas per broker over every partition of every topic. */
-  replicas: Map<number, number>;
-  leaders: Map<number, number>;
-  /** Every partition has a leader and a full ISR. */
-  healthy: boolean;
-}
-
-async function layout(cluster: TestCluster, via: number): Promise<Layout> {
-  const metadata = await cluster.metadata(via);
-  const replicas = new Map<number, number>();
-  const leaders = new Map<number, number>();
-  let healthy = true;
-  for (const entry of metadata.topics) {
-    for (const partition of entry.partitions) {
-      for (const id of partition.replicaNodes) replicas.set(id, (replicas.get(id) ?? 0) + 1);
-      leaders.set(partition.leaderId, (leaders.get(partition.leaderId) ?? 0) + 1);
-      if (partition.leaderId < 0 || partition.isrNodes.length !== partition.replicaNodes.length) healthy = false;
-    }
-  }
-  return { replicas, leaders, healthy };
-}
-
-const show = (counts: Map<number, number>) => [...counts].sort((left, right) => left[0] - right[0]).map(([id, count]) => `${id}:${count}`).join(" ");
-
-/** No reassignment in progress, every ISR full, and every one of `brokers` within one replica of a fair share. */
-function waitBalanced(cluster: TestCluster, brokers: readonly number[], timeoutMs = 60_000): Promise<Layout> {
-  return cluster.waitFor(`replicas balanced over brokers ${brokers.join(",")}`, async () => {
-    const via = brokers[0]!;
-    const ongoing = await cluster.ask(via, (connection) => connection.request(ListPartitionReassignmentsApi, { timeoutMs: 5000, topics: null }));
-    if (ongoing.topics.length > 0) return undefined;
-    const current = await layout(cluster, via);
-    const total = [...current.replicas.values()].reduce((sum, count) => sum + count, 0);
-    const floor = Math.floor(total / brokers.length);
-    const ceiling = Math.ceil(total / brokers.length);
-    const fair = brokers.every((id) => (current.replicas.get(id) ?? 0) >= floor && (current.replicas.get(id) ?? 0) <= ceiling);
-    const onlyThese = [...current.replicas.keys()].every((id) => brokers.includes(id));
-    return current.healthy && fair && onlyThese ? current : undefined;
-  }, timeoutMs);
-}
 
 /** Run a command to its end without blocking this process; bounded. */
 async function runCommand(command: string[], timeoutMs = 120_000): Promise<{ text: string; errors: string; code: number }> {

@@ -1,7 +1,9 @@
 // A broker that is not a voter (KIP-853's controller.quorum.bootstrap.servers and its own
 // --internal-port) joins a three-voter cluster: it learns the voters from a bootstrap server,
 // follows the metadata log as a Raft observer, registers, is unfenced, appears in every node's
-// Metadata and DescribeQuorum's observers, and hosts replicas that join their ISR.
+// Metadata and DescribeQuorum's observers, and hosts replicas that join their ISR. Then it is
+// removed through the HTTP API (DELETE …/brokers/4, progress at …/tasks/remove-broker): its
+// replicas move back to the voters before the task reports SUCCESS.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CreateTopicsApi } from "../../src/protocol/generated/create-topics.ts";
@@ -10,7 +12,7 @@ import { startCluster, type TestCluster } from "./harness.ts";
 describe("a broker joining as an observer", () => {
   let cluster: TestCluster;
   beforeAll(async () => {
-    cluster = await startCluster({ nodes: 3, set: { "offsets.topic.num.partitions": 2 } });
+    cluster = await startCluster({ nodes: 3, set: { "offsets.topic.num.partitions": 2, "replica.rebalance.check.interval.ms": 200 } });
   }, 60_000);
   afterAll(() => cluster?.close(), 30_000);
 
@@ -22,16 +24,38 @@ describe("a broker joining as an observer", () => {
     const quorum = await cluster.waitFor(`node ${id} answers DescribeQuorum`, () => cluster.describeQuorum(id), 10_000);
     expect(quorum.currentVoters.map((voter) => voter.replicaId).sort()).toEqual([1, 2, 3]);
     expect(quorum.observers.map((observer) => observer.replicaId)).toContain(id);
-    // Its replicas: a topic on every broker, the newcomer's replicas in the ISR.
+    // Its replicas: a topic placed over the four brokers, the newcomer's replicas in their ISR.
     const response = await cluster.ask(1, (connection) => connection.request(CreateTopicsApi, {
-      topics: [{ name: "spread", numPartitions: 4, replicationFactor: 4, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false,
+      topics: [{ name: "spread", numPartitions: 4, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false,
     }, { version: 7, timeoutMs: 20_000 }));
     expect(response.topics[0]!.errorCode).toBe(0);
-    await cluster.waitFor("the newcomer in every partition's ISR", async () => {
+    await cluster.waitFor("the newcomer's replicas in their ISR", async () => {
       const topic = (await cluster.metadata(id)).topics.find((candidate) => candidate.name === "spread");
-      return topic && topic.partitions.length === 4 && topic.partitions.every((partition) => partition.isrNodes.includes(id)) ? true : undefined;
+      const its = topic?.partitions.filter((partition) => partition.replicaNodes.includes(id)) ?? [];
+      return topic && topic.partitions.length === 4 && its.length >= 3 && its.every((partition) => partition.isrNodes.includes(id)) ? true : undefined;
     });
     const leaders = (await cluster.metadata(id)).topics.find((candidate) => candidate.name === "spread")!.partitions.map((partition) => partition.leaderId);
     expect(leaders).toContain(id);
+
+    // Removal over HTTP, asked of the broker itself (its HTTP listener: port 0, printed at start).
+    const httpLine = cluster.output(id).split("\n").find((line) => line.startsWith("http listening on "))!;
+    const base = `http://${httpLine.slice("http listening on ".length)}`;
+    const clusterId = ((await (await fetch(`${base}/v3/clusters`)).json()) as { data: { cluster_id: string }[] }).data[0]!.cluster_id;
+    const removing = await fetch(`${base}/v3/clusters/${clusterId}/brokers/${id}`, { method: "DELETE" });
+    expect(removing.status).toBe(202);
+    expect(((await removing.json()) as { task_status: string }).task_status).toBe("IN_PROGRESS");
+    expect((await fetch(`${base}/v3/clusters/${clusterId}/brokers/99`, { method: "DELETE" })).status).toBe(404);
+    const removedAt = Date.now();
+    const task = await cluster.waitFor("the remove-broker task done", async () => {
+      const status = (await (await fetch(`${base}/v3/clusters/${clusterId}/brokers/${id}/tasks/remove-broker`)).json()) as { task_status: string; replicas_left: number };
+      return status.task_status === "SUCCESS" ? status : undefined;
+    });
+    console.log(`broker ${id} drained over HTTP in ${Date.now() - removedAt} ms`);
+    expect(task.replicas_left).toBe(0);
+    const after = (await cluster.metadata(1)).topics.flatMap((topic) => topic.partitions);
+    expect(after.every((partition) => !partition.replicaNodes.includes(id) && partition.leaderId !== id)).toBe(true);
+    // Every partition still has RF 3, now on the voters, with a full ISR.
+    const spread = (await cluster.metadata(1)).topics.find((candidate) => candidate.name === "spread")!;
+    expect(spread.partitions.every((partition) => partition.replicaNodes.length === 3 && partition.isrNodes.length === 3)).toBe(true);
   }, 60_000);
 });

@@ -24,6 +24,7 @@ import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import { FetchApi, type FetchResponse, type FetchResponsePartitionData } from "../../protocol/generated/index.ts";
 import { assert } from "../../util/assert.ts";
 import type { Logger } from "../../util/logger.ts";
+import type { ReplicationQuota } from "../core/quota.ts";
 import type { Partition } from "../partition.ts";
 
 export interface FetcherSettings {
@@ -54,6 +55,11 @@ export interface FetcherContext {
   logger: Logger;
   /** Called after each response was applied (tests wait on it). */
   onFetched?(leaderId: number): void;
+  /**
+   * follower.replication.throttled.rate: the quota of this node's fetches for replicas being added
+   * by a reassignment (`isThrottled`); over it, those partitions are left out of fetches.
+   */
+  throttle?: { quota: ReplicationQuota; isThrottled(replica: Partition): boolean };
 }
 
 interface Followed {
@@ -156,9 +162,16 @@ export class ReplicaFetcher {
   /** One fetch round: wait for partitions, connect, fetch, apply. */
   private async runOnce(): Promise<void> {
     const now = performance.now();
-    const ready = [...this.followed.values()].filter((entry) => entry.pausedUntil <= now && entry.replica.role === "follower");
+    let ready = [...this.followed.values()].filter((entry) => entry.pausedUntil <= now && entry.replica.role === "follower");
+    const throttle = this.context.throttle;
+    let throttledWaitMs = Infinity;
+    if (throttle && ready.length > 0 && throttle.quota.isExceeded()) {
+      // Over follower.replication.throttled.rate: moving replicas wait, the others fetch on.
+      ready = ready.filter((entry) => !throttle.isThrottled(entry.replica));
+      throttledWaitMs = Math.max(1, throttle.quota.waitMs());
+    }
     if (ready.length === 0) {
-      const nextMs = Math.min(...[...this.followed.values()].map((entry) => entry.pausedUntil - now).filter((ms) => ms > 0), 1_000);
+      const nextMs = Math.min(...[...this.followed.values()].map((entry) => entry.pausedUntil - now).filter((ms) => ms > 0), throttledWaitMs, 1_000);
       await this.sleep(this.followed.size === 0 ? 60_000 : nextMs);
       return;
     }
@@ -247,6 +260,7 @@ export class ReplicaFetcher {
       const answer = answers.get(keyOfAnswer(replica.topicId, replica.topic, replica.partition));
       if (!answer || !this.stillFollows(item)) continue;
       try {
+        if (answer.errorCode === ErrorCode.NONE && answer.records && this.context.throttle?.isThrottled(replica)) this.context.throttle.quota.record(answer.records.length);
         const appended = await this.applyOne(replica, answer);
         if (appended && replica.topicConfig["flush.messages"] === 1) toFlush.push(replica);
       } catch (error) {
