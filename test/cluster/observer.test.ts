@@ -3,7 +3,10 @@
 // follows the metadata log as a Raft observer, registers, is unfenced, appears in every node's
 // Metadata and DescribeQuorum's observers, and hosts replicas that join their ISR. Then it is
 // removed through the HTTP API (DELETE …/brokers/4, progress at …/tasks/remove-broker): its
-// replicas move back to the voters before the task reports SUCCESS.
+// replicas move back to the voters before the task reports SUCCESS. A fifth broker that joins,
+// receives replicas and is then killed (kill -9) is not drained at once: its partitions are led
+// elsewhere, and only after broker.failure.rereplication.grace.ms are its replicas re-created on
+// the live brokers.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CreateTopicsApi } from "../../src/protocol/generated/create-topics.ts";
@@ -12,7 +15,7 @@ import { startCluster, type TestCluster } from "./harness.ts";
 describe("a broker joining as an observer", () => {
   let cluster: TestCluster;
   beforeAll(async () => {
-    cluster = await startCluster({ nodes: 3, set: { "offsets.topic.num.partitions": 2, "replica.rebalance.check.interval.ms": 200 } });
+    cluster = await startCluster({ nodes: 3, set: { "offsets.topic.num.partitions": 2, "replica.rebalance.check.interval.ms": 200, "broker.failure.rereplication.grace.ms": 3000 } });
   }, 60_000);
   afterAll(() => cluster?.close(), 30_000);
 
@@ -57,5 +60,29 @@ describe("a broker joining as an observer", () => {
     // Every partition still has RF 3, now on the voters, with a full ISR.
     const spread = (await cluster.metadata(1)).topics.find((candidate) => candidate.name === "spread")!;
     expect(spread.partitions.every((partition) => partition.replicaNodes.length === 3 && partition.isrNodes.length === 3)).toBe(true);
+  }, 60_000);
+
+  test("a killed broker keeps its replicas for the grace period, then they are re-created elsewhere", async () => {
+    const id = await cluster.addBroker();
+    const holds = async () => (await cluster.metadata(1)).topics.flatMap((topic) => topic.partitions).filter((partition) => partition.replicaNodes.includes(id));
+    await cluster.waitFor(`broker ${id} given replicas by the balancer`, async () => {
+      const its = await holds();
+      return its.length > 0 && its.every((partition) => partition.isrNodes.includes(id)) ? true : undefined;
+    });
+    await cluster.kill(id);
+    const killedAt = Date.now();
+    // Fenced at once (its heartbeat connection closed): no leadership left on it, replicas kept.
+    const kept = await cluster.waitFor("its leaderships moved", async () => {
+      const its = await holds();
+      return its.every((partition) => partition.leaderId !== id && partition.leaderId >= 0) ? its : undefined;
+    });
+    expect(kept.length).toBeGreaterThan(0);
+    await cluster.waitFor("its replicas re-created on the live brokers", async () => {
+      const partitions = (await cluster.metadata(1)).topics.flatMap((topic) => topic.partitions);
+      return partitions.every((partition) => !partition.replicaNodes.includes(id) && partition.isrNodes.length === partition.replicaNodes.length) ? true : undefined;
+    });
+    const tookMs = Date.now() - killedAt;
+    console.log(`broker ${id} killed: ${kept.length} replicas kept through the grace period, re-created elsewhere ${tookMs} ms after the kill`);
+    expect(tookMs).toBeGreaterThanOrEqual(3000);
   }, 60_000);
 });
