@@ -13,8 +13,10 @@ import { fetchScenario } from "./scenarios/fetch.ts";
 import { realClientScenario } from "./scenarios/real-client.ts";
 import { startupScenario } from "./scenarios/startup.ts";
 import { httpScenario } from "./scenarios/http.ts";
+import { peersScenario } from "./scenarios/peers.ts";
+import { quickScenario } from "./scenarios/quick.ts";
 
-export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario, httpScenario];
+export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario, httpScenario, peersScenario, quickScenario];
 
 function usage(): string {
   const flags = Object.entries(defaultParams)

@@ -88,8 +88,8 @@ async function openLoopLatency(cluster: TestCluster, topic: string, acks: 1 | -1
     const total = Math.max(1, Math.floor((rate * latencyMs) / 1000));
     for (let index = 0; index < total; index++) {
       const due = started + (index * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 0) await Bun.sleep(wait);
+      // Never early: a timer may fire a little before its time.
+      while (performance.now() < due) await Bun.sleep(Math.max(0, due - performance.now()));
       pending.push(producer.send({ topic, partition: index % partitions, value }).then(() => void latencies.push(performance.now() - due)));
     }
     await Promise.all(pending);

@@ -43,6 +43,10 @@ export interface BenchParams {
   tickMs: number;
   /** Include NATS JetStream / Redis / the real client where a scenario compares with them. */
   peers: boolean;
+  /** Peers scenario: records kcat produces and consumes per run. */
+  peerRecords: number;
+  /** Peers scenario: sequential requests of the one-in-flight latency test. */
+  oneInFlightRequests: number;
   /** Where result files go. */
   resultsDir: string;
 }
@@ -73,6 +77,8 @@ export const defaultParams: BenchParams = {
   tcpBytes: 1024 * 1024 * 1024,
   tickMs: 1,
   peers: true,
+  peerRecords: 200_000,
+  oneInFlightRequests: 20_000,
   resultsDir: "bench/results",
 };
 

@@ -6,6 +6,7 @@
 
 import { formatNumber, formatRatio, formatSpread, ratioAgainst, table } from "../lib/markdown.ts";
 import { latencyTable, plotSeries, Report, summaryFigures } from "../lib/report.ts";
+import { attemptsMarkdown, latencyAtSustainedRate, type RateMeasure, type SustainedLatency } from "../lib/sustained-rate.ts";
 import { repeatedFloods, repeatedRuns } from "../lib/runner.ts";
 import type { RepeatedRuns } from "../lib/runner.ts";
 import { ratio } from "../lib/stats.ts";
@@ -78,28 +79,40 @@ export const produceScenario: Scenario = {
         (notes.length > 0 ? `\n${notes.map((note) => `- ${note}`).join("\n")}\n` : ""),
     );
     report.figure("floods", floods);
-    // Latency at the same offered rate.
-    const base = floods["runnel-1"]?.median ?? floods.redis?.median ?? 0;
-    const rate = params.rate > 0 ? params.rate : Math.round(base * params.latencyRateFraction);
-    const latencyRows: Array<{ label: string; runs: RepeatedRuns }> = [];
-    if (rate > 0) {
+    // Latency at an offered rate every system sustains (≥ 95 % achieved): start at half of the
+    // slower system's closed-loop rate, halve until both keep up (bench/lib/sustained-rate.ts).
+    const base = Math.min(floods["runnel-1"]?.median ?? Infinity, floods.redis?.median ?? Infinity);
+    const startRate = params.rate > 0 ? params.rate : Number.isFinite(base) ? Math.round(base * params.latencyRateFraction) : 0;
+    if (startRate > 0) {
       const runnel = await tryStart(() => startRunnel({ name: "Runnel", params, crc32c: context.crc32c, partitions: 1 }));
+      const measures: RateMeasure[] = [];
       if (!isUnavailable(runnel)) {
-        try {
-          latencyRows.push({ label: "Runnel (1 partition)", runs: await repeatedRuns(runnel, "runnel-latency", { rate, durationMs: params.durationMs, warmupMs: params.warmupMs, endToEnd: true }, params, context.log) });
-        } finally {
-          await runnel.stop();
+        measures.push({ label: "Runnel (1 partition)", measure: (rate) => repeatedRuns(runnel, "runnel-latency", { rate, durationMs: params.durationMs, warmupMs: params.warmupMs, endToEnd: true }, params, context.log) });
+      }
+      if (redis) {
+        const peer = redis;
+        measures.push({ label: "Redis Streams", measure: (rate) => repeatedRuns(peer, "redis-latency", { rate, durationMs: params.durationMs, warmupMs: params.warmupMs, endToEnd: true }, params, context.log) });
+      }
+      let sustained: SustainedLatency | null = null;
+      try {
+        if (measures.length > 0) sustained = await latencyAtSustainedRate(measures, startRate, context.log);
+      } finally {
+        if (!isUnavailable(runnel)) await runnel.stop();
+      }
+      if (sustained !== null) {
+        report.section("Offered rates tried for latency", attemptsMarkdown(sustained.attempts) + "\n\nSaturation (the most each system takes, closed loop) is the throughput table above; latency is only reported at a rate every system sustains.\n");
+        report.figure("latencyAttempts", sustained.attempts);
+        const rate = sustained.rate;
+        if (rate !== null) {
+          const latencyRows = sustained.rows;
+          report.section(`Produce latency at ${formatNumber(rate)} records/s (${formatNumber(megabytes(rate, params), 1)} MB/s offered, sustained by every system)`, latencyTable(latencyRows, "produce"));
+          report.section("End-to-end latency (send → consumed) at the same rate", latencyTable(latencyRows, "endToEnd"));
+          report.plot("produce-latency", `Produce latency (send → ack) at ${formatNumber(rate)} rec/s`, latencyRows.map((row) => plotSeries(row.label, row.runs.representative, "produce")));
+          for (const row of latencyRows) report.figure(`latency ${row.label}`, summaryFigures(row.runs));
         }
       }
-      if (redis) latencyRows.push({ label: "Redis Streams", runs: await repeatedRuns(redis, "redis-latency", { rate, durationMs: params.durationMs, warmupMs: params.warmupMs, endToEnd: true }, params, context.log) });
     }
     await redis?.stop();
-    if (latencyRows.length > 0) {
-      report.section(`Produce latency at ${formatNumber(rate)} records/s (${formatNumber(megabytes(rate, params), 1)} MB/s offered)`, latencyTable(latencyRows, "produce"));
-      report.section("End-to-end latency (send → consumed) at the same rate", latencyTable(latencyRows, "endToEnd"));
-      report.plot("produce-latency", `Produce latency (send → ack) at ${formatNumber(rate)} rec/s`, latencyRows.map((row) => plotSeries(row.label, row.runs.representative, "produce")));
-      for (const row of latencyRows) report.figure(`latency ${row.label}`, summaryFigures(row.runs));
-    }
     const runnel1 = floods["runnel-1"];
     if (runnel1) {
       context.headlines.push(`produce (1 partition): Runnel ${mbps(runnel1.median)} MB/s = ${formatRatio(ratio(runnel1.median, floods["sink-1"]!.median))} the raw TCP sink${floods.redis ? `, ${formatRatio(ratio(runnel1.median, floods.redis.median))} Redis XADD` : ""}`);

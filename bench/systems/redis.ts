@@ -70,7 +70,7 @@ class RedisTarget implements OpenLoopTarget {
   }
 }
 
-export async function startRedis(params: BenchParams, appendfsync: "everysec" | "always" = "everysec", connections = params.producers): Promise<System> {
+export async function startRedis(params: BenchParams, appendfsync: "everysec" | "always" = "everysec", connections = params.producers): Promise<System & { port: number }> {
   const dir = benchTmpDir("redis");
   const port = freePort();
   const child = await spawnChild({
@@ -88,6 +88,7 @@ export async function startRedis(params: BenchParams, appendfsync: "everysec" | 
   const admin = new RedisClient(url);
   await admin.connect();
   return {
+    port,
     name: `Redis Streams (AOF ${appendfsync})`,
     async newTrial(label): Promise<Trial> {
       const stream = trialName("bench", label);

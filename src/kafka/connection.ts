@@ -22,6 +22,7 @@ import type { Socket } from "bun";
 import { assert } from "../util/assert.ts";
 import type { Logger } from "../util/logger.ts";
 import { CloseConnection } from "./handler.ts";
+import { pooledFrameBytesMin, type FramePool } from "./frame-pool.ts";
 import type { RequestMemoryPool } from "./request-memory.ts";
 
 /** A response ready to be written: pieces in order, and what to run once they are written. */
@@ -49,10 +50,13 @@ export interface ConnectionLimits {
   writeQueueBytesMax: number;
   /** queued.max.request.bytes, shared by every connection of the listener. */
   requestMemory: RequestMemoryPool;
+  /** Reused buffers for large Produce frames that span chunks (frame-pool.ts); none: always fresh. */
+  framePool?: FramePool;
 }
 
 /** Bytes of responses queued for one socket above which its reads pause. */
 export const connectionWriteQueueBytesMax = 16 * 1024 * 1024;
+const produceApiKey = 0;
 /** Small pieces are copied together into one write of at most this many bytes. */
 const coalesceBytesMax = 64 * 1024;
 const coalescePieceBytesMax = 16 * 1024;
@@ -91,6 +95,8 @@ export class Connection implements ConnectionInfo {
   /** Cancels the wait for request memory, while this connection waits for it. */
   private cancelMemoryWait: (() => void) | null = null;
   private inFlightHighWater = 0;
+  /** The frame nextFrame just assembled in a pooled buffer, until handleFrame ties it to its request. */
+  private pooledFrame: Uint8Array | null = null;
 
   constructor(
     private readonly socket: Socket<Connection>,
@@ -200,6 +206,17 @@ export class Connection implements ConnectionInfo {
     return size | 0;
   }
 
+  /** The API key of the frame at the front of the input (6 bytes are there: a whole frame is). */
+  private peekApiKey(): number {
+    let key = 0;
+    let index = 0;
+    for (let chunk = 0; index < 6; chunk++) {
+      const bytes = this.input[chunk]!;
+      for (let at = 0; at < bytes.length && index < 6; at++, index++) if (index >= 4) key = (key << 8) | bytes[at]!;
+    }
+    return (key << 16) >> 16;
+  }
+
   /** The next complete frame (without its size prefix), or null when more bytes are needed. */
   private nextFrame(): Uint8Array | null {
     if (this.inputBytes < 4) return null;
@@ -220,9 +237,14 @@ export class Connection implements ConnectionInfo {
       this.consume(4 + size, null);
       return frame;
     }
-    const frame = new Uint8Array(size);
+    // Produce (API key 0) frames are assembled in a reused buffer (frame-pool.ts): given back once
+    // the request is answered.
+    const pool = this.limits.framePool;
+    const pooled = pool !== undefined && size >= pooledFrameBytesMin && this.peekApiKey() === produceApiKey;
+    const frame = pooled ? pool.take(size) : new Uint8Array(size);
     this.consume(4, null);
     this.consume(size, frame);
+    if (pooled) this.pooledFrame = frame;
     return frame;
   }
 
@@ -268,21 +290,32 @@ export class Connection implements ConnectionInfo {
   private handleFrame(frame: Uint8Array): void {
     const reservedBytes = this.frameReservedBytes;
     this.frameReservedBytes = 0;
+    const pooledFrame = this.pooledFrame;
+    this.pooledFrame = null;
     let outcome: DispatchOutcome;
     try {
       outcome = this.dispatch(frame, this);
     } catch (error) {
+      // Not given back: nothing says what the failed dispatch still holds of it.
+      if (pooledFrame !== null) this.limits.framePool!.forget();
       this.limits.requestMemory.release(reservedBytes);
       this.log.error("dispatcher failed", { connection: this.id, error: String(error) });
       this.closeAfterPending("dispatcher failed");
       return;
     }
     if (outcome.kind === "close") {
+      // Refused before any handler ran (header, version, hook) or by a synchronous throw: no
+      // append can be under way (the Produce handler is async, its failures are rejections).
+      if (pooledFrame !== null) this.limits.framePool!.give(pooledFrame);
       this.limits.requestMemory.release(reservedBytes);
       this.closeAfterPending(outcome.reason);
       return;
     }
-    const slot: Slot = { ready: false, response: null, onDone: outcome.onDone, reservedBytes };
+    const onDone = outcome.onDone;
+    // The slot's callbacks run once its response is written, or once the handler settled when the
+    // connection closed first (complete()): never while the handler may still read the frame.
+    if (pooledFrame !== null) onDone.push(() => this.limits.framePool!.give(pooledFrame));
+    const slot: Slot = { ready: false, response: null, onDone, reservedBytes };
     this.slots.push(slot);
     assert(this.slots.length <= this.limits.inFlightRequestsMax, "more requests in flight than queued.max.requests");
     if (this.slots.length > this.inFlightHighWater) this.inFlightHighWater = this.slots.length;

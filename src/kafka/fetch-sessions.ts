@@ -193,7 +193,8 @@ export class FetchSessionCache {
       incremental: true,
       partitions: [...session.partitions.values()],
       include: (partition, answer) => {
-        const cached = session.partitions.get(partitionKey(partition.topic, partition.partition));
+        // The partitions handed out above are the session's own entries: no lookup for them.
+        const cached = isCached(partition) ? partition : session.partitions.get(partitionKey(partition.topic, partition.partition));
         if (cached === undefined) return true;
         const changed = answer.recordsBytes > 0 || answer.errorCode !== ErrorCode.NONE ||
           answer.highWatermark !== cached.sentHighWatermark || answer.lastStableOffset !== cached.sentLastStableOffset ||
@@ -249,6 +250,10 @@ export class FetchSessionCache {
     this.evicted++;
     return true;
   }
+}
+
+function isCached(partition: FetchPartitionRequest): partition is CachedPartition {
+  return (partition as Partial<CachedPartition>).sentHighWatermark !== undefined;
 }
 
 function remember(cached: CachedPartition, answer: PartitionAnswer): void {

@@ -17,6 +17,7 @@ import { parseConnectionOverrides } from "../config/index.ts";
 import type { Logger } from "../util/logger.ts";
 import { Connection, connectionWriteQueueBytesMax } from "./connection.ts";
 import { ConnectionLimiter } from "./connection-limits.ts";
+import { FramePool } from "./frame-pool.ts";
 import type { BrokerContext } from "./context.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import type { AnyHandler } from "./handler.ts";
@@ -82,6 +83,8 @@ export function startKafkaServer(
     inFlightRequestsMax: config["queued.max.requests"],
     writeQueueBytesMax: connectionWriteQueueBytesMax,
     requestMemory: new RequestMemoryPool(config["queued.max.request.bytes"]),
+    // Up to 32 MiB of free buffers for large Produce frames (frame-pool.ts).
+    framePool: new FramePool(32 * 1024 * 1024),
   };
   const limiter = new ConnectionLimiter({
     connectionsMax: Math.min(config["max.connections"], options.connectionsMax ?? Number.MAX_SAFE_INTEGER),

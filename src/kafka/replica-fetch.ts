@@ -199,6 +199,11 @@ function waitForLogEnds(ctx: RequestContext, wanted: ReplicaWant[], waitMs: numb
 
 export async function handleReplicaFetch(request: FetchRequest, ctx: RequestContext): Promise<Init<FetchResponse>> {
   const broker = ctx.broker;
+  // Sessionless: a request asking for a new session (epoch 0) is answered with session id 0 (no
+  // session, as KIP-227 allows); an incremental one names a session this path never gave.
+  if (request.sessionId !== 0 && request.sessionEpoch > 0) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+  }
   const { replicaId, replicaEpoch } = replicaOf(request, ctx.version);
   const registered = broker.metadata.image.brokers.get(replicaId);
   // KIP-903: a fetch from a previous incarnation of the broker is served but never counted.

@@ -186,6 +186,49 @@ describe("framing and flow control", () => {
 });
 
 describe("produce and fetch", () => {
+  test("large Produce frames split across many writes at odd places (frame ends and starts mid-chunk) arrive byte-exact", async () => {
+    const client = await RawConnection.connect(server.bootstrap);
+    client.socket.setNoDelay(true);
+    await client.send(encodeRequest(CreateTopicsApi, 4, 1, {
+      topics: [{ name: "split-frames", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false,
+    }));
+    await client.waitFrames(1);
+    // Three frames of ~100 KiB, ~200 KiB and ~300 KiB (each above the size at which a frame is
+    // filled as it arrives), sent as one byte stream cut at sizes that never line up with them.
+    // Then six more of one size: pooled frame buffers (kafka/frame-pool.ts) are reused by the later
+    // ones, and every batch must still be stored as it was sent.
+    const sizes = [1, 2, 3, 2, 2, 2, 2, 2, 2];
+    const batches = sizes.map((tens, index) => buildBatch({ batchNumber: index + 1, recordCount: 10 * tens, valueBytes: 10_000 }));
+    const frames = batches.map((batch, index) => encodeRequest(ProduceApi, 7, 10 + index, produceRequest("split-frames", batch)));
+    const stream = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
+    let at = 0;
+    for (const frame of frames) {
+      stream.set(frame, at);
+      at += frame.length;
+    }
+    const cuts = [3, 70_001, 65_536, 1, 120_000, 17, 90_000];
+    let position = 0;
+    for (let index = 0; position < stream.length; index++) {
+      const end = Math.min(stream.length, position + cuts[index % cuts.length]!);
+      await client.send(stream.subarray(position, end));
+      await Bun.sleep(0);
+      position = end;
+    }
+    const answers = (await client.waitFrames(1 + batches.length)).slice(1);
+    expect(answers.map((frame) => decodeResponse(ProduceApi, 7, frame).body.responses[0].partitionResponses[0].errorCode)).toEqual(batches.map(() => 0));
+    await client.send(encodeRequest(FetchApi, 11, 20, { ...fetchRequest("split-frames", 0n, 0), maxBytes: 8 << 20, topics: [{ ...fetchRequest("split-frames", 0n, 0).topics[0]!, partitions: [{ ...fetchRequest("split-frames", 0n, 0).topics[0]!.partitions[0]!, partitionMaxBytes: 8 << 20 }] }] }));
+    const fetched = decodeResponse(FetchApi, 11, (await client.waitFrames(2 + batches.length))[1 + batches.length]!).body.responses[0].partitions[0];
+    const stored = fetched.records as Uint8Array;
+    expect(stored.length).toBe(batches.reduce((sum, batch) => sum + batch.length, 0));
+    // Byte-exact apart from the fields the broker stamps (base offset, leader epoch: bytes 0-7, 12-15).
+    let offset = 0;
+    for (const batch of batches) {
+      expect(stored.subarray(offset + 16, offset + batch.length)).toEqual(batch.subarray(16));
+      offset += batch.length;
+    }
+    client.close();
+  });
+
   test("a long-poll Fetch followed by Metadata: answered in request order, woken by an append", async () => {
     const consumer = await RawConnection.connect(server.bootstrap);
     const producer = await RawConnection.connect(server.bootstrap);

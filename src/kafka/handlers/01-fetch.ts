@@ -11,12 +11,13 @@
 // currentLeaderEpoch (v9+) fences stale or early clients (FENCED_LEADER_EPOCH /
 // UNKNOWN_LEADER_EPOCH); a partition this node does not lead is NOT_LEADER_OR_FOLLOWER with the
 // leader's id (v12+) and endpoint (v16+) (KIP-951).
-// Fetch sessions (v7+, KIP-227) are answered sessionless: session id 0, so clients keep sending
-// full requests; an incremental request for a session id we never gave gets
-// FETCH_SESSION_ID_NOT_FOUND. v13+ address topics by id (UNKNOWN_TOPIC_ID when unknown).
+// Fetch sessions (v7+, KIP-227, kafka/fetch-sessions.ts): epoch 0 opens a session (when
+// max.incremental.fetch.session.cache.slots allows), later requests name only what changed and get
+// only partitions with something new; FETCH_SESSION_ID_NOT_FOUND / INVALID_FETCH_SESSION_EPOCH as
+// Kafka. v13+ address topics by id (UNKNOWN_TOPIC_ID when unknown).
 // Replica fetches (replicaId ≥ 0; v15+ ReplicaState with the broker epoch) from followers' replica
-// fetchers go to ../replica-fetch.ts: read up to the log end, divergingEpoch answers, follower
-// progress counted toward the high watermark and the ISR.
+// fetchers go to ../replica-fetch.ts, sessionless: read up to the log end, divergingEpoch answers,
+// follower progress counted toward the high watermark and the ISR.
 // Does not: preferred read replicas (KIP-392), diverging-epoch answers to consumers.
 
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
@@ -29,6 +30,7 @@ import {
 import type { Init } from "../../protocol/primitives.ts";
 import { READ_COMMITTED, waitForData, type Partition } from "../../replication/index.ts";
 import { assert } from "../../util/assert.ts";
+import { fetchSessionsOf, sessionRequestOf, sessionResponse, topicsToRead } from "../fetch-session-request.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 import { handleReplicaFetch, replicaOf } from "../replica-fetch.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
@@ -160,13 +162,13 @@ export default defineHandler({
   minVersion: 4,
   maxVersion: FetchApi.maxVersion,
   async handle(request, ctx) {
-    if (request.sessionId !== 0) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
-    }
     if (replicaOf(request, ctx.version).replicaId >= 0) return handleReplicaFetch(request, ctx);
     const broker = ctx.broker;
+    const session = fetchSessionsOf(broker).resolve(sessionRequestOf(request, ctx.version));
+    if (session.errorCode !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: session.errorCode, sessionId: 0, responses: [] };
+    const requested = topicsToRead(session, ctx.version);
     const responseBytesMax = Math.max(0, Math.min(request.maxBytes, broker.config.values["fetch.max.bytes"]));
-    const { wanted, topics } = resolve(request, ctx);
+    const { wanted, topics } = resolve({ ...request, topics: requested.topics }, ctx);
     const replicas = wanted.flatMap((want) => (want.replica && want.errorCode === ErrorCode.NONE ? [want.replica] : []));
     const leaders = wanted.flatMap((want) => (want.leaderHint ? [want.leaderHint.leaderId] : []));
     const nodeEndpoints = ctx.version >= 16 && leaders.length > 0 ? nodeEndpointsOf(broker.metadata.image, leaders, broker.advertised.name) : [];
@@ -184,7 +186,8 @@ export default defineHandler({
       if (done) {
         for (const release of gathered.releases) ctx.onDone(release);
         for (const [topic, bytes] of gathered.topicBytes) broker.metrics?.topicBytesOut.inc({ topic }, bytes);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: gathered.topics, nodeEndpoints };
+        const responses = sessionResponse(session, requested, gathered.topics);
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session.sessionId, responses, nodeEndpoints };
       }
       for (const release of gathered.releases) release();
       // With no partition to watch this simply sleeps out the wait, as Kafka does.

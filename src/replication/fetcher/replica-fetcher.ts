@@ -10,8 +10,8 @@
 //         → per partition, in order: divergingEpoch → truncate; records → appendAsFollower and
 //           the follower high watermark; OFFSET_OUT_OF_RANGE → reset; other errors → that
 //           partition pauses replica.fetch.backoff.ms (its leader or epoch is changing: the
-//           metadata image will move it) — 50 ms for NOT_LEADER_OR_FOLLOWER / UNKNOWN_LEADER_EPOCH,
-//           what a new leader answers until it applied its own election
+//           metadata image will move it) — 50 ms for NOT_LEADER_OR_FOLLOWER / UNKNOWN_LEADER_EPOCH /
+//           UNKNOWN_TOPIC_ID, what a leader answers until it applied its own election or the topic
 //         → with flush.messages=1, fsync what was appended before the next fetch (mode b: the
 //           leader counts our fetch offset as durable)
 //
@@ -161,21 +161,19 @@ export class ReplicaFetcher {
 
   /** One fetch round: wait for partitions, connect, fetch, apply. */
   private async runOnce(): Promise<void> {
-    const now = performance.now();
-    let ready = [...this.followed.values()].filter((entry) => entry.pausedUntil <= now && entry.replica.role === "follower");
-    const throttle = this.context.throttle;
-    let throttledWaitMs = Infinity;
-    if (throttle && ready.length > 0 && throttle.quota.isExceeded()) {
-      // Over follower.replication.throttled.rate: moving replicas wait, the others fetch on.
-      ready = ready.filter((entry) => !throttle.isThrottled(entry.replica));
-      throttledWaitMs = Math.max(1, throttle.quota.waitMs());
-    }
-    if (ready.length === 0) {
+    if (this.readyPartitions().length === 0) {
+      const now = performance.now();
+      // Over follower.replication.throttled.rate with only moving replicas ready: until the refill.
+      const throttledWaitMs = this.context.throttle?.quota.isExceeded() ? Math.max(1, this.context.throttle.quota.waitMs()) : Infinity;
       const nextMs = Math.min(...[...this.followed.values()].map((entry) => entry.pausedUntil - now).filter((ms) => ms > 0), throttledWaitMs, 1_000);
       await this.sleep(this.followed.size === 0 ? 60_000 : nextMs);
       return;
     }
     const connection = await this.connect();
+    // Chosen after connecting: a partition added while the connection was being made goes in now
+    // (nothing was in flight to interrupt for it).
+    const ready = this.readyPartitions();
+    if (ready.length === 0) return;
     const sent = ready.map((entry) => ({ replica: entry.replica, leaderEpoch: entry.replica.leaderEpoch, fetchOffset: entry.replica.logEndOffset }));
     const version = connection.versionFor(FetchApi);
     this.inFlight = new Map(sent.map((item) => [keyOf(item.replica), item.leaderEpoch]));
@@ -198,6 +196,17 @@ export class ReplicaFetcher {
     await this.apply(sent, response, version >= 13);
     this.fetches += 1;
     this.context.onFetched?.(this.leaderId);
+  }
+
+  /** Followed partitions not paused whose replica still follows. */
+  private readyPartitions(): Followed[] {
+    const now = performance.now();
+    const ready = [...this.followed.values()].filter((entry) => entry.pausedUntil <= now && entry.replica.role === "follower");
+    const throttle = this.context.throttle;
+    // Over follower.replication.throttled.rate: replicas being added by a reassignment wait, the
+    // others fetch on.
+    if (throttle && ready.length > 0 && throttle.quota.isExceeded()) return ready.filter((entry) => !throttle.isThrottled(entry.replica));
+    return ready;
   }
 
   private async connect(): Promise<KafkaConnection> {
@@ -286,8 +295,10 @@ export class ReplicaFetcher {
         return false;
       case ErrorCode.NOT_LEADER_OR_FOLLOWER:
       case ErrorCode.UNKNOWN_LEADER_EPOCH:
-        // The leader has not applied the metadata that made it leader yet: it will within a
-        // moment; retry soon rather than after replica.fetch.backoff.ms (failover time).
+      case ErrorCode.UNKNOWN_TOPIC_ID:
+      case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+        // The leader has not applied the metadata that made it leader (or created the topic) yet:
+        // it will within a moment; retry soon rather than after replica.fetch.backoff.ms.
         this.pause(replica, Math.min(this.context.settings.partitionBackoffMs, transientRetryMs));
         return false;
       default:

@@ -1,0 +1,63 @@
+// `bun bench/stalls.ts`: which appends stall the event loop, and by how much (issue 12, target 2).
+// One partition log in process (no network), 16 KiB batches of 1 KiB records appended one at a time
+// (acks=1: the call returns once the batch is written), with small segments so that rolls happen;
+// every append is timed and classified: the append that rolled a segment (seal, trim, index files
+// written, producer snapshot, new segment created) against the others. A timer-drift probe (a 1 ms
+// interval) records how late the event loop runs timers meanwhile: garbage collection and blocking
+// calls show up there. Prints Markdown.
+
+import { openPartitionLog } from "../src/storage/index.ts";
+import { testTopicConfig } from "../src/testing/log-harness.ts";
+import { setLogLevel } from "../src/util/logger.ts";
+import { LatencyHistogram } from "./lib/histogram.ts";
+import { machineInfo, machineMarkdown } from "./lib/machine.ts";
+import { formatNumber, table } from "./lib/markdown.ts";
+import { batchPool, removeScratch, scratchDirectory } from "./storage-common.ts";
+
+setLogLevel("warn");
+const segmentBytes = 16 * 1024 * 1024;
+const totalBytes = 512 * 1024 * 1024;
+const start = machineInfo();
+const directory = scratchDirectory("stalls");
+const pool = batchPool();
+const log = await openPartitionLog({ dataDir: directory, topic: "stalls", partition: 0, config: { ...testTopicConfig(), "segment.bytes": segmentBytes, "segment.index.bytes": 10 * 1024 * 1024 } });
+const plain = new LatencyHistogram();
+const rolls = new LatencyHistogram();
+const drift = new LatencyHistogram();
+let expected = performance.now() + 1;
+const probe = setInterval(() => {
+  const now = performance.now();
+  drift.recordUs(Math.max(1, (now - expected) * 1000));
+  expected = now + 1;
+}, 1);
+let written = 0;
+let index = 0;
+try {
+  while (written < totalBytes) {
+    const segmentsBefore = log.segmentCount;
+    const batch = pool[index++ % pool.length]!;
+    const began = performance.now();
+    await log.append(batch);
+    const us = Math.max(1, (performance.now() - began) * 1000);
+    (log.segmentCount !== segmentsBefore ? rolls : plain).recordUs(us);
+    written += batch.length;
+    // Let timers run between appends, as a broker's event loop would between requests.
+    if (index % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+} finally {
+  clearInterval(probe);
+  await log.close();
+  removeScratch(directory);
+}
+const row = (label: string, histogram: LatencyHistogram) => {
+  const summary = histogram.summary();
+  return [label, formatNumber(histogram.count), ...[summary.p50Us, summary.p99Us, summary.p999Us, summary.maxUs].map((value) => formatNumber(value))];
+};
+console.log(machineMarkdown(start).trimEnd() + `; load average at end ${machineInfo().loadAverage}`);
+console.log(`- ${totalBytes / 2 ** 20} MiB in 16 KiB batches into one log, segment.bytes ${segmentBytes / 2 ** 20} MiB (a roll every ~${segmentBytes / 16384} appends)\n`);
+console.log(table(["what", "count", "p50 µs", "p99 µs", "p99.9 µs", "max µs"], [
+  row("append (no roll)", plain),
+  row("append that rolled the segment", rolls),
+  row("1 ms timer lateness (event loop stalls)", drift),
+]));
+process.exit(0);
