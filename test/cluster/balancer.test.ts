@@ -68,6 +68,11 @@ describe("the balancer's plan", () => {
     const after = counts(image);
     expect([...after.values()].sort()).toEqual([4, 4, 5, 5]);
     expect(after.get(4)).toBeGreaterThanOrEqual(4);
+    // Preferred leaders (first replicas) spread too: 6 partitions over 4 brokers, 1 or 2 each.
+    const preferred = new Map<number, number>();
+    for (const partition of image.topicsByName.get("t")!.partitions) preferred.set(partition.replicas[0]!, (preferred.get(partition.replicas[0]!) ?? 0) + 1);
+    expect([...preferred.keys()].sort()).toEqual([1, 2, 3, 4]);
+    expect([...preferred.values()].every((count) => count >= 1 && count <= 2)).toBe(true);
     for (const partition of image.topicsByName.get("t")!.partitions) {
       expect(new Set(partition.replicas).size).toBe(3);
       expect(partition.isr.length).toBe(3);

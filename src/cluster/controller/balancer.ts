@@ -4,7 +4,8 @@
 //      hold one of the partition already, on a rack the partition does not use yet when racks are
 //      known;
 //   2. then even out the replica count: while a broker holds more than its fair share (ceiling of
-//      the average) and another fewer than the floor, one replica moves from the first to the second.
+//      the average) and another fewer than the floor, one replica moves from the first to the second;
+//   3. then even out the preferred leaders (first replicas) by reordering replica lists.
 // Replicas are replaced in place, so a partition's preferred leader stays where it was unless it
 // is the one moving. Partitions already reassigning are left alone; at most `maxMoves` partitions
 // change per plan (the controller plans again once those are done), so a rebalance is a series of
@@ -96,7 +97,43 @@ export function planReassignments(image: MetadataImage, input: BalancerInput): R
     if (!placement) break;
     move(placement, fullest, emptiest);
   }
+  if (moves.size === 0) planPreferredLeaders(placements, candidates, input.maxMoves, moves);
   return [...moves.values()];
+}
+
+/**
+ * 3. Even out the preferred leaders (the first replica of each partition), once the replica
+ * counts are even: a partition whose preferred broker leads more than its share is reordered to
+ * put a replica on a broker below its share first. A reorder keeps the replica set (it completes
+ * at once); the preferred-leader election (auto.leader.rebalance.enable) then moves leadership.
+ */
+function planPreferredLeaders(placements: Placement[], candidates: readonly number[], maxMoves: number, moves: Map<string, ReassignmentRequest>): void {
+  const preferred = new Map<number, number>(candidates.map((id) => [id, 0]));
+  for (const placement of placements) {
+    const first = placement.replicas[0]!;
+    if (preferred.has(first)) preferred.set(first, preferred.get(first)! + 1);
+  }
+  const total = [...preferred.values()].reduce((sum, count) => sum + count, 0);
+  const ceiling = Math.ceil(total / candidates.length);
+  const floor = Math.floor(total / candidates.length);
+  while (moves.size < maxMoves) {
+    const sorted = [...preferred.entries()].sort((left, right) => right[1] - left[1] || left[0] - right[0]);
+    const overCeiling = sorted.filter(([, count]) => count > ceiling).map(([id]) => id);
+    const underFloor = sorted.filter(([, count]) => count < floor).map(([id]) => id);
+    if (overCeiling.length === 0 && underFloor.length === 0) return;
+    // Each step narrows the spread: from above the ceiling to below it, or from above the floor to below it.
+    const over = overCeiling.length > 0 ? overCeiling : sorted.filter(([, count]) => count > floor).map(([id]) => id);
+    const under = new Set(underFloor.length > 0 ? underFloor : sorted.filter(([, count]) => count < ceiling).map(([id]) => id));
+    const placement = placements.find((candidate) => over.includes(candidate.replicas[0]!) && candidate.replicas.some((id) => under.has(id))
+      && !moves.has(`${candidate.topic}-${candidate.partition}`));
+    if (!placement) return;
+    const from = placement.replicas[0]!;
+    const to = placement.replicas.find((id) => under.has(id))!;
+    placement.replicas = [to, ...placement.replicas.filter((id) => id !== to)];
+    preferred.set(from, preferred.get(from)! - 1);
+    preferred.set(to, preferred.get(to)! + 1);
+    moves.set(`${placement.topic}-${placement.partition}`, { topic: placement.topic, partition: placement.partition, replicas: placement.replicas });
+  }
 }
 
 /** Moving a replica from `from` to `to` does not put two replicas of the partition on one rack that were not. */
