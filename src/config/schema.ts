@@ -200,6 +200,7 @@ export const brokerSchema = {
   "http.consumer.instance.timeout.ms": int(300000, "an HTTP consumer instance not used for this long is closed (leaves its group)", { min: 1000 }),
   "http.consumer.instances.max": int(1000, "HTTP consumer instances open at once; more: 503", { min: 1 }),
   "http.auto.create.topics.enable": bool(false, "create an unknown topic on HTTP produce (num.partitions) instead of answering 404"),
+  "http.console.enable": bool(true, "serve the web console at /ui (and redirect / there); off: both answer 404"),
   "http.producer.acks": str("all", "acks of an HTTP produce without ?acks= (0, 1, -1 or all), as a Kafka producer's acks", ["0", "1", "-1", "all"]),
 } as const satisfies Record<string, ConfigDef<unknown>>;
 
