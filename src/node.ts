@@ -24,9 +24,13 @@ import { LocalMetadataLog, localEpoch } from "./cluster/local-metadata-log.ts";
 import type { MetadataLog } from "./cluster/metadata-log.ts";
 import { BrokerLifecycle } from "./cluster/broker-lifecycle.ts";
 import { BrokerSessions } from "./cluster/controller/broker-sessions.ts";
+import { ReplicaBalancer } from "./cluster/controller/balancer-driver.ts";
+import { isBeingAdded } from "./cluster/image.ts";
+import { ReplicationQuota } from "./replication/core/quota.ts";
 import { RemoteController } from "./cluster/remote-controller.ts";
 import { PeerConnections } from "./client/peer-connections.ts";
 import { controllerListener, parseQuorumVoters, type QuorumVoter } from "./config/quorum-voters.ts";
+import { discoverVoters, parseBootstrapServers } from "./cluster/quorum-bootstrap.ts";
 import { controllerHandlers } from "./kafka/controller-handlers.ts";
 import type { QuorumServices } from "./kafka/context.ts";
 import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
@@ -143,6 +147,8 @@ export interface BrokerCore {
   readonly producerIds: ProducerIdManager;
   /** Random per process: what this process registers with. */
   readonly incarnationId: string;
+  /** leader./follower.replication.throttled.rate (docs/elastic.md). */
+  readonly replicationQuotas: { leader: ReplicationQuota; follower: ReplicationQuota };
   /**
    * Register this broker with its listeners' endpoints and wait until it is live (unfenced): from
    * then on Metadata lists it and it leads each of its partitions as soon as that log is ready.
@@ -202,11 +208,18 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     : null;
   if (sessions) admin.onLocalHeartbeat = (brokerId, brokerEpoch) => sessions.heartbeat(brokerId, brokerEpoch, null);
   const lifecycle = cluster
-    ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
+    ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
     : null;
+  // Replica and leader balancing on the active controller (docs/elastic.md): a cluster of processes only.
+  const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer")) : null;
+  balancer?.start();
   const quorum: QuorumServices = {
-    raft, controller, sessions,
-    describeQuorum: () => describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null),
+    raft, controller, sessions, balancer,
+    describeQuorum: async () => {
+      const description = await describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null);
+      // KIP-853's Nodes: each voter's CONTROLLER endpoint (how observers find the quorum).
+      return description && cluster ? { ...description, voterEndpoints: cluster.voters.map((voter) => ({ ...voter })) } : description;
+    },
   };
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
   const replicas = new ReplicaManager({
@@ -221,6 +234,11 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   let brokerEpoch: bigint | null = null;
   // Partition replication: followers fetch from their leaders, leaders propose ISR changes.
   const alterPartitionSender = options.alterPartitionSender ?? adminAlterPartitionSender(nodeId, admin);
+  // Throttles of replica movement (docs/elastic.md): only replicas being added by a reassignment.
+  const replicationQuotas = {
+    leader: new ReplicationQuota(config["leader.replication.throttled.rate"], () => performance.now()),
+    follower: new ReplicationQuota(config["follower.replication.throttled.rate"], () => performance.now()),
+  };
   const fetchers = new ReplicaFetcherManager({
     nodeId,
     brokerEpoch: () => brokerEpoch ?? -1n,
@@ -236,6 +254,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
     },
     logger: createLogger("replica-fetcher"),
+    throttle: { quota: replicationQuotas.follower, isThrottled: (replica) => isBeingAdded(publisher.image, replica.topic, replica.partition, nodeId) },
   });
   const isr = new IsrManager({
     nodeId,
@@ -263,6 +282,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const closeAll = async () => {
     lifecycle?.close();
     sessions?.close();
+    balancer?.stop();
     // No further log recovery (the ones under way finish); then the publisher: a reconciliation
     // under way finishes before the replicas stop.
     await replicas.stopRecovery();
@@ -299,7 +319,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   };
   return {
     metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
-    alterPartitionSender,
+    alterPartitionSender, replicationQuotas,
     peers: cluster?.peers ?? null,
     async register(endpoints) {
       if (lifecycle) {
@@ -308,7 +328,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
         return;
       }
       const registered = await controller.registerBroker({
-        brokerId: nodeId, incarnationId, endpoints, rack: null, cleanShutdown: options.cleanShutdown,
+        brokerId: nodeId, incarnationId, endpoints, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown,
       });
       await publisher.waitForPublished(registered.offset);
       const heartbeat = await controller.brokerHeartbeat({ brokerId: nodeId, brokerEpoch: registered.value, currentMetadataOffset: publisher.image.offset });
@@ -505,6 +525,13 @@ async function startLocked(
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
   const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  if (voters.length === 0 && config["controller.quorum.bootstrap.servers"].length > 0) {
+    // Not a voter (KIP-853): the voters are learned from the bootstrap servers; this node observes.
+    const servers = await startupStep("bad controller.quorum.bootstrap.servers", () => parseBootstrapServers(config["controller.quorum.bootstrap.servers"]));
+    voters.push(...await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
+      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15)));
+    log.info("joining as an observer of the metadata quorum", { voters: voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).join(",") });
+  }
   // Nodes of one cluster started with the same voters list share a cluster id without a format
   // step (Kafka's `kafka-storage format --cluster-id`); an explicit cluster.id wins.
   const wantedClusterId = config["cluster.id"] ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
@@ -588,6 +615,7 @@ async function startLocked(
     metrics: new BrokerMetrics(),
     security: createBrokerSecurity(loaded, kafkaListeners, core.publisher),
     quorum: core.quorum,
+    leaderReplicationQuota: core.replicationQuotas.leader,
   };
   await startupStep("cannot create the bootstrap.scram.users", () => bootstrapUsers(broker));
   // readyz: every listener up and the node ready (registered, recovered, groups loaded); false

@@ -13,6 +13,7 @@ import { type Command, ExitCode, NotFoundError } from "./command.ts";
 import { aclCommands } from "./commands/acls.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { clusterCommand } from "./commands/cluster.ts";
+import { clusterMoveCommands } from "./commands/cluster-moves.ts";
 import { consumeCommand } from "./commands/consume.ts";
 import { groupCommands } from "./commands/groups.ts";
 import { produceCommand } from "./commands/produce.ts";
@@ -28,7 +29,7 @@ export interface CliHooks {
 }
 
 export const commands: readonly Command[] = [
-  ...topicCommands, ...groupCommands, produceCommand, consumeCommand, clusterCommand, ...userCommands, ...aclCommands, benchCommand, versionCommand,
+  ...topicCommands, ...groupCommands, produceCommand, consumeCommand, clusterCommand, ...clusterMoveCommands, ...userCommands, ...aclCommands, benchCommand, versionCommand,
 ];
 
 export function globalUsage(): string {

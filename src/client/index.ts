@@ -14,6 +14,7 @@ export * from "./admin-configs.ts";
 export * from "./admin-groups.ts";
 export * from "./admin-topics.ts";
 export * from "./admin-quorum.ts";
+export * from "./admin-reassignments.ts";
 export * from "./assignor.ts";
 export * from "./client.ts";
 export * from "./connection.ts";

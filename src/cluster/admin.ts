@@ -13,6 +13,7 @@ import type {
   AlterPartitionAnswer, AlterPartitionOperation, BrokerHeartbeatRequest, BrokerRegistrationRequest, ControllerResult, CreatedTopic,
   CreateTopicRequest, ItemResult, ProducerIdBlock, QuorumController, QuotaAlteration, ScramDeletion, ScramUpsertion, UserResult,
 } from "./controller/index.ts";
+import type { PartitionAnswer, ReassignmentRequest } from "./controller/reassignment-operations.ts";
 import type { TopicImage } from "./image.ts";
 import type { MetadataPublisher } from "./publisher.ts";
 import type { RemoteController } from "./remote-controller.ts";
@@ -92,6 +93,24 @@ export class ClusterAdmin {
   alterPartition(operation: AlterPartitionOperation): Promise<AlterPartitionAnswer> {
     if (this.local) return this.applied(this.controller.alterPartition(operation));
     return this.applied(this.remote!.alterPartition(operation, this.brokerEpoch));
+  }
+
+  /** AlterPartitionReassignments (45): per-partition answers; the started ones are in this node's image. */
+  alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<PartitionAnswer[]> {
+    if (this.local) return this.applied(this.controller.alterPartitionReassignments(requests));
+    return this.applied(this.remote!.alterPartitionReassignments(requests));
+  }
+
+  /** Mark broker `brokerId` for decommissioning (or not); answered once this node's image has it. */
+  setDecommissioning(brokerId: number, decommissioning: boolean): Promise<void> {
+    if (this.local) return this.applied(this.controller.setDecommissioning(brokerId, decommissioning));
+    return this.applied(this.remote!.setDecommissioning(brokerId, decommissioning));
+  }
+
+  /** ElectLeaders (43): type 0 preferred, 1 unclean; null partitions: every partition. */
+  electLeaders(type: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionAnswer[]> {
+    if (this.local) return this.applied(this.controller.electLeaders(type, partitions));
+    return this.applied(this.remote!.electLeaders(type, partitions));
   }
 
   /** BrokerRegistration: the broker epoch; answered once this node's image holds the registration. */

@@ -489,3 +489,8 @@ export function imageDifference(before: MetadataImage, after: MetadataImage): Me
   delta.producerIdsChanged = before.nextProducerId !== after.nextProducerId;
   return delta;
 }
+
+/** Broker `brokerId` is a replica of `topic`-`partition` being added by a reassignment (throttled). */
+export function isBeingAdded(image: MetadataImage, topic: string, partition: number, brokerId: number): boolean {
+  return image.topicsByName.get(topic)?.partitions[partition]?.addingReplicas.includes(brokerId) ?? false;
+}

@@ -192,6 +192,18 @@ export const brokerSchema = {
   "http.authentication.open.paths": list(["/healthz", "/readyz", "/health", "/metrics"], "HTTP paths served without authentication"),
   // The metadata quorum and the cluster (docs/replication.md §3, §4, §7).
   "controller.quorum.voters": list([], "id@host:port of every metadata quorum voter; empty: a one-node cluster"),
+  "controller.quorum.bootstrap.servers": list([], "host:port of some quorum voters' CONTROLLER listeners (KIP-853): a node that is not a voter learns the voters from them and follows the metadata log as an observer"),
+  // Elastic cluster (docs/elastic.md): leader and replica balancing on the active controller.
+  "auto.leader.rebalance.enable": bool(true, "move leaderships back to each partition's preferred replica when a broker's share of them is off by more than leader.imbalance.per.broker.percentage"),
+  "leader.imbalance.check.interval.seconds": long(300, "how often the controller checks the leader balance", { min: 1 }),
+  "leader.imbalance.per.broker.percentage": int(10, "percentage of a broker's preferred leaderships held elsewhere that triggers a preferred-leader election", { min: 0, max: 100 }),
+  "auto.replica.rebalance.enable": bool(true, "move replicas to brokers that joined (and off brokers being decommissioned or gone past broker.failure.rereplication.grace.ms) so every broker holds a fair share"),
+  "replica.rebalance.check.interval.ms": int(2000, "how often the controller plans replica moves", { min: 10 }),
+  "replica.rebalance.max.partition.moves": int(8, "most partitions reassigned at once by the balancer (the next ones start when those complete)", { min: 1 }),
+  "broker.failure.rereplication.grace.ms": long(600_000, "a broker fenced for this long has its replicas re-created on other brokers (-1: never; a decommission drains at once)", { min: -1 }),
+  "leader.replication.throttled.rate": long(LONG_MAX, "bytes/s this broker, as leader, serves to replicas being added by a reassignment (the balancer's moves); other replication is never throttled", { min: 1 }),
+  "follower.replication.throttled.rate": long(LONG_MAX, "bytes/s this broker fetches for its replicas being added by a reassignment", { min: 1 }),
+  "broker.rack": nullableStr("this broker's rack: replicas of a partition are spread over racks when every broker names one"),
   "controller.quorum.fetch.timeout.ms": int(1000, "a follower that heard nothing from the quorum leader for this long starts an election; a leader not fetched from by a majority for this long resigns", { min: 10 }),
   "controller.quorum.election.timeout.ms": int(500, "elections start after a random wait between this and twice this", { min: 10 }),
   "controller.quorum.election.backoff.max.ms": int(500, "largest random wait before retrying a lost election", { min: 1 }),

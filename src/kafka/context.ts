@@ -21,12 +21,17 @@ import type { RaftMetadataLog } from "../raft/driver.ts";
 import type { QuorumDescription } from "../raft/types.ts";
 
 /** The metadata quorum and the controller, for the internal listener's handlers (docs/replication.md §3, §4). */
+import type { ReplicaBalancer } from "../cluster/controller/balancer-driver.ts";
+import type { ReplicationQuota } from "../replication/core/quota.ts";
+
 export interface QuorumServices {
   /** The Raft metadata log; null on a one-node cluster (its local log has no peers). */
   readonly raft: RaftMetadataLog | null;
   readonly controller: QuorumController;
   /** Broker sessions on the active controller; null on one node. */
   readonly sessions: BrokerSessions | null;
+  /** The replica and leader balancer (a cluster of processes; acts where the controller is active). */
+  readonly balancer?: ReplicaBalancer | null;
   /** DescribeQuorum as the quorum leader answers it (asked over the network when it is elsewhere); null when none answers. */
   describeQuorum(): Promise<QuorumDescription | null>;
 }
@@ -76,6 +81,8 @@ export interface BrokerContext {
   security?: BrokerSecurity;
   /** The metadata quorum and controller (node.ts sets it; bare test contexts have none). */
   quorum?: QuorumServices;
+  /** leader.replication.throttled.rate: replica fetches of replicas being added by a reassignment (docs/elastic.md). */
+  leaderReplicationQuota?: ReplicationQuota;
   /** Prometheus counters and histograms (GET /metrics on the HTTP listener); absent in bare test contexts. */
   readonly metrics?: BrokerMetrics;
 }

@@ -56,6 +56,10 @@ export interface ClusterNode {
   paused: boolean;
   /** stdout lines and stderr of earlier runs, for failure messages. */
   history: string[];
+  /** Not a voter: joins through controller.quorum.bootstrap.servers (KIP-853) as a Raft observer. */
+  readonly observer: boolean;
+  /** Broker config of this node only (--set key=value, after the cluster's). */
+  readonly extraSet?: Record<string, string | number | boolean>;
 }
 
 // Ports a node must know before it starts (its voters entry, kept across restarts) are taken
@@ -108,7 +112,27 @@ export class TestCluster {
   }
 
   get voters(): string {
-    return this.nodes.map((node) => `${node.id}@127.0.0.1:${node.voterPort}`).join(",");
+    return this.nodes.filter((node) => !node.observer).map((node) => `${node.id}@127.0.0.1:${node.voterPort}`).join(",");
+  }
+
+  /** The voters' internal listeners as controller.quorum.bootstrap.servers lists them. */
+  get bootstrapServers(): string {
+    return this.nodes.filter((node) => !node.observer).map((node) => `127.0.0.1:${node.voterPort}`).join(",");
+  }
+
+  /**
+   * Add a broker that is not a voter (started with controller.quorum.bootstrap.servers and its own
+   * internal port; no proxy in front of it) and start it; resolves with its id once it is ready.
+   */
+  async addBroker(options: { set?: Record<string, string | number | boolean> } = {}): Promise<number> {
+    const id = Math.max(...this.nodes.map((node) => node.id)) + 1;
+    const controllerPort = await freePort();
+    this.nodes.push({
+      id, dataDir: join(this.root, `node-${id}`), kafkaPort: await freePort(), controllerPort, voterPort: controllerPort,
+      process: null, paused: false, history: [], observer: true, extraSet: options.set ?? {},
+    });
+    await this.start(id);
+    return id;
   }
 
   /** Every live node's Kafka address, comma-separated (a client's bootstrap list). */
@@ -133,7 +157,7 @@ export class TestCluster {
       const proxy = this.network?.proxyFor(id, { host: "127.0.0.1", port: controllerPort });
       this.nodes.push({
         id, dataDir: join(this.root, `node-${id}`), kafkaPort: await freePort(), controllerPort, voterPort: proxy?.port ?? controllerPort,
-        process: null, paused: false, history: [],
+        process: null, paused: false, history: [], observer: false,
       });
     }
   }
@@ -142,12 +166,18 @@ export class TestCluster {
   async start(id: number, options: { waitReady?: boolean } = {}): Promise<void> {
     const node = this.node(id);
     if (node.process) throw new Error(`node ${id} is running`);
-    const args = [
-      "--node-id", String(id), "--data-dir", node.dataDir,
-      "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
-      "--set", `controller.quorum.voters=${this.voters}`,
-    ];
-    for (const [key, value] of Object.entries(this.options.set ?? {})) args.push("--set", `${key}=${value}`);
+    const args = node.observer
+      ? [
+        "--node-id", String(id), "--data-dir", node.dataDir, "--kafka-port", String(node.kafkaPort), "--internal-port", String(node.controllerPort),
+        "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort}`,
+        "--set", `controller.quorum.bootstrap.servers=${this.bootstrapServers}`,
+      ]
+      : [
+        "--node-id", String(id), "--data-dir", node.dataDir,
+        "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+        "--set", `controller.quorum.voters=${this.voters}`,
+      ];
+    for (const [key, value] of Object.entries({ ...this.options.set, ...node.extraSet })) args.push("--set", `${key}=${value}`);
     const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
     const child = spawnLines(command, { cwd: repoRoot, env: { RUNNEL_LOG_LEVEL: "warn", ...this.options.env } });
     node.process = child;

@@ -17,6 +17,8 @@ import { assert } from "../../util/assert.ts";
 import type { MetadataImage, PartitionRegistration, TopicImage } from "../image.ts";
 import { NO_LEADER, record, type MetadataRecord } from "../records.ts";
 import { applyPartitionEvent, type PartitionEvent } from "./partition-change.ts";
+import { completeReassignment } from "./reassignment.ts";
+import { reassignmentChange } from "./reassignment-operations.ts";
 
 /** Whether broker `id` may lead or stay in an ISR, given overrides for brokers changing state now. */
 export type LiveBroker = (id: number) => boolean;
@@ -150,8 +152,18 @@ export function alterPartitionChange(image: MetadataImage, operation: AlterParti
   const view = { isEligible: liveIn(image), uncleanLeaderElection: false };
   const result = applyPartitionEvent(current, { kind: "alterPartition", ...operation }, view);
   if (!result.ok) return { records: [], value: { errorCode: result.errorCode } };
-  const next = result.registration;
-  const change = result.changed ? partitionChange(topic, current, { isr: next.isr, leader: next.leader }) : null;
+  let next = result.registration;
+  let change = result.changed ? partitionChange(topic, current, { isr: next.isr, leader: next.leader }) : null;
+  // A reassigning partition whose target replicas are now all in sync completes in the same change
+  // (reassignment.ts): the removed replicas leave, and the leadership when it was theirs.
+  const completed = completeReassignment({ ...current, isr: next.isr, leader: next.leader }, view.isEligible);
+  if (completed) {
+    change = reassignmentChange(topic, current, completed);
+    next = {
+      replicas: completed.replicas, isr: completed.isr, leader: completed.leader,
+      leaderEpoch: completed.leader === current.leader ? current.leaderEpoch : current.leaderEpoch + 1, partitionEpoch: current.partitionEpoch + 1,
+    };
+  }
   return {
     records: change ? [change] : [],
     value: { errorCode: ErrorCode.NONE, registration: { leader: next.leader, leaderEpoch: next.leaderEpoch, isr: [...next.isr], partitionEpoch: next.partitionEpoch } },

@@ -34,6 +34,7 @@ import {
 } from "./broker-operations.ts";
 import { alterPartitionChange, type AlterPartitionAnswer, type AlterPartitionOperation } from "./partition-changes.ts";
 import { controlledShutdown, type ControlledShutdownRequest } from "./controlled-shutdown.ts";
+import { alterPartitionReassignments, electLeaders, setDecommissioning, type PartitionAnswer, type ReassignmentRequest } from "./reassignment-operations.ts";
 import {
   alterClientQuotas, alterScramCredentials, createAcls, deleteAcls, type ItemResult, type QuotaAlteration, type ScramDeletion, type ScramUpsertion, type UserResult,
 } from "./security-operations.ts";
@@ -237,6 +238,29 @@ export class QuorumController {
 
   allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<ProducerIdBlock>> {
     return this.run((image) => allocateProducerIds(image, brokerId, brokerEpoch));
+  }
+
+  /** AlterPartitionReassignments (45): per-partition answers; accepted ones start or cancel. */
+  alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<ControllerResult<PartitionAnswer[]>> {
+    return this.run((image) => {
+      const outcome = alterPartitionReassignments(image, requests);
+      if (outcome.records.length > 0) this.logger.info("reassigning partitions", { partitions: outcome.records.length });
+      return outcome;
+    });
+  }
+
+  /** Mark broker `brokerId` for decommissioning (or not): the balancer drains it. */
+  setDecommissioning(brokerId: number, decommissioning: boolean): Promise<ControllerResult<void>> {
+    return this.run((image) => {
+      const outcome = setDecommissioning(image, brokerId, decommissioning);
+      if (outcome.records.length > 0) this.logger.info(decommissioning ? "decommissioning broker" : "broker no longer decommissioning", { broker: brokerId });
+      return outcome;
+    });
+  }
+
+  /** ElectLeaders (43): type 0 preferred, 1 unclean; null partitions: all. */
+  electLeaders(type: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<ControllerResult<PartitionAnswer[]>> {
+    return this.run((image) => electLeaders(image, type, partitions));
   }
 
   /** AlterPartition (56) from a partition leader; refusals come back as the answer's error code. */

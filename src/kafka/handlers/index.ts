@@ -30,6 +30,10 @@ import describeConfigs from "./32-describe-configs.ts";
 import alterConfigs from "./33-alter-configs.ts";
 import saslAuthenticate from "./36-sasl-authenticate.ts";
 import createPartitions from "./37-create-partitions.ts";
+import describeLogDirs from "./35-describe-log-dirs.ts";
+import alterPartitionReassignments from "./45-alter-partition-reassignments.ts";
+import listPartitionReassignments from "./46-list-partition-reassignments.ts";
+import electLeaders from "./43-elect-leaders.ts";
 import deleteGroups from "./42-delete-groups.ts";
 import incrementalAlterConfigs from "./44-incremental-alter-configs.ts";
 import offsetDelete from "./47-offset-delete.ts";
@@ -70,6 +74,10 @@ export const handlers: readonly AnyHandler[] = [
   alterConfigs,
   saslAuthenticate,
   createPartitions,
+  describeLogDirs,
+  alterPartitionReassignments,
+  listPartitionReassignments,
+  electLeaders,
   deleteGroups,
   incrementalAlterConfigs,
   offsetDelete,

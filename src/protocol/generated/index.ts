@@ -27,10 +27,14 @@ import { CreateAclsApi } from "./create-acls.ts";
 import { DeleteAclsApi } from "./delete-acls.ts";
 import { DescribeConfigsApi } from "./describe-configs.ts";
 import { AlterConfigsApi } from "./alter-configs.ts";
+import { DescribeLogDirsApi } from "./describe-log-dirs.ts";
 import { SaslAuthenticateApi } from "./sasl-authenticate.ts";
 import { CreatePartitionsApi } from "./create-partitions.ts";
 import { DeleteGroupsApi } from "./delete-groups.ts";
+import { ElectLeadersApi } from "./elect-leaders.ts";
 import { IncrementalAlterConfigsApi } from "./incremental-alter-configs.ts";
+import { AlterPartitionReassignmentsApi } from "./alter-partition-reassignments.ts";
+import { ListPartitionReassignmentsApi } from "./list-partition-reassignments.ts";
 import { OffsetDeleteApi } from "./offset-delete.ts";
 import { DescribeClientQuotasApi } from "./describe-client-quotas.ts";
 import { AlterClientQuotasApi } from "./alter-client-quotas.ts";
@@ -74,10 +78,14 @@ export * from "./create-acls.ts";
 export * from "./delete-acls.ts";
 export * from "./describe-configs.ts";
 export * from "./alter-configs.ts";
+export * from "./describe-log-dirs.ts";
 export * from "./sasl-authenticate.ts";
 export * from "./create-partitions.ts";
 export * from "./delete-groups.ts";
+export * from "./elect-leaders.ts";
 export * from "./incremental-alter-configs.ts";
+export * from "./alter-partition-reassignments.ts";
+export * from "./list-partition-reassignments.ts";
 export * from "./offset-delete.ts";
 export * from "./describe-client-quotas.ts";
 export * from "./alter-client-quotas.ts";
@@ -126,10 +134,14 @@ export const ApiKey = {
   DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
+  DescribeLogDirs: 35,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
   DescribeClientQuotas: 48,
   AlterClientQuotas: 49,
@@ -175,10 +187,14 @@ export const allApis: readonly AnyApi[] = [
   DeleteAclsApi,
   DescribeConfigsApi,
   AlterConfigsApi,
+  DescribeLogDirsApi,
   SaslAuthenticateApi,
   CreatePartitionsApi,
   DeleteGroupsApi,
+  ElectLeadersApi,
   IncrementalAlterConfigsApi,
+  AlterPartitionReassignmentsApi,
+  ListPartitionReassignmentsApi,
   OffsetDeleteApi,
   DescribeClientQuotasApi,
   AlterClientQuotasApi,
