@@ -29,7 +29,7 @@
 import type { TopicConfig } from "../config/index.ts";
 import type { PartitionRegistration } from "../cluster/image.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import type { AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
+import type { AbortedTransaction, AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { ackOutcome, checkBeforeAppend, leaderHighWatermark, type Acks, type BrokerId } from "./core/index.ts";
@@ -113,6 +113,11 @@ export class Partition {
 
   get lastStableOffset(): bigint {
     return this.log.lastStableOffset;
+  }
+
+  /** Transactions aborted with data in [fromOffset, toOffset): what a read_committed consumer skips. */
+  abortedTransactions(fromOffset: bigint, toOffset: bigint): readonly AbortedTransaction[] {
+    return this.log.abortedTransactions(fromOffset, toOffset);
   }
 
   get logStartOffset(): bigint {

@@ -30,6 +30,10 @@ class MemoryPartitionLog implements PartitionLog {
     return this.highWatermark;
   }
 
+  abortedTransactions(): [] {
+    return [];
+  }
+
   updateHighWatermark(offset: bigint): bigint {
     this.highWatermark = offset < this.logStartOffset ? this.logStartOffset : offset > this.logEndOffset ? this.logEndOffset : offset;
     return this.highWatermark;

@@ -21,6 +21,11 @@ import { DeleteTopicsApi } from "./delete-topics.ts";
 import { DeleteRecordsApi } from "./delete-records.ts";
 import { InitProducerIdApi } from "./init-producer-id.ts";
 import { OffsetForLeaderEpochApi } from "./offset-for-leader-epoch.ts";
+import { AddPartitionsToTxnApi } from "./add-partitions-to-txn.ts";
+import { AddOffsetsToTxnApi } from "./add-offsets-to-txn.ts";
+import { EndTxnApi } from "./end-txn.ts";
+import { WriteTxnMarkersApi } from "./write-txn-markers.ts";
+import { TxnOffsetCommitApi } from "./txn-offset-commit.ts";
 import { DescribeConfigsApi } from "./describe-configs.ts";
 import { AlterConfigsApi } from "./alter-configs.ts";
 import { CreatePartitionsApi } from "./create-partitions.ts";
@@ -34,8 +39,11 @@ import { DescribeQuorumApi } from "./describe-quorum.ts";
 import { AlterPartitionApi } from "./alter-partition.ts";
 import { FetchSnapshotApi } from "./fetch-snapshot.ts";
 import { DescribeClusterApi } from "./describe-cluster.ts";
+import { DescribeProducersApi } from "./describe-producers.ts";
 import { BrokerRegistrationApi } from "./broker-registration.ts";
 import { BrokerHeartbeatApi } from "./broker-heartbeat.ts";
+import { DescribeTransactionsApi } from "./describe-transactions.ts";
+import { ListTransactionsApi } from "./list-transactions.ts";
 import { AllocateProducerIdsApi } from "./allocate-producer-ids.ts";
 import { ConsumerGroupHeartbeatApi } from "./consumer-group-heartbeat.ts";
 import { ConsumerGroupDescribeApi } from "./consumer-group-describe.ts";
@@ -59,6 +67,11 @@ export * from "./delete-topics.ts";
 export * from "./delete-records.ts";
 export * from "./init-producer-id.ts";
 export * from "./offset-for-leader-epoch.ts";
+export * from "./add-partitions-to-txn.ts";
+export * from "./add-offsets-to-txn.ts";
+export * from "./end-txn.ts";
+export * from "./write-txn-markers.ts";
+export * from "./txn-offset-commit.ts";
 export * from "./describe-configs.ts";
 export * from "./alter-configs.ts";
 export * from "./create-partitions.ts";
@@ -72,8 +85,11 @@ export * from "./describe-quorum.ts";
 export * from "./alter-partition.ts";
 export * from "./fetch-snapshot.ts";
 export * from "./describe-cluster.ts";
+export * from "./describe-producers.ts";
 export * from "./broker-registration.ts";
 export * from "./broker-heartbeat.ts";
+export * from "./describe-transactions.ts";
+export * from "./list-transactions.ts";
 export * from "./allocate-producer-ids.ts";
 export * from "./consumer-group-heartbeat.ts";
 export * from "./consumer-group-describe.ts";
@@ -102,6 +118,11 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  WriteTxnMarkers: 27,
+  TxnOffsetCommit: 28,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   CreatePartitions: 37,
@@ -115,8 +136,11 @@ export const ApiKey = {
   AlterPartition: 56,
   FetchSnapshot: 59,
   DescribeCluster: 60,
+  DescribeProducers: 61,
   BrokerRegistration: 62,
   BrokerHeartbeat: 63,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
   AllocateProducerIds: 67,
   ConsumerGroupHeartbeat: 68,
   ConsumerGroupDescribe: 69,
@@ -142,6 +166,11 @@ export const allApis: readonly AnyApi[] = [
   DeleteRecordsApi,
   InitProducerIdApi,
   OffsetForLeaderEpochApi,
+  AddPartitionsToTxnApi,
+  AddOffsetsToTxnApi,
+  EndTxnApi,
+  WriteTxnMarkersApi,
+  TxnOffsetCommitApi,
   DescribeConfigsApi,
   AlterConfigsApi,
   CreatePartitionsApi,
@@ -155,8 +184,11 @@ export const allApis: readonly AnyApi[] = [
   AlterPartitionApi,
   FetchSnapshotApi,
   DescribeClusterApi,
+  DescribeProducersApi,
   BrokerRegistrationApi,
   BrokerHeartbeatApi,
+  DescribeTransactionsApi,
+  ListTransactionsApi,
   AllocateProducerIdsApi,
   ConsumerGroupHeartbeatApi,
   ConsumerGroupDescribeApi,
