@@ -42,6 +42,7 @@ import type { Endpoint } from "./cluster/records.ts";
 import { TopicConfigs } from "./cluster/topic-configs.ts";
 import { advertisedFor, dataDir, parseListener, type LoadedBrokerConfig } from "./config/index.ts";
 import { ensureOffsetsTopic, startGroups, type Groups } from "./groups/index.ts";
+import { startTransactions, type Transactions } from "./transactions/index.ts";
 import type { Scheduler } from "./groups/scheduler.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
@@ -118,6 +119,8 @@ export interface BrokerCore {
   readonly topicConfigs: TopicConfigs;
   readonly replicas: ReplicaManager;
   readonly groups: Groups;
+  /** The transaction coordinator (issue 14). */
+  readonly transactions: Transactions;
   readonly producerIds: ProducerIdManager;
   /** Random per process: what this process registers with. */
   readonly incarnationId: string;
@@ -201,12 +204,17 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       return admin.allocateProducerIds(nodeId, brokerEpoch);
     },
   });
+  const transactions = startTransactions({
+    config, replicas, metadata: () => publisher.image, admin, groups, scheduler: options.scheduler,
+    newProducerId: () => producerIds.generate(),
+  });
   const closeAll = async () => {
     lifecycle?.close();
     sessions?.close();
     // No further log recovery (the ones under way finish); then the publisher: a reconciliation
     // under way finishes before the replicas stop.
     await replicas.stopRecovery();
+    transactions.close();
     groups.close();
     await publisher.close();
     replicas.close();
@@ -223,7 +231,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     throw error;
   }
   return {
-    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, groups, producerIds, incarnationId,
+    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, groups, transactions, producerIds, incarnationId,
     alterPartitionSender: adminAlterPartitionSender(nodeId, admin),
     peers: cluster?.peers ?? null,
     async register(endpoints) {
@@ -444,6 +452,7 @@ async function startLocked(
     log: createLogger("kafka"),
     apiRanges: [],
     groups: core.groups,
+    transactions: core.transactions,
     metrics: new BrokerMetrics(),
     quorum: core.quorum,
   };

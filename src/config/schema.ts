@@ -152,6 +152,13 @@ export const brokerSchema = {
   "offsets.commit.timeout.ms": int(5000, "how long a commit waits for durability", { min: 1 }),
   "producer.id.expiration.ms": int(DAY_MS, "idle producer ids are forgotten after this", { min: 1 }),
   "transactional.id.expiration.ms": int(7 * DAY_MS, "idle transactional ids expire after this", { min: 1 }),
+  "transaction.max.timeout.ms": int(900000, "largest transaction.timeout.ms a producer may ask for (else INVALID_TRANSACTION_TIMEOUT)", { min: 1 }),
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms": int(10000, "how often the coordinator aborts transactions past their timeout", { min: 1 }),
+  "transaction.remove.expired.transaction.cleanup.interval.ms": int(3600000, "how often expired transactional ids are removed", { min: 1 }),
+  "transaction.state.log.num.partitions": int(50, "partitions of __transaction_state", { min: 1 }),
+  "transaction.state.log.replication.factor": int(3, "replication factor of __transaction_state (capped at the live brokers when it is created)", { min: 1 }),
+  "transaction.state.log.segment.bytes": int(104857600, "segment.bytes of __transaction_state", { min: 1 }),
+  "transaction.state.log.min.isr": int(2, "min.insync.replicas of __transaction_state (capped at its replication factor)", { min: 1 }),
   // The metadata quorum and the cluster (docs/replication.md §3, §4, §7).
   "controller.quorum.voters": list([], "id@host:port of every metadata quorum voter; empty: a one-node cluster"),
   "controller.quorum.fetch.timeout.ms": int(1000, "a follower that heard nothing from the quorum leader for this long starts an election; a leader not fetched from by a majority for this long resigns", { min: 10 }),

@@ -12,7 +12,8 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger } from "../util/logger.ts";
 import { Group } from "./group.ts";
-import type { GroupRecord } from "./group-store.ts";
+import type { GroupRecord, ProducerIdentity } from "./group-store.ts";
+import { PendingTransactionalOffsets, type PendingOffset } from "./transactional-offsets.ts";
 import type { CommittedOffset, OffsetCommitInput, OffsetFetchResult, PartitionErrors, PartitionLag } from "./types.ts";
 
 const log = createLogger("groups");
@@ -33,7 +34,7 @@ export interface OffsetsHost {
   /** Members of a KIP-848 consumer group of this id (they keep the offsets alive). */
   consumerGroupMemberCount(groupId: string): number;
   /** Appends records to __consumer_offsets after the group's earlier writes. */
-  enqueueWrite(group: Group, records: GroupRecord[]): Promise<void>;
+  enqueueWrite(group: Group, records: GroupRecord[], transaction?: ProducerIdentity): Promise<void>;
 }
 
 /** Sets one committed offset in memory (after its record is in the log, or while replaying). */
@@ -47,13 +48,20 @@ export function setCommittedOffset(group: Group, topic: string, partition: numbe
 }
 
 export class CommittedOffsets {
+  /** TxnOffsetCommit's offsets, waiting for their transaction's marker. */
+  readonly pending = new PendingTransactionalOffsets();
+
   constructor(
     private readonly config: { offsetMetadataMaxBytes: number; offsetsRetentionMs: number },
     private readonly host: OffsetsHost,
   ) {}
 
-  /** OffsetCommit. Resolves after the records are in __consumer_offsets (then they are visible). */
-  async commit(input: OffsetCommitInput): Promise<PartitionErrors> {
+  /**
+   * OffsetCommit, or TxnOffsetCommit when `transaction` is given: then the records go to
+   * __consumer_offsets as the producer's transactional batch and stay pending (invisible) until
+   * `completeTransaction`. Resolves after the records are in the log.
+   */
+  async commit(input: OffsetCommitInput, transaction?: ProducerIdentity): Promise<PartitionErrors> {
     const groupError = this.host.commitGroupError(input);
     const everyPartition = (errorCode: number): PartitionErrors => ({
       topics: input.topics.map((topic) => ({
@@ -86,18 +94,38 @@ export class CommittedOffsets {
     });
     if (records.length === 0) return result;
     try {
-      await this.host.enqueueWrite(group, records);
+      await this.host.enqueueWrite(group, records, transaction);
     } catch (error) {
       log.warn("offset commit write failed", { group: input.groupId, error: String(error) });
       const code = error instanceof KafkaError ? error.code : ErrorCode.COORDINATOR_NOT_AVAILABLE;
       for (const topic of result.topics) for (const partition of topic.partitions) if (partition.errorCode === 0) partition.errorCode = code;
       return result;
     }
-    for (const record of records) {
+    const written: PendingOffset[] = records.map((record) => {
       assert(record.kind === "offset" && record.value !== null, "commit writes offsets");
-      setCommittedOffset(group, record.topic, record.partition, record.value);
-    }
+      return { groupId: record.groupId, topic: record.topic, partition: record.partition, value: record.value };
+    });
+    if (transaction) this.pending.add(transaction.producerId, written);
+    else for (const offset of written) setCommittedOffset(group, offset.topic, offset.partition, offset.value);
     return result;
+  }
+
+  /**
+   * The transaction of `producerId` ended on an offsets partition (its marker is in the log, or was
+   * replayed): on COMMIT its pending offsets of the groups `inPartition` accepts become committed.
+   */
+  completeTransaction(producerId: bigint, committed: boolean, inPartition: (groupId: string) => boolean): number {
+    const taken = this.pending.take(producerId, inPartition);
+    if (!committed) return 0;
+    for (const offset of taken) {
+      let group = this.host.groups.get(offset.groupId);
+      if (!group) {
+        group = new Group(offset.groupId, this.host.nowMs());
+        this.host.groups.set(offset.groupId, group);
+      }
+      setCommittedOffset(group, offset.topic, offset.partition, offset.value);
+    }
+    return taken.length;
   }
 
   /** OffsetFetch for one group; `topics` null means every committed offset of the group. */

@@ -16,7 +16,7 @@ import type { ConsumerGroups } from "./consumer-groups.ts";
 import { subscribedTopics } from "./consumer-protocol.ts";
 import { CommittedOffsets, setCommittedOffset } from "./committed-offsets.ts";
 import { EMPTY_BYTES, Group, Member } from "./group.ts";
-import type { GroupMetadataSnapshot, GroupRecord, GroupStore } from "./group-store.ts";
+import type { GroupMetadataSnapshot, GroupRecord, GroupStore, ProducerIdentity } from "./group-store.ts";
 import type { Scheduler } from "./scheduler.ts";
 import {
   GROUP_STATES,
@@ -105,7 +105,7 @@ export class GroupCoordinator {
       subscribedTopics: (group) => this.subscribedTopics(group),
       owns: (groupId) => this.owns(groupId),
       consumerGroupMemberCount: (groupId) => this.consumerGroups?.memberCount(groupId) ?? 0,
-      enqueueWrite: (group, records) => this.enqueueWrite(group, records),
+      enqueueWrite: (group, records, transaction) => this.enqueueWrite(group, records, transaction),
     });
   }
 
@@ -151,8 +151,15 @@ export class GroupCoordinator {
    * Applies records replayed from __consumer_offsets, in log order (the log is the source of
    * truth). Call before serving requests; afterwards `finishLoading` makes restored groups live.
    */
-  loadRecord(record: GroupRecord): void {
+  loadRecord(record: GroupRecord, producerId: bigint | null = null): void {
     const now = this.scheduler.nowMs();
+    if (producerId !== null) {
+      // A TxnOffsetCommit's record: pending until its transaction's marker is replayed.
+      if (record.kind === "offset" && record.value !== null) {
+        this.offsets.pending.add(producerId, [{ groupId: record.groupId, topic: record.topic, partition: record.partition, value: record.value }]);
+      }
+      return;
+    }
     if (record.kind === "offset") {
       let group = this.groups.get(record.groupId);
       if (record.value === null) {
@@ -223,6 +230,7 @@ export class GroupCoordinator {
    */
   unloadGroups(unloaded: (groupId: string) => boolean): number {
     let count = 0;
+    this.offsets.pending.unload(unloaded);
     for (const group of [...this.groups.values()]) {
       if (!unloaded(group.groupId)) continue;
       group.rebalanceTimer?.cancel();
@@ -711,6 +719,16 @@ export class GroupCoordinator {
     return this.offsets.commit(input);
   }
 
+  /** TxnOffsetCommit: offsets pending until the producer's transaction ends (completeTransaction). */
+  commitTransactionalOffsets(input: OffsetCommitInput, producer: ProducerIdentity): Promise<PartitionErrors> {
+    return this.offsets.commit(input, producer);
+  }
+
+  /** A transaction marker reached (or was replayed on) the offsets partition whose groups `inPartition` accepts. */
+  completeTransaction(producerId: bigint, committed: boolean, inPartition: (groupId: string) => boolean = () => true): number {
+    return this.offsets.completeTransaction(producerId, committed, inPartition);
+  }
+
   /** OffsetFetch for one group; `topics` null means every committed offset of the group. */
   fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): OffsetFetchResult {
     return this.offsets.fetch(groupId, topics);
@@ -857,8 +875,8 @@ export class GroupCoordinator {
     return this.enqueueWrite(group, [{ kind: "group", groupId: group.groupId, value: this.snapshot(group, new Map()) }]);
   }
 
-  private enqueueWrite(group: Group, records: GroupRecord[]): Promise<void> {
-    const write = group.writeChain.then(() => this.store.write(group.groupId, records));
+  private enqueueWrite(group: Group, records: GroupRecord[], transaction?: ProducerIdentity): Promise<void> {
+    const write = group.writeChain.then(() => this.store.write(group.groupId, records, transaction));
     group.writeChain = write.catch(() => {});
     return write;
   }

@@ -9,6 +9,7 @@ import type { MetadataPublisher } from "../cluster/publisher.ts";
 import type { ProducerIdManager } from "../cluster/producer-id-manager.ts";
 import type { TopicConfigs } from "../cluster/topic-configs.ts";
 import type { Groups } from "../groups/index.ts";
+import type { Transactions } from "../transactions/index.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
@@ -71,6 +72,8 @@ export interface BrokerContext {
    * `groups.coordinatorError(groupId)` (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
    */
   groups?: Groups;
+  /** The transaction coordinator (src/transactions/), wired by node.ts; absent: COORDINATOR_NOT_AVAILABLE. */
+  transactions?: Transactions;
   /** The metadata quorum and controller (node.ts sets it; bare test contexts have none). */
   quorum?: QuorumServices;
   /** Prometheus counters and histograms (GET /metrics on the HTTP listener); absent in bare test contexts. */

@@ -50,6 +50,8 @@ export interface LeaderAppendOptions {
   requiredAcks: number;
   /** How long acks=all may wait for the in-sync replicas (the request's timeoutMs). */
   timeoutMs: number;
+  /** "coordinator": transaction markers and transactional offsets (storage AppendOptions.origin). */
+  origin?: "client" | "coordinator";
 }
 
 interface HighWatermarkWaiter {
@@ -221,7 +223,7 @@ export class Partition {
       return Promise.reject(error);
     }
     const epoch = this.leaderEpoch;
-    const appending = this.log.append(batches, { leaderEpoch: epoch });
+    const appending = this.log.append(batches, { leaderEpoch: epoch, origin: options.origin });
     // The log applies an append at once when nothing is queued before it: the high watermark
     // follows in the same turn, so a request behind this one already sees the records.
     this.maybeIncrementHighWatermark();

@@ -486,7 +486,7 @@ export class Log implements PartitionLog {
       headers[index] = header;
     }
     const appendTime = this.appendTimeFor(options);
-    const duplicate = this.checkProducers(bytes, validated, firstOffset, appendTime >= 0n);
+    const duplicate = this.checkProducers(bytes, validated, firstOffset, appendTime >= 0n, options.origin === "coordinator");
     if (duplicate) return duplicate;
 
     try {
@@ -517,12 +517,18 @@ export class Log implements PartitionLog {
     validated: readonly { position: number; header: RecordBatchHeader }[],
     firstOffset: bigint,
     logAppendTime: boolean,
+    fromCoordinator: boolean,
   ): AppendResult | null {
     const state = this.producerState;
     if (!state) return null;
     try {
       for (const { position, header } of validated) {
         const info = producerInfoOf(header, bytes.subarray(position, position + header.sizeBytes));
+        // A coordinator's batches (markers, transactional offsets) carry no sequence: recorded, not checked.
+        if (fromCoordinator) {
+          state.update(info);
+          continue;
+        }
         const verdict = state.check(info);
         if (verdict.kind === "duplicate") {
           state.truncateTo(firstOffset);

@@ -1,5 +1,5 @@
 // Imports point one way: util → config → protocol/native → client → storage → cluster, replication,
-// raft, groups → kafka, http, cli → node → main. The Kafka client (src/client/) sits just above
+// raft, groups, transactions → kafka, http, cli → node → main. The Kafka client (src/client/) sits just above
 // protocol: it may import util, config and protocol, and storage and everything above may use it. A
 // module may import its own layer or lower ones, never a higher one;
 // src/testing/ is for tests and benchmarks only. This test reads every import in src/ and fails
@@ -22,6 +22,7 @@ const rank: Record<string, number> = {
   groups: 4,
   replication: 4,
   raft: 4,
+  transactions: 4,
   kafka: 5,
   http: 5,
   cli: 5,

@@ -22,6 +22,10 @@ import deleteTopics from "./20-delete-topics.ts";
 import deleteRecords from "./21-delete-records.ts";
 import initProducerId from "./22-init-producer-id.ts";
 import offsetForLeaderEpoch from "./23-offset-for-leader-epoch.ts";
+import addPartitionsToTxn from "./24-add-partitions-to-txn.ts";
+import addOffsetsToTxn from "./25-add-offsets-to-txn.ts";
+import endTxn from "./26-end-txn.ts";
+import txnOffsetCommit from "./28-txn-offset-commit.ts";
 import describeConfigs from "./32-describe-configs.ts";
 import alterConfigs from "./33-alter-configs.ts";
 import createPartitions from "./37-create-partitions.ts";
@@ -53,6 +57,10 @@ export const handlers: readonly AnyHandler[] = [
   deleteRecords,
   initProducerId,
   offsetForLeaderEpoch,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  txnOffsetCommit,
   describeConfigs,
   alterConfigs,
   createPartitions,
