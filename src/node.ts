@@ -53,6 +53,9 @@ import { native } from "./native/index.ts";
 import { raiseDescriptorLimit } from "./native/libc.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { randomUuid } from "./protocol/primitives.ts";
+import type { MetadataImage } from "./cluster/image.ts";
+import { ReplicaFetcherManager } from "./replication/fetcher/replica-fetcher-manager.ts";
+import { IsrManager } from "./replication/isr-manager.ts";
 import { Reconciler } from "./replication/reconciler.ts";
 import { ReplicaManager } from "./replication/replica-manager.ts";
 import { startLogCleaner } from "./storage/cleaner.ts";
@@ -94,6 +97,16 @@ export interface BrokerCoreOptions {
   fs?: StorageFs;
   /** Groups' timers (tests drive them by hand). */
   scheduler?: Scheduler;
+  /**
+   * The metadata log (default: the Raft log of `cluster`, else this node's LocalMetadataLog, a
+   * cluster of one). Tests of several nodes in one process pass views of one shared log
+   * (src/testing/shared-metadata-log.ts).
+   */
+  metadataLog?: MetadataLog;
+  /** How ISR changes reach the controller (default: through `admin`, wherever the controller runs). */
+  alterPartitionSender?: AlterPartitionSender;
+  /** Brokers an in-process test cluster has (no voters list there; default 1). */
+  clusterSize?: number;
   /** A many-node cluster (controller.quorum.voters set): the voters and the connections to the other nodes. */
   cluster?: { voters: QuorumVoter[]; peers: PeerConnections; clusterId: string };
 }
@@ -118,6 +131,9 @@ export interface BrokerCore {
   readonly admin: ClusterAdmin;
   readonly topicConfigs: TopicConfigs;
   readonly replicas: ReplicaManager;
+  /** The replica fetchers (followers' side) and the ISR changes (leaders' side). */
+  readonly fetchers: ReplicaFetcherManager;
+  readonly isr: IsrManager;
   readonly groups: Groups;
   /** The transaction coordinator (issue 14). */
   readonly transactions: Transactions;
@@ -134,6 +150,12 @@ export interface BrokerCore {
    * __consumer_offsets exists and the groups of the offsets partitions led here are loaded.
    */
   whenReady(): Promise<void>;
+  /**
+   * Controlled shutdown (SIGTERM): ask the controller to move this broker's leaderships to other
+   * ISR members and wait — up to controlled.shutdown.timeout.ms — until it leads nothing. Skipped
+   * when controlled.shutdown.enable is false or no other broker is live (a one-node cluster).
+   */
+  controlledShutdown(): Promise<void>;
   /**
    * Before a clean shutdown of a cluster member: stop heartbeating and have the controller fence
    * this broker now (its leaderships move to other ISR members while this node still answers,
@@ -161,7 +183,8 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       transport: new PeerRaftTransport(cluster.peers, config["controller.quorum.request.timeout.ms"]), logger: createLogger("raft"),
     })
     : null;
-  const metadataLog: MetadataLog = raft ?? await LocalMetadataLog.open({ dataDir: options.dataDir, nodeId, brokerConfig: config, fs, logger: createLogger("metadata-log") });
+  const metadataLog: MetadataLog = options.metadataLog ?? raft
+    ?? await LocalMetadataLog.open({ dataDir: options.dataDir, nodeId, brokerConfig: config, fs, logger: createLogger("metadata-log") });
   const publisher = new MetadataPublisher(metadataLog, createLogger("metadata"));
   // A snapshot of the image beside the log after each publication (cluster/snapshotter.ts).
   const snapshotter = new MetadataSnapshotter(publisher, metadataLog, createLogger("metadata"));
@@ -194,9 +217,41 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     reportUnclaimedWhenLive: cluster !== undefined,
   });
   publisher.subscribe("reconciler", reconciler.apply);
+  let brokerEpoch: bigint | null = null;
+  // Partition replication: followers fetch from their leaders, leaders propose ISR changes.
+  const alterPartitionSender = options.alterPartitionSender ?? adminAlterPartitionSender(nodeId, admin);
+  const fetchers = new ReplicaFetcherManager({
+    nodeId,
+    brokerEpoch: () => brokerEpoch ?? -1n,
+    image: () => publisher.image,
+    settings: {
+      fetchMaxBytes: config["replica.fetch.max.bytes"],
+      responseMaxBytes: config["replica.fetch.response.max.bytes"],
+      waitMaxMs: config["replica.fetch.wait.max.ms"],
+      minBytes: config["replica.fetch.min.bytes"],
+      partitionBackoffMs: config["replica.fetch.backoff.ms"],
+      socketTimeoutMs: config["replica.socket.timeout.ms"],
+      reconnectBackoffMs: config["reconnect.backoff.ms"],
+      reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
+    },
+    logger: createLogger("replica-fetcher"),
+  });
+  const isr = new IsrManager({
+    nodeId,
+    sender: alterPartitionSender,
+    image: () => publisher.image,
+    lagTimeMaxMs: config["replica.lag.time.max.ms"],
+    partitions: () => replicas.all(),
+    logger: createLogger("isr"),
+  });
+  replicas.setReplicationObserver({
+    followed: (replica) => fetchers.follow(replica),
+    unfollowed: (replica) => fetchers.unfollow(replica),
+    followerFetched: (replica) => isr.maybePropose(replica),
+  });
+  isr.start();
   // Before the replay: every leadership of an offsets partition must reach the groups.
   const groups = startGroups({ config, replicas, metadata: () => publisher.image, scheduler: options.scheduler });
-  let brokerEpoch: bigint | null = null;
   const producerIds = new ProducerIdManager({
     allocateProducerIds: () => {
       // The listener is up a moment before the registration is done (its port is registered).
@@ -214,6 +269,8 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     // No further log recovery (the ones under way finish); then the publisher: a reconciliation
     // under way finishes before the replicas stop.
     await replicas.stopRecovery();
+    isr.close();
+    await fetchers.close();
     transactions.close();
     groups.close();
     await publisher.close();
@@ -231,8 +288,8 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     throw error;
   }
   return {
-    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, groups, transactions, producerIds, incarnationId,
-    alterPartitionSender: adminAlterPartitionSender(nodeId, admin),
+    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, transactions, producerIds, incarnationId,
+    alterPartitionSender,
     peers: cluster?.peers ?? null,
     async register(endpoints) {
       if (lifecycle) {
@@ -253,15 +310,25 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     },
     async whenReady() {
       assert(brokerEpoch !== null, "whenReady() after register()");
-      // In a cluster the other brokers may still be registering: give the offsets topic its
-      // replication factor if they come within a few seconds (capped at the live ones otherwise).
-      if (cluster) await waitForLiveBrokers(publisher, Math.min(config["offsets.topic.replication.factor"], cluster.voters.length), 10_000);
-      await ensureOffsetsTopic(admin, config, publisher.image);
+      if (cluster) {
+        // In a cluster the other brokers may still be registering: give the offsets topic its
+        // replication factor if they come within a few seconds (capped at the live ones otherwise).
+        await waitForLiveBrokers(publisher, Math.min(config["offsets.topic.replication.factor"], cluster.voters.length), 10_000);
+        await ensureOffsetsTopic(admin, config, publisher.image);
+      } else {
+        // One node (or an in-process test cluster of `clusterSize`): created once that many
+        // brokers are live, else by the first FindCoordinator.
+        await ensureOffsetsTopic(admin, config, publisher.image, { atStartOfClusterOf: options.clusterSize ?? 1 });
+      }
       // Logs of the replayed image recover in the background; each takes its role when ready (and
       // an offsets partition led here then starts loading its groups).
       await replicas.recovered();
       await groups.partitions.loaded();
     },
+    controlledShutdown: () => shutDownControlled({
+      nodeId, brokerEpoch, admin, image: () => publisher.image,
+      enabled: config["controlled.shutdown.enable"], timeoutMs: config["controlled.shutdown.timeout.ms"],
+    }),
     async handOver(timeoutMs) {
       if (!lifecycle || !cluster || brokerEpoch === null) return;
       const epoch = brokerEpoch;
@@ -279,6 +346,38 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     },
     close: closeAll,
   };
+}
+
+interface ControlledShutdownOptions {
+  nodeId: number;
+  brokerEpoch: bigint | null;
+  admin: ClusterAdmin;
+  image(): MetadataImage;
+  enabled: boolean;
+  timeoutMs: number;
+}
+
+/** The broker side of a controlled shutdown (see BrokerCore.controlledShutdown). */
+async function shutDownControlled(options: ControlledShutdownOptions): Promise<void> {
+  const { nodeId, brokerEpoch } = options;
+  if (!options.enabled || brokerEpoch === null) return;
+  const others = [...options.image().brokers.values()].some((broker) => broker.id !== nodeId && !broker.fenced);
+  if (!others) return;
+  const started = performance.now();
+  const deadline = started + options.timeoutMs;
+  while (performance.now() < deadline) {
+    try {
+      const answer = await options.admin.controlledShutdown(nodeId, brokerEpoch);
+      if (answer.shouldShutDown) {
+        log.info("controlled shutdown: leaderships moved", { ms: Math.round(performance.now() - started) });
+        return;
+      }
+    } catch (error) {
+      log.warn("controlled shutdown request failed; retrying", { error: String(error) });
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(0, deadline - performance.now()))));
+  }
+  log.warn("controlled shutdown timed out; stopping with leaderships left", { timeoutMs: options.timeoutMs });
 }
 
 async function waitForLiveBrokers(publisher: MetadataPublisher, wanted: number, timeoutMs: number): Promise<void> {
@@ -331,10 +430,22 @@ export interface RunningNode {
    * errors meanwhile.
    */
   ready: Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stop the node. First a controlled shutdown (its leaderships moved to other brokers), unless
+   * `controlledShutdown: false` (tests simulating a crash of an in-process node).
+   */
+  close(options?: { controlledShutdown?: boolean }): Promise<void>;
 }
 
-export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode> {
+/** What tests may replace when they start several nodes in one process. */
+export interface NodeHooks {
+  /** The metadata log (default: the node's own LocalMetadataLog). */
+  metadataLog?: MetadataLog;
+  /** Brokers the cluster is expected to have (in-process clusters have no voters list). */
+  clusterSize?: number;
+}
+
+export async function startNode(loaded: LoadedBrokerConfig, hooks: NodeHooks = {}): Promise<RunningNode> {
   const config = loaded.values;
   const directory = dataDir(config);
   await startupStep(`cannot create data directory ${directory}`, () => mkdir(directory, { recursive: true }));
@@ -361,7 +472,7 @@ export async function startNode(loaded: LoadedBrokerConfig): Promise<RunningNode
     }
   };
   try {
-    return await startLocked(loaded, directory, lock, started);
+    return await startLocked(loaded, directory, lock, started, hooks);
   } catch (error) {
     await stopStarted();
     throw error;
@@ -373,6 +484,7 @@ async function startLocked(
   directory: string,
   lock: DirectoryLock,
   started: (() => void | Promise<void>)[],
+  hooks: NodeHooks,
 ): Promise<RunningNode> {
   const config = loaded.values;
   const limit = raiseDescriptorLimit();
@@ -426,6 +538,7 @@ async function startLocked(
     startBrokerCore({
       loaded, dataDir: directory, nodeId: meta.nodeId, logs, cleanShutdown: logs.foundCleanShutdown,
       cluster: peers ? { voters, peers, clusterId: meta.clusterId } : undefined,
+      metadataLog: hooks.metadataLog, clusterSize: hooks.clusterSize,
     }));
   const startedCore = core;
   started.push(() => startedCore.close());
@@ -526,12 +639,20 @@ async function startLocked(
     broker,
     core: startedCore,
     ready: becameReady,
-    close() {
+    close(options = {}) {
       closing ??= (async () => {
         shuttingDown = true;
+        if (options.controlledShutdown !== false) {
+          try {
+            await core.controlledShutdown();
+          } catch (error) {
+            log.warn("controlled shutdown failed", { error: String(error) });
+          }
+        }
         try {
-          // A cluster member hands its leaderships over while it still answers (one node: nothing).
-          await startedCore.handOver(2000).catch((error: unknown) => log.warn("hand-over failed", { error: String(error) }));
+          // Then it stops heartbeating and is fenced at once (out of every ISR) while it still
+          // answers (one node, or a simulated crash: nothing).
+          if (options.controlledShutdown !== false) await startedCore.handOver(2000).catch((error: unknown) => log.warn("hand-over failed", { error: String(error) }));
           for (const stop of started.splice(0).reverse()) await stop();
         } finally {
           lock.release();

@@ -110,6 +110,17 @@ export class ClusterAdmin {
     return { isFenced: result.value.isFenced };
   }
 
+  /**
+   * Controlled shutdown of broker `brokerId`: resolves once the controller moved its leaderships
+   * (committed; applied by this node's image when the controller is here), with whether it may
+   * stop now. Remotely it is Kafka's BrokerHeartbeat with wantShutDown.
+   */
+  async controlledShutdown(brokerId: number, brokerEpoch: bigint): Promise<{ shouldShutDown: boolean }> {
+    if (this.local) return this.applied(this.controller.controlledShutdown({ brokerId, brokerEpoch }));
+    const result = await this.remote!.brokerHeartbeat({ brokerId, brokerEpoch, currentMetadataOffset: this.publisher.image.offset, wantShutDown: true });
+    return { shouldShutDown: result.value.shouldShutDown };
+  }
+
   isAlreadyExists(error: unknown): boolean {
     return error instanceof KafkaError && error.code === ErrorCode.TOPIC_ALREADY_EXISTS;
   }

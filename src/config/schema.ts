@@ -150,6 +150,16 @@ export const brokerSchema = {
   "offsets.retention.check.interval.ms": long(600000, "how often expired offsets are removed", { min: 1 }),
   "offset.metadata.max.bytes": int(4096, "largest offset commit metadata", { min: 0 }),
   "offsets.commit.timeout.ms": int(5000, "how long a commit waits for durability", { min: 1 }),
+  // Partition replication (docs/replication.md §5): the replica fetcher and ISR changes, Kafka's names and defaults.
+  "replica.lag.time.max.ms": long(30000, "an ISR member not caught up with the leader for this long is removed from the ISR", { min: 1 }),
+  "replica.fetch.max.bytes": int(1048576, "bytes a replica fetch asks per partition (the first batch comes whole even when larger)", { min: 0 }),
+  "replica.fetch.response.max.bytes": int(10485760, "bytes a replica fetch response may carry in all", { min: 0 }),
+  "replica.fetch.wait.max.ms": int(500, "longest a replica fetch waits at the leader for data (below replica.lag.time.max.ms)", { min: 0 }),
+  "replica.fetch.min.bytes": int(1, "bytes a replica fetch waits for at the leader before it is answered", { min: 1 }),
+  "replica.fetch.backoff.ms": int(1000, "pause of a replica fetcher after a partition error", { min: 0 }),
+  "replica.socket.timeout.ms": int(30000, "timeout of a replica fetch request (at least replica.fetch.wait.max.ms)", { min: 1 }),
+  "controlled.shutdown.enable": bool(true, "on SIGTERM, move this broker's leaderships away before stopping"),
+  "controlled.shutdown.timeout.ms": long(30000, "longest a controlled shutdown waits for its leaderships to move", { min: 0 }),
   "producer.id.expiration.ms": int(DAY_MS, "idle producer ids are forgotten after this", { min: 1 }),
   "transactional.id.expiration.ms": int(7 * DAY_MS, "idle transactional ids expire after this", { min: 1 }),
   "transaction.max.timeout.ms": int(900000, "largest transaction.timeout.ms a producer may ask for (else INVALID_TRANSACTION_TIMEOUT)", { min: 1 }),
@@ -185,6 +195,7 @@ export const brokerSchema = {
   "http.consumer.instance.timeout.ms": int(300000, "an HTTP consumer instance not used for this long is closed (leaves its group)", { min: 1000 }),
   "http.consumer.instances.max": int(1000, "HTTP consumer instances open at once; more: 503", { min: 1 }),
   "http.auto.create.topics.enable": bool(false, "create an unknown topic on HTTP produce (num.partitions) instead of answering 404"),
+  "http.console.enable": bool(true, "serve the web console at /ui (and redirect / there); off: both answer 404"),
   "http.producer.acks": str("all", "acks of an HTTP produce without ?acks= (0, 1, -1 or all), as a Kafka producer's acks", ["0", "1", "-1", "all"]),
 } as const satisfies Record<string, ConfigDef<unknown>>;
 

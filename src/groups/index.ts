@@ -100,11 +100,23 @@ export function startGroups(options: {
 /**
  * Create __consumer_offsets if it does not exist (compacted; offsets.topic.num.partitions
  * partitions; offsets.topic.replication.factor replicas, capped at the live brokers when it is
- * first created — docs/replication.md §3).
+ * first created — docs/replication.md §3). With `atStartOfClusterOf` (a broker's start, with the
+ * number of brokers the cluster is expected to have), only once min(that, the replication factor)
+ * brokers are live; otherwise FindCoordinator creates it on first use, as Kafka does.
  */
-export async function ensureOffsetsTopic(admin: ClusterAdmin, config: BrokerConfig, image: MetadataImage): Promise<void> {
+export async function ensureOffsetsTopic(
+  admin: ClusterAdmin,
+  config: BrokerConfig,
+  image: MetadataImage,
+  options: { atStartOfClusterOf?: number } = {},
+): Promise<void> {
   if (image.topicsByName.has(OFFSETS_TOPIC)) return;
   const live = liveBrokers(image).length;
+  // At start, a broker of a cluster whose other brokers are not up yet leaves the creation to a
+  // later broker (or to the first FindCoordinator), so the topic gets its full replication factor;
+  // a cluster of one creates it at once (capped to one replica).
+  const expected = options.atStartOfClusterOf;
+  if (expected !== undefined && live < Math.min(config["offsets.topic.replication.factor"], expected)) return;
   const replicationFactor = Math.max(1, Math.min(config["offsets.topic.replication.factor"], live));
   try {
     await admin.createTopic({

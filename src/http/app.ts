@@ -6,6 +6,7 @@
 //   /openapi.json                              this API described (openapi.ts)
 //   /v3/clusters…                              cluster, brokers, topics, configs, records, groups
 //   /consumers/{group}…                        REST Proxy v2 consumer instances
+//   /, /ui…                                    the web console (console/routes.ts; http.console.enable)
 
 import { Hono } from "hono";
 import type { BrokerConfig } from "../config/index.ts";
@@ -17,8 +18,10 @@ import { LiveStreams } from "./live-stream.ts";
 import { openApiDocument } from "./openapi.ts";
 import { KeylessPartitioner } from "./partitioner.ts";
 import { ProduceCoalescer } from "./produce-coalescer.ts";
+import { registerConsoleRoutes } from "./console/routes.ts";
 import { registerClusterRoutes } from "./routes/cluster.ts";
 import { registerConsumerRoutes } from "./routes/consumers.ts";
+import { registerGroupOffsetRoutes } from "./routes/group-offsets.ts";
 import { registerGroupRoutes } from "./routes/groups.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerProduceRoutes } from "./routes/produce.ts";
@@ -77,7 +80,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   registerReadRoutes(router, deps);
   registerTopicRoutes(router, deps);
   registerGroupRoutes(router, deps);
+  registerGroupOffsetRoutes(router, deps);
   registerConsumerRoutes(router, deps);
+  registerConsoleRoutes(router, deps);
   router.add({ method: "GET", path: "/openapi.json", tag: "Operations", summary: "This API, described in OpenAPI 3.1.", responseTypes: ["application/json"] }, () =>
     documentResponse(openApiDocument(router.specs, "0.1.0"), "json"));
   app.notFound((c) => router.unmatched(c));

@@ -38,6 +38,7 @@ function operation(spec: RouteSpec) {
 export function openApiDocument(specs: readonly RouteSpec[], version: string): unknown {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const spec of specs) {
+    if (spec.hidden) continue;
     paths[spec.path] ??= {};
     paths[spec.path]![spec.method.toLowerCase()] = operation(spec);
   }

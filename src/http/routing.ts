@@ -42,6 +42,8 @@ export interface RouteSpec {
   query?: readonly RouteParameter[];
   /** Success status (default 200). */
   status?: number;
+  /** Not part of the API's description (the web console's own assets): left out of /openapi.json. */
+  hidden?: boolean;
 }
 
 /** What every route may use. The backend is the only way to the broker. */

@@ -17,14 +17,23 @@
 //
 // The rules are replication/core's pure ones, shared with the simulator: the high watermark is
 // leaderHighWatermark (the minimum log end offset over the maximal ISR, never moving back), the
-// acks=all checks are checkBeforeAppend / ackOutcome. One node: the ISR is this broker alone, so
-// the high watermark follows the log end offset in the same turn as the append, and acks=all also
-// waits for the fdatasync that covers the records (an ISR of one means "all in-sync replicas" is
-// this disk; Runnel has always answered acks=all durably). Followers' log end offsets are not
-// tracked yet (`followerEnds` stays empty until the replica fetcher reports them), so with other
-// ISR members the high watermark does not move. The follower role is a stub until the replica
-// fetcher lands (next step of issue 9): a follower partition holds its log and answers
-// NOT_LEADER_OR_FOLLOWER, nothing more.
+// acks=all checks are checkBeforeAppend / ackOutcome, a follower's fetch is checked with
+// checkFollowerPosition and its progress kept with progressAfterFetch. One node: the ISR is this
+// broker alone, so the high watermark follows the log end offset in the same turn as the append,
+// and acks=all also waits for the fdatasync that covers the records (an ISR of one means "all
+// in-sync replicas" is this disk; Runnel has always answered acks=all durably).
+//
+// Leader role with followers: each replica fetch (fetchForFollower) is checked against the epoch
+// cache (divergingEpoch when the follower's log differs), counted as the follower's log end offset
+// and caught-up time, then the high watermark is recomputed and parked acks=all produces and
+// consumer long polls complete. ISR changes are proposed by the IsrManager through AlterPartition;
+// this replica keeps the proposal's state (isr-proposal.ts): additions count toward the high
+// watermark until a registration with a newer partition epoch arrives.
+// Follower role: the replica fetcher (replication/fetcher/) appends the leader's batches with
+// appendAsFollower, truncates on divergingEpoch (never below the high watermark) and sets the
+// follower high watermark = min(leader's, own log end). With flush.messages=1 (durability mode b)
+// every replica counts only what is on its disk: the leader its durable end, a follower fsyncs
+// before its next fetch.
 
 import type { TopicConfig } from "../config/index.ts";
 import type { PartitionRegistration } from "../cluster/image.ts";
@@ -32,9 +41,26 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { AbortedTransaction, AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
-import { ackOutcome, checkBeforeAppend, leaderHighWatermark, type Acks, type BrokerId } from "./core/index.ts";
+import {
+  ackOutcome,
+  checkBeforeAppend,
+  checkFollowerPosition,
+  followerHighWatermark,
+  followerTruncationOffset,
+  initialProgress,
+  laggingIsrMembers,
+  followersToAdd,
+  leaderHighWatermark,
+  progressAfterFetch,
+  type Acks,
+  type BrokerId,
+  type EpochEndOffset,
+  type FollowerProgress,
+} from "./core/index.ts";
+import { IsrProposal } from "./isr-proposal.ts";
 import { NotLeaderOrFollowerError } from "./errors.ts";
 import { offsetForTimestamp, type TimestampAndOffset } from "./offset-lookup.ts";
+import { batchesFrom } from "./batch-slicing.ts";
 
 export type ReplicaRole = "leader" | "follower" | "none";
 
@@ -54,6 +80,23 @@ export interface LeaderAppendOptions {
   origin?: "client" | "coordinator";
 }
 
+/** A replica's fetch of this partition, as the leader sees it. */
+export interface FollowerFetch {
+  replicaId: BrokerId;
+  fetchOffset: bigint;
+  /** The newest epoch of the follower's epoch cache; -1 when it has none. */
+  lastFetchedEpoch: number;
+  currentLeaderEpoch: number;
+  maxBytes: number;
+  nowMs: number;
+  /** False when the fetch carries a stale broker epoch (KIP-903): served, but not counted. */
+  countsProgress: boolean;
+}
+
+export type FollowerFetchResult =
+  | { kind: "diverging"; divergingEpoch: EpochEndOffset; highWatermark: bigint; logStartOffset: bigint }
+  | { kind: "records"; read: ReadResult; highWatermark: bigint; logStartOffset: bigint };
+
 interface HighWatermarkWaiter {
   offset: bigint;
   wake(): void;
@@ -64,14 +107,15 @@ const noop = () => {};
 export class Partition {
   private roleValue: ReplicaRole = "none";
   private registration: PartitionRegistration;
-  /**
-   * Each follower's log end offset in this leader epoch, as its fetches report it. EMPTY UNTIL THE
-   * REPLICA FETCHER EXISTS: an ISR member without an entry counts as -1 (holds nothing known).
-   */
-  private readonly followerEnds = new Map<BrokerId, bigint>();
+  /** What this leader knows of each follower in its current epoch (follower-progress.ts). */
+  private readonly followers = new Map<BrokerId, FollowerProgress>();
+  /** The AlterPartition proposal under way, and additions not yet seen in a registration. */
+  readonly isrProposal = new IsrProposal();
   private config: TopicConfig;
   private readonly waiters = new Set<HighWatermarkWaiter>();
   private readonly logger: Logger;
+  /** Called after a follower's fetch was counted (the ISR manager checks for an expansion). */
+  onFollowerFetched: ((replica: Partition) => void) | null = null;
 
   constructor(
     readonly topic: string,
@@ -142,18 +186,24 @@ export class Partition {
    * leader-epoch cache before any append of it (Kafka's rule), so OffsetForLeaderEpoch can say
    * where the previous epoch ended. Returns true when this node was not leading this epoch before.
    */
-  makeLeader(registration: PartitionRegistration): boolean {
+  makeLeader(registration: PartitionRegistration, nowMs: number = performance.now()): boolean {
     assert(registration.leader === this.nodeId, `${this.topic}-${this.partition}: leader ${registration.leader} is not this node`);
     assert(registration.leaderEpoch >= this.registration.leaderEpoch, "leader epochs never go back");
     const newEpoch = !this.isLeader || registration.leaderEpoch !== this.registration.leaderEpoch;
     this.registration = registration;
     this.roleValue = "leader";
     if (newEpoch) {
-      // A follower's progress counts only within the epoch it was reported in.
-      this.followerEnds.clear();
+      // A follower's progress counts only within the epoch it was reported in; ISR members get
+      // the lag time from now to fetch (initialProgress).
+      this.followers.clear();
+      for (const id of registration.replicas) if (id !== this.nodeId) this.followers.set(id, initialProgress(registration.isr.includes(id), nowMs));
+      this.isrProposal.reset();
       this.log.assignEpochStartOffset(registration.leaderEpoch, this.log.logEndOffset);
       this.logger.debug("leading", { leaderEpoch: registration.leaderEpoch, logEndOffset: String(this.log.logEndOffset) });
+    } else {
+      for (const id of registration.replicas) if (id !== this.nodeId && !this.followers.has(id)) this.followers.set(id, initialProgress(false, nowMs));
     }
+    this.isrProposal.registrationSeen(registration.partitionEpoch);
     this.maybeIncrementHighWatermark();
     // Parked requests re-check: the epoch they were fenced against may have changed.
     this.wakeAll();
@@ -161,16 +211,18 @@ export class Partition {
   }
 
   /**
-   * Follow `registration.leader`. FOLLOWER ROLE NOT IMPLEMENTED YET (issue 9, next step): no replica
-   * fetcher runs, no truncation to the leader's log happens and the high watermark stays where it
-   * was. The partition only stops serving clients (NOT_LEADER_OR_FOLLOWER with the leader's id).
-   * Returns true when this node led before.
+   * Follow `registration.leader` (the replica fetcher does the fetching: replication/fetcher/).
+   * The high watermark stays where it was until the leader tells a newer one. Parked requests wake
+   * and answer NOT_LEADER_OR_FOLLOWER. Returns true when this node led before.
    */
   makeFollower(registration: PartitionRegistration): boolean {
     assert(registration.leader !== this.nodeId, "a follower is not the leader");
+    assert(registration.leaderEpoch >= this.registration.leaderEpoch, "leader epochs never go back");
     const wasLeader = this.isLeader;
     this.registration = registration;
     this.roleValue = "follower";
+    this.followers.clear();
+    this.isrProposal.reset();
     this.wakeAll();
     return wasLeader;
   }
@@ -178,6 +230,8 @@ export class Partition {
   /** Stop serving (the partition is being removed or the node is closing); wakes every waiter. */
   stop(): void {
     this.roleValue = "none";
+    this.followers.clear();
+    this.isrProposal.reset();
     this.wakeAll();
   }
 
@@ -229,6 +283,9 @@ export class Partition {
     this.maybeIncrementHighWatermark();
     // One promise hop for acks 0 and 1 (the produce path's common case).
     return appending.then((result) => {
+      // Mode (b): the leader counts only its durable end, so the high watermark moves again once
+      // the fdatasync covering this append is done.
+      if (this.countsDurableEndOnly) result.durable.then(() => this.maybeIncrementHighWatermark(), noop);
       this.maybeIncrementHighWatermark();
       return options.requiredAcks === -1 ? this.acknowledgeAll(result, epoch, options) : result;
     });
@@ -268,21 +325,35 @@ export class Partition {
     return new KafkaError(code, `${this.topic}-${this.partition}: ${this.isr.length} in-sync replicas, min.insync.replicas is ${this.config["min.insync.replicas"]}`);
   }
 
+  /** flush.messages=1 (durability mode b): replicas count only what is on their disk. */
+  private get countsDurableEndOnly(): boolean {
+    return this.config["flush.messages"] === 1;
+  }
+
+  /** The leader's own log end as counted toward the high watermark (its durable end in mode b). */
+  private get countedLeaderEnd(): bigint {
+    // An ISR of this node alone keeps the one-node behaviour: acks=all waits for the fdatasync itself.
+    const alone = this.isr.length === 1 && this.isrProposal.pendingAdditions.length === 0;
+    return this.countsDurableEndOnly && !alone ? this.log.recoveryPoint : this.log.logEndOffset;
+  }
+
   /**
-   * The high watermark: the largest offset every member of the maximal ISR holds
-   * (replication/core's leaderHighWatermark; with an ISR of this node alone, the log end offset).
-   * Never moves back. Pending ISR additions (AlterPartition) come with the fetcher: none yet.
+   * The high watermark: the largest offset every member of the maximal ISR (the ISR plus additions
+   * proposed and not yet seen in a registration) holds — replication/core's leaderHighWatermark;
+   * with an ISR of this node alone, the log end offset. Never moves back.
    */
   private maybeIncrementHighWatermark(): void {
     if (!this.isLeader) return;
     const current = this.log.highWatermark;
+    const followerEnds = new Map<BrokerId, bigint>();
+    for (const [id, progress] of this.followers) followerEnds.set(id, progress.logEndOffset);
     const candidate = leaderHighWatermark({
       leaderId: this.nodeId,
       current,
-      leaderEndOffset: this.log.logEndOffset,
+      leaderEndOffset: this.countedLeaderEnd,
       isr: this.isr,
-      pendingAdditions: [],
-      followerEnds: this.followerEnds,
+      pendingAdditions: this.isrProposal.pendingAdditions,
+      followerEnds,
     });
     if (candidate <= current) return;
     const updated = this.log.updateHighWatermark(candidate);
@@ -326,6 +397,161 @@ export class Partition {
     this.checkLeader(currentLeaderEpoch);
     const bound = isolation === READ_COMMITTED ? this.log.lastStableOffset : this.log.highWatermark;
     return this.log.read(offset, maxBytes, bound);
+  }
+
+  // ----- the leader's side of a replica fetch ---------------------------------------------------
+
+  /**
+   * A follower's fetch at `fetchOffset` (its log end offset) whose last epoch is `lastFetchedEpoch`
+   * (-1: none). Checks leadership and epoch (FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
+   * NOT_LEADER_OR_FOLLOWER), that `replicaId` is a replica of the partition (else
+   * NOT_LEADER_OR_FOLLOWER, as Kafka answers a fetch from an unassigned replica), and the follower's
+   * position (KIP-320): a log that differs from this one gets `divergingEpoch` and no records. A
+   * valid position counts as the follower's log end offset (when `countsProgress`: its broker
+   * epoch is current), moves the high watermark and completes what waits on it. Records are read
+   * up to the log end (not the high watermark). The caller releases the read.
+   */
+  fetchForFollower(request: FollowerFetch): FollowerFetchResult {
+    this.checkLeader(request.currentLeaderEpoch);
+    if (!this.registration.replicas.includes(request.replicaId) || request.replicaId === this.nodeId) {
+      throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topic}-${this.partition}: broker ${request.replicaId} is not a follower of it (replicas ${this.registration.replicas.join(",")})`);
+    }
+    const logEndOffset = this.log.logEndOffset;
+    if (request.lastFetchedEpoch >= 0) {
+      const position = checkFollowerPosition(this.log.epochEntries(), logEndOffset, request.fetchOffset, request.lastFetchedEpoch);
+      if (position.kind === "diverging") {
+        return { kind: "diverging", divergingEpoch: position.divergingEpoch, highWatermark: this.log.highWatermark, logStartOffset: this.log.logStartOffset };
+      }
+    }
+    if (request.fetchOffset < this.log.logStartOffset || request.fetchOffset > logEndOffset) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `${this.topic}-${this.partition}: fetch offset ${request.fetchOffset} of replica ${request.replicaId} is outside [${this.log.logStartOffset}, ${logEndOffset}]`);
+    }
+    if (request.countsProgress) this.recordFollowerFetch(request.replicaId, request.fetchOffset, request.nowMs);
+    const read = this.log.read(request.fetchOffset, request.maxBytes);
+    return { kind: "records", read, highWatermark: this.log.highWatermark, logStartOffset: this.log.logStartOffset };
+  }
+
+  /** Progress of a valid follower fetch: its log end offset and caught-up time, then the high watermark. */
+  private recordFollowerFetch(replicaId: BrokerId, fetchOffset: bigint, nowMs: number): void {
+    const previous = this.followers.get(replicaId) ?? initialProgress(this.isr.includes(replicaId), nowMs);
+    // In mode (b) the follower's fetch offset is its durable end (it fsyncs before fetching); the
+    // leader's end it is measured against is the leader's own log end either way.
+    this.followers.set(replicaId, progressAfterFetch(previous, fetchOffset, this.log.logEndOffset, nowMs));
+    this.maybeIncrementHighWatermark();
+    this.onFollowerFetched?.(this);
+  }
+
+  /**
+   * Calls `wake` once the log end moves past `offset` (a follower's parked fetch: followers read up
+   * to the log end, not the high watermark), or at once if it has. Returns a cancel function.
+   */
+  onLogEnd(offset: bigint, wake: () => void): () => void {
+    return this.log.onAppend(offset, wake);
+  }
+
+  /** What the leader knows of a follower (tests, diagnostics). */
+  followerProgress(replicaId: BrokerId): FollowerProgress | undefined {
+    return this.followers.get(replicaId);
+  }
+
+  /**
+   * The ISR change this leader would propose now, or null: members not caught up for
+   * `lagTimeMaxMs` out (never the leader), eligible followers that reached the high watermark in
+   * this epoch in (isr.ts). Null while another proposal waits for its registration.
+   */
+  isrChangeToPropose(nowMs: number, lagTimeMaxMs: number, isEligible: (id: BrokerId) => boolean, retryAfterMs: number): BrokerId[] | null {
+    if (!this.isLeader || !this.isrProposal.mayPropose(nowMs, retryAfterMs)) return null;
+    const lagging = laggingIsrMembers(this.nodeId, this.isr, this.followers, nowMs, lagTimeMaxMs);
+    const joining = followersToAdd({
+      leaderId: this.nodeId,
+      replicas: this.registration.replicas,
+      isr: this.isr,
+      progress: this.followers,
+      highWatermark: this.log.highWatermark,
+      leaderEpochStartOffset: this.leaderEpochStartOffset(),
+      isEligible,
+    });
+    if (lagging.length === 0 && joining.length === 0) return null;
+    const next = [...this.isr.filter((id) => !lagging.includes(id)), ...joining];
+    assert(next.includes(this.nodeId), "the leader stays in its ISR");
+    return next;
+  }
+
+  /** The offset the current leader epoch started at (from the epoch cache). */
+  private leaderEpochStartOffset(): bigint {
+    const entries = this.log.epochEntries();
+    const own = entries.find((entry) => entry.epoch === this.leaderEpoch);
+    return own?.startOffset ?? this.log.logEndOffset;
+  }
+
+  /** The registration this replica acts on (the IsrManager builds AlterPartition from it). */
+  get partitionRegistration(): PartitionRegistration {
+    return this.registration;
+  }
+
+  // ----- the follower role ------------------------------------------------------------------------
+
+  /** Where the replica fetcher fetches from: the log end, with the newest epoch of the cache (§5). */
+  followerFetchPosition(): { fetchOffset: bigint; lastFetchedEpoch: number; currentLeaderEpoch: number; logStartOffset: bigint } {
+    return { fetchOffset: this.log.logEndOffset, lastFetchedEpoch: this.log.latestEpoch, currentLeaderEpoch: this.leaderEpoch, logStartOffset: this.log.logStartOffset };
+  }
+
+  /**
+   * Append the leader's batches (offsets and epochs as it wrote them), skipping whole batches below
+   * the log end (a read starts at the batch holding the fetch offset), then take the leader's high
+   * watermark as far as this log reaches. Returns the bytes appended.
+   */
+  async appendAsFollower(records: Uint8Array, leaderHighWatermarkValue: bigint): Promise<number> {
+    assert(this.roleValue === "follower", `${this.topic}-${this.partition}: appendAsFollower on a ${this.roleValue}`);
+    const fresh = batchesFrom(records, this.log.logEndOffset);
+    if (fresh.length > 0) await this.log.appendAsFollower(fresh);
+    this.updateFollowerHighWatermark(leaderHighWatermarkValue);
+    return fresh.length;
+  }
+
+  /** Follower high watermark = min(leader's, own log end); never moves back. */
+  updateFollowerHighWatermark(leaderHighWatermarkValue: bigint): void {
+    const current = this.log.highWatermark;
+    const next = followerHighWatermark(current, leaderHighWatermarkValue, this.log.logEndOffset);
+    if (next > current) this.log.updateHighWatermark(next);
+  }
+
+  /**
+   * The leader said this log diverges from its own (`divergingEpoch`): truncate to where they
+   * agree — min(leader's end of that epoch, own end of it), the high watermark when the leader
+   * knows no epoch that old — never below the high watermark (asserted). Returns the offset.
+   */
+  async truncateOnDivergence(diverging: EpochEndOffset): Promise<bigint> {
+    assert(this.roleValue === "follower", `${this.topic}-${this.partition}: truncation on a ${this.roleValue}`);
+    const highWatermark = this.log.highWatermark;
+    const offset = followerTruncationOffset(this.log.epochEntries(), this.log.logEndOffset, diverging, highWatermark);
+    assert(offset >= highWatermark, () => `${this.topic}-${this.partition}: truncation to ${offset} below the high watermark ${highWatermark}`);
+    if (offset < this.log.logEndOffset) {
+      this.logger.info("truncating to the leader's log", { offset: String(offset), logEndOffset: String(this.log.logEndOffset), divergingEpoch: diverging.epoch, leaderEndOffset: String(diverging.endOffset) });
+      await this.log.truncateTo(offset);
+      // Truncation cuts whole batches; the high watermark is always at a batch boundary.
+      assert(this.log.logEndOffset >= highWatermark, () => `${this.topic}-${this.partition}: truncated to ${this.log.logEndOffset}, below the high watermark ${highWatermark}`);
+    }
+    return offset;
+  }
+
+  /**
+   * The leader answered OFFSET_OUT_OF_RANGE. Below its log start (it deleted what this follower
+   * lacks): start empty at the leader's log start. Past its log end (it never had what this log
+   * holds past the high watermark): truncate to the high watermark, all that is known shared.
+   */
+  async resetAfterOutOfRange(leaderLogStartOffset: bigint): Promise<void> {
+    const fetchOffset = this.log.logEndOffset;
+    if (leaderLogStartOffset >= 0n && fetchOffset < leaderLogStartOffset) {
+      this.logger.warn("behind the leader's log start: starting empty there", { logEndOffset: String(fetchOffset), leaderLogStartOffset: String(leaderLogStartOffset) });
+      await this.log.truncateFullyAndStartAt(leaderLogStartOffset);
+      return;
+    }
+    const highWatermark = this.log.highWatermark;
+    if (highWatermark < fetchOffset) {
+      this.logger.warn("ahead of the leader's log end: truncating to the high watermark", { logEndOffset: String(fetchOffset), highWatermark: String(highWatermark) });
+      await this.log.truncateTo(highWatermark);
+    }
   }
 
   /**

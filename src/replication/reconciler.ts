@@ -154,6 +154,8 @@ export class Reconciler {
   private reportUnclaimed(delta: MetadataDelta): void {
     const fs = this.options.fs ?? realFs;
     for (const found of this.options.logs.unclaimed()) {
+      // Queued for recovery in the background: claimed, just not opened yet.
+      if (this.options.replicas.recoveryState(found.topic, found.partition) !== null) continue;
       const directory = `${found.topic}-${found.partition}`;
       let topicId: string | null = null;
       try {

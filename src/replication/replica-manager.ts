@@ -41,6 +41,19 @@ export type LeadershipListener = (change: LeadershipChange) => void;
 
 export type PartitionRecoveryState = "recovering" | "failed";
 
+/**
+ * Told which replicas follow which leader (the replica fetchers) and when a leader's follower
+ * made progress (ISR expansion). Absent: nothing replicates (tests of one node).
+ */
+export interface ReplicationObserver {
+  /** `replica` follows `replica.leaderId` from now on, in `replica.leaderEpoch`. */
+  followed(replica: Partition): void;
+  /** `replica` follows no one any more (it leads, is stopped or removed). */
+  unfollowed(replica: Partition): void;
+  /** A follower's fetch of `replica` (led here) was counted. */
+  followerFetched?(replica: Partition): void;
+}
+
 /** A replica whose log recovers in the background; the newest registration and config wait with it. */
 interface Recovering {
   topic: TopicImage;
@@ -71,6 +84,9 @@ export class ReplicaManager {
   private recoveryStopped = false;
   private recoveredWaiters: (() => void)[] = [];
   private recoveredListener: ((replica: Partition) => void) | null = null;
+  private observer: ReplicationObserver | null = null;
+  /** Parked replica fetches, woken when this node starts leading a partition (leader epoch). */
+  private readonly leadershipWaiters = new Set<() => void>();
   private readonly recoveryThreads: number;
   /** The image the reconciler last applied (what "in the image" means for lookups). */
   private image: MetadataImage = emptyImage;
@@ -81,6 +97,24 @@ export class ReplicaManager {
     this.logs = options.logs;
     this.logger = options.logger ?? createLogger("replicas");
     this.recoveryThreads = Math.max(1, options.recoveryThreads ?? 2);
+  }
+
+  /**
+   * Calls `wake` once when this node next starts leading a partition in a new leader epoch.
+   * Returns a cancel function (idempotent).
+   */
+  onLeadershipStarted(wake: () => void): () => void {
+    const waiter = () => {
+      this.leadershipWaiters.delete(waiter);
+      wake();
+    };
+    this.leadershipWaiters.add(waiter);
+    return () => void this.leadershipWaiters.delete(waiter);
+  }
+
+  /** The replica fetchers and the ISR manager (set once, before any role is taken). */
+  setReplicationObserver(observer: ReplicationObserver): void {
+    this.observer = observer;
   }
 
   onLeadershipChange(listener: LeadershipListener): void {
@@ -177,6 +211,7 @@ export class ReplicaManager {
 
   private addReplica(topic: TopicImage, registration: PartitionRegistration, config: TopicConfig, log: PartitionLog): Partition {
     const replica = new Partition(topic.name, registration.partition, topic.id, log, this.nodeId, registration, config, this.logger.child(`${topic.name}-${registration.partition}`));
+    replica.onFollowerFetched = (fetched) => this.observer?.followerFetched?.(fetched);
     let byIndex = this.partitions.get(topic.name);
     if (!byIndex) this.partitions.set(topic.name, (byIndex = new Map()));
     byIndex.set(registration.partition, replica);
@@ -216,14 +251,21 @@ export class ReplicaManager {
   }
 
   becomeLeader(replica: Partition, registration: PartitionRegistration): void {
+    this.observer?.unfollowed(replica);
     if (replica.makeLeader(registration)) {
+      // A follower's fetch parked here for its other partitions returns now, so that its next
+      // fetch carries this one too (it would otherwise wait out replica.fetch.wait.max.ms).
+      for (const wake of [...this.leadershipWaiters]) wake();
       this.announce({ topic: replica.topic, partition: replica.partition, isLeader: true, leaderEpoch: registration.leaderEpoch });
     }
   }
 
-  /** Follower role: a stub until the replica fetcher (issue 9, next step); see Partition.makeFollower. */
+  /** Follower role: the replica fetchers fetch it from its leader (none while it has no leader). */
   becomeFollower(replica: Partition, registration: PartitionRegistration): void {
-    if (replica.makeFollower(registration)) {
+    const wasLeader = replica.makeFollower(registration);
+    if (registration.leader >= 0) this.observer?.followed(replica);
+    else this.observer?.unfollowed(replica);
+    if (wasLeader) {
       this.announce({ topic: replica.topic, partition: replica.partition, isLeader: false, leaderEpoch: registration.leaderEpoch });
     }
   }
@@ -232,6 +274,7 @@ export class ReplicaManager {
   resign(replica: Partition): void {
     if (replica.role === "none") return;
     const wasLeader = replica.isLeader;
+    this.observer?.unfollowed(replica);
     replica.stop();
     if (wasLeader) this.announce({ topic: replica.topic, partition: replica.partition, isLeader: false, leaderEpoch: replica.leaderEpoch });
   }
@@ -255,6 +298,7 @@ export class ReplicaManager {
     const replica = this.partition(topic, partition);
     if (!replica || (topicId !== undefined && replica.topicId !== topicId)) return;
     const wasLeader = replica.isLeader;
+    this.observer?.unfollowed(replica);
     replica.stop();
     const byIndex = this.partitions.get(topic)!;
     byIndex.delete(partition);
@@ -277,7 +321,10 @@ export class ReplicaManager {
   close(): void {
     this.closed = true;
     this.recoveryQueue.length = 0;
-    for (const replica of this.all()) replica.stop();
+    for (const replica of this.all()) {
+      this.observer?.unfollowed(replica);
+      replica.stop();
+    }
   }
 }
 

@@ -877,7 +877,7 @@ export class Log implements PartitionLog {
 
   /** What the cleaner may rewrite (log-cleaner-hooks.ts). */
   cleanableSegments(): Segment[] {
-    return cleanableSegments(this.segments);
+    return cleanableSegments(this.segments, this.highWatermarkValue);
   }
 
   get segmentContext(): SegmentContext {

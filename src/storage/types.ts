@@ -97,6 +97,8 @@ export interface PartitionLog {
    */
   readonly highWatermark: bigint;
   readonly logEndOffset: bigint;
+  /** Everything below it is covered by an fdatasync (the durable end; replicas count it in flush.messages=1 mode). */
+  readonly recoveryPoint: bigint;
   /** High watermark, or below it the first offset of an open transaction (read_committed bound). */
   readonly lastStableOffset: bigint;
   /** Transactions aborted with data in [fromOffset, toOffset), oldest first (read_committed fetches). */
@@ -147,6 +149,8 @@ export interface PartitionLog {
    * OffsetForLeaderEpoch answer): `{ epoch: -1, endOffset: -1n }` when unknown.
    */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint };
+  /** The leader-epoch cache's entries, oldest first (replication/core's epoch-cache rules take them). */
+  epochEntries(): { epoch: number; startOffset: bigint }[];
   /** The leader epoch of the record at `offset` (-1 when the cache knows none). */
   epochForOffset(offset: bigint): number;
   /** A leader taking over with `epoch` starts it at `startOffset` (its log end offset). */

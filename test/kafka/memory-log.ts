@@ -34,6 +34,15 @@ class MemoryPartitionLog implements PartitionLog {
     return [];
   }
 
+  /** Nothing here is ever on a disk; as far as the replica layer asks, everything is. */
+  get recoveryPoint(): bigint {
+    return this.logEndOffset;
+  }
+
+  epochEntries(): { epoch: number; startOffset: bigint }[] {
+    return [];
+  }
+
   updateHighWatermark(offset: bigint): bigint {
     this.highWatermark = offset < this.logStartOffset ? this.logStartOffset : offset > this.logEndOffset ? this.logEndOffset : offset;
     return this.highWatermark;

@@ -85,8 +85,9 @@ test.skipIf(!libraryBuilt || fallbackRun)(
 
 // `bun run build` → dist/runnel: the whole of Runnel in one file. Copied alone into an empty
 // directory and run with an environment that has no Bun on its PATH and no node_modules around,
-// it starts a broker there, kcat round-trips records through it (compressed with each codec, so
-// the embedded snappy/lz4 addons load), and every client command answers, --help included.
+// it starts a broker there, serves the web console, kcat round-trips records through it (compressed
+// with each codec, so the embedded snappy/lz4 addons load), and every client command answers,
+// --help included.
 test.skipIf(!libraryBuilt || fallbackRun)(
   "dist/runnel runs every command from an empty directory without Bun or node_modules",
   async () => {
@@ -111,6 +112,16 @@ test.skipIf(!libraryBuilt || fallbackRun)(
       const line = await broker.waitForLine((text) => text.startsWith("kafka listening on "));
       const bootstrap = line.slice("kafka listening on ".length);
       expect(existsSync(join(directory, "data", "meta.properties"))).toBe(true); // default ./data, in the empty directory
+      // The web console is inside the binary: page, bundled client and benchmark reports, with no
+      // Bun on the PATH to bundle anything at run time.
+      const http = `http://${(await broker.waitForLine((text) => text.startsWith("http listening on "))).slice("http listening on ".length)}`;
+      const page = await fetch(`${http}/ui`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('src="/ui/app.js"');
+      const script = await fetch(`${http}/ui/app.js`);
+      expect({ status: script.status, type: script.headers.get("content-type") }).toEqual({ status: 200, type: "text/javascript; charset=utf-8" });
+      expect(await script.text()).toContain("EventSource");
+      expect(Object.keys(((await (await fetch(`${http}/ui/bench.json`)).json()) as { files: Record<string, string> }).files)).toContain("summary.md");
 
       expect(runnel(["topics", "create", "single", "--partitions", "2", "-b", bootstrap]).code).toBe(0);
       for (const codec of ["gzip", "snappy", "lz4", "zstd"]) {

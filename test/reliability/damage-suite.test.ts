@@ -131,9 +131,12 @@ function metadataLogEnd(dataDir: string): bigint {
   let end = 0n;
   for (const name of segmentsOf(dataDir, "__cluster_metadata-0")) {
     const bytes = readFileSync(join(directory, name));
-    const positions = batchPositions(join(directory, name));
-    const last = positions.at(-1);
-    if (last !== undefined && last + 27 <= bytes.length) end = bytes.readBigInt64BE(last) + BigInt(bytes.readInt32BE(last + 23)) + 1n;
+    // Batches up to the first zero length: a segment file is reserved (fallocate) past its data,
+    // and the zeros there must not read as a batch at offset 0 (which any snapshot "covers").
+    for (let position = 0; position + 27 <= bytes.length; position += bytes.readInt32BE(position + 8) + 12) {
+      if (bytes.readInt32BE(position + 8) <= 0) break;
+      end = bytes.readBigInt64BE(position) + BigInt(bytes.readInt32BE(position + 23)) + 1n;
+    }
   }
   return end;
 }

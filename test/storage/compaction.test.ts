@@ -51,8 +51,13 @@ async function put(log: Log, entries: [string, string | null][], timestamp = Big
     offset: BigInt(index), timestamp, key: utf8.encode(key), value: value === null ? null : utf8.encode(value), headers: new Uint8Array([0]),
   }));
   const result = await log.append(deflateBatch(encodeBatch(records), codec, codec));
+  // Committed at once, as the replica layer does for an ISR of one (the cleaner stays below the HW).
+  if (commitOnPut) log.updateHighWatermark(log.logEndOffset);
   return result.baseOffset;
 }
+
+/** Whether `put` moves the high watermark to the log end (false: records stay uncommitted). */
+let commitOnPut = true;
 
 /** Every record from the log start, as a consumer from the beginning sees it. */
 function readAll(log: Log): { offset: bigint; key: string; value: string | null }[] {
@@ -115,6 +120,29 @@ async function rollAndSync(log: Log): Promise<void> {
 function cleanerFor(log: Log, crashPoint?: (point: CleanerCrashPoint, base: bigint) => void): LogCleaner {
   return new LogCleaner({ logs: () => [log], fs: realFs, native, backoffMs: 1000, sliceBytes: 2048, crashPoint });
 }
+
+test("never compacts above the high watermark: segments not committed on every in-sync replica stay as they are", async () => {
+  const log = await openLog(freshDir(), topicConfig());
+  commitOnPut = false;
+  try {
+    await writeHistory(log, 50, 6);
+  } finally {
+    commitOnPut = true;
+  }
+  expect(log.highWatermark).toBe(0n);
+  const before = readAll(log);
+  // Nothing is committed: nothing is cleanable.
+  expect(await cleanerFor(log).cleanLog(log, true)).toBeNull();
+  expect(readAll(log)).toEqual(before);
+  // Committed up to the middle: only the sealed segments wholly below it are cleaned.
+  const middle = before[Math.floor(before.length / 2)]!.offset;
+  log.updateHighWatermark(middle);
+  const stats = await cleanerFor(log).cleanLog(log, true);
+  expect(stats).not.toBeNull();
+  expect(stats!.cleanableEnd).toBeLessThanOrEqual(middle);
+  expect(readAll(log).filter((entry) => entry.offset >= middle)).toEqual(before.filter((entry) => entry.offset >= middle));
+  await log.close();
+});
 
 test("keeps exactly the latest value of each live key, drops deleted keys, keeps offsets", async () => {
   const dataDir = freshDir();

@@ -87,6 +87,16 @@ export function fenceBrokerChanges(image: MetadataImage, brokerId: number, kind:
     (partition) => partition.isr.includes(brokerId) || partition.leader === NO_LEADER);
 }
 
+/**
+ * Controlled shutdown (docs/replication.md §3): the broker leaves every ISR where another member
+ * remains and every partition it leads gets the next eligible leader (none when it was the ISR's
+ * only member: that partition is offline until the broker returns, as it would be anyway).
+ */
+export function shutdownBrokerChanges(image: MetadataImage, brokerId: number): MetadataRecord[] {
+  return brokerEventChanges(image, { kind: "brokerShuttingDown", brokerId }, liveIn(image, new Map([[brokerId, false]])),
+    (partition) => partition.isr.includes(brokerId) || partition.leader === brokerId);
+}
+
 /** A broker is unfenced: every leaderless partition it can lead gets a leader again. */
 export function unfenceBrokerChanges(image: MetadataImage, brokerId: number): MetadataRecord[] {
   const eligible = liveIn(image, new Map([[brokerId, true]]));

@@ -33,6 +33,7 @@ import {
   type ProducerIdBlock,
 } from "./broker-operations.ts";
 import { alterPartitionChange, type AlterPartitionAnswer, type AlterPartitionOperation } from "./partition-changes.ts";
+import { controlledShutdown, type ControlledShutdownRequest } from "./controlled-shutdown.ts";
 import {
   alterTopicConfigs,
   createPartitions,
@@ -208,6 +209,11 @@ export class QuorumController {
 
   brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<ControllerResult<{ isFenced: boolean }>> {
     return this.run((image) => brokerHeartbeat(image, request));
+  }
+
+  /** Controlled shutdown: move the broker's leaderships away; answers whether it may stop now. */
+  controlledShutdown(request: ControlledShutdownRequest): Promise<ControllerResult<{ shouldShutDown: boolean }>> {
+    return this.run((image) => controlledShutdown(image, request));
   }
 
   /** Fence broker `brokerId` of registration `brokerEpoch` (session timeout, heartbeat connection closed). */

@@ -1,5 +1,5 @@
 // Topics, partitions and topic configs, shaped on REST Proxy v3:
-//   GET    …/topics                              list
+//   GET    …/topics                              list (?include_partitions=true: with partition_details)
 //   POST   …/topics                              create {"topic_name", "partitions_count", "replication_factor", "configs": [{"name","value"}], "validate_only"}
 //   GET    …/topics/{topic_name}                 describe, with each partition's leader, replicas and offsets
 //   DELETE …/topics/{topic_name}                 delete (204)
@@ -18,7 +18,7 @@ import { int64, parseDocument, readBody, requestFormat, responseFormat } from ".
 import { badRequest, HttpError, partitionNotFound, topicNotFound } from "../errors.ts";
 import { documentResponse, type HttpDeps, type Router } from "../routing.ts";
 import { configResource, listResource } from "./cluster.ts";
-import { baseUrl, checkCluster, intParam } from "./common.ts";
+import { baseUrl, boolQuery, checkCluster, intParam } from "./common.ts";
 
 function topicsUrl(c: Context, deps: HttpDeps): string {
   return `${baseUrl(c)}/v3/clusters/${deps.clusterId}/topics`;
@@ -68,7 +68,7 @@ async function topicOf(deps: HttpDeps, name: string): Promise<TopicInfo> {
 }
 
 /** A JSON or CBOR object body (400 when it is not an object). */
-async function objectBody(c: Context, deps: HttpDeps): Promise<Record<string, unknown>> {
+export async function objectBody(c: Context, deps: HttpDeps): Promise<Record<string, unknown>> {
   const format = requestFormat(c.req.header("content-type"), ["json", "cbor"]);
   const document = parseDocument(await readBody(c.req.raw, deps.config["http.request.max.bytes"]), format as "json" | "cbor");
   if (document === null || typeof document !== "object" || Array.isArray(document)) throw badRequest("The body must be an object.");
@@ -167,10 +167,14 @@ function registerConfigRoutes(router: Router, deps: HttpDeps): void {
 
 export function registerTopicRoutes(router: Router, deps: HttpDeps): void {
   const base = "/v3/clusters/{cluster_id}/topics";
-  router.add({ method: "GET", path: base, tag: "Topics", summary: "List topics." }, async (c) => {
+  router.add({
+    method: "GET", path: base, tag: "Topics", summary: "List topics (with include_partitions=true, each with its partition_details).",
+    query: [{ name: "include_partitions", in: "query", description: "true: every topic with its partitions' leaders, replicas, offsets and sizes (one request instead of one per topic)", type: "boolean" }],
+  }, async (c) => {
     checkCluster(c, deps);
+    const withPartitions = boolQuery(c, "include_partitions", false);
     const topics = await deps.backend.listTopics();
-    return documentResponse(listResource(c, "KafkaTopicList", topics.map((topic) => topicResource(c, deps, topic, false))), responseFormat(c.req.header("accept")));
+    return documentResponse(listResource(c, "KafkaTopicList", topics.map((topic) => topicResource(c, deps, topic, withPartitions))), responseFormat(c.req.header("accept")));
   });
   router.add({ method: "POST", path: base, tag: "Topics", summary: "Create a topic.", requestTypes: ["application/json", "application/cbor"], status: 201 }, (c) => createTopic(c, deps));
   router.add({ method: "GET", path: `${base}/{topic_name}`, tag: "Topics", summary: "Describe a topic: partitions with leaders, replicas and offsets." }, async (c) => {

@@ -15,8 +15,10 @@
 // max.incremental.fetch.session.cache.slots allows), later requests name only what changed and get
 // only partitions with something new; FETCH_SESSION_ID_NOT_FOUND / INVALID_FETCH_SESSION_EPOCH as
 // Kafka. v13+ address topics by id (UNKNOWN_TOPIC_ID when unknown).
-// Does not: follower fetching (replicaId >= 0: the replica fetcher is the next step of issue 9),
-// preferred read replicas, diverging-epoch answers (lastFetchedEpoch).
+// Replica fetches (replicaId ≥ 0; v15+ ReplicaState with the broker epoch) from followers' replica
+// fetchers go to ../replica-fetch.ts, sessionless: read up to the log end, divergingEpoch answers,
+// follower progress counted toward the high watermark and the ISR.
+// Does not: preferred read replicas (KIP-392), diverging-epoch answers to consumers.
 
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
 import {
@@ -30,6 +32,7 @@ import { READ_COMMITTED, waitForData, type Partition } from "../../replication/i
 import { assert } from "../../util/assert.ts";
 import { fetchSessionsOf, sessionRequestOf, sessionResponse, topicsToRead } from "../fetch-session-request.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
+import { handleReplicaFetch, replicaOf } from "../replica-fetch.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
 
 /** No data is an empty record set (size 0), never null: librdkafka rejects a size of -1. */
@@ -165,6 +168,7 @@ export default defineHandler({
   minVersion: 4,
   maxVersion: FetchApi.maxVersion,
   async handle(request, ctx) {
+    if (replicaOf(request, ctx.version).replicaId >= 0) return handleReplicaFetch(request, ctx);
     const broker = ctx.broker;
     const session = fetchSessionsOf(broker).resolve(sessionRequestOf(request, ctx.version));
     if (session.errorCode !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: session.errorCode, sessionId: 0, responses: [] };

@@ -1,13 +1,15 @@
 // FindCoordinator (key 10), v0-v6. A group's coordinator is the leader of its __consumer_offsets
 // partition in the published metadata image (docs/replication.md §6), with that broker's endpoint;
 // COORDINATOR_NOT_AVAILABLE while the partition has no live leader or the topic does not exist
-// yet. A transactional id's coordinator is the leader of its __transaction_state partition, the
-// same way; the topic is created on the first such request (COORDINATOR_NOT_AVAILABLE until it
-// exists, and clients retry). v0-v3 one key (keyType from v1), v4+ the batched coordinatorKeys form
-// with one entry per key. keyType other than 0 (group) / 1 (transaction) is INVALID_REQUEST; an
-// empty group id is INVALID_GROUP_ID. Does not: share groups (keyType 2).
+// yet (it is then created, as Kafka creates it on first use: a broker's start creates it only once
+// offsets.topic.replication.factor brokers are live). A transactional id's coordinator is the
+// leader of its __transaction_state partition, the same way; that topic too is created on the
+// first such request (COORDINATOR_NOT_AVAILABLE until it exists, and clients retry). v0-v3 one key
+// (keyType from v1), v4+ the batched coordinatorKeys form with one entry per key. keyType other
+// than 0 (group) / 1 (transaction) is INVALID_REQUEST; an empty group id is INVALID_GROUP_ID.
+// Does not: share groups (keyType 2).
 
-import { OFFSETS_TOPIC } from "../../groups/index.ts";
+import { ensureOffsetsTopic, OFFSETS_TOPIC } from "../../groups/index.ts";
 import { TRANSACTION_STATE_TOPIC } from "../../transactions/index.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FindCoordinatorApi, type FindCoordinatorResponseCoordinator } from "../../protocol/generated/find-coordinator.ts";
@@ -33,12 +35,26 @@ function transactionCoordinator(key: string, ctx: RequestContext): Init<FindCoor
   return { key, nodeId: endpoint.nodeId, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null };
 }
 
+/** Create __consumer_offsets in the background (one attempt at a time); the client retries meanwhile. */
+let creating: Promise<void> | null = null;
+function createOffsetsTopic(ctx: RequestContext): void {
+  if (creating) return;
+  creating = ensureOffsetsTopic(ctx.broker.admin, ctx.broker.config.values, ctx.broker.metadata.image)
+    .catch((error: unknown) => ctx.broker.log.warn("creating the offsets topic failed", { error: String(error) }))
+    .finally(() => {
+      creating = null;
+    });
+}
+
 function groupCoordinator(key: string, ctx: RequestContext): Init<FindCoordinatorResponseCoordinator> {
   const unavailable = (errorMessage: string) => ({ key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage });
   const groups = ctx.broker.groups;
   if (!groups) return unavailable("the group coordinator is not running");
   const partition = groups.offsetsLog.partitionFor(key);
-  if (partition < 0) return unavailable(`${OFFSETS_TOPIC} does not exist yet`);
+  if (partition < 0) {
+    createOffsetsTopic(ctx);
+    return unavailable(`${OFFSETS_TOPIC} does not exist yet`);
+  }
   const leader = ctx.broker.metadata.image.topicsByName.get(OFFSETS_TOPIC)?.partitions[partition]?.leader ?? -1;
   const endpoint = leader >= 0 ? liveEndpointOf(ctx.broker, leader) : undefined;
   if (!endpoint) return unavailable(`${OFFSETS_TOPIC}-${partition} has no live leader`);

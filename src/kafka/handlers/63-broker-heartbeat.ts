@@ -2,8 +2,10 @@
 // on the active controller (controller/broker-sessions.ts) and unfences it once its metadata has
 // caught up with its own registration. The connection that carries a broker's heartbeats is its
 // session: when it closes (the broker process died), the broker is fenced at once; with no
-// heartbeat for broker.session.timeout.ms it is fenced too. Not done: wantFence, controlled
-// shutdown (wantShutDown is answered shouldShutDown at once), offline log directories.
+// heartbeat for broker.session.timeout.ms it is fenced too. wantShutDown is a controlled shutdown
+// (controller/controlled-shutdown.ts): the broker's leaderships move to other ISR members and it
+// leaves the ISRs; shouldShutDown once it leads nothing. Not done: wantFence, offline log
+// directories.
 
 import { ErrorCode, errorCodeOf } from "../../protocol/errors.ts";
 import { BrokerHeartbeatApi } from "../../protocol/generated/broker-heartbeat.ts";
@@ -29,9 +31,12 @@ export default defineHandler({
         brokerId: request.brokerId, brokerEpoch: request.brokerEpoch, currentMetadataOffset: request.currentMetadataOffset,
       });
       sessions?.heartbeat(request.brokerId, request.brokerEpoch, ctx.connectionId);
+      const shutdown = request.wantShutDown
+        ? (await quorum.controller.controlledShutdown({ brokerId: request.brokerId, brokerEpoch: request.brokerEpoch })).value.shouldShutDown
+        : false;
       return {
         errorCode: 0, isCaughtUp: request.currentMetadataOffset >= result.offset, isFenced: result.value.isFenced,
-        shouldShutDown: request.wantShutDown,
+        shouldShutDown: shutdown,
       };
     } catch (error) {
       return { errorCode: errorCodeOf(error), isCaughtUp: false, isFenced: true };

@@ -1,0 +1,246 @@
+// `bun bench/replication.ts`: issue 9's replication benchmark, every figure of one run on one
+// machine. Broker processes on loopback (test/cluster/harness.ts: each node `bun src/main.ts` with
+// its Kafka and internal listeners; a "one-node" cluster is one voter, the same code path):
+//
+//   throughput  1 KiB records through Runnel's own client Producer (linger 5 ms, 16 KiB batches,
+//               3 partitions): one node acks=1 (the baseline), three nodes RF=3 acks=1 and acks=all;
+//   latency     open loop at half of the RF=3 acks=all throughput: each record is due at
+//               start + i / rate and its latency counts from then (no coordinated omission);
+//               p50 / p99 / p99.9 of acks=all on three nodes next to acks=all and acks=1 on one;
+//   failover    kill -9 of a partition leader → the first acks=all record acknowledged on that
+//               partition (detection is the heartbeat connection closing: fenced at once), and
+//               SIGTERM (controlled shutdown) of a leader → the same, plus how long the shutdown took.
+//
+// Writes bench/results/replication.md and .json. The machine has 2 CPUs shared with other work:
+// the load average is recorded; ratios within the run are what to read.
+// SIGTERM's figure counts from the signal: records are sent while the broker shuts down.
+// Flags (environment): BENCH_RATE (records/s of the latency runs instead of half the max), BENCH_RECORDS (records per throughput run, default 20000), BENCH_LATENCY_MS
+// (default 5000), BENCH_FAILOVERS (repetitions, default 3), BENCH_RUNS (throughput runs, default 3).
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { KafkaClient, Producer } from "../src/client/index.ts";
+import { CreateTopicsApi } from "../src/protocol/generated/create-topics.ts";
+import { startCluster, type TestCluster } from "../test/cluster/harness.ts";
+import { machineInfo, machineMarkdown } from "./lib/machine.ts";
+
+const recordsPerRun = Number(process.env.BENCH_RECORDS ?? 20_000);
+const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 5_000);
+const failovers = Number(process.env.BENCH_FAILOVERS ?? 3);
+const throughputRuns = Number(process.env.BENCH_RUNS ?? 3);
+const value = "x".repeat(1024);
+const partitions = 3;
+
+async function createTopic(cluster: TestCluster, name: string, replicationFactor: number): Promise<void> {
+  const response = await cluster.ask(cluster.liveNodes()[0]!.id, (connection) => connection.request(CreateTopicsApi, {
+    topics: [{ name, numPartitions: partitions, replicationFactor, assignments: [], configs: [{ name: "min.insync.replicas", value: String(Math.min(2, replicationFactor)) }] }],
+    timeoutMs: 10_000, validateOnly: false,
+  }, { version: 7, timeoutMs: 20_000 }));
+  if (response.topics[0]!.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${response.topics[0]!.errorCode}`);
+  await cluster.waitFor(`${name} led everywhere`, async () => {
+    const topic = (await cluster.metadata(cluster.liveNodes()[0]!.id)).topics.find((entry) => entry.name === name);
+    return topic && topic.partitions.every((partition) => partition.leaderId >= 0 && partition.isrNodes.length === replicationFactor) ? true : undefined;
+  });
+}
+
+function client(cluster: TestCluster): KafkaClient {
+  return new KafkaClient({ bootstrap: cluster.bootstrap, clientId: "bench-replication", retryBackoffMs: 20, retryBackoffMaxMs: 100 });
+}
+
+/** Records per second with `recordsPerRun` records kept flowing (at most 4096 unacknowledged). */
+async function throughput(cluster: TestCluster, topic: string, acks: 1 | -1, lingerMs = 5): Promise<number> {
+  const kafka = client(cluster);
+  const producer = new Producer(kafka, { acks, lingerMs, batchBytesMax: 16 * 1024 });
+  try {
+    await producer.send({ topic, partition: 0, value }); // warm: metadata, connections
+    const started = performance.now();
+    const inFlight = new Set<Promise<unknown>>();
+    for (let index = 0; index < recordsPerRun; index++) {
+      const sending = producer.send({ topic, partition: index % partitions, value }).finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
+      if (inFlight.size >= 4096) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    return recordsPerRun / ((performance.now() - started) / 1000);
+  } finally {
+    await producer.close();
+    await kafka.close();
+  }
+}
+
+interface Latency {
+  rate: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  count: number;
+}
+
+/** Open loop at `rate` records/s for latencyMs: latency from each record's due time. */
+async function openLoopLatency(cluster: TestCluster, topic: string, acks: 1 | -1, rate: number): Promise<Latency> {
+  const kafka = client(cluster);
+  const producer = new Producer(kafka, { acks, lingerMs: 0 });
+  try {
+    await producer.send({ topic, partition: 0, value });
+    const latencies: number[] = [];
+    const pending: Promise<void>[] = [];
+    const started = performance.now();
+    const total = Math.max(1, Math.floor((rate * latencyMs) / 1000));
+    for (let index = 0; index < total; index++) {
+      const due = started + (index * 1000) / rate;
+      // Never early: a timer may fire a little before its time.
+      while (performance.now() < due) await Bun.sleep(Math.max(0, due - performance.now()));
+      pending.push(producer.send({ topic, partition: index % partitions, value }).then(() => void latencies.push(performance.now() - due)));
+    }
+    await Promise.all(pending);
+    latencies.sort((left, right) => left - right);
+    const at = (quantile: number) => latencies[Math.min(latencies.length - 1, Math.floor(quantile * latencies.length))]!;
+    return { rate, p50: at(0.5), p99: at(0.99), p999: at(0.999), count: latencies.length };
+  } finally {
+    await producer.close();
+    await kafka.close();
+  }
+}
+
+async function leaderOf(cluster: TestCluster, topic: string, partition: number): Promise<number> {
+  return cluster.waitFor(`leader of ${topic}-${partition}`, async () => {
+    const found = (await cluster.metadata(cluster.liveNodes()[0]!.id)).topics.find((entry) => entry.name === topic);
+    const leader = found?.partitions.find((entry) => entry.partitionIndex === partition)?.leaderId ?? -1;
+    return leader >= 0 && cluster.liveNodes().some((node) => node.id === leader) ? leader : undefined;
+  });
+}
+
+/**
+ * Stop the leader of partition 0 (kill -9 or SIGTERM), then time the first acks=all record on it:
+ * through a producer that was connected before (its client must notice and re-route) and through
+ * a client created after the stop (the cluster's own failover), at once.
+ */
+async function failover(cluster: TestCluster, topic: string, how: "kill" | "terminate"): Promise<{ connectedMs: number; freshMs: number; stopMs: number; wasQuorumLeader: boolean }> {
+  const kafka = client(cluster);
+  const producer = new Producer(kafka, { acks: -1, lingerMs: 0, requestTimeoutMs: 5000 });
+  await producer.send({ topic, partition: 0, value });
+  const victim = await leaderOf(cluster, topic, 0);
+  const quorumLeader = await cluster.quorumLeader();
+  const started = performance.now();
+  // SIGTERM: the records are sent while the broker shuts down (its leaderships move first).
+  const stopping = (how === "kill" ? cluster.kill(victim) : cluster.terminate(victim).then(() => {})).then(() => performance.now() - started);
+  if (how === "kill") await stopping;
+  const fresh = client(cluster);
+  const freshProducer = new Producer(fresh, { acks: -1, lingerMs: 0, requestTimeoutMs: 5000 });
+  const [connectedMs, freshMs] = await Promise.all([
+    producer.send({ topic, partition: 0, value }).then(() => performance.now() - started),
+    freshProducer.send({ topic, partition: 0, value }).then(() => performance.now() - started),
+  ]);
+  const stopMs = await stopping;
+  await Promise.all([producer.close(), freshProducer.close()]);
+  await Promise.all([kafka.close(), fresh.close()]);
+  await cluster.start(victim);
+  await cluster.waitFor(`node ${victim} back in the ISRs`, async () => {
+    const found = (await cluster.metadata(cluster.liveNodes()[0]!.id)).topics.find((entry) => entry.name === topic);
+    return found?.partitions.every((partition) => partition.isrNodes.includes(victim)) ? true : undefined;
+  });
+  return { connectedMs, freshMs, stopMs, wasQuorumLeader: victim === quorumLeader };
+}
+
+/** `runs` interleaved repetitions of each measurement; the median of each. */
+async function repeated<T extends string>(runs: number, measures: Record<T, () => Promise<number>>): Promise<Record<T, number[]>> {
+  const results = Object.fromEntries(Object.keys(measures).map((key) => [key, [] as number[]])) as Record<T, number[]>;
+  for (let run = 0; run < runs; run++) for (const key of Object.keys(measures) as T[]) results[key].push(await measures[key]());
+  return results;
+}
+
+const median = (values: number[]) => [...values].sort((left, right) => left - right)[values.length >> 1]!;
+const fixed = (value: number, digits = 1) => value.toFixed(digits);
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  const set = { "offsets.topic.num.partitions": 3 };
+  console.log("one node and three nodes…");
+  const single = await startCluster({ nodes: 1, set });
+  let cluster: TestCluster | null = null;
+  const results: Record<string, unknown> = { machine };
+  try {
+    cluster = await startCluster({ nodes: 3, set });
+    const three = cluster;
+    await createTopic(single, "bench1", 1);
+    await createTopic(three, "bench3", 3);
+    // Interleaved, so that the machine's other load spreads over every setup alike.
+    const runs = await repeated(throughputRuns, {
+      oneAcks1: () => throughput(single, "bench1", 1),
+      oneAcksAll: () => throughput(single, "bench1", -1),
+      threeAcks1: () => throughput(three, "bench3", 1),
+      threeAcksAll: () => throughput(three, "bench3", -1),
+      threeAcksAllLinger0: () => throughput(three, "bench3", -1, 0),
+    });
+    const oneAcks1 = median(runs.oneAcks1);
+    const oneAcksAll = median(runs.oneAcksAll);
+    const threeAcks1 = median(runs.threeAcks1);
+    const threeAcksAll = median(runs.threeAcksAll);
+    // Latency runs send with linger 0: half of what RF=3 acks=all sustains with linger 0.
+    const rate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : Math.max(100, Math.floor(median(runs.threeAcksAllLinger0) / 2));
+    console.log(`latency at ${rate}/s…`);
+    const latencyAll3 = await openLoopLatency(three, "bench3", -1, rate);
+    const latencyAll1 = await openLoopLatency(single, "bench1", -1, rate);
+    const latencyOne1 = await openLoopLatency(single, "bench1", 1, rate);
+    await single.close();
+    console.log("failovers…");
+    const kills = [];
+    const terms = [];
+    for (let run = 0; run < failovers; run++) kills.push(await failover(three, "bench3", "kill"));
+    for (let run = 0; run < failovers; run++) terms.push(await failover(three, "bench3", "terminate"));
+    Object.assign(results, { runs, oneAcks1, oneAcksAll, threeAcks1, threeAcksAll, latencyAll3, latencyAll1, latencyOne1, kills, terms, loadAfter: machineInfo().loadAverage });
+    const all = (values: number[]) => values.map((entry) => fixed(entry, 0)).join(", ");
+    const lines = [
+      "# Replication (issue 9): three broker processes next to one",
+      "",
+      "Written by `bun bench/replication.ts` (see its header for what is measured and how).",
+      "",
+      machineMarkdown(machine),
+      `- Load average after the run: ${machineInfo().loadAverage}`,
+      `- ${recordsPerRun} records of 1 KiB per throughput run, Runnel's client Producer (linger 5 ms, 16 KiB batches), ${partitions} partitions; latency open loop for ${latencyMs} ms`,
+      "",
+      "## Throughput",
+      "",
+      `Median of ${throughputRuns} interleaved runs (all runs in brackets).`,
+      "",
+      "| setup | records/s | ratio to one node acks=1 |",
+      "| --- | ---: | ---: |",
+      `| one node, acks=1 (baseline) | ${fixed(oneAcks1, 0)} [${all(runs.oneAcks1)}] | 1.00 |`,
+      `| one node, acks=all (fdatasync) | ${fixed(oneAcksAll, 0)} [${all(runs.oneAcksAll)}] | ${fixed(oneAcksAll / oneAcks1, 2)} |`,
+      `| three nodes RF=3, acks=1 | ${fixed(threeAcks1, 0)} [${all(runs.threeAcks1)}] | ${fixed(threeAcks1 / oneAcks1, 2)} |`,
+      `| three nodes RF=3, acks=all | ${fixed(threeAcksAll, 0)} [${all(runs.threeAcksAll)}] | ${fixed(threeAcksAll / oneAcks1, 2)} |`,
+      `| three nodes RF=3, acks=all, linger 0 | ${fixed(median(runs.threeAcksAllLinger0), 0)} [${all(runs.threeAcksAllLinger0)}] | ${fixed(median(runs.threeAcksAllLinger0) / oneAcks1, 2)} |`,
+      "",
+      `## Latency at ${rate} records/s (${process.env.BENCH_RATE ? "BENCH_RATE" : "half of RF=3 acks=all throughput with linger 0"}), open loop, linger 0, ms`,
+      "",
+      "| setup | p50 | p99 | p99.9 | records |",
+      "| --- | ---: | ---: | ---: | ---: |",
+      `| three nodes RF=3, acks=all | ${fixed(latencyAll3.p50, 2)} | ${fixed(latencyAll3.p99, 2)} | ${fixed(latencyAll3.p999, 2)} | ${latencyAll3.count} |`,
+      `| one node, acks=all | ${fixed(latencyAll1.p50, 2)} | ${fixed(latencyAll1.p99, 2)} | ${fixed(latencyAll1.p999, 2)} | ${latencyAll1.count} |`,
+      `| one node, acks=1 | ${fixed(latencyOne1.p50, 2)} | ${fixed(latencyOne1.p99, 2)} | ${fixed(latencyOne1.p999, 2)} | ${latencyOne1.count} |`,
+      "",
+      `## Failover (${failovers} runs each, default timeouts: broker.session.timeout.ms 1500, fenced at once when the heartbeat connection closes)`,
+      "",
+      "Time from the stop to the first acks=all record acknowledged on the stopped leader's partition:",
+      "through a client created after the stop (the cluster's failover) and through a producer connected",
+      "before it (plus its client noticing and re-routing). Median [all runs].",
+      "",
+      "| event | fresh client, ms | connected producer, ms | stopping took, ms |",
+      "| --- | --- | --- | --- |",
+      `| kill -9 of the leader | ${fixed(median(kills.map((entry) => entry.freshMs)), 0)} [${all(kills.map((entry) => entry.freshMs))}] | ${fixed(median(kills.map((entry) => entry.connectedMs)), 0)} [${all(kills.map((entry) => entry.connectedMs))}] | ${all(kills.map((entry) => entry.stopMs))} |`,
+      `| (of which the victim also led the metadata quorum) | ${kills.map((entry) => (entry.wasQuorumLeader ? "yes" : "no")).join(", ")} | | |`,
+      `| SIGTERM (controlled shutdown) of the leader | ${fixed(median(terms.map((entry) => entry.freshMs)), 0)} [${all(terms.map((entry) => entry.freshMs))}] | ${fixed(median(terms.map((entry) => entry.connectedMs)), 0)} [${all(terms.map((entry) => entry.connectedMs))}] | ${all(terms.map((entry) => entry.stopMs))} |`,
+      "",
+    ];
+    const directory = resolve(import.meta.dir, "results");
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(join(directory, "replication.md"), lines.join("\n"));
+    writeFileSync(join(directory, "replication.json"), JSON.stringify(results, (_, entry) => (typeof entry === "bigint" ? String(entry) : entry), 2));
+    console.log(lines.join("\n"));
+  } finally {
+    await cluster?.close();
+    await single.close();
+  }
+}
+
+await main();
