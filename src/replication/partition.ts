@@ -38,7 +38,7 @@
 import type { TopicConfig } from "../config/index.ts";
 import type { PartitionRegistration } from "../cluster/image.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import type { AbortedTransaction, AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
+import type { AbortedTransaction, ActiveProducer, AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import {
@@ -164,6 +164,11 @@ export class Partition {
   /** Transactions aborted with data in [fromOffset, toOffset): what a read_committed consumer skips. */
   abortedTransactions(fromOffset: bigint, toOffset: bigint): readonly AbortedTransaction[] {
     return this.log.abortedTransactions(fromOffset, toOffset);
+  }
+
+  /** The producers of this partition's producer state (DescribeProducers). */
+  activeProducers(): ActiveProducer[] {
+    return this.log.activeProducers();
   }
 
   get logStartOffset(): bigint {

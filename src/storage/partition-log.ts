@@ -58,6 +58,7 @@ import { recoverSegments } from "./recovery.ts";
 import { scanBatches, Segment, storageError, type SegmentContext } from "./segment.ts";
 import type {
   AbortedTransaction,
+  ActiveProducer,
   AppendOptions,
   AppendResult,
   PartitionLog,
@@ -296,6 +297,10 @@ export class Log implements PartitionLog {
 
   abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {
     return this.producerState?.abortedTransactions?.(fromOffset, toOffset) ?? [];
+  }
+
+  activeProducers(): ActiveProducer[] {
+    return this.producerState?.activeProducers?.() ?? [];
   }
 
   private clampedToLog(offset: bigint): bigint {

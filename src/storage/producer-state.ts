@@ -45,7 +45,7 @@
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ControlType, NOT_A_MARKER, isControl, isTransactional, markerTypeOf, type RecordBatchHeader } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
-import type { AbortedTransaction, BatchProducerInfo, ProducerStateManager } from "./types.ts";
+import type { AbortedTransaction, ActiveProducer, BatchProducerInfo, ProducerStateManager } from "./types.ts";
 
 /** Kafka's NUM_BATCHES_TO_RETAIN: producers keep at most 5 requests in flight per partition. */
 export const producerBatchesRetained = 5;
@@ -231,6 +231,16 @@ export class PartitionProducerState implements ProducerStateManager {
 
   ongoingTransactions(): ReadonlyMap<bigint, bigint> {
     return this.ongoing;
+  }
+
+  activeProducers(): ActiveProducer[] {
+    return [...this.producers.values()].map((entry) => ({
+      producerId: entry.producerId,
+      producerEpoch: entry.epoch,
+      lastSequence: entry.batches.at(-1)?.lastSequence ?? -1,
+      lastTimestampMs: entry.lastTimestampMs,
+      currentTransactionStartOffset: this.ongoing.get(entry.producerId) ?? -1n,
+    }));
   }
 
   abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {

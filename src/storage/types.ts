@@ -103,6 +103,8 @@ export interface PartitionLog {
   readonly lastStableOffset: bigint;
   /** Transactions aborted with data in [fromOffset, toOffset), oldest first (read_committed fetches). */
   abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[];
+  /** The producers the producer state remembers (DescribeProducers). */
+  activeProducers(): ActiveProducer[];
   /** Total bytes of all segments. */
   readonly sizeBytes: number;
 
@@ -219,6 +221,19 @@ export interface ProducerStateManager {
   abortedTransactions?(fromOffset: bigint, toOffset: bigint): AbortedTransaction[];
   /** The open transactions: producer id → first offset (DescribeProducers). */
   ongoingTransactions?(): ReadonlyMap<bigint, bigint>;
+  /** Every producer remembered (DescribeProducers). */
+  activeProducers?(): ActiveProducer[];
+}
+
+/** One producer of a partition as DescribeProducers reports it. */
+export interface ActiveProducer {
+  producerId: bigint;
+  producerEpoch: number;
+  /** Sequence of its last batch's last record; -1 when none (markers only). */
+  lastSequence: number;
+  lastTimestampMs: number;
+  /** First offset of its open transaction, -1 when none. */
+  currentTransactionStartOffset: bigint;
 }
 
 export interface CreateLogOptions {

@@ -16,7 +16,7 @@ import { spawnLines } from "../../src/testing/processes.ts";
 import { run, startBroker, type Broker } from "../helpers/broker.ts";
 import { connectTo } from "../helpers/connection.ts";
 
-const { ListOffsetsApi, CreateTopicsApi } = generated as unknown as Record<string, AnyApi>;
+const { ListOffsetsApi, CreateTopicsApi, DescribeTransactionsApi, ListTransactionsApi, DescribeProducersApi } = generated as unknown as Record<string, AnyApi>;
 
 const python = "/usr/bin/python3";
 const settings = {
@@ -41,6 +41,29 @@ test("confluent-kafka-python: commit, abort, offsets in the transaction, read_co
   expect(output).toContain("fenced OK");
   expect(output).toContain("OK");
 }, 120000);
+
+test("DescribeTransactions, ListTransactions and DescribeProducers show the finished transactions", async () => {
+  const connection = await connectTo(broker.bootstrap);
+  try {
+    const described = await connection.request(DescribeTransactionsApi!, { transactionalIds: ["tx-one", "never-used"] }, { version: 0 });
+    const [known, unknown] = described.transactionStates;
+    expect(known).toMatchObject({ errorCode: ErrorCode.NONE, transactionalId: "tx-one", transactionState: "CompleteCommit", topics: [] });
+    expect(known.producerEpoch).toBeGreaterThanOrEqual(2); // bumped by the fencing incarnation
+    expect(unknown.errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+    const listed = await connection.request(ListTransactionsApi!, { stateFilters: ["CompleteCommit", "Bogus"], producerIdFilters: [], durationFilter: -1n }, { version: 1 });
+    expect(listed.errorCode).toBe(ErrorCode.NONE);
+    expect(listed.unknownStateFilters).toEqual(["Bogus"]);
+    expect(listed.transactionStates.map((state: { transactionalId: string }) => state.transactionalId)).toContain("tx-one");
+    const producers = await connection.request(DescribeProducersApi!, { topics: [{ name: "txn-a-one", partitionIndexes: [0, 9] }] }, { version: 0 });
+    const [partition0, missing] = producers.topics[0].partitions;
+    expect(partition0.errorCode).toBe(ErrorCode.NONE);
+    const fenced = partition0.activeProducers.find((producer: { producerId: bigint }) => producer.producerId === known.producerId);
+    expect(fenced).toMatchObject({ currentTxnStartOffset: -1n });
+    expect(missing.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  } finally {
+    connection.close();
+  }
+});
 
 test("kill -9 of the broker inside a transaction: after the restart it is aborted, read_committed never sees it, the LSO reaches the high watermark", async () => {
   const topic = "txn-crash";

@@ -34,6 +34,10 @@ class MemoryPartitionLog implements PartitionLog {
     return [];
   }
 
+  activeProducers(): [] {
+    return [];
+  }
+
   /** Nothing here is ever on a disk; as far as the replica layer asks, everything is. */
   get recoveryPoint(): bigint {
     return this.logEndOffset;

@@ -26,6 +26,9 @@ import addPartitionsToTxn from "./24-add-partitions-to-txn.ts";
 import addOffsetsToTxn from "./25-add-offsets-to-txn.ts";
 import endTxn from "./26-end-txn.ts";
 import txnOffsetCommit from "./28-txn-offset-commit.ts";
+import describeProducers from "./61-describe-producers.ts";
+import describeTransactions from "./65-describe-transactions.ts";
+import listTransactions from "./66-list-transactions.ts";
 import describeConfigs from "./32-describe-configs.ts";
 import alterConfigs from "./33-alter-configs.ts";
 import createPartitions from "./37-create-partitions.ts";
@@ -61,6 +64,9 @@ export const handlers: readonly AnyHandler[] = [
   addOffsetsToTxn,
   endTxn,
   txnOffsetCommit,
+  describeProducers,
+  describeTransactions,
+  listTransactions,
   describeConfigs,
   alterConfigs,
   createPartitions,
