@@ -54,7 +54,7 @@ export const transactionsScenario: Scenario = {
       return report;
     }
     const loadBefore = machineInfo().loadAverage;
-    const records = Math.max(2000, Math.round(params.durationMs * 20));
+    const records = Math.max(10000, Math.round(params.durationMs * 20));
     const rates: number[][] = modes.map(() => []);
     try {
       for (let run = 0; run < params.runs; run++) {
