@@ -58,11 +58,30 @@ export interface ClusterNode {
   history: string[];
 }
 
+// Ports a node must know before it starts (its voters entry, kept across restarts) are taken
+// below the kernel's ephemeral range (32768–60999 here): a port the kernel handed out for port 0
+// and that we released could be handed to any other process on this shared machine before the
+// node binds it (seen: EADDRINUSE under a parallel load of test runs). Below the range only
+// another harness picking the same random port can collide, and the bind check catches a taken one.
+const portRangeLow = 10_000;
+const portRangeSize = 22_000;
+/** Handed out by this process already (a released port is free again to the bind check). */
+const portsHandedOut = new Set<number>();
+
 async function freePort(): Promise<number> {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const candidate = portRangeLow + Math.floor(Math.random() * portRangeSize);
+    if (portsHandedOut.has(candidate)) continue;
+    try {
+      const listener = Bun.listen({ hostname: "127.0.0.1", port: candidate, socket: { data() {} } });
+      listener.stop(true);
+      portsHandedOut.add(candidate);
+      return candidate;
+    } catch {
+      // Taken: try another.
+    }
+  }
+  throw new Error("no free port below the ephemeral range after 200 tries");
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
