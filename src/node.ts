@@ -48,6 +48,7 @@ import {
   advertisedFor, dataDir, kafkaListenersOf, parseListener, securityProtocolId, usesTls, type KafkaListener, type LoadedBrokerConfig,
 } from "./config/index.ts";
 import { ensureOffsetsTopic, startGroups, type Groups } from "./groups/index.ts";
+import { startTransactions, type Transactions } from "./transactions/index.ts";
 import type { Scheduler } from "./groups/scheduler.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
@@ -144,6 +145,8 @@ export interface BrokerCore {
   readonly fetchers: ReplicaFetcherManager;
   readonly isr: IsrManager;
   readonly groups: Groups;
+  /** The transaction coordinator (issue 14). */
+  readonly transactions: Transactions;
   readonly producerIds: ProducerIdManager;
   /** Random per process: what this process registers with. */
   readonly incarnationId: string;
@@ -279,6 +282,10 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       return admin.allocateProducerIds(nodeId, brokerEpoch);
     },
   });
+  const transactions = startTransactions({
+    config, replicas, metadata: () => publisher.image, admin, groups, scheduler: options.scheduler,
+    newProducerId: () => producerIds.generate(),
+  });
   const closeAll = async () => {
     lifecycle?.close();
     sessions?.close();
@@ -288,6 +295,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     await replicas.stopRecovery();
     isr.close();
     await fetchers.close();
+    transactions.close();
     groups.close();
     await publisher.close();
     replicas.close();
@@ -318,7 +326,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     log.info(fenced() ? "controller unreachable: fenced by closing the heartbeat connection" : "controller unreachable: stopping unfenced", { brokerEpoch: String(epoch) });
   };
   return {
-    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
+    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, transactions, producerIds, incarnationId,
     alterPartitionSender, replicationQuotas,
     peers: cluster?.peers ?? null,
     async register(endpoints) {
@@ -612,6 +620,7 @@ async function startLocked(
     log: createLogger("kafka"),
     apiRanges: [],
     groups: core.groups,
+    transactions: core.transactions,
     metrics: new BrokerMetrics(),
     security: createBrokerSecurity(loaded, kafkaListeners, core.publisher),
     quorum: core.quorum,

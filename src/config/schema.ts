@@ -190,6 +190,13 @@ export const brokerSchema = {
   "http.authentication.methods": list([], "HTTP authentication: basic (SCRAM users' passwords), bearer (http.bearer.tokens.location); empty: none", ["basic", "bearer"]),
   "http.bearer.tokens.location": nullableStr("file of bearer tokens, one 'TOKEN PRINCIPAL' per line (User:alice); a token may be given as sha256:HEX"),
   "http.authentication.open.paths": list(["/healthz", "/readyz", "/health", "/metrics"], "HTTP paths served without authentication"),
+  "transaction.max.timeout.ms": int(900000, "largest transaction.timeout.ms a producer may ask for (else INVALID_TRANSACTION_TIMEOUT)", { min: 1 }),
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms": int(10000, "how often the coordinator aborts transactions past their timeout", { min: 1 }),
+  "transaction.remove.expired.transaction.cleanup.interval.ms": int(3600000, "how often expired transactional ids are removed", { min: 1 }),
+  "transaction.state.log.num.partitions": int(50, "partitions of __transaction_state", { min: 1 }),
+  "transaction.state.log.replication.factor": int(3, "replication factor of __transaction_state (capped at the live brokers when it is created)", { min: 1 }),
+  "transaction.state.log.segment.bytes": int(104857600, "segment.bytes of __transaction_state", { min: 1 }),
+  "transaction.state.log.min.isr": int(2, "min.insync.replicas of __transaction_state (capped at its replication factor)", { min: 1 }),
   // The metadata quorum and the cluster (docs/replication.md §3, §4, §7).
   "controller.quorum.voters": list([], "id@host:port of every metadata quorum voter; empty: a one-node cluster"),
   "controller.quorum.bootstrap.servers": list([], "host:port of some quorum voters' CONTROLLER listeners (KIP-853): a node that is not a voter learns the voters from them and follows the metadata log as an observer"),

@@ -9,6 +9,7 @@ import type { MetadataPublisher } from "../cluster/publisher.ts";
 import type { ProducerIdManager } from "../cluster/producer-id-manager.ts";
 import type { TopicConfigs } from "../cluster/topic-configs.ts";
 import type { Groups } from "../groups/index.ts";
+import type { Transactions } from "../transactions/index.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
@@ -79,6 +80,8 @@ export interface BrokerContext {
   groups?: Groups;
   /** Authorizer and SASL settings; absent in bare test contexts (everything allowed, no SASL). */
   security?: BrokerSecurity;
+  /** The transaction coordinator (src/transactions/), wired by node.ts; absent: COORDINATOR_NOT_AVAILABLE. */
+  transactions?: Transactions;
   /** The metadata quorum and controller (node.ts sets it; bare test contexts have none). */
   quorum?: QuorumServices;
   /** leader.replication.throttled.rate: replica fetches of replicas being added by a reassignment (docs/elastic.md). */

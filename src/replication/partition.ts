@@ -38,7 +38,7 @@
 import type { TopicConfig } from "../config/index.ts";
 import type { PartitionRegistration } from "../cluster/image.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import type { AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
+import type { AbortedTransaction, ActiveProducer, AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import {
@@ -76,6 +76,8 @@ export interface LeaderAppendOptions {
   requiredAcks: number;
   /** How long acks=all may wait for the in-sync replicas (the request's timeoutMs). */
   timeoutMs: number;
+  /** "coordinator": transaction markers and transactional offsets (storage AppendOptions.origin). */
+  origin?: "client" | "coordinator";
 }
 
 /** A replica's fetch of this partition, as the leader sees it. */
@@ -157,6 +159,16 @@ export class Partition {
 
   get lastStableOffset(): bigint {
     return this.log.lastStableOffset;
+  }
+
+  /** Transactions aborted with data in [fromOffset, toOffset): what a read_committed consumer skips. */
+  abortedTransactions(fromOffset: bigint, toOffset: bigint): readonly AbortedTransaction[] {
+    return this.log.abortedTransactions(fromOffset, toOffset);
+  }
+
+  /** The producers of this partition's producer state (DescribeProducers). */
+  activeProducers(): ActiveProducer[] {
+    return this.log.activeProducers();
   }
 
   get logStartOffset(): bigint {
@@ -270,7 +282,7 @@ export class Partition {
       return Promise.reject(error);
     }
     const epoch = this.leaderEpoch;
-    const appending = this.log.append(batches, { leaderEpoch: epoch });
+    const appending = this.log.append(batches, { leaderEpoch: epoch, origin: options.origin });
     // The log applies an append at once when nothing is queued before it: the high watermark
     // follows in the same turn, so a request behind this one already sees the records.
     this.maybeIncrementHighWatermark();

@@ -1,5 +1,5 @@
 // Imports point one way: util → config → protocol/native → client, security → storage → cluster, replication,
-// raft, groups → kafka, http, cli → node → main. The Kafka client (src/client/) sits just above
+// raft, groups, transactions → kafka, http, cli → node → main. The Kafka client (src/client/) sits just above
 // protocol: it may import util, config and protocol, and storage and everything above may use it. A
 // module may import its own layer or lower ones, never a higher one;
 // src/testing/ is for tests and benchmarks only. This test reads every import in src/ and fails
@@ -23,6 +23,7 @@ const rank: Record<string, number> = {
   replication: 4,
   raft: 4,
   security: 2.5,
+  transactions: 4,
   kafka: 5,
   http: 5,
   cli: 5,

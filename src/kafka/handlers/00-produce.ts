@@ -37,7 +37,7 @@ import { CloseConnection, defineHandler } from "../handler.ts";
 import { leaderHintOf, nodeEndpointsOf } from "../leader-hints.ts";
 import { AclOperation } from "../../security/acl.ts";
 import { authorizeCreateTopic, authorizeIdempotentWrite, authorizeTopic, hasProducerId, throttleFor } from "../security.ts";
-import { transactionalRefusal } from "../transactional-produce.ts";
+import { transactionalRefusal, unverifiedPartitions, withoutPartitions } from "../transactional-produce.ts";
 
 type PartitionResponse = Init<ProduceResponsePartitionProduceResponse>;
 
@@ -133,6 +133,19 @@ function produceAll(context: ProduceContext, topics: readonly ProduceRequestTopi
   return Promise.all(waits).then(() => responses);
 }
 
+/** The responses in the request's order: the appended partitions' and the refused ones' errors. */
+function withRefused(topics: readonly ProduceRequestTopicProduceData[], produced: TopicResponse[], refused: Map<string, number>): TopicResponse[] {
+  const answers = new Map<string, PartitionResponse>();
+  for (const topic of produced) for (const partition of topic.partitionResponses ?? []) answers.set(`${topic.name}\u0000${partition.index}`, partition);
+  return topics.map((topic) => ({
+    name: topic.name,
+    partitionResponses: topic.partitionData.map((data) => {
+      const key = `${topic.name}\u0000${data.index}`;
+      return answers.get(key) ?? failed(data.index, refused.get(key) ?? ErrorCode.UNKNOWN_SERVER_ERROR, "the partition is not in the producer's ongoing transaction");
+    }),
+  }));
+}
+
 /** A topic that does not exist (yet): auto-created per auto.create.topics.enable, then appended to. */
 async function createThenAppend(context: ProduceContext, topicData: ProduceRequestTopicProduceData): Promise<TopicResponse> {
   const name = topicData.name;
@@ -185,7 +198,10 @@ export default defineHandler({
       // An idempotent producer needs IDEMPOTENT_WRITE on the cluster (or WRITE on some topic), as in Kafka.
       responses = refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
     } else {
-      responses = await produceAll(context, request.topicData);
+      const unverified = unverifiedPartitions(broker.transactions, request.transactionalId, request.topicData);
+      responses = unverified.size === 0
+        ? await produceAll(context, request.topicData)
+        : withRefused(request.topicData, await produceAll(context, withoutPartitions(request.topicData, unverified)), unverified);
     }
     // producer_byte_rate (KIP-219): the answer goes out now with throttle_time_ms; the connection is muted meanwhile.
     let requestBytes = 0;

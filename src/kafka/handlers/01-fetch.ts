@@ -1,8 +1,8 @@
 // Fetch (key 1), v4-v17 (RecordBatch v2 only), for consumers. Each partition is read through its
 // leader replica (src/replication/partition.ts): whole batches from the fetch offset (the first
 // starting at or before it; clients skip the records before it) below the high watermark — below
-// the last stable offset for read_committed, with an empty aborted-transactions list (no
-// transactions here) — bounded by the partition's partitionMaxBytes and the response's maxBytes
+// the last stable offset for read_committed, with the aborted transactions whose data lies between
+// the fetch offset and the last stable offset (the client skips their batches) — bounded by the partition's partitionMaxBytes and the response's maxBytes
 // (capped by fetch.max.bytes); the first batch of the first non-empty partition is returned whole
 // even when larger (KIP-74), later partitions only add what fits. Long polling: when fewer than
 // minBytes are ready, the request parks on the partitions' high watermarks (replication/long-poll.ts,
@@ -99,11 +99,17 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
   return { wanted, topics };
 }
 
+/** The aborted transactions a read_committed consumer reading from `fetchOffset` must skip. */
+function abortedIn(replica: Partition, fetchOffset: bigint): { producerId: bigint; firstOffset: bigint }[] {
+  const aborted = replica.abortedTransactions(fetchOffset, replica.lastStableOffset);
+  return aborted.map((entry) => ({ producerId: entry.producerId, firstOffset: entry.firstOffset }));
+}
+
 /** One pass over every partition: read what is there now, within the byte limits. */
 function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResponse>[], responseBytesMax: number, isolation: number): Gathered {
   const topics = template.map((topic) => ({ topic: topic.topic, topicId: topic.topicId, partitions: [] as Init<FetchResponsePartitionData>[] }));
   const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [], topicBytes: new Map() };
-  const abortedTransactions = isolation === READ_COMMITTED ? [] : null;
+  const committedOnly = isolation === READ_COMMITTED;
   // Plain object literals, no spread: this runs for every partition of every pass (1,000 per pass).
   const answer = (want: Wanted, replica: Partition, errorCode: number, records: Init<FetchResponsePartitionData>["records"], highWatermark = replica.highWatermark, logStartOffset = replica.logStartOffset): Init<FetchResponsePartitionData> => ({
     partitionIndex: want.partition,
@@ -111,7 +117,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
     highWatermark,
     lastStableOffset: replica.lastStableOffset,
     logStartOffset,
-    abortedTransactions,
+    abortedTransactions: committedOnly ? abortedIn(replica, want.fetchOffset) : null,
     records,
   });
   for (const want of wanted) {

@@ -26,6 +26,13 @@ import offsetForLeaderEpoch from "./23-offset-for-leader-epoch.ts";
 import describeAcls from "./29-describe-acls.ts";
 import createAcls from "./30-create-acls.ts";
 import deleteAcls from "./31-delete-acls.ts";
+import addPartitionsToTxn from "./24-add-partitions-to-txn.ts";
+import addOffsetsToTxn from "./25-add-offsets-to-txn.ts";
+import endTxn from "./26-end-txn.ts";
+import txnOffsetCommit from "./28-txn-offset-commit.ts";
+import describeProducers from "./61-describe-producers.ts";
+import describeTransactions from "./65-describe-transactions.ts";
+import listTransactions from "./66-list-transactions.ts";
 import describeConfigs from "./32-describe-configs.ts";
 import alterConfigs from "./33-alter-configs.ts";
 import saslAuthenticate from "./36-sasl-authenticate.ts";
@@ -70,6 +77,13 @@ export const handlers: readonly AnyHandler[] = [
   describeAcls,
   createAcls,
   deleteAcls,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  txnOffsetCommit,
+  describeProducers,
+  describeTransactions,
+  listTransactions,
   describeConfigs,
   alterConfigs,
   saslAuthenticate,

@@ -22,6 +22,11 @@ import { DeleteTopicsApi } from "./delete-topics.ts";
 import { DeleteRecordsApi } from "./delete-records.ts";
 import { InitProducerIdApi } from "./init-producer-id.ts";
 import { OffsetForLeaderEpochApi } from "./offset-for-leader-epoch.ts";
+import { AddPartitionsToTxnApi } from "./add-partitions-to-txn.ts";
+import { AddOffsetsToTxnApi } from "./add-offsets-to-txn.ts";
+import { EndTxnApi } from "./end-txn.ts";
+import { WriteTxnMarkersApi } from "./write-txn-markers.ts";
+import { TxnOffsetCommitApi } from "./txn-offset-commit.ts";
 import { DescribeAclsApi } from "./describe-acls.ts";
 import { CreateAclsApi } from "./create-acls.ts";
 import { DeleteAclsApi } from "./delete-acls.ts";
@@ -47,8 +52,11 @@ import { DescribeQuorumApi } from "./describe-quorum.ts";
 import { AlterPartitionApi } from "./alter-partition.ts";
 import { FetchSnapshotApi } from "./fetch-snapshot.ts";
 import { DescribeClusterApi } from "./describe-cluster.ts";
+import { DescribeProducersApi } from "./describe-producers.ts";
 import { BrokerRegistrationApi } from "./broker-registration.ts";
 import { BrokerHeartbeatApi } from "./broker-heartbeat.ts";
+import { DescribeTransactionsApi } from "./describe-transactions.ts";
+import { ListTransactionsApi } from "./list-transactions.ts";
 import { AllocateProducerIdsApi } from "./allocate-producer-ids.ts";
 import { ConsumerGroupHeartbeatApi } from "./consumer-group-heartbeat.ts";
 import { ConsumerGroupDescribeApi } from "./consumer-group-describe.ts";
@@ -73,6 +81,11 @@ export * from "./delete-topics.ts";
 export * from "./delete-records.ts";
 export * from "./init-producer-id.ts";
 export * from "./offset-for-leader-epoch.ts";
+export * from "./add-partitions-to-txn.ts";
+export * from "./add-offsets-to-txn.ts";
+export * from "./end-txn.ts";
+export * from "./write-txn-markers.ts";
+export * from "./txn-offset-commit.ts";
 export * from "./describe-acls.ts";
 export * from "./create-acls.ts";
 export * from "./delete-acls.ts";
@@ -98,8 +111,11 @@ export * from "./describe-quorum.ts";
 export * from "./alter-partition.ts";
 export * from "./fetch-snapshot.ts";
 export * from "./describe-cluster.ts";
+export * from "./describe-producers.ts";
 export * from "./broker-registration.ts";
 export * from "./broker-heartbeat.ts";
+export * from "./describe-transactions.ts";
+export * from "./list-transactions.ts";
 export * from "./allocate-producer-ids.ts";
 export * from "./consumer-group-heartbeat.ts";
 export * from "./consumer-group-describe.ts";
@@ -129,6 +145,11 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  WriteTxnMarkers: 27,
+  TxnOffsetCommit: 28,
   DescribeAcls: 29,
   CreateAcls: 30,
   DeleteAcls: 31,
@@ -154,8 +175,11 @@ export const ApiKey = {
   AlterPartition: 56,
   FetchSnapshot: 59,
   DescribeCluster: 60,
+  DescribeProducers: 61,
   BrokerRegistration: 62,
   BrokerHeartbeat: 63,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
   AllocateProducerIds: 67,
   ConsumerGroupHeartbeat: 68,
   ConsumerGroupDescribe: 69,
@@ -182,6 +206,11 @@ export const allApis: readonly AnyApi[] = [
   DeleteRecordsApi,
   InitProducerIdApi,
   OffsetForLeaderEpochApi,
+  AddPartitionsToTxnApi,
+  AddOffsetsToTxnApi,
+  EndTxnApi,
+  WriteTxnMarkersApi,
+  TxnOffsetCommitApi,
   DescribeAclsApi,
   CreateAclsApi,
   DeleteAclsApi,
@@ -207,8 +236,11 @@ export const allApis: readonly AnyApi[] = [
   AlterPartitionApi,
   FetchSnapshotApi,
   DescribeClusterApi,
+  DescribeProducersApi,
   BrokerRegistrationApi,
   BrokerHeartbeatApi,
+  DescribeTransactionsApi,
+  ListTransactionsApi,
   AllocateProducerIdsApi,
   ConsumerGroupHeartbeatApi,
   ConsumerGroupDescribeApi,
