@@ -207,7 +207,10 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     : null;
   const admin = new ClusterAdmin(controller, publisher, loaded, remote);
   const sessions = cluster
-    ? new BrokerSessions({ controller, sessionTimeoutMs: config["broker.session.timeout.ms"], selfId: nodeId, logger: createLogger("controller") })
+    ? new BrokerSessions({
+      controller, sessionTimeoutMs: config["broker.session.timeout.ms"], selfId: nodeId, logger: createLogger("controller"),
+      probe: (brokerId) => cluster.peers.probe(brokerId, config["controller.quorum.request.timeout.ms"]),
+    })
     : null;
   if (sessions) admin.onLocalHeartbeat = (brokerId, brokerEpoch) => sessions.heartbeat(brokerId, brokerEpoch, null);
   const lifecycle = cluster

@@ -294,7 +294,8 @@ export class KafkaConnection {
       },
     });
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ConnectionError(`connecting to ${this.address} timed out after ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      // A timeout, not a refusal: the peer may be alive behind a stalled network (peers.probe tells them apart).
+      timer = setTimeout(() => reject(new RequestTimeoutError(`connecting to ${this.address} timed out after ${connectTimeoutMs} ms`)), connectTimeoutMs);
     });
     try {
       this.socket = await Promise.race([connecting, timeout]);

@@ -77,6 +77,7 @@ export class QuorumController {
   private lastProposal: Promise<bigint> = Promise.resolve(-1n);
   private leader: MetadataLeader;
   private placementCursor: number;
+  private readonly activatedListeners: ((epoch: number) => void)[] = [];
 
   constructor(options: QuorumControllerOptions) {
     this.log = options.log;
@@ -95,8 +96,21 @@ export class QuorumController {
       const wasActive = this.isActive;
       this.leader = leader;
       if (wasActive && !this.isActive) this.speculative = this.committed;
-      if (!wasActive && this.isActive) this.logger.info("active controller", { epoch: leader.epoch });
+      if (!wasActive && this.isActive) {
+        this.logger.info("active controller", { epoch: leader.epoch });
+        for (const listener of this.activatedListeners) listener(leader.epoch);
+      }
     });
+  }
+
+  /** Called with the quorum epoch each time this node becomes the active controller (its image complete). */
+  onActivated(listener: (epoch: number) => void): void {
+    this.activatedListeners.push(listener);
+  }
+
+  /** The quorum epoch this node leads, or -1 when it is not the active controller. */
+  get activeEpoch(): number {
+    return this.isActive ? this.leader.epoch : -1;
   }
 
   /**
