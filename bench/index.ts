@@ -15,8 +15,10 @@ import { startupScenario } from "./scenarios/startup.ts";
 import { httpScenario } from "./scenarios/http.ts";
 import { peersScenario } from "./scenarios/peers.ts";
 import { quickScenario } from "./scenarios/quick.ts";
+import { securityScenario } from "./scenarios/security.ts";
+import { transactionsScenario } from "./scenarios/transactions.ts";
 
-export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario, httpScenario, peersScenario, quickScenario];
+export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario, httpScenario, peersScenario, quickScenario, securityScenario, transactionsScenario];
 
 function usage(): string {
   const flags = Object.entries(defaultParams)

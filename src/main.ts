@@ -55,6 +55,15 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // SIGHUP: read the TLS listeners' certificate and key files again (certificate rotation without
+  // a restart); unusable new files are logged and the old ones kept.
+  process.on("SIGHUP", () => {
+    try {
+      node?.reloadTls();
+    } catch (error) {
+      log.error("TLS reload failed; keeping the current certificates", { error: describeError(error) });
+    }
+  });
   try {
     node = await startNode(loaded);
   } catch (error) {

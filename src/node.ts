@@ -24,9 +24,13 @@ import { LocalMetadataLog, localEpoch } from "./cluster/local-metadata-log.ts";
 import type { MetadataLog } from "./cluster/metadata-log.ts";
 import { BrokerLifecycle } from "./cluster/broker-lifecycle.ts";
 import { BrokerSessions } from "./cluster/controller/broker-sessions.ts";
+import { ReplicaBalancer } from "./cluster/controller/balancer-driver.ts";
+import { isBeingAdded } from "./cluster/image.ts";
+import { ReplicationQuota } from "./replication/core/quota.ts";
 import { RemoteController } from "./cluster/remote-controller.ts";
 import { PeerConnections } from "./client/peer-connections.ts";
 import { controllerListener, parseQuorumVoters, type QuorumVoter } from "./config/quorum-voters.ts";
+import { discoverVoters, parseBootstrapServers } from "./cluster/quorum-bootstrap.ts";
 import { controllerHandlers } from "./kafka/controller-handlers.ts";
 import type { QuorumServices } from "./kafka/context.ts";
 import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
@@ -40,14 +44,21 @@ import { MetadataPublisher } from "./cluster/publisher.ts";
 import { MetadataSnapshotter } from "./cluster/snapshotter.ts";
 import type { Endpoint } from "./cluster/records.ts";
 import { TopicConfigs } from "./cluster/topic-configs.ts";
-import { advertisedFor, dataDir, parseListener, type LoadedBrokerConfig } from "./config/index.ts";
+import {
+  advertisedFor, dataDir, kafkaListenersOf, parseListener, securityProtocolId, usesTls, type KafkaListener, type LoadedBrokerConfig,
+} from "./config/index.ts";
 import { ensureOffsetsTopic, startGroups, type Groups } from "./groups/index.ts";
+import { startTransactions, type Transactions } from "./transactions/index.ts";
 import type { Scheduler } from "./groups/scheduler.ts";
 import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
-import { startKafkaServer } from "./kafka/listener.ts";
+import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
+import { createBrokerSecurity } from "./kafka/security.ts";
+import { parseBootstrapUsers, upsertionOf } from "./security/bootstrap-users.ts";
+import { listenerTlsFromConfig, type ListenerTls } from "./security/tls.ts";
 import { ClusterBackend } from "./http/cluster-backend.ts";
 import { LocalBackend } from "./http/local-backend.ts";
+import { HttpAuth } from "./http/auth.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { native } from "./native/index.ts";
 import { raiseDescriptorLimit } from "./native/libc.ts";
@@ -137,9 +148,13 @@ export interface BrokerCore {
   readonly fetchers: ReplicaFetcherManager;
   readonly isr: IsrManager;
   readonly groups: Groups;
+  /** The transaction coordinator (issue 14). */
+  readonly transactions: Transactions;
   readonly producerIds: ProducerIdManager;
   /** Random per process: what this process registers with. */
   readonly incarnationId: string;
+  /** leader./follower.replication.throttled.rate (docs/elastic.md). */
+  readonly replicationQuotas: { leader: ReplicationQuota; follower: ReplicationQuota };
   /**
    * Register this broker with its listeners' endpoints and wait until it is live (unfenced): from
    * then on Metadata lists it and it leads each of its partitions as soon as that log is ready.
@@ -151,18 +166,16 @@ export interface BrokerCore {
    */
   whenReady(): Promise<void>;
   /**
-   * Controlled shutdown (SIGTERM): ask the controller to move this broker's leaderships to other
-   * ISR members and wait — up to controlled.shutdown.timeout.ms — until it leads nothing. Skipped
-   * when controlled.shutdown.enable is false or no other broker is live (a one-node cluster).
+   * Controlled shutdown (SIGTERM), Kafka's one path: heartbeat wantShutDown until the controller
+   * answers shouldShutDown — it has moved this broker's leaderships to other ISR members, taken it
+   * out of the ISRs and fenced it, while this node still answers (NOT_LEADER_OR_FOLLOWER) what
+   * clients send meanwhile — bounded by controlled.shutdown.timeout.ms (on timeout it stops with
+   * what it still leads, as Kafka). Only when the controller could not be reached at all does it
+   * fall back to being fenced by its heartbeat connection closing (bounded by 2 s). Heartbeats stop
+   * either way. Skipped when controlled.shutdown.enable is false or no other broker is live (a
+   * one-node cluster).
    */
   controlledShutdown(): Promise<void>;
-  /**
-   * Before a clean shutdown of a cluster member: stop heartbeating and have the controller fence
-   * this broker now (its leaderships move to other ISR members while this node still answers,
-   * with NOT_LEADER_OR_FOLLOWER, what clients send meanwhile); waits until this node's image shows
-   * it, at most `timeoutMs`. Nothing on one node.
-   */
-  handOver(timeoutMs: number): Promise<void>;
   /** Stop groups, replicas and the metadata log (the LogManager is the caller's to close). */
   close(): Promise<void>;
 }
@@ -197,15 +210,25 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     : null;
   const admin = new ClusterAdmin(controller, publisher, loaded, remote);
   const sessions = cluster
-    ? new BrokerSessions({ controller, sessionTimeoutMs: config["broker.session.timeout.ms"], selfId: nodeId, logger: createLogger("controller") })
+    ? new BrokerSessions({
+      controller, sessionTimeoutMs: config["broker.session.timeout.ms"], selfId: nodeId, logger: createLogger("controller"),
+      probe: (brokerId) => cluster.peers.probe(brokerId, config["controller.quorum.request.timeout.ms"]),
+    })
     : null;
   if (sessions) admin.onLocalHeartbeat = (brokerId, brokerEpoch) => sessions.heartbeat(brokerId, brokerEpoch, null);
   const lifecycle = cluster
-    ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
+    ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
     : null;
+  // Replica and leader balancing on the active controller (docs/elastic.md): a cluster of processes only.
+  const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer")) : null;
+  balancer?.start();
   const quorum: QuorumServices = {
-    raft, controller, sessions,
-    describeQuorum: () => describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null),
+    raft, controller, sessions, balancer,
+    describeQuorum: async () => {
+      const description = await describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null);
+      // KIP-853's Nodes: each voter's CONTROLLER endpoint (how observers find the quorum).
+      return description && cluster ? { ...description, voterEndpoints: cluster.voters.map((voter) => ({ ...voter })) } : description;
+    },
   };
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
   const replicas = new ReplicaManager({
@@ -220,6 +243,11 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   let brokerEpoch: bigint | null = null;
   // Partition replication: followers fetch from their leaders, leaders propose ISR changes.
   const alterPartitionSender = options.alterPartitionSender ?? adminAlterPartitionSender(nodeId, admin);
+  // Throttles of replica movement (docs/elastic.md): only replicas being added by a reassignment.
+  const replicationQuotas = {
+    leader: new ReplicationQuota(config["leader.replication.throttled.rate"], () => performance.now()),
+    follower: new ReplicationQuota(config["follower.replication.throttled.rate"], () => performance.now()),
+  };
   const fetchers = new ReplicaFetcherManager({
     nodeId,
     brokerEpoch: () => brokerEpoch ?? -1n,
@@ -235,6 +263,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
     },
     logger: createLogger("replica-fetcher"),
+    throttle: { quota: replicationQuotas.follower, isThrottled: (replica) => isBeingAdded(publisher.image, replica.topic, replica.partition, nodeId) },
   });
   const isr = new IsrManager({
     nodeId,
@@ -259,14 +288,20 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       return admin.allocateProducerIds(nodeId, brokerEpoch);
     },
   });
+  const transactions = startTransactions({
+    config, replicas, metadata: () => publisher.image, admin, groups, scheduler: options.scheduler,
+    newProducerId: () => producerIds.generate(),
+  });
   const closeAll = async () => {
     lifecycle?.close();
     sessions?.close();
+    balancer?.stop();
     // No further log recovery (the ones under way finish); then the publisher: a reconciliation
     // under way finishes before the replicas stop.
     await replicas.stopRecovery();
     isr.close();
     await fetchers.close();
+    transactions.close();
     groups.close();
     await publisher.close();
     replicas.close();
@@ -282,9 +317,23 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     await closeAll().catch(() => {});
     throw error;
   }
+  /**
+   * The fallback of a controlled shutdown that never reached the controller: stop heartbeating and
+   * close the heartbeat connection (a controller fences a broker at once when it closes; the local
+   * controller is asked directly), waiting until this node's image shows it fenced, bounded.
+   */
+  const fenceByClosedHeartbeat = async (epoch: bigint, timeoutMs: number) => {
+    if (!cluster) return;
+    const deadline = Date.now() + timeoutMs;
+    const fenced = () => publisher.image.brokers.get(nodeId)?.fenced !== false;
+    if (controller.isActive) await controller.fenceBroker(nodeId, epoch).catch(() => {});
+    else cluster.peers.disconnect(metadataLog.leader.leaderId, "heartbeat");
+    while (!fenced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    log.info(fenced() ? "controller unreachable: fenced by closing the heartbeat connection" : "controller unreachable: stopping unfenced", { brokerEpoch: String(epoch) });
+  };
   return {
-    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, producerIds, incarnationId,
-    alterPartitionSender,
+    metadataLog, raft, quorum, publisher, snapshotter, controller, admin, topicConfigs, replicas, fetchers, isr, groups, transactions, producerIds, incarnationId,
+    alterPartitionSender, replicationQuotas,
     peers: cluster?.peers ?? null,
     isClusterMember: () => (lifecycle ? lifecycle.isMember(config["broker.session.timeout.ms"]) : brokerEpoch !== null),
     async register(endpoints) {
@@ -294,7 +343,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
         return;
       }
       const registered = await controller.registerBroker({
-        brokerId: nodeId, incarnationId, endpoints, rack: null, cleanShutdown: options.cleanShutdown,
+        brokerId: nodeId, incarnationId, endpoints, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown,
       });
       await publisher.waitForPublished(registered.offset);
       const heartbeat = await controller.brokerHeartbeat({ brokerId: nodeId, brokerEpoch: registered.value, currentMetadataOffset: publisher.image.offset });
@@ -321,24 +370,13 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       await replicas.recovered();
       await groups.partitions.loaded();
     },
-    controlledShutdown: () => shutDownControlled({
-      nodeId, brokerEpoch, admin, image: () => publisher.image,
-      enabled: config["controlled.shutdown.enable"], timeoutMs: config["controlled.shutdown.timeout.ms"],
-    }),
-    async handOver(timeoutMs) {
-      if (!lifecycle || !cluster || brokerEpoch === null) return;
-      const epoch = brokerEpoch;
-      lifecycle.close();
-      const deadline = Date.now() + timeoutMs;
-      const fenced = () => publisher.image.brokers.get(nodeId)?.fenced !== false;
-      if (controller.isActive) {
-        await controller.fenceBroker(nodeId, epoch).catch(() => {});
-      } else {
-        // The controller fences a broker at once when its heartbeat connection closes.
-        cluster.peers.disconnect(metadataLog.leader.leaderId, "heartbeat");
-      }
-      while (!fenced() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      log.info(fenced() ? "handed over: fenced, leaderships moved" : "hand-over timed out; stopping anyway", { brokerEpoch: String(epoch) });
+    async controlledShutdown() {
+      const outcome = await shutDownControlled({
+        nodeId, brokerEpoch, admin, image: () => publisher.image,
+        enabled: config["controlled.shutdown.enable"], timeoutMs: config["controlled.shutdown.timeout.ms"],
+      });
+      lifecycle?.close();
+      if (outcome === "unreachable" && cluster && brokerEpoch !== null) await fenceByClosedHeartbeat(brokerEpoch, 2000);
     },
     close: closeAll,
   };
@@ -353,27 +391,39 @@ interface ControlledShutdownOptions {
   timeoutMs: number;
 }
 
-/** The broker side of a controlled shutdown (see BrokerCore.controlledShutdown). */
-async function shutDownControlled(options: ControlledShutdownOptions): Promise<void> {
+/**
+ * The broker side of a controlled shutdown (see BrokerCore.controlledShutdown): "done" once the
+ * controller answered shouldShutDown and this node's image shows it fenced, "timedOut" when it
+ * answered but still left leaderships at the deadline, "unreachable" when no request was answered,
+ * "skipped" when disabled or no other broker is live.
+ */
+async function shutDownControlled(options: ControlledShutdownOptions): Promise<"done" | "timedOut" | "unreachable" | "skipped"> {
   const { nodeId, brokerEpoch } = options;
-  if (!options.enabled || brokerEpoch === null) return;
+  if (!options.enabled || brokerEpoch === null) return "skipped";
   const others = [...options.image().brokers.values()].some((broker) => broker.id !== nodeId && !broker.fenced);
-  if (!others) return;
+  if (!others) return "skipped";
   const started = performance.now();
   const deadline = started + options.timeoutMs;
+  let answered = false;
   while (performance.now() < deadline) {
     try {
       const answer = await options.admin.controlledShutdown(nodeId, brokerEpoch);
+      answered = true;
       if (answer.shouldShutDown) {
-        log.info("controlled shutdown: leaderships moved", { ms: Math.round(performance.now() - started) });
-        return;
+        // The controller's records (leaderships moved, this broker fenced) reach this node's image
+        // before it stops, so its replicas step down while it still answers clients.
+        const applied = Math.min(deadline, performance.now() + 2000);
+        while (options.image().brokers.get(nodeId)?.fenced === false && performance.now() < applied) await new Promise((resolve) => setTimeout(resolve, 10));
+        log.info("controlled shutdown: leaderships moved, fenced", { ms: Math.round(performance.now() - started) });
+        return "done";
       }
     } catch (error) {
       log.warn("controlled shutdown request failed; retrying", { error: String(error) });
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(0, deadline - performance.now()))));
   }
-  log.warn("controlled shutdown timed out; stopping with leaderships left", { timeoutMs: options.timeoutMs });
+  log.warn(answered ? "controlled shutdown timed out; stopping with leaderships left" : "controlled shutdown: the controller could not be reached", { timeoutMs: options.timeoutMs });
+  return answered ? "timedOut" : "unreachable";
 }
 
 async function waitForLiveBrokers(publisher: MetadataPublisher, wanted: number, timeoutMs: number): Promise<void> {
@@ -411,8 +461,12 @@ async function describeQuorum(nodeId: number, metadataLog: MetadataLog, raft: Ra
 }
 
 export interface RunningNode {
-  /** Bound address of the Kafka listener. */
+  /** Bound address of the Kafka listener (PLAINTEXT, else the first Kafka entry of listeners). */
   kafka: { host: string; port: number };
+  /** Every Kafka listener's bound address, by listener name. */
+  kafkaListeners: Map<string, { host: string; port: number; securityProtocol: string }>;
+  /** Read the TLS listeners' certificates again (SIGHUP); throws, keeping the old, when unusable. */
+  reloadTls(): void;
   /** Bound address of the HTTP listener, when listeners has an HTTP entry. */
   http?: { host: string; port: number };
   /** What the handlers see: config, metadata, replicas, subsystems. */
@@ -486,6 +540,13 @@ async function startLocked(
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
   const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  if (voters.length === 0 && config["controller.quorum.bootstrap.servers"].length > 0) {
+    // Not a voter (KIP-853): the voters are learned from the bootstrap servers; this node observes.
+    const servers = await startupStep("bad controller.quorum.bootstrap.servers", () => parseBootstrapServers(config["controller.quorum.bootstrap.servers"]));
+    voters.push(...await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
+      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15)));
+    log.info("joining as an observer of the metadata quorum", { voters: voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).join(",") });
+  }
   // Nodes of one cluster started with the same voters list share a cluster id without a format
   // step (Kafka's `kafka-storage format --cluster-id`); an explicit cluster.id wins.
   const wantedClusterId = config["cluster.id"] ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
@@ -544,14 +605,19 @@ async function startLocked(
 
   const listeners = config.listeners.map((entry) => parseListener("listeners", entry));
   const advertisedListeners = config["advertised.listeners"].map((entry) => parseListener("advertised.listeners", entry));
-  const plaintext = listeners.find((listener) => listener.name === "PLAINTEXT");
-  if (!plaintext) throw new StartupError("listeners has no PLAINTEXT entry (the Kafka protocol listener)");
+  const kafkaListeners = await startupStep("bad listeners", () =>
+    kafkaListenersOf(listeners, config["listener.security.protocol.map"], loaded.explicit.has("listener.security.protocol.map"), controllerListenerNames(config)));
+  const primary = kafkaListeners.find((listener) => listener.name === "PLAINTEXT") ?? kafkaListeners[0];
+  if (!primary) throw new StartupError("listeners has no Kafka listener (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)");
+  const tls = kafkaListeners.some((listener) => usesTls(listener.securityProtocol))
+    ? await startupStep("cannot set up TLS", () => listenerTlsFromConfig(config))
+    : undefined;
 
   const broker: BrokerContext = {
     config: loaded,
     nodeId: meta.nodeId,
     clusterId: meta.clusterId,
-    advertised: plaintext,
+    advertised: primary,
     metadata: core.publisher,
     topicConfigs: core.topicConfigs,
     admin: core.admin,
@@ -561,26 +627,45 @@ async function startLocked(
     log: createLogger("kafka"),
     apiRanges: [],
     groups: core.groups,
+    transactions: core.transactions,
     metrics: new BrokerMetrics(),
+    security: createBrokerSecurity(loaded, kafkaListeners, core.publisher),
     quorum: core.quorum,
+    leaderReplicationQuota: core.replicationQuotas.leader,
   };
+  await startupStep("cannot create the bootstrap.scram.users", () => bootstrapUsers(broker));
   // readyz: every listener up and the node ready (registered, recovered, groups loaded); false
   // again from the start of shutdown.
   let listenersUp = false;
   let ready = false;
   let shuttingDown = false;
-  const kafka = await startupStep(`cannot listen for Kafka clients on ${plaintext.host}:${plaintext.port}`, () =>
-    startKafkaServer(broker, handlers, plaintext, broker.log, {
-      connectionsMax: budget.connections,
-      descriptorLimit: budget.limit,
-      descriptorReserve: budget.reserve,
-    }));
-  started.push(() => kafka.close());
-  broker.advertised = advertisedFor({ ...plaintext, port: kafka.port }, advertisedListeners);
-  const endpoints: Endpoint[] = [{ name: "PLAINTEXT", host: broker.advertised.host, port: broker.advertised.port, securityProtocol: PLAINTEXT }];
+  const servers: { listener: KafkaListener; server: KafkaServer; context: BrokerContext }[] = [];
+  for (const listener of kafkaListeners) {
+    // One context per listener: handlers tell clients the endpoints of the listener they came in on.
+    const context: BrokerContext = Object.assign(Object.create(broker) as BrokerContext, { advertised: listener });
+    const server = await startupStep(`cannot listen for Kafka clients on ${listener.host}:${listener.port} (${listener.name})`, () =>
+      startKafkaServer(context, handlers, listener, broker.log, {
+        connectionsMax: budget.connections,
+        descriptorLimit: budget.limit,
+        descriptorReserve: budget.reserve,
+        ...(usesTls(listener.securityProtocol) ? { tls: tls as ListenerTls } : {}),
+      }));
+    started.push(() => server.close());
+    context.advertised = advertisedFor({ ...listener, port: server.port }, advertisedListeners);
+    servers.push({ listener, server, context });
+  }
+  const kafka = servers.find((entry) => entry.listener === primary)!.server;
+  broker.advertised = servers.find((entry) => entry.listener === primary)!.context.advertised;
+  // Registration needs the bound ports (the endpoints clients are told). Once it is done, Metadata
+  // lists this broker; its partitions follow as their logs recover.
+  const endpoints: Endpoint[] = servers.map(({ listener, context }) => ({
+    name: listener.name, host: context.advertised.host, port: context.advertised.port, securityProtocol: securityProtocolId[listener.securityProtocol],
+  }));
   if (controllerBind) {
     // Its own ApiVersions table: a context of its own (the dispatcher sets apiRanges).
-    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener") };
+    // No authorizer or SASL there: nodes' own requests, and admin requests a broker forwards after
+    // authorizing them itself (bind this listener to the cluster's private network).
+    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener"), security: undefined };
     const internal = await startupStep(`cannot listen for other nodes on ${controllerBind.host}:${controllerBind.port}`, () =>
       startKafkaServer(controllerContext, controllerHandlers, controllerBind, controllerContext.log, {
         connectionsMax: budget.connections,
@@ -593,15 +678,13 @@ async function startLocked(
     endpoints.push({ name: "CONTROLLER", host: reachable.host, port: reachable.port, securityProtocol: PLAINTEXT });
     console.log(`controller listening on ${internal.host}:${internal.port}`);
   }
-  // Registration needs the bound port (the endpoint clients are told). Once it is done, Metadata
-  // lists this broker; its partitions follow as their logs recover.
   await startupStep("cannot register the broker with the controller", () => startedCore.register(endpoints));
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {
     const backendOptions = {
       isReady: () => listenersUp && ready && !shuttingDown && startedCore.isClusterMember(),
-      kafkaConnectionCount: () => kafka.connectionCount,
+      kafkaConnectionCount: () => servers.reduce((sum, entry) => sum + entry.server.connectionCount, 0),
     };
     // Many nodes: a partition led elsewhere is served through its leader (cluster-backend.ts).
     const clustered = voters.length > 0 || (hooks.clusterSize ?? 1) > 1;
@@ -615,11 +698,20 @@ async function startLocked(
         clusterId: meta.clusterId,
         nodeId: meta.nodeId,
         log: createLogger("http"),
+        auth: new HttpAuth({
+          methods: config["http.authentication.methods"],
+          openPaths: config["http.authentication.open.paths"],
+          authorizer: broker.security!.authorizer,
+          credentials: broker.security!.credentials,
+          bearerTokensPath: config["http.bearer.tokens.location"],
+          onFailure: () => broker.metrics?.failedAuthentications.inc({ listener: "HTTP" }),
+        }),
       }));
     const openHttp = http;
     started.push(() => openHttp.close());
   }
   // Printed once every listener is up: a start that fails on the HTTP port never said "listening".
+  for (const { listener, server } of servers) console.log(`listener ${listener.name} (${listener.securityProtocol}) on ${server.host}:${server.port}`);
   console.log(`kafka listening on ${kafka.host}:${kafka.port}`);
   if (http) console.log(`http listening on ${http.host}:${http.port}${http.scheme === "https" ? " (https)" : ""}`);
   listenersUp = true;
@@ -634,6 +726,12 @@ async function startLocked(
   let closing: Promise<void> | undefined;
   return {
     kafka: { host: kafka.host, port: kafka.port },
+    kafkaListeners: new Map(servers.map(({ listener, server }) => [listener.name, { host: server.host, port: server.port, securityProtocol: listener.securityProtocol }])),
+    reloadTls() {
+      if (tls) tls.reload();
+      for (const { server } of servers) server.reloadTls();
+      log.info("TLS certificates reloaded");
+    },
     http: http ? { host: http.host, port: http.port } : undefined,
     broker,
     core: startedCore,
@@ -649,9 +747,6 @@ async function startLocked(
           }
         }
         try {
-          // Then it stops heartbeating and is fenced at once (out of every ISR) while it still
-          // answers (one node, or a simulated crash: nothing).
-          if (options.controlledShutdown !== false) await startedCore.handOver(2000).catch((error: unknown) => log.warn("hand-over failed", { error: String(error) }));
           for (const stop of started.splice(0).reverse()) await stop();
         } finally {
           lock.release();
@@ -661,4 +756,33 @@ async function startLocked(
       return closing;
     },
   };
+}
+
+/** bootstrap.scram.users: credentials the image does not have yet are written through the controller. */
+async function bootstrapUsers(broker: BrokerContext): Promise<void> {
+  const users = parseBootstrapUsers(broker.config.values["bootstrap.scram.users"]);
+  const missing = users.filter((user) => !broker.metadata.image.scramCredentials.get(user.name)?.has(user.mechanism.id));
+  if (missing.length === 0) return;
+  let results;
+  try {
+    results = await broker.admin.alterScramCredentials([], await Promise.all(missing.map(upsertionOf)));
+  } catch (error) {
+    // Another node leads the metadata quorum: its own bootstrap.scram.users creates them.
+    if (error instanceof KafkaError && error.code === ErrorCode.NOT_CONTROLLER) {
+      log.info("bootstrap.scram.users left to the active controller", { error: error.message });
+      return;
+    }
+    throw error;
+  }
+  const failed = results.find((result) => result.errorCode !== ErrorCode.NONE);
+  if (failed) throw new StartupError(`bootstrap.scram.users: ${failed.user}: ${failed.errorMessage ?? `error ${failed.errorCode}`}`);
+  log.info("created bootstrap SCRAM users", { users: missing.map((user) => `${user.name} (${user.mechanism.name})`).join(", ") });
+}
+
+/** controller.listener.names when the configuration has that key (the controller quorum's), else CONTROLLER. */
+function controllerListenerNames(config: LoadedBrokerConfig["values"]): string[] {
+  const names = (config as unknown as Record<string, unknown>)["controller.listener.names"];
+  if (Array.isArray(names)) return names.map((name) => String(name).toUpperCase());
+  if (typeof names === "string" && names !== "") return names.split(",").map((name) => name.trim().toUpperCase());
+  return ["CONTROLLER"];
 }

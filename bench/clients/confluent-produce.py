@@ -30,7 +30,9 @@ def main() -> int:
     parser.add_argument("--linger-ms", type=int, default=2)
     parser.add_argument("--batch-bytes", type=int, default=16384)
     parser.add_argument("--compression", default="none")
+    parser.add_argument("--set", action="append", default=[], help="a librdkafka setting KEY=VALUE (security.protocol, sasl.*, ssl.*)")
     args = parser.parse_args()
+    extra = dict(pair.split("=", 1) for pair in args.set)
 
     producer = Producer({
         "bootstrap.servers": args.bootstrap,
@@ -41,6 +43,7 @@ def main() -> int:
         "queue.buffering.max.messages": 1000000,
         "queue.buffering.max.kbytes": 1048576,
         "enable.idempotence": False,
+        **extra,
     })
     payload = os.urandom(args.record_bytes)
     state = {"acked": 0, "failed": 0, "measured_acked": 0, "last_ack": 0.0, "first_error": None}

@@ -3,6 +3,7 @@
 //   --data-dir DIR   → log.dirs
 //   --kafka-port N   → the PLAINTEXT entry of listeners
 //   --http-port N    → the HTTP entry of listeners
+//   --internal-port N → the CONTROLLER (inter-node) entry of listeners
 //   --host H         → the host of both entries
 //   --set key=value  → any broker key (repeatable); --config FILE → a server.properties file
 
@@ -20,6 +21,8 @@ export const USAGE = `usage: runnel [start] [options]
   --data-dir DIR      data directory (log.dirs, default ./data)
   --kafka-port N      Kafka protocol port (default 9092; 0 picks a free port)
   --http-port N       HTTP API port (default 8080; 0 picks a free port)
+  --internal-port N   inter-node (CONTROLLER) port of a broker that is not a voter (joins with
+                      --set controller.quorum.bootstrap.servers=host:port,...)
   --host H            address to bind (default 127.0.0.1)
   --config FILE       a server.properties file
   --set key=value     any broker configuration key, Kafka's names (repeatable)
@@ -47,6 +50,7 @@ export function parseStartArgs(argv: string[]): StartArgs {
   let host: string | undefined;
   let kafkaPort: number | undefined;
   let httpPort: number | undefined;
+  let internalPort: number | undefined;
   let help = false;
   let index = argv[0] === "start" ? 1 : 0;
   for (; index < argv.length; index++) {
@@ -66,6 +70,7 @@ export function parseStartArgs(argv: string[]): StartArgs {
       case "--data-dir": overrides.push(["log.dirs", value()]); break;
       case "--kafka-port": kafkaPort = parsePort(flag, value()); break;
       case "--http-port": httpPort = parsePort(flag, value()); break;
+      case "--internal-port": internalPort = parsePort(flag, value()); break;
       case "--host": host = value(); break;
       case "--config": configFile = value(); break;
       case "--set": case "--set=": {
@@ -78,8 +83,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
       default: throw new ConfigError(arg, `unknown argument (see --help)`);
     }
   }
-  if (host !== undefined || kafkaPort !== undefined || httpPort !== undefined) {
-    overrides.push(["listeners", shorthandListeners(overrides, host, kafkaPort, httpPort)]);
+  if (host !== undefined || kafkaPort !== undefined || httpPort !== undefined || internalPort !== undefined) {
+    overrides.push(["listeners", shorthandListeners(overrides, host, kafkaPort, httpPort, internalPort)]);
   }
   return { configFile, overrides, help };
 }
@@ -90,6 +95,7 @@ function shorthandListeners(
   host: string | undefined,
   kafkaPort: number | undefined,
   httpPort: number | undefined,
+  internalPort?: number,
 ): string {
   const explicit = overrides.findLast(([key]) => key === "listeners")?.[1];
   const entries: Listener[] = explicit !== undefined
@@ -102,6 +108,7 @@ function shorthandListeners(
   };
   set("PLAINTEXT", kafkaPort);
   set("HTTP", httpPort);
+  if (internalPort !== undefined) set("CONTROLLER", internalPort);
   if (host !== undefined) for (const entry of entries) entry.host = host;
   return entries.map(formatListener).join(",");
 }

@@ -5,7 +5,9 @@
 // did not exist, a broker could not be reached, records were not acknowledged); 2 the command
 // line was wrong (unknown flag, missing argument). Scripts can trust them.
 
+import { readFileSync } from "node:fs";
 import { KafkaClient } from "../client/client.ts";
+import { clientSecurityFromProperties, parseProperties, type ClientSecurity } from "../client/security.ts";
 import type { TopicInfo } from "../client/metadata.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { type CommandSpec, ParsedFlags, UsageError } from "./flags.ts";
@@ -23,8 +25,10 @@ export function clientFrom(flags: ParsedFlags, io: CliIo): KafkaClient {
   const bootstrap = flags.string("bootstrap") ?? io.env.RUNNEL_BOOTSTRAP ?? defaultBootstrap;
   const timeoutMs = flags.int("timeout-ms", 30_000);
   if (timeoutMs <= 0) throw new UsageError("--timeout-ms must be positive");
+  const security = securityFrom(flags.string("command-config") ?? io.env.RUNNEL_COMMAND_CONFIG);
   try {
     return new KafkaClient({
+      security,
       bootstrap,
       clientId: flags.string("client-id", "runnel-cli"),
       apiTimeoutMs: timeoutMs,
@@ -33,6 +37,16 @@ export function clientFrom(flags: ParsedFlags, io: CliIo): KafkaClient {
     });
   } catch (error) {
     throw new UsageError(`--bootstrap: ${(error as Error).message}`);
+  }
+}
+
+/** TLS and SASL from a client properties file (Kafka tools' --command-config). */
+function securityFrom(path: string | undefined): ClientSecurity {
+  if (path === undefined) return {};
+  try {
+    return clientSecurityFromProperties(parseProperties(readFileSync(path, "utf8")));
+  } catch (error) {
+    throw new UsageError(`--command-config ${path}: ${(error as Error).message}`);
   }
 }
 

@@ -42,6 +42,7 @@ export const connectionFlags: readonly FlagSpec[] = [
   { name: "bootstrap", short: "b", kind: "string", value: "host:port[,…]", description: "brokers to bootstrap from (default $RUNNEL_BOOTSTRAP or 127.0.0.1:9092)" },
   { name: "client-id", kind: "string", value: "ID", description: "client id sent to the broker (default runnel-cli)" },
   { name: "timeout-ms", kind: "int", value: "MS", description: "give up on an operation after this long (default 30000)" },
+  { name: "command-config", kind: "string", value: "FILE", description: "client properties: security.protocol, sasl.mechanism, sasl.username/password, ssl.truststore.location… ($RUNNEL_COMMAND_CONFIG)" },
 ];
 
 export const helpFlag: FlagSpec = { name: "help", short: "h", kind: "bool", description: "show this help" };

@@ -10,12 +10,15 @@ import { KafkaError } from "../protocol/errors.ts";
 import { isLogLevel, setLogFormat, setLogLevel } from "../util/logger.ts";
 import { USAGE as START_USAGE } from "./args.ts";
 import { type Command, ExitCode, NotFoundError } from "./command.ts";
+import { aclCommands } from "./commands/acls.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { clusterCommand } from "./commands/cluster.ts";
+import { clusterMoveCommands } from "./commands/cluster-moves.ts";
 import { consumeCommand } from "./commands/consume.ts";
 import { groupCommands } from "./commands/groups.ts";
 import { produceCommand } from "./commands/produce.ts";
 import { topicCommands } from "./commands/topics.ts";
+import { userCommands } from "./commands/users.ts";
 import { versionCommand } from "./commands/version.ts";
 import { parseFlags, UsageError, usageOf } from "./flags.ts";
 import { type CliIo, ProcessIo } from "./io.ts";
@@ -26,7 +29,7 @@ export interface CliHooks {
 }
 
 export const commands: readonly Command[] = [
-  ...topicCommands, ...groupCommands, produceCommand, consumeCommand, clusterCommand, benchCommand, versionCommand,
+  ...topicCommands, ...groupCommands, produceCommand, consumeCommand, clusterCommand, ...clusterMoveCommands, ...userCommands, ...aclCommands, benchCommand, versionCommand,
 ];
 
 export function globalUsage(): string {

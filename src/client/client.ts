@@ -20,6 +20,7 @@ import { FindCoordinatorApi } from "../protocol/generated/find-coordinator.ts";
 import { MetadataApi } from "../protocol/generated/metadata.ts";
 import { assert } from "../util/assert.ts";
 import { KafkaConnection } from "./connection.ts";
+import type { ClientSecurity } from "./security.ts";
 import {
   ConnectionError,
   DeadlineError,
@@ -44,6 +45,8 @@ export interface ClientOptions {
   apiTimeoutMs?: number;
   /** Cached metadata older than this is refreshed before use (Kafka's metadata.max.age.ms, 5 min). */
   metadataMaxAgeMs?: number;
+  /** TLS and SASL for every connection (security.ts). */
+  security?: ClientSecurity;
 }
 
 export type Lane = "default" | "group" | "fetch" | (string & {});
@@ -97,6 +100,7 @@ export class KafkaClient {
       retryBackoffMaxMs: options.retryBackoffMaxMs ?? 1000,
       apiTimeoutMs: options.apiTimeoutMs ?? 60_000,
       metadataMaxAgeMs: options.metadataMaxAgeMs ?? 300_000,
+      security: options.security ?? {},
     };
   }
 
@@ -114,6 +118,7 @@ export class KafkaClient {
       clientId: this.options.clientId,
       requestTimeoutMs: this.options.requestTimeoutMs,
       connectTimeoutMs: this.options.connectTimeoutMs,
+      security: this.options.security,
     }).then(
       (connection) => {
         connection.onClose(() => {

@@ -23,6 +23,7 @@ import { type Init, Reader, Writer } from "../protocol/primitives.ts";
 import { assert } from "../util/assert.ts";
 import { ConnectionError, RequestTimeoutError } from "./errors.ts";
 import { FrameReader } from "./frame-reader.ts";
+import { authenticate, type ClientSecurity } from "./security.ts";
 
 export interface ConnectionOptions {
   host: string;
@@ -40,6 +41,8 @@ export interface ConnectionOptions {
   /** Reported in ApiVersions v3+. */
   softwareName?: string;
   softwareVersion?: string;
+  /** TLS and SASL (security.ts); default: PLAINTEXT. */
+  security?: ClientSecurity;
 }
 
 export interface RequestOptions {
@@ -121,6 +124,7 @@ export class KafkaConnection {
     if (options.negotiateVersions !== false) {
       try {
         await connection.negotiate();
+        if (options.security?.sasl) await authenticate(connection, options.security.sasl);
       } catch (error) {
         connection.close(error as Error);
         throw error;
@@ -280,6 +284,7 @@ export class KafkaConnection {
     const connecting = Bun.connect<undefined>({
       hostname: this.host,
       port: this.port,
+      ...(this.options.security?.tls ? { tls: { ...this.options.security.tls, serverName: this.host } } : {}),
       socket: {
         data: (_socket, chunk) => this.onData(chunk),
         drain: () => this.flush(),
@@ -289,7 +294,8 @@ export class KafkaConnection {
       },
     });
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ConnectionError(`connecting to ${this.address} timed out after ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      // A timeout, not a refusal: the peer may be alive behind a stalled network (peers.probe tells them apart).
+      timer = setTimeout(() => reject(new RequestTimeoutError(`connecting to ${this.address} timed out after ${connectTimeoutMs} ms`)), connectTimeoutMs);
     });
     try {
       this.socket = await Promise.race([connecting, timeout]);

@@ -15,7 +15,10 @@ export class ConnectionError extends Error {
   }
 }
 
-/** No response within the request's timeout; the connection is closed (answers come in order). */
+/**
+ * No response within the request's timeout (the connection is then closed: answers come in order),
+ * or no connection within the connect timeout.
+ */
 export class RequestTimeoutError extends ConnectionError {
   constructor(message: string) {
     super(message);

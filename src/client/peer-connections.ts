@@ -13,8 +13,9 @@
 
 import type { Api } from "../protocol/api.ts";
 import type { Init } from "../protocol/primitives.ts";
+import { ApiVersionsApi } from "../protocol/generated/api-versions.ts";
 import { KafkaConnection } from "./connection.ts";
-import { ConnectionError } from "./errors.ts";
+import { ConnectionError, RequestTimeoutError } from "./errors.ts";
 
 export interface PeerAddress {
   host: string;
@@ -40,6 +41,13 @@ interface Slot {
   retryAtMs: number;
   waiters: (() => void)[];
 }
+
+/**
+ * What one reachability probe of a peer found: it answered; its listener is gone (the connection was
+ * refused, reset or closed unanswered — on loopback, a dead process); or no answer in time (a stopped
+ * process or a stalled network: nothing can be concluded).
+ */
+export type ProbeOutcome = "answered" | "gone" | "no answer";
 
 export function nodeClientId(nodeId: number): string {
   return `runnel-node-${nodeId}`;
@@ -79,6 +87,28 @@ export class PeerConnections {
   /** Resolves once the connection for (peer, purpose) is open (opening it if needed); rejects as request would. */
   async connected(peer: number, purpose: string): Promise<void> {
     await this.connection(peer, purpose, this.slot(peer, purpose));
+  }
+
+  /**
+   * Probe `peer` once on a fresh connection (no backoff, no pooled connection): an ApiVersions
+   * request, bounded by `timeoutMs` for the connect and for the answer each.
+   */
+  async probe(peer: number, timeoutMs: number): Promise<ProbeOutcome> {
+    const address = this.address(peer);
+    if (!address || this.closed) return "no answer";
+    let connection: KafkaConnection | null = null;
+    try {
+      connection = await KafkaConnection.connect({
+        host: address.host, port: address.port, clientId: this.clientId, negotiateVersions: false, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs,
+      });
+      await connection.request(ApiVersionsApi, { clientSoftwareName: "runnel-probe", clientSoftwareVersion: "0" }, { version: 0, timeoutMs });
+      return "answered";
+    } catch (error) {
+      if (error instanceof RequestTimeoutError) return "no answer";
+      return error instanceof ConnectionError ? "gone" : "answered";
+    } finally {
+      connection?.close();
+    }
   }
 
   private slot(peer: number, purpose: string): Slot {

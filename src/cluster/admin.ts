@@ -8,10 +8,12 @@
 
 import type { LoadedBrokerConfig } from "../config/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type { AclBinding, AclBindingFilter } from "../security/acl.ts";
 import type {
   AlterPartitionAnswer, AlterPartitionOperation, BrokerHeartbeatRequest, BrokerRegistrationRequest, ControllerResult, CreatedTopic,
-  CreateTopicRequest, ProducerIdBlock, QuorumController,
+  CreateTopicRequest, ItemResult, ProducerIdBlock, QuorumController, QuotaAlteration, ScramDeletion, ScramUpsertion, UserResult,
 } from "./controller/index.ts";
+import type { PartitionAnswer, ReassignmentRequest } from "./controller/reassignment-operations.ts";
 import type { TopicImage } from "./image.ts";
 import type { MetadataPublisher } from "./publisher.ts";
 import type { RemoteController } from "./remote-controller.ts";
@@ -93,6 +95,24 @@ export class ClusterAdmin {
     return this.applied(this.remote!.alterPartition(operation, this.brokerEpoch));
   }
 
+  /** AlterPartitionReassignments (45): per-partition answers; the started ones are in this node's image. */
+  alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<PartitionAnswer[]> {
+    if (this.local) return this.applied(this.controller.alterPartitionReassignments(requests));
+    return this.applied(this.remote!.alterPartitionReassignments(requests));
+  }
+
+  /** Mark broker `brokerId` for decommissioning (or not); answered once this node's image has it. */
+  setDecommissioning(brokerId: number, decommissioning: boolean): Promise<void> {
+    if (this.local) return this.applied(this.controller.setDecommissioning(brokerId, decommissioning));
+    return this.applied(this.remote!.setDecommissioning(brokerId, decommissioning));
+  }
+
+  /** ElectLeaders (43): type 0 preferred, 1 unclean; null partitions: every partition. */
+  electLeaders(type: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<PartitionAnswer[]> {
+    if (this.local) return this.applied(this.controller.electLeaders(type, partitions));
+    return this.applied(this.remote!.electLeaders(type, partitions));
+  }
+
   /** BrokerRegistration: the broker epoch; answered once this node's image holds the registration. */
   registerBroker(request: BrokerRegistrationRequest): Promise<bigint> {
     if (this.local) return this.applied(this.controller.registerBroker(request));
@@ -119,6 +139,38 @@ export class ClusterAdmin {
     if (this.local) return this.applied(this.controller.controlledShutdown({ brokerId, brokerEpoch }));
     const result = await this.remote!.brokerHeartbeat({ brokerId, brokerEpoch, currentMetadataOffset: this.publisher.image.offset, wantShutDown: true });
     return { shouldShutDown: result.value.shouldShutDown };
+  }
+
+  /**
+   * Security operations (users, ACLs, quotas) are not forwarded to a remote controller yet: on a
+   * node that is not the active controller they answer NOT_CONTROLLER.
+   */
+  private requireLocal(): void {
+    if (!this.local) throw new KafkaError(ErrorCode.NOT_CONTROLLER, `node is not the active controller (${this.activeControllerId}); send user, ACL and quota changes there`);
+  }
+
+  /** AlterUserScramCredentials: one result per user. */
+  alterScramCredentials(deletions: readonly ScramDeletion[], upsertions: readonly ScramUpsertion[]): Promise<UserResult[]> {
+    this.requireLocal();
+    return this.applied(this.controller.alterScramCredentials(deletions, upsertions));
+  }
+
+  /** CreateAcls: one result per binding. */
+  createAcls(bindings: readonly AclBinding[]): Promise<ItemResult[]> {
+    this.requireLocal();
+    return this.applied(this.controller.createAcls(bindings));
+  }
+
+  /** DeleteAcls: per filter, the bindings it removed. */
+  deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[][]> {
+    this.requireLocal();
+    return this.applied(this.controller.deleteAcls(filters));
+  }
+
+  /** AlterClientQuotas: one result per entry. */
+  alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Promise<ItemResult[]> {
+    this.requireLocal();
+    return this.applied(this.controller.alterClientQuotas(alterations, validateOnly));
   }
 
   isAlreadyExists(error: unknown): boolean {

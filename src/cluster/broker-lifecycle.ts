@@ -18,6 +18,8 @@ export interface BrokerLifecycleOptions {
   nodeId: number;
   incarnationId: string;
   cleanShutdown: boolean;
+  /** broker.rack (null: none). */
+  rack?: string | null;
   heartbeatIntervalMs: number;
   logger: Logger;
 }
@@ -62,7 +64,7 @@ export class BrokerLifecycle {
     for (;;) {
       if (this.closed) throw new Error("closed before the broker registered");
       try {
-        this.brokerEpoch = await admin.registerBroker({ brokerId: nodeId, incarnationId, endpoints: this.endpoints, rack: null, cleanShutdown });
+        this.brokerEpoch = await admin.registerBroker({ brokerId: nodeId, incarnationId, endpoints: this.endpoints, rack: this.options.rack ?? null, cleanShutdown });
         admin.brokerEpoch = this.brokerEpoch;
         this.fenced = true;
         logger.info("broker registered with the controller", { brokerEpoch: String(this.brokerEpoch), controller: admin.activeControllerId });

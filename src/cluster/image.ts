@@ -11,6 +11,9 @@
 // A record that does not fit the image (a partition of an unknown topic, a duplicate topic id…)
 // is a bug or a damaged log: it throws, and the image stays as it was.
 
+import type { AclBinding } from "../security/acl.ts";
+import type { ScramCredential } from "../security/scram.ts";
+import { entityKey, type StoredQuota } from "../security/quotas.ts";
 import { assert } from "../util/assert.ts";
 import { ConfigResourceType, type Endpoint, type MetadataRecord, type RecordData } from "./records.ts";
 import { isInternalTopic } from "./topic-name.ts";
@@ -62,6 +65,12 @@ export interface MetadataImage {
   readonly brokerConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** The first producer id of the next block to hand out. */
   readonly nextProducerId: bigint;
+  /** SCRAM credentials: user → mechanism id → credential (UserScramCredentialRecord). */
+  readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, ScramCredential>>;
+  /** ACL bindings by id (AccessControlEntryRecord). */
+  readonly acls: ReadonlyMap<string, AclBinding>;
+  /** Client quotas by entity key (security/quotas.ts entityKey), ClientQuotaRecord. */
+  readonly clientQuotas: ReadonlyMap<string, StoredQuota>;
 }
 
 /**
@@ -80,6 +89,10 @@ export interface MetadataDelta {
   readonly changedTopicConfigs: Set<string>;
   readonly changedBrokers: Set<number>;
   producerIdsChanged: boolean;
+  /** Users whose SCRAM credentials changed (a SASL session of theirs may need to re-authenticate). */
+  readonly changedScramUsers: Set<string>;
+  aclsChanged: boolean;
+  quotasChanged: boolean;
 }
 
 export const emptyImage: MetadataImage = Object.freeze({
@@ -90,6 +103,9 @@ export const emptyImage: MetadataImage = Object.freeze({
   topicsById: new Map(),
   brokerConfigs: new Map(),
   nextProducerId: 0n,
+  scramCredentials: new Map(),
+  acls: new Map(),
+  clientQuotas: new Map(),
 });
 
 export function emptyDelta(): MetadataDelta {
@@ -100,12 +116,16 @@ export function emptyDelta(): MetadataDelta {
     changedTopicConfigs: new Set(),
     changedBrokers: new Set(),
     producerIdsChanged: false,
+    changedScramUsers: new Set(),
+    aclsChanged: false,
+    quotasChanged: false,
   };
 }
 
 export function isEmptyDelta(delta: MetadataDelta): boolean {
   return delta.createdTopics.size === 0 && delta.deletedTopics.size === 0 && delta.changedPartitions.size === 0
-    && delta.changedTopicConfigs.size === 0 && delta.changedBrokers.size === 0 && !delta.producerIdsChanged;
+    && delta.changedTopicConfigs.size === 0 && delta.changedBrokers.size === 0 && !delta.producerIdsChanged
+    && delta.changedScramUsers.size === 0 && !delta.aclsChanged && !delta.quotasChanged;
 }
 
 /** `into` ∪ `from` (for publishers that apply several batches before notifying). */
@@ -120,6 +140,9 @@ export function mergeDelta(into: MetadataDelta, from: MetadataDelta): void {
   for (const name of from.changedTopicConfigs) into.changedTopicConfigs.add(name);
   for (const id of from.changedBrokers) into.changedBrokers.add(id);
   into.producerIdsChanged ||= from.producerIdsChanged;
+  for (const user of from.changedScramUsers) into.changedScramUsers.add(user);
+  into.aclsChanged ||= from.aclsChanged;
+  into.quotasChanged ||= from.quotasChanged;
 }
 
 /** A topic being changed by the current apply: its own copies, frozen into a TopicImage at the end. */
@@ -143,6 +166,9 @@ class ImageBuilder {
   /** Names created (→ id) or removed (→ null) by this apply. */
   private readonly names = new Map<string, string | null>();
   private nextProducerId: bigint;
+  private scramCredentials: Map<string, ReadonlyMap<number, ScramCredential>> | null = null;
+  private acls: Map<string, AclBinding> | null = null;
+  private clientQuotas: Map<string, StoredQuota> | null = null;
 
   constructor(private readonly base: MetadataImage) {
     this.nextProducerId = base.nextProducerId;
@@ -187,7 +213,56 @@ class ImageBuilder {
       case "RemoveTopicRecord": return this.removeTopic(metadataRecord.data);
       case "ProducerIdsRecord": return this.advanceProducerIds(metadataRecord.data);
       case "NoOpRecord": return;
+      case "UserScramCredentialRecord": return this.putScramCredential(metadataRecord.data);
+      case "RemoveUserScramCredentialRecord": return this.removeScramCredential(metadataRecord.data);
+      case "AccessControlEntryRecord": return this.putAcl(metadataRecord.data);
+      case "RemoveAccessControlEntryRecord": return this.removeAcl(metadataRecord.data);
+      case "ClientQuotaRecord": return this.putClientQuota(metadataRecord.data);
     }
+  }
+
+  private putClientQuota(data: RecordData["ClientQuotaRecord"]): void {
+    this.clientQuotas ??= new Map(this.base.clientQuotas);
+    const key = entityKey(data.entity);
+    const values = { ...(this.clientQuotas.get(key)?.values ?? {}) };
+    if (data.remove) delete values[data.key];
+    else values[data.key] = data.value;
+    // No entry for an entity without values (a snapshot rebuilds the same image).
+    if (Object.keys(values).length === 0) this.clientQuotas.delete(key);
+    else this.clientQuotas.set(key, Object.freeze({ entity: data.entity.map((part) => ({ ...part })), values: Object.freeze(values) }));
+    this.delta.quotasChanged = true;
+  }
+
+  private putScramCredential(data: RecordData["UserScramCredentialRecord"]): void {
+    assert(data.mechanism === 1 || data.mechanism === 2, `UserScramCredentialRecord with mechanism ${data.mechanism}`);
+    this.scramCredentials ??= new Map(this.base.scramCredentials);
+    const forUser = new Map(this.scramCredentials.get(data.name) ?? []);
+    forUser.set(data.mechanism, { mechanism: data.mechanism, salt: data.salt, storedKey: data.storedKey, serverKey: data.serverKey, iterations: data.iterations });
+    this.scramCredentials.set(data.name, forUser);
+    this.delta.changedScramUsers.add(data.name);
+  }
+
+  private removeScramCredential(data: RecordData["RemoveUserScramCredentialRecord"]): void {
+    this.scramCredentials ??= new Map(this.base.scramCredentials);
+    const forUser = new Map(this.scramCredentials.get(data.name) ?? []);
+    assert(forUser.delete(data.mechanism), `RemoveUserScramCredentialRecord for ${data.name}/${data.mechanism}, which has none`);
+    if (forUser.size === 0) this.scramCredentials.delete(data.name);
+    else this.scramCredentials.set(data.name, forUser);
+    this.delta.changedScramUsers.add(data.name);
+  }
+
+  private putAcl(data: RecordData["AccessControlEntryRecord"]): void {
+    this.acls ??= new Map(this.base.acls);
+    assert(!this.acls.has(data.id), `AccessControlEntryRecord for existing id ${data.id}`);
+    const { id, ...binding } = data;
+    this.acls.set(id, Object.freeze(binding));
+    this.delta.aclsChanged = true;
+  }
+
+  private removeAcl(data: RecordData["RemoveAccessControlEntryRecord"]): void {
+    this.acls ??= new Map(this.base.acls);
+    assert(this.acls.delete(data.id), `RemoveAccessControlEntryRecord for unknown id ${data.id}`);
+    this.delta.aclsChanged = true;
   }
 
   private registerBroker(data: RecordData["RegisterBrokerRecord"]): void {
@@ -337,6 +412,9 @@ class ImageBuilder {
       topicsById,
       brokerConfigs: this.brokerConfigs ?? this.base.brokerConfigs,
       nextProducerId: this.nextProducerId,
+      scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
+      acls: this.acls ?? this.base.acls,
+      clientQuotas: this.clientQuotas ?? this.base.clientQuotas,
     });
   }
 }
@@ -410,4 +488,9 @@ export function imageDifference(before: MetadataImage, after: MetadataImage): Me
   for (const id of after.brokers.keys()) delta.changedBrokers.add(id);
   delta.producerIdsChanged = before.nextProducerId !== after.nextProducerId;
   return delta;
+}
+
+/** Broker `brokerId` is a replica of `topic`-`partition` being added by a reassignment (throttled). */
+export function isBeingAdded(image: MetadataImage, topic: string, partition: number, brokerId: number): boolean {
+  return image.topicsByName.get(topic)?.partitions[partition]?.addingReplicas.includes(brokerId) ?? false;
 }

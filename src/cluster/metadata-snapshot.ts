@@ -92,6 +92,17 @@ export function imageRecords(image: MetadataImage): MetadataRecord[] {
       }));
     }
   }
+  for (const [name, credentials] of image.scramCredentials) {
+    for (const credential of credentials.values()) {
+      records.push(record("UserScramCredentialRecord", { name, mechanism: credential.mechanism, salt: credential.salt, storedKey: credential.storedKey, serverKey: credential.serverKey, iterations: credential.iterations }));
+    }
+  }
+  for (const [id, binding] of image.acls) records.push(record("AccessControlEntryRecord", { id, ...binding }));
+  for (const quota of image.clientQuotas.values()) {
+    for (const [key, value] of Object.entries(quota.values)) {
+      records.push(record("ClientQuotaRecord", { entity: quota.entity.map((part) => ({ ...part })), key, value, remove: false }));
+    }
+  }
   if (image.nextProducerId > 0n) {
     records.push(record("ProducerIdsRecord", { brokerId: -1, brokerEpoch: -1n, nextProducerId: image.nextProducerId }));
   }

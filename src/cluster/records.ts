@@ -79,6 +79,16 @@ export interface RecordData {
   /** The next producer id block starts at `nextProducerId`; ids below it are handed out. */
   ProducerIdsRecord: { brokerId: number; brokerEpoch: bigint; nextProducerId: bigint };
   NoOpRecord: Record<string, never>;
+  /** A user's SCRAM credential for one mechanism (1 SCRAM-SHA-256, 2 SCRAM-SHA-512), as Kafka stores it. */
+  UserScramCredentialRecord: { name: string; mechanism: number; salt: Uint8Array; storedKey: Uint8Array; serverKey: Uint8Array; iterations: number };
+  RemoveUserScramCredentialRecord: { name: string; mechanism: number };
+  /** One ACL binding (Kafka's ids for resource type, pattern type, operation, permission). */
+  AccessControlEntryRecord: {
+    id: string; resourceType: number; resourceName: string; patternType: number; principal: string; host: string; operation: number; permissionType: number;
+  };
+  RemoveAccessControlEntryRecord: { id: string };
+  /** One quota value of a client entity (user and/or client-id; a null name is the default); remove: unset. */
+  ClientQuotaRecord: { entity: { entityType: string; entityName: string | null }[]; key: string; value: number; remove: boolean };
 }
 
 export type RecordType = keyof RecordData;
@@ -94,7 +104,7 @@ export function record<Type extends RecordType>(type: Type, data: RecordData[Typ
 
 // ----- encoding ---------------------------------------------------------------------------------
 
-type FieldKind = "int32" | "int64" | "boolean" | "string" | "nullableString" | "uuid" | "int32Array" | "endpoints";
+type FieldKind = "int32" | "int64" | "boolean" | "string" | "nullableString" | "uuid" | "int32Array" | "endpoints" | "bytes" | "double" | "quotaEntity";
 
 interface FieldSpec {
   kind: FieldKind;
@@ -131,6 +141,16 @@ const schemas: { [Type in RecordType]: Record<keyof RecordData[Type], FieldSpec>
   RemoveTopicRecord: { topicId: uuid },
   ProducerIdsRecord: { brokerId: int32, brokerEpoch: int64, nextProducerId: int64 },
   NoOpRecord: {},
+  UserScramCredentialRecord: {
+    name: { kind: "string" }, mechanism: int32, salt: { kind: "bytes" }, storedKey: { kind: "bytes" }, serverKey: { kind: "bytes" }, iterations: int32,
+  },
+  RemoveUserScramCredentialRecord: { name: { kind: "string" }, mechanism: int32 },
+  AccessControlEntryRecord: {
+    id: uuid, resourceType: int32, resourceName: { kind: "string" }, patternType: int32, principal: { kind: "string" }, host: { kind: "string" },
+    operation: int32, permissionType: int32,
+  },
+  RemoveAccessControlEntryRecord: { id: uuid },
+  ClientQuotaRecord: { entity: { kind: "quotaEntity" }, key: { kind: "string" }, value: { kind: "double" }, remove: { kind: "boolean" } },
 };
 
 const encoder = new TextEncoder();
@@ -138,7 +158,9 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The JSON text of a record (int64 fields as decimal strings). */
 export function encodeRecordJson(metadataRecord: MetadataRecord): string {
-  return JSON.stringify(metadataRecord, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
+  // Byte fields (SCRAM salts and keys) as base64 text.
+  return JSON.stringify(metadataRecord, (_key, value) =>
+    (typeof value === "bigint" ? value.toString() : value instanceof Uint8Array ? Buffer.from(value).toString("base64") : value));
 }
 
 export function encodeRecord(metadataRecord: MetadataRecord): Uint8Array {
@@ -180,6 +202,20 @@ function convertField(type: string, name: string, spec: FieldSpec, value: unknow
     case "int32Array":
       if (!Array.isArray(value) || !value.every(isInt32)) throw bad();
       return value;
+    case "double":
+      if (typeof value !== "number" || !Number.isFinite(value)) throw bad();
+      return value;
+    case "quotaEntity":
+      if (!Array.isArray(value) || value.length === 0) throw bad();
+      return value.map((part: unknown) => {
+        const candidate = part as { entityType?: unknown; entityName?: unknown } | null;
+        if (typeof candidate !== "object" || candidate === null || typeof candidate.entityType !== "string"
+          || (candidate.entityName !== null && typeof candidate.entityName !== "string")) throw bad();
+        return { entityType: candidate.entityType, entityName: candidate.entityName };
+      });
+    case "bytes":
+      if (typeof value !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw bad();
+      return new Uint8Array(Buffer.from(value, "base64"));
     case "endpoints":
       if (!Array.isArray(value)) throw bad();
       return value.map((endpoint: unknown) => {

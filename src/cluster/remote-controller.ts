@@ -17,6 +17,9 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { AllocateProducerIdsApi } from "../protocol/generated/allocate-producer-ids.ts";
 import { AlterConfigsApi } from "../protocol/generated/alter-configs.ts";
 import { AlterPartitionApi } from "../protocol/generated/alter-partition.ts";
+import { AlterPartitionReassignmentsApi } from "../protocol/generated/alter-partition-reassignments.ts";
+import { ElectLeadersApi } from "../protocol/generated/elect-leaders.ts";
+import { IncrementalAlterConfigsApi } from "../protocol/generated/incremental-alter-configs.ts";
 import { BrokerHeartbeatApi } from "../protocol/generated/broker-heartbeat.ts";
 import { BrokerRegistrationApi } from "../protocol/generated/broker-registration.ts";
 import { CreatePartitionsApi } from "../protocol/generated/create-partitions.ts";
@@ -29,9 +32,11 @@ import type {
   AlterPartitionAnswer, AlterPartitionOperation, BrokerHeartbeatRequest, BrokerRegistrationRequest, ControllerResult, CreatedTopic,
   CreateTopicRequest, ProducerIdBlock,
 } from "./controller/index.ts";
+import { decommissioningKey, type PartitionAnswer, type ReassignmentRequest } from "./controller/reassignment-operations.ts";
 
 /** Kafka's ConfigResource type of a topic. */
 const TOPIC_RESOURCE = 2;
+const BROKER_RESOURCE = 4;
 const metadataTopicName = "__cluster_metadata";
 
 export interface RemoteControllerOptions {
@@ -167,6 +172,46 @@ export class RemoteController {
       errorCode: 0,
       registration: { leader: partition.leaderId, leaderEpoch: partition.leaderEpoch, isr: [...partition.isr], partitionEpoch: partition.partitionEpoch },
     }, controller);
+  }
+
+  async alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<ControllerResult<PartitionAnswer[]>> {
+    const topics = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+    for (const request of requests) {
+      const partitions = topics.get(request.topic) ?? [];
+      partitions.push({ partitionIndex: request.partition, replicas: request.replicas === null ? null : [...request.replicas] });
+      topics.set(request.topic, partitions);
+    }
+    const body = { timeoutMs: this.options.requestTimeoutMs, topics: [...topics].map(([name, partitions]) => ({ name, partitions })) };
+    const { response, controller } = await this.call("admin", AlterPartitionReassignmentsApi, 0, body, (answer) => answer.errorCode);
+    if (response.errorCode !== 0) fail(response.errorCode, response.errorMessage, "AlterPartitionReassignments");
+    const answers = response.responses.flatMap((topic) => topic.partitions.map((partition) => ({
+      topic: topic.name, partition: partition.partitionIndex, errorCode: partition.errorCode, message: partition.errorMessage,
+    })));
+    return this.withOffset(answers, controller);
+  }
+
+  /** Decommissioning as IncrementalAlterConfigs of the broker resource's broker.decommissioning key. */
+  async setDecommissioning(brokerId: number, decommissioning: boolean): Promise<ControllerResult<void>> {
+    const body = {
+      resources: [{ resourceType: BROKER_RESOURCE, resourceName: String(brokerId), configs: [{ name: decommissioningKey, configOperation: decommissioning ? 0 : 1, value: decommissioning ? "true" : null }] }],
+      validateOnly: false,
+    };
+    const { response, controller } = await this.call("admin", IncrementalAlterConfigsApi, 1, body, (answer) => answer.responses[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR);
+    const result = response.responses[0]!;
+    if (result.errorCode !== 0) fail(result.errorCode, result.errorMessage, `decommission broker ${brokerId}`);
+    return this.withOffset(undefined, controller);
+  }
+
+  async electLeaders(type: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<ControllerResult<PartitionAnswer[]>> {
+    const topics = new Map<string, number[]>();
+    for (const { topic, partition } of partitions ?? []) topics.set(topic, [...(topics.get(topic) ?? []), partition]);
+    const body = { electionType: type, topicPartitions: partitions === null ? null : [...topics].map(([topic, indexes]) => ({ topic, partitions: indexes })), timeoutMs: this.options.requestTimeoutMs };
+    const { response, controller } = await this.call("admin", ElectLeadersApi, 2, body, (answer) => answer.errorCode);
+    if (response.errorCode !== 0) fail(response.errorCode, null, "ElectLeaders");
+    const answers = response.replicaElectionResults.flatMap((topic) => topic.partitionResult.map((partition) => ({
+      topic: topic.topic, partition: partition.partitionId, errorCode: partition.errorCode, message: partition.errorMessage,
+    })));
+    return this.withOffset(answers, controller);
   }
 
   async registerBroker(request: BrokerRegistrationRequest): Promise<ControllerResult<bigint>> {

@@ -27,14 +27,14 @@ export function parseQuorumVoters(entries: readonly string[]): QuorumVoter[] {
 
 /**
  * The CONTROLLER listener this node binds: an explicit `listeners` entry wins; else a voter's own
- * voters entry; null for a one-node cluster. A node of a cluster must be a voter (observers:
- * issue 13) or name its CONTROLLER listener.
+ * voters entry; null for a one-node cluster. A node of a cluster that is not a voter (an observer,
+ * joined through controller.quorum.bootstrap.servers) must name its CONTROLLER listener.
  */
 export function controllerListener(nodeId: number, listeners: readonly string[], voters: readonly QuorumVoter[]): Listener | null {
   const explicit = listeners.map((entry) => parseListener("listeners", entry)).find((listener) => listener.name === "CONTROLLER");
   if (explicit) return explicit;
   if (voters.length === 0) return null;
   const own = voters.find((voter) => voter.id === nodeId);
-  if (!own) throw new ConfigError("controller.quorum.voters", `node ${nodeId} is not a voter and listeners has no CONTROLLER entry`);
+  if (!own) throw new ConfigError("listeners", `node ${nodeId} is not a voter: give it a CONTROLLER entry (or --internal-port)`);
   return { name: "CONTROLLER", host: own.host, port: own.port };
 }

@@ -1,6 +1,7 @@
 // The classic group coordinator (Kafka's GroupCoordinator, broker side): membership, rebalances,
-// generation fencing, static membership (KIP-345), member ids required on first join (KIP-394),
-// committed offsets. No sockets and no wire versions: the Kafka handlers translate requests into
+// generation fencing, static membership (KIP-345), member ids required on first join (KIP-394).
+// Committed offsets live in committed-offsets.ts; this class answers their membership checks and
+// delegates the offset calls to it. No sockets and no wire versions: the Kafka handlers translate requests into
 // these calls; time comes from an injected Scheduler so tests drive it by hand.
 //
 // Single writer per group: every state transition happens inside one synchronous call (the event
@@ -13,12 +14,12 @@ import { assert } from "../util/assert.ts";
 import { createLogger } from "../util/logger.ts";
 import type { ConsumerGroups } from "./consumer-groups.ts";
 import { subscribedTopics } from "./consumer-protocol.ts";
+import { CommittedOffsets, setCommittedOffset } from "./committed-offsets.ts";
 import { EMPTY_BYTES, Group, Member } from "./group.ts";
-import type { GroupMetadataSnapshot, GroupRecord, GroupStore } from "./group-store.ts";
+import type { GroupMetadataSnapshot, GroupRecord, GroupStore, ProducerIdentity } from "./group-store.ts";
 import type { Scheduler } from "./scheduler.ts";
 import {
   GROUP_STATES,
-  type CommittedOffset,
   type DescribedGroup,
   type GroupState,
   type HeartbeatInput,
@@ -68,8 +69,6 @@ export function coordinatorConfigFrom(config: {
   };
 }
 
-const utf8 = new TextEncoder();
-
 function joinError(memberId: string, errorCode: number): JoinGroupResult {
   return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: "", memberId, members: [] };
 }
@@ -86,6 +85,7 @@ export class GroupCoordinator {
   private consumerGroups: ConsumerGroups | null = null;
   /** Whether this node coordinates a group now (its offsets partition is loaded here). */
   private owns: (groupId: string) => boolean = () => true;
+  private readonly offsets: CommittedOffsets;
 
   constructor(
     private readonly config: GroupCoordinatorConfig,
@@ -93,6 +93,20 @@ export class GroupCoordinator {
     private readonly store: GroupStore,
   ) {
     assert(config.groupMinSessionTimeoutMs <= config.groupMaxSessionTimeoutMs, "group.min.session.timeout.ms > max");
+    const groups = this.groups;
+    this.offsets = new CommittedOffsets(config, {
+      groups,
+      nowMs: () => this.scheduler.nowMs(),
+      commitGroupError: (input) => this.commitGroupError(input),
+      touchCommitter: (group, memberId) => {
+        const member = group.members.get(memberId);
+        if (member) this.touchMember(group, member);
+      },
+      subscribedTopics: (group) => this.subscribedTopics(group),
+      owns: (groupId) => this.owns(groupId),
+      consumerGroupMemberCount: (groupId) => this.consumerGroups?.memberCount(groupId) ?? 0,
+      enqueueWrite: (group, records, transaction) => this.enqueueWrite(group, records, transaction),
+    });
   }
 
   /** Consumer groups (KIP-848) whose offsets this coordinator stores and whose commits it checks. */
@@ -137,8 +151,15 @@ export class GroupCoordinator {
    * Applies records replayed from __consumer_offsets, in log order (the log is the source of
    * truth). Call before serving requests; afterwards `finishLoading` makes restored groups live.
    */
-  loadRecord(record: GroupRecord): void {
+  loadRecord(record: GroupRecord, producerId: bigint | null = null): void {
     const now = this.scheduler.nowMs();
+    if (producerId !== null) {
+      // A TxnOffsetCommit's record: pending until its transaction's marker is replayed.
+      if (record.kind === "offset" && record.value !== null) {
+        this.offsets.pending.add(producerId, [{ groupId: record.groupId, topic: record.topic, partition: record.partition, value: record.value }]);
+      }
+      return;
+    }
     if (record.kind === "offset") {
       let group = this.groups.get(record.groupId);
       if (record.value === null) {
@@ -149,7 +170,7 @@ export class GroupCoordinator {
         group = new Group(record.groupId, now);
         this.groups.set(record.groupId, group);
       }
-      this.setOffset(group, record.topic, record.partition, record.value);
+      setCommittedOffset(group, record.topic, record.partition, record.value);
       return;
     }
     if (record.value === null) {
@@ -209,6 +230,7 @@ export class GroupCoordinator {
    */
   unloadGroups(unloaded: (groupId: string) => boolean): number {
     let count = 0;
+    this.offsets.pending.unload(unloaded);
     for (const group of [...this.groups.values()]) {
       if (!unloaded(group.groupId)) continue;
       group.rebalanceTimer?.cancel();
@@ -690,55 +712,39 @@ export class GroupCoordinator {
     waiter?.(result);
   }
 
-  // ── Offsets ───────────────────────────────────────────────────────────────────────────────
+  // ── Offsets (committed-offsets.ts) ────────────────────────────────────────────────────────
 
   /** OffsetCommit. Resolves after the records are in __consumer_offsets (then they are visible). */
-  async commitOffsets(input: OffsetCommitInput): Promise<PartitionErrors> {
-    const groupError = this.commitGroupError(input);
-    const everyPartition = (errorCode: number): PartitionErrors => ({
-      topics: input.topics.map((topic) => ({
-        name: topic.name,
-        partitions: topic.partitions.map((partition) => ({ partition: partition.partition, errorCode })),
-      })),
-    });
-    if (groupError !== 0) return everyPartition(groupError);
-    let group = this.groups.get(input.groupId);
-    if (!group) {
-      // A commit from outside group management (generation -1) creates an Empty group, as Kafka.
-      group = new Group(input.groupId, this.scheduler.nowMs());
-      this.groups.set(input.groupId, group);
-    } else if (input.generationId >= 0) {
-      const member = group.members.get(input.memberId);
-      if (member) this.touchMember(group, member);
-    }
-    const now = this.scheduler.nowMs();
-    const records: GroupRecord[] = [];
-    const result = everyPartition(0);
-    input.topics.forEach((topic, topicIndex) => {
-      topic.partitions.forEach((partition, partitionIndex) => {
-        const metadata = partition.metadata ?? "";
-        if (utf8.encode(metadata).length > this.config.offsetMetadataMaxBytes) {
-          result.topics[topicIndex]!.partitions[partitionIndex]!.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-          return;
-        }
-        const value: CommittedOffset = { offset: partition.offset, leaderEpoch: partition.leaderEpoch, metadata, commitTimestampMs: now };
-        records.push({ kind: "offset", groupId: input.groupId, topic: topic.name, partition: partition.partition, value });
-      });
-    });
-    if (records.length === 0) return result;
-    try {
-      await this.enqueueWrite(group, records);
-    } catch (error) {
-      log.warn("offset commit write failed", { group: input.groupId, error: String(error) });
-      const code = error instanceof KafkaError ? error.code : ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      for (const topic of result.topics) for (const partition of topic.partitions) if (partition.errorCode === 0) partition.errorCode = code;
-      return result;
-    }
-    for (const record of records) {
-      assert(record.kind === "offset" && record.value !== null, "commit writes offsets");
-      this.setOffset(group, record.topic, record.partition, record.value);
-    }
-    return result;
+  commitOffsets(input: OffsetCommitInput): Promise<PartitionErrors> {
+    return this.offsets.commit(input);
+  }
+
+  /** TxnOffsetCommit: offsets pending until the producer's transaction ends (completeTransaction). */
+  commitTransactionalOffsets(input: OffsetCommitInput, producer: ProducerIdentity): Promise<PartitionErrors> {
+    return this.offsets.commit(input, producer);
+  }
+
+  /** A transaction marker reached (or was replayed on) the offsets partition whose groups `inPartition` accepts. */
+  completeTransaction(producerId: bigint, committed: boolean, inPartition: (groupId: string) => boolean = () => true): number {
+    return this.offsets.completeTransaction(producerId, committed, inPartition);
+  }
+
+  /** OffsetFetch for one group; `topics` null means every committed offset of the group. */
+  fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): OffsetFetchResult {
+    return this.offsets.fetch(groupId, topics);
+  }
+
+  /** OffsetDelete: refuses topics the (non-empty) consumer group is still subscribed to. */
+  deleteOffsets(
+    groupId: string,
+    topics: { name: string; partitions: number[] }[],
+  ): Promise<{ errorCode: number; topics: { name: string; partitions: { partition: number; errorCode: number }[] }[] }> {
+    return this.offsets.delete(groupId, topics);
+  }
+
+  /** Expires committed offsets older than offsets.retention.minutes. */
+  expireOffsets(): number {
+    return this.offsets.expire();
   }
 
   private commitGroupError(input: OffsetCommitInput): number {
@@ -760,74 +766,6 @@ export class GroupCoordinator {
     return 0;
   }
 
-  private setOffset(group: Group, topic: string, partition: number, value: CommittedOffset): void {
-    let partitions = group.offsets.get(topic);
-    if (!partitions) {
-      partitions = new Map();
-      group.offsets.set(topic, partitions);
-    }
-    partitions.set(partition, value);
-  }
-
-  /** OffsetFetch for one group; `topics` null means every committed offset of the group. */
-  fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): OffsetFetchResult {
-    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
-    const group = this.groups.get(groupId);
-    const offsets = group && group.state !== "Dead" ? group.offsets : new Map<string, Map<number, CommittedOffset>>();
-    const wanted =
-      topics ??
-      [...offsets.entries()].filter(([, partitions]) => partitions.size > 0).map(([name, partitions]) => ({
-        name,
-        partitions: [...partitions.keys()].sort((left, right) => left - right),
-      }));
-    return {
-      errorCode: 0,
-      topics: wanted.map((topic) => ({
-        name: topic.name,
-        partitions: topic.partitions.map((partition) => {
-          const committed = offsets.get(topic.name)?.get(partition);
-          return committed
-            ? { partition, offset: committed.offset, leaderEpoch: committed.leaderEpoch, metadata: committed.metadata, errorCode: 0 }
-            : { partition, offset: -1n, leaderEpoch: -1, metadata: "", errorCode: 0 };
-        }),
-      })),
-    };
-  }
-
-  /** OffsetDelete: refuses topics the (non-empty) consumer group is still subscribed to. */
-  async deleteOffsets(
-    groupId: string,
-    topics: { name: string; partitions: number[] }[],
-  ): Promise<{ errorCode: number; topics: { name: string; partitions: { partition: number; errorCode: number }[] }[] }> {
-    const group = this.groups.get(groupId);
-    if (!group || group.state === "Dead") return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
-    let subscribed = new Set<string>();
-    if (group.state !== "Empty") {
-      if (group.protocolType !== "consumer") return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
-      subscribed = this.subscribedTopics(group);
-    }
-    const records: GroupRecord[] = [];
-    const result = topics.map((topic) => ({
-      name: topic.name,
-      partitions: topic.partitions.map((partition) => {
-        if (subscribed.has(topic.name)) return { partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
-        if (group.offsets.get(topic.name)?.has(partition)) {
-          records.push({ kind: "offset", groupId, topic: topic.name, partition, value: null });
-        }
-        return { partition, errorCode: 0 };
-      }),
-    }));
-    if (records.length > 0) {
-      try {
-        await this.enqueueWrite(group, records);
-      } catch (error) {
-        return { errorCode: error instanceof KafkaError ? error.code : ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
-      }
-      for (const record of records) if (record.kind === "offset") group.offsets.get(record.topic)?.delete(record.partition);
-    }
-    return { errorCode: 0, topics: result };
-  }
-
   private subscribedTopics(group: Group): Set<string> {
     const topics = new Set<string>();
     for (const member of group.members.values()) {
@@ -835,43 +773,6 @@ export class GroupCoordinator {
       for (const topic of (metadata && subscribedTopics(metadata)) ?? []) topics.add(topic);
     }
     return topics;
-  }
-
-  /** Expires committed offsets older than offsets.retention.minutes (KIP-211 rules, simplified). */
-  expireOffsets(): number {
-    const now = this.scheduler.nowMs();
-    let expired = 0;
-    for (const group of [...this.groups.values()]) {
-      if (group.state === "Dead" || !this.owns(group.groupId)) continue;
-      // A live KIP-848 consumer group keeps its offsets (they are stored in this Empty holder).
-      if ((this.consumerGroups?.memberCount(group.groupId) ?? 0) > 0) continue;
-      const subscribed = group.state === "Empty" ? null : group.protocolType === "consumer" ? this.subscribedTopics(group) : undefined;
-      if (subscribed === undefined) continue;
-      const records: GroupRecord[] = [];
-      for (const [topic, partitions] of group.offsets) {
-        if (subscribed?.has(topic)) continue;
-        for (const [partition, committed] of partitions) {
-          // An Empty group's offsets age from when it became empty; otherwise from the commit.
-          const base = subscribed === null ? Math.max(committed.commitTimestampMs, group.stateTimestampMs) : committed.commitTimestampMs;
-          if (base + this.config.offsetsRetentionMs <= now) records.push({ kind: "offset", groupId: group.groupId, topic, partition, value: null });
-        }
-      }
-      const becomesDead = group.state === "Empty" && group.members.size === 0 && records.length === group.offsetCount();
-      if (records.length === 0 && !becomesDead) continue;
-      if (becomesDead) records.push({ kind: "group", groupId: group.groupId, value: null });
-      expired += records.length;
-      this.enqueueWrite(group, records).then(
-        () => {
-          for (const record of records) if (record.kind === "offset") group.offsets.get(record.topic)?.delete(record.partition);
-          if (becomesDead && group.state === "Empty" && group.members.size === 0 && group.offsetCount() === 0) {
-            group.setState("Dead", this.scheduler.nowMs());
-            this.groups.delete(group.groupId);
-          }
-        },
-        (error: unknown) => log.warn("offset expiry write failed", { group: group.groupId, error: String(error) }),
-      );
-    }
-    return expired;
   }
 
   // ── Admin: describe, list, delete, lag ────────────────────────────────────────────────────
@@ -937,17 +838,7 @@ export class GroupCoordinator {
 
   /** Committed offset, log end and lag for each partition the group committed. */
   groupLag(groupId: string, logEndOffset: (topic: string, partition: number) => bigint | undefined): PartitionLag[] {
-    const group = this.groups.get(groupId);
-    if (!group) return [];
-    const lags: PartitionLag[] = [];
-    for (const [topic, partitions] of group.offsets) {
-      for (const [partition, committed] of partitions) {
-        const end = logEndOffset(topic, partition) ?? -1n;
-        const lag = end < 0n || committed.offset < 0n ? -1n : end > committed.offset ? end - committed.offset : 0n;
-        lags.push({ topic, partition, committed: committed.offset, logEndOffset: end, lag });
-      }
-    }
-    return lags.sort((left, right) => left.topic.localeCompare(right.topic) || left.partition - right.partition);
+    return this.offsets.lag(groupId, logEndOffset);
   }
 
   state(groupId: string): GroupState | undefined {
@@ -984,8 +875,8 @@ export class GroupCoordinator {
     return this.enqueueWrite(group, [{ kind: "group", groupId: group.groupId, value: this.snapshot(group, new Map()) }]);
   }
 
-  private enqueueWrite(group: Group, records: GroupRecord[]): Promise<void> {
-    const write = group.writeChain.then(() => this.store.write(group.groupId, records));
+  private enqueueWrite(group: Group, records: GroupRecord[], transaction?: ProducerIdentity): Promise<void> {
+    const write = group.writeChain.then(() => this.store.write(group.groupId, records, transaction));
     group.writeChain = write.catch(() => {});
     return write;
   }

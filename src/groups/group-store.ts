@@ -37,7 +37,13 @@ export interface GroupStore {
    * log (and durable when the log's flush policy makes appends durable). Rejects with a KafkaError
    * when the write failed; then none of the records is applied by the coordinator.
    */
-  write(groupId: string, records: GroupRecord[]): Promise<void>;
+  write(groupId: string, records: GroupRecord[], transaction?: ProducerIdentity): Promise<void>;
+}
+
+/** The transactional producer whose batch the records form (TxnOffsetCommit). */
+export interface ProducerIdentity {
+  producerId: bigint;
+  producerEpoch: number;
 }
 
 export class MemoryGroupStore implements GroupStore {

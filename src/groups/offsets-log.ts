@@ -14,12 +14,12 @@ import { native } from "../native/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Partition } from "../replication/partition.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
-import { batchesIn, decodeLogRecords, encodeBatch, type LogRecord } from "../protocol/record-batch.ts";
+import { Attribute, batchesIn, decodeLogRecords, encodeBatch, isControl, isTransactional, markerTypeOf, ControlType, NOT_A_MARKER, type LogRecord } from "../protocol/record-batch.ts";
 import { DamagedDataError } from "../storage/segment.ts";
 import type { RecordBatchHeader } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger } from "../util/logger.ts";
-import type { GroupRecord, GroupStore } from "./group-store.ts";
+import type { GroupRecord, GroupStore, ProducerIdentity } from "./group-store.ts";
 import { OFFSETS_TOPIC, offsetsPartitionFor } from "./partition-for.ts";
 import { decodeRecord, encodeRecordKey, encodeRecordValue } from "./records.ts";
 
@@ -61,7 +61,7 @@ export class OffsetsLog implements GroupStore {
     return count === undefined ? -1 : offsetsPartitionFor(groupId, count);
   }
 
-  async write(groupId: string, records: GroupRecord[]): Promise<void> {
+  async write(groupId: string, records: GroupRecord[], transaction?: ProducerIdentity): Promise<void> {
     assert(records.length > 0, "write at least one record");
     assert(records.every((record) => record.groupId === groupId), "one group per write");
     const partition = this.partitionFor(groupId);
@@ -78,7 +78,14 @@ export class OffsetsLog implements GroupStore {
       const leader = this.replicas.leaderPartition(OFFSETS_TOPIC, partition);
       // Like Kafka, a write not confirmed in time is answered REQUEST_TIMED_OUT (it may still
       // become durable: then it is seen when the partition is loaded again).
-      await leader.appendRecordsToLeader(encodeBatch(logRecords), { requiredAcks: this.syncWrites ? -1 : 1, timeoutMs: this.commitTimeoutMs });
+      const template = transaction
+        ? { attributes: Attribute.transactional, producerId: transaction.producerId, producerEpoch: transaction.producerEpoch, baseSequence: -1, partitionLeaderEpoch: 0 }
+        : undefined;
+      await leader.appendRecordsToLeader(encodeBatch(logRecords, template), {
+        requiredAcks: this.syncWrites ? -1 : 1,
+        timeoutMs: this.commitTimeoutMs,
+        origin: transaction ? "coordinator" : "client",
+      });
     } catch (error) {
       if (error instanceof KafkaError && error.code === ErrorCode.NOT_LEADER_OR_FOLLOWER) {
         throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this node no longer coordinates ${OFFSETS_TOPIC}-${partition}`);
@@ -95,7 +102,7 @@ export class OffsetsLog implements GroupStore {
    * and said so at ERROR; newer records after it still apply), and a record that does not decode is
    * skipped alone.
    */
-  async loadPartition(replica: Partition, apply: (record: GroupRecord) => void, wanted: () => boolean): Promise<{ records: number; bytes: number; skipped: number }> {
+  async loadPartition(replica: Partition, apply: (record: GroupRecord, producerId: bigint | null) => void, wanted: () => boolean, onMarker: (producerId: bigint, committed: boolean) => void = () => {}): Promise<{ records: number; bytes: number; skipped: number }> {
     const log = replica.log;
     const totals = { records: 0, bytes: 0, skipped: 0 };
     let cursor = log.logStartOffset;
@@ -120,7 +127,12 @@ export class OffsetsLog implements GroupStore {
         for (const chunk of read.chunks) {
           totals.bytes += chunk.length;
           for (const batch of batchesIn(chunk)) {
-            this.applyBatch(replica.partition, batch, cursor, apply, totals);
+            if (isControl(batch.header.attributes)) {
+              const type = markerTypeOf(batch.bytes, batch.header.attributes);
+              if (batch.header.baseOffset >= cursor && type !== NOT_A_MARKER) onMarker(batch.header.producerId, type === ControlType.commit);
+            } else {
+              this.applyBatch(replica.partition, batch, cursor, apply, totals);
+            }
             const last = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
             if (last > cursor) cursor = last;
           }
@@ -138,9 +150,10 @@ export class OffsetsLog implements GroupStore {
     partition: number,
     batch: { header: RecordBatchHeader; bytes: Uint8Array },
     cursor: bigint,
-    apply: (record: GroupRecord) => void,
+    apply: (record: GroupRecord, producerId: bigint | null) => void,
     totals: { records: number; skipped: number },
   ): void {
+    const producerId = isTransactional(batch.header.attributes) ? batch.header.producerId : null;
     const decoded = decodeLogRecords(batch.bytes, batch.header);
     if (decoded === null) {
       totals.skipped += 1;
@@ -158,7 +171,7 @@ export class OffsetsLog implements GroupStore {
         continue;
       }
       if (groupRecord) {
-        apply(groupRecord);
+        apply(groupRecord, producerId);
         totals.records++;
       }
     }

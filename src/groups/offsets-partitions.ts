@@ -84,10 +84,12 @@ export class OffsetsPartitions {
       const replica = this.replicas.partition(OFFSETS_TOPIC, partition);
       if (!replica) throw new Error(`${OFFSETS_TOPIC}-${partition} has no local replica`);
       const groupIds = new Set<string>();
-      const loaded = await this.offsetsLog.loadPartition(replica, (record) => {
+      const count = this.offsetsLog.partitionCount;
+      const inPartition = (groupId: string) => count !== undefined && offsetsPartitionFor(groupId, count) === partition;
+      const loaded = await this.offsetsLog.loadPartition(replica, (record, producerId) => {
         groupIds.add(record.groupId);
-        this.coordinator.loadRecord(record);
-      }, current);
+        this.coordinator.loadRecord(record, producerId);
+      }, current, (producerId, committed) => this.coordinator.completeTransaction(producerId, committed, inPartition));
       // Unloaded (or led again under a newer epoch) meanwhile: that path owns the groups now.
       if (!current()) return;
       this.coordinator.finishLoading(groupIds);

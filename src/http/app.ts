@@ -12,6 +12,7 @@ import { Hono } from "hono";
 import type { BrokerConfig } from "../config/index.ts";
 import type { Logger } from "../util/logger.ts";
 import type { BrokerMetrics } from "../util/metrics.ts";
+import type { HttpAuth } from "./auth.ts";
 import type { HttpBackend } from "./backend.ts";
 import { ConsumerInstances } from "./consumer-instances.ts";
 import { LiveStreams } from "./live-stream.ts";
@@ -39,6 +40,7 @@ export interface HttpAppOptions {
   clusterId: string;
   nodeId: number;
   log: Logger;
+  auth?: HttpAuth;
 }
 
 export interface HttpApp {
@@ -70,6 +72,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     coalescer: new ProduceCoalescer(options.backend, 512 * 1024),
     log: options.log,
     shutdownSignal: shutdown.signal,
+    auth: options.auth,
   };
   // No middleware: with one handler per route Hono calls it directly instead of composing a chain
   // (a measurable share of a one-record produce request). The router counts requests in flight.

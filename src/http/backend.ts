@@ -175,11 +175,34 @@ export interface QuorumInfo {
   observers: { replicaId: number; logEndOffset: bigint; lastFetchTimestamp: number; lastCaughtUpTimestamp: number }[];
 }
 
+/** A reassignment in progress (ListPartitionReassignments). */
+export interface ReassignmentInfo {
+  topic: string;
+  partition: number;
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+}
+
+/** How far a broker's decommissioning (drain) is. */
+export interface DrainStatus {
+  brokerId: number;
+  decommissioning: boolean;
+  replicasLeft: number;
+  leadersLeft: number;
+  reassignmentsInProgress: number;
+}
+
 export interface HttpBackend {
   // ── cluster and topics ─────────────────────────────────────────────────────────────────
   cluster(): Promise<ClusterInfo>;
   /** Null while no quorum leader answers. */
   quorum(): Promise<QuorumInfo | null>;
+  /** Start (or cancel) draining a broker (docs/elastic.md). Throws KafkaError BROKER_ID_NOT_REGISTERED. */
+  decommissionBroker(nodeId: number, decommissioning: boolean): Promise<void>;
+  /** Undefined when the broker is not registered. */
+  drainStatus(nodeId: number): Promise<DrainStatus | undefined>;
+  listReassignments(): Promise<ReassignmentInfo[]>;
   listTopics(): Promise<TopicInfo[]>;
   /** Undefined when the topic does not exist. */
   describeTopic(name: string): Promise<TopicInfo | undefined>;

@@ -11,6 +11,7 @@
 // mapped segment memory, and a view that reaches a Response body detaches the whole mapping's
 // ArrayBuffer (BUN-NOTES.md). Every read is released before this returns.
 
+import { decommissioningBrokers } from "../cluster/controller/reassignment-operations.ts";
 import { endpointOf, isInternalTopic, liveBrokers, partitionOf, type TopicImage } from "../cluster/index.ts";
 import { OFFSETS_TOPIC } from "../groups/index.ts";
 import { appendToPartition, PartitionUnavailable, READ_UNCOMMITTED, waitForData, type Acks, type Partition } from "../replication/index.ts";
@@ -103,6 +104,33 @@ export class LocalBackend implements HttpBackend {
       leaderId: description.leaderId, leaderEpoch: description.leaderEpoch, highWatermark: description.highWatermark,
       voters: description.currentVoters.map((replica) => ({ ...replica })), observers: description.observers.map((replica) => ({ ...replica })),
     };
+  }
+
+  async decommissionBroker(nodeId: number, decommissioning: boolean) {
+    await this.broker.admin.setDecommissioning(nodeId, decommissioning);
+  }
+
+  async drainStatus(nodeId: number) {
+    const image = this.broker.metadata.image;
+    if (!image.brokers.has(nodeId)) return undefined;
+    const partitions = [...image.topicsByName.values()].flatMap((topic) => topic.partitions);
+    return {
+      brokerId: nodeId,
+      decommissioning: decommissioningBrokers(image).has(nodeId),
+      replicasLeft: partitions.filter((partition) => partition.replicas.includes(nodeId)).length,
+      leadersLeft: partitions.filter((partition) => partition.leader === nodeId).length,
+      reassignmentsInProgress: partitions.filter((partition) => partition.addingReplicas.length > 0 || partition.removingReplicas.length > 0).length,
+    };
+  }
+
+  async listReassignments() {
+    const image = this.broker.metadata.image;
+    return [...image.topicsByName.values()].flatMap((topic) => topic.partitions
+      .filter((partition) => partition.addingReplicas.length > 0 || partition.removingReplicas.length > 0)
+      .map((partition) => ({
+        topic: topic.name, partition: partition.partition, replicas: [...partition.replicas],
+        addingReplicas: [...partition.addingReplicas], removingReplicas: [...partition.removingReplicas],
+      })));
   }
 
   private topicInfo(topic: TopicImage): TopicInfo {

@@ -18,6 +18,7 @@ import { HttpError, toHttpError } from "./errors.ts";
 import type { KeylessPartitioner } from "./partitioner.ts";
 import type { ProduceCoalescer } from "./produce-coalescer.ts";
 import type { LiveStreams } from "./live-stream.ts";
+import type { HttpAuth } from "./auth.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH";
 
@@ -61,6 +62,8 @@ export interface HttpDeps {
   readonly log: Logger;
   /** Aborted when the server shuts down: long polls and streams end. */
   readonly shutdownSignal: AbortSignal;
+  /** Authentication and ACLs (auth.ts); absent: every request is served. */
+  readonly auth?: HttpAuth;
 }
 
 export type RouteHandler = (c: Context) => Response | Promise<Response>;
@@ -151,6 +154,8 @@ export class Router {
       let response: Response;
       this.inFlight++;
       try {
+        const refusal = this.deps.auth?.active ? await this.deps.auth.check(c, spec) : null;
+        if (refusal !== null) throw refusal;
         response = await handler(c);
       } catch (error) {
         const httpError = toHttpError(error);

@@ -18,6 +18,7 @@ import type { BrokerConfig, Listener } from "../config/index.ts";
 import type { Logger } from "../util/logger.ts";
 import type { BrokerMetrics } from "../util/metrics.ts";
 import { createHttpApp } from "./app.ts";
+import type { HttpAuth } from "./auth.ts";
 import type { HttpBackend } from "./backend.ts";
 
 /** Longest wait at shutdown for responses being written (a stalled stream is cut after it). */
@@ -38,6 +39,7 @@ export interface HttpServerOptions {
   clusterId: string;
   nodeId: number;
   log: Logger;
+  auth?: HttpAuth;
 }
 
 function tlsOf(config: BrokerConfig): { cert: string; key: string } | undefined {

@@ -24,6 +24,7 @@ import type { Logger } from "../util/logger.ts";
 import { CloseConnection } from "./handler.ts";
 import { pooledFrameBytesMin, type FramePool } from "./frame-pool.ts";
 import type { RequestMemoryPool } from "./request-memory.ts";
+import { plaintextSession, type Session } from "./session.ts";
 
 /** A response ready to be written: pieces in order, and what to run once they are written. */
 export interface OutboundResponse {
@@ -35,6 +36,8 @@ export interface ConnectionInfo {
   readonly remoteAddress: string;
   /** Aborted when the connection closes. */
   readonly signal: AbortSignal;
+  /** Listener, principal and SASL state (session.ts). */
+  readonly session: Session;
 }
 
 /** What the dispatcher answers for one frame. */
@@ -95,6 +98,11 @@ export class Connection implements ConnectionInfo {
   /** Cancels the wait for request memory, while this connection waits for it. */
   private cancelMemoryWait: (() => void) | null = null;
   private inFlightHighWater = 0;
+  /** While muted (quota throttling), the time reads resume (performance.now()), else 0. */
+  private mutedUntil = 0;
+  private muteTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set by the listener right after construction (a plaintext one until then). */
+  session: Session = plaintextSession();
   /** The frame nextFrame just assembled in a pooled buffer, until handleFrame ties it to its request. */
   private pooledFrame: Uint8Array | null = null;
 
@@ -164,7 +172,7 @@ export class Connection implements ConnectionInfo {
     this.pumping = true;
     try {
       while (!this.closed && this.closingReason === null) {
-        if (this.slots.length >= this.limits.inFlightRequestsMax || this.writeBytes >= this.limits.writeQueueBytesMax) {
+        if (this.mutedUntil > 0 || this.slots.length >= this.limits.inFlightRequestsMax || this.writeBytes >= this.limits.writeQueueBytesMax) {
           this.pause();
           return;
         }
@@ -467,6 +475,7 @@ export class Connection implements ConnectionInfo {
     this.closed = true;
     if (reason) this.log.debug("closing connection", { connection: this.id, remote: this.remoteAddress, reason });
     this.dropFrameReservation();
+    clearTimeout(this.muteTimer);
     this.abort.abort();
     for (const write of this.writes.splice(0)) runAll(write.onDone);
     this.writeBytes = 0;
@@ -489,6 +498,32 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.closeAfterPending("the broker is shutting down");
     if (!this.closed) this.abort.abort();
+  }
+
+  /**
+   * Quota throttling (KIP-219): read nothing more from this client for `ms` (a later, longer mute
+   * extends it); its responses keep going out.
+   */
+  mute(ms: number): void {
+    if (this.closed || ms <= 0) return;
+    const until = performance.now() + ms;
+    if (until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    clearTimeout(this.muteTimer);
+    this.pause();
+    this.muteTimer = setTimeout(() => {
+      this.mutedUntil = 0;
+      this.muteTimer = undefined;
+      if (!this.closed && !this.pumping) this.pump();
+    }, ms);
+  }
+
+  /**
+   * Answer what was already read, then close (an authentication failure: the failed response goes
+   * out first, then the connection closes).
+   */
+  closeWhenAnswered(reason: string): void {
+    this.closeAfterPending(reason);
   }
 
   /** Bun `close` event (peer closed or error). */

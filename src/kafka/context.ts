@@ -9,23 +9,30 @@ import type { MetadataPublisher } from "../cluster/publisher.ts";
 import type { ProducerIdManager } from "../cluster/producer-id-manager.ts";
 import type { TopicConfigs } from "../cluster/topic-configs.ts";
 import type { Groups } from "../groups/index.ts";
+import type { Transactions } from "../transactions/index.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { BrokerMetrics } from "../util/metrics.ts";
 import type { RequestHeaderInfo } from "./handler.ts";
+import type { BrokerSecurity } from "./security.ts";
 import type { QuorumController } from "../cluster/controller/index.ts";
 import type { BrokerSessions } from "../cluster/controller/broker-sessions.ts";
 import type { RaftMetadataLog } from "../raft/driver.ts";
 import type { QuorumDescription } from "../raft/types.ts";
 
 /** The metadata quorum and the controller, for the internal listener's handlers (docs/replication.md §3, §4). */
+import type { ReplicaBalancer } from "../cluster/controller/balancer-driver.ts";
+import type { ReplicationQuota } from "../replication/core/quota.ts";
+
 export interface QuorumServices {
   /** The Raft metadata log; null on a one-node cluster (its local log has no peers). */
   readonly raft: RaftMetadataLog | null;
   readonly controller: QuorumController;
   /** Broker sessions on the active controller; null on one node. */
   readonly sessions: BrokerSessions | null;
+  /** The replica and leader balancer (a cluster of processes; acts where the controller is active). */
+  readonly balancer?: ReplicaBalancer | null;
   /** DescribeQuorum as the quorum leader answers it (asked over the network when it is elsewhere); null when none answers. */
   describeQuorum(): Promise<QuorumDescription | null>;
 }
@@ -43,7 +50,7 @@ export interface BrokerContext {
   readonly nodeId: number;
   /** cluster.id from meta.properties (22-character base64url UUID). */
   readonly clusterId: string;
-  /** This node's PLAINTEXT listener as clients are told (port filled in once bound); registered with the controller. */
+  /** This connection's listener as clients are told (one context per listener) (port filled in once bound); registered with the controller. */
   advertised: Listener;
   /** The newest published metadata image: `metadata.image` (brokers, topics, partitions, leaders). */
   readonly metadata: MetadataPublisher;
@@ -71,8 +78,14 @@ export interface BrokerContext {
    * `groups.coordinatorError(groupId)` (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
    */
   groups?: Groups;
+  /** Authorizer and SASL settings; absent in bare test contexts (everything allowed, no SASL). */
+  security?: BrokerSecurity;
+  /** The transaction coordinator (src/transactions/), wired by node.ts; absent: COORDINATOR_NOT_AVAILABLE. */
+  transactions?: Transactions;
   /** The metadata quorum and controller (node.ts sets it; bare test contexts have none). */
   quorum?: QuorumServices;
+  /** leader.replication.throttled.rate: replica fetches of replicas being added by a reassignment (docs/elastic.md). */
+  leaderReplicationQuota?: ReplicationQuota;
   /** Prometheus counters and histograms (GET /metrics on the HTTP listener); absent in bare test contexts. */
   readonly metrics?: BrokerMetrics;
 }

@@ -21,6 +21,8 @@ import createTopics from "./handlers/19-create-topics.ts";
 import deleteTopics from "./handlers/20-delete-topics.ts";
 import alterConfigs from "./handlers/33-alter-configs.ts";
 import createPartitions from "./handlers/37-create-partitions.ts";
+import alterPartitionReassignments from "./handlers/45-alter-partition-reassignments.ts";
+import electLeaders from "./handlers/43-elect-leaders.ts";
 import incrementalAlterConfigs from "./handlers/44-incremental-alter-configs.ts";
 import vote from "./handlers/52-vote.ts";
 import beginQuorumEpoch from "./handlers/53-begin-quorum-epoch.ts";
@@ -57,6 +59,8 @@ export const controllerHandlers: readonly AnyHandler[] = [
   deleteTopics,
   alterConfigs,
   createPartitions,
+  alterPartitionReassignments,
+  electLeaders,
   incrementalAlterConfigs,
   vote,
   beginQuorumEpoch,

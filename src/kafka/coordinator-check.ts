@@ -10,3 +10,18 @@ import type { BrokerContext } from "./context.ts";
 export function coordinatorError(broker: BrokerContext, groupId: string): number {
   return broker.groups ? broker.groups.coordinatorError(groupId) : ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
+
+/**
+ * The same for a transactional id (the leader of its __transaction_state partition coordinates
+ * it). A missing __transaction_state is created here (first use, as Kafka does) and answered
+ * COORDINATOR_NOT_AVAILABLE meanwhile: clients retry.
+ */
+export function transactionCoordinatorError(broker: BrokerContext, transactionalId: string): number {
+  const transactions = broker.transactions;
+  if (!transactions) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  const error = transactions.coordinatorError(transactionalId);
+  if (error === ErrorCode.COORDINATOR_NOT_AVAILABLE) {
+    transactions.ensureTopic().catch((cause: unknown) => broker.log.warn("creating __transaction_state failed", { error: String(cause) }));
+  }
+  return error;
+}

@@ -31,6 +31,7 @@ import type { Api } from "../protocol/api.ts";
 import type { Init } from "../protocol/primitives.ts";
 import { assert } from "../util/assert.ts";
 import type { BrokerContext } from "./context.ts";
+import type { Session } from "./session.ts";
 
 export interface RequestHeaderInfo {
   readonly apiKey: number;
@@ -50,6 +51,8 @@ export interface RequestContext {
   /** Connection id (for logs) and the client's address. */
   readonly connectionId: number;
   readonly remoteAddress: string;
+  /** The connection's listener, principal and SASL state. */
+  readonly session: Session;
   /** Run `fn` once this request's response has been written to the socket, or dropped. */
   onDone(fn: () => void): void;
 }

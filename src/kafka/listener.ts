@@ -1,4 +1,7 @@
-// The Kafka protocol listener (Bun.listen on the PLAINTEXT listener). Closes idle connections
+// One Kafka protocol listener (Bun.listen; one per Kafka entry of `listeners`: PLAINTEXT, SSL,
+// SASL_PLAINTEXT, SASL_SSL — TLS options from tls.ts, the session of each connection from
+// session.ts; a TLS listener takes the client certificate's principal at the handshake when
+// ssl.client.auth asks for one, and reloads its certificates on reloadTls()). Closes idle connections
 // after connections.max.idle.ms, and on shutdown stops accepting, lets each connection answer the
 // requests it already read, and closes them. Framing and backpressure live in connection.ts,
 // request decoding in dispatcher.ts, the connection limits in connection-limits.ts.
@@ -12,7 +15,7 @@
 
 import type { Socket, TCPSocketListener } from "bun";
 import { readdirSync } from "node:fs";
-import type { Listener } from "../config/index.ts";
+import type { KafkaListener, Listener } from "../config/index.ts";
 import { parseConnectionOverrides } from "../config/index.ts";
 import type { Logger } from "../util/logger.ts";
 import { Connection, connectionWriteQueueBytesMax } from "./connection.ts";
@@ -22,6 +25,9 @@ import type { BrokerContext } from "./context.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import type { AnyHandler } from "./handler.ts";
 import { RequestMemoryPool } from "./request-memory.ts";
+import { Session } from "./session.ts";
+import { LogLimiter } from "../util/log-limiter.ts";
+import type { ListenerTls } from "../security/tls.ts";
 
 export interface KafkaServer {
   readonly host: string;
@@ -32,6 +38,12 @@ export interface KafkaServer {
   readonly accepting: boolean;
   /** What the limits see right now (tests, and an operator's view through the HTTP API later). */
   stats(): ListenerStats;
+  readonly listenerName: string;
+  /**
+   * Read the certificates again and accept new connections with them (connections open now keep
+   * theirs). Throws, keeping the old ones, when the new files cannot be used.
+   */
+  reloadTls(): void;
   /** Stop accepting, answer the requests already read (at most shutdownDrainMs), close every connection. */
   close(): Promise<void>;
 }
@@ -62,6 +74,8 @@ export interface KafkaServerOptions {
   descriptorLimit?: number;
   /** Descriptors kept free; the watchdog stops accepting below a quarter of it (default 32). */
   descriptorReserve?: number;
+  /** TLS of an SSL or SASL_SSL listener (tls.ts). */
+  tls?: ListenerTls;
 }
 
 const watchdogIntervalMs = 1000;
@@ -69,11 +83,13 @@ const watchdogIntervalMs = 1000;
 export function startKafkaServer(
   broker: BrokerContext,
   handlers: readonly AnyHandler[],
-  bind: Listener,
+  bind: Listener & Partial<Pick<KafkaListener, "securityProtocol">>,
   log: Logger,
   options: KafkaServerOptions = {},
 ): KafkaServer {
   const config = broker.config.values;
+  const securityProtocol = bind.securityProtocol ?? "PLAINTEXT";
+  const refusedTlsLog = new LogLimiter(20);
   const dispatcher = new Dispatcher(broker, handlers, log.child("dispatch"));
   const connections = new Set<Connection>();
   /** Set while close() waits for the last connection to finish. */
@@ -112,9 +128,22 @@ export function startKafkaServer(
         if (connections.delete(closed)) limiter.release(remote);
         if (connections.size === 0) onIdle?.();
       });
+      connection.session = new Session(bind.name, securityProtocol, remote, (reason) => connection.closeWhenAnswered(reason), (ms) => connection.mute(ms));
       socket.data = connection;
       connections.add(connection);
       socket.timeout(idleSeconds);
+    },
+    handshake(socket: Socket<Connection>, success: boolean, authorizationError: Error | null) {
+      const connection = socket.data;
+      if (!connection || !options.tls) return;
+      const verdict = options.tls.clientVerdict(socket, success, authorizationError);
+      if (verdict.kind === "refuse") {
+        const leftOut = refusedTlsLog.admit();
+        if (leftOut !== null) log.warn("refused a TLS client", { listener: bind.name, remote: socket.remoteAddress, reason: verdict.reason, ...(leftOut > 0 ? { notLogged: leftOut } : {}) });
+        connection.close(verdict.reason);
+        return;
+      }
+      if (verdict.principal !== null && securityProtocol === "SSL") connection.session.principal = verdict.principal;
     },
     data(socket: Socket<Connection>, data: Buffer) {
       socket.data?.onData(data);
@@ -133,8 +162,9 @@ export function startKafkaServer(
       socket.data?.close(`idle for connections.max.idle.ms`);
     },
   };
+  let tlsOptions = options.tls?.bunOptions();
   const listen = (port: number): TCPSocketListener<Connection> =>
-    Bun.listen<Connection>({ hostname, port, socket: handlersOfSocket });
+    Bun.listen<Connection>({ hostname, port, socket: handlersOfSocket, ...(tlsOptions ? { tls: tlsOptions } : {}) });
 
   let server: TCPSocketListener<Connection> | null = listen(bind.port);
   const port = server.port;
@@ -154,6 +184,28 @@ export function startKafkaServer(
   return {
     host: server.hostname,
     port,
+    listenerName: bind.name,
+    reloadTls() {
+      if (!options.tls) return;
+      const next = options.tls.reload();
+      // Bun cannot swap a listening socket's certificate: listen again on the same port with the
+      // new one. Open connections keep the old; a connection arriving in between (microseconds)
+      // is refused and retried by the client.
+      if (server === null) {
+        tlsOptions = next;
+        return;
+      }
+      server.stop(false);
+      const previous = tlsOptions;
+      tlsOptions = next;
+      try {
+        server = listen(port);
+      } catch (error) {
+        tlsOptions = previous;
+        server = listen(port);
+        throw error;
+      }
+    },
     get connectionCount() {
       return connections.size;
     },

@@ -11,6 +11,7 @@
 // Full fetches only (session id 0): a fetch session (KIP-227) would spare re-sending the partition
 // list, not needed while one request per leader–follower pair carries every partition.
 
+import { isBeingAdded } from "../cluster/image.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { FetchRequest, FetchResponse, FetchResponsePartitionData } from "../protocol/generated/index.ts";
 import type { Init } from "../protocol/primitives.ts";
@@ -85,13 +86,18 @@ function lookupError(ctx: RequestContext, topic: string, partition: number): num
 interface Pass {
   topics: { topic: string; topicId: string; partitions: Init<FetchResponsePartitionData>[] }[];
   bytes: number;
+  /** Bytes of this pass going to replicas being added by a reassignment (the leader's throttle). */
+  throttledBytes: number;
   answered: boolean;
   releases: (() => void)[];
 }
 
 /** One pass: every partition's answer as of now. `count`: record the fetch offsets (first pass only). */
-function onePass(wanted: ReplicaWant[], names: { topic: string; topicId: string }[], context: { replicaId: number; countsProgress: boolean; responseBytesMax: number; count: boolean; nowMs: number }): Pass {
-  const pass: Pass = { topics: names.map((name) => ({ ...name, partitions: [] })), bytes: 0, answered: false, releases: [] };
+function onePass(
+  wanted: ReplicaWant[], names: { topic: string; topicId: string }[],
+  context: { replicaId: number; countsProgress: boolean; responseBytesMax: number; count: boolean; nowMs: number; throttled: (replica: Partition) => boolean; throttleExceeded: boolean },
+): Pass {
+  const pass: Pass = { topics: names.map((name) => ({ ...name, partitions: [] })), bytes: 0, throttledBytes: 0, answered: false, releases: [] };
   for (const want of wanted) {
     const partitions = pass.topics[want.topicIndex]!.partitions;
     const replica = want.replica;
@@ -123,7 +129,17 @@ function onePass(wanted: ReplicaWant[], names: { topic: string; topicId: string 
       partitions.push(answer);
       continue;
     }
+    const throttled = context.throttled(replica);
+    if (throttled && context.throttleExceeded && result.kind === "records") {
+      // Over leader.replication.throttled.rate: a moving replica gets no records this time (its
+      // fetch offset still counted above).
+      result.read.release();
+      partitions.push({ partitionIndex: want.partition, errorCode: ErrorCode.NONE, highWatermark: result.highWatermark, lastStableOffset: replica.lastStableOffset, logStartOffset: result.logStartOffset, abortedTransactions: null, records: noRecords });
+      continue;
+    }
+    const bytesBefore = pass.bytes;
     partitions.push(answerOf(want.partition, replica, result, pass, budget));
+    if (throttled) pass.throttledBytes += pass.bytes - bytesBefore;
   }
   return pass;
 }
@@ -195,12 +211,18 @@ export async function handleReplicaFetch(request: FetchRequest, ctx: RequestCont
   const { wanted, names } = resolveWanted(request, ctx);
   const deadline = broker.clock.monotonicMs() + Math.max(0, request.maxWaitMs);
   const responseBytesMax = Math.max(0, request.maxBytes);
+  const quota = broker.leaderReplicationQuota;
   for (;;) {
     // Every pass counts the fetch offset again, as Kafka does when it completes a delayed fetch:
     // a follower parked at the log end is still caught up when its fetch is answered.
-    const pass = onePass(wanted, names, { replicaId, countsProgress, responseBytesMax, count: true, nowMs: broker.clock.monotonicMs() });
+    const pass = onePass(wanted, names, {
+      replicaId, countsProgress, responseBytesMax, count: true, nowMs: broker.clock.monotonicMs(),
+      throttled: (replica) => quota !== undefined && !quota.unlimited && isBeingAdded(broker.metadata.image, replica.topic, replica.partition, replicaId),
+      throttleExceeded: quota?.isExceeded() ?? false,
+    });
     const remainingMs = deadline - broker.clock.monotonicMs();
     if (pass.answered || pass.bytes >= request.minBytes || remainingMs <= 0 || ctx.signal.aborted) {
+      quota?.record(pass.throttledBytes);
       for (const release of pass.releases) ctx.onDone(release);
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: pass.topics, nodeEndpoints: [] };
     }

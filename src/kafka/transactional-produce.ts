@@ -1,39 +1,82 @@
 // Which Produce requests may carry transactional batches (attributes bit 4) — the one place that
-// decides it, so that transactions (issue 14) change only this file.
+// decides it.
 //
 // Kafka (KafkaApis.handleProduceRequest): a request holding any transactional batch needs a
-// transactional id the client is authorized for, else the whole request is answered
-// TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition. Runnel has no transactions yet, so a
-// transactional id is refused the same way (as InitProducerId refuses it), and a transactional
-// batch without one too: accepted, it was acknowledged and then hidden from read_committed
-// consumers forever (no commit marker ever comes).
+// transactional id, else the whole request is answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED on
+// every partition (ACL checks of the id are the security work's). With an id, each partition's
+// transactional batch is verified against the transaction coordinator before it is appended
+// (KIP-890 part 1: the partition must have been added to the producer's ongoing transaction, with
+// the current epoch) — else INVALID_TXN_STATE / INVALID_PRODUCER_EPOCH / INVALID_PRODUCER_ID_MAPPING
+// for that partition, and nothing is written. Verified in-process when this node coordinates the
+// id; a transactional id coordinated elsewhere is not verified yet (the AddPartitionsToTxn v4+
+// verify-only call to the other node is still to come).
 
 import { ErrorCode } from "../protocol/errors.ts";
 import type { ProduceRequestTopicProduceData } from "../protocol/generated/index.ts";
-import { Field, attributesAt, batchSizeAt, isTransactional, logOverheadBytes } from "../protocol/record-batch.ts";
+import { Field, attributesAt, batchSizeAt, int16At, int64At, isTransactional, logOverheadBytes } from "../protocol/record-batch.ts";
+import type { Transactions } from "../transactions/index.ts";
+
+/** The first transactional batch of the records, as (producer id, epoch), or null. */
+function firstTransactionalBatch(records: Uint8Array | null): { producerId: bigint; producerEpoch: number } | null {
+  if (records === null) return null;
+  let position = 0;
+  while (position + Field.attributes + 2 <= records.length) {
+    if (isTransactional(attributesAt(records, position))) {
+      if (position + Field.producerEpoch + 2 > records.length) return null;
+      return { producerId: int64At(records, position + Field.producerId), producerEpoch: int16At(records, position + Field.producerEpoch) };
+    }
+    const size = batchSizeAt(records, position);
+    if (size <= logOverheadBytes) return null; // malformed: the storage's validation answers it
+    position += size;
+  }
+  return null;
+}
 
 /** Whether any batch of the records has the transactional bit (walks batch headers only). */
 export function holdsTransactionalBatch(records: Uint8Array | null): boolean {
-  if (records === null) return false;
-  let position = 0;
-  while (position + Field.attributes + 2 <= records.length) {
-    if (isTransactional(attributesAt(records, position))) return true;
-    const size = batchSizeAt(records, position);
-    if (size <= logOverheadBytes) return false; // malformed: the storage's validation answers it
-    position += size;
-  }
-  return false;
+  return firstTransactionalBatch(records) !== null;
 }
 
 /** The request-wide refusal of a Produce request, or null when it may go on. */
 export function transactionalRefusal(transactionalId: string | null, topics: readonly ProduceRequestTopicProduceData[]): { errorCode: number; message: string } | null {
-  if (transactionalId !== null) return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: "transactions are not supported" };
+  if (transactionalId !== null) return null;
   for (const topic of topics) {
     for (const partition of topic.partitionData) {
       if (holdsTransactionalBatch(partition.records)) {
-        return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: "transactional records need a transactional id (transactions are not supported)" };
+        return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: "transactional records need a transactional id" };
       }
     }
   }
   return null;
+}
+
+/**
+ * KIP-890 verification of each partition's transactional batch: "topic\0partition" → error for
+ * the partitions that may not be written (empty when all may).
+ */
+export function unverifiedPartitions(
+  transactions: Transactions | undefined,
+  transactionalId: string | null,
+  topics: readonly ProduceRequestTopicProduceData[],
+): Map<string, number> {
+  const refused = new Map<string, number>();
+  if (transactionalId === null) return refused;
+  const coordinated = transactions !== undefined && transactions.coordinatorError(transactionalId) === ErrorCode.NONE;
+  if (!coordinated) return refused;
+  for (const topic of topics) {
+    for (const partition of topic.partitionData) {
+      const batch = firstTransactionalBatch(partition.records);
+      if (batch === null) continue;
+      const error = transactions.coordinator.verifyPartition(transactionalId, batch.producerId, batch.producerEpoch, { topic: topic.name, partition: partition.index });
+      if (error !== ErrorCode.NONE) refused.set(`${topic.name}\u0000${partition.index}`, error);
+    }
+  }
+  return refused;
+}
+
+/** The request's topics without the refused partitions (what is appended). */
+export function withoutPartitions(topics: readonly ProduceRequestTopicProduceData[], refused: Map<string, number>): ProduceRequestTopicProduceData[] {
+  return topics
+    .map((topic) => ({ ...topic, partitionData: topic.partitionData.filter((partition) => !refused.has(`${topic.name}\u0000${partition.index}`)) }))
+    .filter((topic) => topic.partitionData.length > 0);
 }

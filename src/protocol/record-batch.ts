@@ -16,3 +16,4 @@ export * from "./record-batch/batches.ts";
 export * from "./record-batch/validate.ts";
 export * from "./record-batch/build.ts";
 export * from "./record-batch/rewrite.ts";
+export * from "./record-batch/control.ts";

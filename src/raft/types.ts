@@ -151,4 +151,6 @@ export interface QuorumDescription {
   readonly highWatermark: bigint;
   readonly currentVoters: readonly ReplicaDescription[];
   readonly observers: readonly ReplicaDescription[];
+  /** Each voter's CONTROLLER endpoint (DescribeQuorum v2's Nodes, KIP-853), when known. */
+  readonly voterEndpoints?: readonly { readonly id: NodeId; readonly host: string; readonly port: number }[];
 }

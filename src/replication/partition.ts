@@ -38,7 +38,7 @@
 import type { TopicConfig } from "../config/index.ts";
 import type { PartitionRegistration } from "../cluster/image.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import type { AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
+import type { AbortedTransaction, ActiveProducer, AppendResult, PartitionLog, ReadResult } from "../storage/types.ts";
 import { assert } from "../util/assert.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import {
@@ -76,6 +76,8 @@ export interface LeaderAppendOptions {
   requiredAcks: number;
   /** How long acks=all may wait for the in-sync replicas (the request's timeoutMs). */
   timeoutMs: number;
+  /** "coordinator": transaction markers and transactional offsets (storage AppendOptions.origin). */
+  origin?: "client" | "coordinator";
 }
 
 /** A replica's fetch of this partition, as the leader sees it. */
@@ -157,6 +159,16 @@ export class Partition {
 
   get lastStableOffset(): bigint {
     return this.log.lastStableOffset;
+  }
+
+  /** Transactions aborted with data in [fromOffset, toOffset): what a read_committed consumer skips. */
+  abortedTransactions(fromOffset: bigint, toOffset: bigint): readonly AbortedTransaction[] {
+    return this.log.abortedTransactions(fromOffset, toOffset);
+  }
+
+  /** The producers of this partition's producer state (DescribeProducers). */
+  activeProducers(): ActiveProducer[] {
+    return this.log.activeProducers();
   }
 
   get logStartOffset(): bigint {
@@ -270,7 +282,7 @@ export class Partition {
       return Promise.reject(error);
     }
     const epoch = this.leaderEpoch;
-    const appending = this.log.append(batches, { leaderEpoch: epoch });
+    const appending = this.log.append(batches, { leaderEpoch: epoch, origin: options.origin });
     // The log applies an append at once when nothing is queued before it: the high watermark
     // follows in the same turn, so a request behind this one already sees the records.
     this.maybeIncrementHighWatermark();
@@ -512,18 +524,22 @@ export class Partition {
   /**
    * The leader said this log diverges from its own (`divergingEpoch`): truncate to where they
    * agree — min(leader's end of that epoch, own end of it), the high watermark when the leader
-   * knows no epoch that old — never below the high watermark (asserted). Returns the offset.
+   * knows no epoch that old — never below the high watermark (asserted), unless the topic allows
+   * unclean leader election (then committed records may be lost, with a warning). Returns the offset.
    */
   async truncateOnDivergence(diverging: EpochEndOffset): Promise<bigint> {
     assert(this.roleValue === "follower", `${this.topic}-${this.partition}: truncation on a ${this.roleValue}`);
     const highWatermark = this.log.highWatermark;
-    const offset = followerTruncationOffset(this.log.epochEntries(), this.log.logEndOffset, diverging, highWatermark);
-    assert(offset >= highWatermark, () => `${this.topic}-${this.partition}: truncation to ${offset} below the high watermark ${highWatermark}`);
+    const unclean = this.config["unclean.leader.election.enable"];
+    const offset = followerTruncationOffset(this.log.epochEntries(), this.log.logEndOffset, diverging, highWatermark, unclean);
+    if (offset < highWatermark) {
+      this.logger.warn("truncating below the high watermark: an unclean leader election lost committed records", { offset: String(offset), highWatermark: String(highWatermark) });
+    }
     if (offset < this.log.logEndOffset) {
       this.logger.info("truncating to the leader's log", { offset: String(offset), logEndOffset: String(this.log.logEndOffset), divergingEpoch: diverging.epoch, leaderEndOffset: String(diverging.endOffset) });
       await this.log.truncateTo(offset);
       // Truncation cuts whole batches; the high watermark is always at a batch boundary.
-      assert(this.log.logEndOffset >= highWatermark, () => `${this.topic}-${this.partition}: truncated to ${this.log.logEndOffset}, below the high watermark ${highWatermark}`);
+      assert(unclean || this.log.logEndOffset >= highWatermark, () => `${this.topic}-${this.partition}: truncated to ${this.log.logEndOffset}, below the high watermark ${highWatermark}`);
     }
     return offset;
   }

@@ -57,6 +57,8 @@ import { deleteSnapshotsAfter, writeSnapshotAtomic, writeSnapshotNow } from "./p
 import { recoverSegments } from "./recovery.ts";
 import { scanBatches, Segment, storageError, type SegmentContext } from "./segment.ts";
 import type {
+  AbortedTransaction,
+  ActiveProducer,
   AppendOptions,
   AppendResult,
   PartitionLog,
@@ -293,6 +295,14 @@ export class Log implements PartitionLog {
     return unstable !== null && unstable < this.highWatermarkValue ? unstable : this.highWatermarkValue;
   }
 
+  abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {
+    return this.producerState?.abortedTransactions?.(fromOffset, toOffset) ?? [];
+  }
+
+  activeProducers(): ActiveProducer[] {
+    return this.producerState?.activeProducers?.() ?? [];
+  }
+
   private clampedToLog(offset: bigint): bigint {
     if (offset < this.logStartOffsetValue) return this.logStartOffsetValue;
     return offset > this.logEndOffset ? this.logEndOffset : offset;
@@ -442,8 +452,8 @@ export class Log implements PartitionLog {
     const lastOffset = lastOffsetOf(headers[headers.length - 1]!);
     this.maybeRoll(bytes.length, lastOffset);
     this.active.append(bytes, headers, this.config["index.interval.bytes"]);
-    for (const header of headers) {
-      this.producerState?.update(producerInfoOf(header));
+    for (const { position, header } of validated) {
+      this.producerState?.update(producerInfoOf(header, bytes.subarray(position, position + header.sizeBytes)));
       this.epochCache.assignFromBatch(header.partitionLeaderEpoch, header.baseOffset);
     }
     return this.afterAppend(headers, firstOffset, lastOffset, -1n);
@@ -481,7 +491,7 @@ export class Log implements PartitionLog {
       headers[index] = header;
     }
     const appendTime = this.appendTimeFor(options);
-    const duplicate = this.checkProducers(headers, firstOffset, appendTime >= 0n);
+    const duplicate = this.checkProducers(bytes, validated, firstOffset, appendTime >= 0n, options.origin === "coordinator");
     if (duplicate) return duplicate;
 
     try {
@@ -507,12 +517,23 @@ export class Log implements PartitionLog {
   }
 
   /** Run the producer checks; returns the result for a duplicate append, else null. */
-  private checkProducers(headers: readonly RecordBatchHeader[], firstOffset: bigint, logAppendTime: boolean): AppendResult | null {
+  private checkProducers(
+    bytes: Uint8Array,
+    validated: readonly { position: number; header: RecordBatchHeader }[],
+    firstOffset: bigint,
+    logAppendTime: boolean,
+    fromCoordinator: boolean,
+  ): AppendResult | null {
     const state = this.producerState;
     if (!state) return null;
     try {
-      for (const header of headers) {
-        const info = producerInfoOf(header);
+      for (const { position, header } of validated) {
+        const info = producerInfoOf(header, bytes.subarray(position, position + header.sizeBytes));
+        // A coordinator's batches (markers, transactional offsets) carry no sequence: recorded, not checked.
+        if (fromCoordinator) {
+          state.update(info);
+          continue;
+        }
         const verdict = state.check(info);
         if (verdict.kind === "duplicate") {
           state.truncateTo(firstOffset);

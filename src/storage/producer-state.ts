@@ -30,6 +30,11 @@
 //   batch's baseOffset, logAppendTime -1 (or the topic's LogAppendTime), logStartOffset as usual.
 //   A KafkaError thrown by `check` becomes that partition's error code.
 //
+// Transactions: the first transactional data batch of a producer opens its transaction at that
+// batch's offset; a control batch (COMMIT / ABORT marker) closes it, and an ABORT is remembered as
+// an aborted transaction (first offset, marker offset) for read_committed fetches. The first offset
+// of the oldest open transaction bounds the last stable offset (firstUnstableOffset).
+//
 // Recovery: storage calls `update()` for every batch header it replays (only headers are read),
 // or restores a snapshot (`encodeSnapshot` / `decodeSnapshot`) and replays the batches after it.
 // Expiry (producer.id.expiration.ms): like Kafka, a producer whose last batch's timestamp is older
@@ -38,9 +43,9 @@
 // `removeExpired()`.
 
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { isControl, isTransactional, type RecordBatchHeader } from "../protocol/record-batch.ts";
+import { ControlType, NOT_A_MARKER, isControl, isTransactional, markerTypeOf, type RecordBatchHeader } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
-import type { BatchProducerInfo, ProducerStateManager } from "./types.ts";
+import type { AbortedTransaction, ActiveProducer, BatchProducerInfo, ProducerStateManager } from "./types.ts";
 
 /** Kafka's NUM_BATCHES_TO_RETAIN: producers keep at most 5 requests in flight per partition. */
 export const producerBatchesRetained = 5;
@@ -89,6 +94,10 @@ function inSequence(lastSequence: number, nextSequence: number): boolean {
 export class PartitionProducerState implements ProducerStateManager {
   /** Map order is least recently written first (entries are re-inserted on every update). */
   private readonly producers = new Map<bigint, ProducerEntry>();
+  /** Open transactions: producer id → offset of its first batch in the transaction. */
+  private readonly ongoing = new Map<bigint, bigint>();
+  /** Transactions ended by ABORT, in marker-offset order. */
+  private aborted: AbortedTransaction[] = [];
   private readonly expirationMs: number;
   private readonly producersMax: number;
   private readonly nowMs: () => number;
@@ -164,6 +173,7 @@ export class PartitionProducerState implements ProducerStateManager {
   update(batch: BatchProducerInfo): void {
     if (batch.producerId < 0n) return;
     assert(batch.baseOffset >= 0n && batch.lastOffsetDelta >= 0, "update needs an appended batch's offsets");
+    this.updateTransaction(batch);
     const timestampMs = batch.maxTimestamp >= 0n ? Number(batch.maxTimestamp) : this.nowMs();
     let entry = this.producers.get(batch.producerId);
     if (entry === undefined) {
@@ -194,7 +204,63 @@ export class PartitionProducerState implements ProducerStateManager {
     this.enforceLimits();
   }
 
+  /** Opens a transaction at its first data batch; a marker closes it (an ABORT is remembered). */
+  private updateTransaction(batch: BatchProducerInfo): void {
+    if (!batch.isTransactional) return;
+    if (!batch.isControl) {
+      if (!this.ongoing.has(batch.producerId)) this.ongoing.set(batch.producerId, batch.baseOffset);
+      return;
+    }
+    const markerType = batch.markerType ?? NOT_A_MARKER;
+    if (markerType === NOT_A_MARKER) return;
+    const firstOffset = this.ongoing.get(batch.producerId);
+    // A marker for a transaction with no data here (the coordinator writes one to every partition it added).
+    if (firstOffset === undefined) return;
+    this.ongoing.delete(batch.producerId);
+    if (markerType === ControlType.abort) {
+      assert(this.aborted.length === 0 || this.aborted[this.aborted.length - 1]!.lastOffset < batch.baseOffset, "markers arrive in offset order");
+      this.aborted.push({ producerId: batch.producerId, firstOffset, lastOffset: batch.baseOffset });
+    }
+  }
+
+  firstUnstableOffset(): bigint | null {
+    let first: bigint | null = null;
+    for (const offset of this.ongoing.values()) if (first === null || offset < first) first = offset;
+    return first;
+  }
+
+  ongoingTransactions(): ReadonlyMap<bigint, bigint> {
+    return this.ongoing;
+  }
+
+  activeProducers(): ActiveProducer[] {
+    return [...this.producers.values()].map((entry) => ({
+      producerId: entry.producerId,
+      producerEpoch: entry.epoch,
+      lastSequence: entry.batches.at(-1)?.lastSequence ?? -1,
+      lastTimestampMs: entry.lastTimestampMs,
+      currentTransactionStartOffset: this.ongoing.get(entry.producerId) ?? -1n,
+    }));
+  }
+
+  abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {
+    return this.aborted.filter((entry) => entry.lastOffset >= fromOffset && entry.firstOffset < toOffset);
+  }
+
+  /** Forgets aborted transactions wholly below the log start offset (their data is gone). */
+  removeAbortedBelow(logStartOffset: bigint): void {
+    if (this.aborted.length > 0 && this.aborted[0]!.lastOffset < logStartOffset) {
+      this.aborted = this.aborted.filter((entry) => entry.lastOffset >= logStartOffset);
+    }
+  }
+
   truncateTo(offset: bigint): void {
+    for (const [producerId, firstOffset] of this.ongoing) if (firstOffset >= offset) this.ongoing.delete(producerId);
+    // An ABORT marker cut away reopens its transaction when some of its data survives.
+    while (this.aborted.length > 0 && this.aborted[this.aborted.length - 1]!.lastOffset >= offset) {
+      const reopened = this.aborted.pop()!;
+      if (reopened.firstOffset < offset) this.ongoing.set(reopened.producerId, reopened.firstOffset);
+    }
     for (const [producerId, entry] of this.producers) {
       const kept = entry.batches.filter((batch) => batch.lastOffset < offset);
       if (kept.length === entry.batches.length) continue;
@@ -210,7 +276,8 @@ export class PartitionProducerState implements ProducerStateManager {
     this.lastExpirationCheckMs = nowMs;
     let removed = 0;
     for (const [producerId, entry] of this.producers) {
-      if (nowMs - entry.lastTimestampMs >= this.expirationMs) {
+      // A producer with an open transaction stays (its transaction bounds the last stable offset).
+      if (nowMs - entry.lastTimestampMs >= this.expirationMs && !this.ongoing.has(producerId)) {
         this.producers.delete(producerId);
         removed++;
       }
@@ -230,7 +297,7 @@ export class PartitionProducerState implements ProducerStateManager {
 
   /** Serialise the whole state (a snapshot taken when the log ends at `endOffset`). */
   encodeSnapshot(endOffset: bigint): Uint8Array {
-    return encodeProducerSnapshot(endOffset, this.producers.values());
+    return encodeProducerSnapshot(endOffset, this.producers.values(), this.ongoing, this.aborted);
   }
 
   /** Replace the state with a snapshot's; returns the log end offset the snapshot was taken at. */
@@ -238,6 +305,9 @@ export class PartitionProducerState implements ProducerStateManager {
     const snapshot = decodeProducerSnapshot(bytes);
     this.producers.clear();
     for (const entry of snapshot.entries) this.producers.set(entry.producerId, entry);
+    this.ongoing.clear();
+    for (const [producerId, firstOffset] of snapshot.ongoing) this.ongoing.set(producerId, firstOffset);
+    this.aborted = snapshot.aborted;
     return snapshot.endOffset;
   }
 }
@@ -246,9 +316,12 @@ export class PartitionProducerState implements ProducerStateManager {
 //   magic "RNPS" | version u16 = 1 | endOffset i64 | count u32 |
 //   count × [ producerId i64 | epoch i16 | lastTimestampMs i64 | batches u8 |
 //             batches × [ firstSequence i32 | lastSequence i32 | baseOffset i64 | lastOffset i64 ] ] |
+//   (version 2:) ongoing u32 | ongoing × [ producerId i64 | firstOffset i64 ] |
+//                aborted u32 | aborted × [ producerId i64 | firstOffset i64 | lastOffset i64 ] |
 //   crc32 u32
+// Version 1 (before transactions) is still read: it has no transactions.
 const SNAPSHOT_MAGIC = 0x524e5053;
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
 const SNAPSHOT_HEADER_BYTES = 4 + 2 + 8 + 4;
 const ENTRY_HEADER_BYTES = 8 + 2 + 8 + 1;
 const BATCH_BYTES = 4 + 4 + 8 + 8;
@@ -260,9 +333,14 @@ export class ProducerSnapshotError extends Error {
   }
 }
 
-export function encodeProducerSnapshot(endOffset: bigint, entries: Iterable<Readonly<ProducerEntry>>): Uint8Array {
+export function encodeProducerSnapshot(
+  endOffset: bigint,
+  entries: Iterable<Readonly<ProducerEntry>>,
+  ongoing: ReadonlyMap<bigint, bigint> = new Map(),
+  aborted: readonly AbortedTransaction[] = [],
+): Uint8Array {
   const list = [...entries];
-  let size = SNAPSHOT_HEADER_BYTES + 4;
+  let size = SNAPSHOT_HEADER_BYTES + 4 + 4 + ongoing.size * 16 + 4 + aborted.length * 24;
   for (const entry of list) size += ENTRY_HEADER_BYTES + entry.batches.length * BATCH_BYTES;
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
@@ -283,19 +361,38 @@ export function encodeProducerSnapshot(endOffset: bigint, entries: Iterable<Read
       view.setBigInt64(at, batch.lastOffset); at += 8;
     }
   }
+  view.setUint32(at, ongoing.size); at += 4;
+  for (const [producerId, firstOffset] of ongoing) {
+    view.setBigInt64(at, producerId); at += 8;
+    view.setBigInt64(at, firstOffset); at += 8;
+  }
+  view.setUint32(at, aborted.length); at += 4;
+  for (const entry of aborted) {
+    view.setBigInt64(at, entry.producerId); at += 8;
+    view.setBigInt64(at, entry.firstOffset); at += 8;
+    view.setBigInt64(at, entry.lastOffset); at += 8;
+  }
   view.setUint32(at, Bun.hash.crc32(bytes.subarray(0, at)));
   at += 4;
   assert(at === size, "snapshot size computed exactly");
   return bytes;
 }
 
-export function decodeProducerSnapshot(bytes: Uint8Array): { endOffset: bigint; entries: ProducerEntry[] } {
+export interface DecodedProducerSnapshot {
+  endOffset: bigint;
+  entries: ProducerEntry[];
+  ongoing: Map<bigint, bigint>;
+  aborted: AbortedTransaction[];
+}
+
+export function decodeProducerSnapshot(bytes: Uint8Array): DecodedProducerSnapshot {
   if (bytes.length < SNAPSHOT_HEADER_BYTES + 4) throw new ProducerSnapshotError(`too short (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const crcAt = bytes.length - 4;
   if (view.getUint32(crcAt) !== Bun.hash.crc32(bytes.subarray(0, crcAt))) throw new ProducerSnapshotError("CRC mismatch");
   if (view.getUint32(0) !== SNAPSHOT_MAGIC) throw new ProducerSnapshotError("bad magic");
-  if (view.getUint16(4) !== SNAPSHOT_VERSION) throw new ProducerSnapshotError(`unknown version ${view.getUint16(4)}`);
+  const version = view.getUint16(4);
+  if (version !== 1 && version !== SNAPSHOT_VERSION) throw new ProducerSnapshotError(`unknown version ${version}`);
   const endOffset = view.getBigInt64(6);
   const count = view.getUint32(14);
   let at = SNAPSHOT_HEADER_BYTES;
@@ -321,13 +418,30 @@ export function decodeProducerSnapshot(bytes: Uint8Array): { endOffset: bigint; 
     }
     entries.push({ producerId, epoch, batches, lastTimestampMs });
   }
+  const ongoing = new Map<bigint, bigint>();
+  const aborted: AbortedTransaction[] = [];
+  if (version >= 2) {
+    if (at + 4 > crcAt) throw new ProducerSnapshotError("truncated transactions");
+    const ongoingCount = view.getUint32(at); at += 4;
+    if (at + ongoingCount * 16 + 4 > crcAt) throw new ProducerSnapshotError(`bad open transaction count ${ongoingCount}`);
+    for (let index = 0; index < ongoingCount; index++, at += 16) ongoing.set(view.getBigInt64(at), view.getBigInt64(at + 8));
+    const abortedCount = view.getUint32(at); at += 4;
+    if (at + abortedCount * 24 > crcAt) throw new ProducerSnapshotError(`bad aborted transaction count ${abortedCount}`);
+    for (let index = 0; index < abortedCount; index++, at += 24) {
+      aborted.push({ producerId: view.getBigInt64(at), firstOffset: view.getBigInt64(at + 8), lastOffset: view.getBigInt64(at + 16) });
+    }
+  }
   if (at !== crcAt) throw new ProducerSnapshotError("trailing bytes");
-  return { endOffset, entries };
+  return { endOffset, entries, ongoing, aborted };
 }
 
-/** What the producer state learns from a batch header. */
-export function producerInfoOf(header: RecordBatchHeader): BatchProducerInfo {
+/**
+ * What the producer state learns from a batch header (and, for a control batch, its marker type
+ * from `batch`: the whole batch's bytes).
+ */
+export function producerInfoOf(header: RecordBatchHeader, batch?: Uint8Array): BatchProducerInfo {
   return {
+    markerType: batch !== undefined ? markerTypeOf(batch, header.attributes) : NOT_A_MARKER,
     producerId: header.producerId,
     producerEpoch: header.producerEpoch,
     baseSequence: header.baseSequence,

@@ -422,7 +422,7 @@ function replayProducerState(input: RecoveryInput, segments: Segment[]): void {
       const end = range === null ? segment.sizeBytes : range.position;
       if (start < end) {
         scanBatches(fs, native, segment.fd, start, end, (batch) => {
-          if (batch.header.baseOffset >= from) state.update(producerInfoOf(batch.header));
+          if (batch.header.baseOffset >= from) state.update(producerInfoOf(batch.header, batch.bytes));
         }, false);
       }
       if (range !== null && range.endPosition > start) start = range.endPosition;

@@ -75,6 +75,16 @@ export interface BatchProducerInfo {
   maxTimestamp: bigint;
   isTransactional: boolean;
   isControl: boolean;
+  /** A control batch's marker (ControlType: 0 ABORT, 1 COMMIT), else -1 (NOT_A_MARKER). */
+  markerType?: number;
+}
+
+/** A transaction that ended with ABORT on this partition: its data is [firstOffset, lastOffset) and the marker at lastOffset. */
+export interface AbortedTransaction {
+  producerId: bigint;
+  firstOffset: bigint;
+  /** The offset of the ABORT marker. */
+  lastOffset: bigint;
 }
 
 export interface PartitionLog {
@@ -91,6 +101,10 @@ export interface PartitionLog {
   readonly recoveryPoint: bigint;
   /** High watermark, or below it the first offset of an open transaction (read_committed bound). */
   readonly lastStableOffset: bigint;
+  /** Transactions aborted with data in [fromOffset, toOffset), oldest first (read_committed fetches). */
+  abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[];
+  /** The producers the producer state remembers (DescribeProducers). */
+  activeProducers(): ActiveProducer[];
   /** Total bytes of all segments. */
   readonly sizeBytes: number;
 
@@ -203,6 +217,23 @@ export interface ProducerStateManager {
    * are issue 14 — until then no implementation tracks them).
    */
   firstUnstableOffset?(): bigint | null;
+  /** Aborted transactions with data in [fromOffset, toOffset) (read_committed fetches). */
+  abortedTransactions?(fromOffset: bigint, toOffset: bigint): AbortedTransaction[];
+  /** The open transactions: producer id → first offset (DescribeProducers). */
+  ongoingTransactions?(): ReadonlyMap<bigint, bigint>;
+  /** Every producer remembered (DescribeProducers). */
+  activeProducers?(): ActiveProducer[];
+}
+
+/** One producer of a partition as DescribeProducers reports it. */
+export interface ActiveProducer {
+  producerId: bigint;
+  producerEpoch: number;
+  /** Sequence of its last batch's last record; -1 when none (markers only). */
+  lastSequence: number;
+  lastTimestampMs: number;
+  /** First offset of its open transaction, -1 when none. */
+  currentTransactionStartOffset: bigint;
 }
 
 export interface CreateLogOptions {

@@ -226,6 +226,7 @@ export class BrokerMetrics {
   readonly topicBytesIn = this.registry.counter("runnel_topic_bytes_in_total", "Record batch bytes appended to a topic (Kafka and HTTP produce).", ["topic"]);
   readonly topicRecordsIn = this.registry.counter("runnel_topic_records_in_total", "Records appended to a topic (Kafka and HTTP produce).", ["topic"]);
   readonly topicBytesOut = this.registry.counter("runnel_topic_bytes_out_total", "Record batch bytes read from a topic by consumers (Kafka Fetch and HTTP reads).", ["topic"]);
+  readonly failedAuthentications = this.registry.counter("runnel_failed_authentications_total", "Failed SASL authentications and refused HTTP credentials, by listener.", ["listener"]);
 
   /** A deleted topic's series go with it. */
   forgetTopic(topic: string): void {

@@ -221,6 +221,73 @@ test("many brokers: a re-registering broker leaves ISRs that keep another member
   await node.close();
 });
 
+test("controlled shutdown: leaderships move, then the broker is fenced with shouldShutDown and no heartbeat unfences it; a new registration does", async () => {
+  const node = await start(fresh());
+  const epochs = new Map<number, bigint>();
+  for (const id of [1, 2, 3]) epochs.set(id, await node.registerLive(id));
+  await node.admin.createTopic({ name: "t", numPartitions: 1, replicationFactor: 3, assignments: [[1, 2, 3]], configs: {} });
+  const answer = await node.controller.controlledShutdown({ brokerId: 1, brokerEpoch: epochs.get(1)! });
+  await node.publisher.waitForPublished(answer.offset);
+  expect(answer.value.shouldShutDown).toBe(true);
+  expect(partitionOf(node.image(), "t", 0)).toMatchObject({ leader: 2, isr: [2, 3] });
+  expect(node.image().brokers.get(1)).toMatchObject({ fenced: true, inControlledShutdown: true });
+  // Its heartbeats until the process stops leave it fenced (Kafka: fenced at SHUTDOWN_NOW).
+  const heartbeat = await node.controller.brokerHeartbeat({ brokerId: 1, brokerEpoch: epochs.get(1)!, currentMetadataOffset: node.image().offset });
+  expect(heartbeat.value.isFenced).toBe(true);
+  expect(node.image().brokers.get(1)!.fenced).toBe(true);
+  // The restarted process registers again and is unfenced by its heartbeat.
+  const again = await node.controller.registerBroker({ brokerId: 1, incarnationId: randomUuid(), endpoints: endpoint(9001), rack: null, cleanShutdown: true });
+  await node.publisher.waitForPublished(again.offset);
+  const unfenced = await node.controller.brokerHeartbeat({ brokerId: 1, brokerEpoch: again.value, currentMetadataOffset: again.offset });
+  await node.publisher.waitForPublished(unfenced.offset);
+  expect(node.image().brokers.get(1)).toMatchObject({ fenced: false, inControlledShutdown: false });
+  await node.close();
+});
+
+/** Brokers 1-3 live; topics whose ISR shrank to broker 1 alone (2 and 3 fenced, then back but not caught up). */
+async function isrOfOne(node: Awaited<ReturnType<typeof start>>, topics: Record<string, Record<string, string | null>>) {
+  const epochs = new Map<number, bigint>();
+  for (const id of [1, 2, 3]) epochs.set(id, await node.registerLive(id));
+  for (const [name, configs] of Object.entries(topics)) {
+    await node.admin.createTopic({ name, numPartitions: 1, replicationFactor: 3, assignments: [[1, 2, 3]], configs });
+  }
+  for (const id of [2, 3]) await node.publisher.waitForPublished((await node.controller.fenceBroker(id, epochs.get(id)!)).offset);
+  for (const id of [2, 3]) {
+    const back = await node.controller.brokerHeartbeat({ brokerId: id, brokerEpoch: epochs.get(id)!, currentMetadataOffset: node.image().offset });
+    await node.publisher.waitForPublished(back.offset);
+  }
+  for (const name of Object.keys(topics)) expect(partitionOf(node.image(), name, 0)).toMatchObject({ leader: 1, isr: [1] });
+  return epochs;
+}
+
+test("unclean.leader.election.enable: off by default (the last ISR member's partition waits leaderless); on for a topic, a live replica outside the ISR leads alone", async () => {
+  const node = await start(fresh());
+  const epochs = await isrOfOne(node, { clean: {}, unclean: { "unclean.leader.election.enable": "true" } });
+  const fenced = await node.controller.fenceBroker(1, epochs.get(1)!);
+  await node.publisher.waitForPublished(fenced.offset);
+  // Off: nobody else holds what was committed; the partition has no leader until broker 1 returns.
+  expect(partitionOf(node.image(), "clean", 0)).toMatchObject({ leader: -1, isr: [1], leaderEpoch: 1 });
+  // On: broker 2 (first live replica) leads with an ISR of itself; what only broker 1 held is lost.
+  expect(partitionOf(node.image(), "unclean", 0)).toMatchObject({ leader: 2, isr: [2], leaderEpoch: 1 });
+  await node.close();
+});
+
+test("unclean.leader.election.enable=true as the controller's config: a leaderless partition elects a replica outside the ISR when it is unfenced; a topic override false keeps waiting", async () => {
+  const node = await start(fresh(), [["unclean.leader.election.enable", "true"]]);
+  const epochs = await isrOfOne(node, { anyone: {}, strict: { "unclean.leader.election.enable": "false" } });
+  // Broker 2 fenced too before broker 1: then 1 goes, and only 3 is live.
+  await node.publisher.waitForPublished((await node.controller.fenceBroker(2, epochs.get(2)!)).offset);
+  await node.publisher.waitForPublished((await node.controller.fenceBroker(3, epochs.get(3)!)).offset);
+  await node.publisher.waitForPublished((await node.controller.fenceBroker(1, epochs.get(1)!)).offset);
+  expect(partitionOf(node.image(), "anyone", 0)).toMatchObject({ leader: -1, isr: [1] });
+  // Broker 3 comes back (not in the ISR): the default allows it to lead "anyone", not "strict".
+  const back = await node.controller.brokerHeartbeat({ brokerId: 3, brokerEpoch: epochs.get(3)!, currentMetadataOffset: node.image().offset });
+  await node.publisher.waitForPublished(back.offset);
+  expect(partitionOf(node.image(), "anyone", 0)).toMatchObject({ leader: 3, isr: [3] });
+  expect(partitionOf(node.image(), "strict", 0)).toMatchObject({ leader: -1, isr: [1] });
+  await node.close();
+});
+
 test("AlterPartition through the AlterPartitionSender: shrink and expand by the leader in its epochs; stale or wrong requests refused with Kafka's errors", async () => {
   const node = await start(fresh());
   for (const id of [1, 2, 3]) await node.registerLive(id);

@@ -60,13 +60,36 @@ export interface ClusterNode {
   paused: boolean;
   /** stdout lines and stderr of earlier runs, for failure messages. */
   history: string[];
+  /** Not a voter: joins through controller.quorum.bootstrap.servers (KIP-853) as a Raft observer. */
+  readonly observer: boolean;
+  /** Broker config of this node only (--set key=value, after the cluster's). */
+  readonly extraSet?: Record<string, string | number | boolean>;
 }
 
+// Ports a node must know before it starts (its voters entry, kept across restarts) are taken
+// below the kernel's ephemeral range (32768–60999 here): a port the kernel handed out for port 0
+// and that we released could be handed to any other process on this shared machine before the
+// node binds it (seen: EADDRINUSE under a parallel load of test runs). Below the range only
+// another harness picking the same random port can collide, and the bind check catches a taken one.
+const portRangeLow = 10_000;
+const portRangeSize = 22_000;
+/** Handed out by this process already (a released port is free again to the bind check). */
+const portsHandedOut = new Set<number>();
+
 async function freePort(): Promise<number> {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const candidate = portRangeLow + Math.floor(Math.random() * portRangeSize);
+    if (portsHandedOut.has(candidate)) continue;
+    try {
+      const listener = Bun.listen({ hostname: "127.0.0.1", port: candidate, socket: { data() {} } });
+      listener.stop(true);
+      portsHandedOut.add(candidate);
+      return candidate;
+    } catch {
+      // Taken: try another.
+    }
+  }
+  throw new Error("no free port below the ephemeral range after 200 tries");
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -93,7 +116,27 @@ export class TestCluster {
   }
 
   get voters(): string {
-    return this.nodes.map((node) => `${node.id}@127.0.0.1:${node.voterPort}`).join(",");
+    return this.nodes.filter((node) => !node.observer).map((node) => `${node.id}@127.0.0.1:${node.voterPort}`).join(",");
+  }
+
+  /** The voters' internal listeners as controller.quorum.bootstrap.servers lists them. */
+  get bootstrapServers(): string {
+    return this.nodes.filter((node) => !node.observer).map((node) => `127.0.0.1:${node.voterPort}`).join(",");
+  }
+
+  /**
+   * Add a broker that is not a voter (started with controller.quorum.bootstrap.servers and its own
+   * internal port; no proxy in front of it) and start it; resolves with its id once it is ready.
+   */
+  async addBroker(options: { set?: Record<string, string | number | boolean> } = {}): Promise<number> {
+    const id = Math.max(...this.nodes.map((node) => node.id)) + 1;
+    const controllerPort = await freePort();
+    this.nodes.push({
+      id, dataDir: join(this.root, `node-${id}`), kafkaPort: await freePort(), httpPort: 0, controllerPort, voterPort: controllerPort,
+      process: null, paused: false, history: [], observer: true, extraSet: options.set ?? {},
+    });
+    await this.start(id);
+    return id;
   }
 
   /** Every live node's Kafka address, comma-separated (a client's bootstrap list). */
@@ -118,7 +161,7 @@ export class TestCluster {
       const proxy = this.network?.proxyFor(id, { host: "127.0.0.1", port: controllerPort });
       this.nodes.push({
         id, dataDir: join(this.root, `node-${id}`), kafkaPort: await freePort(), httpPort: this.options.http ? await freePort() : 0, controllerPort, voterPort: proxy?.port ?? controllerPort,
-        process: null, paused: false, history: [],
+        process: null, paused: false, history: [], observer: false,
       });
     }
   }
@@ -127,12 +170,18 @@ export class TestCluster {
   async start(id: number, options: { waitReady?: boolean } = {}): Promise<void> {
     const node = this.node(id);
     if (node.process) throw new Error(`node ${id} is running`);
-    const args = [
-      "--node-id", String(id), "--data-dir", node.dataDir,
-      "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort}${node.httpPort ? `,HTTP://127.0.0.1:${node.httpPort}` : ""}`,
-      "--set", `controller.quorum.voters=${this.voters}`,
-    ];
-    for (const [key, value] of Object.entries(this.options.set ?? {})) args.push("--set", `${key}=${value}`);
+    const args = node.observer
+      ? [
+        "--node-id", String(id), "--data-dir", node.dataDir, "--kafka-port", String(node.kafkaPort), "--internal-port", String(node.controllerPort),
+        "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort}`,
+        "--set", `controller.quorum.bootstrap.servers=${this.bootstrapServers}`,
+      ]
+      : [
+        "--node-id", String(id), "--data-dir", node.dataDir,
+        "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort}${node.httpPort ? `,HTTP://127.0.0.1:${node.httpPort}` : ""}`,
+        "--set", `controller.quorum.voters=${this.voters}`,
+      ];
+    for (const [key, value] of Object.entries({ ...this.options.set, ...node.extraSet })) args.push("--set", `${key}=${value}`);
     const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
     const child = spawnLines(command, { cwd: repoRoot, env: { RUNNEL_LOG_LEVEL: "warn", ...this.options.env } });
     node.process = child;

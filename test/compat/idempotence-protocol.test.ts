@@ -58,7 +58,7 @@ async function logEndOffset(): Promise<bigint> {
   return response.topics[0].partitions[0].offset;
 }
 
-test("InitProducerId gives fresh ids, epoch 0, and refuses transactional ids", async () => {
+test("InitProducerId gives fresh ids and epoch 0 to idempotent producers; a transactional id keeps its id and bumps its epoch", async () => {
   const versions = [0, 1, 2, 3, 4];
   const ids: bigint[] = [];
   for (const version of versions) {
@@ -69,8 +69,25 @@ test("InitProducerId gives fresh ids, epoch 0, and refuses transactional ids", a
   }
   expect(new Set(ids).size).toBe(ids.length);
   for (let index = 1; index < ids.length; index++) expect(ids[index]! > ids[index - 1]!).toBe(true);
-  const transactional = await connection.request(InitProducerIdApi!, { transactionalId: "tx-1", transactionTimeoutMs: 60000 }, { version: 4 });
-  expect(transactional.errorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  // The first transactional call creates __transaction_state: retriable errors until it is served.
+  const initTransactional = async () => {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const response = await connection.request(InitProducerIdApi!, { transactionalId: "tx-1", transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }, { version: 4 });
+      if (response.errorCode !== ErrorCode.COORDINATOR_NOT_AVAILABLE && response.errorCode !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return response;
+      await Bun.sleep(25);
+    }
+    throw new Error("the transaction coordinator never became available");
+  };
+  const first = await initTransactional();
+  expect(first.errorCode).toBe(ErrorCode.NONE);
+  expect(first.producerEpoch).toBe(0);
+  const second = await initTransactional();
+  expect(second.errorCode).toBe(ErrorCode.NONE);
+  expect(second.producerId).toBe(first.producerId);
+  expect(second.producerEpoch).toBe(1);
+  // Too long a transaction timeout (transaction.max.timeout.ms, 15 minutes by default).
+  const tooLong = await connection.request(InitProducerIdApi!, { transactionalId: "tx-1", transactionTimeoutMs: 3_600_000, producerId: -1n, producerEpoch: -1 }, { version: 4 });
+  expect(tooLong.errorCode).toBe(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
 });
 
 test("sequences, duplicates, gaps and epochs; duplicates still detected after a crash", async () => {

@@ -39,6 +39,8 @@ const readyLine = /^runnel ready: /;
 export class Broker {
   host = "127.0.0.1";
   port = 0;
+  /** host:port of each Kafka listener by name (PLAINTEXT, SSL, SASL_SSL…), from the `listener …` lines. */
+  readonly listeners = new Map<string, string>();
   /** Base URL of the HTTP API ("http://127.0.0.1:PORT", https when TLS is configured). */
   httpUrl = "";
   private child: LineProcess | null = null;
@@ -95,6 +97,11 @@ export class Broker {
       const match = listeningLine.exec(line)!;
       this.host = match[1]!;
       this.port = Number(match[2]);
+      this.listeners.clear();
+      for (const text of child.lines) {
+        const entry = /^listener (\S+) \((\S+)\) on (.+):(\d+)$/.exec(text);
+        if (entry) this.listeners.set(entry[1]!, `${entry[3]}:${entry[4]}`);
+      }
       const httpLine = await child.waitForLine((text) => httpListeningLine.test(text));
       const httpMatch = httpListeningLine.exec(httpLine)!;
       this.httpUrl = `${httpMatch[3] ? "https" : "http"}://${httpMatch[1]}:${httpMatch[2]}`;

@@ -30,6 +30,14 @@ class MemoryPartitionLog implements PartitionLog {
     return this.highWatermark;
   }
 
+  abortedTransactions(): [] {
+    return [];
+  }
+
+  activeProducers(): [] {
+    return [];
+  }
+
   /** Nothing here is ever on a disk; as far as the replica layer asks, everything is. */
   get recoveryPoint(): bigint {
     return this.logEndOffset;

@@ -62,7 +62,7 @@ function zeroErrorCodes(value: unknown): void {
   if (Array.isArray(value)) for (const item of value) zeroErrorCodes(item);
   else if (value !== null && typeof value === "object" && !(value instanceof Uint8Array)) {
     for (const [key, item] of Object.entries(value)) {
-      if (key === "errorCode") (value as Record<string, unknown>)[key] = 0;
+      if (key === "errorCode" || key.endsWith("ErrorCode")) (value as Record<string, unknown>)[key] = 0;
       else zeroErrorCodes(item);
     }
   }

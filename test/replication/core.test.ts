@@ -53,6 +53,8 @@ describe("leader-epoch cache", () => {
     expect(followerTruncationOffset(cache, 80n, { epoch: 5, endOffset: 75n }, 60n)).toBe(75n);
     expect(followerTruncationOffset(follower, 50n, UNDEFINED_EPOCH_OFFSET, 20n)).toBe(20n);
     expect(() => followerTruncationOffset(follower, 50n, { epoch: 3, endOffset: 40n }, 39n)).toThrow(AssertionError);
+    // Only unclean.leader.election.enable lets a follower go below its high watermark (records lost).
+    expect(followerTruncationOffset(follower, 50n, { epoch: 3, endOffset: 40n }, 39n, true)).toBe(38n);
   });
 });
 

@@ -238,7 +238,7 @@ test("controlled shutdown: the leader hands its leadership to an in-sync followe
   const registration = nodes.metadata.image.topicsByName.get("handover")!.partitions[0]!;
   expect([2, 3]).toContain(registration.leader);
   expect(registration.isr).not.toContain(1);
-  expect(nodes.metadata.image.brokers.get(1)!.inControlledShutdown).toBe(true);
+  expect(nodes.metadata.image.brokers.get(1)).toMatchObject({ inControlledShutdown: true, fenced: true });
   for (let index = 5; index < 10; index++) await producer.send({ topic: "handover", partition: 0, value: `h${index}` });
   expect(await valuesOf(nodes, registration.leader, "handover")).toEqual(Array.from({ length: 10 }, (_, index) => `${index}:h${index}`));
   expect(shutdownMs).toBeGreaterThan(0);

@@ -42,7 +42,7 @@ export interface ProducerIdBlock {
 }
 
 /** Register a broker; the value is its broker epoch (`brokerEpoch`: the registration's offset). */
-export function registerBroker(image: MetadataImage, request: BrokerRegistrationRequest, brokerEpoch: bigint): Outcome<bigint> {
+export function registerBroker(image: MetadataImage, request: BrokerRegistrationRequest, brokerEpoch: bigint, uncleanDefault = false): Outcome<bigint> {
   const existing = image.brokers.get(request.brokerId);
   // The same process asking again (a retry): same answer, nothing new.
   if (existing && existing.incarnationId === request.incarnationId) return { records: [], value: existing.epoch };
@@ -58,7 +58,7 @@ export function registerBroker(image: MetadataImage, request: BrokerRegistration
       cleanShutdown: request.cleanShutdown,
     }),
     // A new process: what the old one led is taken away until this one is caught up (unfenced).
-    ...fenceBrokerChanges(image, request.brokerId, request.cleanShutdown ? "brokerFenced" : "brokerUncleanRestart"),
+    ...fenceBrokerChanges(image, request.brokerId, request.cleanShutdown ? "brokerFenced" : "brokerUncleanRestart", uncleanDefault),
   ];
   return { records, value: brokerEpoch };
 }
@@ -73,13 +73,14 @@ function registered(image: MetadataImage, brokerId: number, brokerEpoch: bigint)
 }
 
 /** A heartbeat; the value says whether the broker is (still) fenced. */
-export function brokerHeartbeat(image: MetadataImage, request: BrokerHeartbeatRequest): Outcome<{ isFenced: boolean }> {
+export function brokerHeartbeat(image: MetadataImage, request: BrokerHeartbeatRequest, uncleanDefault = false): Outcome<{ isFenced: boolean }> {
   const broker = registered(image, request.brokerId, request.brokerEpoch);
-  if (!broker.fenced || request.currentMetadataOffset < broker.epoch) return { records: [], value: { isFenced: broker.fenced } };
+  // A broker fenced at the end of its controlled shutdown stays fenced until it registers again.
+  if (!broker.fenced || broker.inControlledShutdown || request.currentMetadataOffset < broker.epoch) return { records: [], value: { isFenced: broker.fenced } };
   return {
     records: [
       record("BrokerRegistrationChangeRecord", { brokerId: broker.id, brokerEpoch: broker.epoch, fenced: false }),
-      ...unfenceBrokerChanges(image, broker.id),
+      ...unfenceBrokerChanges(image, broker.id, uncleanDefault),
     ],
     value: { isFenced: false },
   };
@@ -90,13 +91,13 @@ export function brokerHeartbeat(image: MetadataImage, request: BrokerHeartbeatRe
  * keeps another member, its leaderships moved. Nothing when it is unknown, already fenced, or
  * registered again since (`brokerEpoch` names the registration the session belonged to).
  */
-export function fenceBroker(image: MetadataImage, brokerId: number, brokerEpoch: bigint): Outcome<boolean> {
+export function fenceBroker(image: MetadataImage, brokerId: number, brokerEpoch: bigint, uncleanDefault = false): Outcome<boolean> {
   const broker = image.brokers.get(brokerId);
   if (!broker || broker.fenced || broker.epoch !== brokerEpoch) return { records: [], value: false };
   return {
     records: [
       record("BrokerRegistrationChangeRecord", { brokerId, brokerEpoch: broker.epoch, fenced: true }),
-      ...fenceBrokerChanges(image, brokerId),
+      ...fenceBrokerChanges(image, brokerId, "brokerFenced", uncleanDefault),
     ],
     value: true,
   };

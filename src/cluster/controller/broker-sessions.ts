@@ -5,8 +5,17 @@
 // takes it out of ISRs (controller/partition-changes.ts).
 //
 // Sessions live only in the active controller's memory: on becoming active every unfenced broker
-// gets a fresh session (it has had no chance to heartbeat to this controller yet).
+// gets a fresh session (it has had no chance to heartbeat to this controller yet). A fresh session
+// would leave a broker that died with the previous controller — typically the previous controller
+// itself, killed — unfenced for a whole session timeout, and the closing of its heartbeat connection
+// was seen only by the dead controller. So a new active controller probes each unfenced broker's
+// internal listener once: a refused, reset or unanswered-closed connection means its process is
+// gone (loopback and a live kernel answer at once), and it is fenced at its registered epoch, as for
+// a closed heartbeat connection (a broker that registered again meanwhile has a new epoch and is
+// left alone). A probe that gets no answer in time (a stopped process, a stalled network) decides
+// nothing: the session timeout applies, as before.
 
+import type { ProbeOutcome } from "../../client/peer-connections.ts";
 import type { Logger } from "../../util/logger.ts";
 import type { QuorumController } from "./quorum-controller.ts";
 
@@ -24,6 +33,8 @@ export interface BrokerSessionsOptions {
   selfId: number;
   logger: Logger;
   now?: () => number;
+  /** Probe a broker's internal listener once (on becoming active); none: no probes. */
+  probe?: (brokerId: number) => Promise<ProbeOutcome>;
 }
 
 export class BrokerSessions {
@@ -37,6 +48,30 @@ export class BrokerSessions {
     this.now = options.now ?? Date.now;
     const period = Math.max(10, Math.floor(options.sessionTimeoutMs / 5));
     this.timer = setInterval(() => this.check(), period);
+    options.controller.onActivated((epoch) => this.probeBrokers(epoch));
+  }
+
+  /** On becoming the active controller of quorum epoch `epoch`: fence the brokers whose process is gone. */
+  private probeBrokers(epoch: number): void {
+    const probe = this.options.probe;
+    if (probe === undefined || this.closed) return;
+    for (const broker of this.options.controller.committedImage.brokers.values()) {
+      if (broker.fenced || broker.id === this.options.selfId) continue;
+      const startedAt = this.now();
+      probe(broker.id).then(
+        (outcome) => {
+          // Still this activation: a later one probes again on its own image.
+          if (this.closed || this.options.controller.activeEpoch !== epoch) return;
+          if (outcome !== "gone") {
+            this.options.logger.info("probed a broker on taking over: left to its session", { broker: broker.id, outcome, ms: this.now() - startedAt });
+            return;
+          }
+          this.sessions.delete(broker.id);
+          this.fence(broker.id, broker.epoch, `its internal listener refused or closed the connection when this controller took over (probe took ${this.now() - startedAt} ms)`);
+        },
+        (error: unknown) => this.options.logger.warn("probing a broker failed", { broker: broker.id, error: String(error) }),
+      );
+    }
   }
 
   /** A heartbeat (or registration) from `brokerId` on connection `connectionId`. */

@@ -2,9 +2,11 @@
 // BrokerHeartbeat with wantShutDown), pure: the broker is marked inControlledShutdown (it may no
 // longer lead or join an ISR), its leaderships move to other ISR members and it leaves the ISRs
 // (partition-changes.ts' shutdownBrokerChanges, by partition-change.ts's rules). The answer
-// `shouldShutDown` is true once, in the image after these records, it leads nothing: the broker
-// then closes (after its own image reached the offset of the records, so its replicas have
-// stepped down). Asking again is idempotent: nothing left to change, same answer.
+// `shouldShutDown` is true once, in the image after these records, it leads nothing; the same
+// records then fence it (KRaft's SHUTDOWN_NOW: Metadata stops listing it before it stops, and no
+// heartbeat unfences it again — only a new registration does). The broker then closes (after its
+// own image reached the offset of the records, so its replicas have stepped down). Asking again is
+// idempotent: nothing left to change, same answer.
 
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { applyRecords, type MetadataImage } from "../image.ts";
@@ -30,7 +32,11 @@ export function controlledShutdown(image: MetadataImage, request: ControlledShut
   const marked = records.length > 0 ? applyRecords(image, records).image : image;
   records.push(...shutdownBrokerChanges(marked, broker.id));
   const after = records.length > 0 ? applyRecords(image, records).image : image;
-  return { records, value: { shouldShutDown: !leadsAnything(after, broker.id) } };
+  const shouldShutDown = !leadsAnything(after, broker.id);
+  if (shouldShutDown && !broker.fenced) {
+    records.push(record("BrokerRegistrationChangeRecord", { brokerId: broker.id, brokerEpoch: broker.epoch, fenced: true }));
+  }
+  return { records, value: { shouldShutDown } };
 }
 
 function leadsAnything(image: MetadataImage, brokerId: number): boolean {

@@ -8,5 +8,6 @@ export { topicPartitionsMax, type CreatedTopic, type CreateTopicRequest } from "
 export { producerIdBlockSize, type BrokerHeartbeatRequest, type BrokerRegistrationRequest, type ProducerIdBlock } from "./broker-operations.ts";
 export { placementOrder, placeReplicas } from "./placement.ts";
 export { electLeader } from "./partition-changes.ts";
+export type { ItemResult, QuotaAlteration, ScramDeletion, ScramUpsertion, UserResult } from "./security-operations.ts";
 export { alterPartitionChange, type AlterPartitionAnswer, type AlterPartitionOperation } from "./partition-changes.ts";
 export { BrokerSessions, type BrokerSessionsOptions } from "./broker-sessions.ts";

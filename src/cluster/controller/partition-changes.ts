@@ -6,7 +6,10 @@
 //
 // Election: the first replica in assignment order that is in the ISR and on a live broker (unfenced,
 // not shutting down) — the preferred replica whenever it can lead. With no such replica the
-// partition has no leader (NO_LEADER) until one returns.
+// partition has no leader (NO_LEADER) until one returns — unless unclean.leader.election.enable is
+// true for its topic (`uncleanElection`): then the first live replica outside the ISR leads, alone in
+// a new ISR, and every record only the old ISR held is lost (docs/replication.md §3). A controlled
+// shutdown never elects uncleanly (as Kafka).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { chooseLeader } from "../../replication/core/election.ts";
@@ -14,6 +17,8 @@ import { assert } from "../../util/assert.ts";
 import type { MetadataImage, PartitionRegistration, TopicImage } from "../image.ts";
 import { NO_LEADER, record, type MetadataRecord } from "../records.ts";
 import { applyPartitionEvent, type PartitionEvent } from "./partition-change.ts";
+import { completeReassignment } from "./reassignment.ts";
+import { reassignmentChange } from "./reassignment-operations.ts";
 
 /** Whether broker `id` may lead or stay in an ISR, given overrides for brokers changing state now. */
 export type LiveBroker = (id: number) => boolean;
@@ -32,6 +37,19 @@ export function electLeader(replicas: readonly number[], isr: readonly number[],
 }
 
 /** A PartitionChangeRecord with the fields that differ, or null when nothing does. */
+export const uncleanElectionKey = "unclean.leader.election.enable";
+
+/**
+ * Whether a topic's partitions may elect a leader outside the ISR: the topic's override, else the
+ * cluster-wide dynamic broker default (resource ""), else the controller's own config
+ * (`brokerDefault`, false unless set).
+ */
+export function uncleanElection(image: MetadataImage, brokerDefault: boolean): (topic: TopicImage) => boolean {
+  const parse = (value: string | undefined) => (value === undefined ? undefined : value.trim().toLowerCase() === "true");
+  const fallback = parse(image.brokerConfigs.get("")?.[uncleanElectionKey]) ?? brokerDefault;
+  return (topic) => parse(topic.configs[uncleanElectionKey]) ?? fallback;
+}
+
 export function partitionChange(
   topic: TopicImage,
   current: PartitionRegistration,
@@ -58,12 +76,12 @@ function brokerEventChanges(
   event: PartitionEvent,
   eligible: LiveBroker,
   mayChange: (partition: PartitionRegistration) => boolean,
+  uncleanDefault: boolean,
 ): MetadataRecord[] {
-  // Unclean election (a replica outside the ISR leads) stays off: unclean.leader.election.enable
-  // is not read yet, and a one-node cluster never needs it.
-  const view = { isEligible: eligible, uncleanLeaderElection: false };
+  const unclean = uncleanElection(image, uncleanDefault);
   const changes: MetadataRecord[] = [];
   for (const topic of image.topicsById.values()) {
+    const view = { isEligible: eligible, uncleanLeaderElection: unclean(topic) };
     for (const partition of topic.partitions) {
       if (!mayChange(partition)) continue;
       const result = applyPartitionEvent(partition, event, view);
@@ -82,9 +100,9 @@ function brokerEventChanges(
  * empty: its last member keeps the data everyone committed), and every partition it led gets the
  * next eligible leader, or none.
  */
-export function fenceBrokerChanges(image: MetadataImage, brokerId: number, kind: "brokerFenced" | "brokerUncleanRestart" = "brokerFenced"): MetadataRecord[] {
+export function fenceBrokerChanges(image: MetadataImage, brokerId: number, kind: "brokerFenced" | "brokerUncleanRestart" = "brokerFenced", uncleanDefault = false): MetadataRecord[] {
   return brokerEventChanges(image, { kind, brokerId }, liveIn(image, new Map([[brokerId, false]])),
-    (partition) => partition.isr.includes(brokerId) || partition.leader === NO_LEADER);
+    (partition) => partition.isr.includes(brokerId) || partition.leader === NO_LEADER, uncleanDefault);
 }
 
 /**
@@ -94,14 +112,17 @@ export function fenceBrokerChanges(image: MetadataImage, brokerId: number, kind:
  */
 export function shutdownBrokerChanges(image: MetadataImage, brokerId: number): MetadataRecord[] {
   return brokerEventChanges(image, { kind: "brokerShuttingDown", brokerId }, liveIn(image, new Map([[brokerId, false]])),
-    (partition) => partition.isr.includes(brokerId) || partition.leader === brokerId);
+    (partition) => partition.isr.includes(brokerId) || partition.leader === brokerId, false);
 }
 
-/** A broker is unfenced: every leaderless partition it can lead gets a leader again. */
-export function unfenceBrokerChanges(image: MetadataImage, brokerId: number): MetadataRecord[] {
+/**
+ * A broker is unfenced: every leaderless partition it can lead gets a leader again (with unclean
+ * election on, also one whose ISR it is not in).
+ */
+export function unfenceBrokerChanges(image: MetadataImage, brokerId: number, uncleanDefault = false): MetadataRecord[] {
   const eligible = liveIn(image, new Map([[brokerId, true]]));
   return brokerEventChanges(image, { kind: "brokerUnfenced", brokerId }, eligible,
-    (partition) => partition.isr.includes(brokerId) && (partition.leader === NO_LEADER || !eligible(partition.leader)));
+    (partition) => partition.replicas.includes(brokerId) && (partition.leader === NO_LEADER || !eligible(partition.leader)), uncleanDefault);
 }
 
 export interface AlterPartitionOperation {
@@ -131,8 +152,18 @@ export function alterPartitionChange(image: MetadataImage, operation: AlterParti
   const view = { isEligible: liveIn(image), uncleanLeaderElection: false };
   const result = applyPartitionEvent(current, { kind: "alterPartition", ...operation }, view);
   if (!result.ok) return { records: [], value: { errorCode: result.errorCode } };
-  const next = result.registration;
-  const change = result.changed ? partitionChange(topic, current, { isr: next.isr, leader: next.leader }) : null;
+  let next = result.registration;
+  let change = result.changed ? partitionChange(topic, current, { isr: next.isr, leader: next.leader }) : null;
+  // A reassigning partition whose target replicas are now all in sync completes in the same change
+  // (reassignment.ts): the removed replicas leave, and the leadership when it was theirs.
+  const completed = completeReassignment({ ...current, isr: next.isr, leader: next.leader }, view.isEligible);
+  if (completed) {
+    change = reassignmentChange(topic, current, completed);
+    next = {
+      replicas: completed.replicas, isr: completed.isr, leader: completed.leader,
+      leaderEpoch: completed.leader === current.leader ? current.leaderEpoch : current.leaderEpoch + 1, partitionEpoch: current.partitionEpoch + 1,
+    };
+  }
   return {
     records: change ? [change] : [],
     value: { errorCode: ErrorCode.NONE, registration: { leader: next.leader, leaderEpoch: next.leaderEpoch, isr: [...next.isr], partitionEpoch: next.partitionEpoch } },

@@ -34,6 +34,11 @@ import {
 } from "./broker-operations.ts";
 import { alterPartitionChange, type AlterPartitionAnswer, type AlterPartitionOperation } from "./partition-changes.ts";
 import { controlledShutdown, type ControlledShutdownRequest } from "./controlled-shutdown.ts";
+import { alterPartitionReassignments, electLeaders, setDecommissioning, type PartitionAnswer, type ReassignmentRequest } from "./reassignment-operations.ts";
+import {
+  alterClientQuotas, alterScramCredentials, createAcls, deleteAcls, type ItemResult, type QuotaAlteration, type ScramDeletion, type ScramUpsertion, type UserResult,
+} from "./security-operations.ts";
+import type { AclBinding, AclBindingFilter } from "../../security/acl.ts";
 import {
   alterTopicConfigs,
   createPartitions,
@@ -72,6 +77,7 @@ export class QuorumController {
   private lastProposal: Promise<bigint> = Promise.resolve(-1n);
   private leader: MetadataLeader;
   private placementCursor: number;
+  private readonly activatedListeners: ((epoch: number) => void)[] = [];
 
   constructor(options: QuorumControllerOptions) {
     this.log = options.log;
@@ -90,8 +96,21 @@ export class QuorumController {
       const wasActive = this.isActive;
       this.leader = leader;
       if (wasActive && !this.isActive) this.speculative = this.committed;
-      if (!wasActive && this.isActive) this.logger.info("active controller", { epoch: leader.epoch });
+      if (!wasActive && this.isActive) {
+        this.logger.info("active controller", { epoch: leader.epoch });
+        for (const listener of this.activatedListeners) listener(leader.epoch);
+      }
     });
+  }
+
+  /** Called with the quorum epoch each time this node becomes the active controller (its image complete). */
+  onActivated(listener: (epoch: number) => void): void {
+    this.activatedListeners.push(listener);
+  }
+
+  /** The quorum epoch this node leads, or -1 when it is not the active controller. */
+  get activeEpoch(): number {
+    return this.isActive ? this.leader.epoch : -1;
   }
 
   /**
@@ -204,11 +223,11 @@ export class QuorumController {
   // ----- brokers and producer ids --------------------------------------------------------------
 
   registerBroker(request: BrokerRegistrationRequest): Promise<ControllerResult<bigint>> {
-    return this.run((image) => registerBroker(image, request, this.log.nextOffset));
+    return this.run((image) => registerBroker(image, request, this.log.nextOffset, this.uncleanDefault));
   }
 
   brokerHeartbeat(request: BrokerHeartbeatRequest): Promise<ControllerResult<{ isFenced: boolean }>> {
-    return this.run((image) => brokerHeartbeat(image, request));
+    return this.run((image) => brokerHeartbeat(image, request, this.uncleanDefault));
   }
 
   /** Controlled shutdown: move the broker's leaderships away; answers whether it may stop now. */
@@ -217,8 +236,13 @@ export class QuorumController {
   }
 
   /** Fence broker `brokerId` of registration `brokerEpoch` (session timeout, heartbeat connection closed). */
+  /** This controller's unclean.leader.election.enable (topic overrides and dynamic defaults win). */
+  private get uncleanDefault(): boolean {
+    return this.config.values["unclean.leader.election.enable"];
+  }
+
   fenceBroker(brokerId: number, brokerEpoch: bigint): Promise<ControllerResult<boolean>> {
-    return this.run((image) => fenceBroker(image, brokerId, brokerEpoch));
+    return this.run((image) => fenceBroker(image, brokerId, brokerEpoch, this.uncleanDefault));
   }
 
   /** The committed image (what fencing decisions compare against). */
@@ -230,8 +254,49 @@ export class QuorumController {
     return this.run((image) => allocateProducerIds(image, brokerId, brokerEpoch));
   }
 
+  /** AlterPartitionReassignments (45): per-partition answers; accepted ones start or cancel. */
+  alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<ControllerResult<PartitionAnswer[]>> {
+    return this.run((image) => {
+      const outcome = alterPartitionReassignments(image, requests);
+      if (outcome.records.length > 0) this.logger.info("reassigning partitions", { partitions: outcome.records.length });
+      return outcome;
+    });
+  }
+
+  /** Mark broker `brokerId` for decommissioning (or not): the balancer drains it. */
+  setDecommissioning(brokerId: number, decommissioning: boolean): Promise<ControllerResult<void>> {
+    return this.run((image) => {
+      const outcome = setDecommissioning(image, brokerId, decommissioning);
+      if (outcome.records.length > 0) this.logger.info(decommissioning ? "decommissioning broker" : "broker no longer decommissioning", { broker: brokerId });
+      return outcome;
+    });
+  }
+
+  /** ElectLeaders (43): type 0 preferred, 1 unclean; null partitions: all. */
+  electLeaders(type: number, partitions: readonly { topic: string; partition: number }[] | null): Promise<ControllerResult<PartitionAnswer[]>> {
+    return this.run((image) => electLeaders(image, type, partitions));
+  }
+
   /** AlterPartition (56) from a partition leader; refusals come back as the answer's error code. */
   alterPartition(operation: AlterPartitionOperation): Promise<ControllerResult<AlterPartitionAnswer>> {
     return this.run((image) => alterPartitionChange(image, operation));
+  }
+
+  // ----- security: SCRAM credentials and ACLs --------------------------------------------------
+
+  alterScramCredentials(deletions: readonly ScramDeletion[], upsertions: readonly ScramUpsertion[]): Promise<ControllerResult<UserResult[]>> {
+    return this.run((image) => alterScramCredentials(image, deletions, upsertions));
+  }
+
+  createAcls(bindings: readonly AclBinding[]): Promise<ControllerResult<ItemResult[]>> {
+    return this.run((image) => createAcls(image, bindings, randomUuid));
+  }
+
+  deleteAcls(filters: readonly AclBindingFilter[]): Promise<ControllerResult<AclBinding[][]>> {
+    return this.run((image) => deleteAcls(image, filters));
+  }
+
+  alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Promise<ControllerResult<ItemResult[]>> {
+    return this.run(() => alterClientQuotas(alterations, validateOnly));
   }
 }

@@ -2,10 +2,14 @@
 // …/brokers, …/brokers/{broker_id}, …/brokers/{broker_id}/configs. Resources carry REST Proxy's
 // "kind", "metadata.self" links and "related" links. …/quorum (Runnel's, no REST Proxy equivalent)
 // shows the metadata quorum as DescribeQuorum does (503 while no quorum leader answers). Broker configs are read-only (Runnel has no
-// dynamic broker configuration). Does not: ACLs, partition reassignments, broker removal.
+// dynamic broker configuration). Broker removal as Confluent's REST API shapes it (docs/elastic.md):
+// DELETE …/brokers/{broker_id} starts draining the broker (202; its replicas and leaderships move to
+// the others), GET …/brokers/{broker_id}/tasks/remove-broker shows the progress (replicas and
+// leaderships left, reassignments in progress), POST …/brokers/{broker_id}/tasks/remove-broker/cancel
+// stops it; GET …/brokers/-/partition-reassignments lists reassignments in progress. Does not: ACLs.
 
 import type { Context } from "hono";
-import type { BrokerInfo, ConfigInfo, QuorumInfo } from "../backend.ts";
+import type { BrokerInfo, ConfigInfo, DrainStatus, QuorumInfo } from "../backend.ts";
 import { responseFormat } from "../encoding.ts";
 import { HttpError } from "../errors.ts";
 import { documentResponse, type HttpDeps, type Router } from "../routing.ts";
@@ -36,6 +40,17 @@ function brokerResource(c: Context, deps: HttpDeps, broker: BrokerInfo) {
     port: broker.port,
     rack: null,
     configs: { related: `${self}/configs` },
+  };
+}
+
+function drainResource(c: Context, deps: HttpDeps, status: DrainStatus) {
+  const done = status.replicasLeft === 0 && status.leadersLeft === 0;
+  return {
+    kind: "KafkaRemoveBrokerTask",
+    metadata: { self: `${baseUrl(c)}/v3/clusters/${deps.clusterId}/brokers/${status.brokerId}/tasks/remove-broker` },
+    cluster_id: deps.clusterId, broker_id: status.brokerId,
+    task_status: !status.decommissioning ? "CANCELED" : done ? "SUCCESS" : "IN_PROGRESS",
+    replicas_left: status.replicasLeft, leaders_left: status.leadersLeft, reassignments_in_progress: status.reassignmentsInProgress,
   };
 }
 
@@ -97,6 +112,35 @@ export function registerClusterRoutes(router: Router, deps: HttpDeps): void {
     const broker = (await deps.backend.cluster()).brokers.find((entry) => entry.nodeId === id);
     if (!broker) throw new HttpError(404, 404, `Broker ${id} not found.`);
     return documentResponse(brokerResource(c, deps, broker), responseFormat(c.req.header("accept")));
+  });
+  router.add({ method: "DELETE", path: "/v3/clusters/{cluster_id}/brokers/{broker_id}", tag: "Cluster", summary: "Remove (decommission) a broker: its replicas and leaderships move to the others; stop it once drained." }, async (c) => {
+    checkCluster(c, deps);
+    const id = intParam(c, "broker_id");
+    if ((await deps.backend.drainStatus(id)) === undefined) throw new HttpError(404, 404, `Broker ${id} not found.`);
+    await deps.backend.decommissionBroker(id, true);
+    return c.json(drainResource(c, deps, (await deps.backend.drainStatus(id))!), 202);
+  });
+  router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers/{broker_id}/tasks/remove-broker", tag: "Cluster", summary: "Progress of a broker's removal (replicas and leaderships left)." }, async (c) => {
+    checkCluster(c, deps);
+    const id = intParam(c, "broker_id");
+    const status = await deps.backend.drainStatus(id);
+    if (status === undefined) throw new HttpError(404, 404, `Broker ${id} not found.`);
+    return documentResponse(drainResource(c, deps, status), responseFormat(c.req.header("accept")));
+  });
+  router.add({ method: "POST", path: "/v3/clusters/{cluster_id}/brokers/{broker_id}/tasks/remove-broker/cancel", tag: "Cluster", summary: "Stop removing a broker (moves already done stay)." }, async (c) => {
+    checkCluster(c, deps);
+    const id = intParam(c, "broker_id");
+    if ((await deps.backend.drainStatus(id)) === undefined) throw new HttpError(404, 404, `Broker ${id} not found.`);
+    await deps.backend.decommissionBroker(id, false);
+    return documentResponse(drainResource(c, deps, (await deps.backend.drainStatus(id))!), responseFormat(c.req.header("accept")));
+  });
+  router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers/-/partition-reassignments", tag: "Cluster", summary: "Partition reassignments in progress." }, async (c) => {
+    checkCluster(c, deps);
+    const data = (await deps.backend.listReassignments()).map((entry) => ({
+      kind: "KafkaReassignment", cluster_id: deps.clusterId, topic_name: entry.topic, partition_id: entry.partition,
+      replicas: entry.replicas, adding_replicas: entry.addingReplicas, removing_replicas: entry.removingReplicas,
+    }));
+    return documentResponse(listResource(c, "KafkaReassignmentList", data), responseFormat(c.req.header("accept")));
   });
   router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers/{broker_id}/configs", tag: "Configs", summary: "A broker's configs (read-only)." }, async (c) => {
     checkCluster(c, deps);

@@ -35,7 +35,9 @@ import type { Init } from "../../protocol/primitives.ts";
 import type { BrokerContext } from "../context.ts";
 import { CloseConnection, defineHandler } from "../handler.ts";
 import { leaderHintOf, nodeEndpointsOf } from "../leader-hints.ts";
-import { transactionalRefusal } from "../transactional-produce.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeCreateTopic, authorizeIdempotentWrite, authorizeTopic, hasProducerId, throttleFor } from "../security.ts";
+import { transactionalRefusal, unverifiedPartitions, withoutPartitions } from "../transactional-produce.ts";
 
 type PartitionResponse = Init<ProduceResponsePartitionProduceResponse>;
 
@@ -67,6 +69,10 @@ interface ProduceContext {
   version: number;
   /** Leaders named by NOT_LEADER_OR_FOLLOWER answers (their endpoints go in nodeEndpoints). */
   leaders: number[];
+  /** WRITE on the topic (ACLs). */
+  mayWrite: (topic: string) => boolean;
+  /** CREATE on the cluster or the topic: may auto-create it. */
+  mayCreate: (topic: string) => boolean;
 }
 
 /** One partition. The append is issued before the first await: appends keep the order of requests. */
@@ -102,7 +108,9 @@ function produceAll(context: ProduceContext, topics: readonly ProduceRequestTopi
   for (let topicIndex = 0; topicIndex < topics.length; topicIndex++) {
     const topicData = topics[topicIndex]!;
     const name = topicData.name;
-    if (isInternalTopic(name)) {
+    if (!context.mayWrite(name)) {
+      responses[topicIndex] = { name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED)) };
+    } else if (isInternalTopic(name)) {
       // Internal topics are written by their coordinators only, as in Kafka.
       const message = `cannot append to internal topic ${name}`;
       responses[topicIndex] = { name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.INVALID_TOPIC_EXCEPTION, message)) };
@@ -125,10 +133,26 @@ function produceAll(context: ProduceContext, topics: readonly ProduceRequestTopi
   return Promise.all(waits).then(() => responses);
 }
 
+/** The responses in the request's order: the appended partitions' and the refused ones' errors. */
+function withRefused(topics: readonly ProduceRequestTopicProduceData[], produced: TopicResponse[], refused: Map<string, number>): TopicResponse[] {
+  const answers = new Map<string, PartitionResponse>();
+  for (const topic of produced) for (const partition of topic.partitionResponses ?? []) answers.set(`${topic.name}\u0000${partition.index}`, partition);
+  return topics.map((topic) => ({
+    name: topic.name,
+    partitionResponses: topic.partitionData.map((data) => {
+      const key = `${topic.name}\u0000${data.index}`;
+      return answers.get(key) ?? failed(data.index, refused.get(key) ?? ErrorCode.UNKNOWN_SERVER_ERROR, "the partition is not in the producer's ongoing transaction");
+    }),
+  }));
+}
+
 /** A topic that does not exist (yet): auto-created per auto.create.topics.enable, then appended to. */
 async function createThenAppend(context: ProduceContext, topicData: ProduceRequestTopicProduceData): Promise<TopicResponse> {
   const name = topicData.name;
   let created;
+  if (!context.mayCreate(name)) {
+    return { name, partitionResponses: topicData.partitionData.map((data) => failed(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) };
+  }
   try {
     created = await context.broker.admin.ensureTopic(name);
   } catch (error) {
@@ -158,7 +182,11 @@ export default defineHandler({
         partitionResponses: topic.partitionData.map((data) => failed(data.index, errorCode, message)),
       }));
     let responses: TopicResponse[];
-    const context: ProduceContext = { broker, acks: acks as Acks, timeoutMs: request.timeoutMs, version: ctx.version, leaders: [] };
+    const context: ProduceContext = {
+      broker, acks: acks as Acks, timeoutMs: request.timeoutMs, version: ctx.version, leaders: [],
+      mayWrite: (topic) => authorizeTopic(ctx, AclOperation.WRITE, topic),
+      mayCreate: (topic) => authorizeCreateTopic(ctx, topic),
+    };
     let refusal: { errorCode: number; message: string } | null;
     if (ctx.version < 3) {
       responses = refuse(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message formats v0 and v1 are not supported: use Produce v3+ (RecordBatch v2)");
@@ -166,9 +194,19 @@ export default defineHandler({
       responses = refuse(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, was ${acks}`);
     } else if ((refusal = transactionalRefusal(request.transactionalId, request.topicData)) !== null) {
       responses = refuse(refusal.errorCode, refusal.message);
+    } else if (request.topicData.some((topic) => topic.partitionData.some((data) => hasProducerId(data.records))) && !authorizeIdempotentWrite(ctx)) {
+      // An idempotent producer needs IDEMPOTENT_WRITE on the cluster (or WRITE on some topic), as in Kafka.
+      responses = refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
     } else {
-      responses = await produceAll(context, request.topicData);
+      const unverified = unverifiedPartitions(broker.transactions, request.transactionalId, request.topicData);
+      responses = unverified.size === 0
+        ? await produceAll(context, request.topicData)
+        : withRefused(request.topicData, await produceAll(context, withoutPartitions(request.topicData, unverified)), unverified);
     }
+    // producer_byte_rate (KIP-219): the answer goes out now with throttle_time_ms; the connection is muted meanwhile.
+    let requestBytes = 0;
+    for (const topic of request.topicData) for (const data of topic.partitionData) requestBytes += data.records?.length ?? 0;
+    const throttleTimeMs = throttleFor(ctx, "producer_byte_rate", requestBytes);
     if (acks === 0) {
       // The client cannot learn of a failure from a response it never reads: close the connection
       // so that it notices and refreshes its metadata, as Kafka does.
@@ -176,7 +214,7 @@ export default defineHandler({
       if (failure.length > 0) throw new CloseConnection(`acks=0 produce failed: ${errorName(failure[0]!.errorCode ?? -1)}`);
       return null;
     }
-    if (context.leaders.length === 0) return { responses, throttleTimeMs: 0 };
-    return { responses, throttleTimeMs: 0, nodeEndpoints: nodeEndpointsOf(broker.metadata.image, context.leaders, broker.advertised.name) };
+    if (context.leaders.length === 0) return { responses, throttleTimeMs };
+    return { responses, throttleTimeMs, nodeEndpoints: nodeEndpointsOf(broker.metadata.image, context.leaders, broker.advertised.name) };
   },
 });

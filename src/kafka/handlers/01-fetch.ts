@@ -1,8 +1,8 @@
 // Fetch (key 1), v4-v17 (RecordBatch v2 only), for consumers. Each partition is read through its
 // leader replica (src/replication/partition.ts): whole batches from the fetch offset (the first
 // starting at or before it; clients skip the records before it) below the high watermark — below
-// the last stable offset for read_committed, with an empty aborted-transactions list (no
-// transactions here) — bounded by the partition's partitionMaxBytes and the response's maxBytes
+// the last stable offset for read_committed, with the aborted transactions whose data lies between
+// the fetch offset and the last stable offset (the client skips their batches) — bounded by the partition's partitionMaxBytes and the response's maxBytes
 // (capped by fetch.max.bytes); the first batch of the first non-empty partition is returned whole
 // even when larger (KIP-74), later partitions only add what fits. Long polling: when fewer than
 // minBytes are ready, the request parks on the partitions' high watermarks (replication/long-poll.ts,
@@ -34,6 +34,8 @@ import { fetchSessionsOf, sessionRequestOf, sessionResponse, topicsToRead } from
 import { defineHandler, type RequestContext } from "../handler.ts";
 import { handleReplicaFetch, replicaOf } from "../replica-fetch.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic, throttleFor } from "../security.ts";
 
 /** No data is an empty record set (size 0), never null: librdkafka rejects a size of -1. */
 const noRecords = new Uint8Array(0);
@@ -79,7 +81,9 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
         errorCode: missing,
         leaderHint: null,
       };
-      if (metadata) {
+      if (metadata && !authorizeTopic(ctx, AclOperation.READ, metadata.name)) {
+        want.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      } else if (metadata) {
         try {
           want.replica = replicas.leaderPartition(metadata.name, partition.partition, ctx.version >= 9 ? partition.currentLeaderEpoch : -1);
           want.errorCode = ErrorCode.NONE;
@@ -95,11 +99,17 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
   return { wanted, topics };
 }
 
+/** The aborted transactions a read_committed consumer reading from `fetchOffset` must skip. */
+function abortedIn(replica: Partition, fetchOffset: bigint): { producerId: bigint; firstOffset: bigint }[] {
+  const aborted = replica.abortedTransactions(fetchOffset, replica.lastStableOffset);
+  return aborted.map((entry) => ({ producerId: entry.producerId, firstOffset: entry.firstOffset }));
+}
+
 /** One pass over every partition: read what is there now, within the byte limits. */
 function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResponse>[], responseBytesMax: number, isolation: number): Gathered {
   const topics = template.map((topic) => ({ topic: topic.topic, topicId: topic.topicId, partitions: [] as Init<FetchResponsePartitionData>[] }));
   const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [], topicBytes: new Map() };
-  const abortedTransactions = isolation === READ_COMMITTED ? [] : null;
+  const committedOnly = isolation === READ_COMMITTED;
   // Plain object literals, no spread: this runs for every partition of every pass (1,000 per pass).
   const answer = (want: Wanted, replica: Partition, errorCode: number, records: Init<FetchResponsePartitionData>["records"], highWatermark = replica.highWatermark, logStartOffset = replica.logStartOffset): Init<FetchResponsePartitionData> => ({
     partitionIndex: want.partition,
@@ -107,7 +117,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
     highWatermark,
     lastStableOffset: replica.lastStableOffset,
     logStartOffset,
-    abortedTransactions,
+    abortedTransactions: committedOnly ? abortedIn(replica, want.fetchOffset) : null,
     records,
   });
   for (const want of wanted) {
@@ -186,8 +196,10 @@ export default defineHandler({
       if (done) {
         for (const release of gathered.releases) ctx.onDone(release);
         for (const [topic, bytes] of gathered.topicBytes) broker.metrics?.topicBytesOut.inc({ topic }, bytes);
+        // consumer_byte_rate: the records still go out; the client is muted for the throttle time.
+        const throttleTimeMs = throttleFor(ctx, "consumer_byte_rate", gathered.bytes);
         const responses = sessionResponse(session, requested, gathered.topics);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: session.sessionId, responses, nodeEndpoints };
+        return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: session.sessionId, responses, nodeEndpoints };
       }
       for (const release of gathered.releases) release();
       // With no partition to watch this simply sleeps out the wait, as Kafka does.

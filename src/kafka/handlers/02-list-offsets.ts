@@ -20,6 +20,8 @@ import type { Init } from "../../protocol/primitives.ts";
 import { READ_UNCOMMITTED } from "../../replication/index.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic } from "../security.ts";
 
 type PartitionResponse = Init<ListOffsetsResponseListOffsetsPartitionResponse>;
 
@@ -48,6 +50,7 @@ export default defineHandler({
       topics: request.topics.map((topic) => ({
         name: topic.name,
         partitions: topic.partitions.map((wanted) => {
+          if (!authorizeTopic(ctx, AclOperation.DESCRIBE, topic.name)) return failed(wanted.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
           try {
             return lookUp(ctx.broker, topic.name, wanted, ctx.version, isolation);
           } catch (error) {

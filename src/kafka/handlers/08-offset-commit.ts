@@ -13,7 +13,8 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetCommitApi } from "../../protocol/generated/offset-commit.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic, groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -30,7 +31,7 @@ export default defineHandler({
           errorCode: errorCode(topic.name, partition.partitionIndex),
         })),
       }));
-    const notHere = coordinatorError(ctx.broker, request.groupId);
+    const notHere = groupRequestError(ctx, request.groupId, AclOperation.READ);
     if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: everyPartition(() => notHere) };
     const generationId = ctx.version >= 1 ? request.generationIdOrMemberEpoch : -1;
     if (ctx.version >= 9 && generationId >= 0 && groups.coordinator.state(request.groupId) === undefined && !groups.consumerGroups.has(request.groupId)) {
@@ -38,7 +39,9 @@ export default defineHandler({
       return { throttleTimeMs: 0, topics: everyPartition(() => ErrorCode.GROUP_ID_NOT_FOUND) };
     }
     const image = ctx.broker.metadata.image;
-    const known = (topic: string, partition: number) => image.topicsByName.get(topic)?.partitions[partition] !== undefined;
+    // A topic the principal may not READ: TOPIC_AUTHORIZATION_FAILED for its partitions, nothing committed.
+    const readable = new Map(request.topics.map((topic) => [topic.name, authorizeTopic(ctx, AclOperation.READ, topic.name)]));
+    const known = (topic: string, partition: number) => readable.get(topic) === true && image.topicsByName.get(topic)?.partitions[partition] !== undefined;
     const result = await groups.coordinator.commitOffsets({
       groupId: request.groupId,
       generationId,
@@ -62,7 +65,8 @@ export default defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      topics: everyPartition((topic, partition) => errors.get(`${topic}\u0000${partition}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+      topics: everyPartition((topic, partition) =>
+        errors.get(`${topic}\u0000${partition}`) ?? (readable.get(topic) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.TOPIC_AUTHORIZATION_FAILED)),
     };
   },
 });

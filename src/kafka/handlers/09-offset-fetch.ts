@@ -2,6 +2,8 @@
 // committed partition, v2+), v8+ several groups at once (groups[]). A partition with no committed
 // offset answers offset -1, metadata "" and no error, as Kafka. requireStable (v7+) needs no
 // waiting: commits are applied only once written and there are no pending transactional offsets.
+// ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED), DESCRIBE on each topic (named ones:
+// TOPIC_AUTHORIZATION_FAILED per partition; when all are asked for, the others are left out).
 // Does not: KIP-848 member id / epoch checks (v9 fields are ignored).
 // A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
 // (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
@@ -9,20 +11,31 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetFetchApi } from "../../protocol/generated/offset-fetch.ts";
 import type { OffsetFetchResult } from "../../groups/index.ts";
-import { coordinatorError } from "../coordinator-check.ts";
-import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic, groupRequestError } from "../security.ts";
+import { defineHandler, type RequestContext } from "../handler.ts";
 
-function toWire(result: OffsetFetchResult, version: number) {
-  return result.topics.map((topic) => ({
-    name: topic.name,
-    partitions: topic.partitions.map((partition) => ({
-      partitionIndex: partition.partition,
-      committedOffset: partition.offset,
-      committedLeaderEpoch: version >= 5 ? partition.leaderEpoch : -1,
-      metadata: partition.metadata,
-      errorCode: partition.errorCode,
-    })),
-  }));
+/**
+ * The wire form, with Kafka's topic ACL (DESCRIBE): a topic the request named but the principal may
+ * not describe answers TOPIC_AUTHORIZATION_FAILED per partition; when every committed topic was
+ * asked for, such topics are left out.
+ */
+function toWire(result: OffsetFetchResult, ctx: RequestContext, namedTopics: boolean) {
+  const version = ctx.version;
+  return result.topics.flatMap((topic) => {
+    const allowed = authorizeTopic(ctx, AclOperation.DESCRIBE, topic.name);
+    if (!allowed && !namedTopics) return [];
+    return [{
+      name: topic.name,
+      partitions: topic.partitions.map((partition) => ({
+        partitionIndex: partition.partition,
+        committedOffset: allowed ? partition.offset : -1n,
+        committedLeaderEpoch: allowed && version >= 5 ? partition.leaderEpoch : -1,
+        metadata: allowed ? partition.metadata : "",
+        errorCode: allowed ? partition.errorCode : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
+    }];
+  });
 }
 
 export default defineHandler({
@@ -35,15 +48,15 @@ export default defineHandler({
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((group) => {
-          const notHere = coordinatorError(ctx.broker, group.groupId);
+          const notHere = groupRequestError(ctx, group.groupId, AclOperation.DESCRIBE);
           if (!groups || notHere !== ErrorCode.NONE) return { groupId: group.groupId, topics: [], errorCode: notHere };
           const wanted = group.topics?.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes })) ?? null;
           const result = groups.coordinator.fetchOffsets(group.groupId, wanted);
-          return { groupId: group.groupId, topics: toWire(result, ctx.version), errorCode: result.errorCode };
+          return { groupId: group.groupId, topics: toWire(result, ctx, wanted !== null), errorCode: result.errorCode };
         }),
       };
     }
-    const notHere = coordinatorError(ctx.broker, request.groupId);
+    const notHere = groupRequestError(ctx, request.groupId, AclOperation.DESCRIBE);
     if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: [], errorCode: notHere };
     const wanted = request.topics?.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes })) ?? null;
     const result = groups.coordinator.fetchOffsets(request.groupId, wanted);
@@ -57,6 +70,6 @@ export default defineHandler({
       }));
       return { throttleTimeMs: 0, topics, errorCode: result.errorCode };
     }
-    return { throttleTimeMs: 0, topics: toWire(result, ctx.version), errorCode: result.errorCode };
+    return { throttleTimeMs: 0, topics: toWire(result, ctx, wanted !== null), errorCode: result.errorCode };
   },
 });

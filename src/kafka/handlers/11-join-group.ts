@@ -9,7 +9,8 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { JoinGroupApi } from "../../protocol/generated/join-group.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -19,7 +20,7 @@ export default defineHandler({
   async handle(request, ctx) {
     const groups = ctx.broker.groups;
     const nullable = ctx.version >= 7;
-    const notHere = coordinatorError(ctx.broker, request.groupId);
+    const notHere = groupRequestError(ctx, request.groupId, AclOperation.READ);
     if (!groups || notHere !== ErrorCode.NONE) {
       return {
         throttleTimeMs: 0, errorCode: notHere, generationId: -1,

@@ -6,7 +6,8 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { HeartbeatApi } from "../../protocol/generated/heartbeat.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -15,7 +16,7 @@ export default defineHandler({
   maxVersion: HeartbeatApi.maxVersion,
   handle(request, ctx) {
     const groups = ctx.broker.groups;
-    const notHere = coordinatorError(ctx.broker, request.groupId);
+    const notHere = groupRequestError(ctx, request.groupId, AclOperation.READ);
     if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere };
     const errorCode = groups.coordinator.heartbeat({
       groupId: request.groupId,

@@ -7,7 +7,8 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { LeaveGroupApi } from "../../protocol/generated/leave-group.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -16,7 +17,7 @@ export default defineHandler({
   maxVersion: LeaveGroupApi.maxVersion,
   handle(request, ctx) {
     const groups = ctx.broker.groups;
-    const notHere = coordinatorError(ctx.broker, request.groupId);
+    const notHere = groupRequestError(ctx, request.groupId, AclOperation.READ);
     if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notHere, members: [] };
     if (ctx.version < 3) {
       const result = groups.coordinator.leaveGroup(request.groupId, [{ memberId: request.memberId, groupInstanceId: null }]);

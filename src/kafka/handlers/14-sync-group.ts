@@ -7,7 +7,8 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { SyncGroupApi } from "../../protocol/generated/sync-group.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -16,7 +17,7 @@ export default defineHandler({
   maxVersion: SyncGroupApi.maxVersion,
   async handle(request, ctx) {
     const groups = ctx.broker.groups;
-    const notHere = coordinatorError(ctx.broker, request.groupId);
+    const notHere = groupRequestError(ctx, request.groupId, AclOperation.READ);
     if (!groups || notHere !== ErrorCode.NONE) {
       return { throttleTimeMs: 0, errorCode: notHere, protocolType: null, protocolName: null, assignment: new Uint8Array() };
     }

@@ -1,18 +1,18 @@
 // DescribeGroups (key 15), v0-v5. State, protocol type, chosen protocol and members of each group;
 // member metadata and assignments only while the group is Stable (as Kafka). An unknown group is
-// described as state "Dead" with no error (Kafka's answer). authorizedOperations: no authorizer,
-// so every group operation when asked (v3+), else Kafka's "not asked" value.
+// described as state "Dead" with no error (Kafka's answer). A group the principal may not DESCRIBE:
+// GROUP_AUTHORIZATION_FAILED. authorizedOperations of the group when asked (v3+), else Kafka's
+// "not asked" value.
 // A group this node does not coordinate now: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS
 // (../coordinator-check.ts: the leader of the group's __consumer_offsets partition coordinates it).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeGroupsApi } from "../../protocol/generated/describe-groups.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation, ResourceType } from "../../security/acl.ts";
+import { authorizedOperations, groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-// AclOperation codes valid on a GROUP: READ 3, DELETE 6, DESCRIBE 8.
-const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 export default defineHandler({
   api: DescribeGroupsApi,
@@ -20,11 +20,12 @@ export default defineHandler({
   maxVersion: DescribeGroupsApi.maxVersion,
   handle(request, ctx) {
     const groups = ctx.broker.groups;
-    const operations = ctx.version >= 3 && request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
+    const withOperations = ctx.version >= 3 && request.includeAuthorizedOperations;
     return {
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
-        const notHere = coordinatorError(ctx.broker, groupId);
+        const operations = withOperations ? authorizedOperations(ctx, ResourceType.GROUP, groupId) : AUTHORIZED_OPERATIONS_OMITTED;
+        const notHere = groupRequestError(ctx, groupId, AclOperation.DESCRIBE);
         if (!groups || notHere !== ErrorCode.NONE) {
           return { errorCode: notHere, groupId, groupState: "", protocolType: "", protocolData: "", members: [], authorizedOperations: operations };
         }

@@ -1,12 +1,15 @@
 // ListGroups (key 16), v0-v5. Every group this node coordinates (all of them: one node): classic
 // groups and KIP-848 consumer groups. v4+ statesFilter (case-insensitive state names), v5+
 // typesFilter ("classic", "consumer").
+// ACLs: every group with DESCRIBE on the cluster, else the groups the principal may DESCRIBE.
 // Lists the groups this node coordinates now; COORDINATOR_LOAD_IN_PROGRESS while one of its offsets
 // partitions is still loading (the list would be incomplete), as Kafka answers.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListGroupsApi } from "../../protocol/generated/list-groups.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeCluster, authorizeGroup } from "../security.ts";
 
 export default defineHandler({
   api: ListGroupsApi,
@@ -32,6 +35,8 @@ export default defineHandler({
         listed.push({ groupId: group.groupId, protocolType: "consumer", groupState: group.state, groupType: "consumer" });
       }
     }
-    return { throttleTimeMs: 0, errorCode: 0, groups: listed };
+    // DESCRIBE on the cluster lists every group; otherwise only the groups the principal may DESCRIBE (as Kafka).
+    const visible = authorizeCluster(ctx, AclOperation.DESCRIBE) ? listed : listed.filter((group) => authorizeGroup(ctx, AclOperation.DESCRIBE, group.groupId));
+    return { throttleTimeMs: 0, errorCode: 0, groups: visible };
   },
 });

@@ -20,6 +20,7 @@ import {
 import type { Init } from "../../protocol/primitives.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
+import { authorizeCreateTopic } from "../security.ts";
 
 type TopicResult = Init<CreateTopicsResponseCreatableTopicResult>;
 
@@ -92,6 +93,10 @@ export default defineHandler({
     for (const topic of request.topics) {
       if (counts.get(topic.name)! > 1) {
         topics.push(failure(topic.name, ErrorCode.INVALID_REQUEST, `topic '${topic.name}' appears more than once in the request`));
+        continue;
+      }
+      if (!authorizeCreateTopic(ctx, topic.name)) {
+        topics.push(failure(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."));
         continue;
       }
       topics.push(await createOne(ctx.broker, topic, request.validateOnly, ctx.version));

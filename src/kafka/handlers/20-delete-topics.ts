@@ -12,6 +12,8 @@ import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
 import { DeleteTopicsApi, type DeleteTopicsResponseDeletableTopicResult } from "../../protocol/generated/index.ts";
 import { ZERO_UUID, type Init } from "../../protocol/primitives.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic } from "../security.ts";
 
 type Result = Init<DeleteTopicsResponseDeletableTopicResult>;
 
@@ -40,6 +42,10 @@ export default defineHandler({
           continue;
         }
         name = found.name;
+      }
+      if (!authorizeTopic(ctx, AclOperation.DELETE, name)) {
+        responses.push(withId({ name: topic.name === null ? nameForVersion : name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Authorization failed." }));
+        continue;
       }
       if (isInternalTopic(name)) {
         // Its coordinator holds the logs open; deleting it would lose every group's offsets.

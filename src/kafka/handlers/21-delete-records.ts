@@ -15,6 +15,8 @@ import { DeleteRecordsApi } from "../../protocol/generated/delete-records.ts";
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
 import { AssertionError } from "../../util/assert.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic } from "../security.ts";
 
 export default defineHandler({
   api: DeleteRecordsApi,
@@ -24,7 +26,12 @@ export default defineHandler({
     const topics = [];
     for (const topic of request.topics) {
       const partitions = [];
+      const deletable = authorizeTopic(ctx, AclOperation.DELETE, topic.name);
       for (const partition of topic.partitions) {
+        if (!deletable) {
+          partitions.push({ partitionIndex: partition.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+          continue;
+        }
         try {
           const replica = ctx.broker.replicas.leaderPartition(topic.name, partition.partitionIndex);
           const lowWatermark = await replica.deleteRecordsOnLeader(partition.offset);

@@ -13,6 +13,8 @@ import { OffsetForLeaderEpochApi } from "../../protocol/generated/offset-for-lea
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic } from "../security.ts";
 
 const NO_EPOCH = -1;
 const UNDEFINED_EPOCH_OFFSET = -1n;
@@ -35,8 +37,9 @@ export default defineHandler({
   handle(request, ctx) {
     const topics = request.topics.map((topic) => ({
       topic: topic.topic,
-      partitions: topic.partitions.map((partition) =>
-        endOffsetFor(
+      partitions: topic.partitions.map((partition) => !authorizeTopic(ctx, AclOperation.DESCRIBE, topic.topic)
+        ? { partition: partition.partition, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, leaderEpoch: -1, endOffset: -1n }
+        : endOffsetFor(
           ctx.broker,
           topic.topic,
           partition.partition,

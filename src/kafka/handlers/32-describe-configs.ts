@@ -14,6 +14,8 @@ import {
   type DescribedConfig,
 } from "../config-resources.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { configAccessError } from "../security.ts";
 
 export default defineHandler({
   api: DescribeConfigsApi,
@@ -29,6 +31,8 @@ export default defineHandler({
     const results = request.resources.map((resource) => {
       const options = { keys: resource.configurationKeys, includeSynonyms, includeDocumentation };
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+      const denied = configAccessError(ctx, resource.resourceType, resource.resourceName, AclOperation.DESCRIBE_CONFIGS);
+      if (denied !== ErrorCode.NONE) return { ...base, errorCode: denied, errorMessage: "Authorization failed.", configs: [] };
       try {
         switch (resource.resourceType) {
           case ResourceType.TOPIC:

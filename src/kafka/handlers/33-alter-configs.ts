@@ -9,6 +9,8 @@ import { AlterConfigsApi } from "../../protocol/generated/alter-configs.ts";
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { refuseBrokerChanges, refuseDuplicateKeys, alterEachResource, ResourceType } from "../config-resources.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { configAccessError } from "../security.ts";
 import type { BrokerContext } from "../context.ts";
 import type { AlterConfigsRequestAlterConfigsResource } from "../../protocol/generated/alter-configs.ts";
 
@@ -34,7 +36,11 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(request, ctx) {
-    const responses = await alterEachResource(request.resources, (resource) => alter(ctx.broker, resource, request.validateOnly));
+    const responses = await alterEachResource(request.resources, (resource) => {
+      const denied = configAccessError(ctx, resource.resourceType, resource.resourceName, AclOperation.ALTER_CONFIGS);
+      if (denied !== ErrorCode.NONE) throw new KafkaError(denied, "Authorization failed.");
+      return alter(ctx.broker, resource, request.validateOnly);
+    });
     return { throttleTimeMs: 0, responses };
   },
 });

@@ -12,6 +12,8 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { resourceError } from "../config-resources.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic } from "../security.ts";
 
 async function grow(broker: BrokerContext, topic: CreatePartitionsRequestCreatePartitionsTopic, validateOnly: boolean): Promise<void> {
   const assignments = topic.assignments === null ? null : topic.assignments.map((assignment) => [...assignment.brokerIds]);
@@ -29,6 +31,10 @@ export default defineHandler({
     for (const topic of request.topics) {
       if (counts.get(topic.name)! > 1) {
         results.push({ name: topic.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Duplicate topic in request." });
+        continue;
+      }
+      if (!authorizeTopic(ctx, AclOperation.ALTER, topic.name)) {
+        results.push({ name: topic.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Authorization failed." });
         continue;
       }
       try {

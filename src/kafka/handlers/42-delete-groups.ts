@@ -6,7 +6,8 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DeleteGroupsApi } from "../../protocol/generated/delete-groups.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -18,11 +19,11 @@ export default defineHandler({
     if (!groups) {
       return { throttleTimeMs: 0, results: request.groupsNames.map((groupId) => ({ groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE })) };
     }
-    const here = request.groupsNames.filter((groupId) => coordinatorError(ctx.broker, groupId) === ErrorCode.NONE);
+    const here = request.groupsNames.filter((groupId) => groupRequestError(ctx, groupId, AclOperation.DELETE) === ErrorCode.NONE);
     const deleted = new Map((await groups.coordinator.deleteGroups(here)).map((result) => [result.groupId, result.errorCode]));
     return {
       throttleTimeMs: 0,
-      results: request.groupsNames.map((groupId) => ({ groupId, errorCode: deleted.get(groupId) ?? coordinatorError(ctx.broker, groupId) })),
+      results: request.groupsNames.map((groupId) => ({ groupId, errorCode: deleted.get(groupId) ?? groupRequestError(ctx, groupId, AclOperation.DELETE) })),
     };
   },
 });

@@ -7,7 +7,8 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { OffsetDeleteApi } from "../../protocol/generated/offset-delete.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -16,7 +17,7 @@ export default defineHandler({
   maxVersion: OffsetDeleteApi.maxVersion,
   async handle(request, ctx) {
     const groups = ctx.broker.groups;
-    const notHere = coordinatorError(ctx.broker, request.groupId);
+    const notHere = groupRequestError(ctx, request.groupId, AclOperation.DELETE);
     if (!groups || notHere !== ErrorCode.NONE) return { errorCode: notHere, throttleTimeMs: 0, topics: [] };
     const result = await groups.coordinator.deleteOffsets(
       request.groupId,

@@ -3,7 +3,8 @@
 // watermark, each voter's and observer's log end offset and last fetch / caught-up times (v1+).
 // Asked of a node that does not lead, the answer comes from the leader over the internal listener;
 // with no leader known: NOT_LEADER_OR_FOLLOWER. A one-node cluster answers for itself (one voter).
-// Not done: node endpoints (v2, KIP-853; left empty), replica directory ids.
+// v2's Nodes name each voter's CONTROLLER endpoint (KIP-853: observers joining through
+// controller.quorum.bootstrap.servers learn the voters from them). Not done: replica directory ids.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeQuorumApi } from "../../protocol/generated/describe-quorum.ts";
@@ -34,6 +35,7 @@ export default defineHandler({
         partitionIndex: 0, errorCode: 0, leaderId: quorum.leaderId, leaderEpoch: quorum.leaderEpoch, highWatermark: quorum.highWatermark,
         currentVoters: quorum.currentVoters.map(replica), observers: quorum.observers.map(replica),
       }] }],
+      nodes: ctx.version < 2 ? [] : (quorum.voterEndpoints ?? []).map((voter) => ({ nodeId: voter.id, listeners: [{ name: "CONTROLLER", host: voter.host, port: voter.port }] })),
     };
   },
 });

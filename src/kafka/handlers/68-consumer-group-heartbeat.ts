@@ -9,7 +9,8 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ConsumerGroupHeartbeatApi } from "../../protocol/generated/consumer-group-heartbeat.ts";
-import { coordinatorError } from "../coordinator-check.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
 
 export default defineHandler({
@@ -18,7 +19,7 @@ export default defineHandler({
   maxVersion: ConsumerGroupHeartbeatApi.latestVersionUnstable ? ConsumerGroupHeartbeatApi.maxVersion - 1 : ConsumerGroupHeartbeatApi.maxVersion,
   handle(request, ctx) {
     const groups = ctx.broker.groups;
-    const notHere = coordinatorError(ctx.broker, request.groupId);
+    const notHere = groupRequestError(ctx, request.groupId, AclOperation.READ);
     if (!groups || notHere !== ErrorCode.NONE) {
       return { throttleTimeMs: 0, errorCode: notHere, errorMessage: null, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
     }

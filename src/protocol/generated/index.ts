@@ -15,18 +15,36 @@ import { LeaveGroupApi } from "./leave-group.ts";
 import { SyncGroupApi } from "./sync-group.ts";
 import { DescribeGroupsApi } from "./describe-groups.ts";
 import { ListGroupsApi } from "./list-groups.ts";
+import { SaslHandshakeApi } from "./sasl-handshake.ts";
 import { ApiVersionsApi } from "./api-versions.ts";
 import { CreateTopicsApi } from "./create-topics.ts";
 import { DeleteTopicsApi } from "./delete-topics.ts";
 import { DeleteRecordsApi } from "./delete-records.ts";
 import { InitProducerIdApi } from "./init-producer-id.ts";
 import { OffsetForLeaderEpochApi } from "./offset-for-leader-epoch.ts";
+import { AddPartitionsToTxnApi } from "./add-partitions-to-txn.ts";
+import { AddOffsetsToTxnApi } from "./add-offsets-to-txn.ts";
+import { EndTxnApi } from "./end-txn.ts";
+import { WriteTxnMarkersApi } from "./write-txn-markers.ts";
+import { TxnOffsetCommitApi } from "./txn-offset-commit.ts";
+import { DescribeAclsApi } from "./describe-acls.ts";
+import { CreateAclsApi } from "./create-acls.ts";
+import { DeleteAclsApi } from "./delete-acls.ts";
 import { DescribeConfigsApi } from "./describe-configs.ts";
 import { AlterConfigsApi } from "./alter-configs.ts";
+import { DescribeLogDirsApi } from "./describe-log-dirs.ts";
+import { SaslAuthenticateApi } from "./sasl-authenticate.ts";
 import { CreatePartitionsApi } from "./create-partitions.ts";
 import { DeleteGroupsApi } from "./delete-groups.ts";
+import { ElectLeadersApi } from "./elect-leaders.ts";
 import { IncrementalAlterConfigsApi } from "./incremental-alter-configs.ts";
+import { AlterPartitionReassignmentsApi } from "./alter-partition-reassignments.ts";
+import { ListPartitionReassignmentsApi } from "./list-partition-reassignments.ts";
 import { OffsetDeleteApi } from "./offset-delete.ts";
+import { DescribeClientQuotasApi } from "./describe-client-quotas.ts";
+import { AlterClientQuotasApi } from "./alter-client-quotas.ts";
+import { DescribeUserScramCredentialsApi } from "./describe-user-scram-credentials.ts";
+import { AlterUserScramCredentialsApi } from "./alter-user-scram-credentials.ts";
 import { VoteApi } from "./vote.ts";
 import { BeginQuorumEpochApi } from "./begin-quorum-epoch.ts";
 import { EndQuorumEpochApi } from "./end-quorum-epoch.ts";
@@ -34,8 +52,11 @@ import { DescribeQuorumApi } from "./describe-quorum.ts";
 import { AlterPartitionApi } from "./alter-partition.ts";
 import { FetchSnapshotApi } from "./fetch-snapshot.ts";
 import { DescribeClusterApi } from "./describe-cluster.ts";
+import { DescribeProducersApi } from "./describe-producers.ts";
 import { BrokerRegistrationApi } from "./broker-registration.ts";
 import { BrokerHeartbeatApi } from "./broker-heartbeat.ts";
+import { DescribeTransactionsApi } from "./describe-transactions.ts";
+import { ListTransactionsApi } from "./list-transactions.ts";
 import { AllocateProducerIdsApi } from "./allocate-producer-ids.ts";
 import { ConsumerGroupHeartbeatApi } from "./consumer-group-heartbeat.ts";
 import { ConsumerGroupDescribeApi } from "./consumer-group-describe.ts";
@@ -53,18 +74,36 @@ export * from "./leave-group.ts";
 export * from "./sync-group.ts";
 export * from "./describe-groups.ts";
 export * from "./list-groups.ts";
+export * from "./sasl-handshake.ts";
 export * from "./api-versions.ts";
 export * from "./create-topics.ts";
 export * from "./delete-topics.ts";
 export * from "./delete-records.ts";
 export * from "./init-producer-id.ts";
 export * from "./offset-for-leader-epoch.ts";
+export * from "./add-partitions-to-txn.ts";
+export * from "./add-offsets-to-txn.ts";
+export * from "./end-txn.ts";
+export * from "./write-txn-markers.ts";
+export * from "./txn-offset-commit.ts";
+export * from "./describe-acls.ts";
+export * from "./create-acls.ts";
+export * from "./delete-acls.ts";
 export * from "./describe-configs.ts";
 export * from "./alter-configs.ts";
+export * from "./describe-log-dirs.ts";
+export * from "./sasl-authenticate.ts";
 export * from "./create-partitions.ts";
 export * from "./delete-groups.ts";
+export * from "./elect-leaders.ts";
 export * from "./incremental-alter-configs.ts";
+export * from "./alter-partition-reassignments.ts";
+export * from "./list-partition-reassignments.ts";
 export * from "./offset-delete.ts";
+export * from "./describe-client-quotas.ts";
+export * from "./alter-client-quotas.ts";
+export * from "./describe-user-scram-credentials.ts";
+export * from "./alter-user-scram-credentials.ts";
 export * from "./vote.ts";
 export * from "./begin-quorum-epoch.ts";
 export * from "./end-quorum-epoch.ts";
@@ -72,8 +111,11 @@ export * from "./describe-quorum.ts";
 export * from "./alter-partition.ts";
 export * from "./fetch-snapshot.ts";
 export * from "./describe-cluster.ts";
+export * from "./describe-producers.ts";
 export * from "./broker-registration.ts";
 export * from "./broker-heartbeat.ts";
+export * from "./describe-transactions.ts";
+export * from "./list-transactions.ts";
 export * from "./allocate-producer-ids.ts";
 export * from "./consumer-group-heartbeat.ts";
 export * from "./consumer-group-describe.ts";
@@ -96,18 +138,36 @@ export const ApiKey = {
   SyncGroup: 14,
   DescribeGroups: 15,
   ListGroups: 16,
+  SaslHandshake: 17,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  WriteTxnMarkers: 27,
+  TxnOffsetCommit: 28,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
+  DescribeLogDirs: 35,
+  SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
+  DescribeClientQuotas: 48,
+  AlterClientQuotas: 49,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   Vote: 52,
   BeginQuorumEpoch: 53,
   EndQuorumEpoch: 54,
@@ -115,8 +175,11 @@ export const ApiKey = {
   AlterPartition: 56,
   FetchSnapshot: 59,
   DescribeCluster: 60,
+  DescribeProducers: 61,
   BrokerRegistration: 62,
   BrokerHeartbeat: 63,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
   AllocateProducerIds: 67,
   ConsumerGroupHeartbeat: 68,
   ConsumerGroupDescribe: 69,
@@ -136,18 +199,36 @@ export const allApis: readonly AnyApi[] = [
   SyncGroupApi,
   DescribeGroupsApi,
   ListGroupsApi,
+  SaslHandshakeApi,
   ApiVersionsApi,
   CreateTopicsApi,
   DeleteTopicsApi,
   DeleteRecordsApi,
   InitProducerIdApi,
   OffsetForLeaderEpochApi,
+  AddPartitionsToTxnApi,
+  AddOffsetsToTxnApi,
+  EndTxnApi,
+  WriteTxnMarkersApi,
+  TxnOffsetCommitApi,
+  DescribeAclsApi,
+  CreateAclsApi,
+  DeleteAclsApi,
   DescribeConfigsApi,
   AlterConfigsApi,
+  DescribeLogDirsApi,
+  SaslAuthenticateApi,
   CreatePartitionsApi,
   DeleteGroupsApi,
+  ElectLeadersApi,
   IncrementalAlterConfigsApi,
+  AlterPartitionReassignmentsApi,
+  ListPartitionReassignmentsApi,
   OffsetDeleteApi,
+  DescribeClientQuotasApi,
+  AlterClientQuotasApi,
+  DescribeUserScramCredentialsApi,
+  AlterUserScramCredentialsApi,
   VoteApi,
   BeginQuorumEpochApi,
   EndQuorumEpochApi,
@@ -155,8 +236,11 @@ export const allApis: readonly AnyApi[] = [
   AlterPartitionApi,
   FetchSnapshotApi,
   DescribeClusterApi,
+  DescribeProducersApi,
   BrokerRegistrationApi,
   BrokerHeartbeatApi,
+  DescribeTransactionsApi,
+  ListTransactionsApi,
   AllocateProducerIdsApi,
   ConsumerGroupHeartbeatApi,
   ConsumerGroupDescribeApi,

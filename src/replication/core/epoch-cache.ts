@@ -69,14 +69,17 @@ export function checkFollowerPosition(leaderCache: readonly EpochEntry[], leader
  * Where a follower truncates on a divergingEpoch answer: the smaller of the leader's end of that
  * epoch and its own end of the largest epoch ≤ it; when the leader knows no such epoch, its own
  * high watermark (the part known committed). Never below the high watermark: everything below it
- * is committed, hence on the leader too — a lower answer means a broken invariant.
+ * is committed, hence on the leader too — a lower answer means a broken invariant, unless
+ * `uncleanAllowed` (the topic's unclean.leader.election.enable: a leader from outside the ISR).
  */
-export function followerTruncationOffset(ownCache: readonly EpochEntry[], ownLogEndOffset: bigint, diverging: EpochEndOffset, highWatermark: bigint): bigint {
+export function followerTruncationOffset(ownCache: readonly EpochEntry[], ownLogEndOffset: bigint, diverging: EpochEndOffset, highWatermark: bigint, uncleanAllowed = false): bigint {
   let offset = highWatermark;
   if (diverging.epoch >= 0) {
     const own = endOffsetForEpoch(ownCache, diverging.epoch, ownLogEndOffset);
     if (own.epoch >= 0) offset = own.endOffset < diverging.endOffset ? own.endOffset : diverging.endOffset;
   }
-  assert(offset >= highWatermark, () => `truncation to ${offset} is below the high watermark ${highWatermark}`);
+  // After an unclean election (only allowed by unclean.leader.election.enable) the leader may lack
+  // committed records: the follower follows it below its high watermark, and those records are lost.
+  assert(uncleanAllowed || offset >= highWatermark, () => `truncation to ${offset} is below the high watermark ${highWatermark}`);
   return offset < ownLogEndOffset ? offset : ownLogEndOffset;
 }

@@ -12,7 +12,7 @@ import type { MetadataImage } from "../../cluster/image.ts";
 import type { Logger } from "../../util/logger.ts";
 import type { Partition } from "../partition.ts";
 import { replicaFetchEndpoint } from "./endpoint.ts";
-import { ReplicaFetcher, type FetcherSettings } from "./replica-fetcher.ts";
+import { ReplicaFetcher, type FetcherContext, type FetcherSettings } from "./replica-fetcher.ts";
 
 export interface ReplicaFetcherManagerOptions {
   nodeId: number;
@@ -22,6 +22,8 @@ export interface ReplicaFetcherManagerOptions {
   settings: FetcherSettings;
   logger: Logger;
   onFetched?(leaderId: number): void;
+  /** follower.replication.throttled.rate, shared by every fetcher of this node (docs/elastic.md). */
+  throttle?: FetcherContext["throttle"];
 }
 
 export class ReplicaFetcherManager {
@@ -79,12 +81,13 @@ export class ReplicaFetcherManager {
   private fetcherFor(leaderId: number): ReplicaFetcher {
     let fetcher = this.fetchers.get(leaderId);
     if (!fetcher) {
-      const { nodeId, settings, logger, onFetched } = this.options;
+      const { nodeId, settings, logger, onFetched, throttle } = this.options;
       fetcher = new ReplicaFetcher(leaderId, {
         nodeId,
         settings,
         logger,
         onFetched,
+        throttle,
         brokerEpoch: this.options.brokerEpoch,
         endpointOf: (id) => replicaFetchEndpoint(this.options.image(), id),
       });

@@ -24,6 +24,7 @@ import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import { FetchApi, type FetchResponse, type FetchResponsePartitionData } from "../../protocol/generated/index.ts";
 import { assert } from "../../util/assert.ts";
 import type { Logger } from "../../util/logger.ts";
+import type { ReplicationQuota } from "../core/quota.ts";
 import type { Partition } from "../partition.ts";
 
 export interface FetcherSettings {
@@ -54,6 +55,11 @@ export interface FetcherContext {
   logger: Logger;
   /** Called after each response was applied (tests wait on it). */
   onFetched?(leaderId: number): void;
+  /**
+   * follower.replication.throttled.rate: the quota of this node's fetches for replicas being added
+   * by a reassignment (`isThrottled`); over it, those partitions are left out of fetches.
+   */
+  throttle?: { quota: ReplicationQuota; isThrottled(replica: Partition): boolean };
 }
 
 interface Followed {
@@ -157,7 +163,9 @@ export class ReplicaFetcher {
   private async runOnce(): Promise<void> {
     if (this.readyPartitions().length === 0) {
       const now = performance.now();
-      const nextMs = Math.min(...[...this.followed.values()].map((entry) => entry.pausedUntil - now).filter((ms) => ms > 0), 1_000);
+      // Over follower.replication.throttled.rate with only moving replicas ready: until the refill.
+      const throttledWaitMs = this.context.throttle?.quota.isExceeded() ? Math.max(1, this.context.throttle.quota.waitMs()) : Infinity;
+      const nextMs = Math.min(...[...this.followed.values()].map((entry) => entry.pausedUntil - now).filter((ms) => ms > 0), throttledWaitMs, 1_000);
       await this.sleep(this.followed.size === 0 ? 60_000 : nextMs);
       return;
     }
@@ -193,7 +201,12 @@ export class ReplicaFetcher {
   /** Followed partitions not paused whose replica still follows. */
   private readyPartitions(): Followed[] {
     const now = performance.now();
-    return [...this.followed.values()].filter((entry) => entry.pausedUntil <= now && entry.replica.role === "follower");
+    const ready = [...this.followed.values()].filter((entry) => entry.pausedUntil <= now && entry.replica.role === "follower");
+    const throttle = this.context.throttle;
+    // Over follower.replication.throttled.rate: replicas being added by a reassignment wait, the
+    // others fetch on.
+    if (throttle && ready.length > 0 && throttle.quota.isExceeded()) return ready.filter((entry) => !throttle.isThrottled(entry.replica));
+    return ready;
   }
 
   private async connect(): Promise<KafkaConnection> {
@@ -256,6 +269,7 @@ export class ReplicaFetcher {
       const answer = answers.get(keyOfAnswer(replica.topicId, replica.topic, replica.partition));
       if (!answer || !this.stillFollows(item)) continue;
       try {
+        if (answer.errorCode === ErrorCode.NONE && answer.records && this.context.throttle?.isThrottled(replica)) this.context.throttle.quota.record(answer.records.length);
         const appended = await this.applyOne(replica, answer);
         if (appended && replica.topicConfig["flush.messages"] === 1) toFlush.push(replica);
       } catch (error) {

@@ -48,9 +48,11 @@ def main() -> int:
 
     def report(sequence: int):
         value = f"{args.name}-{sequence}"
+        sent_at = time.monotonic()
 
         def on_delivery(error, message):
-            line = {"value": value, "producer": args.name, "sequence": sequence}
+            # latency_ms: from produce() to the delivery report (queueing, retries and the ack).
+            line = {"value": value, "producer": args.name, "sequence": sequence, "latency_ms": round((time.monotonic() - sent_at) * 1000, 1)}
             if error is None:
                 line.update(kind="ok", partition=message.partition(), offset=message.offset())
                 if not ready[0]:

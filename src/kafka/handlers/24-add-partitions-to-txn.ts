@@ -1,0 +1,70 @@
+// AddPartitionsToTxn (key 24), v0-v5 (flexible from 3). v0-v3 (clients): one transactional id, its
+// producer id and epoch, and the partitions to add to its ongoing transaction — every partition gets
+// the one outcome (NONE, PRODUCER_FENCED, INVALID_PRODUCER_ID_MAPPING, CONCURRENT_TRANSACTIONS,
+// NOT_COORDINATOR…), except that partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION and the
+// others then OPERATION_NOT_ATTEMPTED, as Kafka. v4+ (brokers, KIP-890): a batch of transactions, each
+// possibly verifyOnly — then nothing is added and each partition answers whether it is in the
+// transaction (NONE) or not (INVALID_TXN_STATE).
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  AddPartitionsToTxnApi,
+  type AddPartitionsToTxnRequestAddPartitionsToTxnTopic,
+  type AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult,
+} from "../../protocol/generated/add-partitions-to-txn.ts";
+import type { Init } from "../../protocol/primitives.ts";
+import type { BrokerContext } from "../context.ts";
+import { transactionCoordinatorError } from "../coordinator-check.ts";
+import { defineHandler } from "../handler.ts";
+
+type TopicResult = Init<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>;
+
+function everyPartition(topics: readonly AddPartitionsToTxnRequestAddPartitionsToTxnTopic[], errorCode: (topic: string, partition: number) => number): TopicResult[] {
+  return topics.map((topic) => ({
+    name: topic.name,
+    resultsByPartition: topic.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: errorCode(topic.name, partitionIndex) })),
+  }));
+}
+
+async function addOrVerify(
+  broker: BrokerContext,
+  transaction: { transactionalId: string; producerId: bigint; producerEpoch: number; verifyOnly: boolean; topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] },
+): Promise<TopicResult[]> {
+  const { transactionalId, producerId, producerEpoch, topics } = transaction;
+  const notHere = transactionCoordinatorError(broker, transactionalId);
+  if (notHere !== ErrorCode.NONE) return everyPartition(topics, () => notHere);
+  const coordinator = broker.transactions!.coordinator;
+  if (transaction.verifyOnly) {
+    return everyPartition(topics, (topic, partition) => coordinator.verifyPartition(transactionalId, producerId, producerEpoch, { topic, partition }));
+  }
+  const image = broker.metadata.image;
+  const known = (topic: string, partition: number) => image.topicsByName.get(topic)?.partitions[partition] !== undefined;
+  if (topics.some((topic) => topic.partitions.some((partition) => !known(topic.name, partition)))) {
+    return everyPartition(topics, (topic, partition) => (known(topic, partition) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+  }
+  const partitions = topics.flatMap((topic) => topic.partitions.map((partition) => ({ topic: topic.name, partition })));
+  const errorCode = await coordinator.addPartitions(transactionalId, producerId, producerEpoch, partitions);
+  return everyPartition(topics, () => errorCode);
+}
+
+export default defineHandler({
+  api: AddPartitionsToTxnApi,
+  minVersion: 0,
+  maxVersion: AddPartitionsToTxnApi.maxVersion,
+  async handle(request, ctx) {
+    if (ctx.version <= 3) {
+      const results = await addOrVerify(ctx.broker, {
+        transactionalId: request.v3AndBelowTransactionalId,
+        producerId: request.v3AndBelowProducerId,
+        producerEpoch: request.v3AndBelowProducerEpoch,
+        verifyOnly: false,
+        topics: request.v3AndBelowTopics,
+      });
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: results };
+    }
+    const resultsByTransaction = await Promise.all(
+      request.transactions.map(async (transaction) => ({ transactionalId: transaction.transactionalId, topicResults: await addOrVerify(ctx.broker, transaction) })),
+    );
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction };
+  },
+});

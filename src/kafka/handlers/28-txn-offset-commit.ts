@@ -1,0 +1,72 @@
+// TxnOffsetCommit (key 28), v0-v4 (flexible from 3): a transactional producer commits a consumer
+// group's offsets inside its transaction. Sent to the group's coordinator; the offsets are written
+// to __consumer_offsets as the producer's transactional batch and become the group's committed
+// offsets only when the transaction commits (dropped when it aborts) — see
+// src/groups/transactional-offsets.ts. v3+ carry the member's generation, member id and instance id,
+// checked like OffsetCommit's (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID); v0-v2 and
+// generation -1 are not checked against the membership. A producer whose epoch is not the current
+// one (when this node also coordinates the transactional id) gets PRODUCER_FENCED; a group the
+// producer did not add with AddOffsetsToTxn gets INVALID_TXN_STATE.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import { TxnOffsetCommitApi } from "../../protocol/generated/txn-offset-commit.ts";
+import { OFFSETS_TOPIC } from "../../groups/index.ts";
+import { coordinatorError } from "../coordinator-check.ts";
+import { defineHandler } from "../handler.ts";
+
+export default defineHandler({
+  api: TxnOffsetCommitApi,
+  minVersion: 0,
+  maxVersion: TxnOffsetCommitApi.maxVersion,
+  async handle(request, ctx) {
+    const everyPartition = (errorCode: (topic: string, partition: number) => number) =>
+      request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) => ({ partitionIndex: partition.partitionIndex, errorCode: errorCode(topic.name, partition.partitionIndex) })),
+      }));
+    const groups = ctx.broker.groups;
+    const notHere = coordinatorError(ctx.broker, request.groupId);
+    if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: everyPartition(() => notHere || ErrorCode.COORDINATOR_NOT_AVAILABLE) };
+    const producerError = transactionalProducerError(ctx.broker, request);
+    if (producerError !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: everyPartition(() => producerError) };
+    const image = ctx.broker.metadata.image;
+    const known = (topic: string, partition: number) => image.topicsByName.get(topic)?.partitions[partition] !== undefined;
+    const result = await groups.coordinator.commitTransactionalOffsets(
+      {
+        groupId: request.groupId,
+        generationId: ctx.version >= 3 ? request.generationId : -1,
+        memberId: ctx.version >= 3 ? request.memberId : "",
+        groupInstanceId: ctx.version >= 3 ? request.groupInstanceId : null,
+        topics: request.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitions
+            .filter((partition) => known(topic.name, partition.partitionIndex))
+            .map((partition) => ({
+              partition: partition.partitionIndex,
+              offset: partition.committedOffset,
+              leaderEpoch: ctx.version >= 2 ? partition.committedLeaderEpoch : -1,
+              metadata: partition.committedMetadata,
+            })),
+        })),
+      },
+      { producerId: request.producerId, producerEpoch: request.producerEpoch },
+    );
+    const errors = new Map<string, number>();
+    for (const topic of result.topics) for (const partition of topic.partitions) errors.set(`${topic.name}\u0000${partition.partition}`, partition.errorCode);
+    return { throttleTimeMs: 0, topics: everyPartition((topic, partition) => errors.get(`${topic}\u0000${partition}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) };
+  },
+});
+
+/** When this node coordinates the transactional id too: the producer must be current and have added the group's partition. */
+function transactionalProducerError(
+  broker: Parameters<typeof coordinatorError>[0],
+  request: { transactionalId: string; groupId: string; producerId: bigint; producerEpoch: number },
+): number {
+  const transactions = broker.transactions;
+  if (!transactions || transactions.coordinatorError(request.transactionalId) !== ErrorCode.NONE) return ErrorCode.NONE;
+  const coordinator = transactions.coordinator;
+  const producerError = coordinator.validateProducer(request.transactionalId, request.producerId, request.producerEpoch);
+  if (producerError !== ErrorCode.NONE) return producerError;
+  const partition = broker.groups?.offsetsLog.partitionFor(request.groupId) ?? -1;
+  return coordinator.verifyPartition(request.transactionalId, request.producerId, request.producerEpoch, { topic: OFFSETS_TOPIC, partition });
+}

@@ -1,0 +1,148 @@
+// Client quotas as Kafka applies them: byte-rate quotas (producer_byte_rate, consumer_byte_rate)
+// per user and client id, resolved in Kafka's order, measured over quota.window.num samples of
+// quota.window.size.seconds, and answered with a throttle time (KIP-219: the response goes out at
+// once with throttle_time_ms and the broker reads nothing more from that connection meanwhile).
+//
+// Resolution, most specific first (a default is written <default>, Kafka's name for a null entity
+// name), the first entity that sets the key wins:
+//   user=U,client-id=C  user=U,client-id=<default>  user=U
+//   user=<default>,client-id=C  user=<default>,client-id=<default>  user=<default>
+//   client-id=C  client-id=<default>
+// The rate is measured per quota entity with defaults replaced by the client's own user / client
+// id (a default quota applies to each user separately, as in Kafka).
+//
+// Throttle time (Kafka's ClientQuotaManager): (rate - quota) / quota × the measured window,
+// capped at the full window. Time and the store of quotas are injected: this file is pure.
+
+import { assert } from "../util/assert.ts";
+
+export const quotaKeys = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate", "connection_creation_rate"] as const;
+/** The keys Runnel enforces; the others are stored and described but not applied. */
+export const enforcedQuotaKeys = ["producer_byte_rate", "consumer_byte_rate"] as const;
+export type EnforcedQuotaKey = (typeof enforcedQuotaKeys)[number];
+
+export interface QuotaEntity {
+  /** "user" or "client-id" (Kafka also has "ip", for connection_creation_rate: stored, not applied). */
+  entityType: string;
+  /** null: the default entity of that type. */
+  entityName: string | null;
+}
+
+/** Canonical text of an entity: its parts sorted by type, "<default>" for null names. */
+export function entityKey(entity: readonly QuotaEntity[]): string {
+  return [...entity].sort((left, right) => left.entityType.localeCompare(right.entityType))
+    .map((part) => `${part.entityType}=${part.entityName ?? "<default>"}`).join(",");
+}
+
+export interface StoredQuota {
+  readonly entity: readonly QuotaEntity[];
+  readonly values: Readonly<Record<string, number>>;
+}
+
+/** The candidates for a client, most specific first, as entity keys (with the measured key). */
+function candidates(user: string, clientId: string): { key: string; measured: string }[] {
+  const u = `user=${user}`;
+  const c = `client-id=${clientId}`;
+  return [
+    { key: `client-id=${clientId},user=${user}`, measured: `${c},${u}` },
+    { key: `client-id=<default>,user=${user}`, measured: `${c},${u}` },
+    { key: u, measured: u },
+    { key: `client-id=${clientId},user=<default>`, measured: `${c},${u}` },
+    { key: "client-id=<default>,user=<default>", measured: `${c},${u}` },
+    { key: "user=<default>", measured: u },
+    { key: c, measured: c },
+    { key: "client-id=<default>", measured: c },
+  ];
+}
+
+export interface QuotaWindow {
+  /** quota.window.num */
+  samples: number;
+  /** quota.window.size.seconds, in ms */
+  sampleMs: number;
+}
+
+/** Bytes per sample over the last `samples` samples: Kafka's Rate with its minimum window. */
+class RateSensor {
+  private readonly starts: number[] = [];
+  private readonly bytes: number[] = [];
+
+  constructor(private readonly window: QuotaWindow) {}
+
+  record(value: number, nowMs: number): void {
+    const last = this.starts.length - 1;
+    if (last < 0 || nowMs - this.starts[last]! >= this.window.sampleMs) {
+      this.starts.push(nowMs);
+      this.bytes.push(0);
+      while (this.starts.length > this.window.samples) {
+        this.starts.shift();
+        this.bytes.shift();
+      }
+    }
+    this.bytes[this.bytes.length - 1]! += value;
+  }
+
+  /** Bytes per second, and the window (ms) it was measured over. */
+  measure(nowMs: number): { rate: number; windowMs: number } {
+    // Samples older than the whole window no longer count.
+    while (this.starts.length > 0 && nowMs - this.starts[0]! >= this.window.samples * this.window.sampleMs) {
+      this.starts.shift();
+      this.bytes.shift();
+    }
+    if (this.starts.length === 0) return { rate: 0, windowMs: this.window.sampleMs };
+    let elapsed = nowMs - this.starts[0]!;
+    // Kafka's minimum: at least samples-1 full windows, so that one burst is not a huge rate.
+    const minimum = (this.window.samples - 1) * this.window.sampleMs;
+    if (elapsed < minimum) elapsed = minimum;
+    elapsed = Math.max(elapsed, this.window.sampleMs);
+    const total = this.bytes.reduce((sum, value) => sum + value, 0);
+    return { rate: (total * 1000) / elapsed, windowMs: elapsed };
+  }
+}
+
+export class QuotaManager {
+  private readonly sensors = new Map<string, RateSensor>();
+
+  constructor(
+    private readonly window: QuotaWindow,
+    /** The stored quotas by entity key (the published image's). */
+    private readonly quotas: () => ReadonlyMap<string, StoredQuota>,
+    private readonly nowMs: () => number,
+  ) {
+    assert(window.samples >= 1 && window.sampleMs >= 1, "a quota window has samples of some length");
+  }
+
+  /** The quota that applies (bytes/s) and the key its rate is measured under, or null when none. */
+  resolve(key: EnforcedQuotaKey, user: string, clientId: string): { bound: number; measured: string } | null {
+    const stored = this.quotas();
+    if (stored.size === 0) return null;
+    for (const candidate of candidates(user, clientId)) {
+      const value = stored.get(candidate.key)?.values[key];
+      if (value !== undefined) return { bound: value, measured: `${key}:${candidate.measured}` };
+    }
+    return null;
+  }
+
+  /**
+   * Record `bytes` for this client and return how long it must now be throttled (ms, 0: not).
+   * Clients without a quota are not measured at all.
+   */
+  record(key: EnforcedQuotaKey, user: string, clientId: string, bytes: number): number {
+    const quota = this.resolve(key, user, clientId);
+    if (quota === null) return 0;
+    let sensor = this.sensors.get(quota.measured);
+    if (!sensor) this.sensors.set(quota.measured, (sensor = new RateSensor(this.window)));
+    const now = this.nowMs();
+    sensor.record(bytes, now);
+    const { rate, windowMs } = sensor.measure(now);
+    if (rate <= quota.bound) return 0;
+    if (quota.bound <= 0) return windowMs;
+    return Math.min(windowMs, Math.round(((rate - quota.bound) / quota.bound) * windowMs));
+  }
+}
+
+/** "User:alice" → "alice" (Kafka's quota user is the principal's name). */
+export function quotaUserOf(principal: string): string {
+  const colon = principal.indexOf(":");
+  return colon < 0 ? principal : principal.slice(colon + 1);
+}
