@@ -58,6 +58,10 @@ test.skipIf(process.platform !== "linux")("60 partitions of several segments eac
     written.set(partition, batches);
   }
   await eventually(() => manager.descriptors.openCount <= budget, "the segment files to come back under the budget");
+  // The LRU's count can be back under its budget while a few descriptors are still open in the
+  // data directory for a moment (seen once in the fallback run of a full suite: 21 > 20, with
+  // fdatasyncs in flight): wait for the files themselves, bounded, rather than look once.
+  await eventually(() => openDescriptors() - before <= budget + 8, "the data directory's descriptors to come back under the budget");
   expect(openDescriptors() - before).toBeLessThanOrEqual(budget + 8);
   for (const [partition, batches] of written) {
     const log = manager.get("wide", partition)!;
