@@ -39,12 +39,18 @@ elif mode == "process":
     committed = consumer.committed([TopicPartition(topic_in, p) for p in range(PARTITIONS)], 30)
     consumer.assign([TopicPartition(topic_in, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING) for tp in committed])
     ends = end_offsets(consumer, topic_in)
+    # Where each partition stands before anything is consumed: the committed offset. position() is
+    # invalid (-1001) for a partition that yields no record, so a processor restarted after the last
+    # commit (nothing left to do) would otherwise never see itself done and never print DONE.
+    reached = {tp.partition: max(tp.offset, 0) for tp in committed}
     total = 0
     while True:
         messages = consumer.consume(50, 1.0)
         records = [m for m in messages if not m.error()]
         for m in messages:
-            if m.error() and m.error().code() != -191:
+            if m.error() and m.error().code() == -191:  # partition EOF: its offset is where we stand
+                reached[m.partition()] = max(reached[m.partition()], m.offset())
+            elif m.error():
                 raise SystemExit(f"consume error {m.error()}")
         if records:
             producer.begin_transaction()
@@ -56,7 +62,7 @@ elif mode == "process":
             producer.commit_transaction(30)
             total += len(records)
             print("T", total, flush=True)
-        positions = {p: consumer.position([TopicPartition(topic_in, p)])[0].offset for p in range(PARTITIONS)}
+        positions = {p: max(consumer.position([TopicPartition(topic_in, p)])[0].offset, reached[p]) for p in range(PARTITIONS)}
         if all(positions[p] >= ends[p] for p in range(PARTITIONS)):
             print("DONE", flush=True)
             break
