@@ -26,6 +26,7 @@ import type { RaftLog } from "./log.ts";
 import { MemoryRaftLog } from "./memory-log.ts";
 import type { DivergingEpoch } from "./messages.ts";
 import type { LogPosition, RaftEntry, SnapshotId } from "./types.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 const snapshotsKept = 2;
 const readBytes = 1 << 20;
@@ -230,7 +231,7 @@ export class FileRaftLog implements RaftLog {
         case "append": {
           const now = BigInt(this.clock.nowMs());
           const parts = operation.entries.map((entry) => encodeEntry(entry, now));
-          await this.storage.appendAsFollower(concat(parts));
+          await this.storage.appendAsFollower(concatBytes(parts));
           break;
         }
         case "truncate":
@@ -266,15 +267,4 @@ export class FileRaftLog implements RaftLog {
     await this.flush().catch((error: unknown) => this.logger.warn("flushing the metadata log at close failed", { error: String(error) }));
     await this.storage.close();
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let position = 0;
-  for (const part of parts) {
-    bytes.set(part, position);
-    position += part.byteLength;
-  }
-  return bytes;
 }

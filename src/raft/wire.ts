@@ -17,6 +17,7 @@ import type {
   FetchSnapshotRequest, FetchSnapshotResponse, RaftRequest, RaftResponse, VoteRequest, VoteResponse,
 } from "./messages.ts";
 import type { RaftEntry } from "./types.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 export const metadataTopicName = "__cluster_metadata";
 /** Versions sent: Vote v2 carries PreVote; Fetch v12 is the first with divergingEpoch and snapshotId. */
@@ -193,7 +194,7 @@ export function decodeRaftFetchRequest(wire: WireFetchRequest): FetchRequest | n
 export function encodeRaftFetchResponse(response: FetchResponse): Init<WireFetchResponse> {
   const now = BigInt(Date.now());
   const batches = response.records.map((entry) => encodeEntry(entry, now));
-  const records = batches.length === 0 ? null : concat(batches);
+  const records = batches.length === 0 ? null : concatBytes(batches);
   return {
     errorCode: 0, sessionId: 0,
     responses: [{ topic: metadataTopicName, partitions: [{
@@ -222,15 +223,4 @@ export function encodeFetchSnapshotResponse(response: FetchSnapshotResponse): In
     currentLeader: { leaderId: response.leaderId, leaderEpoch: response.leaderEpoch },
     size: response.size, position: response.position, unalignedRecords: response.unalignedRecords,
   }] }] };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let position = 0;
-  for (const part of parts) {
-    bytes.set(part, position);
-    position += part.byteLength;
-  }
-  return bytes;
 }
