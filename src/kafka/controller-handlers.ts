@@ -4,6 +4,7 @@
 //   - replica Fetch (replicaId ≥ 0, any other topic): the same Fetch handler as the Kafka listener;
 //   - the broker→controller APIs: BrokerRegistration, BrokerHeartbeat, AlterPartition,
 //     AllocateProducerIds;
+//   - WriteTxnMarkers: a transaction coordinator on another node writing markers to partitions led here;
 //   - admin requests forwarded by other brokers to the active controller (cluster/remote-controller.ts):
 //     CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs;
 //   - DescribeQuorum, Metadata and ApiVersions (diagnostics with any Kafka tool).
@@ -19,6 +20,7 @@ import metadata from "./handlers/03-metadata.ts";
 import apiVersions from "./handlers/18-api-versions.ts";
 import createTopics from "./handlers/19-create-topics.ts";
 import deleteTopics from "./handlers/20-delete-topics.ts";
+import writeTxnMarkers from "./handlers/27-write-txn-markers.ts";
 import alterConfigs from "./handlers/33-alter-configs.ts";
 import createPartitions from "./handlers/37-create-partitions.ts";
 import alterPartitionReassignments from "./handlers/45-alter-partition-reassignments.ts";
@@ -57,6 +59,7 @@ export const controllerHandlers: readonly AnyHandler[] = [
   apiVersions,
   createTopics,
   deleteTopics,
+  writeTxnMarkers,
   alterConfigs,
   createPartitions,
   alterPartitionReassignments,
