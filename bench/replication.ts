@@ -290,6 +290,31 @@ export async function measureReplication(settings: ReplicationBenchSettings, log
   }
 }
 
+/**
+ * The quick check's replication figure (bench/scenarios/quick.ts): RF=3 acks=all throughput over
+ * one-node acks=1 throughput, per interleaved run (the median of the per-run ratios).
+ */
+export async function measureReplicationRatio(records: number, runs: number): Promise<{ ratio: number; oneAcks1: number[]; threeAcksAll: number[] }> {
+  const set = { "offsets.topic.num.partitions": 1 };
+  const single = await startCluster({ nodes: 1, set });
+  let three: TestCluster | null = null;
+  try {
+    three = await startCluster({ nodes: 3, set });
+    await createTopic(single, "bench1", 1);
+    await createTopic(three, "bench3", 3);
+    const settings = { ...defaultReplicationSettings, records };
+    const cluster = three;
+    const measured = await repeated(runs, {
+      oneAcks1: () => throughput(single, "bench1", 1, settings),
+      threeAcksAll: () => throughput(cluster, "bench3", -1, settings),
+    });
+    return { ratio: median(measured.threeAcksAll.map((value, index) => value / measured.oneAcks1[index]!)), ...measured };
+  } finally {
+    await three?.close();
+    await single.close();
+  }
+}
+
 // `bun bench/replication.ts` is `bun run bench replication` (bench/scenarios/replication.ts).
 if (import.meta.main) {
   const { main } = await import("./index.ts");
