@@ -5,8 +5,8 @@
 // has failed, per partition: NOT_LEADER_OR_FOLLOWER (leadership moved: the coordinator looks the
 // leader up again and retries), UNKNOWN_TOPIC_OR_PARTITION, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT,
 // INVALID_PRODUCER_EPOCH (the partition holds a newer epoch of the producer).
-// Not done: the CLUSTER_ACTION authorization Kafka applies (the internal listener is reached by
-// cluster members only); a marker's coordinator epoch is written into the marker but not compared
+// Callers must be nodes (CLUSTER_ACTION; controller-handlers.ts answers anyone else
+// CLUSTER_AUTHORIZATION_FAILED per partition). Not done: a marker's coordinator epoch is written into the marker but not compared
 // with the partition's last one (TRANSACTION_COORDINATOR_FENCED is never answered).
 
 import { ErrorCode, errorCodeOf } from "../../protocol/errors.ts";
