@@ -27,7 +27,7 @@ import type { BrokerConfig } from "../config/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { CommittedBatch, MetadataLeader, MetadataLog } from "../cluster/metadata-log.ts";
 import { decodeSnapshot, encodeSnapshot, snapshotFileName } from "../cluster/metadata-snapshot.ts";
-import { decodeRecordJson, encodeRecordJson, type MetadataRecord } from "../cluster/records.ts";
+import { decodeRecordJson, encodeRecordJson, record, type MetadataRecord } from "../cluster/records.ts";
 import { native as defaultNative } from "../native/index.ts";
 import type { NativeApi } from "../native/types.ts";
 import { realFs, type StorageFs } from "../storage/index.ts";
@@ -436,6 +436,12 @@ export class RaftMetadataLog implements MetadataLog {
       this.bytesSinceSnapshot += entry.value.byteLength;
       const records = decodeMetadataBatch(entry.value);
       this.deliver({ baseOffset: entry.offset, lastOffset: entry.offset, epoch: entry.epoch, records });
+      return;
+    }
+    if (entry.kind === "voters") {
+      // The image keeps the voter set, so every snapshot records it (KRaft's VotersRecord).
+      const voters = entry.voters.map((voter) => ({ id: voter.id, host: voter.host, port: voter.port }));
+      this.deliver({ baseOffset: entry.offset, lastOffset: entry.offset, epoch: entry.epoch, records: [record("VotersRecord", { voters })] });
       return;
     }
     this.deliver({ baseOffset: entry.offset, lastOffset: entry.offset, epoch: entry.epoch, records: [] });
