@@ -28,6 +28,8 @@ import vote from "./handlers/52-vote.ts";
 import beginQuorumEpoch from "./handlers/53-begin-quorum-epoch.ts";
 import endQuorumEpoch from "./handlers/54-end-quorum-epoch.ts";
 import describeQuorum from "./handlers/55-describe-quorum.ts";
+import addRaftVoter from "./handlers/80-add-raft-voter.ts";
+import removeRaftVoter from "./handlers/81-remove-raft-voter.ts";
 import alterPartition from "./handlers/56-alter-partition.ts";
 import fetchSnapshot from "./handlers/59-fetch-snapshot.ts";
 import brokerRegistration from "./handlers/62-broker-registration.ts";
@@ -66,6 +68,8 @@ export const controllerHandlers: readonly AnyHandler[] = [
   beginQuorumEpoch,
   endQuorumEpoch,
   describeQuorum,
+  addRaftVoter,
+  removeRaftVoter,
   alterPartition,
   fetchSnapshot,
   brokerRegistration,
