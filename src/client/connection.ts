@@ -123,14 +123,13 @@ export class KafkaConnection {
   static async connect(options: ConnectionOptions): Promise<KafkaConnection> {
     const connection = new KafkaConnection(options);
     await connection.open(options.connectTimeoutMs ?? 10_000);
-    if (options.negotiateVersions !== false) {
-      try {
-        await connection.negotiate();
-        if (options.security?.sasl) await authenticate(connection, options.security.sasl);
-      } catch (error) {
-        connection.close(error as Error);
-        throw error;
-      }
+    try {
+      if (options.negotiateVersions !== false) await connection.negotiate();
+      // Without negotiation (a peer node of the same version) SASL goes at the codecs' versions.
+      if (options.security?.sasl) await authenticate(connection, options.security.sasl);
+    } catch (error) {
+      connection.close(error as Error);
+      throw error;
     }
     return connection;
   }

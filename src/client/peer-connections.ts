@@ -16,6 +16,7 @@ import type { Init } from "../protocol/primitives.ts";
 import { ApiVersionsApi } from "../protocol/generated/api-versions.ts";
 import { KafkaConnection } from "./connection.ts";
 import { ConnectionError, RequestTimeoutError } from "./errors.ts";
+import type { ClientSecurity } from "./security.ts";
 
 export interface PeerAddress {
   host: string;
@@ -32,6 +33,8 @@ export interface PeerConnectionsOptions {
   /** Requests in flight per connection before more wait (default 64). */
   inFlightMax?: number;
   connectTimeoutMs?: number;
+  /** TLS and SASL of the peers' internal listeners (security/inter-broker.ts); default PLAINTEXT. */
+  security?: ClientSecurity;
 }
 
 interface Slot {
@@ -61,6 +64,11 @@ export class PeerConnections {
 
   constructor(private readonly options: PeerConnectionsOptions) {
     this.clientId = nodeClientId(options.nodeId);
+  }
+
+  /** The TLS and SASL these connections use (replica fetchers connect the same way). */
+  get security(): ClientSecurity | undefined {
+    return this.options.security;
   }
 
   onClosed(listener: (peer: number, purpose: string) => void): void {
@@ -100,6 +108,7 @@ export class PeerConnections {
     try {
       connection = await KafkaConnection.connect({
         host: address.host, port: address.port, clientId: this.clientId, negotiateVersions: false, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs,
+        ...(this.options.security?.tls ? { security: { tls: this.options.security.tls } } : {}),
       });
       await connection.request(ApiVersionsApi, { clientSoftwareName: "runnel-probe", clientSoftwareVersion: "0" }, { version: 0, timeoutMs });
       return "answered";
@@ -132,6 +141,7 @@ export class PeerConnections {
       host: address.host, port: address.port, clientId: this.clientId, negotiateVersions: false,
       connectTimeoutMs: this.options.connectTimeoutMs ?? this.options.requestTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      ...(this.options.security ? { security: this.options.security } : {}),
     }).then(
       (connection) => {
         slot.connecting = null;

@@ -8,9 +8,11 @@
 // Security: the HTTP caller is authenticated and authorized HERE (auth.ts: Basic or Bearer, the
 // cluster's ACLs for the route's operation, with the caller's principal); what is forwarded is the
 // operation, never the caller's credentials. The peer serves it on the internal listener, where
-// nodes trust each other as they do for forwarded admin requests (no SASL or ACL there: keep it
-// on the cluster's private network), so forwarding works whatever TLS, SASL and ACLs the client
-// listeners have. Quotas of the caller's principal are not applied at the leader.
+// nodes trust each other as they do for forwarded admin requests (PLAINTEXT there: keep it
+// on the cluster's private network, or secure it: its TLS and SASL login are this node's
+// inter-broker ones, and a node's principal needs CLUSTER_ACTION), so forwarding works whatever
+// TLS, SASL and ACLs the client listeners have. Quotas of the caller's principal are not applied
+// at the leader.
 //
 // Who leads is read from this node's published metadata image, the same one its Metadata answers
 // come from. NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE (or no leader in the image), and an
@@ -54,6 +56,7 @@ import type {
   SyncGroupResult,
 } from "../groups/types.ts";
 import type { BrokerContext } from "../kafka/context.ts";
+import { interBrokerSecurity } from "../security/inter-broker.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { FetchApi } from "../protocol/generated/fetch.ts";
 import { ListOffsetsApi } from "../protocol/generated/list-offsets.ts";
@@ -119,6 +122,8 @@ export class ClusterBackend extends LocalBackend implements HttpBackend {
       reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
       requestTimeoutMs: produceTimeoutMs + 5000,
       connectTimeoutMs: 5000,
+      // The internal listener's TLS and SASL, as this node's other peer connections (checked at start).
+      security: interBrokerSecurity(config).client,
     });
     context.metadata.onPublished(() => {
       for (const wake of this.imageWaiters.splice(0)) wake();

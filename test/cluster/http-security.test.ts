@@ -1,9 +1,9 @@
-// HTTP forwarding in a secured cluster (three real broker processes): Kafka listeners are
-// SASL_PLAINTEXT with SCRAM, the authorizer is on, and the HTTP API takes Basic credentials. A
-// request at node 1 for a partition led by node 2 or 3, or for a group they coordinate, is
-// authorized at node 1 with the caller's principal, then forwarded over the internal listener
-// (where nodes trust each other, as for forwarded admin requests): the caller's password never
-// leaves node 1. So admin (a super user) produces to and reads every partition through node 1 and
+// HTTP forwarding in a secured cluster (three real broker processes): Kafka listeners and the
+// internal listener are SASL_PLAINTEXT with SCRAM (nodes log in as User:broker), the authorizer is
+// on, and the HTTP API takes Basic credentials. A request at node 1 for a partition led by node 2
+// or 3, or for a group they coordinate, is authorized at node 1 with the caller's principal, then
+// forwarded over the internal listener as node 1 (trusted there, as for forwarded admin
+// requests): the caller's password never leaves node 1. So admin (a super user) produces to and reads every partition through node 1 and
 // consumes in a group coordinated elsewhere; bob, who has no ACL, is refused at node 1 (403) for
 // a partition led elsewhere as for one led there; no credentials is 401.
 
@@ -37,11 +37,13 @@ function produce(headers: Record<string, string>, partition: number, value: stri
 
 beforeAll(async () => {
   cluster = await startCluster({
-    nodes: 3, http: true, kafkaProtocol: "SASL_PLAINTEXT", clientSecurity: adminSecurity,
+    nodes: 3, http: true, kafkaProtocol: "SASL_PLAINTEXT", controllerProtocol: "SASL_PLAINTEXT", clientSecurity: adminSecurity,
     set: {
       "sasl.enabled.mechanisms": "SCRAM-SHA-512",
-      "bootstrap.scram.users": "SCRAM-SHA-512=[name=admin,password=admin-secret,iterations=4096];SCRAM-SHA-512=[name=bob,password=bob-secret,iterations=4096]",
-      "super.users": "User:admin",
+      "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+      "sasl.jaas.config": 'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-secret";',
+      "bootstrap.scram.users": ["admin", "bob", "broker"].map((name) => `SCRAM-SHA-512=[name=${name},password=${name}-secret,iterations=4096]`).join(";"),
+      "super.users": "User:admin;User:broker",
       "http.authentication.methods": "basic",
       "offsets.topic.num.partitions": offsetsPartitions,
       "group.initial.rebalance.delay.ms": 0,
