@@ -8,7 +8,9 @@
 //     CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs, and the
 //     security changes CreateAcls, DeleteAcls, AlterUserScramCredentials, AlterClientQuotas (the
 //     forwarding broker authorized them; BrokerContext.internalListener);
-//   - DescribeQuorum, Metadata and ApiVersions (diagnostics with any Kafka tool).
+//   - DescribeQuorum, Metadata and ApiVersions (diagnostics with any Kafka tool);
+//   - DescribeLogDirs (the active controller's balancer asks every broker its replicas' sizes);
+//   - AddRaftVoter / RemoveRaftVoter forwarded to the quorum leader (KIP-853).
 // Nodes connect here with client id `runnel-node-<id>`, one connection per purpose.
 
 import { ErrorCode } from "../protocol/errors.ts";
@@ -34,6 +36,7 @@ import vote from "./handlers/52-vote.ts";
 import beginQuorumEpoch from "./handlers/53-begin-quorum-epoch.ts";
 import endQuorumEpoch from "./handlers/54-end-quorum-epoch.ts";
 import describeQuorum from "./handlers/55-describe-quorum.ts";
+import describeLogDirs from "./handlers/35-describe-log-dirs.ts";
 import addRaftVoter from "./handlers/80-add-raft-voter.ts";
 import removeRaftVoter from "./handlers/81-remove-raft-voter.ts";
 import alterPartition from "./handlers/56-alter-partition.ts";
@@ -78,6 +81,7 @@ export const controllerHandlers: readonly AnyHandler[] = [
   beginQuorumEpoch,
   endQuorumEpoch,
   describeQuorum,
+  describeLogDirs,
   addRaftVoter,
   removeRaftVoter,
   alterPartition,
