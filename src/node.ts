@@ -34,7 +34,9 @@ import { interBrokerSecurity } from "./security/inter-broker.ts";
 import { discoverVoters, parseBootstrapServers } from "./cluster/quorum-bootstrap.ts";
 import { controllerHandlers } from "./kafka/controller-handlers.ts";
 import type { QuorumServices } from "./kafka/context.ts";
+import { DescribeLogDirsApi } from "./protocol/generated/describe-log-dirs.ts";
 import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
+import type { ReplicaSize } from "./cluster/controller/partition-sizes.ts";
 import { RaftMetadataLog } from "./raft/driver.ts";
 import { PeerRaftTransport } from "./raft/peer-transport.ts";
 import type { QuorumDescription } from "./raft/types.ts";
@@ -219,7 +221,18 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
     : null;
   // Replica and leader balancing on the active controller (docs/elastic.md): a cluster of processes only.
-  const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer")) : null;
+  // Partition sizes for byte balancing: DescribeLogDirs of every live broker (docs/elastic.md §3).
+  const askLogDirs = async (brokerId: number): Promise<ReplicaSize[]> => {
+    if (brokerId === nodeId) {
+      return [...publisher.image.topicsByName.values()].flatMap((topic) => topic.partitions.flatMap((partition) => {
+        const replica = replicas.partition(topic.name, partition.partition);
+        return replica ? [{ topic: topic.name, partition: partition.partition, bytes: BigInt(replica.log.sizeBytes) }] : [];
+      }));
+    }
+    const answer = await cluster!.peers.request(brokerId, "admin", DescribeLogDirsApi, { topics: null }, { version: 4 });
+    return answer.results.flatMap((result) => result.topics.flatMap((topic) => topic.partitions.map((partition) => ({ topic: topic.name, partition: partition.partitionIndex, bytes: partition.partitionSize }))));
+  };
+  const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer"), askLogDirs) : null;
   balancer?.start();
   const voterContext: VoterChangeContext | null = cluster && raft
     ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId }
