@@ -6,6 +6,7 @@
 // from them is the voters' own.
 
 import { KafkaConnection } from "../client/connection.ts";
+import type { ClientSecurity } from "../client/security.ts";
 import { parseListener } from "../config/listeners.ts";
 import type { QuorumVoter } from "../config/quorum-voters.ts";
 import { ConfigError } from "../config/parse.ts";
@@ -32,8 +33,8 @@ export function parseBootstrapServers(entries: readonly string[]): BootstrapServ
 }
 
 /** The voters one bootstrap server names (with their CONTROLLER endpoints), or null. */
-async function askVoters(server: BootstrapServer, clientId: string): Promise<QuorumVoter[] | null> {
-  const connection = await KafkaConnection.connect({ host: server.host, port: server.port, clientId, requestTimeoutMs: 3000, connectTimeoutMs: 3000 });
+async function askVoters(server: BootstrapServer, clientId: string, security: ClientSecurity): Promise<QuorumVoter[] | null> {
+  const connection = await KafkaConnection.connect({ host: server.host, port: server.port, clientId, requestTimeoutMs: 3000, connectTimeoutMs: 3000, security });
   try {
     const response = await connection.request(DescribeQuorumApi,
       { topics: [{ topicName: metadataTopicName, partitions: [{ partitionIndex: 0 }] }] }, { version: 2 });
@@ -55,13 +56,17 @@ async function askVoters(server: BootstrapServer, clientId: string): Promise<Quo
  * Ask the bootstrap servers in turn (every `retryMs`) until one names the voters; throws after
  * `timeoutMs` with the last problem.
  */
-export async function discoverVoters(servers: readonly BootstrapServer[], nodeId: number, timeoutMs: number, retryMs = 200): Promise<QuorumVoter[]> {
+export async function discoverVoters(
+  servers: readonly BootstrapServer[], nodeId: number, timeoutMs: number,
+  /** TLS and SASL of the voters' internal listeners (security/inter-broker.ts). */
+  security: ClientSecurity = {}, retryMs = 200,
+): Promise<QuorumVoter[]> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = "no answer yet";
   for (let attempt = 0; ; attempt++) {
     const server = servers[attempt % servers.length]!;
     try {
-      const voters = await askVoters(server, `runnel-node-${nodeId}`);
+      const voters = await askVoters(server, `runnel-node-${nodeId}`, security);
       if (voters) return voters.sort((left, right) => left.id - right.id);
       lastProblem = `${server.host}:${server.port} knows no quorum leader yet`;
     } catch (error) {
