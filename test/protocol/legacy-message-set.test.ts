@@ -169,7 +169,7 @@ function storedBatch(baseOffset: bigint, count: number, options: { compression?:
   });
 }
 
-const unlimited = { maxBytes: 1 << 30, firstWhole: false, inflatedBytesMax: 1 << 26 };
+const unlimited = { maxBytes: 1 << 30, oversizeFirst: "partial" as const, inflatedBytesMax: 1 << 26 };
 
 describe("down-conversion (Fetch v0-3)", () => {
   test("uncompressed: absolute offsets, records before the fetch offset left out, timestamps on magic 1 only", () => {
@@ -249,7 +249,8 @@ describe("down-conversion (Fetch v0-3)", () => {
     const cut = downConvert([chunk], { ...unlimited, magic: 1, fetchOffset: 0n, maxBytes: 20 });
     expect(cut.bytes.length).toBe(20);
     expect(decodeSet(cut.bytes)).toEqual({ messages: [], partialBytes: 20 });
-    const whole = downConvert([chunk], { ...unlimited, magic: 1, fetchOffset: 0n, maxBytes: 20, firstWhole: true });
+    const whole = downConvert([chunk], { ...unlimited, magic: 1, fetchOffset: 0n, maxBytes: 20, oversizeFirst: "whole" });
+    expect(downConvert([chunk], { ...unlimited, magic: 1, fetchOffset: 0n, maxBytes: 20, oversizeFirst: "omit" }).bytes.length).toBe(0);
     expect(decodeSet(whole.bytes).messages.map((message) => message.offset)).toEqual([0n]);
   });
 
