@@ -633,7 +633,6 @@ async function startLocked(
     quorum: core.quorum,
     leaderReplicationQuota: core.replicationQuotas.leader,
   };
-  await startupStep("cannot create the bootstrap.scram.users", () => bootstrapUsers(broker));
   // readyz: every listener up and the node ready (registered, recovered, groups loaded); false
   // again from the start of shutdown.
   let listenersUp = false;
@@ -665,7 +664,7 @@ async function startLocked(
     // Its own ApiVersions table: a context of its own (the dispatcher sets apiRanges).
     // No authorizer or SASL there: nodes' own requests, and admin requests a broker forwards after
     // authorizing them itself (bind this listener to the cluster's private network).
-    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener"), security: undefined };
+    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener"), security: undefined, internalListener: true };
     const internal = await startupStep(`cannot listen for other nodes on ${controllerBind.host}:${controllerBind.port}`, () =>
       startKafkaServer(controllerContext, controllerHandlers, controllerBind, controllerContext.log, {
         connectionsMax: budget.connections,
@@ -679,6 +678,9 @@ async function startLocked(
     console.log(`controller listening on ${internal.host}:${internal.port}`);
   }
   await startupStep("cannot register the broker with the controller", () => startedCore.register(endpoints));
+  // After registration: a controller is known (every node's internal listener is up), so a node
+  // that is not the controller forwards its missing users there.
+  await startupStep("cannot create the bootstrap.scram.users", () => bootstrapUsers(broker));
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {

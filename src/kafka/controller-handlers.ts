@@ -5,7 +5,9 @@
 //   - the broker→controller APIs: BrokerRegistration, BrokerHeartbeat, AlterPartition,
 //     AllocateProducerIds;
 //   - admin requests forwarded by other brokers to the active controller (cluster/remote-controller.ts):
-//     CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs;
+//     CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs, and the
+//     security changes CreateAcls, DeleteAcls, AlterUserScramCredentials, AlterClientQuotas (the
+//     forwarding broker authorized them; BrokerContext.internalListener);
 //   - DescribeQuorum, Metadata and ApiVersions (diagnostics with any Kafka tool).
 // Nodes connect here with client id `runnel-node-<id>`, one connection per purpose.
 
@@ -19,11 +21,15 @@ import metadata from "./handlers/03-metadata.ts";
 import apiVersions from "./handlers/18-api-versions.ts";
 import createTopics from "./handlers/19-create-topics.ts";
 import deleteTopics from "./handlers/20-delete-topics.ts";
+import createAcls from "./handlers/30-create-acls.ts";
+import deleteAcls from "./handlers/31-delete-acls.ts";
 import alterConfigs from "./handlers/33-alter-configs.ts";
 import createPartitions from "./handlers/37-create-partitions.ts";
 import alterPartitionReassignments from "./handlers/45-alter-partition-reassignments.ts";
 import electLeaders from "./handlers/43-elect-leaders.ts";
 import incrementalAlterConfigs from "./handlers/44-incremental-alter-configs.ts";
+import alterClientQuotas from "./handlers/49-alter-client-quotas.ts";
+import alterUserScramCredentials from "./handlers/51-alter-user-scram-credentials.ts";
 import vote from "./handlers/52-vote.ts";
 import beginQuorumEpoch from "./handlers/53-begin-quorum-epoch.ts";
 import endQuorumEpoch from "./handlers/54-end-quorum-epoch.ts";
@@ -62,6 +68,10 @@ export const controllerHandlers: readonly AnyHandler[] = [
   alterPartitionReassignments,
   electLeaders,
   incrementalAlterConfigs,
+  createAcls,
+  deleteAcls,
+  alterClientQuotas,
+  alterUserScramCredentials,
   vote,
   beginQuorumEpoch,
   endQuorumEpoch,
