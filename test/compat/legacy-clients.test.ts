@@ -57,3 +57,14 @@ test("byte-exact round trips: old clients → new consumer, new producer → old
   expect(output.match(/byte-exact/g)?.length).toBe(7);
   expect(output).toContain("OK");
 }, 120000);
+
+for (const [fallback, codec] of [["0.9.0.0", "lz4"], ["0.10.0.0", "snappy"]] as const) {
+  test(`kcat -X api.version.request=false -X broker.version.fallback=${fallback} (${codec}): keys and values both ways`, async () => {
+    const kcat = (args: string[], stdin?: string) => run(["kcat", "-b", broker.bootstrap, "-X", "api.version.request=false", "-X", `broker.version.fallback=${fallback}`, ...args], { stdin, timeoutMs: 30000 });
+    const topic = `kcat-old-${fallback.replaceAll(".", "-")}`;
+    const lines = Array.from({ length: 50 }, (_, index) => `key-${index}:value ${index} ${"x".repeat(index)}`);
+    await kcat(["-P", "-t", topic, "-p", "0", "-K", ":", "-z", codec], lines.join("\n") + "\n");
+    const { stdout } = await kcat(["-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%o %k:%s\n"]);
+    expect(new TextDecoder().decode(stdout).trimEnd().split("\n")).toEqual(lines.map((line, index) => `${index} ${line}`));
+  }, 60000);
+}

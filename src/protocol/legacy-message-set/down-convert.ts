@@ -51,8 +51,9 @@ function plainMessages(records: readonly KafkaRecord[], magic: LegacyMagic, attr
   let size = 0;
   for (const record of records) size += entrySizeOf(magic, record.key, record.value);
   const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
   let position = 0;
-  for (const record of records) position = writeMessage(out, position, record.offset, magic, attributes, record.timestamp, record.key, record.value);
+  for (const record of records) position = writeMessage(out, view, position, record.offset, magic, attributes, record.timestamp, record.key, record.value);
   assert(position === size, "plain messages fill their buffer");
   return out;
 }
@@ -73,7 +74,7 @@ function wrapperMessage(records: readonly KafkaRecord[], magic: LegacyMagic, cod
     else for (const record of records) if (record.timestamp > timestamp) timestamp = record.timestamp;
   }
   const out = new Uint8Array(entrySizeOf(magic, null, compressed));
-  writeMessage(out, 0, last, magic, codec | innerAttributes, timestamp, null, compressed);
+  writeMessage(out, new DataView(out.buffer), 0, last, magic, codec | innerAttributes, timestamp, null, compressed);
   return out;
 }
 
