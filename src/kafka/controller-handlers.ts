@@ -9,6 +9,11 @@
 //     CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs, and the
 //     security changes CreateAcls, DeleteAcls, AlterUserScramCredentials, AlterClientQuotas (the
 //     forwarding broker authorized them; BrokerContext.internalListener);
+//   - the requests an HTTP API node forwards for its callers (src/http/cluster-backend.ts) after
+//     authorizing them itself with the caller's principal: Produce, consumer Fetch, ListOffsets,
+//     and the group requests of its consumer instances and group routes (OffsetCommit,
+//     OffsetFetch, JoinGroup, Heartbeat, LeaveGroup, SyncGroup, DescribeGroups, ListGroups);
+//     anyone else is held to their own ACLs there;
 //   - DescribeQuorum, Metadata and ApiVersions (diagnostics with any Kafka tool);
 //   - DescribeLogDirs (the active controller's balancer asks every broker its replicas' sizes);
 //   - AddRaftVoter / RemoveRaftVoter forwarded to the quorum leader (KIP-853).
@@ -29,8 +34,18 @@ import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/gen
 import type { FetchResponse as RaftFetchResponse } from "../raft/messages.ts";
 import { decodeRaftFetchRequest, encodeRaftFetchResponse } from "../raft/wire.ts";
 import { defineHandler, type AnyHandler, type HandlerResult, type RequestContext } from "./handler.ts";
+import produce from "./handlers/00-produce.ts";
 import kafkaFetch from "./handlers/01-fetch.ts";
+import listOffsets from "./handlers/02-list-offsets.ts";
 import metadata from "./handlers/03-metadata.ts";
+import offsetCommit from "./handlers/08-offset-commit.ts";
+import offsetFetch from "./handlers/09-offset-fetch.ts";
+import joinGroup from "./handlers/11-join-group.ts";
+import heartbeat from "./handlers/12-heartbeat.ts";
+import leaveGroup from "./handlers/13-leave-group.ts";
+import syncGroup from "./handlers/14-sync-group.ts";
+import describeGroups from "./handlers/15-describe-groups.ts";
+import listGroups from "./handlers/16-list-groups.ts";
 import saslHandshake from "./handlers/17-sasl-handshake.ts";
 import apiVersions from "./handlers/18-api-versions.ts";
 import createTopics from "./handlers/19-create-topics.ts";
@@ -152,5 +167,6 @@ export const controllerHandlers: readonly AnyHandler[] = [
   ...[
     metadata, describeQuorum, createTopics, deleteTopics, alterConfigs, createPartitions, alterPartitionReassignments, electLeaders,
     incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials, describeLogDirs, addRaftVoter, removeRaftVoter,
+    produce, listOffsets, offsetCommit, offsetFetch, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups,
   ].map(nodesTrusted),
 ];
