@@ -235,7 +235,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer"), askLogDirs) : null;
   balancer?.start();
   const voterContext: VoterChangeContext | null = cluster && raft
-    ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId }
+    ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId, retryBackoffMs: config["controller.quorum.retry.backoff.ms"] }
     : null;
   const quorum: QuorumServices = {
     raft, controller, sessions, balancer,
