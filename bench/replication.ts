@@ -247,7 +247,7 @@ export async function measureReplication(settings: ReplicationBenchSettings, log
     const termMedian = terms.length > 0 ? fixed(median(terms.map((entry) => entry.freshMs)), 0) : "–";
     const lines = [
       `- Load average after the run: ${loadAfter}`,
-      `- ${settings.records} records of 1 KiB per throughput run, Runnel's client Producer (linger 5 ms, 16 KiB batches, at most ${windowRecords} records unacknowledged), ${partitions} partitions; latency open loop for ${settings.latencyMs} ms`,
+      `- Records of 1 KiB through Runnel's client Producer (linger 5 ms, 16 KiB batches, at most ${windowRecords} records unacknowledged), ${partitions} partitions; latency open loop for ${settings.latencyMs} ms`,
       "",
       "## Throughput",
       "",
