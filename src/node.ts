@@ -30,6 +30,7 @@ import { ReplicationQuota } from "./replication/core/quota.ts";
 import { RemoteController } from "./cluster/remote-controller.ts";
 import { PeerConnections } from "./client/peer-connections.ts";
 import { controllerListener, parseQuorumVoters, type QuorumVoter } from "./config/quorum-voters.ts";
+import { interBrokerSecurity } from "./security/inter-broker.ts";
 import { discoverVoters, parseBootstrapServers } from "./cluster/quorum-bootstrap.ts";
 import { controllerHandlers } from "./kafka/controller-handlers.ts";
 import type { QuorumServices } from "./kafka/context.ts";
@@ -37,6 +38,7 @@ import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
 import { RaftMetadataLog } from "./raft/driver.ts";
 import { PeerRaftTransport } from "./raft/peer-transport.ts";
 import type { QuorumDescription } from "./raft/types.ts";
+import { changeVoters, currentVoterEndpoints, type VoterChangeContext } from "./raft/voter-changes.ts";
 import { adminAlterPartitionSender, type AlterPartitionSender } from "./replication/alter-partition-sender.ts";
 import { migrateLegacyMetadata } from "./cluster/migration.ts";
 import { ProducerIdManager } from "./cluster/producer-id-manager.ts";
@@ -54,7 +56,7 @@ import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
 import { createBrokerSecurity } from "./kafka/security.ts";
-import { parseBootstrapUsers, upsertionOf } from "./security/bootstrap-users.ts";
+import { bootstrapCredentials, parseBootstrapUsers, upsertionOf } from "./security/bootstrap-users.ts";
 import { listenerTlsFromConfig, type ListenerTls } from "./security/tls.ts";
 import { ClusterBackend } from "./http/cluster-backend.ts";
 import { LocalBackend } from "./http/local-backend.ts";
@@ -94,9 +96,6 @@ function controllerEndpointOf(endpoints: readonly Endpoint[] | undefined): { hos
   const endpoint = endpoints?.find((candidate) => candidate.name === "CONTROLLER");
   return endpoint ? { host: endpoint.host, port: endpoint.port } : undefined;
 }
-
-/** Kafka's SecurityProtocol id of PLAINTEXT. */
-const PLAINTEXT = 0;
 
 export interface BrokerCoreOptions {
   loaded: LoadedBrokerConfig;
@@ -222,12 +221,19 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   // Replica and leader balancing on the active controller (docs/elastic.md): a cluster of processes only.
   const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer")) : null;
   balancer?.start();
+  const voterContext: VoterChangeContext | null = cluster && raft
+    ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId }
+    : null;
   const quorum: QuorumServices = {
     raft, controller, sessions, balancer,
     describeQuorum: async () => {
       const description = await describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null);
-      // KIP-853's Nodes: each voter's CONTROLLER endpoint (how observers find the quorum).
-      return description && cluster ? { ...description, voterEndpoints: cluster.voters.map((voter) => ({ ...voter })) } : description;
+      // KIP-853's Nodes: each current voter's CONTROLLER endpoint (how observers find the quorum).
+      return description && voterContext ? { ...description, voterEndpoints: currentVoterEndpoints(voterContext) } : description;
+    },
+    changeVoters: (change, timeoutMs) => {
+      if (voterContext === null) return Promise.reject(new KafkaError(ErrorCode.UNSUPPORTED_VERSION, "a one-node cluster has no controller quorum to change (start it with controller.quorum.voters)"));
+      return changeVoters(voterContext, change, timeoutMs);
     },
   };
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
@@ -261,6 +267,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       socketTimeoutMs: config["replica.socket.timeout.ms"],
       reconnectBackoffMs: config["reconnect.backoff.ms"],
       reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
+      ...(cluster?.peers.security ? { security: cluster.peers.security } : {}),
     },
     logger: createLogger("replica-fetcher"),
     throttle: { quota: replicationQuotas.follower, isThrottled: (replica) => isBeingAdded(publisher.image, replica.topic, replica.partition, nodeId) },
@@ -290,6 +297,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   });
   const transactions = startTransactions({
     config, replicas, metadata: () => publisher.image, admin, groups, scheduler: options.scheduler,
+    nodeId, peers: cluster?.peers ?? null,
     newProducerId: () => producerIds.generate(),
   });
   const closeAll = async () => {
@@ -540,16 +548,19 @@ async function startLocked(
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
   const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  let discoveredClusterId: string | null = null;
   if (voters.length === 0 && config["controller.quorum.bootstrap.servers"].length > 0) {
     // Not a voter (KIP-853): the voters are learned from the bootstrap servers; this node observes.
     const servers = await startupStep("bad controller.quorum.bootstrap.servers", () => parseBootstrapServers(config["controller.quorum.bootstrap.servers"]));
-    voters.push(...await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
-      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15)));
+    const discovered = await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
+      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15));
+    voters.push(...discovered.voters);
+    discoveredClusterId = discovered.clusterId;
     log.info("joining as an observer of the metadata quorum", { voters: voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).join(",") });
   }
   // Nodes of one cluster started with the same voters list share a cluster id without a format
   // step (Kafka's `kafka-storage format --cluster-id`); an explicit cluster.id wins.
-  const wantedClusterId = config["cluster.id"] ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
+  const wantedClusterId = config["cluster.id"] ?? discoveredClusterId ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
   const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], wantedClusterId));
   setLogNodeId(meta.nodeId);
   log.info("starting", {
@@ -574,6 +585,8 @@ async function startLocked(
   // A many-node cluster: the internal listener's address and the connections to the other nodes.
   const controllerBind = await startupStep("bad CONTROLLER listener", () => controllerListener(meta.nodeId, config.listeners, voters));
   const ownVoter = voters.find((voter) => voter.id === meta.nodeId);
+  // The internal listener's protocol and how this node logs in to the others' (security/inter-broker.ts).
+  const interBroker = await startupStep("bad inter-broker security", () => interBrokerSecurity(config));
   let peers: PeerConnections | null = null;
   if (voters.length > 0) {
     const voterAddresses = new Map(voters.map((voter) => [voter.id, { host: voter.host, port: voter.port }]));
@@ -584,6 +597,7 @@ async function startLocked(
       reconnectBackoffMs: config["reconnect.backoff.ms"],
       reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
       requestTimeoutMs: config["controller.quorum.request.timeout.ms"],
+      security: interBroker.client,
     });
     const openPeers = peers;
     started.push(() => openPeers.close());
@@ -609,10 +623,11 @@ async function startLocked(
     kafkaListenersOf(listeners, config["listener.security.protocol.map"], loaded.explicit.has("listener.security.protocol.map"), controllerListenerNames(config)));
   const primary = kafkaListeners.find((listener) => listener.name === "PLAINTEXT") ?? kafkaListeners[0];
   if (!primary) throw new StartupError("listeners has no Kafka listener (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)");
-  const tls = kafkaListeners.some((listener) => usesTls(listener.securityProtocol))
+  const tls = kafkaListeners.some((listener) => usesTls(listener.securityProtocol)) || (controllerBind !== null && usesTls(interBroker.protocol))
     ? await startupStep("cannot set up TLS", () => listenerTlsFromConfig(config))
     : undefined;
 
+  const configuredUsers = await startupStep("bad bootstrap.scram.users", () => bootstrapCredentials(parseBootstrapUsers(config["bootstrap.scram.users"])));
   const broker: BrokerContext = {
     config: loaded,
     nodeId: meta.nodeId,
@@ -629,7 +644,7 @@ async function startLocked(
     groups: core.groups,
     transactions: core.transactions,
     metrics: new BrokerMetrics(),
-    security: createBrokerSecurity(loaded, kafkaListeners, core.publisher),
+    security: createBrokerSecurity(loaded, kafkaListeners, core.publisher, configuredUsers),
     quorum: core.quorum,
     leaderReplicationQuota: core.replicationQuotas.leader,
   };
@@ -662,20 +677,23 @@ async function startLocked(
   }));
   if (controllerBind) {
     // Its own ApiVersions table: a context of its own (the dispatcher sets apiRanges).
-    // No authorizer or SASL there: nodes' own requests, and admin requests a broker forwards after
-    // authorizing them itself (bind this listener to the cluster's private network).
-    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener"), security: undefined, internalListener: true };
+    // The same authorizer and SASL users as the Kafka listeners: on a listener that authenticates,
+    // other nodes need CLUSTER_ACTION (controller-handlers.ts); one that does not (PLAINTEXT) trusts
+    // whoever connects, so bind it to the cluster's private network.
+    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener"), internalListener: true };
+    const internalBind = { ...controllerBind, securityProtocol: interBroker.protocol };
     const internal = await startupStep(`cannot listen for other nodes on ${controllerBind.host}:${controllerBind.port}`, () =>
-      startKafkaServer(controllerContext, controllerHandlers, controllerBind, controllerContext.log, {
+      startKafkaServer(controllerContext, controllerHandlers, internalBind, controllerContext.log, {
         connectionsMax: budget.connections,
         descriptorLimit: budget.limit,
         descriptorReserve: budget.reserve,
+        ...(usesTls(interBroker.protocol) ? { tls: tls as ListenerTls } : {}),
       }));
     started.push(() => internal.close());
     // Peers reach a voter at its voters entry (perhaps a proxy in front of the bound port).
     const reachable = ownVoter ?? { host: internal.host, port: internal.port };
-    endpoints.push({ name: "CONTROLLER", host: reachable.host, port: reachable.port, securityProtocol: PLAINTEXT });
-    console.log(`controller listening on ${internal.host}:${internal.port}`);
+    endpoints.push({ name: "CONTROLLER", host: reachable.host, port: reachable.port, securityProtocol: securityProtocolId[interBroker.protocol] });
+    console.log(`controller listening on ${internal.host}:${internal.port}${interBroker.protocol === "PLAINTEXT" ? "" : ` (${interBroker.protocol})`}`);
   }
   await startupStep("cannot register the broker with the controller", () => startedCore.register(endpoints));
   // After registration: a controller is known (every node's internal listener is up), so a node

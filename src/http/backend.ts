@@ -200,6 +200,11 @@ export interface HttpBackend {
   quorum(): Promise<QuorumInfo | null>;
   /** Start (or cancel) draining a broker (docs/elastic.md). Throws KafkaError BROKER_ID_NOT_REGISTERED. */
   decommissionBroker(nodeId: number, decommissioning: boolean): Promise<void>;
+  /**
+   * Add or remove one voter of the metadata quorum (KIP-853, docs/elastic.md); resolves once the new
+   * voter set is committed. Throws KafkaError (DUPLICATE_VOTER, VOTER_NOT_FOUND, REQUEST_TIMED_OUT…).
+   */
+  changeVoters(change: { add: number; endpoint?: { host: string; port: number } } | { remove: number }): Promise<void>;
   /** Undefined when the broker is not registered. */
   drainStatus(nodeId: number): Promise<DrainStatus | undefined>;
   listReassignments(): Promise<ReassignmentInfo[]>;
@@ -235,7 +240,10 @@ export interface HttpBackend {
   leaveGroup(groupId: string, members: LeaveMemberInput[]): Promise<LeaveGroupResult>;
   commitOffsets(input: OffsetCommitInput): Promise<PartitionErrors>;
   fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): Promise<OffsetFetchResult>;
+  /** Every group of the cluster. */
   listGroups(): Promise<ListedGroup[]>;
+  /** The groups this node coordinates (for /metrics: each group's lag is reported once, by its coordinator). */
+  coordinatedGroups(): Promise<ListedGroup[]>;
   /** errorCode GROUP_ID_NOT_FOUND (or state Dead) when unknown. */
   describeGroup(groupId: string): Promise<DescribedGroup>;
   groupLag(groupId: string): Promise<PartitionLag[]>;

@@ -67,7 +67,12 @@ function statusOf(code: number): number {
     case ErrorCode.CORRUPT_MESSAGE:
     case ErrorCode.UNSUPPORTED_COMPRESSION_TYPE:
       return 422;
+    case ErrorCode.VOTER_NOT_FOUND:
+      return 404;
+    case ErrorCode.DUPLICATE_VOTER:
+      return 409;
     case ErrorCode.TOPIC_DELETION_DISABLED:
+    case ErrorCode.CLUSTER_AUTHORIZATION_FAILED:
     case ErrorCode.TOPIC_AUTHORIZATION_FAILED:
     case ErrorCode.GROUP_AUTHORIZATION_FAILED:
       return 403;
@@ -78,9 +83,9 @@ function statusOf(code: number): number {
     case ErrorCode.INCONSISTENT_GROUP_PROTOCOL:
     case ErrorCode.FENCED_INSTANCE_ID:
       return 409;
+    // NOT_COORDINATOR reaches a client only when the coordinator kept moving past the forwarding's
+    // retries (cluster-backend.ts): retriable, as the others.
     case ErrorCode.NOT_COORDINATOR:
-      // Another node coordinates the group (the message names it): retrying here will not help.
-      return 421;
     case ErrorCode.COORDINATOR_NOT_AVAILABLE:
     case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
     case ErrorCode.NOT_LEADER_OR_FOLLOWER:
