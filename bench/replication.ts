@@ -18,7 +18,9 @@
 // are what to read. SIGTERM's figure counts from the signal: records are sent while the broker
 // shuts down. Settings (environment): BENCH_RATE (records/s of the latency runs instead of half
 // the max), BENCH_RECORDS (records per throughput run, default 20000), BENCH_LATENCY_MS (default
-// 5000), BENCH_FAILOVERS (repetitions, default 3), BENCH_RUNS (throughput runs, default 3).
+// 5000), BENCH_FAILOVERS (repetitions, default 3), BENCH_RUNS (throughput runs, default 3),
+// BENCH_PROFILE_DIR (every broker under `bun --cpu-prof --cpu-prof-md`, profiles written there;
+// e.g. BENCH_FAILOVERS=0 BENCH_LATENCY_MS=1000 for a profile of the throughput runs mostly).
 
 import { KafkaClient, Producer } from "../src/client/index.ts";
 import { CreateTopicsApi } from "../src/protocol/generated/create-topics.ts";
@@ -38,6 +40,8 @@ export interface ReplicationBenchSettings {
   runs: number;
   /** Offered rate of the latency runs; 0: half of the RF=3 acks=all linger-0 throughput. */
   rate: number;
+  /** BENCH_PROFILE_DIR: each broker runs under `bun --cpu-prof --cpu-prof-md` writing there (stopped with SIGTERM so it does). */
+  profileDir?: string;
 }
 
 export const defaultReplicationSettings: ReplicationBenchSettings = { records: 20_000, latencyMs: 5_000, failovers: 3, runs: 3, rate: 0 };
@@ -51,6 +55,7 @@ export function replicationSettingsFromEnvironment(env: Record<string, string | 
     failovers: number("BENCH_FAILOVERS", base.failovers),
     runs: number("BENCH_RUNS", base.runs),
     rate: number("BENCH_RATE", base.rate),
+    profileDir: env.BENCH_PROFILE_DIR || base.profileDir,
   };
 }
 
@@ -230,6 +235,12 @@ async function repeated<T extends string>(runs: number, measures: Record<T, () =
 const median = (values: number[]) => [...values].sort((left, right) => left - right)[values.length >> 1]!;
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
+/** Close a cluster; a profiled one gets SIGTERM first (a broker writes its profile when it exits on its own). */
+async function stop(cluster: TestCluster, settings: ReplicationBenchSettings): Promise<void> {
+  if (settings.profileDir) for (const node of cluster.liveNodes()) await cluster.terminate(node.id).catch(() => {});
+  await cluster.close();
+}
+
 export interface ReplicationBenchResult {
   /** The report's body (Markdown, without the machine header). */
   markdown: string;
@@ -241,11 +252,12 @@ export interface ReplicationBenchResult {
 /** Every measurement of this file, one run; `log` gets progress lines. */
 export async function measureReplication(settings: ReplicationBenchSettings, log: (line: string) => void = console.log): Promise<ReplicationBenchResult> {
   const set = { "offsets.topic.num.partitions": 3 };
+  const bunArgs = settings.profileDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${settings.profileDir}`] : [];
   log("  one node and three nodes…");
-  const single = await startCluster({ nodes: 1, set });
+  const single = await startCluster({ nodes: 1, set, bunArgs });
   let cluster: TestCluster | null = null;
   try {
-    cluster = await startCluster({ nodes: 3, set });
+    cluster = await startCluster({ nodes: 3, set, bunArgs });
     const three = cluster;
     await createTopic(single, "bench1", 1);
     await createTopic(three, "bench3", 3);
@@ -278,7 +290,7 @@ export async function measureReplication(settings: ReplicationBenchSettings, log
     const latencyAll3 = await openLoopLatency(three, "bench3", -1, rate, settings.latencyMs);
     const latencyAll1 = await openLoopLatency(single, "bench1", -1, rate, settings.latencyMs);
     const latencyOne1 = await openLoopLatency(single, "bench1", 1, rate, settings.latencyMs);
-    await single.close();
+    await stop(single, settings);
     log("  failovers…");
     const kills = [];
     const terms = [];
@@ -337,10 +349,12 @@ export async function measureReplication(settings: ReplicationBenchSettings, log
       "",
     ];
     const headline = `replication: RF=3 acks=all ${fixed(threeAcksAll / oneAcks1, 2)}× one node acks=1 with the client Producer, ${fixed(floodThreeAcksAll / floodOneAcks1, 2)}× pipelined (target 0.5×); acks=all p99 ${fixed(latencyAll3.p99, 1)} ms at ${rate}/s (target 5 ms); kill -9 failover ${killMedian} ms, controlled shutdown ${termMedian} ms (load after ${loadAfter})`;
+    if (settings.profileDir) log(`  profiles of the brokers in ${settings.profileDir}`);
     return { markdown: lines.join("\n"), figures, headline };
   } finally {
-    await cluster?.close();
-    await single.close();
+    // A profiled broker writes its profile when it exits on its own: SIGTERM first, then close.
+    if (cluster) await stop(cluster, settings);
+    await stop(single, settings);
   }
 }
 
