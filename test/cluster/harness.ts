@@ -40,6 +40,8 @@ export interface ClusterOptions {
   set?: Record<string, string | number | boolean>;
   /** Extra environment; RUNNEL_LOG_LEVEL defaults to "warn". */
   env?: Record<string, string>;
+  /** Arguments of bun itself before src/main.ts (bench: `--cpu-prof …`); not used with RUNNEL_BIN. */
+  bunArgs?: string[];
   /** Bound of each start-up and wait, ms (default 30 s). */
   timeoutMs?: number;
   /** Give every node an HTTP listener too (ClusterNode.httpPort). */
@@ -196,7 +198,7 @@ export class TestCluster {
       ];
     if (this.options.controllerProtocol) args.push("--set", `listener.security.protocol.map=${this.kafkaProtocol}:${this.kafkaProtocol},CONTROLLER:${this.options.controllerProtocol}`);
     for (const [key, value] of Object.entries({ ...this.options.set, ...node.extraSet })) args.push("--set", `${key}=${value}`);
-    const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
+    const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, ...(this.options.bunArgs ?? []), join(repoRoot, "src/main.ts"), ...args];
     const child = spawnLines(command, { cwd: repoRoot, env: { RUNNEL_LOG_LEVEL: "warn", ...this.options.env } });
     node.process = child;
     node.paused = false;
