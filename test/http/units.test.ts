@@ -1,4 +1,4 @@
-// The HTTP layer's pure parts: Kafka's murmur2 partitioner (Kafka's own test vectors), the
+// The HTTP layer's pure parts: the keyed partitioner (src/client's murmur2, Kafka's own test vectors), the
 // Prometheus text format, cutting NDJSON and CBOR sequences across chunk boundaries, media type
 // negotiation, and the group assignors an HTTP consumer uses when it leads its group.
 
@@ -7,7 +7,8 @@ import { Encoder } from "cbor-x";
 import { assign } from "../../src/http/consumer-instances.ts";
 import { negotiate, requestFormat } from "../../src/http/encoding.ts";
 import { HttpError } from "../../src/http/errors.ts";
-import { murmur2, partitionForKey } from "../../src/http/partitioner.ts";
+import { murmur2 } from "../../src/client/partitioner.ts";
+import { partitionForKey } from "../../src/http/partitioner.ts";
 import { CborSeqSplitter, NdjsonSplitter } from "../../src/http/sequence.ts";
 import { MetricsRegistry } from "../../src/util/metrics.ts";
 
