@@ -9,6 +9,7 @@ import { negotiate, requestFormat } from "../../src/http/encoding.ts";
 import { HttpError } from "../../src/http/errors.ts";
 import { murmur2 } from "../../src/client/partitioner.ts";
 import { partitionForKey } from "../../src/http/partitioner.ts";
+import { queryValue } from "../../src/http/routes/common.ts";
 import { CborSeqSplitter, NdjsonSplitter } from "../../src/http/sequence.ts";
 import { MetricsRegistry } from "../../src/util/metrics.ts";
 
@@ -26,6 +27,18 @@ describe("murmur2 partitioner", () => {
     ];
     for (const [text, hash] of vectors) expect(murmur2(utf8(text))).toBe(hash);
     expect(partitionForKey(utf8("foobar"), 6)).toBe((-790332482 & 0x7fffffff) % 6);
+  });
+});
+
+describe("query parameters read from the URL", () => {
+  test("the first value, percent-decoded, + as space; absent is undefined", () => {
+    expect(queryValue("http://h/p?acks=all", "acks")).toBe("all");
+    expect(queryValue("http://h/p?x=1&acks=-1&acks=0", "acks")).toBe("-1");
+    expect(queryValue("http://h/p?ac%6Bs=a%20b+c", "acks")).toBe("a b c");
+    expect(queryValue("http://h/p?acks", "acks")).toBe("");
+    expect(queryValue("http://h/p?backs=1#acks=2", "acks")).toBeUndefined();
+    expect(queryValue("http://h/p", "acks")).toBeUndefined();
+    expect(queryValue("http://h/p?acks=%E0%A4%A", "acks")).toBe("%E0%A4%A");
   });
 });
 
