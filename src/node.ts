@@ -38,6 +38,7 @@ import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
 import { RaftMetadataLog } from "./raft/driver.ts";
 import { PeerRaftTransport } from "./raft/peer-transport.ts";
 import type { QuorumDescription } from "./raft/types.ts";
+import { changeVoters, currentVoterEndpoints, type VoterChangeContext } from "./raft/voter-changes.ts";
 import { adminAlterPartitionSender, type AlterPartitionSender } from "./replication/alter-partition-sender.ts";
 import { migrateLegacyMetadata } from "./cluster/migration.ts";
 import { ProducerIdManager } from "./cluster/producer-id-manager.ts";
@@ -220,12 +221,19 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   // Replica and leader balancing on the active controller (docs/elastic.md): a cluster of processes only.
   const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer")) : null;
   balancer?.start();
+  const voterContext: VoterChangeContext | null = cluster && raft
+    ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId }
+    : null;
   const quorum: QuorumServices = {
     raft, controller, sessions, balancer,
     describeQuorum: async () => {
       const description = await describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null);
-      // KIP-853's Nodes: each voter's CONTROLLER endpoint (how observers find the quorum).
-      return description && cluster ? { ...description, voterEndpoints: cluster.voters.map((voter) => ({ ...voter })) } : description;
+      // KIP-853's Nodes: each current voter's CONTROLLER endpoint (how observers find the quorum).
+      return description && voterContext ? { ...description, voterEndpoints: currentVoterEndpoints(voterContext) } : description;
+    },
+    changeVoters: (change, timeoutMs) => {
+      if (voterContext === null) return Promise.reject(new KafkaError(ErrorCode.UNSUPPORTED_VERSION, "a one-node cluster has no controller quorum to change (start it with controller.quorum.voters)"));
+      return changeVoters(voterContext, change, timeoutMs);
     },
   };
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
@@ -540,16 +548,19 @@ async function startLocked(
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
   const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  let discoveredClusterId: string | null = null;
   if (voters.length === 0 && config["controller.quorum.bootstrap.servers"].length > 0) {
     // Not a voter (KIP-853): the voters are learned from the bootstrap servers; this node observes.
     const servers = await startupStep("bad controller.quorum.bootstrap.servers", () => parseBootstrapServers(config["controller.quorum.bootstrap.servers"]));
-    voters.push(...await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
-      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15)));
+    const discovered = await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
+      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15));
+    voters.push(...discovered.voters);
+    discoveredClusterId = discovered.clusterId;
     log.info("joining as an observer of the metadata quorum", { voters: voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).join(",") });
   }
   // Nodes of one cluster started with the same voters list share a cluster id without a format
   // step (Kafka's `kafka-storage format --cluster-id`); an explicit cluster.id wins.
-  const wantedClusterId = config["cluster.id"] ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
+  const wantedClusterId = config["cluster.id"] ?? discoveredClusterId ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
   const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], wantedClusterId));
   setLogNodeId(meta.nodeId);
   log.info("starting", {

@@ -64,6 +64,8 @@ import vote from "./handlers/52-vote.ts";
 import beginQuorumEpoch from "./handlers/53-begin-quorum-epoch.ts";
 import endQuorumEpoch from "./handlers/54-end-quorum-epoch.ts";
 import describeQuorum from "./handlers/55-describe-quorum.ts";
+import addRaftVoter from "./handlers/80-add-raft-voter.ts";
+import removeRaftVoter from "./handlers/81-remove-raft-voter.ts";
 import alterPartition from "./handlers/56-alter-partition.ts";
 import fetchSnapshot from "./handlers/59-fetch-snapshot.ts";
 import brokerRegistration from "./handlers/62-broker-registration.ts";
@@ -161,7 +163,7 @@ export const controllerHandlers: readonly AnyHandler[] = [
   markersFromNodesOnly(writeTxnMarkers),
   ...[
     metadata, describeQuorum, createTopics, deleteTopics, alterConfigs, createPartitions, alterPartitionReassignments, electLeaders,
-    incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials,
+    incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials, addRaftVoter, removeRaftVoter,
     produce, listOffsets, offsetCommit, offsetFetch, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups,
   ].map(nodesTrusted),
 ];
