@@ -9,7 +9,12 @@ import { negotiate, requestFormat } from "../../src/http/encoding.ts";
 import { HttpError } from "../../src/http/errors.ts";
 import { murmur2 } from "../../src/client/partitioner.ts";
 import { partitionForKey } from "../../src/http/partitioner.ts";
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { loadBrokerConfig } from "../../src/config/index.ts";
+import { createHttpApp } from "../../src/http/app.ts";
 import { queryValue } from "../../src/http/routes/common.ts";
+import { createLogger } from "../../src/util/logger.ts";
+import { BrokerMetrics } from "../../src/util/metrics.ts";
 import { CborSeqSplitter, NdjsonSplitter } from "../../src/http/sequence.ts";
 import { MetricsRegistry } from "../../src/util/metrics.ts";
 
@@ -27,6 +32,22 @@ describe("murmur2 partitioner", () => {
     ];
     for (const [text, hash] of vectors) expect(murmur2(utf8(text))).toBe(hash);
     expect(partitionForKey(utf8("foobar"), 6)).toBe((-790332482 & 0x7fffffff) % 6);
+  });
+});
+
+describe("routing", () => {
+  test("every route fits Hono's RegExpRouter (one that does not sends every route to the slower TrieRouter)", async () => {
+    const loaded = loadBrokerConfig({ env: {}, overrides: [] });
+    const http = createHttpApp({ backend: {} as never, config: loaded.values, metrics: new BrokerMetrics(), clusterId: "c", nodeId: 1, log: createLogger("units") });
+    try {
+      const routes = http.app.routes.map((route) => [route.method, route.path] as const);
+      expect(routes.length).toBeGreaterThan(40);
+      const router = new RegExpRouter<() => void>();
+      for (const [method, path] of routes) router.add(method, path, () => {});
+      expect(() => router.match("GET", "/v3/clusters/c/brokers/-/partition-reassignments")).not.toThrow();
+    } finally {
+      await http.close();
+    }
   });
 });
 
