@@ -30,6 +30,7 @@ import { ReplicationQuota } from "./replication/core/quota.ts";
 import { RemoteController } from "./cluster/remote-controller.ts";
 import { PeerConnections } from "./client/peer-connections.ts";
 import { controllerListener, parseQuorumVoters, type QuorumVoter } from "./config/quorum-voters.ts";
+import { interBrokerSecurity } from "./security/inter-broker.ts";
 import { discoverVoters, parseBootstrapServers } from "./cluster/quorum-bootstrap.ts";
 import { controllerHandlers } from "./kafka/controller-handlers.ts";
 import type { QuorumServices } from "./kafka/context.ts";
@@ -54,7 +55,7 @@ import type { BrokerContext } from "./kafka/context.ts";
 import { handlers } from "./kafka/handlers/index.ts";
 import { startKafkaServer, type KafkaServer } from "./kafka/listener.ts";
 import { createBrokerSecurity } from "./kafka/security.ts";
-import { parseBootstrapUsers, upsertionOf } from "./security/bootstrap-users.ts";
+import { bootstrapCredentials, parseBootstrapUsers, upsertionOf } from "./security/bootstrap-users.ts";
 import { listenerTlsFromConfig, type ListenerTls } from "./security/tls.ts";
 import { ClusterBackend } from "./http/cluster-backend.ts";
 import { LocalBackend } from "./http/local-backend.ts";
@@ -94,9 +95,6 @@ function controllerEndpointOf(endpoints: readonly Endpoint[] | undefined): { hos
   const endpoint = endpoints?.find((candidate) => candidate.name === "CONTROLLER");
   return endpoint ? { host: endpoint.host, port: endpoint.port } : undefined;
 }
-
-/** Kafka's SecurityProtocol id of PLAINTEXT. */
-const PLAINTEXT = 0;
 
 export interface BrokerCoreOptions {
   loaded: LoadedBrokerConfig;
@@ -261,6 +259,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
       socketTimeoutMs: config["replica.socket.timeout.ms"],
       reconnectBackoffMs: config["reconnect.backoff.ms"],
       reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
+      ...(cluster?.peers.security ? { security: cluster.peers.security } : {}),
     },
     logger: createLogger("replica-fetcher"),
     throttle: { quota: replicationQuotas.follower, isThrottled: (replica) => isBeingAdded(publisher.image, replica.topic, replica.partition, nodeId) },
@@ -290,6 +289,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   });
   const transactions = startTransactions({
     config, replicas, metadata: () => publisher.image, admin, groups, scheduler: options.scheduler,
+    nodeId, peers: cluster?.peers ?? null,
     newProducerId: () => producerIds.generate(),
   });
   const closeAll = async () => {
@@ -574,6 +574,8 @@ async function startLocked(
   // A many-node cluster: the internal listener's address and the connections to the other nodes.
   const controllerBind = await startupStep("bad CONTROLLER listener", () => controllerListener(meta.nodeId, config.listeners, voters));
   const ownVoter = voters.find((voter) => voter.id === meta.nodeId);
+  // The internal listener's protocol and how this node logs in to the others' (security/inter-broker.ts).
+  const interBroker = await startupStep("bad inter-broker security", () => interBrokerSecurity(config));
   let peers: PeerConnections | null = null;
   if (voters.length > 0) {
     const voterAddresses = new Map(voters.map((voter) => [voter.id, { host: voter.host, port: voter.port }]));
@@ -584,6 +586,7 @@ async function startLocked(
       reconnectBackoffMs: config["reconnect.backoff.ms"],
       reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
       requestTimeoutMs: config["controller.quorum.request.timeout.ms"],
+      security: interBroker.client,
     });
     const openPeers = peers;
     started.push(() => openPeers.close());
@@ -609,10 +612,11 @@ async function startLocked(
     kafkaListenersOf(listeners, config["listener.security.protocol.map"], loaded.explicit.has("listener.security.protocol.map"), controllerListenerNames(config)));
   const primary = kafkaListeners.find((listener) => listener.name === "PLAINTEXT") ?? kafkaListeners[0];
   if (!primary) throw new StartupError("listeners has no Kafka listener (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)");
-  const tls = kafkaListeners.some((listener) => usesTls(listener.securityProtocol))
+  const tls = kafkaListeners.some((listener) => usesTls(listener.securityProtocol)) || (controllerBind !== null && usesTls(interBroker.protocol))
     ? await startupStep("cannot set up TLS", () => listenerTlsFromConfig(config))
     : undefined;
 
+  const configuredUsers = await startupStep("bad bootstrap.scram.users", () => bootstrapCredentials(parseBootstrapUsers(config["bootstrap.scram.users"])));
   const broker: BrokerContext = {
     config: loaded,
     nodeId: meta.nodeId,
@@ -629,11 +633,10 @@ async function startLocked(
     groups: core.groups,
     transactions: core.transactions,
     metrics: new BrokerMetrics(),
-    security: createBrokerSecurity(loaded, kafkaListeners, core.publisher),
+    security: createBrokerSecurity(loaded, kafkaListeners, core.publisher, configuredUsers),
     quorum: core.quorum,
     leaderReplicationQuota: core.replicationQuotas.leader,
   };
-  await startupStep("cannot create the bootstrap.scram.users", () => bootstrapUsers(broker));
   // readyz: every listener up and the node ready (registered, recovered, groups loaded); false
   // again from the start of shutdown.
   let listenersUp = false;
@@ -663,22 +666,28 @@ async function startLocked(
   }));
   if (controllerBind) {
     // Its own ApiVersions table: a context of its own (the dispatcher sets apiRanges).
-    // No authorizer or SASL there: nodes' own requests, and admin requests a broker forwards after
-    // authorizing them itself (bind this listener to the cluster's private network).
-    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener"), security: undefined };
+    // The same authorizer and SASL users as the Kafka listeners: on a listener that authenticates,
+    // other nodes need CLUSTER_ACTION (controller-handlers.ts); one that does not (PLAINTEXT) trusts
+    // whoever connects, so bind it to the cluster's private network.
+    const controllerContext: BrokerContext = { ...broker, apiRanges: [], log: createLogger("controller-listener"), internalListener: true };
+    const internalBind = { ...controllerBind, securityProtocol: interBroker.protocol };
     const internal = await startupStep(`cannot listen for other nodes on ${controllerBind.host}:${controllerBind.port}`, () =>
-      startKafkaServer(controllerContext, controllerHandlers, controllerBind, controllerContext.log, {
+      startKafkaServer(controllerContext, controllerHandlers, internalBind, controllerContext.log, {
         connectionsMax: budget.connections,
         descriptorLimit: budget.limit,
         descriptorReserve: budget.reserve,
+        ...(usesTls(interBroker.protocol) ? { tls: tls as ListenerTls } : {}),
       }));
     started.push(() => internal.close());
     // Peers reach a voter at its voters entry (perhaps a proxy in front of the bound port).
     const reachable = ownVoter ?? { host: internal.host, port: internal.port };
-    endpoints.push({ name: "CONTROLLER", host: reachable.host, port: reachable.port, securityProtocol: PLAINTEXT });
-    console.log(`controller listening on ${internal.host}:${internal.port}`);
+    endpoints.push({ name: "CONTROLLER", host: reachable.host, port: reachable.port, securityProtocol: securityProtocolId[interBroker.protocol] });
+    console.log(`controller listening on ${internal.host}:${internal.port}${interBroker.protocol === "PLAINTEXT" ? "" : ` (${interBroker.protocol})`}`);
   }
   await startupStep("cannot register the broker with the controller", () => startedCore.register(endpoints));
+  // After registration: a controller is known (every node's internal listener is up), so a node
+  // that is not the controller forwards its missing users there.
+  await startupStep("cannot create the bootstrap.scram.users", () => bootstrapUsers(broker));
   const httpListener = listeners.find((listener) => listener.name === "HTTP");
   let http: HttpServer | undefined;
   if (httpListener) {

@@ -16,6 +16,7 @@ import type { Init } from "../protocol/primitives.ts";
 import { ApiVersionsApi } from "../protocol/generated/api-versions.ts";
 import { KafkaConnection } from "./connection.ts";
 import { ConnectionError, RequestTimeoutError } from "./errors.ts";
+import type { ClientSecurity } from "./security.ts";
 
 export interface PeerAddress {
   host: string;
@@ -32,6 +33,8 @@ export interface PeerConnectionsOptions {
   /** Requests in flight per connection before more wait (default 64). */
   inFlightMax?: number;
   connectTimeoutMs?: number;
+  /** TLS and SASL of the peers' internal listeners (security/inter-broker.ts); default PLAINTEXT. */
+  security?: ClientSecurity;
 }
 
 interface Slot {
@@ -63,6 +66,11 @@ export class PeerConnections {
     this.clientId = nodeClientId(options.nodeId);
   }
 
+  /** The TLS and SASL these connections use (replica fetchers connect the same way). */
+  get security(): ClientSecurity | undefined {
+    return this.options.security;
+  }
+
   onClosed(listener: (peer: number, purpose: string) => void): void {
     this.closedListeners.push(listener);
   }
@@ -72,13 +80,13 @@ export class PeerConnections {
     return typeof addresses === "function" ? addresses(peer) : addresses.get(peer);
   }
 
-  async request<Request, Response>(peer: number, purpose: string, api: Api<Request, Response>, body: Init<Request>, options: { version: number; timeoutMs?: number }): Promise<Response> {
+  async request<Request, Response>(peer: number, purpose: string, api: Api<Request, Response>, body: Init<Request>, options: { version: number; timeoutMs?: number; clientId?: string }): Promise<Response> {
     const slot = this.slot(peer, purpose);
     const connection = await this.connection(peer, purpose, slot);
     const inFlightMax = this.options.inFlightMax ?? 64;
     while (connection.inFlight >= inFlightMax && !connection.isClosed) await new Promise<void>((resolve) => slot.waiters.push(resolve));
     try {
-      return await connection.request(api, body, { version: options.version, timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs });
+      return await connection.request(api, body, { version: options.version, timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs, clientId: options.clientId });
     } finally {
       slot.waiters.shift()?.();
     }
@@ -100,6 +108,7 @@ export class PeerConnections {
     try {
       connection = await KafkaConnection.connect({
         host: address.host, port: address.port, clientId: this.clientId, negotiateVersions: false, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs,
+        ...(this.options.security?.tls ? { security: { tls: this.options.security.tls } } : {}),
       });
       await connection.request(ApiVersionsApi, { clientSoftwareName: "runnel-probe", clientSoftwareVersion: "0" }, { version: 0, timeoutMs });
       return "answered";
@@ -132,6 +141,7 @@ export class PeerConnections {
       host: address.host, port: address.port, clientId: this.clientId, negotiateVersions: false,
       connectTimeoutMs: this.options.connectTimeoutMs ?? this.options.requestTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      ...(this.options.security ? { security: this.options.security } : {}),
     }).then(
       (connection) => {
         slot.connecting = null;

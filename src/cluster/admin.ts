@@ -141,36 +141,28 @@ export class ClusterAdmin {
     return { shouldShutDown: result.value.shouldShutDown };
   }
 
-  /**
-   * Security operations (users, ACLs, quotas) are not forwarded to a remote controller yet: on a
-   * node that is not the active controller they answer NOT_CONTROLLER.
-   */
-  private requireLocal(): void {
-    if (!this.local) throw new KafkaError(ErrorCode.NOT_CONTROLLER, `node is not the active controller (${this.activeControllerId}); send user, ACL and quota changes there`);
-  }
-
   /** AlterUserScramCredentials: one result per user. */
   alterScramCredentials(deletions: readonly ScramDeletion[], upsertions: readonly ScramUpsertion[]): Promise<UserResult[]> {
-    this.requireLocal();
-    return this.applied(this.controller.alterScramCredentials(deletions, upsertions));
+    if (this.local) return this.applied(this.controller.alterScramCredentials(deletions, upsertions));
+    return this.applied(this.remote!.alterScramCredentials(deletions, upsertions));
   }
 
   /** CreateAcls: one result per binding. */
   createAcls(bindings: readonly AclBinding[]): Promise<ItemResult[]> {
-    this.requireLocal();
-    return this.applied(this.controller.createAcls(bindings));
+    if (this.local) return this.applied(this.controller.createAcls(bindings));
+    return this.applied(this.remote!.createAcls(bindings));
   }
 
   /** DeleteAcls: per filter, the bindings it removed. */
   deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[][]> {
-    this.requireLocal();
-    return this.applied(this.controller.deleteAcls(filters));
+    if (this.local) return this.applied(this.controller.deleteAcls(filters));
+    return this.applied(this.remote!.deleteAcls(filters));
   }
 
   /** AlterClientQuotas: one result per entry. */
   alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Promise<ItemResult[]> {
-    this.requireLocal();
-    return this.applied(this.controller.alterClientQuotas(alterations, validateOnly));
+    if (this.local) return this.applied(this.controller.alterClientQuotas(alterations, validateOnly));
+    return this.applied(this.remote!.alterClientQuotas(alterations, validateOnly));
   }
 
   isAlreadyExists(error: unknown): boolean {

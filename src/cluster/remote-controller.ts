@@ -2,7 +2,9 @@
 // controller's operations as Kafka requests on the controller's internal (CONTROLLER) listener —
 // a direct RPC rather than Kafka's Envelope: CreateTopics, DeleteTopics, CreatePartitions,
 // AlterConfigs (the whole override set, as ClusterAdmin.alterTopicConfigs means), AlterPartition,
-// AllocateProducerIds, BrokerRegistration, BrokerHeartbeat. The controller node answers once the
+// AllocateProducerIds, BrokerRegistration, BrokerHeartbeat, and the security changes (CreateAcls,
+// DeleteAcls, AlterUserScramCredentials, AlterClientQuotas: the forwarding broker has authorized
+// them; the records land in the metadata log, so every broker enforces them). The controller node answers once the
 // change is committed and applied there; this side then asks it (DescribeQuorum) for its high
 // watermark, which covers the change, so ClusterAdmin can wait for its own image to reach it.
 //
@@ -15,6 +17,7 @@ import type { PeerConnections } from "../client/peer-connections.ts";
 import type { Api } from "../protocol/api.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { AllocateProducerIdsApi } from "../protocol/generated/allocate-producer-ids.ts";
+import { AlterClientQuotasApi } from "../protocol/generated/alter-client-quotas.ts";
 import { AlterConfigsApi } from "../protocol/generated/alter-configs.ts";
 import { AlterPartitionApi } from "../protocol/generated/alter-partition.ts";
 import { AlterPartitionReassignmentsApi } from "../protocol/generated/alter-partition-reassignments.ts";
@@ -22,15 +25,19 @@ import { ElectLeadersApi } from "../protocol/generated/elect-leaders.ts";
 import { IncrementalAlterConfigsApi } from "../protocol/generated/incremental-alter-configs.ts";
 import { BrokerHeartbeatApi } from "../protocol/generated/broker-heartbeat.ts";
 import { BrokerRegistrationApi } from "../protocol/generated/broker-registration.ts";
+import { AlterUserScramCredentialsApi } from "../protocol/generated/alter-user-scram-credentials.ts";
+import { CreateAclsApi } from "../protocol/generated/create-acls.ts";
+import { DeleteAclsApi } from "../protocol/generated/delete-acls.ts";
 import { CreatePartitionsApi } from "../protocol/generated/create-partitions.ts";
 import { CreateTopicsApi } from "../protocol/generated/create-topics.ts";
 import { DeleteTopicsApi } from "../protocol/generated/delete-topics.ts";
 import { DescribeQuorumApi } from "../protocol/generated/describe-quorum.ts";
 import type { Init } from "../protocol/primitives.ts";
+import type { AclBinding, AclBindingFilter } from "../security/acl.ts";
 import type { Logger } from "../util/logger.ts";
 import type {
   AlterPartitionAnswer, AlterPartitionOperation, BrokerHeartbeatRequest, BrokerRegistrationRequest, ControllerResult, CreatedTopic,
-  CreateTopicRequest, ProducerIdBlock,
+  CreateTopicRequest, ItemResult, ProducerIdBlock, QuotaAlteration, ScramDeletion, ScramUpsertion, UserResult,
 } from "./controller/index.ts";
 import { decommissioningKey, type PartitionAnswer, type ReassignmentRequest } from "./controller/reassignment-operations.ts";
 
@@ -235,4 +242,57 @@ export class RemoteController {
     if (response.errorCode !== 0) fail(response.errorCode, null, "BrokerHeartbeat");
     return { value: { isFenced: response.isFenced, shouldShutDown: response.shouldShutDown }, offset: -1n };
   }
+
+  /** AlterUserScramCredentials: one result per user, as the controller answered. */
+  async alterScramCredentials(deletions: readonly ScramDeletion[], upsertions: readonly ScramUpsertion[]): Promise<ControllerResult<UserResult[]>> {
+    const body = { deletions: deletions.map((item) => ({ ...item })), upsertions: upsertions.map((item) => ({ ...item })) };
+    const { response, controller } = await this.call("admin", AlterUserScramCredentialsApi, 0, body, (answer) => firstError(answer.results));
+    return this.withOffset(response.results.map(({ user, errorCode, errorMessage }) => ({ user, errorCode, errorMessage })), controller);
+  }
+
+  /** CreateAcls: one result per binding. */
+  async createAcls(bindings: readonly AclBinding[]): Promise<ControllerResult<ItemResult[]>> {
+    const body = {
+      creations: bindings.map((binding) => ({
+        resourceType: binding.resourceType, resourceName: binding.resourceName, resourcePatternType: binding.patternType,
+        principal: binding.principal, host: binding.host, operation: binding.operation, permissionType: binding.permissionType,
+      })),
+    };
+    const { response, controller } = await this.call("admin", CreateAclsApi, 3, body, (answer) => firstError(answer.results));
+    if (response.results.length !== bindings.length) fail(ErrorCode.UNKNOWN_SERVER_ERROR, `${response.results.length} results for ${bindings.length} bindings`, "CreateAcls");
+    return this.withOffset(response.results.map(({ errorCode, errorMessage }) => ({ errorCode, errorMessage })), controller);
+  }
+
+  /** DeleteAcls: per filter, the bindings it removed (a filter's error is thrown). */
+  async deleteAcls(filters: readonly AclBindingFilter[]): Promise<ControllerResult<AclBinding[][]>> {
+    const body = {
+      filters: filters.map((filter) => ({
+        resourceTypeFilter: filter.resourceType, resourceNameFilter: filter.resourceName, patternTypeFilter: filter.patternType,
+        principalFilter: filter.principal, hostFilter: filter.host, operation: filter.operation, permissionType: filter.permissionType,
+      })),
+    };
+    const { response, controller } = await this.call("admin", DeleteAclsApi, 3, body, (answer) => firstError(answer.filterResults));
+    const failed = response.filterResults.find((result) => result.errorCode !== ErrorCode.NONE);
+    if (failed) fail(failed.errorCode, failed.errorMessage, "DeleteAcls");
+    const removed = response.filterResults.map((result) => result.matchingAcls.map((acl): AclBinding => ({
+      resourceType: acl.resourceType, resourceName: acl.resourceName, patternType: acl.patternType,
+      principal: acl.principal, host: acl.host, operation: acl.operation, permissionType: acl.permissionType,
+    })));
+    return this.withOffset(removed, controller);
+  }
+
+  /** AlterClientQuotas: one result per entry. */
+  async alterClientQuotas(alterations: readonly QuotaAlteration[], validateOnly: boolean): Promise<ControllerResult<ItemResult[]>> {
+    const body = {
+      entries: alterations.map((alteration) => ({ entity: alteration.entity.map((part) => ({ ...part })), ops: alteration.ops.map((op) => ({ ...op })) })),
+      validateOnly,
+    };
+    const { response, controller } = await this.call("admin", AlterClientQuotasApi, 1, body, (answer) => firstError(answer.entries));
+    return this.withOffset(response.entries.map(({ errorCode, errorMessage }) => ({ errorCode, errorMessage })), controller);
+  }
+}
+
+/** The first item's error (NOT_CONTROLLER is answered for every item alike); NONE for no items. */
+function firstError(items: readonly { errorCode: number }[]): number {
+  return items[0]?.errorCode ?? ErrorCode.NONE;
 }

@@ -179,6 +179,14 @@ export const brokerSchema = {
   "sasl.enabled.mechanisms": list(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"], "SASL mechanisms offered on SASL listeners", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
   "connections.max.reauth.ms": long(0, "a SASL session expires after this and the client must re-authenticate (KIP-368); 0: never", { min: 0 }),
   "connection.failed.authentication.delay.ms": int(100, "the answer to a failed authentication is held this long before the connection closes", { min: 0 }),
+  // The internal (CONTROLLER) listener carries every node-to-node request — Raft, registrations
+  // and heartbeats, forwarded admin requests and replica fetches (security/inter-broker.ts).
+  "controller.listener.names": str("CONTROLLER", "the internal listener's name (Raft, heartbeats, replica fetches); its protocol comes from listener.security.protocol.map", ["CONTROLLER"]),
+  "inter.broker.listener.name": nullableStr("the listener brokers replicate over: Runnel's brokers use the internal listener, so only CONTROLLER (or unset) is accepted"),
+  "security.inter.broker.protocol": { kind: "string", default: null, doc: "the internal listener's security protocol when listener.security.protocol.map has no CONTROLLER entry (PLAINTEXT when neither says)", nullable: true, oneOf: ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] } as ConfigDef<string | null>,
+  "sasl.mechanism.inter.broker.protocol": str("SCRAM-SHA-512", "SASL mechanism this node uses on other nodes' SASL internal listeners", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+  "sasl.mechanism.controller.protocol": { kind: "string", default: null, doc: "SASL mechanism for the internal listener, overriding sasl.mechanism.inter.broker.protocol (one listener carries both)", nullable: true, oneOf: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] } as ConfigDef<string | null>,
+  "sasl.jaas.config": nullableStr("this node's own SASL login on the internal listener: a ScramLoginModule or PlainLoginModule line with username=\"…\" password=\"…\";"),
   "bootstrap.scram.users": str("", "SCRAM credentials created at start when the user has none for that mechanism: SCRAM-SHA-256=[name=admin,password=secret];… (kafka-storage format --add-scram syntax)"),
   "authorizer.class.name": str("", "authorizer; empty: on when any listener authenticates (SASL or ssl.client.auth), else off",
     ["", "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "kafka.security.authorizer.AclAuthorizer"]),

@@ -125,6 +125,9 @@ export function checkBrokerResource(broker: BrokerContext, name: string): void {
 }
 
 /** Describe this broker's configs (all static: read-only). */
+/** Kafka's PASSWORD-type broker keys: described with a null value and isSensitive. */
+const sensitiveBrokerKeys: ReadonlySet<string> = new Set(["ssl.key.password", "ssl.keystore.key", "sasl.jaas.config"]);
+
 export function describeBrokerConfigs(broker: BrokerContext, name: string, options: DescribeOptions): DescribedConfig[] {
   checkBrokerResource(broker, name);
   // The cluster-wide default resource ("") lists dynamic default configs only; there are none.
@@ -133,7 +136,8 @@ export function describeBrokerConfigs(broker: BrokerContext, name: string, optio
   for (const key of Object.keys(brokerSchema) as BrokerConfigKey[]) {
     if (!wanted(options.keys, key)) continue;
     const def = brokerSchema[key] as ConfigDef<unknown>;
-    const value = formatBrokerValue(key, broker.config.values[key]);
+    const sensitive = sensitiveBrokerKeys.has(key);
+    const value = sensitive ? null : formatBrokerValue(key, broker.config.values[key]);
     const source = broker.config.explicit.has(key) ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
     described.push({
       name: key,
@@ -141,7 +145,7 @@ export function describeBrokerConfigs(broker: BrokerContext, name: string, optio
       readOnly: true,
       isDefault: source === ConfigSource.DEFAULT_CONFIG,
       configSource: source,
-      isSensitive: false,
+      isSensitive: sensitive,
       synonyms: options.includeSynonyms ? [{ name: key, value, source }] : [],
       configType: configTypeOf[def.kind],
       documentation: options.includeDocumentation ? def.doc : null,

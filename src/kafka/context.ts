@@ -80,6 +80,11 @@ export interface BrokerContext {
   groups?: Groups;
   /** Authorizer and SASL settings; absent in bare test contexts (everything allowed, no SASL). */
   security?: BrokerSecurity;
+  /**
+   * The internal (CONTROLLER) listener: its requests come from other nodes, admin changes among
+   * them forwarded by a broker that authorized them on its own listener (cluster/remote-controller.ts).
+   */
+  readonly internalListener?: boolean;
   /** The transaction coordinator (src/transactions/), wired by node.ts; absent: COORDINATOR_NOT_AVAILABLE. */
   transactions?: Transactions;
   /** The metadata quorum and controller (node.ts sets it; bare test contexts have none). */

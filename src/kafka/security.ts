@@ -11,6 +11,7 @@ import { AclOperation, clusterResourceName, ResourceType } from "../security/acl
 import { Authorizer, parseSuperUsers } from "../security/authorizer.ts";
 import { QuotaManager, quotaUserOf, type EnforcedQuotaKey } from "../security/quotas.ts";
 import type { UserCredentials } from "../security/sasl.ts";
+import type { ScramCredential } from "../security/scram.ts";
 import { coordinatorError } from "./coordinator-check.ts";
 import type { RequestContext } from "./handler.ts";
 
@@ -33,7 +34,11 @@ export interface BrokerSecurity {
  * authenticates its clients (SASL, or TLS with ssl.client.auth required/requested): a broker that
  * knows who its clients are enforces ACLs. allow.everyone.if.no.acl.found defaults to false then.
  */
-export function createBrokerSecurity(config: LoadedBrokerConfig, listeners: readonly KafkaListener[], metadata: MetadataPublisher): BrokerSecurity {
+export function createBrokerSecurity(
+  config: LoadedBrokerConfig, listeners: readonly KafkaListener[], metadata: MetadataPublisher,
+  /** bootstrap.scram.users, accepted for a user and mechanism the metadata does not have yet (security/bootstrap-users.ts). */
+  bootstrapCredentials: ReadonlyMap<string, readonly ScramCredential[]> = new Map(),
+): BrokerSecurity {
   const values = config.values;
   const authenticates = listeners.some((listener) => usesSasl(listener.securityProtocol)
     || (listener.securityProtocol === "SSL" && values["ssl.client.auth"] !== "none"));
@@ -47,7 +52,11 @@ export function createBrokerSecurity(config: LoadedBrokerConfig, listeners: read
     saslMechanisms: values["sasl.enabled.mechanisms"],
     reauthMs: values["connections.max.reauth.ms"],
     failedAuthenticationDelayMs: values["connection.failed.authentication.delay.ms"],
-    credentials: (user) => [...(metadata.image.scramCredentials.get(user)?.values() ?? [])],
+    credentials: (user) => {
+      const stored = metadata.image.scramCredentials.get(user);
+      const configured = (bootstrapCredentials.get(user) ?? []).filter((credential) => !stored?.has(credential.mechanism));
+      return [...(stored?.values() ?? []), ...configured];
+    },
     quotas: new QuotaManager(
       { samples: values["quota.window.num"], sampleMs: values["quota.window.size.seconds"] * 1000 },
       () => metadata.image.clientQuotas,

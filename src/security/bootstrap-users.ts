@@ -5,11 +5,14 @@
 //
 // At start, each entry whose user has no credential for that mechanism yet is written to the
 // metadata log (UserScramCredentialRecord); an existing credential is never overwritten, so the
-// key can stay in the config after the password was changed with `runnel users`.
+// key can stay in the config after the password was changed with `runnel users`. Until the
+// metadata a node has holds a bootstrap user's credential, the node accepts it from the config
+// (`bootstrapCredentials`): the nodes of a cluster log in to each other's SASL internal listener
+// before any metadata has replicated (as Kafka's format-time --add-scram users exist from the start).
 
 import { randomBytes } from "node:crypto";
 import { ConfigError } from "../config/parse.ts";
-import { saltedPassword, scramIterationsMax, scramMechanismByName, type ScramMechanism } from "./scram.ts";
+import { credentialFromSaltedPassword, saltedPassword, scramIterationsMax, scramMechanismByName, type ScramCredential, type ScramMechanism } from "./scram.ts";
 
 export interface BootstrapUser {
   mechanism: ScramMechanism;
@@ -48,4 +51,15 @@ export function parseBootstrapUsers(text: string): BootstrapUser[] {
 export async function upsertionOf(user: BootstrapUser): Promise<{ name: string; mechanism: number; iterations: number; salt: Uint8Array; saltedPassword: Uint8Array }> {
   const salt = new Uint8Array(randomBytes(32));
   return { name: user.name, mechanism: user.mechanism.id, iterations: user.iterations, salt, saltedPassword: await saltedPassword(user.mechanism, user.password, salt, user.iterations) };
+}
+
+/** The bootstrap users' credentials by user name, as the SASL server checks them (a fresh salt). */
+export async function bootstrapCredentials(users: readonly BootstrapUser[]): Promise<Map<string, ScramCredential[]>> {
+  const credentials = new Map<string, ScramCredential[]>();
+  for (const user of users) {
+    const upsertion = await upsertionOf(user);
+    const credential = credentialFromSaltedPassword(user.mechanism, upsertion.salt, upsertion.saltedPassword, user.iterations);
+    credentials.set(user.name, [...(credentials.get(user.name) ?? []), credential]);
+  }
+  return credentials;
 }

@@ -84,6 +84,16 @@ function loadMaterial(config: BrokerConfig): PemMaterial {
   return { cert: certificateText, key, ca };
 }
 
+/**
+ * This node's TLS as a client of the other nodes' internal listeners (as Kafka's brokers use their
+ * keystore and truststore both ways): the trust store's CAs (the system's when none), and the
+ * keystore's certificate for a listener that asks for one.
+ */
+export function peerTlsFromConfig(config: BrokerConfig): { ca?: string; cert: string; key: string } {
+  const material = loadMaterial(config);
+  return { cert: material.cert, key: material.key, ...(material.ca !== undefined ? { ca: material.ca } : {}) };
+}
+
 export function listenerTlsFromConfig(config: BrokerConfig): ListenerTls {
   const clientAuth = config["ssl.client.auth"] as "required" | "requested" | "none";
   const rules: PrincipalRule[] = parsePrincipalMappingRules("ssl.principal.mapping.rules", config["ssl.principal.mapping.rules"]);

@@ -881,7 +881,7 @@ export class Log implements PartitionLog {
 
   /** What the cleaner may rewrite (log-cleaner-hooks.ts). */
   cleanableSegments(): Segment[] {
-    return cleanableSegments(this.segments, this.highWatermarkValue);
+    return cleanableSegments(this.segments, this.lastStableOffset);
   }
 
   get segmentContext(): SegmentContext {

@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { KafkaConnection } from "../../src/client/connection.ts";
+import type { ClientSecurity } from "../../src/client/security.ts";
 import { DescribeQuorumApi } from "../../src/protocol/generated/describe-quorum.ts";
 import { MetadataApi } from "../../src/protocol/generated/metadata.ts";
 import { FaultNetwork } from "../../src/testing/fault-proxy.ts";
@@ -43,6 +44,12 @@ export interface ClusterOptions {
   timeoutMs?: number;
   /** Give every node an HTTP listener too (ClusterNode.httpPort). */
   http?: boolean;
+  /** The Kafka listener's name and security protocol (default PLAINTEXT); SSL ones need the ssl.* keys in `set`. */
+  kafkaProtocol?: "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+  /** The internal listener's security protocol (default PLAINTEXT), through listener.security.protocol.map. */
+  controllerProtocol?: "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+  /** How the harness's own connections (connect, ask, metadata) authenticate. */
+  clientSecurity?: ClientSecurity;
 }
 
 export interface ClusterNode {
@@ -115,6 +122,10 @@ export class TestCluster {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
+  get kafkaProtocol(): string {
+    return this.options.kafkaProtocol ?? "PLAINTEXT";
+  }
+
   get voters(): string {
     return this.nodes.filter((node) => !node.observer).map((node) => `${node.id}@127.0.0.1:${node.voterPort}`).join(",");
   }
@@ -173,13 +184,14 @@ export class TestCluster {
     const args = node.observer
       ? [
         "--node-id", String(id), "--data-dir", node.dataDir, "--kafka-port", String(node.kafkaPort), "--internal-port", String(node.controllerPort),
-        "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort}`,
+        "--set", `listeners=${this.kafkaProtocol}://127.0.0.1:${node.kafkaPort}`,
         "--set", `controller.quorum.bootstrap.servers=${this.bootstrapServers}`,
       ]
       : [
         "--node-id", String(id), "--data-dir", node.dataDir,
-        "--set", `listeners=PLAINTEXT://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort}${node.httpPort ? `,HTTP://127.0.0.1:${node.httpPort}` : ""}`,
+        "--set", `listeners=${this.kafkaProtocol}://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort}${node.httpPort ? `,HTTP://127.0.0.1:${node.httpPort}` : ""}`,
         "--set", `controller.quorum.voters=${this.voters}`,
+        ...(this.options.controllerProtocol ? ["--set", `listener.security.protocol.map=${this.kafkaProtocol}:${this.kafkaProtocol},CONTROLLER:${this.options.controllerProtocol},HTTP:PLAINTEXT`] : []),
       ];
     for (const [key, value] of Object.entries({ ...this.options.set, ...node.extraSet })) args.push("--set", `${key}=${value}`);
     const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
@@ -251,8 +263,10 @@ export class TestCluster {
   }
 
   /** A Kafka client connection to node `id`'s Kafka listener (close it when done). */
-  connect(id: number, clientId = "cluster-test"): Promise<KafkaConnection> {
-    return KafkaConnection.connect({ host: "127.0.0.1", port: this.node(id).kafkaPort, clientId, requestTimeoutMs: 5000, connectTimeoutMs: 5000 });
+  connect(id: number, clientId = "cluster-test", security = this.options.clientSecurity): Promise<KafkaConnection> {
+    return KafkaConnection.connect({
+      host: "127.0.0.1", port: this.node(id).kafkaPort, clientId, requestTimeoutMs: 5000, connectTimeoutMs: 5000, ...(security ? { security } : {}),
+    });
   }
 
   /** Ask node `id` something over a fresh connection. */

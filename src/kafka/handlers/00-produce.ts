@@ -1,5 +1,12 @@
-// Produce (key 0), v0-v11; records only as RecordBatch v2 (v3+, as Kafka 4): v0-2 are answered per
-// partition with UNSUPPORTED_FOR_MESSAGE_FORMAT. Each partition is appended through its leader
+// Produce (key 0), v0-v11. v3+ carry RecordBatch v2 (exactly one batch per partition); v0-2 carry
+// the old message sets (magic 0 for v0-1, magic 0 or 1 for v2), up-converted to one RecordBatch v2
+// per partition before the append, as Kafka 3.x does (protocol/legacy-message-set/up-convert.ts:
+// CRC-32 of every message, wrappers inflated within a cap derived from max.message.bytes, nested
+// compression and bad wrapper offsets refused, codec kept, magic 1 timestamps kept, magic 0 ones
+// -1 unless the topic uses LogAppendTime). v0-2 answers have their own shapes (no throttle time
+// before v1, no logAppendTimeMs before v2: the generated codec writes what each version has).
+// Idempotence and transactions stay v2-only, as in Kafka (the old formats cannot carry a producer
+// id). Each partition is appended through its leader
 // replica (src/replication/partition.ts), which owns the acks policy: acks=0 gets no response at
 // all (the appends still complete before the next request's response, so order and backpressure
 // hold) and a failed acks=0 request closes the connection, as Kafka does; acks=1 answers once the
@@ -17,8 +24,7 @@
 // clients may not write them), and a transactional batch without a transactional id refuses the
 // whole request with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka does
 // (kafka/transactional-produce.ts).
-// Does not: transactions (a transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
-// or recompress to a topic's compression.type.
+// Does not: recompress to a topic's compression.type (an up-converted set keeps the producer's codec).
 
 import { isInternalTopic } from "../../cluster/index.ts";
 import { PartitionUnavailable } from "../../replication/index.ts";
@@ -32,6 +38,8 @@ import {
   type ProduceResponseTopicProduceResponse,
 } from "../../protocol/generated/index.ts";
 import type { Init } from "../../protocol/primitives.ts";
+import { upConvertMessageSet } from "../../protocol/legacy-message-set/index.ts";
+import { recordsInflatedBytesMaxFor } from "../../protocol/record-batch.ts";
 import type { BrokerContext } from "../context.ts";
 import { CloseConnection, defineHandler } from "../handler.ts";
 import { leaderHintOf, nodeEndpointsOf } from "../leader-hints.ts";
@@ -79,8 +87,9 @@ interface ProduceContext {
 async function appendOne(context: ProduceContext, topic: string, data: ProduceRequestPartitionProduceData): Promise<PartitionResponse> {
   const { broker } = context;
   try {
+    const records = context.version < 3 ? upConverted(broker, topic, data) : data.records;
     // The shared produce policy (replication/partition-append.ts): the HTTP API appends through it too.
-    const result = await appendToPartition(broker, topic, data.index, data.records, context.acks, context.timeoutMs);
+    const result = await appendToPartition(broker, topic, data.index, records, context.acks, context.timeoutMs);
     return {
       index: data.index,
       errorCode: ErrorCode.NONE,
@@ -91,6 +100,17 @@ async function appendOne(context: ProduceContext, topic: string, data: ProduceRe
   } catch (error) {
     return failedWith(broker, topic, data.index, error, context.version, context.leaders);
   }
+}
+
+/**
+ * Produce v0-2: the partition's message set as one RecordBatch v2 (synchronous: the append order
+ * holds). Throws KafkaError (nothing appended) for a set Kafka refuses, or for a partition this
+ * node does not lead.
+ */
+function upConverted(broker: BrokerContext, topic: string, data: ProduceRequestPartitionProduceData): Uint8Array {
+  if (data.records === null || data.records.length === 0) throw new KafkaError(ErrorCode.INVALID_RECORD, "the request holds no message");
+  const config = broker.replicas.leaderPartition(topic, data.index).topicConfig;
+  return upConvertMessageSet(data.records, { inflatedBytesMax: recordsInflatedBytesMaxFor(config["max.message.bytes"]) }).batch;
 }
 
 type TopicResponse = Init<ProduceResponseTopicProduceResponse>;
@@ -168,9 +188,8 @@ async function createThenAppend(context: ProduceContext, topicData: ProduceReque
 
 export default defineHandler({
   api: ProduceApi,
-  // v0-2 are advertised although they carry message formats v0/v1 (answered below with
-  // UNSUPPORTED_FOR_MESSAGE_FORMAT): librdkafka 2.0.2 compresses with gzip, snappy and lz4 only when
-  // the broker's Produce range includes v0, and silently sends uncompressed batches otherwise.
+  // (librdkafka 2.0.2 also compresses with gzip, snappy and lz4 only when the broker's Produce
+  // range includes v0, and silently sends uncompressed batches otherwise.)
   minVersion: 0,
   maxVersion: ProduceApi.maxVersion,
   async handle(request, ctx) {
@@ -188,10 +207,11 @@ export default defineHandler({
       mayCreate: (topic) => authorizeCreateTopic(ctx, topic),
     };
     let refusal: { errorCode: number; message: string } | null;
-    if (ctx.version < 3) {
-      responses = refuse(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message formats v0 and v1 are not supported: use Produce v3+ (RecordBatch v2)");
-    } else if (acks !== 0 && acks !== 1 && acks !== -1) {
+    if (acks !== 0 && acks !== 1 && acks !== -1) {
       responses = refuse(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, was ${acks}`);
+    } else if (ctx.version < 3) {
+      // Old message formats: no producer id, no transactional id, so none of the checks below apply.
+      responses = await produceAll(context, request.topicData);
     } else if ((refusal = transactionalRefusal(request.transactionalId, request.topicData)) !== null) {
       responses = refuse(refusal.errorCode, refusal.message);
     } else if (request.topicData.some((topic) => topic.partitionData.some((data) => hasProducerId(data.records))) && !authorizeIdempotentWrite(ctx)) {

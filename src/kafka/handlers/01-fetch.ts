@@ -16,7 +16,8 @@
 // only partitions with something new; FETCH_SESSION_ID_NOT_FOUND / INVALID_FETCH_SESSION_EPOCH as
 // Kafka. v13+ address topics by id (UNKNOWN_TOPIC_ID when unknown).
 // Replica fetches (replicaId ≥ 0; v15+ ReplicaState with the broker epoch) from followers' replica
-// fetchers go to ../replica-fetch.ts, sessionless: read up to the log end, divergingEpoch answers,
+// fetchers need CLUSTER_ACTION on the cluster (CLUSTER_AUTHORIZATION_FAILED, top-level, otherwise) and
+// go to ../replica-fetch.ts, sessionless: read up to the log end, divergingEpoch answers,
 // follower progress counted toward the high watermark and the ISR.
 // Does not: preferred read replicas (KIP-392), diverging-epoch answers to consumers.
 
@@ -35,7 +36,7 @@ import { defineHandler, type RequestContext } from "../handler.ts";
 import { handleReplicaFetch, replicaOf } from "../replica-fetch.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
 import { AclOperation } from "../../security/acl.ts";
-import { authorizeTopic, throttleFor } from "../security.ts";
+import { authorizeCluster, authorizeTopic, throttleFor } from "../security.ts";
 
 /** No data is an empty record set (size 0), never null: librdkafka rejects a size of -1. */
 const noRecords = new Uint8Array(0);
@@ -172,7 +173,11 @@ export default defineHandler({
   minVersion: 4,
   maxVersion: FetchApi.maxVersion,
   async handle(request, ctx) {
-    if (replicaOf(request, ctx.version).replicaId >= 0) return handleReplicaFetch(request, ctx);
+    if (replicaOf(request, ctx.version).replicaId >= 0) {
+      // Only other brokers replicate (Kafka: CLUSTER_ACTION on the cluster).
+      if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, sessionId: 0, responses: [] };
+      return handleReplicaFetch(request, ctx);
+    }
     const broker = ctx.broker;
     const session = fetchSessionsOf(broker).resolve(sessionRequestOf(request, ctx.version));
     if (session.errorCode !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: session.errorCode, sessionId: 0, responses: [] };

@@ -16,7 +16,7 @@ export default defineHandler({
   maxVersion: CreateAclsApi.maxVersion,
   async handle(request, ctx) {
     const all = (errorCode: number, errorMessage: string) => ({ throttleTimeMs: 0, results: request.creations.map(() => ({ errorCode, errorMessage })) });
-    if (!ctx.broker.security?.authorizer.enabled) return all(ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.");
+    if (!ctx.broker.internalListener && !ctx.broker.security?.authorizer.enabled) return all(ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.");
     if (!authorizeCluster(ctx, AclOperation.ALTER)) return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
     const bindings: AclBinding[] = request.creations.map((creation) => ({
       resourceType: creation.resourceType, resourceName: creation.resourceName, patternType: creation.resourcePatternType,

@@ -16,7 +16,7 @@ export default defineHandler({
     const all = (errorCode: number, errorMessage: string) => ({
       throttleTimeMs: 0, filterResults: request.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })),
     });
-    if (!ctx.broker.security?.authorizer.enabled) return all(ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.");
+    if (!ctx.broker.internalListener && !ctx.broker.security?.authorizer.enabled) return all(ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.");
     if (!authorizeCluster(ctx, AclOperation.ALTER)) return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
     const filters: AclBindingFilter[] = request.filters.map((filter) => ({
       resourceType: filter.resourceTypeFilter, resourceName: filter.resourceNameFilter, patternType: filter.patternTypeFilter,

@@ -2,7 +2,8 @@
 // Topic resources: every topic key with its effective value and source (v1+), synonyms when asked
 // (v1+), type and documentation (v3+); broker resources: every broker key, read-only. See
 // ../config-resources.ts for the rules. Not served: BROKER_LOGGER and other resource types
-// (INVALID_REQUEST for that resource), sensitive values (none exist).
+// (INVALID_REQUEST for that resource). Password keys (ssl.key.password, ssl.keystore.key,
+// sasl.jaas.config) are described as sensitive, with a null value, as Kafka does.
 
 import { DescribeConfigsApi } from "../../protocol/generated/describe-configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";

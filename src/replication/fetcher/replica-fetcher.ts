@@ -20,6 +20,7 @@
 // (KIP-227): the partition list is sent each time, which only costs bytes per request.
 
 import { ConnectionError, KafkaConnection } from "../../client/index.ts";
+import type { ClientSecurity } from "../../client/security.ts";
 import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import { FetchApi, type FetchResponse, type FetchResponsePartitionData } from "../../protocol/generated/index.ts";
 import { assert } from "../../util/assert.ts";
@@ -28,6 +29,8 @@ import type { ReplicationQuota } from "../core/quota.ts";
 import type { Partition } from "../partition.ts";
 
 export interface FetcherSettings {
+  /** TLS and SASL of the leaders' internal listeners (security/inter-broker.ts); default PLAINTEXT. */
+  security?: ClientSecurity;
   /** replica.fetch.max.bytes: per partition. */
   fetchMaxBytes: number;
   /** replica.fetch.response.max.bytes: per response. */
@@ -219,6 +222,7 @@ export class ReplicaFetcher {
       clientId: `runnel-node-${this.context.nodeId}`,
       connectTimeoutMs: this.context.settings.socketTimeoutMs,
       requestTimeoutMs: this.context.settings.waitMaxMs + this.context.settings.socketTimeoutMs,
+      ...(this.context.settings.security ? { security: this.context.settings.security } : {}),
     });
     this.context.logger.info("replica fetcher connected", { leader: this.leaderId, address: `${endpoint.host}:${endpoint.port}` });
     return this.connection;
