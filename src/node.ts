@@ -34,7 +34,9 @@ import { interBrokerSecurity } from "./security/inter-broker.ts";
 import { discoverVoters, parseBootstrapServers } from "./cluster/quorum-bootstrap.ts";
 import { controllerHandlers } from "./kafka/controller-handlers.ts";
 import type { QuorumServices } from "./kafka/context.ts";
+import { DescribeLogDirsApi } from "./protocol/generated/describe-log-dirs.ts";
 import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
+import type { ReplicaSize } from "./cluster/controller/partition-sizes.ts";
 import { RaftMetadataLog } from "./raft/driver.ts";
 import { PeerRaftTransport } from "./raft/peer-transport.ts";
 import type { QuorumDescription } from "./raft/types.ts";
@@ -219,10 +221,21 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
     : null;
   // Replica and leader balancing on the active controller (docs/elastic.md): a cluster of processes only.
-  const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer")) : null;
+  // Partition sizes for byte balancing: DescribeLogDirs of every live broker (docs/elastic.md §3).
+  const askLogDirs = async (brokerId: number): Promise<ReplicaSize[]> => {
+    if (brokerId === nodeId) {
+      return [...publisher.image.topicsByName.values()].flatMap((topic) => topic.partitions.flatMap((partition) => {
+        const replica = replicas.partition(topic.name, partition.partition);
+        return replica ? [{ topic: topic.name, partition: partition.partition, bytes: BigInt(replica.log.sizeBytes) }] : [];
+      }));
+    }
+    const answer = await cluster!.peers.request(brokerId, "admin", DescribeLogDirsApi, { topics: null }, { version: 4 });
+    return answer.results.flatMap((result) => result.topics.flatMap((topic) => topic.partitions.map((partition) => ({ topic: topic.name, partition: partition.partitionIndex, bytes: partition.partitionSize }))));
+  };
+  const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer"), askLogDirs) : null;
   balancer?.start();
   const voterContext: VoterChangeContext | null = cluster && raft
-    ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId }
+    ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId, retryBackoffMs: config["controller.quorum.retry.backoff.ms"] }
     : null;
   const quorum: QuorumServices = {
     raft, controller, sessions, balancer,
@@ -548,12 +561,14 @@ async function startLocked(
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
   const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  // The internal listener's protocol and how this node logs in to the others' (security/inter-broker.ts).
+  const interBroker = await startupStep("bad inter-broker security", () => interBrokerSecurity(config));
   let discoveredClusterId: string | null = null;
   if (voters.length === 0 && config["controller.quorum.bootstrap.servers"].length > 0) {
     // Not a voter (KIP-853): the voters are learned from the bootstrap servers; this node observes.
     const servers = await startupStep("bad controller.quorum.bootstrap.servers", () => parseBootstrapServers(config["controller.quorum.bootstrap.servers"]));
     const discovered = await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
-      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15));
+      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15, interBroker.client));
     voters.push(...discovered.voters);
     discoveredClusterId = discovered.clusterId;
     log.info("joining as an observer of the metadata quorum", { voters: voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).join(",") });
@@ -585,8 +600,6 @@ async function startLocked(
   // A many-node cluster: the internal listener's address and the connections to the other nodes.
   const controllerBind = await startupStep("bad CONTROLLER listener", () => controllerListener(meta.nodeId, config.listeners, voters));
   const ownVoter = voters.find((voter) => voter.id === meta.nodeId);
-  // The internal listener's protocol and how this node logs in to the others' (security/inter-broker.ts).
-  const interBroker = await startupStep("bad inter-broker security", () => interBrokerSecurity(config));
   let peers: PeerConnections | null = null;
   if (voters.length > 0) {
     const voterAddresses = new Map(voters.map((voter) => [voter.id, { host: voter.host, port: voter.port }]));

@@ -14,7 +14,9 @@
 //     and the group requests of its consumer instances and group routes (OffsetCommit,
 //     OffsetFetch, JoinGroup, Heartbeat, LeaveGroup, SyncGroup, DescribeGroups, ListGroups);
 //     anyone else is held to their own ACLs there;
-//   - DescribeQuorum, Metadata and ApiVersions (diagnostics with any Kafka tool).
+//   - DescribeQuorum, Metadata and ApiVersions (diagnostics with any Kafka tool);
+//   - DescribeLogDirs (the active controller's balancer asks every broker its replicas' sizes);
+//   - AddRaftVoter / RemoveRaftVoter forwarded to the quorum leader (KIP-853).
 // Nodes connect here with client id `runnel-node-<id>`, one connection per purpose.
 //
 // Who may: on a listener that authenticates (SASL, or SSL with ssl.client.auth), a principal with
@@ -64,6 +66,7 @@ import vote from "./handlers/52-vote.ts";
 import beginQuorumEpoch from "./handlers/53-begin-quorum-epoch.ts";
 import endQuorumEpoch from "./handlers/54-end-quorum-epoch.ts";
 import describeQuorum from "./handlers/55-describe-quorum.ts";
+import describeLogDirs from "./handlers/35-describe-log-dirs.ts";
 import addRaftVoter from "./handlers/80-add-raft-voter.ts";
 import removeRaftVoter from "./handlers/81-remove-raft-voter.ts";
 import alterPartition from "./handlers/56-alter-partition.ts";
@@ -163,7 +166,7 @@ export const controllerHandlers: readonly AnyHandler[] = [
   markersFromNodesOnly(writeTxnMarkers),
   ...[
     metadata, describeQuorum, createTopics, deleteTopics, alterConfigs, createPartitions, alterPartitionReassignments, electLeaders,
-    incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials, addRaftVoter, removeRaftVoter,
+    incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials, describeLogDirs, addRaftVoter, removeRaftVoter,
     produce, listOffsets, offsetCommit, offsetFetch, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups,
   ].map(nodesTrusted),
 ];
