@@ -17,8 +17,9 @@ import { peersScenario } from "./scenarios/peers.ts";
 import { quickScenario } from "./scenarios/quick.ts";
 import { securityScenario } from "./scenarios/security.ts";
 import { transactionsScenario } from "./scenarios/transactions.ts";
+import { replicationScenario } from "./scenarios/replication.ts";
 
-export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario, httpScenario, peersScenario, quickScenario, securityScenario, transactionsScenario];
+export const scenarios: Scenario[] = [floorsScenario, produceScenario, maxRateScenario, durableScenario, partitionsScenario, fetchScenario, realClientScenario, startupScenario, httpScenario, peersScenario, quickScenario, securityScenario, transactionsScenario, replicationScenario];
 
 function usage(): string {
   const flags = Object.entries(defaultParams)

@@ -1,4 +1,4 @@
-// `bun bench/replication.ts`: issue 9's replication benchmark, every figure of one run on one
+// `bun run bench replication` (or `bun bench/replication.ts`): issue 9's replication benchmark, every figure of one run on one
 // machine. Broker processes on loopback (test/cluster/harness.ts: each node `bun src/main.ts` with
 // its Kafka and internal listeners; a "one-node" cluster is one voter, the same code path):
 //
@@ -11,23 +11,47 @@
 //               partition (detection is the heartbeat connection closing: fenced at once), and
 //               SIGTERM (controlled shutdown) of a leader → the same, plus how long the shutdown took.
 //
-// Writes bench/results/replication.md and .json. The machine has 2 CPUs shared with other work:
-// the load average is recorded; ratios within the run are what to read.
-// SIGTERM's figure counts from the signal: records are sent while the broker shuts down.
-// Flags (environment): BENCH_RATE (records/s of the latency runs instead of half the max), BENCH_RECORDS (records per throughput run, default 20000), BENCH_LATENCY_MS
-// (default 5000), BENCH_FAILOVERS (repetitions, default 3), BENCH_RUNS (throughput runs, default 3).
+// The scenario (bench/scenarios/replication.ts) writes bench/results/replication.md and .json. The
+// machine has 2 CPUs shared with other work: the load average is recorded; ratios within the run
+// are what to read. SIGTERM's figure counts from the signal: records are sent while the broker
+// shuts down. Settings (environment): BENCH_RATE (records/s of the latency runs instead of half
+// the max), BENCH_RECORDS (records per throughput run, default 20000), BENCH_LATENCY_MS (default
+// 5000), BENCH_FAILOVERS (repetitions, default 3), BENCH_RUNS (throughput runs, default 3).
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { KafkaClient, Producer } from "../src/client/index.ts";
 import { CreateTopicsApi } from "../src/protocol/generated/create-topics.ts";
 import { startCluster, type TestCluster } from "../test/cluster/harness.ts";
-import { machineInfo, machineMarkdown } from "./lib/machine.ts";
+import { machineInfo } from "./lib/machine.ts";
 
-const recordsPerRun = Number(process.env.BENCH_RECORDS ?? 20_000);
-const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 5_000);
-const failovers = Number(process.env.BENCH_FAILOVERS ?? 3);
-const throughputRuns = Number(process.env.BENCH_RUNS ?? 3);
+export interface ReplicationBenchSettings {
+  /** Records per throughput run. */
+  records: number;
+  /** Length of each open-loop latency run. */
+  latencyMs: number;
+  /** Repetitions of each failover measurement. */
+  failovers: number;
+  /** Interleaved repetitions of each throughput measurement. */
+  runs: number;
+  /** Offered rate of the latency runs; 0: half of the RF=3 acks=all linger-0 throughput. */
+  rate: number;
+}
+
+export const defaultReplicationSettings: ReplicationBenchSettings = { records: 20_000, latencyMs: 5_000, failovers: 3, runs: 3, rate: 0 };
+
+/** The settings from BENCH_RECORDS, BENCH_LATENCY_MS, BENCH_FAILOVERS, BENCH_RUNS, BENCH_RATE. */
+export function replicationSettingsFromEnvironment(env: Record<string, string | undefined>, base = defaultReplicationSettings): ReplicationBenchSettings {
+  const number = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+  return {
+    records: number("BENCH_RECORDS", base.records),
+    latencyMs: number("BENCH_LATENCY_MS", base.latencyMs),
+    failovers: number("BENCH_FAILOVERS", base.failovers),
+    runs: number("BENCH_RUNS", base.runs),
+    rate: number("BENCH_RATE", base.rate),
+  };
+}
+
+/** Unacknowledged records at most in a throughput run. */
+const windowRecords = 4096;
 const value = "x".repeat(1024);
 const partitions = 3;
 
@@ -47,21 +71,42 @@ function client(cluster: TestCluster): KafkaClient {
   return new KafkaClient({ bootstrap: cluster.bootstrap, clientId: "bench-replication", retryBackoffMs: 20, retryBackoffMaxMs: 100 });
 }
 
-/** Records per second with `recordsPerRun` records kept flowing (at most 4096 unacknowledged). */
-async function throughput(cluster: TestCluster, topic: string, acks: 1 | -1, lingerMs = 5): Promise<number> {
+/**
+ * Records per second with `recordsPerRun` records kept flowing (at most `windowRecords`
+ * unacknowledged). The window is a counter with one waiter, not Promise.race over the records in
+ * flight: a race attaches a reaction to each of the 4,096 pending promises every time the loop
+ * waits, and that cost (seconds of the bench process's CPU per run, on the same 2 CPUs as the
+ * brokers) grew with the acknowledgement latency — it was measured as part of the brokers' figures.
+ */
+async function throughput(cluster: TestCluster, topic: string, acks: 1 | -1, settings: ReplicationBenchSettings, lingerMs = 5): Promise<number> {
   const kafka = client(cluster);
   const producer = new Producer(kafka, { acks, lingerMs, batchBytesMax: 16 * 1024 });
   try {
     await producer.send({ topic, partition: 0, value }); // warm: metadata, connections
     const started = performance.now();
-    const inFlight = new Set<Promise<unknown>>();
-    for (let index = 0; index < recordsPerRun; index++) {
-      const sending = producer.send({ topic, partition: index % partitions, value }).finally(() => inFlight.delete(sending));
-      inFlight.add(sending);
-      if (inFlight.size >= 4096) await Promise.race(inFlight);
+    let outstanding = 0;
+    let failure: unknown = null;
+    let wake: (() => void) | null = null;
+    const settled = () => {
+      outstanding -= 1;
+      const waiter = wake;
+      wake = null;
+      waiter?.();
+    };
+    const waitForRoom = async (limit: number): Promise<void> => {
+      while (outstanding > limit) await new Promise<void>((resolve) => (wake = resolve));
+    };
+    for (let index = 0; index < settings.records; index++) {
+      outstanding += 1;
+      producer.send({ topic, partition: index % partitions, value }).then(settled, (error) => {
+        failure ??= error;
+        settled();
+      });
+      if (outstanding >= windowRecords) await waitForRoom(windowRecords - 1);
     }
-    await Promise.all(inFlight);
-    return recordsPerRun / ((performance.now() - started) / 1000);
+    if (outstanding > 0) await waitForRoom(0);
+    if (failure) throw failure;
+    return settings.records / ((performance.now() - started) / 1000);
   } finally {
     await producer.close();
     await kafka.close();
@@ -77,7 +122,7 @@ interface Latency {
 }
 
 /** Open loop at `rate` records/s for latencyMs: latency from each record's due time. */
-async function openLoopLatency(cluster: TestCluster, topic: string, acks: 1 | -1, rate: number): Promise<Latency> {
+async function openLoopLatency(cluster: TestCluster, topic: string, acks: 1 | -1, rate: number, latencyMs: number): Promise<Latency> {
   const kafka = client(cluster);
   const producer = new Producer(kafka, { acks, lingerMs: 0 });
   try {
@@ -152,56 +197,61 @@ async function repeated<T extends string>(runs: number, measures: Record<T, () =
 const median = (values: number[]) => [...values].sort((left, right) => left - right)[values.length >> 1]!;
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
-async function main(): Promise<void> {
-  const machine = machineInfo();
+export interface ReplicationBenchResult {
+  /** The report's body (Markdown, without the machine header). */
+  markdown: string;
+  figures: Record<string, unknown>;
+  /** One line for bench/results/summary.md. */
+  headline: string;
+}
+
+/** Every measurement of this file, one run; `log` gets progress lines. */
+export async function measureReplication(settings: ReplicationBenchSettings, log: (line: string) => void = console.log): Promise<ReplicationBenchResult> {
   const set = { "offsets.topic.num.partitions": 3 };
-  console.log("one node and three nodes…");
+  log("  one node and three nodes…");
   const single = await startCluster({ nodes: 1, set });
   let cluster: TestCluster | null = null;
-  const results: Record<string, unknown> = { machine };
   try {
     cluster = await startCluster({ nodes: 3, set });
     const three = cluster;
     await createTopic(single, "bench1", 1);
     await createTopic(three, "bench3", 3);
     // Interleaved, so that the machine's other load spreads over every setup alike.
-    const runs = await repeated(throughputRuns, {
-      oneAcks1: () => throughput(single, "bench1", 1),
-      oneAcksAll: () => throughput(single, "bench1", -1),
-      threeAcks1: () => throughput(three, "bench3", 1),
-      threeAcksAll: () => throughput(three, "bench3", -1),
-      threeAcksAllLinger0: () => throughput(three, "bench3", -1, 0),
+    const runs = await repeated(settings.runs, {
+      oneAcks1: () => throughput(single, "bench1", 1, settings),
+      oneAcksAll: () => throughput(single, "bench1", -1, settings),
+      threeAcks1: () => throughput(three, "bench3", 1, settings),
+      threeAcksAll: () => throughput(three, "bench3", -1, settings),
+      threeAcksAllLinger0: () => throughput(three, "bench3", -1, settings, 0),
     });
     const oneAcks1 = median(runs.oneAcks1);
     const oneAcksAll = median(runs.oneAcksAll);
     const threeAcks1 = median(runs.threeAcks1);
     const threeAcksAll = median(runs.threeAcksAll);
     // Latency runs send with linger 0: half of what RF=3 acks=all sustains with linger 0.
-    const rate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : Math.max(100, Math.floor(median(runs.threeAcksAllLinger0) / 2));
-    console.log(`latency at ${rate}/s…`);
-    const latencyAll3 = await openLoopLatency(three, "bench3", -1, rate);
-    const latencyAll1 = await openLoopLatency(single, "bench1", -1, rate);
-    const latencyOne1 = await openLoopLatency(single, "bench1", 1, rate);
+    const rate = settings.rate > 0 ? settings.rate : Math.max(100, Math.floor(median(runs.threeAcksAllLinger0) / 2));
+    log(`  latency at ${rate}/s…`);
+    const latencyAll3 = await openLoopLatency(three, "bench3", -1, rate, settings.latencyMs);
+    const latencyAll1 = await openLoopLatency(single, "bench1", -1, rate, settings.latencyMs);
+    const latencyOne1 = await openLoopLatency(single, "bench1", 1, rate, settings.latencyMs);
     await single.close();
-    console.log("failovers…");
+    log("  failovers…");
     const kills = [];
     const terms = [];
-    for (let run = 0; run < failovers; run++) kills.push(await failover(three, "bench3", "kill"));
-    for (let run = 0; run < failovers; run++) terms.push(await failover(three, "bench3", "terminate"));
-    Object.assign(results, { runs, oneAcks1, oneAcksAll, threeAcks1, threeAcksAll, latencyAll3, latencyAll1, latencyOne1, kills, terms, loadAfter: machineInfo().loadAverage });
+    for (let run = 0; run < settings.failovers; run++) kills.push(await failover(three, "bench3", "kill"));
+    for (let run = 0; run < settings.failovers; run++) terms.push(await failover(three, "bench3", "terminate"));
+    const loadAfter = machineInfo().loadAverage;
+    const figures = { settings, runs, oneAcks1, oneAcksAll, threeAcks1, threeAcksAll, latencyAll3, latencyAll1, latencyOne1, kills, terms, loadAfter };
     const all = (values: number[]) => values.map((entry) => fixed(entry, 0)).join(", ");
+    const killMedian = kills.length > 0 ? fixed(median(kills.map((entry) => entry.freshMs)), 0) : "–";
+    const termMedian = terms.length > 0 ? fixed(median(terms.map((entry) => entry.freshMs)), 0) : "–";
     const lines = [
-      "# Replication (issue 9): three broker processes next to one",
-      "",
-      "Written by `bun bench/replication.ts` (see its header for what is measured and how).",
-      "",
-      machineMarkdown(machine),
-      `- Load average after the run: ${machineInfo().loadAverage}`,
-      `- ${recordsPerRun} records of 1 KiB per throughput run, Runnel's client Producer (linger 5 ms, 16 KiB batches), ${partitions} partitions; latency open loop for ${latencyMs} ms`,
+      `- Load average after the run: ${loadAfter}`,
+      `- ${settings.records} records of 1 KiB per throughput run, Runnel's client Producer (linger 5 ms, 16 KiB batches, at most ${windowRecords} records unacknowledged), ${partitions} partitions; latency open loop for ${settings.latencyMs} ms`,
       "",
       "## Throughput",
       "",
-      `Median of ${throughputRuns} interleaved runs (all runs in brackets).`,
+      `Median of ${settings.runs} interleaved runs (all runs in brackets).`,
       "",
       "| setup | records/s | ratio to one node acks=1 |",
       "| --- | ---: | ---: |",
@@ -211,7 +261,7 @@ async function main(): Promise<void> {
       `| three nodes RF=3, acks=all | ${fixed(threeAcksAll, 0)} [${all(runs.threeAcksAll)}] | ${fixed(threeAcksAll / oneAcks1, 2)} |`,
       `| three nodes RF=3, acks=all, linger 0 | ${fixed(median(runs.threeAcksAllLinger0), 0)} [${all(runs.threeAcksAllLinger0)}] | ${fixed(median(runs.threeAcksAllLinger0) / oneAcks1, 2)} |`,
       "",
-      `## Latency at ${rate} records/s (${process.env.BENCH_RATE ? "BENCH_RATE" : "half of RF=3 acks=all throughput with linger 0"}), open loop, linger 0, ms`,
+      `## Latency at ${rate} records/s (${settings.rate > 0 ? "BENCH_RATE" : "half of RF=3 acks=all throughput with linger 0"}), open loop, linger 0, ms`,
       "",
       "| setup | p50 | p99 | p99.9 | records |",
       "| --- | ---: | ---: | ---: | ---: |",
@@ -219,7 +269,7 @@ async function main(): Promise<void> {
       `| one node, acks=all | ${fixed(latencyAll1.p50, 2)} | ${fixed(latencyAll1.p99, 2)} | ${fixed(latencyAll1.p999, 2)} | ${latencyAll1.count} |`,
       `| one node, acks=1 | ${fixed(latencyOne1.p50, 2)} | ${fixed(latencyOne1.p99, 2)} | ${fixed(latencyOne1.p999, 2)} | ${latencyOne1.count} |`,
       "",
-      `## Failover (${failovers} runs each, default timeouts: broker.session.timeout.ms 1500, fenced at once when the heartbeat connection closes)`,
+      `## Failover (${settings.failovers} runs each, default timeouts: broker.session.timeout.ms 1500, fenced at once when the heartbeat connection closes)`,
       "",
       "Time from the stop to the first acks=all record acknowledged on the stopped leader's partition:",
       "through a client created after the stop (the cluster's failover) and through a producer connected",
@@ -227,20 +277,46 @@ async function main(): Promise<void> {
       "",
       "| event | fresh client, ms | connected producer, ms | stopping took, ms |",
       "| --- | --- | --- | --- |",
-      `| kill -9 of the leader | ${fixed(median(kills.map((entry) => entry.freshMs)), 0)} [${all(kills.map((entry) => entry.freshMs))}] | ${fixed(median(kills.map((entry) => entry.connectedMs)), 0)} [${all(kills.map((entry) => entry.connectedMs))}] | ${all(kills.map((entry) => entry.stopMs))} |`,
+      `| kill -9 of the leader | ${killMedian} [${all(kills.map((entry) => entry.freshMs))}] | ${kills.length > 0 ? fixed(median(kills.map((entry) => entry.connectedMs)), 0) : "–"} [${all(kills.map((entry) => entry.connectedMs))}] | ${all(kills.map((entry) => entry.stopMs))} |`,
       `| (of which the victim also led the metadata quorum) | ${kills.map((entry) => (entry.wasQuorumLeader ? "yes" : "no")).join(", ")} | | |`,
-      `| SIGTERM (controlled shutdown) of the leader | ${fixed(median(terms.map((entry) => entry.freshMs)), 0)} [${all(terms.map((entry) => entry.freshMs))}] | ${fixed(median(terms.map((entry) => entry.connectedMs)), 0)} [${all(terms.map((entry) => entry.connectedMs))}] | ${all(terms.map((entry) => entry.stopMs))} |`,
+      `| SIGTERM (controlled shutdown) of the leader | ${termMedian} [${all(terms.map((entry) => entry.freshMs))}] | ${terms.length > 0 ? fixed(median(terms.map((entry) => entry.connectedMs)), 0) : "–"} [${all(terms.map((entry) => entry.connectedMs))}] | ${all(terms.map((entry) => entry.stopMs))} |`,
       "",
     ];
-    const directory = resolve(import.meta.dir, "results");
-    mkdirSync(directory, { recursive: true });
-    writeFileSync(join(directory, "replication.md"), lines.join("\n"));
-    writeFileSync(join(directory, "replication.json"), JSON.stringify(results, (_, entry) => (typeof entry === "bigint" ? String(entry) : entry), 2));
-    console.log(lines.join("\n"));
+    const headline = `replication: RF=3 acks=all ${fixed(threeAcksAll / oneAcks1, 2)}× one node acks=1 (target 0.5×); acks=all p99 ${fixed(latencyAll3.p99, 1)} ms at ${rate}/s (target 5 ms); kill -9 failover ${killMedian} ms, controlled shutdown ${termMedian} ms (load after ${loadAfter})`;
+    return { markdown: lines.join("\n"), figures, headline };
   } finally {
     await cluster?.close();
     await single.close();
   }
 }
 
-await main();
+/**
+ * The quick check's replication figure (bench/scenarios/quick.ts): RF=3 acks=all throughput over
+ * one-node acks=1 throughput, per interleaved run (the median of the per-run ratios).
+ */
+export async function measureReplicationRatio(records: number, runs: number): Promise<{ ratio: number; oneAcks1: number[]; threeAcksAll: number[] }> {
+  const set = { "offsets.topic.num.partitions": 1 };
+  const single = await startCluster({ nodes: 1, set });
+  let three: TestCluster | null = null;
+  try {
+    three = await startCluster({ nodes: 3, set });
+    await createTopic(single, "bench1", 1);
+    await createTopic(three, "bench3", 3);
+    const settings = { ...defaultReplicationSettings, records };
+    const cluster = three;
+    const measured = await repeated(runs, {
+      oneAcks1: () => throughput(single, "bench1", 1, settings),
+      threeAcksAll: () => throughput(cluster, "bench3", -1, settings),
+    });
+    return { ratio: median(measured.threeAcksAll.map((value, index) => value / measured.oneAcks1[index]!)), ...measured };
+  } finally {
+    await three?.close();
+    await single.close();
+  }
+}
+
+// `bun bench/replication.ts` is `bun run bench replication` (bench/scenarios/replication.ts).
+if (import.meta.main) {
+  const { main } = await import("./index.ts");
+  process.exit(await main(["replication", ...process.argv.slice(2)]));
+}

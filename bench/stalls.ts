@@ -4,8 +4,12 @@
 // every append is timed and classified: the append that rolled a segment (seal, trim, index files
 // written, producer snapshot, new segment created) against the others. A timer-drift probe (a 1 ms
 // interval) records how late the event loop runs timers meanwhile: garbage collection and blocking
-// calls show up there. Prints Markdown.
+// calls show up there. Each append slower than 1 ms is attributed with the kernel's scheduler
+// statistics of the thread (/proc/self/schedstat: time on a CPU, time runnable but waiting for one):
+// on a CPU = our code (or garbage collection); waiting for a CPU = the machine is busy (other
+// processes); the rest = blocked in the kernel (I/O, the file system's journal). Prints Markdown.
 
+import { existsSync, readFileSync } from "node:fs";
 import { openPartitionLog } from "../src/storage/index.ts";
 import { testTopicConfig } from "../src/testing/log-harness.ts";
 import { setLogLevel } from "../src/util/logger.ts";
@@ -30,16 +34,36 @@ const probe = setInterval(() => {
   drift.recordUs(Math.max(1, (now - expected) * 1000));
   expected = now + 1;
 }, 1);
+/** [ns on a CPU, ns waiting for a CPU] of this (the main) thread, or null without schedstat. */
+const schedstatPath = "/proc/thread-self/schedstat";
+const hasSchedstat = existsSync(schedstatPath);
+function schedstat(): [number, number] {
+  if (!hasSchedstat) return [0, 0];
+  const [running, waiting] = readFileSync(schedstatPath, "utf8").split(" ");
+  return [Number(running), Number(waiting)];
+}
+/** Appends slower than 1 ms, by kind: count, wall, on-CPU and run-queue milliseconds. */
+const slow = { plain: { count: 0, wallMs: 0, cpuMs: 0, queueMs: 0 }, roll: { count: 0, wallMs: 0, cpuMs: 0, queueMs: 0 } };
 let written = 0;
 let index = 0;
 try {
   while (written < totalBytes) {
     const segmentsBefore = log.segmentCount;
     const batch = pool[index++ % pool.length]!;
+    const schedBefore = schedstat();
     const began = performance.now();
     await log.append(batch);
     const us = Math.max(1, (performance.now() - began) * 1000);
-    (log.segmentCount !== segmentsBefore ? rolls : plain).recordUs(us);
+    const rolled = log.segmentCount !== segmentsBefore;
+    (rolled ? rolls : plain).recordUs(us);
+    if (us > 1000) {
+      const schedAfter = schedstat();
+      const entry = rolled ? slow.roll : slow.plain;
+      entry.count += 1;
+      entry.wallMs += us / 1000;
+      entry.cpuMs += (schedAfter[0] - schedBefore[0]) / 1e6;
+      entry.queueMs += (schedAfter[1] - schedBefore[1]) / 1e6;
+    }
     written += batch.length;
     // Let timers run between appends, as a broker's event loop would between requests.
     if (index % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -60,4 +84,16 @@ console.log(table(["what", "count", "p50 µs", "p99 µs", "p99.9 µs", "max µs"
   row("append that rolled the segment", rolls),
   row("1 ms timer lateness (event loop stalls)", drift),
 ]));
+if (hasSchedstat) {
+  const share = (part: number, whole: number) => (whole > 0 ? `${formatNumber(part, 1)} (${Math.round((100 * part) / whole)} %)` : "—");
+  const slowRow = (label: string, entry: typeof slow.plain) => [
+    label, formatNumber(entry.count), formatNumber(entry.wallMs, 1), share(entry.cpuMs, entry.wallMs), share(entry.queueMs, entry.wallMs),
+    share(Math.max(0, entry.wallMs - entry.cpuMs - entry.queueMs), entry.wallMs),
+  ];
+  console.log("\nAppends slower than 1 ms, where their time went (/proc/thread-self/schedstat):\n");
+  console.log(table(["what", "count > 1 ms", "wall ms", "on a CPU ms", "waiting for a CPU ms", "blocked in the kernel ms"], [
+    slowRow("append (no roll)", slow.plain),
+    slowRow("append that rolled the segment", slow.roll),
+  ]));
+}
 process.exit(0);

@@ -289,6 +289,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   });
   const transactions = startTransactions({
     config, replicas, metadata: () => publisher.image, admin, groups, scheduler: options.scheduler,
+    nodeId, peers: cluster?.peers ?? null,
     newProducerId: () => producerIds.generate(),
   });
   const closeAll = async () => {

@@ -1,7 +1,8 @@
 // Scenario "quick" (≤ 2 minutes): the peers measurements at a small size, compared with the last
 // committed results (bench/results/quick.json at HEAD), so that a regression is seen before it
 // lands. Only ratios measured within one run are compared (Runnel against the mock broker and
-// Redis started beside it), since absolute figures move with the machine's load.
+// Redis started beside it; RF=3 acks=all against one node acks=1 for replication), since absolute
+// figures move with the machine's load.
 
 import { execFileSync } from "node:child_process";
 import { formatRatio, table } from "../lib/markdown.ts";
@@ -9,6 +10,7 @@ import { Report } from "../lib/report.ts";
 import { spread } from "../lib/stats.ts";
 import type { Scenario } from "./common.ts";
 import { measurePeers, writePeerTables, type PeerFigures } from "./peers.ts";
+import { measureReplicationRatio } from "../replication.ts";
 
 interface QuickRatios {
   [name: string]: number;
@@ -55,6 +57,10 @@ export const quickScenario: Scenario = {
     if (figures === null) return report;
     writePeerTables(report, figures, params);
     const ratios = ratiosOf(figures);
+    // Issue 9's throughput ratio at a small size (about 10 s: two clusters, 4,000 records per run).
+    const replication = await measureReplicationRatio(4_000, params.runs);
+    ratios["replication: RF=3 acks=all / one node acks=1 records/s (higher is better)"] = replication.ratio;
+    report.figure("replication", replication);
     const before = committedRatios(context.params.resultsDir);
     const rows = Object.entries(ratios).map(([name, value]) => {
       const previous = before?.[name];

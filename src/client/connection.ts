@@ -50,6 +50,8 @@ export interface RequestOptions {
   version?: number;
   /** Default: the connection's requestTimeoutMs. */
   timeoutMs?: number;
+  /** The request header's client id for this request only (a broker acting for someone else: an HTTP consumer instance's group requests); default: the connection's. */
+  clientId?: string;
 }
 
 export interface VersionRange {
@@ -194,7 +196,7 @@ export class KafkaConnection {
     try {
       const version = options.version ?? this.versionFor(api);
       const correlationId = this.nextCorrelationId();
-      const chunks = this.encode(api, version, correlationId, body);
+      const chunks = this.encode(api, version, correlationId, body, options.clientId);
       return this.track<Response>(chunks, {
         correlationId, api, version,
         responseHeaderVersion: responseHeaderVersionOf(api, version),
@@ -332,14 +334,14 @@ export class KafkaConnection {
     throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `${this.address}: no ApiVersions version in common`);
   }
 
-  private encode(api: AnyApi, version: number, correlationId: number, body: unknown): Uint8Array[] {
+  private encode(api: AnyApi, version: number, correlationId: number, body: unknown, clientId = this.clientId): Uint8Array[] {
     if (version < api.minVersion || version > api.maxVersion) {
       throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `${api.name} v${version}: the codec knows ${api.minVersion}-${api.maxVersion}`);
     }
     const writer = new Writer(256);
     const sizeAt = writer.reserveInt32();
     RequestHeaderCodec.encode(writer, requestHeaderVersionOf(api, version), {
-      requestApiKey: api.apiKey, requestApiVersion: version, correlationId, clientId: this.clientId,
+      requestApiKey: api.apiKey, requestApiVersion: version, correlationId, clientId,
     });
     api.encodeRequest(writer, version, body as Init<unknown>);
     writer.patchInt32(sizeAt, writer.length - 4);

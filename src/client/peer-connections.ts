@@ -80,13 +80,13 @@ export class PeerConnections {
     return typeof addresses === "function" ? addresses(peer) : addresses.get(peer);
   }
 
-  async request<Request, Response>(peer: number, purpose: string, api: Api<Request, Response>, body: Init<Request>, options: { version: number; timeoutMs?: number }): Promise<Response> {
+  async request<Request, Response>(peer: number, purpose: string, api: Api<Request, Response>, body: Init<Request>, options: { version: number; timeoutMs?: number; clientId?: string }): Promise<Response> {
     const slot = this.slot(peer, purpose);
     const connection = await this.connection(peer, purpose, slot);
     const inFlightMax = this.options.inFlightMax ?? 64;
     while (connection.inFlight >= inFlightMax && !connection.isClosed) await new Promise<void>((resolve) => slot.waiters.push(resolve));
     try {
-      return await connection.request(api, body, { version: options.version, timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs });
+      return await connection.request(api, body, { version: options.version, timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs, clientId: options.clientId });
     } finally {
       slot.waiters.shift()?.();
     }

@@ -235,7 +235,10 @@ export interface HttpBackend {
   leaveGroup(groupId: string, members: LeaveMemberInput[]): Promise<LeaveGroupResult>;
   commitOffsets(input: OffsetCommitInput): Promise<PartitionErrors>;
   fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): Promise<OffsetFetchResult>;
+  /** Every group of the cluster. */
   listGroups(): Promise<ListedGroup[]>;
+  /** The groups this node coordinates (for /metrics: each group's lag is reported once, by its coordinator). */
+  coordinatedGroups(): Promise<ListedGroup[]>;
   /** errorCode GROUP_ID_NOT_FOUND (or state Dead) when unknown. */
   describeGroup(groupId: string): Promise<DescribedGroup>;
   groupLag(groupId: string): Promise<PartitionLag[]>;

@@ -17,10 +17,34 @@
 // Connections: "http" carries Produce and ListOffsets; a forwarded long-poll Fetch takes a
 // connection of its own from a small pool ("http-fetch-N"), since a broker answers one connection's
 // requests in order and a parked Fetch would hold up every request behind it.
+//
+// Groups the same way: a group call (consumer instances' JoinGroup, SyncGroup, Heartbeat, commits,
+// and the consumer-group admin routes) goes to the group's coordinator — the leader of its
+// __consumer_offsets partition — as the Kafka request a consumer sends (group-forwarding.ts says
+// why the member stays on this node), retried while the coordinator moves (NOT_COORDINATOR,
+// COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, or unreachable). JoinGroup and SyncGroup
+// park until the rebalance ends, so each takes a connection from a pool ("http-join-N"); the other
+// group requests share "http-group".
 
 import { ConnectionError } from "../client/errors.ts";
 import { PeerConnections, type PeerAddress } from "../client/peer-connections.ts";
-import { endpointOf, isInternalTopic, partitionOf, type MetadataImage } from "../cluster/index.ts";
+import { endpointOf, isInternalTopic, liveBrokers, partitionOf, type MetadataImage } from "../cluster/index.ts";
+import { ensureOffsetsTopic, OFFSETS_TOPIC, offsetsPartitionFor } from "../groups/index.ts";
+import type {
+  DescribedGroup,
+  HeartbeatInput,
+  JoinGroupInput,
+  JoinGroupResult,
+  LeaveGroupResult,
+  LeaveMemberInput,
+  ListedGroup,
+  OffsetCommitInput,
+  OffsetFetchResult,
+  PartitionErrors,
+  PartitionLag,
+  SyncGroupInput,
+  SyncGroupResult,
+} from "../groups/types.ts";
 import type { BrokerContext } from "../kafka/context.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { FetchApi } from "../protocol/generated/fetch.ts";
@@ -29,14 +53,15 @@ import { ProduceApi } from "../protocol/generated/produce.ts";
 import { decodeRecords, isControl, isLogAppendTime, splitBatches } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
 import type { Acks, ConsumedRecord, HttpBackend, PartitionOffsets, ProduceRecord, ProduceResult, ReadRequest, ReadResult } from "./backend.ts";
+import { coordinatorMovedCodes, GroupForwarding } from "./group-forwarding.ts";
 import { LocalBackend, produceTimeoutMs } from "./local-backend.ts";
 
 /** How long a forwarded operation keeps retrying while the leader moves (Kafka's delivery.timeout.ms is longer; HTTP clients wait less). */
 const forwardTimeoutMs = 30_000;
 /** Wait between retries when no new metadata image arrives sooner. */
 const retryBackoffMs = 100;
-/** Connections per peer for parked Fetch requests. */
-const fetchLanesMax = 16;
+/** Connections per peer for parked requests (long-poll Fetch; JoinGroup and SyncGroup), each kind. */
+const parkedLanesMax = 16;
 /** ListOffsets special timestamps. */
 const EARLIEST = -2n;
 const LATEST = -1n;
@@ -68,8 +93,11 @@ export interface ClusterBackendOptions {
 
 export class ClusterBackend extends LocalBackend implements HttpBackend {
   private readonly peers: PeerConnections;
-  private readonly fetchLanesBusy = new Map<number, Set<number>>();
+  /** Busy lanes by "<kind>/<peer>". */
+  private readonly lanesBusy = new Map<string, Set<number>>();
   private readonly imageWaiters: (() => void)[] = [];
+  private readonly groupForwarding = new GroupForwarding((coordinator, parks, request) => this.sendToCoordinator(coordinator, parks, request));
+  private creatingOffsetsTopic: Promise<void> | null = null;
 
   constructor(private readonly context: BrokerContext, options: ClusterBackendOptions) {
     super(context, options);
@@ -118,7 +146,7 @@ export class ClusterBackend extends LocalBackend implements HttpBackend {
    * Runs `local` when this node leads the partition, `remote(leader)` otherwise, retrying while
    * the leadership moves. `remoteRetriable` says which remote failures may be sent again.
    */
-  private async routed<T>(topic: string, partition: number, local: () => Promise<T>, remote: (leader: number) => Promise<T>): Promise<T> {
+  private async routed<T>(topic: string, partition: number, local: () => Promise<T>, remote: (leader: number) => Promise<T>, retryCodes = leaderMovedCodes): Promise<T> {
     const deadline = performance.now() + forwardTimeoutMs;
     for (;;) {
       const leader = this.leaderOf(this.context.metadata.image, topic, partition);
@@ -128,7 +156,7 @@ export class ClusterBackend extends LocalBackend implements HttpBackend {
         if (leader < 0) throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `${topic}-${partition} has no leader now`);
         return await remote(leader);
       } catch (error) {
-        if (!retriable(error)) throw error instanceof NotSent ? unavailable(topic, partition, error) : error;
+        if (!retriable(error, retryCodes)) throw error instanceof NotSent ? unavailable(topic, partition, error) : error;
         failure = error;
       }
       if (performance.now() >= deadline) throw failure instanceof NotSent ? unavailable(topic, partition, failure) : failure;
@@ -234,9 +262,133 @@ export class ClusterBackend extends LocalBackend implements HttpBackend {
     return result;
   }
 
+  // ── groups ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs `local` when this node leads the group's __consumer_offsets partition (it coordinates the
+   * group), `remote(coordinator)` otherwise, retrying while the coordinator moves or loads.
+   */
+  private async routedGroup<T>(groupId: string, local: () => Promise<T>, remote: (coordinator: number) => Promise<T>): Promise<T> {
+    const deadline = performance.now() + forwardTimeoutMs;
+    for (;;) {
+      const count = this.context.metadata.image.topicsByName.get(OFFSETS_TOPIC)?.partitions.length;
+      if (count !== undefined) break;
+      // No group has a coordinator before __consumer_offsets exists: create it, as FindCoordinator does.
+      this.createOffsetsTopic();
+      if (performance.now() >= deadline) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC} does not exist yet`);
+      await this.nextImage();
+    }
+    const partition = offsetsPartitionFor(groupId, this.context.metadata.image.topicsByName.get(OFFSETS_TOPIC)!.partitions.length);
+    try {
+      return await this.routed(OFFSETS_TOPIC, partition, local, remote, coordinatorMovedCodes);
+    } catch (error) {
+      if (error instanceof KafkaError && error.code === ErrorCode.LEADER_NOT_AVAILABLE) {
+        throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `the coordinator of group '${groupId}' cannot be reached: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  private createOffsetsTopic(): void {
+    if (this.creatingOffsetsTopic) return;
+    this.creatingOffsetsTopic = ensureOffsetsTopic(this.context.admin, this.context.config.values, this.context.metadata.image)
+      .catch((error: unknown) => this.context.log.warn("creating the offsets topic failed", { error: String(error) }))
+      .finally(() => {
+        this.creatingOffsetsTopic = null;
+      });
+  }
+
+  /** One group request to `coordinator`; a parking one (JoinGroup, SyncGroup) on a connection of its own. */
+  private async sendToCoordinator<T>(coordinator: number, parks: boolean, request: (peers: PeerConnections, purpose: string) => Promise<T>): Promise<T> {
+    if (!parks) return this.send(coordinator, "http-group", (peers) => request(peers, "http-group"), false);
+    const lane = this.takeLane("join", coordinator);
+    try {
+      const purpose = `http-join-${lane}`;
+      return await this.send(coordinator, purpose, (peers) => request(peers, purpose), false);
+    } finally {
+      this.releaseLane("join", coordinator, lane);
+    }
+  }
+
+  override joinGroup(input: JoinGroupInput): Promise<JoinGroupResult> {
+    return this.routedGroup(input.groupId, () => super.joinGroup(input), (coordinator) => this.groupForwarding.joinGroup(coordinator, input));
+  }
+
+  override syncGroup(input: SyncGroupInput): Promise<SyncGroupResult> {
+    return this.routedGroup(input.groupId, () => super.syncGroup(input), (coordinator) => this.groupForwarding.syncGroup(coordinator, input));
+  }
+
+  override heartbeat(input: HeartbeatInput): Promise<number> {
+    return this.routedGroup(input.groupId, () => super.heartbeat(input), (coordinator) => this.groupForwarding.heartbeat(coordinator, input));
+  }
+
+  override leaveGroup(groupId: string, members: LeaveMemberInput[]): Promise<LeaveGroupResult> {
+    return this.routedGroup(groupId, () => super.leaveGroup(groupId, members), (coordinator) => this.groupForwarding.leaveGroup(coordinator, groupId, members));
+  }
+
+  override commitOffsets(input: OffsetCommitInput): Promise<PartitionErrors> {
+    return this.routedGroup(input.groupId, () => super.commitOffsets(input), (coordinator) => this.groupForwarding.commitOffsets(coordinator, input));
+  }
+
+  override fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): Promise<OffsetFetchResult> {
+    return this.routedGroup(groupId, () => super.fetchOffsets(groupId, topics), (coordinator) => this.groupForwarding.fetchOffsets(coordinator, groupId, topics));
+  }
+
+  override describeGroup(groupId: string): Promise<DescribedGroup> {
+    return this.routedGroup(groupId, () => super.describeGroup(groupId), (coordinator) => this.groupForwarding.describeGroup(coordinator, groupId));
+  }
+
+  /** Every group of the cluster: each live broker lists those it coordinates (as Kafka's admin client gathers them). */
+  override async listGroups(): Promise<ListedGroup[]> {
+    const brokers = liveBrokers(this.context.metadata.image).map((broker) => broker.id);
+    const lists = await Promise.all(brokers.map(async (broker) => {
+      if (broker === this.context.nodeId) return super.coordinatedGroups();
+      try {
+        return await this.groupForwarding.listGroups(broker);
+      } catch (error) {
+        if (error instanceof NotSent) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `node ${broker} cannot be reached to list its groups`);
+        throw error;
+      }
+    }));
+    const seen = new Map<string, ListedGroup>();
+    for (const group of lists.flat()) seen.set(group.groupId, group);
+    return [...seen.values()].sort((left, right) => left.groupId.localeCompare(right.groupId));
+  }
+
+  /**
+   * Committed offsets (from the coordinator) against each partition's high watermark, so the
+   * figures do not depend on which broker answers.
+   */
+  override async groupLag(groupId: string): Promise<PartitionLag[]> {
+    return this.routedGroup(groupId, () => this.localGroupLag(groupId), () => this.lagThroughLeaders(groupId));
+  }
+
+  /** At the coordinator: its own figures, with the high watermark of partitions it holds no replica of asked of their leaders. */
+  private async localGroupLag(groupId: string): Promise<PartitionLag[]> {
+    const lags = await super.groupLag(groupId);
+    return Promise.all(lags.map(async (lag) => {
+      if (lag.logEndOffset >= 0n) return lag;
+      const end = await this.partitionOffsets(lag.topic, lag.partition).then((offsets) => offsets.highWatermark, () => -1n);
+      return { ...lag, logEndOffset: end, lag: end < 0n || lag.committed < 0n ? -1n : end > lag.committed ? end - lag.committed : 0n };
+    }));
+  }
+
+  private async lagThroughLeaders(groupId: string): Promise<PartitionLag[]> {
+    const committed = await this.fetchOffsets(groupId, null);
+    if (committed.errorCode !== ErrorCode.NONE) throw new KafkaError(committed.errorCode, `offsets of group '${groupId}'`);
+    const entries = committed.topics.flatMap((topic) => topic.partitions.filter((partition) => partition.errorCode === ErrorCode.NONE && partition.offset >= 0n)
+      .map((partition) => ({ topic: topic.name, partition: partition.partition, committed: partition.offset })));
+    const lags = await Promise.all(entries.map(async (entry) => {
+      const end = await this.partitionOffsets(entry.topic, entry.partition).then((offsets) => offsets.highWatermark, () => -1n);
+      const lag = end < 0n ? -1n : end > entry.committed ? end - entry.committed : 0n;
+      return { topic: entry.topic, partition: entry.partition, committed: entry.committed, logEndOffset: end, lag };
+    }));
+    return lags.sort((left, right) => left.topic.localeCompare(right.topic) || left.partition - right.partition);
+  }
+
   /** One partition's Fetch at the leader (sessionless, as a plain consumer), on a free fetch lane. */
   private async fetch(leader: number, topic: string, partition: number, offset: bigint, maxBytes: number, waitMs: number) {
-    const lane = this.takeFetchLane(leader);
+    const lane = this.takeLane("fetch", leader);
     try {
       const purpose = `http-fetch-${lane}`;
       const response = await this.send(leader, purpose, (peers) => peers.request(leader, purpose, FetchApi, {
@@ -252,20 +404,26 @@ export class ClusterBackend extends LocalBackend implements HttpBackend {
       if (data.errorCode !== ErrorCode.NONE) throw new KafkaError(data.errorCode, `from node ${leader}`);
       return data;
     } finally {
-      this.fetchLanesBusy.get(leader)!.delete(lane);
+      this.releaseLane("fetch", leader, lane);
     }
   }
 
-  private takeFetchLane(leader: number): number {
-    let busy = this.fetchLanesBusy.get(leader);
+  /** A free connection of `kind` to `peer` (the last one is shared once all are busy). */
+  private takeLane(kind: string, peer: number): number {
+    const key = `${kind}/${peer}`;
+    let busy = this.lanesBusy.get(key);
     if (!busy) {
       busy = new Set();
-      this.fetchLanesBusy.set(leader, busy);
+      this.lanesBusy.set(key, busy);
     }
     let lane = 0;
-    while (busy.has(lane) && lane < fetchLanesMax - 1) lane++;
+    while (busy.has(lane) && lane < parkedLanesMax - 1) lane++;
     busy.add(lane);
     return lane;
+  }
+
+  private releaseLane(kind: string, peer: number, lane: number): void {
+    this.lanesBusy.get(`${kind}/${peer}`)?.delete(lane);
   }
 
   /**
@@ -289,9 +447,9 @@ export class ClusterBackend extends LocalBackend implements HttpBackend {
   }
 }
 
-function retriable(error: unknown): boolean {
+function retriable(error: unknown, codes: ReadonlySet<number>): boolean {
   if (error instanceof NotSent) return true;
-  return error instanceof KafkaError && leaderMovedCodes.has(error.code);
+  return error instanceof KafkaError && codes.has(error.code);
 }
 
 function unavailable(topic: string, partition: number, error: NotSent): KafkaError {

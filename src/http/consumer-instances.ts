@@ -119,10 +119,14 @@ export class ConsumerInstance {
     this.rejoinWanted = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.running ??= this.membershipRound().finally(() => {
-      this.running = null;
-      if (this.rejoinWanted && !this.closed) this.requestRejoin();
-    });
+    this.running ??= this.membershipRound()
+      // Thrown (not answered): the coordinator could not be reached or kept moving past the
+      // backend's retries. Start over after the backoff, as a Kafka consumer rediscovers its coordinator.
+      .catch((error: unknown) => this.joinFailed(error instanceof KafkaError ? error.code : ErrorCode.COORDINATOR_NOT_AVAILABLE, error))
+      .finally(() => {
+        this.running = null;
+        if (this.rejoinWanted && !this.closed) this.requestRejoin();
+      });
   }
 
   private async membershipRound(): Promise<void> {
@@ -168,8 +172,9 @@ export class ConsumerInstance {
     this.scheduleHeartbeat();
   }
 
-  private joinFailed(errorCode: number): void {
-    this.log.info("http consumer rejoins", { group: this.group, instance: this.name, error: errorName(errorCode) });
+  private joinFailed(errorCode: number, thrown?: unknown): void {
+    if (this.closed) return;
+    this.log.info("http consumer rejoins", { group: this.group, instance: this.name, error: errorName(errorCode), ...(thrown === undefined ? {} : { detail: String(thrown) }) });
     if (errorCode === ErrorCode.UNKNOWN_MEMBER_ID || errorCode === ErrorCode.ILLEGAL_GENERATION || errorCode === ErrorCode.FENCED_INSTANCE_ID) {
       this.memberId = errorCode === ErrorCode.ILLEGAL_GENERATION ? this.memberId : "";
     }
@@ -223,8 +228,17 @@ export class ConsumerInstance {
   private async heartbeat(): Promise<void> {
     this.timer = null;
     if (this.closed || this.running) return;
-    const errorCode = await this.backend.heartbeat({ groupId: this.group, generationId: this.generationId, memberId: this.memberId, groupInstanceId: null });
-    if (this.closed) return;
+    let errorCode: number;
+    try {
+      errorCode = await this.backend.heartbeat({ groupId: this.group, generationId: this.generationId, memberId: this.memberId, groupInstanceId: null });
+    } catch (error) {
+      // The coordinator cannot be reached now (it died, or moves): keep the assignment and fetching,
+      // and heartbeat again; its successor answers whether this member is still in the group.
+      if (this.closed) return;
+      this.log.info("http consumer heartbeat failed", { group: this.group, instance: this.name, error: String(error) });
+      return this.scheduleHeartbeat();
+    }
+    if (this.closed || this.running) return;
     if (errorCode === ErrorCode.NONE) return this.scheduleHeartbeat();
     if (errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.memberId = "";
     this.requestRejoin();

@@ -78,9 +78,9 @@ function statusOf(code: number): number {
     case ErrorCode.INCONSISTENT_GROUP_PROTOCOL:
     case ErrorCode.FENCED_INSTANCE_ID:
       return 409;
+    // NOT_COORDINATOR reaches a client only when the coordinator kept moving past the forwarding's
+    // retries (cluster-backend.ts): retriable, as the others.
     case ErrorCode.NOT_COORDINATOR:
-      // Another node coordinates the group (the message names it): retrying here will not help.
-      return 421;
     case ErrorCode.COORDINATOR_NOT_AVAILABLE:
     case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
     case ErrorCode.NOT_LEADER_OR_FOLLOWER:

@@ -323,12 +323,12 @@ export class LocalBackend implements HttpBackend {
     const groups = this.groups;
     const code = groups.coordinatorError(groupId);
     if (code === ErrorCode.NOT_COORDINATOR) {
-      // Name the coordinator: group requests over HTTP are not forwarded, the client goes there.
+      // Name the coordinator (ClusterBackend forwards to it and retries on this code).
       const partition = groups.offsetsLog.partitionFor(groupId);
       const leader = partitionOf(this.broker.metadata.image, OFFSETS_TOPIC, partition)?.leader ?? -1;
       const endpoint = leader >= 0 ? endpointOf(this.broker.metadata.image, leader, this.broker.advertised.name) : undefined;
       throw new KafkaError(code, `group '${groupId}' is coordinated by node ${leader} (leader of ${OFFSETS_TOPIC}-${partition}` +
-        `${endpoint ? `, Kafka listener ${endpoint.host}:${endpoint.port}` : ""}), not this node (${this.broker.nodeId}); send this group's requests to that node's HTTP listener`);
+        `${endpoint ? `, Kafka listener ${endpoint.host}:${endpoint.port}` : ""}), not this node (${this.broker.nodeId})`);
     }
     if (code !== ErrorCode.NONE) throw new KafkaError(code, `this node does not coordinate group '${groupId}' now`);
     return groups.coordinator;
@@ -359,6 +359,10 @@ export class LocalBackend implements HttpBackend {
   }
 
   async listGroups() {
+    return this.coordinatedGroups();
+  }
+
+  async coordinatedGroups() {
     const groups = this.groups;
     if (groups.partitions.anyLoading) throw new KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, "offsets partitions are still loading");
     return groups.coordinator.listGroups();

@@ -4,6 +4,7 @@
 //   - replica Fetch (replicaId ≥ 0, any other topic): the same Fetch handler as the Kafka listener;
 //   - the broker→controller APIs: BrokerRegistration, BrokerHeartbeat, AlterPartition,
 //     AllocateProducerIds;
+//   - WriteTxnMarkers: a transaction coordinator on another node writing markers to partitions led here;
 //   - admin requests forwarded by other brokers to the active controller (cluster/remote-controller.ts):
 //     CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs, and the
 //     security changes CreateAcls, DeleteAcls, AlterUserScramCredentials, AlterClientQuotas (the
@@ -32,6 +33,8 @@ import saslHandshake from "./handlers/17-sasl-handshake.ts";
 import apiVersions from "./handlers/18-api-versions.ts";
 import createTopics from "./handlers/19-create-topics.ts";
 import deleteTopics from "./handlers/20-delete-topics.ts";
+import writeTxnMarkers from "./handlers/27-write-txn-markers.ts";
+import type { WriteTxnMarkersRequest } from "../protocol/generated/write-txn-markers.ts";
 import createAcls from "./handlers/30-create-acls.ts";
 import deleteAcls from "./handlers/31-delete-acls.ts";
 import alterConfigs from "./handlers/33-alter-configs.ts";
@@ -113,12 +116,34 @@ function nodesTrusted(handler: AnyHandler): AnyHandler {
   };
 }
 
+/**
+ * WriteTxnMarkers has no top-level error code: a caller that is not a node gets
+ * CLUSTER_AUTHORIZATION_FAILED on every partition it named, and nothing is written.
+ */
+function markersFromNodesOnly(handler: AnyHandler): AnyHandler {
+  return {
+    ...handler,
+    handle(request, ctx) {
+      if (isPeerNode(ctx)) return handler.handle(request, { ...ctx, broker: trustedContextOf(ctx.broker) });
+      const markers = (request as WriteTxnMarkersRequest).markers.map((marker) => ({
+        producerId: marker.producerId,
+        topics: marker.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED })),
+        })),
+      }));
+      return { markers } as never;
+    },
+  };
+}
+
 export const controllerHandlers: readonly AnyHandler[] = [
   apiVersions,
   saslHandshake,
   saslAuthenticate,
   ...[controllerFetch, vote, beginQuorumEpoch, endQuorumEpoch, fetchSnapshot, alterPartition, brokerRegistration, brokerHeartbeat, allocateProducerIds]
     .map(nodesOnly),
+  markersFromNodesOnly(writeTxnMarkers),
   ...[
     metadata, describeQuorum, createTopics, deleteTopics, alterConfigs, createPartitions, alterPartitionReassignments, electLeaders,
     incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials,

@@ -24,9 +24,13 @@
 //
 // Never blocks appends or reads: segments are read through the cleaner's own file descriptor in
 // slices of sliceBytes, yielding to the event loop between slices; the log is locked only for the
-// rename in step 5. Deliberately not done: merging small cleaned segments into one (Kafka groups
-// them) and transactional aborted-data removal (control batches are kept whole). Compressed batches
-// are inflated, filtered and compressed again with their own codec.
+// rename in step 5. Transactions (cleaner-transactions.ts): the cleanable range ends below the last
+// stable offset; aborted transactions' batches are removed and left out of the offset map; a
+// marker goes once nothing of its transaction is left and it is past delete.retention.ms.
+// Deliberately not done: merging small cleaned segments into one (Kafka groups them), and keeping
+// an emptied batch as a producer's last (Kafka keeps its header so the producer's sequence
+// survives a rebuild of the producer state from the log; here the producer-state snapshot keeps
+// it). Compressed batches are inflated, filtered and compressed again with their own codec.
 
 import { join } from "node:path";
 import type { TopicConfig } from "../config/index.ts";
@@ -37,6 +41,7 @@ import { systemClock, type Clock } from "../util/clock.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { Attribute, type RecordBatchHeader } from "../protocol/record-batch.ts";
 import { deflateBatch, filteredBatch, forEachRecordView, inflateBatch } from "../protocol/record-batch.ts";
+import { CleanedTransactions } from "./cleaner-transactions.ts";
 import type { StorageFs } from "./fs.ts";
 import { Log as LogClass, type Log } from "./partition-log.ts";
 import { swapSuffix } from "./recovery.ts";
@@ -76,6 +81,10 @@ export interface CleanStats {
   bytesWritten: number;
   recordsRemoved: number;
   tombstonesRemoved: number;
+  /** Records of aborted transactions removed (counted in recordsRemoved too). */
+  abortedRecordsRemoved: number;
+  /** COMMIT / ABORT markers removed (no record of their transaction left, past delete.retention.ms). */
+  markersRemoved: number;
   firstDirtyOffset: bigint;
   cleanableEnd: bigint;
   durationMs: number;
@@ -237,16 +246,19 @@ export class LogCleaner {
     const config = log.currentConfig();
     const stats: CleanStats = {
       topic: log.topic, partition: log.partition, segmentsRewritten: 0, bytesCleaned: 0, bytesRead: 0, bytesWritten: 0,
-      recordsRemoved: 0, tombstonesRemoved: 0, firstDirtyOffset: plan.firstDirty, cleanableEnd: plan.firstDirty, durationMs: 0,
+      recordsRemoved: 0, tombstonesRemoved: 0, abortedRecordsRemoved: 0, markersRemoved: 0, firstDirtyOffset: plan.firstDirty, cleanableEnd: plan.firstDirty, durationMs: 0,
     };
-    const { map, segments } = await this.buildOffsetMap(plan, stats);
+    const planEnd = plan.segments[plan.segments.length - 1]!.nextOffset;
+    const aborted = () => new CleanedTransactions(log.abortedTransactions(log.logStartOffset, planEnd));
+    const { map, segments } = await this.buildOffsetMap(plan, aborted(), stats);
     // Offsets are kept as numbers in the map (exact below 2^53, as every real offset is).
     if (segments.length === 0) return null;
     const deleteHorizonMs = now - config["delete.retention.ms"];
+    const transactions = aborted();
     for (const segment of segments) {
       if (this.stopped || log.isClosed) break;
       stats.bytesCleaned += segment.sizeBytes;
-      await this.cleanSegment(log, segment, map, deleteHorizonMs, config, stats);
+      await this.cleanSegment(log, segment, { map, transactions, deleteHorizonMs }, config, stats);
     }
     const cleanableEnd = segments[segments.length - 1]!.nextOffset;
     stats.cleanableEnd = cleanableEnd;
@@ -257,13 +269,16 @@ export class LogCleaner {
     stats.durationMs = performance.now() - started;
     this.logger.info("cleaned log", {
       log: `${log.topic}-${log.partition}`, segments: stats.segmentsRewritten, removed: stats.recordsRemoved,
-      tombstones: stats.tombstonesRemoved, bytesRead: stats.bytesRead, bytesWritten: stats.bytesWritten, ms: Math.round(stats.durationMs),
+      tombstones: stats.tombstonesRemoved, aborted: stats.abortedRecordsRemoved, markers: stats.markersRemoved, bytesRead: stats.bytesRead, bytesWritten: stats.bytesWritten, ms: Math.round(stats.durationMs),
     });
     return stats;
   }
 
-  /** key → latest offset over the dirty part; the segments to clean end where the map filled. */
-  private async buildOffsetMap(plan: CleanablePlan, stats: CleanStats): Promise<{ map: Map<string, number>; segments: Segment[] }> {
+  /**
+   * key → latest offset over the dirty part (records of aborted transactions left out); the
+   * segments to clean end where the map filled.
+   */
+  private async buildOffsetMap(plan: CleanablePlan, transactions: CleanedTransactions, stats: CleanStats): Promise<{ map: Map<string, number>; segments: Segment[] }> {
     const map = new Map<string, number>();
     const segments: Segment[] = [];
     const firstDirty = Number(plan.firstDirty);
@@ -271,7 +286,7 @@ export class LogCleaner {
       segments.push(segment);
       if (segment.nextOffset <= plan.firstDirty) continue;
       await this.forEachBatch(segment, stats, (header, bytes) => {
-        if ((header.attributes & Attribute.control) !== 0) return;
+        if ((header.attributes & Attribute.control) !== 0 || transactions.isAborted(header)) return;
         const baseOffset = Number(header.baseOffset);
         const plain = inflateBatch(bytes, header, this.inflatedBytesMax);
         forEachRecordView(plain.batch, plain.header, (record) => {
@@ -313,11 +328,11 @@ export class LogCleaner {
   private async cleanSegment(
     log: Log,
     segment: Segment,
-    map: Map<string, number>,
-    deleteHorizonMs: number,
+    pass: { map: Map<string, number>; transactions: CleanedTransactions; deleteHorizonMs: number },
     config: TopicConfig,
     stats: CleanStats,
   ): Promise<void> {
+    const { map, transactions, deleteHorizonMs } = pass;
     const { fs, native } = this.options;
     const sizeBefore = segment.sizeBytes;
     const cleanedPath = segment.paths.log + cleanedSuffix;
@@ -326,6 +341,8 @@ export class LogCleaner {
     let changed = false;
     let removed = 0;
     let tombstones = 0;
+    let abortedRecords = 0;
+    let markers = 0;
     const out = fs.open(cleanedPath, "create");
     let written = 0;
     const write = (bytes: Uint8Array) => {
@@ -337,7 +354,18 @@ export class LogCleaner {
       if (fs.size(out) > 0) fs.ftruncate(out, 0);
       await this.forEachBatch(segment, stats, (header, bytes) => {
         if ((header.attributes & Attribute.control) !== 0) {
+          if (transactions.markerRead(header) && tombstonesExpire) {
+            changed = true;
+            markers++;
+            return;
+          }
           write(bytes);
+          return;
+        }
+        if (transactions.isAborted(header)) {
+          transactions.dataRead(header, false);
+          changed = true;
+          abortedRecords += header.recordsCount;
           return;
         }
         const baseOffset = Number(header.baseOffset);
@@ -360,9 +388,11 @@ export class LogCleaner {
           kept.push({ start: record.start, end: record.end });
         });
         if (!decoded || kept.length === total) {
+          transactions.dataRead(header, true);
           write(bytes);
           return;
         }
+        transactions.dataRead(header, kept.length > 0);
         changed = true;
         if (kept.length > 0) write(deflateBatch(filteredBatch(plain.batch, kept), plain.codec, header.attributes));
       });
@@ -390,8 +420,10 @@ export class LogCleaner {
     await fs.fsyncDir(log.directory);
     stats.segmentsRewritten += 1;
     stats.bytesWritten += written;
-    stats.recordsRemoved += removed;
+    stats.recordsRemoved += removed + abortedRecords;
     stats.tombstonesRemoved += tombstones;
+    stats.abortedRecordsRemoved += abortedRecords;
+    stats.markersRemoved += markers;
   }
 
   /** Runs inside the log's single-writer queue: put the swap file in place of the segment. */

@@ -6,21 +6,23 @@ import { assert } from "../util/assert.ts";
 import type { Segment } from "./segment.ts";
 
 /**
- * What the cleaner may rewrite: the sealed segments (never the active one) wholly below the high
- * watermark, oldest first. They
+ * What the cleaner may rewrite: the sealed segments (never the active one) wholly below the last
+ * stable offset (the high watermark, or an open transaction's first offset below it), oldest first. They
  * need not be synced yet: a cleaned copy is fdatasync'd before it replaces a segment (and after a
  * crash recovery, segments stay unsynced until the next append's sync).
  */
-export function cleanableSegments(segments: readonly Segment[], highWatermark: bigint): Segment[] {
+export function cleanableSegments(segments: readonly Segment[], stableOffset: bigint): Segment[] {
   // Never a damaged segment, nor past one: cleaning rewrites whole files, and the damaged bytes
   // must stay as they are (and keep being reported) until the operator deals with them.
   // Nor above the high watermark: records there are not committed and may still be truncated on
   // this replica (a follower diverging from a new leader), or not yet on every in-sync replica —
-  // compacting them would make this log differ from the others below the high watermark.
+  // compacting them would make this log differ from the others below the high watermark. Nor at
+  // or above an open transaction: whether its records stay depends on its outcome (Kafka's
+  // firstUncleanableOffset).
   const sealed = segments.slice(0, -1);
   const firstDamaged = sealed.findIndex((segment) => segment.isDamaged);
   const undamaged = firstDamaged < 0 ? sealed : sealed.slice(0, firstDamaged);
-  const firstUncommitted = undamaged.findIndex((segment) => segment.nextOffset > highWatermark);
+  const firstUncommitted = undamaged.findIndex((segment) => segment.nextOffset > stableOffset);
   return firstUncommitted < 0 ? undamaged : undamaged.slice(0, firstUncommitted);
 }
 

@@ -63,6 +63,8 @@ export class GroupCommit {
   private pendingIndexFds: number[] = [];
   private afterSyncActions: (() => void)[] = [];
   private syncIdleWaiters: (() => void)[] = [];
+  /** File work started off the event loop (a roll's trim and index files), not yet claimed by a sync. */
+  private backgroundWork: Promise<number[]>[] = [];
 
   constructor(private readonly host: GroupCommitHost) {}
 
@@ -89,6 +91,15 @@ export class GroupCommit {
   /** Index files written at a roll or close: synced (then closed) by the next sync. */
   addIndexFds(fds: readonly number[]): void {
     this.pendingIndexFds.push(...fds);
+  }
+
+  /**
+   * File work running off the event loop whose result the next sync must cover: that sync awaits it
+   * before its fdatasyncs, then syncs and closes the fds it resolves to. `work` must never reject.
+   * waitSyncIdle() also waits for it, so truncation, cleaning and close never race it.
+   */
+  addBackgroundWork(work: Promise<number[]>): void {
+    this.backgroundWork.push(work);
   }
 
   /** A promise for the durability of everything appended so far, given the recovery point. */
@@ -125,9 +136,19 @@ export class GroupCommit {
     else this.afterSyncActions.push(action);
   }
 
+  /** Resolves when no sync runs and no background file work is in flight. */
   waitSyncIdle(): Promise<void> {
-    if (this.syncRunning === null) return resolved;
-    return new Promise((resolve) => this.syncIdleWaiters.push(resolve));
+    if (this.syncRunning === null) return this.settleBackgroundWork();
+    return new Promise<void>((resolve) => this.syncIdleWaiters.push(resolve)).then(() => this.waitSyncIdle());
+  }
+
+  /** Background work no sync claimed (the log failed): wait for it; the next sync or close takes its fds. */
+  private settleBackgroundWork(): Promise<void> {
+    if (this.backgroundWork.length === 0) return resolved;
+    const work = this.backgroundWork.splice(0);
+    return Promise.all(work).then((results) => {
+      for (const fds of results) this.pendingIndexFds.push(...fds);
+    });
   }
 
   /** Close index descriptors no sync will use any more (the log is closing). */
@@ -152,6 +173,7 @@ export class GroupCommit {
     const fds = segments.map((segment) => segment.syncStarted());
     for (const segment of segments) segment.dirty = false;
     const indexFds = this.pendingIndexFds.splice(0);
+    const work = this.backgroundWork.splice(0);
     const directoryDirty = this.directoryDirty;
     this.directoryDirty = false;
     // In offset order, one after the other, and the directory last: a power loss can then never
@@ -159,6 +181,8 @@ export class GroupCommit {
     // tail. Usually only the active segment is dirty, so this costs nothing; around a roll it
     // serializes two or three fdatasyncs.
     const syncAll = async () => {
+      // A roll's trim must reach the file before the fdatasync that makes the sealed size durable.
+      if (work.length > 0) for (const workFds of await Promise.all(work)) indexFds.push(...workFds);
       for (const fd of fds) await host.fs.datasync(fd);
       if (indexFds.length > 0) await Promise.all(indexFds.map((fd) => host.fs.datasync(fd)));
       if (directoryDirty) await host.fs.fsyncDir(host.directory);

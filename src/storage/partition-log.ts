@@ -607,26 +607,25 @@ export class Log implements PartitionLog {
   private roll(reason: string): void {
     const old = this.active;
     const baseOffset = this.logEndOffset;
-    old.seal();
-    try {
-      old.trimFile(); // cut the reserved tail of the finished segment
-    } catch (error) {
-      throw storageError(`trimming ${old.paths.log}`, error);
-    }
-    const indexFds = old.writeIndexFiles();
     let next: Segment;
     try {
       next = Segment.create(this.context, this.directory, baseOffset, this.clock.nowMs());
     } catch (error) {
-      for (const fd of indexFds) this.fs.close(fd);
       throw storageError(`creating segment ${baseOffset} of ${this.topic}-${this.partition}`, error);
     }
+    old.seal();
+    // The trim of the finished segment's reserved tail and its index files are written off the event
+    // loop (each can wait milliseconds on the file system's journal, and every connection would wait
+    // with it); the sync requested below awaits both before its fdatasyncs (log-group-commit.ts).
+    const warn = (what: string) => (error: unknown) => this.logger.warn(`${what} after a roll failed (close or recovery does it again)`, { path: old.paths.log, error: String(error) });
+    const trimmed = old.trimFileInBackground(warn("cutting the reserved tail"));
+    const indexes = old.writeIndexFilesInBackground(warn("writing the index files"));
+    this.commit.addBackgroundWork(trimmed.then(() => indexes));
     next.mapLengthHint = this.config["segment.bytes"];
     old.mapLengthHint = 0;
     next.nextOffset = baseOffset;
     this.segments.push(next);
     this.rollJitterMs = pickRollJitter(this.config, this.random);
-    this.commit.addIndexFds(indexFds);
     this.commit.directoryDirty = true;
     this.logger.debug("rolled segment", { reason, baseOffset: String(baseOffset), previousBytes: old.sizeBytes });
     if (this.producerState?.encodeSnapshot) {
@@ -882,7 +881,7 @@ export class Log implements PartitionLog {
 
   /** What the cleaner may rewrite (log-cleaner-hooks.ts). */
   cleanableSegments(): Segment[] {
-    return cleanableSegments(this.segments, this.highWatermarkValue);
+    return cleanableSegments(this.segments, this.lastStableOffset);
   }
 
   get segmentContext(): SegmentContext {

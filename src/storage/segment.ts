@@ -246,6 +246,10 @@ export class Segment implements MappingOwner, DescriptorOwner {
   private deleted = false;
   /** fdatasyncs in flight on the descriptor: it must not be closed under them. */
   private syncsInFlight = 0;
+  /** Background trims (thread pool) in flight on the descriptor: close waits for them. */
+  private fileWorkInFlight = 0;
+  /** close() came while file work was in flight: the descriptor is closed when it ends. */
+  private closeWhenIdle = false;
   /** The indexes were rebuilt on the read path (done at most once per segment per process). */
   private indexesRepaired = false;
   /**
@@ -328,7 +332,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
   /** DescriptorOwner: close the descriptor unless unsynced writes or a sync in flight need it. */
   closeIdleDescriptor(): boolean {
     if (this.fdValue === null) return true;
-    if (this.dirty || this.syncsInFlight > 0) return false;
+    if (this.dirty || this.syncsInFlight > 0 || this.fileWorkInFlight > 0) return false;
     const fd = this.fdValue;
     this.fdValue = null;
     this.context.fs.close(fd);
@@ -386,6 +390,9 @@ export class Segment implements MappingOwner, DescriptorOwner {
   append(bytes: Uint8Array, headers: readonly RecordBatchHeader[], indexIntervalBytes: number): void {
     const fs = this.context.fs;
     const start = this.sizeBytes;
+    // The log awaits its background work (GroupCommit) before it truncates a sealed segment and
+    // makes it active again; a trim still running could cut these bytes.
+    assert(this.fileWorkInFlight === 0, `append to ${this.paths.log} while its trim runs`);
     if (this.context.native.canMap) this.reserve(start + bytes.length);
     try {
       fs.pwrite(this.fd, bytes, start);
@@ -491,6 +498,49 @@ export class Segment implements MappingOwner, DescriptorOwner {
     }
     this.indexesOnDisk = true;
     return fds;
+  }
+
+  /**
+   * writeIndexFiles off the event loop (a roll: the open-create, write and cut of two files can wait
+   * on the file system's journal). Resolves to the fds to datasync and close; never rejects — on
+   * failure the files are left to `close()` (which writes them again) or to recovery (which checks
+   * and rebuilds index files), and the failure is passed to `onError`.
+   */
+  writeIndexFilesInBackground(onError: (error: unknown) => void): Promise<number[]> {
+    if (this.damage.length > 0) return Promise.resolve(this.writeIndexFiles());
+    const fs = this.context.fs;
+    const files = [
+      [this.paths.offsetIndex, this.offsetIndex.contents()],
+      [this.paths.timeIndex, this.timeIndex.contents()],
+    ] as const;
+    this.indexesOnDisk = true;
+    const started = files.map(([path, contents]) => fs.writeFileInBackground(path, contents));
+    return Promise.allSettled(started).then((results) => {
+      const fds: number[] = [];
+      for (const result of results) if (result.status === "fulfilled") fds.push(result.value);
+      const failed = results.find((result) => result.status === "rejected");
+      if (this.deleted) {
+        // delete() ran meanwhile and may have unlinked before the files were created.
+        for (const fd of fds) fs.close(fd);
+        this.unlinkIndexFiles();
+        return [];
+      }
+      if (failed !== undefined) {
+        this.indexesOnDisk = false;
+        onError(failed.reason);
+      }
+      return fds;
+    });
+  }
+
+  private unlinkIndexFiles(): void {
+    for (const path of [this.paths.offsetIndex, this.paths.timeIndex]) {
+      try {
+        this.context.fs.unlink(path);
+      } catch {
+        // Gone already, or left for recovery (an index file without its .log is removed at open).
+      }
+    }
   }
 
   /** Remove the index files (a damaged segment's, or stale ones). */
@@ -1053,7 +1103,8 @@ export class Segment implements MappingOwner, DescriptorOwner {
     const fs = this.context.fs;
     if (position === this.sizeBytes) return;
     try {
-      if (this.hasLiveReaders) {
+      // A background trim still in flight would cut to the old size after us: zero-fill too.
+      if (this.hasLiveReaders || this.fileWorkInFlight > 0) {
         fs.pwrite(this.fd, new Uint8Array(this.sizeBytes - position), position);
       } else {
         this.retireMapping();
@@ -1084,11 +1135,52 @@ export class Segment implements MappingOwner, DescriptorOwner {
     }
   }
 
+  /**
+   * trimFile off the event loop, for a segment just sealed by a roll (ftruncate frees blocks and can
+   * wait milliseconds on the journal). The reservation is given up at once, so no new mapping
+   * reaches past the logical size while the file is still longer; the old mapping stays valid (see
+   * trimFile). The segment is marked dirty: the sync that follows awaits the returned promise before
+   * its fdatasync, so the cut size is durable with it. Never rejects; a failed cut is left to
+   * close() (which trims again) or to recovery (which cuts zero tails), and passed to `onError`.
+   */
+  trimFileInBackground(onError: (error: unknown) => void): Promise<void> {
+    if (this.closed || this.reservedBytes <= this.sizeBytes) return Promise.resolve();
+    const size = this.sizeBytes;
+    const fd = this.fd;
+    this.reservedBytes = size;
+    this.dirty = true;
+    this.fileWorkInFlight += 1;
+    return this.context.fs.truncateInBackground(fd, size).then(
+      () => this.fileWorkEnded(),
+      (error: unknown) => {
+        this.fileWorkEnded(); // the file stays longer than its logical size: close() cuts it
+
+        onError(error);
+      },
+    );
+  }
+
+  private fileWorkEnded(): void {
+    assert(this.fileWorkInFlight > 0, "file work ended without starting");
+    this.fileWorkInFlight -= 1;
+    if (this.fileWorkInFlight === 0 && this.closeWhenIdle) {
+      this.closeWhenIdle = false;
+      this.closeDescriptor();
+    }
+  }
+
   /** Close the fd and retire the mapping (unmapped when the last reader releases it). */
   close(): void {
     this.retireMapping();
     this.closed = true;
     this.context.descriptors.forget(this);
+    // A background trim is using the descriptor: closing it now could let the kernel hand its
+    // number to another file, which the trim would then cut.
+    if (this.fileWorkInFlight > 0) this.closeWhenIdle = true;
+    else this.closeDescriptor();
+  }
+
+  private closeDescriptor(): void {
     if (this.fdValue !== null) {
       const fd = this.fdValue;
       this.fdValue = null;

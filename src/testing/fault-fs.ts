@@ -95,6 +95,25 @@ export class FaultFs implements StorageFs {
     this.inner.ftruncate(fd, size);
   }
 
+  async truncateInBackground(fd: number, size: number): Promise<void> {
+    this.check("ftruncate", this.pathOf(fd), size);
+    await this.inner.truncateInBackground(fd, size);
+  }
+
+  async writeFileInBackground(path: string, data: Uint8Array): Promise<number> {
+    this.check("open", path);
+    this.check("pwrite", path, data.length);
+    const fd = await this.inner.writeFileInBackground(path, data);
+    if (this.dead) {
+      closeSync(fd); // a crash came in meanwhile: the dead instance holds no descriptors
+      throw systemError("EIO", "open", `${path} (power lost)`);
+    }
+    this.paths.set(fd, resolve(path));
+    this.counts.pwrite++;
+    this.counts.pwriteBytes += data.length;
+    return fd;
+  }
+
   allocate(fd: number, offset: number, length: number): void {
     this.check("allocate", this.pathOf(fd), length);
     this.inner.allocate(fd, offset, length);

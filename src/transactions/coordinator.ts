@@ -43,7 +43,7 @@ export interface TransactionStore {
 
 /** Writes the markers of a transaction to its partitions; resolves once every partition has its marker. */
 export interface MarkerWriter {
-  write(producerId: bigint, producerEpoch: number, committed: boolean, partitions: TopicPartition[]): Promise<void>;
+  write(producerId: bigint, producerEpoch: number, committed: boolean, partitions: TopicPartition[], transactionalId: string): Promise<void>;
 }
 
 export interface TransactionCoordinatorDeps {
@@ -101,6 +101,7 @@ export class TransactionCoordinator {
       const metadata = this.transactions.get(transactionalId);
       if (!metadata) continue;
       if (metadata.state === TransactionState.PrepareCommit || metadata.state === TransactionState.PrepareAbort) {
+        log.info("completing a prepared transaction: writing its markers", { transactionalId, state: metadata.state === TransactionState.PrepareCommit ? "PrepareCommit" : "PrepareAbort" });
         this.busy.add(transactionalId);
         void this.completeMarkers(metadata, metadata.state === TransactionState.PrepareCommit).finally(() => this.busy.delete(transactionalId));
       }
@@ -315,7 +316,7 @@ export class TransactionCoordinator {
   }
 
   private async completeMarkers(prepared: TransactionMetadata, commit: boolean): Promise<void> {
-    await this.deps.markers.write(prepared.producerId, prepared.producerEpoch, commit, partitionList(prepared));
+    await this.deps.markers.write(prepared.producerId, prepared.producerEpoch, commit, partitionList(prepared), prepared.transactionalId);
     const completed = copyMetadata(prepared);
     completed.state = commit ? TransactionState.CompleteCommit : TransactionState.CompleteAbort;
     completed.partitions = new Map();

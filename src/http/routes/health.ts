@@ -68,7 +68,7 @@ async function collectLags(backend: HttpBackend): Promise<LagSnapshot[]> {
   const snapshot: LagSnapshot[] = [];
   // While the group coordinator is still loading (partitions recovering at start) there is no lag
   // to show; the rest of /metrics is served all the same.
-  const groups = await backend.listGroups().catch(() => []);
+  const groups = await backend.coordinatedGroups().catch(() => []);
   for (const group of groups) {
     for (const lag of await backend.groupLag(group.groupId)) snapshot.push({ group: group.groupId, topic: lag.topic, partition: lag.partition, lag: lag.lag });
   }
