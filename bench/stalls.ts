@@ -7,8 +7,11 @@
 // calls show up there. Each append slower than 1 ms is attributed with the kernel's scheduler
 // statistics of the thread (/proc/self/schedstat: time on a CPU, time runnable but waiting for one):
 // on a CPU = our code (or garbage collection); waiting for a CPU = the machine is busy (other
-// processes); the rest = blocked in the kernel (I/O, the file system's journal). Prints Markdown.
+// processes); the rest = blocked in the kernel (I/O, the file system's journal). Garbage collection
+// is detected by the JavaScript heap shrinking across an append (bun:jsc heapSize(), 0.5 µs): a
+// collection finished inside it. Prints Markdown.
 
+import { heapSize } from "bun:jsc";
 import { existsSync, readFileSync } from "node:fs";
 import { openPartitionLog } from "../src/storage/index.ts";
 import { testTopicConfig } from "../src/testing/log-harness.ts";
@@ -43,6 +46,7 @@ function schedstat(): [number, number] {
   return [Number(running), Number(waiting)];
 }
 /** Appends slower than 1 ms, by kind: count, wall, on-CPU and run-queue milliseconds. */
+const withCollection = new LatencyHistogram();
 const slow = { plain: { count: 0, wallMs: 0, cpuMs: 0, queueMs: 0 }, roll: { count: 0, wallMs: 0, cpuMs: 0, queueMs: 0 } };
 let written = 0;
 let index = 0;
@@ -51,11 +55,13 @@ try {
     const segmentsBefore = log.segmentCount;
     const batch = pool[index++ % pool.length]!;
     const schedBefore = schedstat();
+    const heapBefore = heapSize();
     const began = performance.now();
     await log.append(batch);
     const us = Math.max(1, (performance.now() - began) * 1000);
     const rolled = log.segmentCount !== segmentsBefore;
     (rolled ? rolls : plain).recordUs(us);
+    if (heapSize() < heapBefore) withCollection.recordUs(us);
     if (us > 1000) {
       const schedAfter = schedstat();
       const entry = rolled ? slow.roll : slow.plain;
@@ -82,6 +88,7 @@ console.log(`- ${totalBytes / 2 ** 20} MiB in 16 KiB batches into one log, segme
 console.log(table(["what", "count", "p50 µs", "p99 µs", "p99.9 µs", "max µs"], [
   row("append (no roll)", plain),
   row("append that rolled the segment", rolls),
+  row("append during which a garbage collection finished (heap shrank)", withCollection),
   row("1 ms timer lateness (event loop stalls)", drift),
 ]));
 if (hasSchedstat) {

@@ -40,6 +40,8 @@ export interface ClusterOptions {
   set?: Record<string, string | number | boolean>;
   /** Extra environment; RUNNEL_LOG_LEVEL defaults to "warn". */
   env?: Record<string, string>;
+  /** Arguments of bun itself before src/main.ts (bench: `--cpu-prof …`); not used with RUNNEL_BIN. */
+  bunArgs?: string[];
   /** Bound of each start-up and wait, ms (default 30 s). */
   timeoutMs?: number;
   /** Give every node an HTTP listener too (ClusterNode.httpPort). */
@@ -71,6 +73,8 @@ export interface ClusterNode {
   readonly observer: boolean;
   /** Broker config of this node only (--set key=value, after the cluster's). */
   readonly extraSet?: Record<string, string | number | boolean>;
+  /** controller.quorum.bootstrap.servers of a node added later (default: the original voters'). */
+  readonly bootstrapServers?: string;
 }
 
 // Ports a node must know before it starts (its voters entry, kept across restarts) are taken
@@ -139,12 +143,12 @@ export class TestCluster {
    * Add a broker that is not a voter (started with controller.quorum.bootstrap.servers and its own
    * internal port; no proxy in front of it) and start it; resolves with its id once it is ready.
    */
-  async addBroker(options: { set?: Record<string, string | number | boolean> } = {}): Promise<number> {
+  async addBroker(options: { set?: Record<string, string | number | boolean>; bootstrapServers?: string } = {}): Promise<number> {
     const id = Math.max(...this.nodes.map((node) => node.id)) + 1;
     const controllerPort = await freePort();
     this.nodes.push({
       id, dataDir: join(this.root, `node-${id}`), kafkaPort: await freePort(), httpPort: 0, controllerPort, voterPort: controllerPort,
-      process: null, paused: false, history: [], observer: true, extraSet: options.set ?? {},
+      process: null, paused: false, history: [], observer: true, extraSet: options.set ?? {}, bootstrapServers: options.bootstrapServers,
     });
     await this.start(id);
     return id;
@@ -185,7 +189,7 @@ export class TestCluster {
       ? [
         "--node-id", String(id), "--data-dir", node.dataDir,
         "--set", `listeners=${this.kafkaProtocol}://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort},HTTP://127.0.0.1:0`,
-        "--set", `controller.quorum.bootstrap.servers=${this.bootstrapServers}`,
+        "--set", `controller.quorum.bootstrap.servers=${node.bootstrapServers ?? this.bootstrapServers}`,
       ]
       : [
         "--node-id", String(id), "--data-dir", node.dataDir,
@@ -194,7 +198,7 @@ export class TestCluster {
       ];
     if (this.options.controllerProtocol) args.push("--set", `listener.security.protocol.map=${this.kafkaProtocol}:${this.kafkaProtocol},CONTROLLER:${this.options.controllerProtocol}`);
     for (const [key, value] of Object.entries({ ...this.options.set, ...node.extraSet })) args.push("--set", `${key}=${value}`);
-    const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
+    const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, ...(this.options.bunArgs ?? []), join(repoRoot, "src/main.ts"), ...args];
     const child = spawnLines(command, { cwd: repoRoot, env: { RUNNEL_LOG_LEVEL: "warn", ...this.options.env } });
     node.process = child;
     node.paused = false;
