@@ -446,6 +446,9 @@ export class LogCleaner {
     fresh.dirty = false;
     fresh.indexesOnDisk = false;
     fresh.rollBaseMs = old.rollBaseMs;
+    // The `.txnindex` stays as it is (same base offset, same offsets): like Kafka, the entries of
+    // transactions whose data and marker the cleaner removed are kept (they match nothing any more).
+    fresh.transactionIndex.adopt(old.transactionIndex);
     return fresh;
   }
 }

@@ -93,6 +93,11 @@ export class GroupCommit {
     this.pendingIndexFds.push(...fds);
   }
 
+  /** Index descriptors waiting for the next sync (the log asks for one before they pile up). */
+  get pendingIndexFdCount(): number {
+    return this.pendingIndexFds.length;
+  }
+
   /**
    * File work running off the event loop whose result the next sync must cover: that sync awaits it
    * before its fdatasyncs, then syncs and closes the fds it resolves to. `work` must never reject.

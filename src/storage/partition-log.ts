@@ -58,6 +58,7 @@ import { recoverSegments } from "./recovery.ts";
 import { scanBatches, Segment, storageError, type SegmentContext } from "./segment.ts";
 import type {
   AbortedTransaction,
+  AbortedTransactionEntry,
   ActiveProducer,
   AppendOptions,
   AppendResult,
@@ -295,8 +296,19 @@ export class Log implements PartitionLog {
     return unstable !== null && unstable < this.highWatermarkValue ? unstable : this.highWatermarkValue;
   }
 
+  /**
+   * The aborted transactions with data in [fromOffset, toOffset), from the `.txnindex` files (Kafka's
+   * collectAbortedTransactions): from the segment holding fromOffset forward, until an entry's
+   * marker reaches toOffset. Only segments with entries are read.
+   */
   abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {
-    return this.producerState?.abortedTransactions?.(fromOffset, toOffset) ?? [];
+    const found: AbortedTransaction[] = [];
+    if (toOffset <= fromOffset) return found;
+    const first = fromOffset <= this.segments[0]!.baseOffset ? 0 : segmentIndexFor(this.segments, fromOffset);
+    for (let index = first; index < this.segments.length; index++) {
+      if (this.segments[index]!.transactionIndex.collect(fromOffset, toOffset, found)) break;
+    }
+    return found;
   }
 
   activeProducers(): ActiveProducer[] {
@@ -457,10 +469,13 @@ export class Log implements PartitionLog {
     const lastOffset = lastOffsetOf(headers[headers.length - 1]!);
     this.maybeRoll(bytes.length, lastOffset);
     this.active.append(bytes, headers, this.config["index.interval.bytes"]);
+    const aborted: AbortedTransactionEntry[] = [];
     for (const { position, header } of validated) {
-      this.producerState?.update(producerInfoOf(header, bytes.subarray(position, position + header.sizeBytes)));
+      const entry = this.producerState?.update(producerInfoOf(header, bytes.subarray(position, position + header.sizeBytes)));
+      if (entry) aborted.push(entry);
       this.epochCache.assignFromBatch(header.partitionLeaderEpoch, header.baseOffset);
     }
+    this.indexAbortedTransactions(aborted);
     return this.afterAppend(headers, firstOffset, lastOffset, -1n);
   }
 
@@ -478,6 +493,7 @@ export class Log implements PartitionLog {
   }
 
   private appendNow(bytes: Uint8Array, options: AppendOptions): AppendResult {
+    let epoch = 0;
     this.checkWritable();
     const config = this.config;
     const validated = validateIncomingBatches(this.native, bytes, { maxMessageBytes: config["max.message.bytes"] });
@@ -496,12 +512,13 @@ export class Log implements PartitionLog {
       headers[index] = header;
     }
     const appendTime = this.appendTimeFor(options);
-    const duplicate = this.checkProducers(bytes, validated, firstOffset, appendTime >= 0n, options.origin === "coordinator");
+    const aborted: AbortedTransactionEntry[] = [];
+    const duplicate = this.checkProducers(bytes, validated, firstOffset, appendTime >= 0n, options.origin === "coordinator", aborted);
     if (duplicate) return duplicate;
 
     try {
       this.maybeRoll(bytes.length, nextOffset - 1n);
-      const epoch = options.leaderEpoch ?? 0;
+      epoch = options.leaderEpoch ?? 0;
       for (const { position, header } of validated) {
         stampBaseOffset(bytes, position, header.baseOffset);
         stampLeaderEpoch(bytes, position, epoch);
@@ -512,13 +529,34 @@ export class Log implements PartitionLog {
         }
       }
       this.active.append(bytes, headers, config["index.interval.bytes"]);
-      this.epochCache.assignFromBatch(epoch, firstOffset);
-      return this.afterAppend(headers, firstOffset, nextOffset - 1n, appendTime);
     } catch (error) {
       // Nothing was written: forget the producer state recorded for this append.
       this.producerState?.truncateTo(firstOffset);
       throw error;
     }
+    this.epochCache.assignFromBatch(epoch, firstOffset);
+    this.indexAbortedTransactions(aborted);
+    return this.afterAppend(headers, firstOffset, nextOffset - 1n, appendTime);
+  }
+
+  /**
+   * Append the aborted transactions ended by the markers just written to the active segment's
+   * `.txnindex`. The descriptors are synced (and closed) by the next group commit, with the markers.
+   * A failed write takes the log offline like a failed fdatasync: the index would no longer match
+   * the segment (reopening rebuilds it from the batches).
+   */
+  private indexAbortedTransactions(aborted: readonly AbortedTransactionEntry[]): void {
+    if (aborted.length === 0) return;
+    const index = this.active.transactionIndex;
+    try {
+      for (const entry of aborted) this.commit.addIndexFds([index.append(entry)]);
+    } catch (error) {
+      this.failure = storageError(`appending to ${index.path}`, error);
+      this.logger.error("writing the transaction index failed; the log is offline until reopened", { error: String(error) });
+      throw this.failure;
+    }
+    // Every entry holds a descriptor until the next sync: do not let them pile up.
+    if (this.commit.pendingIndexFdCount >= 16) void this.commit.requestSync().catch(() => {});
   }
 
   /** Run the producer checks; returns the result for a duplicate append, else null. */
@@ -528,6 +566,7 @@ export class Log implements PartitionLog {
     firstOffset: bigint,
     logAppendTime: boolean,
     fromCoordinator: boolean,
+    aborted: AbortedTransactionEntry[],
   ): AppendResult | null {
     const state = this.producerState;
     if (!state) return null;
@@ -536,7 +575,8 @@ export class Log implements PartitionLog {
         const info = producerInfoOf(header, bytes.subarray(position, position + header.sizeBytes));
         // A coordinator's batches (markers, transactional offsets) carry no sequence: recorded, not checked.
         if (fromCoordinator) {
-          state.update(info);
+          const entry = state.update(info);
+          if (entry) aborted.push(entry);
           continue;
         }
         const verdict = state.check(info);
@@ -732,10 +772,13 @@ export class Log implements PartitionLog {
         this.recoveryPointValue = offset;
         await this.persistCheckpoints();
       }
+      let reopened: AbortedTransactionEntry[] = [];
       if (offset < this.logStartOffsetValue || offset <= this.segments[0]!.baseOffset) {
         this.truncateFully(offset < this.logStartOffsetValue ? offset : this.segments[0]!.baseOffset);
       } else {
         const index = segmentIndexFor(this.segments, offset);
+        // Entries whose ABORT marker is cut go; their transactions reopen if data of them stays.
+        for (const segment of this.segments.slice(index)) reopened = reopened.concat(segment.transactionIndex.truncateTo(offset));
         this.removeSegments(this.segments.splice(index + 1), "truncation");
         const segment = this.active;
         const found = segment.findBatch(offset);
@@ -743,6 +786,7 @@ export class Log implements PartitionLog {
         segment.mapLengthHint = this.config["segment.bytes"];
       }
       this.afterTruncation();
+      for (const entry of reopened) if (entry.firstOffset < this.logEndOffset) this.producerState?.reopenTransaction?.(entry.producerId, entry.firstOffset);
       await this.commit.requestSync();
     });
   }
@@ -773,6 +817,7 @@ export class Log implements PartitionLog {
     if (reused !== undefined) {
       // Truncating in place keeps a reader's mapping of this file safe (see Segment.truncateTo).
       reused.truncateTo(0, this.config["index.interval.bytes"]);
+      reused.transactionIndex.deleteFile();
       segment = reused;
     } else {
       try {

@@ -31,8 +31,10 @@
 //   A KafkaError thrown by `check` becomes that partition's error code.
 //
 // Transactions: the first transactional data batch of a producer opens its transaction at that
-// batch's offset; a control batch (COMMIT / ABORT marker) closes it, and an ABORT is remembered as
-// an aborted transaction (first offset, marker offset) for read_committed fetches. The first offset
+// batch's offset; a control batch (COMMIT / ABORT marker) closes it, and `update` returns an ABORT's
+// aborted transaction (first offset, marker offset, LSO after it) for the log to append to the
+// marker's segment's `.txnindex` (transaction-index.ts): the aborted transactions are not kept
+// here, so this state stays small however many transactions a partition aborts. The first offset
 // of the oldest open transaction bounds the last stable offset (firstUnstableOffset).
 //
 // Recovery: storage calls `update()` for every batch header it replays (only headers are read),
@@ -45,7 +47,7 @@
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ControlType, NOT_A_MARKER, isControl, isTransactional, markerTypeOf, type RecordBatchHeader } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
-import type { AbortedTransaction, ActiveProducer, BatchProducerInfo, ProducerStateManager } from "./types.ts";
+import type { AbortedTransaction, AbortedTransactionEntry, ActiveProducer, BatchProducerInfo, ProducerStateManager } from "./types.ts";
 
 /** Kafka's NUM_BATCHES_TO_RETAIN: producers keep at most 5 requests in flight per partition. */
 export const producerBatchesRetained = 5;
@@ -96,8 +98,6 @@ export class PartitionProducerState implements ProducerStateManager {
   private readonly producers = new Map<bigint, ProducerEntry>();
   /** Open transactions: producer id → offset of its first batch in the transaction. */
   private readonly ongoing = new Map<bigint, bigint>();
-  /** Transactions ended by ABORT, in marker-offset order. */
-  private aborted: AbortedTransaction[] = [];
   private readonly expirationMs: number;
   private readonly producersMax: number;
   private readonly nowMs: () => number;
@@ -170,10 +170,10 @@ export class PartitionProducerState implements ProducerStateManager {
     return { kind: "append" };
   }
 
-  update(batch: BatchProducerInfo): void {
+  update(batch: BatchProducerInfo): AbortedTransactionEntry | void {
     if (batch.producerId < 0n) return;
     assert(batch.baseOffset >= 0n && batch.lastOffsetDelta >= 0, "update needs an appended batch's offsets");
-    this.updateTransaction(batch);
+    const aborted = this.updateTransaction(batch);
     const timestampMs = batch.maxTimestamp >= 0n ? Number(batch.maxTimestamp) : this.nowMs();
     let entry = this.producers.get(batch.producerId);
     if (entry === undefined) {
@@ -202,10 +202,11 @@ export class PartitionProducerState implements ProducerStateManager {
     }
     assert(entry.batches.length <= producerBatchesRetained, "at most five batches per producer");
     this.enforceLimits();
+    return aborted;
   }
 
-  /** Opens a transaction at its first data batch; a marker closes it (an ABORT is remembered). */
-  private updateTransaction(batch: BatchProducerInfo): void {
+  /** Opens a transaction at its first data batch; a marker closes it (an ABORT's entry is returned). */
+  private updateTransaction(batch: BatchProducerInfo): AbortedTransactionEntry | undefined {
     if (!batch.isTransactional) return;
     if (!batch.isControl) {
       if (!this.ongoing.has(batch.producerId)) this.ongoing.set(batch.producerId, batch.baseOffset);
@@ -217,10 +218,10 @@ export class PartitionProducerState implements ProducerStateManager {
     // A marker for a transaction with no data here (the coordinator writes one to every partition it added).
     if (firstOffset === undefined) return;
     this.ongoing.delete(batch.producerId);
-    if (markerType === ControlType.abort) {
-      assert(this.aborted.length === 0 || this.aborted[this.aborted.length - 1]!.lastOffset < batch.baseOffset, "markers arrive in offset order");
-      this.aborted.push({ producerId: batch.producerId, firstOffset, lastOffset: batch.baseOffset });
-    }
+    if (markerType !== ControlType.abort) return undefined;
+    // Kafka's lastStableOffset of the entry: the oldest transaction still open, else past the marker.
+    const lastStableOffset = this.firstUnstableOffset() ?? batch.baseOffset + 1n;
+    return { producerId: batch.producerId, firstOffset, lastOffset: batch.baseOffset, lastStableOffset };
   }
 
   firstUnstableOffset(): bigint | null {
@@ -243,41 +244,14 @@ export class PartitionProducerState implements ProducerStateManager {
     }));
   }
 
-  /**
-   * The aborted transactions with data in [fromOffset, toOffset). The list is in marker (lastOffset)
-   * order, so the ones whose marker is below fromOffset are skipped by a binary search: a consumer
-   * near the end of the log looks only at the transactions aborted since its position.
-   */
-  abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {
-    let low = 0;
-    let high = this.aborted.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.aborted[middle]!.lastOffset < fromOffset) low = middle + 1;
-      else high = middle;
-    }
-    const found: AbortedTransaction[] = [];
-    for (let index = low; index < this.aborted.length; index++) {
-      const entry = this.aborted[index]!;
-      if (entry.firstOffset < toOffset) found.push(entry);
-    }
-    return found;
-  }
-
-  /** Forgets aborted transactions wholly below the log start offset (their data is gone). */
-  removeAbortedBelow(logStartOffset: bigint): void {
-    if (this.aborted.length > 0 && this.aborted[0]!.lastOffset < logStartOffset) {
-      this.aborted = this.aborted.filter((entry) => entry.lastOffset >= logStartOffset);
-    }
+  reopenTransaction(producerId: bigint, firstOffset: bigint): void {
+    this.ongoing.set(producerId, firstOffset);
   }
 
   truncateTo(offset: bigint): void {
     for (const [producerId, firstOffset] of this.ongoing) if (firstOffset >= offset) this.ongoing.delete(producerId);
-    // An ABORT marker cut away reopens its transaction when some of its data survives.
-    while (this.aborted.length > 0 && this.aborted[this.aborted.length - 1]!.lastOffset >= offset) {
-      const reopened = this.aborted.pop()!;
-      if (reopened.firstOffset < offset) this.ongoing.set(reopened.producerId, reopened.firstOffset);
-    }
+    // An ABORT marker cut away reopens its transaction when some of its data survives: the log
+    // finds those in its `.txnindex` files and calls reopenTransaction.
     for (const [producerId, entry] of this.producers) {
       const kept = entry.batches.filter((batch) => batch.lastOffset < offset);
       if (kept.length === entry.batches.length) continue;
@@ -314,7 +288,7 @@ export class PartitionProducerState implements ProducerStateManager {
 
   /** Serialise the whole state (a snapshot taken when the log ends at `endOffset`). */
   encodeSnapshot(endOffset: bigint): Uint8Array {
-    return encodeProducerSnapshot(endOffset, this.producers.values(), this.ongoing, this.aborted);
+    return encodeProducerSnapshot(endOffset, this.producers.values(), this.ongoing);
   }
 
   /** Replace the state with a snapshot's; returns the log end offset the snapshot was taken at. */
@@ -324,7 +298,8 @@ export class PartitionProducerState implements ProducerStateManager {
     for (const entry of snapshot.entries) this.producers.set(entry.producerId, entry);
     this.ongoing.clear();
     for (const [producerId, firstOffset] of snapshot.ongoing) this.ongoing.set(producerId, firstOffset);
-    this.aborted = snapshot.aborted;
+    // Snapshots written before the `.txnindex` files existed also list aborted transactions: the
+    // index files (rebuilt by recovery when missing) hold them now.
     return snapshot.endOffset;
   }
 }
@@ -335,6 +310,7 @@ export class PartitionProducerState implements ProducerStateManager {
 //             batches × [ firstSequence i32 | lastSequence i32 | baseOffset i64 | lastOffset i64 ] ] |
 //   (version 2:) ongoing u32 | ongoing × [ producerId i64 | firstOffset i64 ] |
 //                aborted u32 | aborted × [ producerId i64 | firstOffset i64 | lastOffset i64 ] |
+//                (aborted is written empty since the `.txnindex` files hold them; older snapshots' are ignored)
 //   crc32 u32
 // Version 1 (before transactions) is still read: it has no transactions.
 const SNAPSHOT_MAGIC = 0x524e5053;

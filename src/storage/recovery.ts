@@ -24,7 +24,8 @@
 //     logged at ERROR. After a clean shutdown the log then continues at the checkpointed end offset,
 //     so that offsets are never given out twice.
 //  5. The idempotent-producer state is rebuilt by feeding every readable batch header to
-//     ProducerStateManager.update, oldest first.
+//     ProducerStateManager.update, oldest first, from its newest usable snapshot. The `.txnindex`
+//     files are checked and rebuilt on the way (transaction-index-recovery.ts).
 //
 // Anything else that goes wrong (a file that cannot be opened, overlapping segments below the
 // recovery point) throws: the LogManager then takes this one partition offline (KAFKA_STORAGE_ERROR)
@@ -37,11 +38,12 @@ import type { Logger } from "../util/logger.ts";
 import { batchHeaderBytes, readBatchHeader, type RecordBatchHeader } from "../protocol/record-batch.ts";
 import { loadNewestSnapshot } from "./producer-snapshots.ts";
 import { producerInfoOf } from "./producer-state.ts";
+import { forEachReadableBatch, TransactionIndexRecovery } from "./transaction-index-recovery.ts";
+import { transactionIndexSuffix } from "./transaction-index.ts";
 import {
   logSuffix,
   offsetIndexSuffix,
   parseSegmentFileName,
-  scanBatches,
   Segment,
   segmentFileStem,
   timeIndexSuffix,
@@ -110,7 +112,7 @@ function removeOrphanIndexes(input: RecoveryInput, names: string[], bases: bigin
   const present = new Set(bases);
   const orphans = new Map<bigint, string[]>();
   for (const name of names) {
-    const base = parseSegmentFileName(name, offsetIndexSuffix) ?? parseSegmentFileName(name, timeIndexSuffix);
+    const base = parseSegmentFileName(name, offsetIndexSuffix) ?? parseSegmentFileName(name, timeIndexSuffix) ?? parseSegmentFileName(name, transactionIndexSuffix);
     if (base === null || present.has(base)) continue;
     orphans.set(base, [...(orphans.get(base) ?? []), name]);
   }
@@ -209,7 +211,11 @@ async function recoverOpened(input: RecoveryInput, segments: Segment[], now: num
   let logStartOffset = input.logStartOffset > firstBase ? input.logStartOffset : firstBase;
   if (logStartOffset > logEndOffset) logStartOffset = logEndOffset;
   const recoveryPoint = input.recoveryPoint < logEndOffset ? input.recoveryPoint : logEndOffset;
-  if (input.producerState) replayProducerState(input, segments);
+  const indexFds = input.producerState ? replayProducerState(input, segments) : loadTransactionIndexes(input, segments);
+  for (const fd of indexFds) {
+    await fs.datasync(fd);
+    fs.close(fd);
+  }
   return { segments, logStartOffset, recoveryPoint, bytesCut: pass.bytesCut };
 }
 
@@ -408,24 +414,30 @@ function removeEmptyTailAfterHole(input: RecoveryInput, segments: Segment[], sca
   return removed;
 }
 
-/** Producer state: the newest usable snapshot, then every batch header after it, oldest first. */
-function replayProducerState(input: RecoveryInput, segments: Segment[]): void {
+/**
+ * Producer state: the newest usable snapshot, then every batch header after it, oldest first. The
+ * `.txnindex` files are checked and rebuilt on the way (transaction-index-recovery.ts); returns the
+ * descriptors of the index files written, to sync.
+ */
+function replayProducerState(input: RecoveryInput, segments: Segment[]): number[] {
   const state = input.producerState!;
   const { fs, native } = input.context;
   const endOffset = segments[segments.length - 1]!.nextOffset;
   const from = loadNewestSnapshot(fs, input.directory, state, endOffset, input.logger, input.cleanShutdown === true && endOffset === input.recoveryPoint) ?? -1n;
+  const indexes = new TransactionIndexRecovery(input.context, segments, from, input.logger);
   for (const segment of segments) {
     if (segment.nextOffset <= from || segment.isEmpty) continue;
-    let start = from > segment.baseOffset ? segment.offsetIndex.lookup(native, segment.relative(from)) : 0;
-    // The readable stretches between damaged ranges (usually the whole file).
-    for (const range of [...segment.damage, null]) {
-      const end = range === null ? segment.sizeBytes : range.position;
-      if (start < end) {
-        scanBatches(fs, native, segment.fd, start, end, (batch) => {
-          if (batch.header.baseOffset >= from) state.update(producerInfoOf(batch.header, batch.bytes));
-        }, false);
-      }
-      if (range !== null && range.endPosition > start) start = range.endPosition;
-    }
+    const start = from > segment.baseOffset ? segment.offsetIndex.lookup(native, segment.relative(from)) : 0;
+    forEachReadableBatch(input.context, segment, start, (batch) => {
+      if (batch.header.baseOffset < from) return;
+      const aborted = state.update(producerInfoOf(batch.header, batch.bytes));
+      if (aborted) indexes.add(segment, aborted);
+    });
   }
+  return indexes.finish();
+}
+
+/** No producer state (no transactions tracked): the index files are only checked. */
+function loadTransactionIndexes(input: RecoveryInput, segments: Segment[]): number[] {
+  return new TransactionIndexRecovery(input.context, segments, segments[segments.length - 1]!.nextOffset, input.logger).finish();
 }

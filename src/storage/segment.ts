@@ -40,6 +40,7 @@ import type { DescriptorCache, DescriptorOwner } from "./descriptors.ts";
 import type { StorageFs } from "./fs.ts";
 import { MappingCache, SegmentMapping, type MappingOwner } from "./mapping.ts";
 import { OffsetIndex, TimeIndex } from "./segment-index.ts";
+import { TransactionIndex, transactionIndexSuffix } from "./transaction-index.ts";
 
 /** Most bytes reserved (fallocate) ahead of the writes of the active segment at a time. */
 export const reservationChunkBytes = 16 * 1024 * 1024;
@@ -56,9 +57,22 @@ export function segmentFileStem(baseOffset: bigint): string {
   return baseOffset.toString().padStart(20, "0");
 }
 
-export function segmentPaths(directory: string, baseOffset: bigint): { log: string; offsetIndex: string; timeIndex: string } {
+export interface SegmentPaths {
+  log: string;
+  offsetIndex: string;
+  timeIndex: string;
+  /** Kafka's aborted-transaction index (transaction-index.ts); exists only once a transaction aborted here. */
+  transactionIndex: string;
+}
+
+export function segmentPaths(directory: string, baseOffset: bigint): SegmentPaths {
   const stem = join(directory, segmentFileStem(baseOffset));
-  return { log: stem + logSuffix, offsetIndex: stem + offsetIndexSuffix, timeIndex: stem + timeIndexSuffix };
+  return {
+    log: stem + logSuffix,
+    offsetIndex: stem + offsetIndexSuffix,
+    timeIndex: stem + timeIndexSuffix,
+    transactionIndex: stem + transactionIndexSuffix,
+  };
 }
 
 /** Parse "00000000000000000042.log" → 42n, or null if the name is not a segment file of `suffix`. */
@@ -213,7 +227,7 @@ export interface SegmentBytes {
 const noRelease = () => {};
 
 export class Segment implements MappingOwner, DescriptorOwner {
-  readonly paths: { log: string; offsetIndex: string; timeIndex: string };
+  readonly paths: SegmentPaths;
   /** Offset after the last batch of this segment. */
   nextOffset: bigint;
   /** Logical size of the .log: bytes of whole batches. The file may be longer (zero-filled cut). */
@@ -229,6 +243,8 @@ export class Segment implements MappingOwner, DescriptorOwner {
   indexesOnDisk = false;
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
+  /** The aborted transactions whose ABORT marker is in this segment (the `.txnindex` file). */
+  readonly transactionIndex: TransactionIndex;
   private mapping: SegmentMapping | null = null;
   /** segment.bytes while this is the active segment (bounds reservations), 0 once sealed. */
   mapLengthHint = 0;
@@ -274,6 +290,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
     this.rollBaseMs = nowMs;
     this.offsetIndex = new OffsetIndex();
     this.timeIndex = new TimeIndex();
+    this.transactionIndex = new TransactionIndex(context.fs, this.paths.transactionIndex, baseOffset);
     context.descriptors.touch(this);
   }
 
@@ -1188,11 +1205,11 @@ export class Segment implements MappingOwner, DescriptorOwner {
     }
   }
 
-  /** Close and remove all three files. Readers holding views keep the unlinked pages until release. */
+  /** Close and remove all its files. Readers holding views keep the unlinked pages until release. */
   delete(): void {
     this.deleted = true;
     this.close();
-    for (const path of [this.paths.log, this.paths.offsetIndex, this.paths.timeIndex]) {
+    for (const path of [this.paths.log, this.paths.offsetIndex, this.paths.timeIndex, this.paths.transactionIndex]) {
       try {
         this.context.fs.unlink(path);
       } catch (error) {

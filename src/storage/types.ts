@@ -87,6 +87,12 @@ export interface AbortedTransaction {
   lastOffset: bigint;
 }
 
+/** An aborted transaction as the segment's `.txnindex` stores it (transaction-index.ts). */
+export interface AbortedTransactionEntry extends AbortedTransaction {
+  /** The partition's last stable offset once the transaction ended. */
+  lastStableOffset: bigint;
+}
+
 export interface PartitionLog {
   readonly topic: string;
   readonly partition: number;
@@ -202,10 +208,16 @@ export interface ProducerStateManager {
    * OUT_OF_ORDER_SEQUENCE_NUMBER / INVALID_PRODUCER_EPOCH / UNKNOWN_PRODUCER_ID as Kafka does.
    */
   check(batch: BatchProducerInfo): { kind: "append" } | { kind: "duplicate"; baseOffset: bigint; lastOffset: bigint };
-  /** Record a batch that was appended (also called for every batch replayed during recovery). */
-  update(batch: BatchProducerInfo): void;
+  /**
+   * Record a batch that was appended (also called for every batch replayed during recovery). For an
+   * ABORT marker that ends a transaction with data here, returns the entry for the segment's
+   * `.txnindex` (the log writes it to the segment that holds the marker).
+   */
+  update(batch: BatchProducerInfo): AbortedTransactionEntry | void;
   /** Forget state for offsets >= offset (truncation). */
   truncateTo(offset: bigint): void;
+  /** A transaction whose ABORT marker was truncated away while its first batch stays is open again. */
+  reopenTransaction?(producerId: bigint, firstOffset: bigint): void;
   /**
    * Optional snapshots (`<offset>.snapshot` files, written at roll and clean shutdown): with them,
    * recovery loads the newest usable snapshot and replays only the batches after it instead of the
@@ -219,8 +231,6 @@ export interface ProducerStateManager {
    * are issue 14 — until then no implementation tracks them).
    */
   firstUnstableOffset?(): bigint | null;
-  /** Aborted transactions with data in [fromOffset, toOffset) (read_committed fetches). */
-  abortedTransactions?(fromOffset: bigint, toOffset: bigint): AbortedTransaction[];
   /** The open transactions: producer id → first offset (DescribeProducers). */
   ongoingTransactions?(): ReadonlyMap<bigint, bigint>;
   /** Every producer remembered (DescribeProducers). */
