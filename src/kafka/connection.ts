@@ -401,7 +401,7 @@ export class Connection implements ConnectionInfo {
       const remaining = head.bytes.length - head.offset;
       const written = this.socket.write(head.bytes, head.offset, remaining);
       if (written > 0) {
-        assert(written <= remaining, `socket took ${written} bytes of ${remaining}`);
+        assert(written <= remaining, () => `socket took ${written} bytes of ${remaining}`);
         head.offset += written;
         this.writeBytes -= written;
         assert(this.writeBytes >= 0, "write queue accounting went negative");

@@ -100,6 +100,9 @@ export function authorizeCreateTopic(ctx: RequestContext, topic: string): boolea
   return authorizeCluster(ctx, AclOperation.CREATE) || authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, topic);
 }
 
+/** WRITE (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit, Produce) or DESCRIBE on a transactional id. */
+export const authorizeTransactionalId = (ctx: RequestContext, operation: number, transactionalId: string): boolean =>
+  authorize(ctx, operation, ResourceType.TRANSACTIONAL_ID, transactionalId);
 export const authorizeTopic = (ctx: RequestContext, operation: number, topic: string): boolean => authorize(ctx, operation, ResourceType.TOPIC, topic);
 export const authorizeGroup = (ctx: RequestContext, operation: number, group: string): boolean => authorize(ctx, operation, ResourceType.GROUP, group);
 

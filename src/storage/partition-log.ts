@@ -53,7 +53,7 @@ import { pickRollJitter, rollReason } from "./log-roll.ts";
 import { countBelowStart, retentionCount } from "./log-retention.ts";
 import { MappingCache } from "./mapping.ts";
 import { producerInfoOf } from "./producer-state.ts";
-import { deleteSnapshotsAfter, writeSnapshotAtomic, writeSnapshotNow } from "./producer-snapshots.ts";
+import { deleteSnapshotsAfter, writeSnapshotAtomic, writeSnapshotInBackground } from "./producer-snapshots.ts";
 import { recoverSegments } from "./recovery.ts";
 import { scanBatches, Segment, storageError, type SegmentContext } from "./segment.ts";
 import type {
@@ -301,6 +301,11 @@ export class Log implements PartitionLog {
 
   activeProducers(): ActiveProducer[] {
     return this.producerState?.activeProducers?.() ?? [];
+  }
+
+  /** Whether the producer has a transaction open in this log (KIP-890: its first batch here was verified). */
+  hasOngoingTransaction(producerId: bigint): boolean {
+    return this.producerState?.ongoingTransactions?.().has(producerId) ?? false;
   }
 
   private clampedToLog(offset: bigint): bigint {
@@ -629,12 +634,13 @@ export class Log implements PartitionLog {
     this.commit.directoryDirty = true;
     this.logger.debug("rolled segment", { reason, baseOffset: String(baseOffset), previousBytes: old.sizeBytes });
     if (this.producerState?.encodeSnapshot) {
-      try {
-        writeSnapshotNow(this.fs, this.directory, this.producerState, baseOffset);
-      } catch (error) {
-        // Only recovery time depends on it: recovery then replays from an older snapshot.
+      // Only recovery time depends on it: on failure recovery replays from an older snapshot.
+      // Background work of the commit, so that truncation (which deletes snapshots past its end)
+      // and close wait for it.
+      const snapshot = writeSnapshotInBackground(this.fs, this.directory, this.producerState, baseOffset, (error) => {
         this.logger.warn("writing a producer state snapshot failed", { error: String(error) });
-      }
+      });
+      this.commit.addBackgroundWork(snapshot.then(() => []));
     }
     this.commit.markDirty();
     // Like Kafka, flush the finished segment (and its indexes) soon after a roll.

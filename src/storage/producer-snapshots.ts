@@ -4,8 +4,8 @@
 //
 // A snapshot is never required for correctness: a missing, torn (CRC) or too new one (its offset is
 // past the recovered log end, e.g. its data was lost with the power) is skipped and an older one,
-// or the whole log, is replayed instead. Written at roll (plain write; a torn file is detected by
-// its CRC) and at close (atomically). The newest `snapshotsRetained` are kept.
+// or the whole log, is replayed instead. Written at roll (plain write off the event loop; a torn
+// file is detected by its CRC) and at close (atomically). The newest `snapshotsRetained` are kept.
 
 import { join } from "node:path";
 import type { Logger } from "../util/logger.ts";
@@ -37,18 +37,22 @@ function unlinkQuietly(fs: StorageFs, path: string): void {
   }
 }
 
-/** Write a snapshot synchronously (roll path) and drop all but the newest ones. */
-export function writeSnapshotNow(fs: StorageFs, directory: string, state: ProducerStateManager, endOffset: bigint): void {
-  if (!state.encodeSnapshot) return;
+/**
+ * Write a snapshot at a roll. The state is encoded now (as of `endOffset`); the file is created and
+ * written off the event loop (open-create and truncate are journal transactions that can wait
+ * milliseconds), then the older ones beyond the newest kept are removed. Never rejects: a snapshot
+ * that could not be written only makes a later recovery replay more (`onError` is told).
+ */
+export function writeSnapshotInBackground(fs: StorageFs, directory: string, state: ProducerStateManager, endOffset: bigint, onError: (error: unknown) => void): Promise<void> {
+  if (!state.encodeSnapshot) return Promise.resolve();
   const bytes = state.encodeSnapshot(endOffset);
-  const fd = fs.open(snapshotPath(directory, endOffset), "create");
-  try {
-    fs.pwrite(fd, bytes, 0);
-    fs.ftruncate(fd, bytes.length);
-  } finally {
-    fs.close(fd);
-  }
-  pruneSnapshots(fs, directory);
+  return fs.writeFileInBackground(snapshotPath(directory, endOffset), bytes).then(
+    (fd) => {
+      fs.close(fd); // a plain write, not synced: a torn snapshot is found by its CRC and skipped
+      pruneSnapshots(fs, directory);
+    },
+    onError,
+  ).catch(onError);
 }
 
 /** Write a snapshot atomically (close path). */

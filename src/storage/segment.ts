@@ -306,7 +306,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
    * ENOENT when it vanished, …): the request that needed it fails, nothing else.
    */
   get fd(): number {
-    assert(!this.closed, `segment ${this.paths.log} is closed`);
+    assert(!this.closed, () => `segment ${this.paths.log} is closed`);
     if (this.fdValue === null) this.fdValue = this.reopen();
     this.context.descriptors.touch(this);
     return this.fdValue;
@@ -392,7 +392,7 @@ export class Segment implements MappingOwner, DescriptorOwner {
     const start = this.sizeBytes;
     // The log awaits its background work (GroupCommit) before it truncates a sealed segment and
     // makes it active again; a trim still running could cut these bytes.
-    assert(this.fileWorkInFlight === 0, `append to ${this.paths.log} while its trim runs`);
+    assert(this.fileWorkInFlight === 0, () => `append to ${this.paths.log} while its trim runs`);
     if (this.context.native.canMap) this.reserve(start + bytes.length);
     try {
       fs.pwrite(this.fd, bytes, start);

@@ -75,6 +75,8 @@ test("recovery replays only the batches after the newest usable snapshot", async
 test("truncation removes snapshots past the new end", async () => {
   const log = await open(new PartitionProducerState());
   for (let sequence = 0; sequence < 20; sequence++) await log.append(batchFor(sequence));
+  // A roll's snapshot is written off the event loop; the sync after the roll waits for it.
+  await log.flush();
   const before = snapshots();
   expect(before.length).toBe(2);
   const newest = BigInt(before.at(-1)!.slice(0, 20));

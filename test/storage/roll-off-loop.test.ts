@@ -13,7 +13,9 @@ import { fallback } from "../../src/native/fallback.ts";
 import { native as defaultNative } from "../../src/native/index.ts";
 import type { NativeApi } from "../../src/native/types.ts";
 import { createRealFs, type StorageFs } from "../../src/storage/fs.ts";
-import { openTestLog } from "../../src/testing/log-harness.ts";
+import { openPartitionLog } from "../../src/storage/index.ts";
+import { PartitionProducerState } from "../../src/storage/producer-state.ts";
+import { openTestLog, testTopicConfig } from "../../src/testing/log-harness.ts";
 import { simpleBatch, splitBatches, concat } from "./batches.ts";
 
 /** The real file layer, recording the blocking calls made while `recording` is set. */
@@ -69,6 +71,30 @@ for (const native of natives) {
         expect(statSync(join(directory, sealed)).size).toBe(sealedBytes);
         expect(existsSync(join(directory, `${stem}.index`))).toBe(true);
         expect(existsSync(join(directory, `${stem}.timeindex`))).toBe(true);
+      } finally {
+        await log.close();
+      }
+    });
+
+    test("with idempotent producers the rolling append still only creates the new segment; the snapshot follows with the sync", async () => {
+      const { fs, calls, recording } = recordingFs();
+      const log = await openPartitionLog({ dataDir: directory, topic: "idempotent", partition: 0, config: testTopicConfig(config), native, fs, producerState: new PartitionProducerState() });
+      try {
+        let sequence = 0;
+        const idempotent = () => simpleBatch(native, 4, { producerId: 9n, producerEpoch: 0, baseSequence: 4 * sequence++, valueBytes: 1000 });
+        while (log.segmentCount === 1) {
+          recording.on = true;
+          await log.append(idempotent());
+          recording.on = false;
+          if (log.segmentCount === 1) calls.length = 0;
+        }
+        // One open (the new .log): no snapshot file, no readdir-and-unlink of old snapshots.
+        expect(calls.length).toBe(1);
+        expect(calls[0]).toEndWith(".log");
+        await log.flush();
+        const partitionDirectory = join(directory, "idempotent-0");
+        const snapshotNames = readdirSync(partitionDirectory).filter((name) => name.endsWith(".snapshot"));
+        expect(snapshotNames).toEqual([`${String(log.logEndOffset - 4n).padStart(20, "0")}.snapshot`]);
       } finally {
         await log.close();
       }

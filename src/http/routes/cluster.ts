@@ -125,12 +125,12 @@ export function registerClusterRoutes(router: Router, deps: HttpDeps): void {
     if ((host === undefined) !== (port === undefined)) throw new HttpError(400, 400, "give both host and port of the voter's CONTROLLER listener, or neither.");
     if (host !== undefined && (typeof host !== "string" || host === "" || typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535)) throw new HttpError(400, 400, "host must be a name and port a port number.");
     await deps.backend.changeVoters({ add: voterId, endpoint: host === undefined ? undefined : { host: host as string, port: port as number } });
-    return quorumResponse(c, deps, 10_000);
+    return quorumResponse(c, deps, 30_000); // a removed leader's successor may take seconds on a loaded machine
   });
   router.add({ method: "DELETE", path: "/v3/clusters/{cluster_id}/quorum/voters/{voter_id}", tag: "Cluster", summary: "Remove a voter from the metadata quorum (KIP-853); it stays a broker. Answers the quorum once the change is committed." }, async (c) => {
     checkCluster(c, deps);
     await deps.backend.changeVoters({ remove: intParam(c, "voter_id") });
-    return quorumResponse(c, deps, 10_000);
+    return quorumResponse(c, deps, 30_000); // a removed leader's successor may take seconds on a loaded machine
   });
   router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers", tag: "Cluster", summary: "List the brokers." }, async (c) => {
     checkCluster(c, deps);
