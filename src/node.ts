@@ -34,10 +34,13 @@ import { interBrokerSecurity } from "./security/inter-broker.ts";
 import { discoverVoters, parseBootstrapServers } from "./cluster/quorum-bootstrap.ts";
 import { controllerHandlers } from "./kafka/controller-handlers.ts";
 import type { QuorumServices } from "./kafka/context.ts";
+import { DescribeLogDirsApi } from "./protocol/generated/describe-log-dirs.ts";
 import { DescribeQuorumApi } from "./protocol/generated/describe-quorum.ts";
+import type { ReplicaSize } from "./cluster/controller/partition-sizes.ts";
 import { RaftMetadataLog } from "./raft/driver.ts";
 import { PeerRaftTransport } from "./raft/peer-transport.ts";
 import type { QuorumDescription } from "./raft/types.ts";
+import { changeVoters, currentVoterEndpoints, type VoterChangeContext } from "./raft/voter-changes.ts";
 import { adminAlterPartitionSender, type AlterPartitionSender } from "./replication/alter-partition-sender.ts";
 import { migrateLegacyMetadata } from "./cluster/migration.ts";
 import { ProducerIdManager } from "./cluster/producer-id-manager.ts";
@@ -218,14 +221,32 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
     ? new BrokerLifecycle({ admin, publisher, nodeId, incarnationId, rack: config["broker.rack"], cleanShutdown: options.cleanShutdown, heartbeatIntervalMs: config["broker.heartbeat.interval.ms"], logger: createLogger("node") })
     : null;
   // Replica and leader balancing on the active controller (docs/elastic.md): a cluster of processes only.
-  const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer")) : null;
+  // Partition sizes for byte balancing: DescribeLogDirs of every live broker (docs/elastic.md §3).
+  const askLogDirs = async (brokerId: number): Promise<ReplicaSize[]> => {
+    if (brokerId === nodeId) {
+      return [...publisher.image.topicsByName.values()].flatMap((topic) => topic.partitions.flatMap((partition) => {
+        const replica = replicas.partition(topic.name, partition.partition);
+        return replica ? [{ topic: topic.name, partition: partition.partition, bytes: BigInt(replica.log.sizeBytes) }] : [];
+      }));
+    }
+    const answer = await cluster!.peers.request(brokerId, "admin", DescribeLogDirsApi, { topics: null }, { version: 4 });
+    return answer.results.flatMap((result) => result.topics.flatMap((topic) => topic.partitions.map((partition) => ({ topic: topic.name, partition: partition.partitionIndex, bytes: partition.partitionSize }))));
+  };
+  const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer"), askLogDirs) : null;
   balancer?.start();
+  const voterContext: VoterChangeContext | null = cluster && raft
+    ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId }
+    : null;
   const quorum: QuorumServices = {
     raft, controller, sessions, balancer,
     describeQuorum: async () => {
       const description = await describeQuorum(nodeId, metadataLog, raft, cluster?.peers ?? null);
-      // KIP-853's Nodes: each voter's CONTROLLER endpoint (how observers find the quorum).
-      return description && cluster ? { ...description, voterEndpoints: cluster.voters.map((voter) => ({ ...voter })) } : description;
+      // KIP-853's Nodes: each current voter's CONTROLLER endpoint (how observers find the quorum).
+      return description && voterContext ? { ...description, voterEndpoints: currentVoterEndpoints(voterContext) } : description;
+    },
+    changeVoters: (change, timeoutMs) => {
+      if (voterContext === null) return Promise.reject(new KafkaError(ErrorCode.UNSUPPORTED_VERSION, "a one-node cluster has no controller quorum to change (start it with controller.quorum.voters)"));
+      return changeVoters(voterContext, change, timeoutMs);
     },
   };
   const topicConfigs = new TopicConfigs(loaded, () => publisher.image);
@@ -540,16 +561,19 @@ async function startLocked(
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
   const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  let discoveredClusterId: string | null = null;
   if (voters.length === 0 && config["controller.quorum.bootstrap.servers"].length > 0) {
     // Not a voter (KIP-853): the voters are learned from the bootstrap servers; this node observes.
     const servers = await startupStep("bad controller.quorum.bootstrap.servers", () => parseBootstrapServers(config["controller.quorum.bootstrap.servers"]));
-    voters.push(...await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
-      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15)));
+    const discovered = await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
+      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15));
+    voters.push(...discovered.voters);
+    discoveredClusterId = discovered.clusterId;
     log.info("joining as an observer of the metadata quorum", { voters: voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).join(",") });
   }
   // Nodes of one cluster started with the same voters list share a cluster id without a format
   // step (Kafka's `kafka-storage format --cluster-id`); an explicit cluster.id wins.
-  const wantedClusterId = config["cluster.id"] ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
+  const wantedClusterId = config["cluster.id"] ?? discoveredClusterId ?? (voters.length > 0 ? clusterIdOfVoters(voters) : null);
   const meta = await startupStep(`cannot use data directory ${directory}`, () => loadOrCreateMetaProperties(directory, config["node.id"], wantedClusterId));
   setLogNodeId(meta.nodeId);
   log.info("starting", {

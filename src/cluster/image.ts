@@ -15,7 +15,7 @@ import type { AclBinding } from "../security/acl.ts";
 import type { ScramCredential } from "../security/scram.ts";
 import { entityKey, type StoredQuota } from "../security/quotas.ts";
 import { assert } from "../util/assert.ts";
-import { ConfigResourceType, type Endpoint, type MetadataRecord, type RecordData } from "./records.ts";
+import { ConfigResourceType, type Endpoint, type MetadataRecord, type QuorumVoterRecord, type RecordData } from "./records.ts";
 import { isInternalTopic } from "./topic-name.ts";
 
 export interface BrokerRegistration {
@@ -71,6 +71,8 @@ export interface MetadataImage {
   readonly acls: ReadonlyMap<string, AclBinding>;
   /** Client quotas by entity key (security/quotas.ts entityKey), ClientQuotaRecord. */
   readonly clientQuotas: ReadonlyMap<string, StoredQuota>;
+  /** The metadata quorum's voters as the log last recorded them (VotersRecord); null: the static controller.quorum.voters. */
+  readonly quorumVoters: readonly QuorumVoterRecord[] | null;
 }
 
 /**
@@ -106,6 +108,7 @@ export const emptyImage: MetadataImage = Object.freeze({
   scramCredentials: new Map(),
   acls: new Map(),
   clientQuotas: new Map(),
+  quorumVoters: null,
 });
 
 export function emptyDelta(): MetadataDelta {
@@ -169,6 +172,7 @@ class ImageBuilder {
   private scramCredentials: Map<string, ReadonlyMap<number, ScramCredential>> | null = null;
   private acls: Map<string, AclBinding> | null = null;
   private clientQuotas: Map<string, StoredQuota> | null = null;
+  private quorumVoters: readonly QuorumVoterRecord[] | null | undefined = undefined;
 
   constructor(private readonly base: MetadataImage) {
     this.nextProducerId = base.nextProducerId;
@@ -218,6 +222,7 @@ class ImageBuilder {
       case "AccessControlEntryRecord": return this.putAcl(metadataRecord.data);
       case "RemoveAccessControlEntryRecord": return this.removeAcl(metadataRecord.data);
       case "ClientQuotaRecord": return this.putClientQuota(metadataRecord.data);
+      case "VotersRecord": return void (this.quorumVoters = Object.freeze(metadataRecord.data.voters.map((voter) => Object.freeze({ ...voter }))));
     }
   }
 
@@ -415,6 +420,7 @@ class ImageBuilder {
       scramCredentials: this.scramCredentials ?? this.base.scramCredentials,
       acls: this.acls ?? this.base.acls,
       clientQuotas: this.clientQuotas ?? this.base.clientQuotas,
+      quorumVoters: this.quorumVoters === undefined ? this.base.quorumVoters : this.quorumVoters,
     });
   }
 }

@@ -103,6 +103,7 @@ export function imageRecords(image: MetadataImage): MetadataRecord[] {
       records.push(record("ClientQuotaRecord", { entity: quota.entity.map((part) => ({ ...part })), key, value, remove: false }));
     }
   }
+  if (image.quorumVoters !== null) records.push(record("VotersRecord", { voters: image.quorumVoters.map((voter) => ({ ...voter })) }));
   if (image.nextProducerId > 0n) {
     records.push(record("ProducerIdsRecord", { brokerId: -1, brokerEpoch: -1n, nextProducerId: image.nextProducerId }));
   }

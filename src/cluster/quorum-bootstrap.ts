@@ -2,14 +2,15 @@
 // (KIP-853's name): `host:port,…` of some voters' CONTROLLER listeners. It asks them
 // DescribeQuorum v2 — whose Nodes name each voter's CONTROLLER endpoint — until one answers with
 // the voter set, then follows the metadata log as a Raft observer (it never stands for election).
-// The voters' addresses are the ones their own voters lists name, so the cluster id a node derives
-// from them is the voters' own.
+// The cluster id is asked of the same server (Metadata's ClusterId): once the voters have changed
+// (KIP-853) it can no longer be derived from the voters list.
 
 import { KafkaConnection } from "../client/connection.ts";
 import { parseListener } from "../config/listeners.ts";
 import type { QuorumVoter } from "../config/quorum-voters.ts";
 import { ConfigError } from "../config/parse.ts";
 import { DescribeQuorumApi } from "../protocol/generated/describe-quorum.ts";
+import { MetadataApi } from "../protocol/generated/metadata.ts";
 
 const metadataTopicName = "__cluster_metadata";
 
@@ -31,8 +32,14 @@ export function parseBootstrapServers(entries: readonly string[]): BootstrapServ
   });
 }
 
-/** The voters one bootstrap server names (with their CONTROLLER endpoints), or null. */
-async function askVoters(server: BootstrapServer, clientId: string): Promise<QuorumVoter[] | null> {
+export interface DiscoveredQuorum {
+  voters: QuorumVoter[];
+  /** The cluster id the bootstrap server answered with (null if it named none). */
+  clusterId: string | null;
+}
+
+/** The voters one bootstrap server names (with their CONTROLLER endpoints) and its cluster id, or null. */
+async function askVoters(server: BootstrapServer, clientId: string): Promise<DiscoveredQuorum | null> {
   const connection = await KafkaConnection.connect({ host: server.host, port: server.port, clientId, requestTimeoutMs: 3000, connectTimeoutMs: 3000 });
   try {
     const response = await connection.request(DescribeQuorumApi,
@@ -45,7 +52,8 @@ async function askVoters(server: BootstrapServer, clientId: string): Promise<Quo
       if (!endpoint) return null;
       voters.push({ id: voter.replicaId, host: endpoint.host, port: endpoint.port });
     }
-    return voters;
+    const metadata = await connection.request(MetadataApi, { topics: [] }, { version: 9 });
+    return { voters, clusterId: metadata.clusterId };
   } finally {
     connection.close();
   }
@@ -55,14 +63,14 @@ async function askVoters(server: BootstrapServer, clientId: string): Promise<Quo
  * Ask the bootstrap servers in turn (every `retryMs`) until one names the voters; throws after
  * `timeoutMs` with the last problem.
  */
-export async function discoverVoters(servers: readonly BootstrapServer[], nodeId: number, timeoutMs: number, retryMs = 200): Promise<QuorumVoter[]> {
+export async function discoverVoters(servers: readonly BootstrapServer[], nodeId: number, timeoutMs: number, retryMs = 200): Promise<DiscoveredQuorum> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = "no answer yet";
   for (let attempt = 0; ; attempt++) {
     const server = servers[attempt % servers.length]!;
     try {
-      const voters = await askVoters(server, `runnel-node-${nodeId}`);
-      if (voters) return voters.sort((left, right) => left.id - right.id);
+      const discovered = await askVoters(server, `runnel-node-${nodeId}`);
+      if (discovered) return { ...discovered, voters: discovered.voters.sort((left, right) => left.id - right.id) };
       lastProblem = `${server.host}:${server.port} knows no quorum leader yet`;
     } catch (error) {
       lastProblem = `${server.host}:${server.port}: ${error instanceof Error ? error.message : String(error)}`;

@@ -89,6 +89,27 @@ export interface RecordData {
   RemoveAccessControlEntryRecord: { id: string };
   /** One quota value of a client entity (user and/or client-id; a null name is the default); remove: unset. */
   ClientQuotaRecord: { entity: { entityType: string; entityName: string | null }[]; key: string; value: number; remove: boolean };
+  /**
+   * The metadata quorum's voter set (KIP-853's VotersRecord): the Raft layer writes it as a voters
+   * control entry, the image keeps the latest so every snapshot records the set in effect at its
+   * end (the Raft core reads it back from there: raft/voter-history.ts). Absent: the static
+   * controller.quorum.voters apply.
+   */
+  VotersRecord: { voters: QuorumVoterRecord[] };
+}
+
+/** One voter of VotersRecord: its id and CONTROLLER endpoint. */
+export interface QuorumVoterRecord {
+  id: number;
+  host: string;
+  port: number;
+}
+
+/** The voter set the latest VotersRecord among `records` names, or null (snapshots without one). */
+export function votersOfRecords(records: readonly MetadataRecord[]): QuorumVoterRecord[] | null {
+  let found: QuorumVoterRecord[] | null = null;
+  for (const metadataRecord of records) if (metadataRecord.type === "VotersRecord") found = metadataRecord.data.voters;
+  return found;
 }
 
 export type RecordType = keyof RecordData;
@@ -104,7 +125,7 @@ export function record<Type extends RecordType>(type: Type, data: RecordData[Typ
 
 // ----- encoding ---------------------------------------------------------------------------------
 
-type FieldKind = "int32" | "int64" | "boolean" | "string" | "nullableString" | "uuid" | "int32Array" | "endpoints" | "bytes" | "double" | "quotaEntity";
+type FieldKind = "int32" | "int64" | "boolean" | "string" | "nullableString" | "uuid" | "int32Array" | "endpoints" | "bytes" | "double" | "quotaEntity" | "voters";
 
 interface FieldSpec {
   kind: FieldKind;
@@ -151,6 +172,7 @@ const schemas: { [Type in RecordType]: Record<keyof RecordData[Type], FieldSpec>
   },
   RemoveAccessControlEntryRecord: { id: uuid },
   ClientQuotaRecord: { entity: { kind: "quotaEntity" }, key: { kind: "string" }, value: { kind: "double" }, remove: { kind: "boolean" } },
+  VotersRecord: { voters: { kind: "voters" } },
 };
 
 const encoder = new TextEncoder();
@@ -216,6 +238,13 @@ function convertField(type: string, name: string, spec: FieldSpec, value: unknow
     case "bytes":
       if (typeof value !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw bad();
       return new Uint8Array(Buffer.from(value, "base64"));
+    case "voters":
+      if (!Array.isArray(value) || value.length === 0) throw bad();
+      return value.map((voter: unknown) => {
+        const candidate = voter as Partial<QuorumVoterRecord> | null;
+        if (typeof candidate !== "object" || candidate === null || !isInt32(candidate.id) || typeof candidate.host !== "string" || !isInt32(candidate.port)) throw bad();
+        return { id: candidate.id, host: candidate.host, port: candidate.port };
+      });
     case "endpoints":
       if (!Array.isArray(value)) throw bad();
       return value.map((endpoint: unknown) => {

@@ -176,7 +176,7 @@ export const brokerSchema = {
   "ssl.truststore.certificates": nullableStr("PEM CA certificates, inline (instead of ssl.truststore.location)"),
   "ssl.client.auth": str("none", "client certificates on TLS listeners: required (mutual TLS), requested (used when given), none", ["required", "requested", "none"]),
   "ssl.principal.mapping.rules": str("DEFAULT", "how a client certificate's distinguished name becomes a user name: RULE:pattern/replacement/[LU],…,DEFAULT"),
-  "sasl.enabled.mechanisms": list(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"], "SASL mechanisms offered on SASL listeners", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+  "sasl.enabled.mechanisms": list(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"], "SASL mechanisms offered on SASL listeners (OAUTHBEARER: unsecured tokens, development only)", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]),
   "connections.max.reauth.ms": long(0, "a SASL session expires after this and the client must re-authenticate (KIP-368); 0: never", { min: 0 }),
   "connection.failed.authentication.delay.ms": int(100, "the answer to a failed authentication is held this long before the connection closes", { min: 0 }),
   // The internal (CONTROLLER) listener carries every node-to-node request — Raft, registrations

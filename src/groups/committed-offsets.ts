@@ -128,8 +128,12 @@ export class CommittedOffsets {
     return taken.length;
   }
 
-  /** OffsetFetch for one group; `topics` null means every committed offset of the group. */
-  fetch(groupId: string, topics: { name: string; partitions: number[] }[] | null): OffsetFetchResult {
+  /**
+   * OffsetFetch for one group; `topics` null means every committed offset of the group. With
+   * `requireStable` (KIP-447) a partition whose offset is pending in a transaction answers
+   * UNSTABLE_OFFSET_COMMIT (the client retries until the transaction has ended).
+   */
+  fetch(groupId: string, topics: { name: string; partitions: number[] }[] | null, requireStable = false): OffsetFetchResult {
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const group = this.host.groups.get(groupId);
     const offsets = group && group.state !== "Dead" ? group.offsets : new Map<string, Map<number, CommittedOffset>>();
@@ -144,6 +148,9 @@ export class CommittedOffsets {
       topics: wanted.map((topic) => ({
         name: topic.name,
         partitions: topic.partitions.map((partition) => {
+          if (requireStable && this.pending.hasPendingFor(groupId, topic.name, partition)) {
+            return { partition, offset: -1n, leaderEpoch: -1, metadata: "", errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+          }
           const committed = offsets.get(topic.name)?.get(partition);
           return committed
             ? { partition, offset: committed.offset, leaderEpoch: committed.leaderEpoch, metadata: committed.metadata, errorCode: 0 }

@@ -729,9 +729,9 @@ export class GroupCoordinator {
     return this.offsets.completeTransaction(producerId, committed, inPartition);
   }
 
-  /** OffsetFetch for one group; `topics` null means every committed offset of the group. */
-  fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): OffsetFetchResult {
-    return this.offsets.fetch(groupId, topics);
+  /** OffsetFetch for one group; `topics` null means every committed offset of the group; requireStable: KIP-447. */
+  fetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null, requireStable = false): OffsetFetchResult {
+    return this.offsets.fetch(groupId, topics, requireStable);
   }
 
   /** OffsetDelete: refuses topics the (non-empty) consumer group is still subscribed to. */

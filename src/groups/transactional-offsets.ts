@@ -37,9 +37,17 @@ export class PendingTransactionalOffsets {
     return taken;
   }
 
-  /** Whether a group has offsets waiting for a transaction (OffsetFetch's requireStable). */
+  /** Whether a group has offsets waiting for a transaction. */
   hasPending(groupId: string): boolean {
     for (const pending of this.byProducer.values()) if (pending.some((offset) => offset.groupId === groupId)) return true;
+    return false;
+  }
+
+  /** Whether a group's partition has an offset waiting for a transaction (OffsetFetch's requireStable, KIP-447). */
+  hasPendingFor(groupId: string, topic: string, partition: number): boolean {
+    for (const pending of this.byProducer.values()) {
+      if (pending.some((offset) => offset.groupId === groupId && offset.topic === topic && offset.partition === partition)) return true;
+    }
     return false;
   }
 

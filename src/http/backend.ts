@@ -200,6 +200,11 @@ export interface HttpBackend {
   quorum(): Promise<QuorumInfo | null>;
   /** Start (or cancel) draining a broker (docs/elastic.md). Throws KafkaError BROKER_ID_NOT_REGISTERED. */
   decommissionBroker(nodeId: number, decommissioning: boolean): Promise<void>;
+  /**
+   * Add or remove one voter of the metadata quorum (KIP-853, docs/elastic.md); resolves once the new
+   * voter set is committed. Throws KafkaError (DUPLICATE_VOTER, VOTER_NOT_FOUND, REQUEST_TIMED_OUT…).
+   */
+  changeVoters(change: { add: number; endpoint?: { host: string; port: number } } | { remove: number }): Promise<void>;
   /** Undefined when the broker is not registered. */
   drainStatus(nodeId: number): Promise<DrainStatus | undefined>;
   listReassignments(): Promise<ReassignmentInfo[]>;

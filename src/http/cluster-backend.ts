@@ -1,8 +1,18 @@
 // The HttpBackend of a node in a many-node cluster: everything the LocalBackend serves, except
 // that a record operation (produce, read, partition offsets, the long-poll wait) on a partition
 // led by another broker is sent to that leader as the Kafka request a client would send
-// (Produce, Fetch, ListOffsets), over this node's own connections to its peers' client listeners
-// (client id `runnel-node-<id>`, PeerConnections: reconnect with backoff). The routes never know.
+// (Produce, Fetch, ListOffsets), over this node's own connections to its peers' internal
+// (CONTROLLER) listeners, found in their registrations (client id `runnel-node-<id>`,
+// PeerConnections: reconnect with backoff). The routes never know.
+//
+// Security: the HTTP caller is authenticated and authorized HERE (auth.ts: Basic or Bearer, the
+// cluster's ACLs for the route's operation, with the caller's principal); what is forwarded is the
+// operation, never the caller's credentials. The peer serves it on the internal listener, where
+// nodes trust each other as they do for forwarded admin requests (PLAINTEXT there: keep it
+// on the cluster's private network, or secure it: its TLS and SASL login are this node's
+// inter-broker ones, and a node's principal needs CLUSTER_ACTION), so forwarding works whatever
+// TLS, SASL and ACLs the client listeners have. Quotas of the caller's principal are not applied
+// at the leader.
 //
 // Who leads is read from this node's published metadata image, the same one its Metadata answers
 // come from. NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE (or no leader in the image), and an
@@ -46,6 +56,7 @@ import type {
   SyncGroupResult,
 } from "../groups/types.ts";
 import type { BrokerContext } from "../kafka/context.ts";
+import { interBrokerSecurity } from "../security/inter-broker.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { FetchApi } from "../protocol/generated/fetch.ts";
 import { ListOffsetsApi } from "../protocol/generated/list-offsets.ts";
@@ -60,6 +71,8 @@ import { LocalBackend, produceTimeoutMs } from "./local-backend.ts";
 const forwardTimeoutMs = 30_000;
 /** Wait between retries when no new metadata image arrives sooner. */
 const retryBackoffMs = 100;
+/** The listener every node registers for the others (node.ts). */
+const internalListenerName = "CONTROLLER";
 /** Connections per peer for parked requests (long-poll Fetch; JoinGroup and SyncGroup), each kind. */
 const parkedLanesMax = 16;
 /** ListOffsets special timestamps. */
@@ -109,15 +122,21 @@ export class ClusterBackend extends LocalBackend implements HttpBackend {
       reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
       requestTimeoutMs: produceTimeoutMs + 5000,
       connectTimeoutMs: 5000,
+      // The internal listener's TLS and SASL, as this node's other peer connections (checked at start).
+      security: interBrokerSecurity(config).client,
     });
     context.metadata.onPublished(() => {
       for (const wake of this.imageWaiters.splice(0)) wake();
     });
   }
 
-  /** The peer's client listener (the one this node's clients use), from the published image. */
+  /**
+   * The peer's internal (CONTROLLER) listener as it registered it: the requests sent there were
+   * authorized here with the HTTP caller's principal, and nodes trust each other there (whatever
+   * TLS, SASL and ACLs the client listeners have; docs/http-api.md "In a cluster").
+   */
   private addressOf(peer: number): PeerAddress | undefined {
-    const endpoint = endpointOf(this.context.metadata.image, peer, this.context.advertised.name);
+    const endpoint = endpointOf(this.context.metadata.image, peer, internalListenerName);
     return endpoint ? { host: endpoint.host, port: endpoint.port } : undefined;
   }
 

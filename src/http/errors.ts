@@ -67,7 +67,12 @@ function statusOf(code: number): number {
     case ErrorCode.CORRUPT_MESSAGE:
     case ErrorCode.UNSUPPORTED_COMPRESSION_TYPE:
       return 422;
+    case ErrorCode.VOTER_NOT_FOUND:
+      return 404;
+    case ErrorCode.DUPLICATE_VOTER:
+      return 409;
     case ErrorCode.TOPIC_DELETION_DISABLED:
+    case ErrorCode.CLUSTER_AUTHORIZATION_FAILED:
     case ErrorCode.TOPIC_AUTHORIZATION_FAILED:
     case ErrorCode.GROUP_AUTHORIZATION_FAILED:
       return 403;

@@ -110,6 +110,12 @@ export class LocalBackend implements HttpBackend {
     await this.broker.admin.setDecommissioning(nodeId, decommissioning);
   }
 
+  async changeVoters(change: { add: number; endpoint?: { host: string; port: number } } | { remove: number }) {
+    const quorum = this.broker.quorum;
+    if (!quorum) throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, "this node has no metadata quorum");
+    await quorum.changeVoters(change, 30_000);
+  }
+
   async drainStatus(nodeId: number) {
     const image = this.broker.metadata.image;
     if (!image.brokers.has(nodeId)) return undefined;

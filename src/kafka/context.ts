@@ -20,6 +20,7 @@ import type { QuorumController } from "../cluster/controller/index.ts";
 import type { BrokerSessions } from "../cluster/controller/broker-sessions.ts";
 import type { RaftMetadataLog } from "../raft/driver.ts";
 import type { QuorumDescription } from "../raft/types.ts";
+import type { VoterChange } from "../raft/voter-changes.ts";
 
 /** The metadata quorum and the controller, for the internal listener's handlers (docs/replication.md §3, §4). */
 import type { ReplicaBalancer } from "../cluster/controller/balancer-driver.ts";
@@ -35,6 +36,8 @@ export interface QuorumServices {
   readonly balancer?: ReplicaBalancer | null;
   /** DescribeQuorum as the quorum leader answers it (asked over the network when it is elsewhere); null when none answers. */
   describeQuorum(): Promise<QuorumDescription | null>;
+  /** AddRaftVoter / RemoveRaftVoter (KIP-853), made by the quorum leader; rejects with a KafkaError when refused. */
+  changeVoters(change: VoterChange, timeoutMs: number): Promise<void>;
 }
 
 /** One row of the ApiVersions table. */

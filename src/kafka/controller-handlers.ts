@@ -9,7 +9,14 @@
 //     CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs, and the
 //     security changes CreateAcls, DeleteAcls, AlterUserScramCredentials, AlterClientQuotas (the
 //     forwarding broker authorized them; BrokerContext.internalListener);
-//   - DescribeQuorum, Metadata and ApiVersions (diagnostics with any Kafka tool).
+//   - the requests an HTTP API node forwards for its callers (src/http/cluster-backend.ts) after
+//     authorizing them itself with the caller's principal: Produce, consumer Fetch, ListOffsets,
+//     and the group requests of its consumer instances and group routes (OffsetCommit,
+//     OffsetFetch, JoinGroup, Heartbeat, LeaveGroup, SyncGroup, DescribeGroups, ListGroups);
+//     anyone else is held to their own ACLs there;
+//   - DescribeQuorum, Metadata and ApiVersions (diagnostics with any Kafka tool);
+//   - DescribeLogDirs (the active controller's balancer asks every broker its replicas' sizes);
+//   - AddRaftVoter / RemoveRaftVoter forwarded to the quorum leader (KIP-853).
 // Nodes connect here with client id `runnel-node-<id>`, one connection per purpose.
 //
 // Who may: on a listener that authenticates (SASL, or SSL with ssl.client.auth), a principal with
@@ -27,8 +34,18 @@ import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/gen
 import type { FetchResponse as RaftFetchResponse } from "../raft/messages.ts";
 import { decodeRaftFetchRequest, encodeRaftFetchResponse } from "../raft/wire.ts";
 import { defineHandler, type AnyHandler, type HandlerResult, type RequestContext } from "./handler.ts";
+import produce from "./handlers/00-produce.ts";
 import kafkaFetch from "./handlers/01-fetch.ts";
+import listOffsets from "./handlers/02-list-offsets.ts";
 import metadata from "./handlers/03-metadata.ts";
+import offsetCommit from "./handlers/08-offset-commit.ts";
+import offsetFetch from "./handlers/09-offset-fetch.ts";
+import joinGroup from "./handlers/11-join-group.ts";
+import heartbeat from "./handlers/12-heartbeat.ts";
+import leaveGroup from "./handlers/13-leave-group.ts";
+import syncGroup from "./handlers/14-sync-group.ts";
+import describeGroups from "./handlers/15-describe-groups.ts";
+import listGroups from "./handlers/16-list-groups.ts";
 import saslHandshake from "./handlers/17-sasl-handshake.ts";
 import apiVersions from "./handlers/18-api-versions.ts";
 import createTopics from "./handlers/19-create-topics.ts";
@@ -49,6 +66,9 @@ import vote from "./handlers/52-vote.ts";
 import beginQuorumEpoch from "./handlers/53-begin-quorum-epoch.ts";
 import endQuorumEpoch from "./handlers/54-end-quorum-epoch.ts";
 import describeQuorum from "./handlers/55-describe-quorum.ts";
+import describeLogDirs from "./handlers/35-describe-log-dirs.ts";
+import addRaftVoter from "./handlers/80-add-raft-voter.ts";
+import removeRaftVoter from "./handlers/81-remove-raft-voter.ts";
 import alterPartition from "./handlers/56-alter-partition.ts";
 import fetchSnapshot from "./handlers/59-fetch-snapshot.ts";
 import brokerRegistration from "./handlers/62-broker-registration.ts";
@@ -146,6 +166,8 @@ export const controllerHandlers: readonly AnyHandler[] = [
   markersFromNodesOnly(writeTxnMarkers),
   ...[
     metadata, describeQuorum, createTopics, deleteTopics, alterConfigs, createPartitions, alterPartitionReassignments, electLeaders,
-    incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials,
+    incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials, addRaftVoter, removeRaftVoter,
+    describeLogDirs,
+    produce, listOffsets, offsetCommit, offsetFetch, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups,
   ].map(nodesTrusted),
 ];

@@ -36,9 +36,11 @@ export async function saslStep(broker: BrokerContext, session: Session, token: U
     session.rawSaslTokens = false;
     session.authentications += 1;
     const now = broker.clock.nowMs();
-    session.expiresAtMs = security.reauthMs > 0 ? now + security.reauthMs : null;
+    // KIP-368: with connections.max.reauth.ms the session ends then, or when the credential (an
+    // OAUTHBEARER token) expires, whichever is first; without it sessions never expire (as Kafka).
+    session.expiresAtMs = security.reauthMs > 0 ? Math.min(now + security.reauthMs, step.expiresAtMs ?? Number.POSITIVE_INFINITY) : null;
     broker.log.debug("authenticated", { listener: session.listenerName, remote: session.remoteHost, principal, mechanism: server.mechanism });
-    return { kind: "done", response: step.response, sessionLifetimeMs: security.reauthMs };
+    return { kind: "done", response: step.response, sessionLifetimeMs: session.expiresAtMs === null ? 0 : Math.max(1, Math.floor(session.expiresAtMs - now)) };
   } catch (error) {
     const failure = error instanceof SaslFailure ? error : new SaslFailure("Authentication failed", String(error));
     session.failed = true;

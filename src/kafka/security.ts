@@ -10,6 +10,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { AclOperation, clusterResourceName, ResourceType } from "../security/acl.ts";
 import { Authorizer, parseSuperUsers } from "../security/authorizer.ts";
 import { QuotaManager, quotaUserOf, type EnforcedQuotaKey } from "../security/quotas.ts";
+import { unsecuredValidatorOptionsOf, type UnsecuredValidatorOptions } from "../security/oauthbearer.ts";
 import type { UserCredentials } from "../security/sasl.ts";
 import type { ScramCredential } from "../security/scram.ts";
 import { coordinatorError } from "./coordinator-check.ts";
@@ -25,6 +26,8 @@ export interface BrokerSecurity {
   readonly failedAuthenticationDelayMs: number;
   /** The users' SCRAM credentials, from the published image. */
   readonly credentials: UserCredentials;
+  /** OAUTHBEARER's unsecured token validator options (from sasl.jaas.config). */
+  readonly oauthBearer: UnsecuredValidatorOptions;
   /** Client byte-rate quotas (ClientQuotaRecord in the image). */
   readonly quotas: QuotaManager;
 }
@@ -50,6 +53,7 @@ export function createBrokerSecurity(
       allowEveryoneIfNoAclFound: values["allow.everyone.if.no.acl.found"] ?? !enabled,
     }, () => metadata.image.acls),
     saslMechanisms: values["sasl.enabled.mechanisms"],
+    oauthBearer: unsecuredValidatorOptionsOf(values["sasl.jaas.config"]),
     reauthMs: values["connections.max.reauth.ms"],
     failedAuthenticationDelayMs: values["connection.failed.authentication.delay.ms"],
     credentials: (user) => {
@@ -96,6 +100,9 @@ export function authorizeCreateTopic(ctx: RequestContext, topic: string): boolea
   return authorizeCluster(ctx, AclOperation.CREATE) || authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, topic);
 }
 
+/** WRITE (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit, Produce) or DESCRIBE on a transactional id. */
+export const authorizeTransactionalId = (ctx: RequestContext, operation: number, transactionalId: string): boolean =>
+  authorize(ctx, operation, ResourceType.TRANSACTIONAL_ID, transactionalId);
 export const authorizeTopic = (ctx: RequestContext, operation: number, topic: string): boolean => authorize(ctx, operation, ResourceType.TOPIC, topic);
 export const authorizeGroup = (ctx: RequestContext, operation: number, group: string): boolean => authorize(ctx, operation, ResourceType.GROUP, group);
 

@@ -68,9 +68,10 @@ import {
   candidateLogIsUpToDate, checkFetchPosition, followerTruncationOffset, majorityOf, otherVoters, randomDelay,
 } from "./rules.ts";
 import type {
-  LeaderAndEpoch, LogPosition, NodeId, Outbound, QuorumDescription, QuorumState, RaftConfig, RaftEntry, SnapshotId,
+  LeaderAndEpoch, LogPosition, NodeId, Outbound, QuorumDescription, QuorumState, RaftConfig, RaftEntry, SnapshotId, Voter,
 } from "./types.ts";
 import { NO_NODE } from "./types.ts";
+import { staticVoters, VoterHistory } from "./voter-history.ts";
 
 export type RoleName = "unattached" | "prospective" | "candidate" | "leader" | "follower" | "resigned";
 
@@ -104,13 +105,19 @@ export interface RaftReady {
   readonly nextWakeMs: number;
 }
 
+/** The outcome of addVoter/removeVoter: the voters entry's offset (answer once it commits), or why not. */
+export type VoterChangeResult =
+  | { readonly ok: true; readonly offset: bigint }
+  | { readonly ok: false; readonly errorCode: number; readonly message: string };
+
 export type ProposeResult =
   | { readonly ok: true; readonly firstOffset: bigint; readonly lastOffset: bigint; readonly epoch: number }
   | { readonly ok: false; readonly errorCode: number; readonly leaderId: NodeId | null; readonly epoch: number };
 
 export class RaftCore {
   private readonly self: NodeId;
-  private readonly isVoter: boolean;
+  /** The voter set as log state (KIP-853): the latest voters entry in the log rules. */
+  private readonly voterHistory: VoterHistory;
   private quorum: QuorumState;
   private unpersisted: QuorumState | null = null;
   private role: Role;
@@ -136,7 +143,7 @@ export class RaftCore {
   ) {
     assert(new Set(config.voters).size === config.voters.length && config.voters.length > 0, "voters are distinct and not empty");
     this.self = config.nodeId;
-    this.isVoter = config.voters.includes(config.nodeId);
+    this.voterHistory = new VoterHistory(staticVoters(config.voters), log);
     this.quorum = persisted;
     this.nowMs = nowMs;
     this.durableEnd = log.endOffset;
@@ -159,6 +166,20 @@ export class RaftCore {
   get leaderId(): NodeId | null {
     if (this.role.name === "leader") return this.self;
     return this.role.name === "follower" ? this.role.leaderId : null;
+  }
+
+  /** The voter ids in effect (the latest voters entry in the log, else the snapshot's, else the static set). */
+  get voterIds(): NodeId[] {
+    return this.voterHistory.currentIds;
+  }
+
+  /** The voter set in effect with the endpoints its voters entry recorded (port -1: a static voter). */
+  get voters(): readonly Voter[] {
+    return this.voterHistory.current;
+  }
+
+  private get isVoter(): boolean {
+    return this.voterHistory.includes(this.self);
   }
 
   get committedOffset(): bigint {
@@ -220,9 +241,65 @@ export class RaftCore {
     assert(values.length > 0, "propose at least one value");
     const firstOffset = this.log.endOffset;
     const entries: RaftEntry[] = values.map((value, index) => ({ kind: "data", offset: firstOffset + BigInt(index), epoch: this.quorum.epoch, value }));
-    this.log.append(entries);
+    this.appendToLog(entries);
     this.answerParkedFetches(this.role.state);
     return { ok: true, firstOffset, lastOffset: this.log.endOffset - 1n, epoch: this.quorum.epoch };
+  }
+
+  /**
+   * AddRaftVoter (KIP-853): append a voters entry that adds `voter`, an observer already caught up
+   * with this leader. One change at a time: refused (REQUEST_TIMED_OUT, Kafka's answer, retriable)
+   * while this epoch has committed nothing yet or the previous voters entry is not committed.
+   */
+  addVoter(voter: Voter): VoterChangeResult {
+    const refused = this.voterChangeRefusal();
+    if (refused !== null) return refused;
+    const state = (this.role as Role & { name: "leader" }).state;
+    if (this.voterHistory.includes(voter.id)) return { ok: false, errorCode: ErrorCode.DUPLICATE_VOTER, message: `node ${voter.id} is already a voter` };
+    const progress = state.observers.get(voter.id);
+    const timeoutMs = this.config.timeouts.fetchTimeoutMs;
+    const caughtUp = progress !== undefined && this.nowMs - progress.lastFetchMs < timeoutMs && progress.lastCaughtUpMs >= 0 && this.nowMs - progress.lastCaughtUpMs < timeoutMs;
+    if (!caughtUp) {
+      return { ok: false, errorCode: ErrorCode.REQUEST_TIMED_OUT, message: `node ${voter.id} is not an observer caught up with the leader (start it with controller.quorum.bootstrap.servers and wait)` };
+    }
+    return this.appendVoters([...this.voterHistory.current, voter].sort((left, right) => left.id - right.id));
+  }
+
+  /**
+   * RemoveRaftVoter (KIP-853): append a voters entry without `id`. A leader that removes itself
+   * keeps leading (not counting itself) until the entry commits, then resigns.
+   */
+  removeVoter(id: NodeId): VoterChangeResult {
+    const refused = this.voterChangeRefusal();
+    if (refused !== null) return refused;
+    if (!this.voterHistory.includes(id)) return { ok: false, errorCode: ErrorCode.VOTER_NOT_FOUND, message: `node ${id} is not a voter` };
+    const remaining = this.voterHistory.current.filter((voter) => voter.id !== id);
+    if (remaining.length === 0) return { ok: false, errorCode: ErrorCode.INVALID_REQUEST, message: "the last voter cannot be removed" };
+    return this.appendVoters(remaining);
+  }
+
+  private voterChangeRefusal(): VoterChangeResult | null {
+    const role = this.role;
+    if (role.name !== "leader") return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: "not the quorum leader" };
+    if (this.highWatermark <= role.state.epochStartOffset) return { ok: false, errorCode: ErrorCode.REQUEST_TIMED_OUT, message: "the leader has not committed an entry of its epoch yet" };
+    if (this.voterHistory.latestOffset >= this.highWatermark && !this.config.bugs?.concurrentVoterChanges) return { ok: false, errorCode: ErrorCode.REQUEST_TIMED_OUT, message: "a voter change is still in progress" };
+    return null;
+  }
+
+  private appendVoters(voters: readonly Voter[]): VoterChangeResult {
+    const state = (this.role as Role & { name: "leader" }).state;
+    const offset = this.log.endOffset;
+    this.appendToLog([{ kind: "voters", offset, epoch: this.quorum.epoch, voters }]);
+    state.updateVoters(this.voterIds, this.nowMs);
+    this.answerParkedFetches(state);
+    this.advanceLeaderHighWatermark(state);
+    return { ok: true, offset };
+  }
+
+  /** Every append goes through here: the voter set follows the voters entries appended. */
+  private appendToLog(entries: readonly RaftEntry[]): void {
+    this.log.append(entries);
+    this.voterHistory.appended(entries);
   }
 
   /**
@@ -248,6 +325,7 @@ export class RaftCore {
     assert(id.endOffset > this.log.startOffset, "a snapshot moves the log start forward");
     assert(this.log.epochBefore(id.endOffset) === id.epoch, "a snapshot's epoch is its last entry's");
     this.log.deleteBefore(id);
+    this.voterHistory.compacted(this.log.startOffset);
     // The entries now only in the snapshot are durable in it.
     if (this.durableEnd >= 0n && this.durableEnd < this.log.startOffset) this.durableEnd = this.log.startOffset;
   }
@@ -286,8 +364,8 @@ export class RaftCore {
   /** A restarted node never resumes leading: a former leader resigns its epoch at once. */
   private restoreRole(persisted: QuorumState): void {
     if (persisted.leaderId === this.self) {
-      assert(this.isVoter, "only a voter leads");
-      this.becomeResigned([]);
+      // A leader removed from the voters before it stopped restarts as an observer.
+      if (this.isVoter) this.becomeResigned([]);
     } else if (persisted.leaderId !== null) {
       this.becomeFollower(persisted.epoch, persisted.leaderId, false);
     }
@@ -318,7 +396,7 @@ export class RaftCore {
     const election = this.newElection("prospective");
     this.role = election;
     this.sendVoteRequests(true);
-    if (election.granted.size >= majorityOf(this.config.voters.length)) this.becomeCandidate();
+    if (election.granted.size >= majorityOf(this.voterIds.length)) this.becomeCandidate();
   }
 
   private becomeCandidate(): void {
@@ -327,7 +405,7 @@ export class RaftCore {
     const election = this.newElection("candidate");
     this.role = election;
     this.sendVoteRequests(false);
-    if (election.granted.size >= majorityOf(this.config.voters.length)) this.becomeLeader(election.granted);
+    if (election.granted.size >= majorityOf(this.voterIds.length)) this.becomeLeader(election.granted);
   }
 
   private newElection(name: "prospective" | "candidate"): Role & { name: "prospective" | "candidate" } {
@@ -338,9 +416,10 @@ export class RaftCore {
   private becomeLeader(granted: ReadonlySet<NodeId>): void {
     this.setQuorum({ ...this.quorum, leaderId: this.self });
     const epochStart = this.log.endOffset;
-    const state = new LeaderState(this.self, this.quorum.epoch, epochStart, this.config.voters, [...granted], this.nowMs);
+    const voters = this.voterIds;
+    const state = new LeaderState(this.self, this.quorum.epoch, epochStart, voters, [...granted], this.nowMs);
     this.role = { name: "leader", state };
-    this.log.append([{ kind: "leaderChange", offset: epochStart, epoch: this.quorum.epoch, leaderId: this.self, voters: this.config.voters, grantingVoters: [...granted] }]);
+    this.appendToLog([{ kind: "leaderChange", offset: epochStart, epoch: this.quorum.epoch, leaderId: this.self, voters, grantingVoters: [...granted] }]);
     this.sendBeginQuorumEpochs(state);
     this.advanceLeaderHighWatermark(state);
   }
@@ -363,7 +442,7 @@ export class RaftCore {
   private becomeResigned(preferred: NodeId[]): void {
     this.leaveLeadership();
     this.resigned = { epoch: this.quorum.epoch, leaderId: this.self };
-    const others = otherVoters(this.config.voters, this.self);
+    const others = otherVoters(this.voterIds, this.self);
     this.role = { name: "resigned", electionAtMs: this.nowMs + this.electionTimeout(), unacknowledged: new Set(others), retryAtMs: this.nowMs, preferred };
     this.sendEndQuorumEpochs(this.role);
   }
@@ -422,7 +501,8 @@ export class RaftCore {
     if (this.isVoter) return this.becomeProspective();
     // An observer looks for the leader by asking a random voter (who answers with a hint).
     role.electionAtMs = this.nowMs + this.config.timeouts.retryBackoffMs;
-    const voters = otherVoters(this.config.voters, this.self);
+    const voters = otherVoters(this.voterIds, this.self);
+    if (voters.length === 0) return;
     this.send(voters[Math.floor(this.random() * voters.length)]!, this.fetchRequest());
   }
 
@@ -457,7 +537,7 @@ export class RaftCore {
   }
 
   private tickResigned(role: Role & { name: "resigned" }): void {
-    if (this.nowMs >= role.electionAtMs) return this.becomeProspective();
+    if (this.nowMs >= role.electionAtMs) return this.isVoter ? this.becomeProspective() : this.becomeUnattached(this.quorum.epoch, this.nowMs);
     if (role.unacknowledged.size > 0 && this.nowMs >= role.retryAtMs) this.sendEndQuorumEpochs(role);
   }
 
@@ -467,7 +547,7 @@ export class RaftCore {
     switch (role.name) {
       case "unattached": return role.electionAtMs;
       case "prospective":
-      case "candidate": return Math.min(role.electionAtMs, role.answered.size < this.config.voters.length ? role.retryAtMs : Infinity);
+      case "candidate": return Math.min(role.electionAtMs, role.answered.size < this.voterIds.length ? role.retryAtMs : Infinity);
       case "leader": {
         const state = role.state;
         let wake = state.quorumDeadlineMs(timeouts.fetchTimeoutMs);
@@ -493,14 +573,17 @@ export class RaftCore {
     assert(role.name === "prospective" || role.name === "candidate", "votes are asked by prospective or candidate nodes");
     const candidateEpoch = preVote ? this.quorum.epoch + 1 : this.quorum.epoch;
     const lastOffsetEpoch = this.log.epochBefore(this.log.endOffset);
-    for (const voter of otherVoters(this.config.voters, this.self)) {
+    for (const voter of otherVoters(this.voterIds, this.self)) {
       if (role.answered.has(voter)) continue;
       this.send(voter, { kind: "VoteRequest", clusterId: this.config.clusterId, voterId: voter, candidateId: this.self, candidateEpoch, lastOffsetEpoch, lastOffset: this.log.endOffset, preVote });
     }
   }
 
   private onVoteRequest(from: NodeId, request: VoteRequest): void {
-    if (!this.isVoter || !this.config.voters.includes(request.candidateId)) {
+    // KIP-853: a vote is not refused because the candidate or this node is missing from this
+    // node's voter set, which may be older than the candidate's (a voter just added has not
+    // fetched the entry that adds it). The candidate counts only the votes of its own set.
+    if (request.voterId !== this.self && request.voterId !== NO_NODE) {
       return this.answerVote(from, request, false, ErrorCode.INCONSISTENT_VOTER_SET);
     }
     if (request.preVote) return this.answerVote(from, request, this.grantsPreVote(request), ErrorCode.NONE);
@@ -555,9 +638,9 @@ export class RaftCore {
     const expectedEpoch = role.name === "prospective" ? this.quorum.epoch + 1 : this.quorum.epoch;
     if (response.preVote !== (role.name === "prospective") || response.candidateEpoch !== expectedEpoch) return; // stale
     role.answered.add(from);
-    if (!response.voteGranted || !this.config.voters.includes(from)) return;
+    if (!response.voteGranted || !this.voterHistory.includes(from)) return;
     role.granted.add(from);
-    if (role.granted.size < majorityOf(this.config.voters.length)) return;
+    if (role.granted.size < majorityOf(this.voterIds.length)) return;
     if (role.name === "prospective") this.becomeCandidate();
     else this.becomeLeader(role.granted);
   }
@@ -613,7 +696,7 @@ export class RaftCore {
     const timeouts = this.config.timeouts;
     const jitter = randomDelay(this.random, 0, timeouts.retryBackoffMs);
     if (position < 0) return timeouts.electionBackoffMaxMs + jitter;
-    return Math.floor((position * timeouts.electionBackoffMaxMs) / Math.max(1, this.config.voters.length - 1)) + jitter;
+    return Math.floor((position * timeouts.electionBackoffMaxMs) / Math.max(1, this.voterIds.length - 1)) + jitter;
   }
 
   private onEndQuorumEpochResponse(from: NodeId, response: EndQuorumEpochResponse): void {
@@ -634,6 +717,7 @@ export class RaftCore {
     const state = role.state;
     state.recordFetch(from, request.fetchOffset, this.log.endOffset, this.nowMs);
     this.advanceLeaderHighWatermark(state);
+    if (this.role.name !== "leader") return this.sendFetchError(from, request, ErrorCode.NOT_LEADER_OR_FOLLOWER); // it removed itself and stepped down
     const progress = state.voters.get(from) ?? state.observers.get(from)!;
     const hasNews = request.fetchOffset < this.log.endOffset || progress.highWatermarkSent < this.highWatermark;
     if (hasNews || request.maxWaitMs <= 0) return this.answerFetch(state, from, request);
@@ -690,6 +774,8 @@ export class RaftCore {
     if (majorityEnd > this.durableEnd && state.majorityEnd(this.durableEnd) < majorityEnd) (globalThis as any).nonDurableCommits = ((globalThis as any).nonDurableCommits ?? 0) + 1;
     this.highWatermark = majorityEnd;
     this.answerParkedFetches(state);
+    // KIP-853: a leader that removed itself leads until that change commits, then steps down.
+    if (!this.isVoter && this.highWatermark > this.voterHistory.latestOffset) this.becomeResigned(state.preferredSuccessors());
   }
 
   // ── Fetch: the follower's side ───────────────────────────────────────────────────────────────
@@ -741,13 +827,14 @@ export class RaftCore {
     assert(offset >= this.highWatermark, () => `truncation to ${offset} below the high watermark ${this.highWatermark}`);
     assert(offset < this.log.endOffset, () => `divergence at ${offset} is not below the log end ${this.log.endOffset}`);
     this.log.truncateTo(offset);
+    this.voterHistory.truncated(offset);
     if (this.durableEnd > offset) this.durableEnd = offset;
   }
 
   private appendFetched(response: FetchResponse): void {
     if (response.records.length > 0) {
       assert(response.records[0]!.offset === this.log.endOffset, "fetched entries start at the fetch offset");
-      this.log.append(response.records);
+      this.appendToLog(response.records);
     }
     const highWatermark = response.highWatermark < this.log.endOffset ? response.highWatermark : this.log.endOffset;
     if (highWatermark > this.highWatermark) this.highWatermark = highWatermark;
@@ -800,6 +887,7 @@ export class RaftCore {
   private installFetchedSnapshot(role: Role & { name: "follower" }, id: SnapshotId): void {
     assert(this.highWatermark <= id.endOffset, "a fetched snapshot is ahead of what this node committed");
     this.log.installSnapshot(id);
+    this.voterHistory.replaced(this.log);
     role.snapshot = null;
     this.durableEnd = -1n;
     this.highWatermark = id.endOffset;

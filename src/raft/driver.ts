@@ -27,7 +27,7 @@ import type { BrokerConfig } from "../config/index.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { CommittedBatch, MetadataLeader, MetadataLog } from "../cluster/metadata-log.ts";
 import { decodeSnapshot, encodeSnapshot, snapshotFileName } from "../cluster/metadata-snapshot.ts";
-import { decodeRecordJson, encodeRecordJson, type MetadataRecord } from "../cluster/records.ts";
+import { decodeRecordJson, encodeRecordJson, record, type MetadataRecord } from "../cluster/records.ts";
 import { native as defaultNative } from "../native/index.ts";
 import type { NativeApi } from "../native/types.ts";
 import { realFs, type StorageFs } from "../storage/index.ts";
@@ -37,7 +37,7 @@ import { RaftCore, type RaftReady } from "./core.ts";
 import { FileRaftLog } from "./file-log.ts";
 import type { RaftMessage, RaftRequest, RaftResponse } from "./messages.ts";
 import { readQuorumState, writeQuorumState } from "./quorum-state-file.ts";
-import type { NodeId, QuorumDescription, RaftConfig, RaftEntry, SnapshotId } from "./types.ts";
+import type { NodeId, QuorumDescription, RaftConfig, RaftEntry, SnapshotId, Voter } from "./types.ts";
 
 /** How requests reach other nodes (node/ wires it to PeerConnections over the CONTROLLER listener). */
 export interface RaftTransport {
@@ -78,6 +78,14 @@ type Waiter = (response: RaftResponse) => void;
 
 function monotonicMs(): number {
   return performance.now();
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, message)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export class RaftMetadataLog implements MetadataLog {
@@ -275,6 +283,38 @@ export class RaftMetadataLog implements MetadataLog {
     return answer;
   }
 
+  /** The voter set in effect on this member (KIP-853: the latest voters entry of its log, else the static set). */
+  currentVoters(): readonly Voter[] {
+    return this.core?.voters ?? [];
+  }
+
+  /**
+   * AddRaftVoter / RemoveRaftVoter on the quorum leader (KIP-853): append the voters entry and
+   * resolve once it is committed and applied here. While the change cannot start yet — the new
+   * voter still catching up as an observer, the previous change or this epoch's first entry not
+   * committed — it is tried again every controller.quorum.retry.backoff.ms until `timeoutMs`, then
+   * REQUEST_TIMED_OUT. Other refusals (NOT_LEADER_OR_FOLLOWER, DUPLICATE_VOTER, VOTER_NOT_FOUND)
+   * come back at once as KafkaErrors.
+   */
+  async changeVoters(change: { add: Voter } | { remove: NodeId }, timeoutMs: number): Promise<void> {
+    const deadline = monotonicMs() + timeoutMs;
+    for (;;) {
+      const core = this.core;
+      if (core === null || this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, "the metadata log is not running");
+      core.tick(monotonicMs());
+      const result = "add" in change ? core.addVoter(change.add) : core.removeVoter(change.remove);
+      if (result.ok) {
+        const committed = new Promise<bigint>((resolve, reject) => this.appends.set(result.offset, { resolve, reject }));
+        this.logger.info("voter change appended", { change: "add" in change ? `add ${change.add.id}` : `remove ${change.remove}`, offset: String(result.offset), voters: core.voterIds.join(",") });
+        this.pump();
+        await withTimeout(committed, Math.max(1, deadline - monotonicMs()), "the voter change did not commit in time");
+        return;
+      }
+      if (result.errorCode !== ErrorCode.REQUEST_TIMED_OUT || monotonicMs() >= deadline) throw new KafkaError(result.errorCode, result.message);
+      await new Promise((resolve) => setTimeout(resolve, this.options.brokerConfig["controller.quorum.retry.backoff.ms"]));
+    }
+  }
+
   /** DescribeQuorum (answered by the leader only: null elsewhere). */
   describeQuorum(): QuorumDescription | null {
     if (this.core === null) return null;
@@ -436,6 +476,12 @@ export class RaftMetadataLog implements MetadataLog {
       this.bytesSinceSnapshot += entry.value.byteLength;
       const records = decodeMetadataBatch(entry.value);
       this.deliver({ baseOffset: entry.offset, lastOffset: entry.offset, epoch: entry.epoch, records });
+      return;
+    }
+    if (entry.kind === "voters") {
+      // The image keeps the voter set, so every snapshot records it (KRaft's VotersRecord).
+      const voters = entry.voters.map((voter) => ({ id: voter.id, host: voter.host, port: voter.port }));
+      this.deliver({ baseOffset: entry.offset, lastOffset: entry.offset, epoch: entry.epoch, records: [record("VotersRecord", { voters })] });
       return;
     }
     this.deliver({ baseOffset: entry.offset, lastOffset: entry.offset, epoch: entry.epoch, records: [] });

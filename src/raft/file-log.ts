@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { BrokerConfig } from "../config/index.ts";
 import { decodeSnapshot, listSnapshots, snapshotFileName } from "../cluster/metadata-snapshot.ts";
 import { metadataLogConfig } from "../cluster/local-metadata-log.ts";
-import type { MetadataRecord } from "../cluster/records.ts";
+import { votersOfRecords, type MetadataRecord } from "../cluster/records.ts";
 import { native as defaultNative } from "../native/index.ts";
 import type { NativeApi } from "../native/types.ts";
 import { clusterMetadataTopic, openPartitionLog, realFs, type Log, type StorageFs } from "../storage/index.ts";
@@ -25,7 +25,7 @@ import { decodeEntries, encodeEntry } from "./entry-codec.ts";
 import type { RaftLog } from "./log.ts";
 import { MemoryRaftLog } from "./memory-log.ts";
 import type { DivergingEpoch } from "./messages.ts";
-import type { LogPosition, RaftEntry, SnapshotId } from "./types.ts";
+import type { LogPosition, RaftEntry, SnapshotId, Voter } from "./types.ts";
 import { concatBytes } from "../util/bytes.ts";
 
 const snapshotsKept = 2;
@@ -47,7 +47,7 @@ export interface FileRaftLogOptions {
 }
 
 export class FileRaftLog implements RaftLog {
-  private readonly memory = new MemoryRaftLog();
+  private readonly memory: MemoryRaftLog;
   private operations: DiskOperation[] = [];
   private flushing: Promise<LogPosition> | null = null;
   /** The records of the snapshot the log starts from (the state machine loads them). */
@@ -60,7 +60,9 @@ export class FileRaftLog implements RaftLog {
     private readonly native: NativeApi,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.memory = new MemoryRaftLog((bytes) => votersOfRecords(decodeSnapshot(native, bytes)));
+  }
 
   static async open(options: FileRaftLogOptions): Promise<FileRaftLog> {
     const fs = options.fs ?? realFs;
@@ -166,6 +168,10 @@ export class FileRaftLog implements RaftLog {
 
   latestSnapshot(): SnapshotId | null {
     return this.memory.latestSnapshot();
+  }
+
+  snapshotVoters(): readonly Voter[] | null {
+    return this.memory.snapshotVoters();
   }
 
   snapshotSize(id: SnapshotId): bigint | null {

@@ -42,7 +42,7 @@ export class LeaderState {
     readonly grantingVoters: readonly NodeId[],
     nowMs: number,
   ) {
-    assert(voterIds.includes(self), "a leader is a voter");
+    assert(voterIds.includes(self), "a leader is elected as a voter");
     for (const voter of voterIds) this.voters.set(voter, newProgress(nowMs));
     this.beginUnacknowledged = new Set(voterIds.filter((voter) => voter !== self));
     this.beginRetryAtMs = nowMs;
@@ -50,6 +50,26 @@ export class LeaderState {
 
   isVoter(id: NodeId): boolean {
     return this.voters.has(id);
+  }
+
+  /**
+   * The leader appended a voters entry: from now on only `voterIds` count toward the high
+   * watermark and check-quorum (this leader too only if it is still among them). A replica keeps
+   * its progress as it moves between voters and observers.
+   */
+  updateVoters(voterIds: readonly NodeId[], nowMs: number): void {
+    for (const [id, progress] of [...this.voters]) {
+      if (voterIds.includes(id)) continue;
+      this.voters.delete(id);
+      this.beginUnacknowledged.delete(id);
+      if (id !== this.self) this.observers.set(id, progress);
+    }
+    for (const id of voterIds) {
+      if (this.voters.has(id)) continue;
+      const progress = this.observers.get(id) ?? newProgress(nowMs);
+      this.observers.delete(id);
+      this.voters.set(id, progress);
+    }
   }
 
   /**
@@ -97,7 +117,7 @@ export class LeaderState {
   /** When check-quorum next needs looking at: when the majority's oldest recent fetch expires. */
   quorumDeadlineMs(timeoutMs: number): number {
     const times = [...this.voters].filter(([id]) => id !== this.self).map(([, progress]) => progress.lastFetchMs).sort((a, b) => b - a);
-    const needed = majorityOf(this.voters.size) - 1;
+    const needed = majorityOf(this.voters.size) - (this.voters.has(this.self) ? 1 : 0);
     return needed === 0 ? Number.POSITIVE_INFINITY : times[needed - 1]! + timeoutMs;
   }
 

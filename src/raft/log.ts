@@ -11,7 +11,7 @@
 //   │ entries[startOffset] … entries[endOffset - 1]           │ next append goes here
 
 import type { DivergingEpoch } from "./messages.ts";
-import type { RaftEntry, SnapshotId } from "./types.ts";
+import type { RaftEntry, SnapshotId, Voter } from "./types.ts";
 
 export interface RaftLog {
   /** First offset still held as an entry; equals the latest snapshot's end offset (0 with none). */
@@ -43,6 +43,11 @@ export interface RaftLog {
 
   /** The newest complete snapshot, or null. */
   latestSnapshot(): SnapshotId | null;
+  /**
+   * The voter set recorded in the latest snapshot (the one in effect at its end offset; KRaft keeps
+   * a VotersRecord in every snapshot), or null when it records none (the static voters apply).
+   */
+  snapshotVoters(): readonly Voter[] | null;
   /** Size in bytes of the latest snapshot when its id is `id`, else null. */
   snapshotSize(id: SnapshotId): bigint | null;
   /** Up to maxBytes of the latest snapshot (which must be `id`) from `position`. */
@@ -66,5 +71,7 @@ export interface RaftLog {
 /** Bytes an entry is taken to cost against a fetch's maxBytes (record overhead included). */
 export function entrySize(entry: RaftEntry): number {
   const overhead = 24;
-  return entry.kind === "data" ? overhead + entry.value.byteLength : overhead + 4 * (entry.voters.length + entry.grantingVoters.length);
+  if (entry.kind === "data") return overhead + entry.value.byteLength;
+  if (entry.kind === "voters") return overhead + 16 * entry.voters.length;
+  return overhead + 4 * (entry.voters.length + entry.grantingVoters.length);
 }

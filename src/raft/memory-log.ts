@@ -6,7 +6,10 @@ import { assert } from "../util/assert.ts";
 import type { RaftLog } from "./log.ts";
 import { entrySize } from "./log.ts";
 import type { DivergingEpoch } from "./messages.ts";
-import type { RaftEntry, SnapshotId } from "./types.ts";
+import type { RaftEntry, SnapshotId, Voter } from "./types.ts";
+
+/** Reads the voter set a snapshot's bytes record (the state machine's format), null for none. */
+export type SnapshotVotersReader = (bytes: Uint8Array) => readonly Voter[] | null;
 
 interface EpochStart {
   epoch: number;
@@ -16,6 +19,8 @@ interface EpochStart {
 interface StoredSnapshot {
   id: SnapshotId;
   bytes: Uint8Array;
+  /** Read from the bytes on first use (undefined: not read yet). */
+  voters?: readonly Voter[] | null;
 }
 
 export class MemoryRaftLog implements RaftLog {
@@ -27,6 +32,8 @@ export class MemoryRaftLog implements RaftLog {
   private epochs: EpochStart[] = [];
   private snapshot: StoredSnapshot | null = null;
   private pending: { id: SnapshotId; chunks: Uint8Array[]; size: number } | null = null;
+
+  constructor(private readonly readSnapshotVoters: SnapshotVotersReader = () => null) {}
 
   get startOffset(): bigint {
     return this.start;
@@ -90,6 +97,13 @@ export class MemoryRaftLog implements RaftLog {
 
   latestSnapshot(): SnapshotId | null {
     return this.snapshot?.id ?? null;
+  }
+
+  snapshotVoters(): readonly Voter[] | null {
+    const snapshot = this.snapshot;
+    if (snapshot === null) return null;
+    if (snapshot.voters === undefined) snapshot.voters = this.readSnapshotVoters(snapshot.bytes);
+    return snapshot.voters;
   }
 
   snapshotSize(id: SnapshotId): bigint | null {
@@ -167,7 +181,7 @@ export class MemoryRaftLog implements RaftLog {
 
   /** A copy sharing the (immutable) entries: the simulator's picture of what a flush made durable. */
   clone(): MemoryRaftLog {
-    const copy = new MemoryRaftLog();
+    const copy = new MemoryRaftLog(this.readSnapshotVoters);
     copy.start = this.start;
     copy.end = this.end;
     copy.entries = this.entries.slice();

@@ -31,7 +31,29 @@ export interface LogPosition {
 }
 
 /** An entry of the replicated log: one record of the metadata log at one offset. */
-export type RaftEntry = DataEntry | LeaderChangeEntry;
+export type RaftEntry = DataEntry | LeaderChangeEntry | VotersEntry;
+
+/** A voter and its CONTROLLER endpoint (KIP-853's voter with its listener; the core uses the id only). */
+export interface Voter {
+  readonly id: NodeId;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * The whole voter set from this entry on (KIP-853's VotersRecord control record). The set in
+ * effect is the one of the latest voters entry in the log, committed or not — a node uses a new
+ * set from the moment it appends it, and goes back to the previous one if that entry is truncated.
+ * Before the first voters entry (and in snapshots without one) the static set applies:
+ * `controller.quorum.voters`. A leader appends one only when the previous one is committed, and
+ * each adds or removes one voter, so any two successive sets' majorities overlap.
+ */
+export interface VotersEntry {
+  readonly kind: "voters";
+  readonly offset: bigint;
+  readonly epoch: number;
+  readonly voters: readonly Voter[];
+}
 
 export interface DataEntry {
   readonly kind: "data";
@@ -113,11 +135,16 @@ export interface RaftBugs {
   readonly skipPreVote?: boolean;
   /** Grant votes and pre-votes without comparing logs (breaks leader completeness). */
   readonly voteWithoutLogCheck?: boolean;
+  /** Accept a voter change while the previous one is still uncommitted (breaks one-change-at-a-time). */
+  readonly concurrentVoterChanges?: boolean;
 }
 
 export interface RaftConfig {
   readonly nodeId: NodeId;
-  /** controller.quorum.voters: the voter ids. A node not among them is an observer. */
+  /**
+   * controller.quorum.voters: the static (bootstrap) voter ids, in effect until the log or the
+   * snapshot holds a voters entry (VotersEntry). A node not in the set in effect is an observer.
+   */
   readonly voters: readonly NodeId[];
   readonly clusterId: string | null;
   readonly timeouts: RaftTimeouts;

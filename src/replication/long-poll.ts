@@ -1,5 +1,6 @@
 // The long poll of a consumer's Fetch (Kafka's delayed fetch): park until one of the partitions'
-// high watermarks moves past where it was, the deadline passes, or the request is cancelled.
+// high watermarks moves past where it was — its last stable offset, for read_committed — the
+// deadline passes, or the request is cancelled.
 //
 // One plain callback per partition (Partition.onHighWatermark), all cancelled on the way out, and
 // one abort listener in all: with 1,000 partitions a promise and an AbortSignal listener per
@@ -10,8 +11,9 @@
 // 1,000-partition response per appended batch.
 
 import type { Partition } from "./partition.ts";
+import { READ_COMMITTED } from "./partition.ts";
 
-export async function waitForData(partitions: readonly Partition[], waitMs: number, signal: AbortSignal): Promise<void> {
+export async function waitForData(partitions: readonly Partition[], waitMs: number, signal: AbortSignal, isolation = 0): Promise<void> {
   if (waitMs <= 0 || signal.aborted) return;
   const cancels: (() => void)[] = [];
   let woken = false;
@@ -29,7 +31,7 @@ export async function waitForData(partitions: readonly Partition[], waitMs: numb
   signal.addEventListener("abort", wake, { once: true });
   try {
     for (const partition of partitions) {
-      cancels.push(partition.onHighWatermark(partition.highWatermark, onMove));
+      cancels.push(isolation === READ_COMMITTED ? partition.onLastStableOffset(partition.lastStableOffset, onMove) : partition.onHighWatermark(partition.highWatermark, onMove));
       if (woken) return;
     }
     await new Promise<void>((resolve) => {

@@ -584,6 +584,31 @@ export class Partition {
     return () => void this.waiters.delete(waiter);
   }
 
+  /**
+   * Calls `wake` once the last stable offset passes `offset` (read_committed long polls), or at once
+   * when it has or this replica no longer leads. The LSO only moves with the high watermark (it is
+   * the HW or an open transaction's first offset below it), so this re-parks on each HW move that
+   * left it where it was — appends inside an open transaction wake nobody.
+   */
+  onLastStableOffset(offset: bigint, wake: () => void): () => void {
+    let cancel = noop;
+    let finished = false;
+    const check = () => {
+      if (finished) return;
+      if (this.log.lastStableOffset > offset || !this.isLeader) {
+        finished = true;
+        wake();
+        return;
+      }
+      cancel = this.onHighWatermark(this.log.highWatermark, check);
+    };
+    check();
+    return () => {
+      finished = true;
+      cancel();
+    };
+  }
+
   private wakeWaiters(): void {
     if (this.waiters.size === 0) return;
     const highWatermark = this.log.highWatermark;

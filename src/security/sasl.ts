@@ -4,11 +4,12 @@
 //     against the user's SCRAM credentials (one user store for every mechanism: Runnel keeps no
 //     clear-text or separately hashed passwords). The authzid must be empty or the user, as Kafka.
 //   - SCRAM-SHA-256 / SCRAM-SHA-512 (scram.ts): two steps.
+//   - OAUTHBEARER with unsecured tokens (oauthbearer.ts; the Kafka handshake handler creates it).
 // Every failure is a SaslFailure with the message Kafka clients show; the reason stays in the log.
 
 import { passwordMatches, ScramError, scramMechanismByName, scramMechanisms, ScramServer, type ScramCredential } from "./scram.ts";
 
-export const saslMechanismsSupported = ["PLAIN", ...scramMechanisms.map((mechanism) => mechanism.name)] as const;
+export const saslMechanismsSupported = ["PLAIN", ...scramMechanisms.map((mechanism) => mechanism.name), "OAUTHBEARER"] as const;
 
 /** The user's credentials, all mechanisms (empty: unknown user). */
 export type UserCredentials = (user: string) => readonly ScramCredential[];
@@ -31,6 +32,8 @@ export interface SaslStep {
   response: Uint8Array;
   /** Set when the exchange succeeded: the authenticated user name. */
   user: string | null;
+  /** When the credential expires (OAUTHBEARER's token), ms since the epoch; the session lives no longer. */
+  expiresAtMs?: number;
 }
 
 export interface SaslServer {

@@ -35,10 +35,10 @@ function counts(image: MetadataImage): Map<number, number> {
 }
 
 /** Apply plans until none is left: each move starts, its new replicas join the ISR, it completes. */
-function runToBalance(image: MetadataImage, draining: Set<number>, balance = true): { image: MetadataImage; plans: number } {
+function runToBalance(image: MetadataImage, draining: Set<number>, balance = true, sizes?: { partitionBytes: Map<string, number>; bytesTolerance: number }): { image: MetadataImage; plans: number } {
   let plans = 0;
   for (;;) {
-    const moves = planReassignments(image, { draining, maxMoves: 2, balance });
+    const moves = planReassignments(image, { draining, maxMoves: 2, balance, ...sizes });
     if (moves.length === 0) return { image, plans };
     plans++;
     expect(moves.length).toBeLessThanOrEqual(2);
@@ -105,6 +105,59 @@ describe("the balancer's plan", () => {
     expect(planReassignments(running, { draining: new Set(), maxMoves: 8, balance: true })).toEqual([]);
     const fencedNewcomer = cluster([broker(1), broker(2), broker(3), broker(4, null, true)], six);
     expect(planReassignments(fencedNewcomer, { draining: new Set(), maxMoves: 8, balance: true })).toEqual([]);
+  });
+
+  /** Bytes per broker of the partitions of "t" sized by `sizes` (index = partition). */
+  function bytesPerBroker(image: MetadataImage, sizes: readonly number[]): Map<number, number> {
+    const result = new Map<number, number>([...image.brokers.keys()].map((id) => [id, 0]));
+    for (const partition of image.topicsByName.get("t")!.partitions) {
+      for (const id of partition.replicas) result.set(id, (result.get(id) ?? 0) + sizes[partition.partition]!);
+    }
+    return result;
+  }
+  const sizesOf = (sizes: readonly number[]) => new Map(sizes.map((size, partition) => [`t-${partition}`, size]));
+  const spread = (values: Map<number, number>) => Math.max(...values.values()) - Math.min(...values.values());
+
+  test("bytes: with the counts even, a large replica is swapped for a small one until the gap is within the tolerance", () => {
+    const sizes = [1000, 1000, 10, 10, 500, 500, 500, 500];
+    const start = cluster([broker(1), broker(2), broker(3), broker(4)], [[1], [1], [2], [2], [3], [3], [4], [4]]);
+    expect(spread(bytesPerBroker(start, sizes))).toBe(1980);
+    // Without sizes the counts are even: nothing moves.
+    expect(planReassignments(start, { draining: new Set(), maxMoves: 8, balance: true })).toEqual([]);
+    const moves = planReassignments(start, { draining: new Set(), maxMoves: 8, balance: true, partitionBytes: sizesOf(sizes), bytesTolerance: 100 });
+    expect(moves).toEqual([{ topic: "t", partition: 0, replicas: [2] }, { topic: "t", partition: 2, replicas: [1] }]);
+    const { image } = runToBalance(start, new Set(), true, { partitionBytes: sizesOf(sizes), bytesTolerance: 100 });
+    expect([...counts(image).values()]).toEqual([2, 2, 2, 2]);
+    expect(spread(bytesPerBroker(image, sizes))).toBeLessThanOrEqual(100);
+    // Within the tolerance nothing moves (no churn for small differences).
+    expect(planReassignments(start, { draining: new Set(), maxMoves: 8, balance: true, partitionBytes: sizesOf(sizes), bytesTolerance: 2000 })).toEqual([]);
+  });
+
+  test("bytes: a joining broker gets its share by count and the bytes even out; RF 3, racks kept, never two replicas on one broker", () => {
+    const sizes = [5000, 4000, 100, 100, 100, 100];
+    const brokers = [broker(1, "a"), broker(2, "b"), broker(3, "c"), broker(4, "a"), broker(5, "b"), broker(6, "c")];
+    const start = cluster(brokers, six);
+    const before = spread(bytesPerBroker(start, sizes));
+    const { image } = runToBalance(start, new Set(), true, { partitionBytes: sizesOf(sizes), bytesTolerance: 500 });
+    const after = counts(image);
+    expect([...after.keys()].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...after.values()].every((count) => count === 3)).toBe(true);
+    expect(before).toBe(9400);
+    // With three replicas on every broker, one holding 5000 and another 4000 is the best there is.
+    expect(spread(bytesPerBroker(image, sizes))).toBeLessThanOrEqual(1000);
+    const rackOf = (id: number) => ["a", "b", "c"][(id - 1) % 3];
+    for (const partition of image.topicsByName.get("t")!.partitions) {
+      expect(new Set(partition.replicas).size).toBe(3);
+      expect(new Set(partition.replicas.map(rackOf)).size).toBe(3);
+    }
+  });
+
+  test("bytes break ties when draining: the replica goes to the broker with fewer bytes", () => {
+    const sizes = [100, 900, 10];
+    const start = cluster([broker(1), broker(2), broker(3), broker(4)], [[1, 2], [3], [4]]);
+    // Brokers 3 and 4 hold one replica each; 3's is large: broker 2's replica of p0 goes to 4.
+    const moves = planReassignments(start, { draining: new Set([2]), maxMoves: 8, balance: false, partitionBytes: sizesOf(sizes) });
+    expect(moves).toEqual([{ topic: "t", partition: 0, replicas: [1, 4] }]);
   });
 
   test("leaders away from their preferred replica are found", () => {

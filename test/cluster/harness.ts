@@ -71,6 +71,8 @@ export interface ClusterNode {
   readonly observer: boolean;
   /** Broker config of this node only (--set key=value, after the cluster's). */
   readonly extraSet?: Record<string, string | number | boolean>;
+  /** controller.quorum.bootstrap.servers of a node added later (default: the original voters'). */
+  readonly bootstrapServers?: string;
 }
 
 // Ports a node must know before it starts (its voters entry, kept across restarts) are taken
@@ -139,12 +141,12 @@ export class TestCluster {
    * Add a broker that is not a voter (started with controller.quorum.bootstrap.servers and its own
    * internal port; no proxy in front of it) and start it; resolves with its id once it is ready.
    */
-  async addBroker(options: { set?: Record<string, string | number | boolean> } = {}): Promise<number> {
+  async addBroker(options: { set?: Record<string, string | number | boolean>; bootstrapServers?: string } = {}): Promise<number> {
     const id = Math.max(...this.nodes.map((node) => node.id)) + 1;
     const controllerPort = await freePort();
     this.nodes.push({
       id, dataDir: join(this.root, `node-${id}`), kafkaPort: await freePort(), httpPort: 0, controllerPort, voterPort: controllerPort,
-      process: null, paused: false, history: [], observer: true, extraSet: options.set ?? {},
+      process: null, paused: false, history: [], observer: true, extraSet: options.set ?? {}, bootstrapServers: options.bootstrapServers,
     });
     await this.start(id);
     return id;
@@ -185,7 +187,7 @@ export class TestCluster {
       ? [
         "--node-id", String(id), "--data-dir", node.dataDir, "--kafka-port", String(node.kafkaPort), "--internal-port", String(node.controllerPort),
         "--set", `listeners=${this.kafkaProtocol}://127.0.0.1:${node.kafkaPort}`,
-        "--set", `controller.quorum.bootstrap.servers=${this.bootstrapServers}`,
+        "--set", `controller.quorum.bootstrap.servers=${node.bootstrapServers ?? this.bootstrapServers}`,
       ]
       : [
         "--node-id", String(id), "--data-dir", node.dataDir,

@@ -428,3 +428,20 @@ describe("offsets", () => {
   });
 });
 
+
+test("OffsetFetch requireStable (KIP-447): a partition with a transactional offset pending answers UNSTABLE_OFFSET_COMMIT until the marker", async () => {
+  const { coordinator } = setup();
+  const commit = (offset: bigint) => ({
+    groupId: "eos", generationId: -1, memberId: "", groupInstanceId: null,
+    topics: [{ name: "in", partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }] }],
+  });
+  await coordinator.commitOffsets(commit(5n));
+  await coordinator.commitTransactionalOffsets(commit(9n), { producerId: 77n, producerEpoch: 0 });
+  const wanted = [{ name: "in", partitions: [0, 1] }];
+  const partitionsOf = (requireStable: boolean) => coordinator.fetchOffsets("eos", wanted, requireStable).topics[0]!.partitions;
+  // Without requireStable the last stable commit shows; with it the pending partition is unstable, the other not.
+  expect(partitionsOf(false).map((partition) => [partition.offset, partition.errorCode])).toEqual([[5n, 0], [-1n, 0]]);
+  expect(partitionsOf(true).map((partition) => [partition.offset, partition.errorCode])).toEqual([[-1n, ErrorCode.UNSTABLE_OFFSET_COMMIT], [-1n, 0]]);
+  coordinator.completeTransaction(77n, true);
+  expect(partitionsOf(true).map((partition) => [partition.offset, partition.errorCode])).toEqual([[9n, 0], [-1n, 0]]);
+});

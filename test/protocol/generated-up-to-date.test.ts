@@ -35,7 +35,7 @@ const extendedByRunnel = new Set(["VoteRequest.json", "VoteResponse.json"]);
 test("descriptors are Apache Kafka's, unchanged (license header kept) except Vote v2, marked", () => {
   const messages = join(root, "protocol/messages");
   const files = readdirSync(messages).filter((file) => file.endsWith(".json"));
-  expect(files.length).toBe(120); // main's 78 + security's 18 (SASL, ACLs, SCRAM, client quotas) + elastic's 8 (reassignments, ElectLeaders, DescribeLogDirs) + txn's 16 (transactions)
+  expect(files.length).toBe(124); // main's 78 + security's 18 (SASL, ACLs, SCRAM, client quotas) + elastic's 8 (reassignments, ElectLeaders, DescribeLogDirs) + txn's 16 (transactions) + KIP-853's 4 (AddRaftVoter, RemoveRaftVoter)
   for (const file of files) {
     const text = readFileSync(join(messages, file), "utf8");
     expect(text).toContain("Licensed to the Apache Software Foundation (ASF)");

@@ -379,9 +379,91 @@ describe("RaftCore", () => {
     cluster.run(50);
     expect(observer.log.endOffset).toBe(3n);
     expect(cluster.member(1).core.committedOffset).toBe(2n);
-    // The observer is no voter: a vote request to it is refused.
-    observer.core.step(2, { kind: "VoteRequest", clusterId: "test", voterId: 9, candidateId: 2, candidateEpoch: 5, lastOffsetEpoch: 1, lastOffset: 2n, preVote: false });
+    // A vote request meant for another node is refused (KIP-853 answers a vote to this node on its
+    // log alone: its own voter set may be older than the candidate's).
+    observer.core.step(2, { kind: "VoteRequest", clusterId: "test", voterId: 3, candidateId: 2, candidateEpoch: 5, lastOffsetEpoch: 1, lastOffset: 2n, preVote: false });
     expect(cluster.drain(9).messages.at(-1)!.message).toMatchObject({ voteGranted: false, errorCode: ErrorCode.INCONSISTENT_VOTER_SET });
+  });
+
+  describe("voter changes (KIP-853)", () => {
+    const voter = (id: NodeId) => ({ id, host: "localhost", port: 9000 + id });
+
+    test("an observer caught up is added; the set is log state on every member; one change at a time", () => {
+      const cluster = new Harness([1, 2, 3], [4, 5]);
+      cluster.elect(1);
+      cluster.run(1200); // the observers find the leader through a voter and catch up
+      const leader = cluster.member(1).core;
+      expect(leader.addVoter(voter(1))).toMatchObject({ ok: false, errorCode: ErrorCode.DUPLICATE_VOTER });
+      expect(leader.removeVoter(7)).toMatchObject({ ok: false, errorCode: ErrorCode.VOTER_NOT_FOUND });
+      const added = leader.addVoter(voter(4));
+      expect(added.ok).toBe(true);
+      expect(leader.voterIds).toEqual([1, 2, 3, 4]);
+      // The next change waits until this one commits.
+      expect(leader.removeVoter(2)).toMatchObject({ ok: false, errorCode: ErrorCode.REQUEST_TIMED_OUT });
+      cluster.drain(1);
+      cluster.run(100);
+      expect(leader.committedOffset).toBeGreaterThan((added as { offset: bigint }).offset);
+      for (const id of [1, 2, 3, 4, 5]) expect(cluster.member(id).core.voterIds).toEqual([1, 2, 3, 4]);
+      expect(cluster.member(1).core.describeQuorum()!.currentVoters.map((replica) => replica.replicaId).sort()).toEqual([1, 2, 3, 4]);
+      expect(cluster.member(1).core.describeQuorum()!.observers.map((replica) => replica.replicaId)).toEqual([5]);
+      // Four voters: a commit needs three; with 2 and 3 cut off, 1 and 4 alone cannot commit.
+      cluster.isolated.add(2);
+      cluster.isolated.add(3);
+      const before = leader.committedOffset;
+      leader.propose([value("x")]);
+      cluster.run(50);
+      expect(leader.committedOffset).toBe(before);
+      cluster.isolated.clear();
+      cluster.run(1500); // their lost fetches are resent after the request timeout
+      expect(cluster.member(4).core.committedOffset).toBeGreaterThanOrEqual(before + 1n);
+    });
+
+    test("a node that is not a caught-up observer is not added", () => {
+      const cluster = new Harness([1, 2, 3]);
+      cluster.elect(1);
+      cluster.run(100);
+      expect(cluster.member(1).core.addVoter(voter(8))).toMatchObject({ ok: false, errorCode: ErrorCode.REQUEST_TIMED_OUT });
+      expect(cluster.member(2).core.addVoter(voter(8))).toMatchObject({ ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER });
+    });
+
+    test("a leader that removes itself leads until the change commits, then steps down and a remaining voter leads", () => {
+      const cluster = new Harness([1, 2, 3]);
+      cluster.elect(1);
+      cluster.run(100);
+      const leader = cluster.member(1).core;
+      const removed = leader.removeVoter(1);
+      expect(removed.ok).toBe(true);
+      expect(leader.roleName).toBe("leader"); // not committed yet
+      cluster.drain(1);
+      for (const id of [2, 3]) cluster.randomOf.set(id, id === 2 ? 0 : 0.9);
+      cluster.run(3000);
+      expect(leader.roleName).not.toBe("leader");
+      expect(cluster.leader()).toBe(2);
+      expect(cluster.member(2).core.voterIds).toEqual([2, 3]);
+      // The removed node follows as an observer and still gets what the new leader commits.
+      cluster.member(2).core.propose([value("after")]);
+      cluster.run(200);
+      const end = cluster.member(2).core.committedOffset;
+      expect(cluster.member(1).core.committedOffset).toBe(end);
+      expect(cluster.member(1).core.leaderId).toBe(2);
+    });
+
+    test("a voters entry truncated away takes the set back with it", () => {
+      const cluster = new Harness([1, 2, 3], [4]);
+      cluster.elect(1);
+      cluster.run(1200);
+      // 1 appends the change but nobody gets it; 2 takes over and 1's entry is truncated.
+      cluster.isolated.add(1);
+      expect(cluster.member(1).core.addVoter(voter(4)).ok).toBe(true);
+      expect(cluster.member(1).core.voterIds).toEqual([1, 2, 3, 4]);
+      for (const id of [2, 3]) cluster.randomOf.set(id, id === 2 ? 0 : 0.9);
+      cluster.run(3000);
+      expect(cluster.leader()).toBe(2);
+      cluster.isolated.clear();
+      cluster.run(2000);
+      expect(cluster.member(1).core.voterIds).toEqual([1, 2, 3]);
+      expect(cluster.member(1).core.leaderId).toBe(2);
+    });
   });
 
   test("every fetch gets exactly one answer: a parked one replaced by a resent fetch is answered then", () => {

@@ -37,7 +37,7 @@ function fresh(): string {
 const brokerConfig = loadBrokerConfig({}).values;
 const open = (dataDir: string) => FileRaftLog.open({ dataDir, brokerConfig, logger: recordingLogger() });
 const data = (offset: bigint, epoch: number, text: string): RaftEntry => ({ kind: "data", offset, epoch, value: new TextEncoder().encode(text) });
-const text = (entry: RaftEntry) => (entry.kind === "data" ? new TextDecoder().decode(entry.value) : `leader ${entry.leaderId}`);
+const text = (entry: RaftEntry) => (entry.kind === "data" ? new TextDecoder().decode(entry.value) : entry.kind === "voters" ? `voters ${entry.voters.map((voter) => voter.id)}` : `leader ${entry.leaderId}`);
 
 test("flushed entries survive a reopen, with their epochs; a truncation reaches the disk in order", async () => {
   const dataDir = fresh();

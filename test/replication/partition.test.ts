@@ -13,7 +13,9 @@ import type { PartitionRegistration } from "../../src/cluster/image.ts";
 import { loadBrokerConfig, topicDefaults, type TopicConfig } from "../../src/config/index.ts";
 import { native } from "../../src/native/index.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
-import { NotLeaderOrFollowerError, Partition, READ_UNCOMMITTED } from "../../src/replication/index.ts";
+import { Attribute, ControlType, buildMarkerBatch } from "../../src/protocol/record-batch.ts";
+import { NotLeaderOrFollowerError, Partition, READ_COMMITTED, READ_UNCOMMITTED, waitForData } from "../../src/replication/index.ts";
+import { PartitionProducerState } from "../../src/storage/producer-state.ts";
 import { openPartitionLog, realFs } from "../../src/storage/index.ts";
 import { FaultFs } from "../../src/testing/fault-fs.ts";
 import { simpleBatch } from "../storage/batches.ts";
@@ -165,4 +167,29 @@ test("DeleteRecords on the leader: -1 means the high watermark; compacted topics
   expect(await codeOf(partition.deleteRecordsOnLeader(5n))).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
   partition.updateConfig({ ...config, "cleanup.policy": ["compact"] });
   expect(await codeOf(partition.deleteRecordsOnLeader(4n))).toBe(ErrorCode.POLICY_VIOLATION);
+});
+
+test("read_committed waiters wake when the last stable offset moves, not on appends inside an open transaction", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "runnel-partition-"));
+  directories.push(dataDir);
+  const log = await openPartitionLog({ dataDir, topic: "events", partition: 0, config, native, logger: recordingLogger(), producerState: new PartitionProducerState() });
+  const partition = new Partition("events", 0, "AAAAAAAAAAAAAAAAAAAAAQ", log, 1, registration(), config, recordingLogger());
+  opened.push(partition);
+  partition.makeLeader(registration());
+  const transactional = (sequence: number) => simpleBatch(native, 2, { producerId: 9n, producerEpoch: 0, baseSequence: sequence, attributes: Attribute.transactional });
+  await partition.appendRecordsToLeader(simpleBatch(native, 1), acks(1)); // 0
+  await partition.appendRecordsToLeader(transactional(0), acks(1)); // 1-2: open transaction
+  expect(partition.lastStableOffset).toBe(1n);
+  let woken = false;
+  const parked = waitForData([partition], 10_000, new AbortController().signal, READ_COMMITTED).then(() => (woken = true));
+  await partition.appendRecordsToLeader(transactional(2), acks(1)); // 3-4: same transaction
+  await partition.appendRecordsToLeader(simpleBatch(native, 1), acks(1)); // 5: plain, the high watermark moves
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(partition.highWatermark).toBe(6n);
+  expect(woken).toBe(false);
+  const marker = buildMarkerBatch({ producerId: 9n, producerEpoch: 0, type: ControlType.commit, coordinatorEpoch: 0, timestampMs: Date.now() });
+  await partition.appendRecordsToLeader(marker, { ...acks(1), origin: "coordinator" });
+  await parked;
+  expect(woken).toBe(true);
+  expect(partition.lastStableOffset).toBe(7n);
 });

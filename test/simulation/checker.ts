@@ -15,6 +15,8 @@ export interface LogView {
   readonly lastEpoch: number;
   readonly endOffset: bigint;
   readonly holdsCommitted: boolean;
+  /** The voter set this version of the log puts in effect (its latest voters entry, else the snapshot's, else the static set). */
+  readonly voters: readonly number[];
 }
 
 function atLeastAsUpToDate(candidate: LogView, voter: LogView): boolean {
@@ -129,18 +131,24 @@ export class Checker {
    * or on disk) of a majority of voters — must hold every committed entry. A commit that some
    * winnable log lacks is a commit that a crash and an election can undo, found before they happen.
    */
-  checkElectionSafety(voters: readonly (readonly LogView[])[]): void {
+  checkElectionSafety(nodes: ReadonlyMap<number, readonly LogView[]>): void {
     this.checks++;
-    const majority = Math.floor(voters.length / 2) + 1;
-    for (const versions of voters) {
+    for (const versions of nodes.values()) {
       for (const candidate of versions) {
-        if (candidate.holdsCommitted) continue;
-        const supporters = voters.filter((other) => other.some((version) => atLeastAsUpToDate(candidate, version))).length;
+        // Only a node in the voter set its own log puts in effect stands; it counts only those voters (KIP-853).
+        if (candidate.holdsCommitted || !candidate.voters.includes(candidate.node)) continue;
+        const majority = Math.floor(candidate.voters.length / 2) + 1;
+        const supporters = candidate.voters.filter((voter) => (nodes.get(voter) ?? []).some((version) => atLeastAsUpToDate(candidate, version))).length;
         if (supporters >= majority) {
-          this.fail(`election safety: n${candidate.node}'s ${candidate.label} log (last epoch ${candidate.lastEpoch}, end ${candidate.endOffset}) lacks committed entries (${this.committedKeys.length} committed, last ${this.committedKeys[this.committedKeys.length - 1]}) yet ${supporters} of ${voters.length} voters would vote for it`);
+          this.fail(`election safety: n${candidate.node}'s ${candidate.label} log (last epoch ${candidate.lastEpoch}, end ${candidate.endOffset}, voters [${candidate.voters}]) lacks committed entries (${this.committedKeys.length} committed, last ${this.committedKeys[this.committedKeys.length - 1]}) yet ${supporters} of ${candidate.voters.length} voters would vote for it`);
         }
       }
     }
+  }
+
+  /** How many voter changes (KIP-853 voters entries) the quorum committed. */
+  get committedVoterChanges(): number {
+    return this.committedKeys.filter((key) => key.includes(":V")).length;
   }
 
   get raftCommitted(): number {

@@ -36,7 +36,7 @@ export interface SimConfig {
   readonly minDiskDelayMs: number;
   readonly maxDiskDelayMs: number;
   /** Which nemesis runs (simulation.ts, SimProfile). */
-  readonly profile: "chaos" | "calm" | "churn";
+  readonly profile: "chaos" | "calm" | "churn" | "membership";
   readonly chaosMs: number;
   readonly livenessBoundMs: number;
   readonly raftBugs?: RaftBugs;
@@ -60,13 +60,15 @@ export interface Coverage {
   acksAll: number;
   acksOne: number;
   notEnoughReplicas: number;
+  /** Voter changes a leader accepted (only the membership profile makes any). */
+  voterChangesProposed: number;
 }
 
 export function emptyCoverage(): Coverage {
   return {
     raftElections: 0, raftTruncations: 0, raftSnapshotsTaken: 0, raftSnapshotsInstalled: 0, observerApplied: 0, controllerFences: 0,
     uncleanRegistrations: 0, cleanRegistrations: 0, isrShrinks: 0, isrExpands: 0, partitionLeaderChanges: 0, partitionTruncations: 0,
-    acksAll: 0, acksOne: 0, notEnoughReplicas: 0,
+    acksAll: 0, acksOne: 0, notEnoughReplicas: 0, voterChangesProposed: 0,
   };
 }
 

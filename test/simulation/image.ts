@@ -3,7 +3,7 @@
 // partition rules themselves are the real ones (src/cluster/controller/partition-change.ts).
 
 import type { PartitionRegistration } from "../../src/cluster/controller/partition-change.ts";
-import type { RaftEntry } from "../../src/raft/index.ts";
+import type { RaftEntry, Voter } from "../../src/raft/index.ts";
 
 export type MetadataRecord =
   /** A broker incarnation registered (fenced until caught up); its broker epoch is the entry's offset. */
@@ -37,14 +37,16 @@ export interface Image {
   applied: bigint;
   /** A running hash of every applied entry's identity (what a snapshot is checked against). */
   hash: number;
+  /** The voter set of the latest committed voters entry (KIP-853's VotersRecord); null: the static set. */
+  voters: readonly Voter[] | null;
 }
 
 export function emptyImage(): Image {
-  return { brokers: new Map(), partitions: new Map(), probes: new Set(), applied: 0n, hash: 0 };
+  return { brokers: new Map(), partitions: new Map(), probes: new Set(), applied: 0n, hash: 0, voters: null };
 }
 
 export function cloneImage(image: Image): Image {
-  return { brokers: new Map([...image.brokers].map(([id, broker]) => [id, { ...broker }])), partitions: new Map(image.partitions), probes: new Set(image.probes), applied: image.applied, hash: image.hash };
+  return { brokers: new Map([...image.brokers].map(([id, broker]) => [id, { ...broker }])), partitions: new Map(image.partitions), probes: new Set(image.probes), applied: image.applied, hash: image.hash, voters: image.voters };
 }
 
 export function applyRecord(image: Image, record: MetadataRecord, offset: bigint): void {
@@ -94,7 +96,9 @@ const keys = new WeakMap<RaftEntry, string>();
 export function entryKey(entry: RaftEntry): string {
   let key = keys.get(entry);
   if (key === undefined) {
-    key = entry.kind === "data" ? `${entry.epoch}:${batchOf(entry)!.u}` : `${entry.epoch}:LC${entry.leaderId}`;
+    key = entry.kind === "data" ? `${entry.epoch}:${batchOf(entry)!.u}`
+      : entry.kind === "voters" ? `${entry.epoch}:V${entry.voters.map((voter) => voter.id).join(",")}`
+      : `${entry.epoch}:LC${entry.leaderId}`;
     keys.set(entry, key);
   }
   return key;
@@ -110,6 +114,7 @@ export function chainHash(hash: number, key: string): number {
 export function applyEntry(image: Image, entry: RaftEntry): void {
   const batch = batchOf(entry);
   if (batch !== null) for (const record of batch.records) applyRecord(image, record, entry.offset);
+  if (entry.kind === "voters") image.voters = entry.voters;
   image.applied = entry.offset + 1n;
   image.hash = chainHash(image.hash, entryKey(entry));
 }
@@ -120,6 +125,7 @@ interface EncodedImage {
   probes: number[];
   applied: string;
   hash: number;
+  voters: readonly Voter[] | null;
 }
 
 export function encodeImage(image: Image): Uint8Array {
@@ -129,6 +135,7 @@ export function encodeImage(image: Image): Uint8Array {
     probes: [...image.probes],
     applied: String(image.applied),
     hash: image.hash,
+    voters: image.voters,
   };
   return encoder.encode(JSON.stringify(encoded));
 }
@@ -141,5 +148,11 @@ export function decodeImage(bytes: Uint8Array): Image {
     probes: new Set(encoded.probes),
     applied: BigInt(encoded.applied),
     hash: encoded.hash,
+    voters: encoded.voters ?? null,
   };
+}
+
+/** The voter set a snapshot of the simulated image records (MemoryRaftLog's SnapshotVotersReader). */
+export function snapshotVoters(bytes: Uint8Array): readonly Voter[] | null {
+  return decodeImage(bytes).voters;
 }

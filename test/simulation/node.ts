@@ -7,12 +7,12 @@ import type { PartitionRegistration } from "../../src/cluster/controller/partiti
 import { applyPartitionEvent, newPartitionRegistration } from "../../src/cluster/controller/partition-change.ts";
 import type { PartitionEvent } from "../../src/cluster/controller/partition-change.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
-import type { QuorumState, RaftMessage, RaftReady, SnapshotId } from "../../src/raft/index.ts";
+import type { QuorumState, RaftMessage, RaftReady, SnapshotId, Voter } from "../../src/raft/index.ts";
 import { INITIAL_QUORUM_STATE, MemoryRaftLog, RaftCore } from "../../src/raft/index.ts";
 import type { LogView } from "./checker.ts";
 import type { SimContext } from "./context.ts";
 import type { Image, MetadataRecord } from "./image.ts";
-import { applyEntry, applyRecord, batchOf, cloneImage, decodeImage, emptyImage, encodeBatch, encodeImage } from "./image.ts";
+import { applyEntry, applyRecord, batchOf, cloneImage, decodeImage, emptyImage, encodeBatch, encodeImage, snapshotVoters } from "./image.ts";
 import type { PartitionDisk, ReplicaWire } from "./replica.ts";
 import { SimReplica } from "./replica.ts";
 
@@ -84,7 +84,7 @@ export class SimNode {
   private clockDrift = 0;
 
   constructor(readonly id: number, readonly isVoter: boolean, private readonly context: SimContext, private readonly hooks: NodeHooks) {
-    this.disk = { raftLog: new MemoryRaftLog(), stateSnapshot: null, quorum: INITIAL_QUORUM_STATE, partitions: new Map(), cleanShutdown: true };
+    this.disk = { raftLog: new MemoryRaftLog(snapshotVoters), stateSnapshot: null, quorum: INITIAL_QUORUM_STATE, partitions: new Map(), cleanShutdown: true };
     for (const [partition, replicas] of context.config.partitions) {
       if (replicas.includes(id)) this.disk.partitions.set(partition, { entries: [], highWatermarkCheckpoint: 0n });
     }
@@ -184,7 +184,7 @@ export class SimNode {
       this.context.checker.onRaftApplied(this.id, entry, this.image);
       const batch = batchOf(entry);
       if (batch !== null) this.context.checker.onBatchApplied(this.id, batch.records, this.image.partitions);
-      if (!this.isVoter) this.context.coverage.observerApplied++;
+      if (!this.raft.voterIds.includes(this.id)) this.context.coverage.observerApplied++;
     }
     if (ready.committed.length > 0 || ready.snapshotInstalled !== null) this.onImageChanged();
     if (ready.committed.length > 0) this.maybeTakeSnapshot();
@@ -260,12 +260,26 @@ export class SimNode {
     this.trace(`takes a snapshot at ${applied}`);
   }
 
+  /**
+   * The nemesis asks this node, if it leads the quorum, to add or remove one voter (KIP-853's
+   * AddRaftVoter / RemoveRaftVoter). Returns what happened, for the trace.
+   */
+  changeVoters(change: { add: number } | { remove: number }): string {
+    if (!this.up || this.raft.roleName !== "leader") return "not the leader";
+    this.raft.tick(this.localNow());
+    const result = "add" in change ? this.raft.addVoter({ id: change.add, host: "sim", port: change.add }) : this.raft.removeVoter(change.remove);
+    this.pump();
+    if (!result.ok) return `refused (${result.errorCode}: ${result.message})`;
+    this.context.coverage.voterChangesProposed++;
+    return `voters entry at ${result.offset}, voters now [${this.raft.voterIds}]`;
+  }
+
   /** This voter's log as an election would see it now, and as it would after a crash. */
   logViews(checker: { holdsCommitted(log: MemoryRaftLog, snapshotEnd: bigint): boolean }): LogView[] {
     const views: LogView[] = [this.diskView(checker)];
     if (this.up) {
       const end = this.log.endOffset;
-      views.push({ node: this.id, label: "memory", lastEpoch: this.log.epochBefore(end), endOffset: end, holdsCommitted: checker.holdsCommitted(this.log, this.log.startOffset) });
+      views.push({ node: this.id, label: "memory", lastEpoch: this.log.epochBefore(end), endOffset: end, holdsCommitted: checker.holdsCommitted(this.log, this.log.startOffset), voters: this.raft.voterIds });
     }
     return views;
   }
@@ -278,9 +292,11 @@ export class SimNode {
     const newer = snapshot !== null && (held === null || held.endOffset < snapshot.id.endOffset);
     const end = log.endOffset;
     if (newer && (snapshot.id.endOffset > end || snapshot.id.endOffset < log.startOffset || log.epochBefore(snapshot.id.endOffset) !== snapshot.id.epoch)) {
-      return { node: this.id, label: "disk", lastEpoch: snapshot.id.epoch, endOffset: snapshot.id.endOffset, holdsCommitted: checker.holdsCommitted(log, snapshot.id.endOffset) };
+      const voters = snapshotVoters(snapshot.bytes)?.map((voter) => voter.id) ?? this.context.config.voters;
+      return { node: this.id, label: "disk", lastEpoch: snapshot.id.epoch, endOffset: snapshot.id.endOffset, holdsCommitted: checker.holdsCommitted(log, snapshot.id.endOffset), voters };
     }
-    return { node: this.id, label: "disk", lastEpoch: log.epochBefore(end), endOffset: end, holdsCommitted: checker.holdsCommitted(log, newer ? snapshot.id.endOffset : 0n) };
+    const voters = votersOfLog(log, newer ? snapshotVoters(snapshot.bytes) : log.snapshotVoters(), this.context.config.voters);
+    return { node: this.id, label: "disk", lastEpoch: log.epochBefore(end), endOffset: end, holdsCommitted: checker.holdsCommitted(log, newer ? snapshot.id.endOffset : 0n), voters };
   }
 
   // ── Messages ───────────────────────────────────────────────────────────────────────────────
@@ -355,7 +371,7 @@ export class SimNode {
 
   /** Where this broker believes the active controller is: the quorum leader, else a random voter. */
   private controllerGuess(): number {
-    return this.raft.leaderId ?? this.context.prng.pick(this.context.config.voters);
+    return this.raft.leaderId ?? this.context.prng.pick(this.raft.voterIds);
   }
 
   private brokerTick(): void {
@@ -540,4 +556,14 @@ function restoreLog(disk: NodeDisk): MemoryRaftLog {
   log.saveSnapshot(snapshot.id, snapshot.bytes);
   if (snapshot.id.endOffset > log.startOffset) log.deleteBefore(snapshot.id);
   return log;
+}
+
+/** The voter ids a log puts in effect: its latest voters entry, else its base (snapshot) set, else the static set. */
+function votersOfLog(log: MemoryRaftLog, base: readonly Voter[] | null, fallback: readonly number[]): readonly number[] {
+  const entries = log.allEntries();
+  for (let index = entries.length - 1; index >= 0; index--) {
+    const entry = entries[index]!;
+    if (entry.kind === "voters") return entry.voters.map((voter) => voter.id);
+  }
+  return base?.map((voter) => voter.id) ?? fallback;
 }

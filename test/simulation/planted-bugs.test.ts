@@ -25,6 +25,7 @@ const planted: PlantedBug[] = [
   { raft: "countNonDurableLeaderEnd", profile: "chaos", nodes: 3, within: 50, what: "the leader counts entries it has not fsynced" },
   { raft: "skipPreVote", profile: "calm", nodes: 3, within: 50, what: "a follower cut off and back deposes a healthy leader" },
   { raft: "voteWithoutLogCheck", profile: "chaos", nodes: 3, within: 50, what: "votes go to candidates with shorter logs" },
+  { raft: "concurrentVoterChanges", profile: "membership", nodes: 3, within: 60, what: "a voter change accepted before the previous one commits (KIP-853's one at a time)" },
   { replication: "hwPastLaggingIsr", profile: "chaos", nodes: 3, within: 50, what: "the high watermark passes a lagging ISR member" },
   { replication: "expandWithoutMaximalIsr", profile: "chaos", nodes: 3, within: 50, what: "an ISR member being added is not counted before the controller confirms it" },
   { replication: "ackBeforeHighWatermark", profile: "chaos", nodes: 3, within: 50, what: "acks=all answered before the high watermark passes the batch" },

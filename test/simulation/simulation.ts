@@ -26,9 +26,12 @@ import { InvariantViolation, Trace } from "./trace.ts";
 /**
  * chaos: every fault, with weights; calm: only single followers cut off, and the quorum must keep
  * its leader (what pre-vote is for); churn: leaders crashed right after they win or commit, power
- * cuts and one-way cuts, entries fetched one at a time — the races of the Raft commit rules.
+ * cuts and one-way cuts, entries fetched one at a time — the races of the Raft commit rules;
+ * membership: chaos plus voter changes (KIP-853): two observers besides the voters, and the nemesis
+ * has the quorum leader add an observer or remove a voter (itself too) one at a time, under every
+ * other fault; the election-safety oracle counts each candidate's own voter set.
  */
-export type SimProfile = "chaos" | "calm" | "churn";
+export type SimProfile = "chaos" | "calm" | "churn" | "membership";
 
 export interface SimOptions {
   readonly seed: number;
@@ -51,6 +54,8 @@ export interface SimStats {
   partitionCommitted: number;
   recoveryMs: number;
   checks: number;
+  /** Voter changes committed (membership profile). */
+  voterChanges: number;
 }
 
 export interface SimResult {
@@ -73,13 +78,13 @@ const SIM_RAFT_TIMEOUTS: RaftTimeouts = { ...DEFAULT_RAFT_TIMEOUTS, fetchTimeout
 function makeConfig(options: SimOptions, prng: Prng): SimConfig {
   const nodeCount = options.nodes ?? 3;
   const voters = Array.from({ length: nodeCount }, (_, index) => index + 1);
-  const observers = prng.chance(0.3) ? [nodeCount + 1] : [];
+  const profile = options.profile ?? "chaos";
+  const observers = profile === "membership" ? [nodeCount + 1, nodeCount + 2] : prng.chance(0.3) ? [nodeCount + 1] : [];
   const brokers = [...voters, ...observers];
   const partitions = new Map<number, number[]>([
     [0, prng.shuffle(voters).slice(0, 3)],
     [1, prng.shuffle(brokers).slice(0, 3)],
   ]);
-  const profile = options.profile ?? "chaos";
   return {
     seed: options.seed, voters, observers, partitions, raftTimeouts: SIM_RAFT_TIMEOUTS,
     raftFetchMaxEntries: profile === "churn" ? 1 : prng.int(1, 4), snapshotEveryEntries: prng.int(8, 40), snapshotChunkBytes: prng.int(64, 512),
@@ -215,7 +220,7 @@ class Simulation implements SimContext {
         raftLeaders.set(node.raft.epoch, node.id);
       }
     }
-    this.checker.checkElectionSafety(this.config.voters.map((id) => this.nodes.get(id)!.logViews(this.checker)));
+    this.checker.checkElectionSafety(new Map([...this.nodes].map(([id, node]) => [id, node.logViews(this.checker)])));
     if (this.config.profile === "calm") this.checkCalm();
     if (this.events % 256 === 0) this.checker.fullRaftCheck(this.upLogs());
     if (this.phase === "heal" && this.events % 16 === 0) this.checkRecovered();
@@ -255,6 +260,7 @@ class Simulation implements SimContext {
     if (this.phase !== "chaos") return;
     if (this.config.profile === "calm") this.calmFault();
     else if (this.config.profile === "churn") this.churnFault();
+    else if (this.config.profile === "membership" && this.prng.chance(0.2)) this.membershipChange();
     else this.chaosFault();
     const [low, high] = this.config.profile === "calm" ? [300, 700] : this.config.profile === "churn" ? [20, 120] : [30, 250];
     this.at(this.nowMs + this.prng.int(low, high), () => this.nemesis());
@@ -272,9 +278,10 @@ class Simulation implements SimContext {
     const ids = [...this.nodes.keys()];
     const up = ids.filter((id) => this.nodes.get(id)!.up);
     const down = ids.filter((id) => !this.nodes.get(id)!.up);
-    const votersDown = down.filter((id) => this.config.voters.includes(id)).length;
+    const voters = this.currentVoters();
+    const votersDown = down.filter((id) => voters.includes(id)).length;
     // Mostly a minority of voters down at a time, so the run makes progress; sometimes more.
-    const mayCrash = up.length > 0 && (votersDown < Math.floor((this.config.voters.length - 1) / 2) || this.prng.chance(0.15));
+    const mayCrash = up.length > 0 && (votersDown < Math.floor((voters.length - 1) / 2) || this.prng.chance(0.15));
     const faults: [weight: number, possible: boolean, apply: () => void][] = [
       [12, mayCrash, () => this.crash(this.pickVictim(up))],
       [2, up.length > 1, () => this.crashLeaderAndAnother(up)],
@@ -311,6 +318,36 @@ class Simulation implements SimContext {
     if (roll < 0.7) return this.isolate(this.prng.pick(ids), ids);
     if (roll < 0.85) return this.fault("heals the network", () => this.network.heal());
     for (const id of down) this.restart(id);
+  }
+
+  /** The voter set of the most advanced log (what the quorum is converging on). */
+  private currentVoters(): readonly number[] {
+    let best: SimNode | null = null;
+    for (const node of this.nodes.values()) {
+      if (node.raft !== undefined && (best === null || node.raft.committedOffset > best.raft.committedOffset)) best = node;
+    }
+    return best?.raft.voterIds ?? this.config.voters;
+  }
+
+  /**
+   * KIP-853 under faults: the quorum leader adds a node that is not a voter (refused unless it is a
+   * caught-up observer) or removes a voter — sometimes itself — keeping at least two voters.
+   */
+  private membershipChange(): void {
+    this.oneMembershipChange();
+    // Sometimes a second change right behind the first: it must wait for the first to commit.
+    if (this.prng.chance(0.3)) this.oneMembershipChange();
+  }
+
+  private oneMembershipChange(): void {
+    const leader = [...this.nodes.values()].find((node) => node.up && node.raft.roleName === "leader");
+    if (leader === undefined) return;
+    const voters = leader.raft.voterIds;
+    const others = [...this.nodes.keys()].filter((id) => !voters.includes(id));
+    const remove = voters.length > 2 && (others.length === 0 || this.prng.chance(0.5));
+    const change = remove ? { remove: this.prng.pick(voters) } : { add: this.prng.pick(others) };
+    const outcome = leader.changeVoters(change);
+    this.trace.add(this.nowMs, -1, `nemesis asks leader n${leader.id} to ${"add" in change ? `add n${change.add}` : `remove n${change.remove}`}: ${outcome}`);
   }
 
   private isolate(victim: number, ids: number[]): void {
@@ -495,6 +532,7 @@ class Simulation implements SimContext {
       events: this.events, simulatedMs: this.nowMs, messages: this.network.sent, dropped: this.network.dropped, crashes: this.crashes,
       raftCommitted: this.checker.raftCommitted, raftMaxEpoch: Math.max(...epochs), acked: this.checker.ackedCount(), partitionCommitted,
       recoveryMs: this.recoveredAtMs < 0 ? -1 : this.recoveredAtMs - this.healedAtMs, checks: this.checker.checks,
+      voterChanges: this.checker.committedVoterChanges,
     };
   }
 

@@ -6,7 +6,9 @@
 // partitions; the next plan waits until they completed through their ISR. With
 // auto.leader.rebalance.enable, every leader.imbalance.check.interval.seconds it runs a preferred
 // leader election for the partitions of brokers whose share of preferred leaderships held elsewhere
-// exceeds leader.imbalance.per.broker.percentage (Kafka's rule).
+// exceeds leader.imbalance.per.broker.percentage (Kafka's rule). Given a way to ask brokers their
+// DescribeLogDirs, each plan also knows the partitions' sizes and evens out bytes as well as counts
+// (gaps under a tenth of the mean bytes per broker, or under 64 MiB, are left alone).
 //
 // It runs on every node and acts only where the controller is active; its state (when a broker was
 // first seen fenced, counters) lives in memory: a new controller starts the grace period afresh.
@@ -15,9 +17,13 @@ import type { LoadedBrokerConfig } from "../../config/index.ts";
 import type { Logger } from "../../util/logger.ts";
 import type { MetadataImage } from "../image.ts";
 import { imbalancedLeaders, planReassignments } from "./balancer.ts";
+import { type AskLogDirs, bytesTolerance, gatherPartitionSizes } from "./partition-sizes.ts";
 import type { QuorumController } from "./quorum-controller.ts";
 import { decommissioningBrokers } from "./reassignment-operations.ts";
 import { isReassigning } from "./reassignment.ts";
+
+/** Below this gap between two brokers no replica moves for bytes alone (64 MiB). */
+const minimumBytesImbalance = 64 * 1024 * 1024;
 
 export interface BalancerStatus {
   /** Partition reassignments this controller started. */
@@ -42,6 +48,8 @@ export class ReplicaBalancer {
     private readonly controller: QuorumController,
     private readonly config: LoadedBrokerConfig,
     private readonly logger: Logger,
+    /** How to ask a broker for its replicas' sizes (DescribeLogDirs); absent: balance by count only. */
+    private readonly askLogDirs?: AskLogDirs,
   ) {}
 
   start(): void {
@@ -102,14 +110,30 @@ export class ReplicaBalancer {
   private async balanceReplicas(): Promise<void> {
     const image = this.controller.committedImage;
     const values = this.config.values;
+    const draining = this.draining(image);
+    const sizes = await this.partitionSizes(image, draining);
     const moves = planReassignments(image, {
-      draining: this.draining(image), maxMoves: values["replica.rebalance.max.partition.moves"], balance: values["auto.replica.rebalance.enable"],
+      draining, maxMoves: values["replica.rebalance.max.partition.moves"], balance: values["auto.replica.rebalance.enable"], ...sizes,
     });
     if (moves.length === 0) return;
     const { value } = await this.controller.alterPartitionReassignments(moves);
     const started = value.filter((answer) => answer.errorCode === 0).length;
     this.reassignmentsStarted += started;
     this.logger.info("balancer: reassigning partitions", { started, refused: value.length - started, moves: moves.map((move) => `${move.topic}-${move.partition}→${move.replicas!.join(",")}`).join(" ") });
+  }
+
+  /** Sizes of every partition from the live brokers, and the bytes gap tolerated; {} when unknown. */
+  private async partitionSizes(image: MetadataImage, draining: ReadonlySet<number>): Promise<{ partitionBytes?: Map<string, number>; bytesTolerance?: number }> {
+    if (this.askLogDirs === undefined) return {};
+    const live = [...image.brokers.values()].filter((broker) => !broker.fenced).map((broker) => broker.id);
+    const partitionBytes = await gatherPartitionSizes(live, this.askLogDirs, this.config.values["controller.quorum.request.timeout.ms"]);
+    if (partitionBytes === null) return {};
+    let total = 0;
+    for (const topic of image.topicsByName.values()) {
+      for (const partition of topic.partitions) total += (partitionBytes.get(`${topic.name}-${partition.partition}`) ?? 0) * partition.replicas.length;
+    }
+    const targets = live.filter((id) => !draining.has(id)).length;
+    return { partitionBytes, bytesTolerance: bytesTolerance(total, targets, minimumBytesImbalance) };
   }
 
   private async balanceLeaders(): Promise<void> {

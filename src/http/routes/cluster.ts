@@ -1,7 +1,9 @@
 // Cluster and brokers, shaped on REST Proxy v3: GET /v3/clusters, /v3/clusters/{cluster_id},
 // …/brokers, …/brokers/{broker_id}, …/brokers/{broker_id}/configs. Resources carry REST Proxy's
 // "kind", "metadata.self" links and "related" links. …/quorum (Runnel's, no REST Proxy equivalent)
-// shows the metadata quorum as DescribeQuorum does (503 while no quorum leader answers). Broker configs are read-only (Runnel has no
+// shows the metadata quorum as DescribeQuorum does (503 while no quorum leader answers); POST
+// …/quorum/voters {"voter_id": N} and DELETE …/quorum/voters/{voter_id} add and remove a voter
+// (KIP-853's AddRaftVoter/RemoveRaftVoter) and answer the quorum once committed. Broker configs are read-only (Runnel has no
 // dynamic broker configuration). Broker removal as Confluent's REST API shapes it (docs/elastic.md):
 // DELETE …/brokers/{broker_id} starts draining the broker (202; its replicas and leaderships move to
 // the others), GET …/brokers/{broker_id}/tasks/remove-broker shows the progress (replicas and
@@ -10,7 +12,7 @@
 
 import type { Context } from "hono";
 import type { BrokerInfo, ConfigInfo, DrainStatus, QuorumInfo } from "../backend.ts";
-import { responseFormat } from "../encoding.ts";
+import { parseDocument, readBody, requestFormat, responseFormat } from "../encoding.ts";
 import { HttpError } from "../errors.ts";
 import { documentResponse, type HttpDeps, type Router } from "../routing.ts";
 import { baseUrl, checkCluster, intParam } from "./common.ts";
@@ -88,6 +90,9 @@ export function registerClusterRoutes(router: Router, deps: HttpDeps): void {
   });
   router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/quorum", tag: "Cluster", summary: "The metadata quorum: leader, epoch, high watermark, each voter's log end and lag." }, async (c) => {
     checkCluster(c, deps);
+    return quorumResponse(c, deps);
+  });
+  async function quorumResponse(c: Context, deps: HttpDeps): Promise<Response> {
     const quorum = await deps.backend.quorum();
     if (quorum === null) throw new HttpError(503, 50301, "No metadata quorum leader answers right now.");
     const leaderEnd = quorum.voters.find((voter) => voter.replicaId === quorum.leaderId)?.logEndOffset ?? quorum.highWatermark;
@@ -100,6 +105,23 @@ export function registerClusterRoutes(router: Router, deps: HttpDeps): void {
       leader_id: quorum.leaderId, leader_epoch: quorum.leaderEpoch, high_watermark: Number(quorum.highWatermark),
       voters: quorum.voters.map(replica), observers: quorum.observers.map(replica),
     }, responseFormat(c.req.header("accept")));
+  }
+  router.add({ method: "POST", path: "/v3/clusters/{cluster_id}/quorum/voters", tag: "Cluster", summary: "Add a voter to the metadata quorum (KIP-853): body {\"voter_id\": N}, optionally \"host\" and \"port\" of its CONTROLLER listener; the node must run as a caught-up observer. Answers the quorum once the change is committed." }, async (c) => {
+    checkCluster(c, deps);
+    const body = parseDocument(await readBody(c.req.raw, deps.config["http.request.max.bytes"]), requestFormat(c.req.header("content-type"), ["json", "cbor"]) as "json" | "cbor") as { voter_id?: unknown; host?: unknown; port?: unknown } | undefined;
+    const voterId = body?.voter_id;
+    if (typeof voterId !== "number" || !Number.isInteger(voterId) || voterId < 0) throw new HttpError(400, 400, "voter_id must be a node id (an integer ≥ 0).");
+    const host = body?.host;
+    const port = body?.port;
+    if ((host === undefined) !== (port === undefined)) throw new HttpError(400, 400, "give both host and port of the voter's CONTROLLER listener, or neither.");
+    if (host !== undefined && (typeof host !== "string" || host === "" || typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535)) throw new HttpError(400, 400, "host must be a name and port a port number.");
+    await deps.backend.changeVoters({ add: voterId, endpoint: host === undefined ? undefined : { host: host as string, port: port as number } });
+    return quorumResponse(c, deps);
+  });
+  router.add({ method: "DELETE", path: "/v3/clusters/{cluster_id}/quorum/voters/{voter_id}", tag: "Cluster", summary: "Remove a voter from the metadata quorum (KIP-853); it stays a broker. Answers the quorum once the change is committed." }, async (c) => {
+    checkCluster(c, deps);
+    await deps.backend.changeVoters({ remove: intParam(c, "voter_id") });
+    return quorumResponse(c, deps);
   });
   router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers", tag: "Cluster", summary: "List the brokers." }, async (c) => {
     checkCluster(c, deps);

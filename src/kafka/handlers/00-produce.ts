@@ -44,7 +44,7 @@ import type { BrokerContext } from "../context.ts";
 import { CloseConnection, defineHandler } from "../handler.ts";
 import { leaderHintOf, nodeEndpointsOf } from "../leader-hints.ts";
 import { AclOperation } from "../../security/acl.ts";
-import { authorizeCreateTopic, authorizeIdempotentWrite, authorizeTopic, hasProducerId, throttleFor } from "../security.ts";
+import { authorizeCreateTopic, authorizeIdempotentWrite, authorizeTopic, authorizeTransactionalId, hasProducerId, throttleFor } from "../security.ts";
 import { transactionalRefusal, unverifiedPartitions, withoutPartitions } from "../transactional-produce.ts";
 
 type PartitionResponse = Init<ProduceResponsePartitionProduceResponse>;
@@ -214,6 +214,9 @@ export default defineHandler({
       responses = await produceAll(context, request.topicData);
     } else if ((refusal = transactionalRefusal(request.transactionalId, request.topicData)) !== null) {
       responses = refuse(refusal.errorCode, refusal.message);
+    } else if (request.transactionalId !== null && !authorizeTransactionalId(ctx, AclOperation.WRITE, request.transactionalId)) {
+      // A transactional producer needs WRITE on its transactional id, as in Kafka.
+      responses = refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "Transactional Id authorization failed.");
     } else if (request.topicData.some((topic) => topic.partitionData.some((data) => hasProducerId(data.records))) && !authorizeIdempotentWrite(ctx)) {
       // An idempotent producer needs IDEMPOTENT_WRITE on the cluster (or WRITE on some topic), as in Kafka.
       responses = refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");

@@ -5,8 +5,8 @@
 // the fetch offset and the last stable offset (the client skips their batches) — bounded by the partition's partitionMaxBytes and the response's maxBytes
 // (capped by fetch.max.bytes); the first batch of the first non-empty partition is returned whole
 // even when larger (KIP-74), later partitions only add what fits. Long polling: when fewer than
-// minBytes are ready, the request parks on the partitions' high watermarks (replication/long-poll.ts,
-// woken when they move, not by a timer) until maxWaitMs. Records go out zero-copy: the response holds
+// minBytes are ready, the request parks on the partitions' high watermarks — last stable offsets for
+// read_committed (replication/long-poll.ts, woken when they move, not by a timer) until maxWaitMs. Records go out zero-copy: the response holds
 // views of the log, released once written (ctx.onDone).
 // currentLeaderEpoch (v9+) fences stale or early clients (FENCED_LEADER_EPOCH /
 // UNKNOWN_LEADER_EPOCH); a partition this node does not lead is NOT_LEADER_OR_FOLLOWER with the
@@ -160,10 +160,15 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
   return gathered;
 }
 
-/** Whether a pass would find anything: data past a fetch offset, or an error to answer (unknown partition, offset out of range). */
-function anyToRead(wanted: Wanted[]): boolean {
+/**
+ * Whether a pass would find anything: data past a fetch offset (below the high watermark, or the
+ * last stable offset for read_committed), or an error to answer (unknown partition, offset out of range).
+ */
+function anyToRead(wanted: Wanted[], isolation: number): boolean {
   for (const want of wanted) {
-    if (!want.replica || want.errorCode !== ErrorCode.NONE || want.fetchOffset !== want.replica.highWatermark) return true;
+    if (!want.replica || want.errorCode !== ErrorCode.NONE) return true;
+    const bound = isolation === READ_COMMITTED ? want.replica.lastStableOffset : want.replica.highWatermark;
+    if (want.fetchOffset !== bound) return true;
   }
   return false;
 }
@@ -191,9 +196,9 @@ export default defineHandler({
     for (;;) {
       // Nothing to read and time left: park first instead of building a 1,000-partition answer
       // only to drop it (a consumer that keeps up finds nothing on arrival, every time).
-      if (request.minBytes > 0 && !anyToRead(wanted) && !ctx.signal.aborted) {
+      if (request.minBytes > 0 && !anyToRead(wanted, request.isolationLevel) && !ctx.signal.aborted) {
         const waitMs = deadline - broker.clock.monotonicMs();
-        if (waitMs > 0) await waitForData(replicas, waitMs, ctx.signal);
+        if (waitMs > 0) await waitForData(replicas, waitMs, ctx.signal, request.isolationLevel);
       }
       const gathered = gather(wanted, topics, responseBytesMax, request.isolationLevel);
       const remainingMs = deadline - broker.clock.monotonicMs();
@@ -208,7 +213,7 @@ export default defineHandler({
       }
       for (const release of gathered.releases) release();
       // With no partition to watch this simply sleeps out the wait, as Kafka does.
-      await waitForData(replicas, remainingMs, ctx.signal);
+      await waitForData(replicas, remainingMs, ctx.signal, request.isolationLevel);
     }
   },
 });

@@ -1,7 +1,8 @@
 // OffsetFetch (key 9), v0-v9. Committed offsets of a group: v0-v7 one group (topics null = every
 // committed partition, v2+), v8+ several groups at once (groups[]). A partition with no committed
-// offset answers offset -1, metadata "" and no error, as Kafka. requireStable (v7+) needs no
-// waiting: commits are applied only once written and there are no pending transactional offsets.
+// offset answers offset -1, metadata "" and no error, as Kafka. requireStable (v7+, KIP-447): a
+// partition whose offset is pending in an ongoing transaction (TxnOffsetCommit before its marker)
+// answers UNSTABLE_OFFSET_COMMIT, which clients retry; plain commits are applied only once written.
 // ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED), DESCRIBE on each topic (named ones:
 // TOPIC_AUTHORIZATION_FAILED per partition; when all are asked for, the others are left out).
 // Does not: KIP-848 member id / epoch checks (v9 fields are ignored).
@@ -51,7 +52,7 @@ export default defineHandler({
           const notHere = groupRequestError(ctx, group.groupId, AclOperation.DESCRIBE);
           if (!groups || notHere !== ErrorCode.NONE) return { groupId: group.groupId, topics: [], errorCode: notHere };
           const wanted = group.topics?.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes })) ?? null;
-          const result = groups.coordinator.fetchOffsets(group.groupId, wanted);
+          const result = groups.coordinator.fetchOffsets(group.groupId, wanted, request.requireStable);
           return { groupId: group.groupId, topics: toWire(result, ctx, wanted !== null), errorCode: result.errorCode };
         }),
       };
@@ -59,7 +60,7 @@ export default defineHandler({
     const notHere = groupRequestError(ctx, request.groupId, AclOperation.DESCRIBE);
     if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: [], errorCode: notHere };
     const wanted = request.topics?.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes })) ?? null;
-    const result = groups.coordinator.fetchOffsets(request.groupId, wanted);
+    const result = groups.coordinator.fetchOffsets(request.groupId, wanted, ctx.version >= 7 && request.requireStable);
     if (ctx.version < 2 && result.errorCode !== 0) {
       // v0-v1 have no top-level error: put it on every partition.
       const topics = (request.topics ?? []).map((topic) => ({

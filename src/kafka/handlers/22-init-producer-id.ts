@@ -11,12 +11,15 @@
 // transaction.max.timeout.ms is INVALID_TRANSACTION_TIMEOUT. v3+ producerId/epoch (KIP-360) must
 // name the current incarnation. NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS when the id's
 // __transaction_state partition is not (yet) served here.
+// ACLs, as Kafka: WRITE on the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); without
+// one, IDEMPOTENT_WRITE on the cluster or WRITE on some topic (CLUSTER_AUTHORIZATION_FAILED).
 
 import { InitProducerIdApi } from "../../protocol/generated/init-producer-id.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { transactionCoordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
-import { authorizeIdempotentWrite } from "../security.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeIdempotentWrite, authorizeTransactionalId } from "../security.ts";
 
 export default defineHandler({
   api: InitProducerIdApi,
@@ -25,6 +28,7 @@ export default defineHandler({
   async handle(request, ctx) {
     const fail = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 });
     if (request.transactionalId !== null) {
+      if (!authorizeTransactionalId(ctx, AclOperation.WRITE, request.transactionalId)) return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       const notHere = transactionCoordinatorError(ctx.broker, request.transactionalId);
       if (notHere !== ErrorCode.NONE) return fail(notHere);
       const expected = ctx.version >= 3 && request.producerId >= 0n ? { producerId: request.producerId, producerEpoch: request.producerEpoch } : null;

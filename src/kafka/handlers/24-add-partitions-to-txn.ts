@@ -5,6 +5,10 @@
 // others then OPERATION_NOT_ATTEMPTED, as Kafka. v4+ (brokers, KIP-890): a batch of transactions, each
 // possibly verifyOnly — then nothing is added and each partition answers whether it is in the
 // transaction (NONE) or not (INVALID_TXN_STATE).
+// ACLs, as Kafka: v0-v3 need WRITE on the transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+// on every partition) and WRITE on each topic (TOPIC_AUTHORIZATION_FAILED on its partitions, the
+// others OPERATION_NOT_ATTEMPTED); v4+ is a broker's request: CLUSTER_ACTION on the cluster (else
+// CLUSTER_AUTHORIZATION_FAILED).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -15,7 +19,9 @@ import {
 import type { Init } from "../../protocol/primitives.ts";
 import type { BrokerContext } from "../context.ts";
 import { transactionCoordinatorError } from "../coordinator-check.ts";
-import { defineHandler } from "../handler.ts";
+import { defineHandler, type RequestContext } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeCluster, authorizeTopic, authorizeTransactionalId } from "../security.ts";
 
 type TopicResult = Init<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>;
 
@@ -47,12 +53,22 @@ async function addOrVerify(
   return everyPartition(topics, () => errorCode);
 }
 
+/** A client's request refused by the ACLs (per-partition answers), or null when it may go on. */
+function clientRefusal(ctx: RequestContext, transactionalId: string, topics: readonly AddPartitionsToTxnRequestAddPartitionsToTxnTopic[]): TopicResult[] | null {
+  if (!authorizeTransactionalId(ctx, AclOperation.WRITE, transactionalId)) return everyPartition(topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  const denied = new Set(topics.filter((topic) => !authorizeTopic(ctx, AclOperation.WRITE, topic.name)).map((topic) => topic.name));
+  if (denied.size === 0) return null;
+  return everyPartition(topics, (topic) => (denied.has(topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED));
+}
+
 export default defineHandler({
   api: AddPartitionsToTxnApi,
   minVersion: 0,
   maxVersion: AddPartitionsToTxnApi.maxVersion,
   async handle(request, ctx) {
     if (ctx.version <= 3) {
+      const refused = clientRefusal(ctx, request.v3AndBelowTransactionalId, request.v3AndBelowTopics);
+      if (refused) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: refused };
       const results = await addOrVerify(ctx.broker, {
         transactionalId: request.v3AndBelowTransactionalId,
         producerId: request.v3AndBelowProducerId,
@@ -62,6 +78,7 @@ export default defineHandler({
       });
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: results };
     }
+    if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [] };
     const resultsByTransaction = await Promise.all(
       request.transactions.map(async (transaction) => ({ transactionalId: transaction.transactionalId, topicResults: await addOrVerify(ctx.broker, transaction) })),
     );

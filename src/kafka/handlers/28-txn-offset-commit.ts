@@ -7,12 +7,17 @@
 // generation -1 are not checked against the membership. A producer whose epoch is not the current
 // one (when this node also coordinates the transactional id) gets PRODUCER_FENCED; a group the
 // producer did not add with AddOffsetsToTxn gets INVALID_TXN_STATE.
+// ACLs, as Kafka: WRITE on the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every
+// partition), READ on the group (GROUP_AUTHORIZATION_FAILED on every partition), READ on each topic
+// (TOPIC_AUTHORIZATION_FAILED on its partitions; the others are committed).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { TxnOffsetCommitApi } from "../../protocol/generated/txn-offset-commit.ts";
 import { OFFSETS_TOPIC } from "../../groups/index.ts";
 import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeGroup, authorizeTopic, authorizeTransactionalId } from "../security.ts";
 
 export default defineHandler({
   api: TxnOffsetCommitApi,
@@ -24,6 +29,9 @@ export default defineHandler({
         name: topic.name,
         partitions: topic.partitions.map((partition) => ({ partitionIndex: partition.partitionIndex, errorCode: errorCode(topic.name, partition.partitionIndex) })),
       }));
+    if (!authorizeTransactionalId(ctx, AclOperation.WRITE, request.transactionalId)) return { throttleTimeMs: 0, topics: everyPartition(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED) };
+    if (!authorizeGroup(ctx, AclOperation.READ, request.groupId)) return { throttleTimeMs: 0, topics: everyPartition(() => ErrorCode.GROUP_AUTHORIZATION_FAILED) };
+    const readable = new Set(request.topics.filter((topic) => authorizeTopic(ctx, AclOperation.READ, topic.name)).map((topic) => topic.name));
     const groups = ctx.broker.groups;
     const notHere = coordinatorError(ctx.broker, request.groupId);
     if (!groups || notHere !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: everyPartition(() => notHere || ErrorCode.COORDINATOR_NOT_AVAILABLE) };
@@ -37,7 +45,7 @@ export default defineHandler({
         generationId: ctx.version >= 3 ? request.generationId : -1,
         memberId: ctx.version >= 3 ? request.memberId : "",
         groupInstanceId: ctx.version >= 3 ? request.groupInstanceId : null,
-        topics: request.topics.map((topic) => ({
+        topics: request.topics.filter((topic) => readable.has(topic.name)).map((topic) => ({
           name: topic.name,
           partitions: topic.partitions
             .filter((partition) => known(topic.name, partition.partitionIndex))
@@ -53,7 +61,11 @@ export default defineHandler({
     );
     const errors = new Map<string, number>();
     for (const topic of result.topics) for (const partition of topic.partitions) errors.set(`${topic.name}\u0000${partition.partition}`, partition.errorCode);
-    return { throttleTimeMs: 0, topics: everyPartition((topic, partition) => errors.get(`${topic}\u0000${partition}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) };
+    return {
+      throttleTimeMs: 0,
+      topics: everyPartition((topic, partition) =>
+        (readable.has(topic) ? errors.get(`${topic}\u0000${partition}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.TOPIC_AUTHORIZATION_FAILED)),
+    };
   },
 });
 

@@ -2,10 +2,13 @@
 // partition's producer state — producer id, epoch, last sequence, last timestamp, and the first
 // offset of its open transaction (-1 when none). coordinatorEpoch is -1 (not tracked per producer).
 // Partitions not led here: NOT_LEADER_OR_FOLLOWER; unknown ones: UNKNOWN_TOPIC_OR_PARTITION.
+// ACLs, as Kafka: READ on the topic (TOPIC_AUTHORIZATION_FAILED).
 
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { DescribeProducersApi } from "../../protocol/generated/describe-producers.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTopic } from "../security.ts";
 
 export default defineHandler({
   api: DescribeProducersApi,
@@ -17,6 +20,9 @@ export default defineHandler({
       topics: request.topics.map((topic) => ({
         name: topic.name,
         partitions: topic.partitionIndexes.map((partitionIndex) => {
+          if (!authorizeTopic(ctx, AclOperation.READ, topic.name)) {
+            return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, activeProducers: [] };
+          }
           try {
             const replica = ctx.broker.replicas.leaderPartition(topic.name, partitionIndex);
             return {

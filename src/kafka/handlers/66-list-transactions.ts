@@ -1,12 +1,15 @@
 // ListTransactions (key 66), v0-v1: the transactional ids this node coordinates, filtered by state
 // names (unknown names are returned in unknownStateFilters), producer ids and (v1) a minimum
 // running time of the ongoing transaction (durationFilter ms; -1 none). COORDINATOR_LOAD_IN_PROGRESS
-// is not reported: ids of partitions still loading are simply not listed yet.
+// is not reported: ids of partitions still loading are simply not listed yet. ACLs, as Kafka: only
+// the ids the principal may DESCRIBE are listed.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ListTransactionsApi } from "../../protocol/generated/list-transactions.ts";
 import { TRANSACTION_STATE_NAMES, TransactionState } from "../../transactions/index.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeTransactionalId } from "../security.ts";
 
 const KNOWN_STATES = new Set(Object.values(TRANSACTION_STATE_NAMES));
 
@@ -22,6 +25,7 @@ export default defineHandler({
     const minimumDurationMs = ctx.version >= 1 ? Number(request.durationFilter) : -1;
     const now = ctx.broker.clock.nowMs();
     const listed = transactions.coordinator.list().filter((metadata) => {
+      if (!authorizeTransactionalId(ctx, AclOperation.DESCRIBE, metadata.transactionalId)) return false;
       if (states.size > 0 && !states.has(TRANSACTION_STATE_NAMES[metadata.state])) return false;
       if (producerIds.size > 0 && !producerIds.has(metadata.producerId)) return false;
       if (minimumDurationMs >= 0 && (metadata.state !== TransactionState.Ongoing || now - metadata.startTimestampMs < minimumDurationMs)) return false;

@@ -49,6 +49,8 @@ import alterClientQuotas from "./49-alter-client-quotas.ts";
 import describeUserScramCredentials from "./50-describe-user-scram-credentials.ts";
 import alterUserScramCredentials from "./51-alter-user-scram-credentials.ts";
 import describeQuorum from "./55-describe-quorum.ts";
+import addRaftVoter from "./80-add-raft-voter.ts";
+import removeRaftVoter from "./81-remove-raft-voter.ts";
 import describeCluster from "./60-describe-cluster.ts";
 import consumerGroupHeartbeat from "./68-consumer-group-heartbeat.ts";
 import consumerGroupDescribe from "./69-consumer-group-describe.ts";
@@ -100,6 +102,8 @@ export const handlers: readonly AnyHandler[] = [
   describeUserScramCredentials,
   alterUserScramCredentials,
   describeQuorum,
+  addRaftVoter,
+  removeRaftVoter,
   describeCluster,
   consumerGroupHeartbeat,
   consumerGroupDescribe,

@@ -60,6 +60,8 @@ import { ListTransactionsApi } from "./list-transactions.ts";
 import { AllocateProducerIdsApi } from "./allocate-producer-ids.ts";
 import { ConsumerGroupHeartbeatApi } from "./consumer-group-heartbeat.ts";
 import { ConsumerGroupDescribeApi } from "./consumer-group-describe.ts";
+import { AddRaftVoterApi } from "./add-raft-voter.ts";
+import { RemoveRaftVoterApi } from "./remove-raft-voter.ts";
 
 export * from "./produce.ts";
 export * from "./fetch.ts";
@@ -119,6 +121,8 @@ export * from "./list-transactions.ts";
 export * from "./allocate-producer-ids.ts";
 export * from "./consumer-group-heartbeat.ts";
 export * from "./consumer-group-describe.ts";
+export * from "./add-raft-voter.ts";
+export * from "./remove-raft-voter.ts";
 export * from "./headers.ts";
 export * from "./consumer-protocol-assignment.ts";
 export * from "./consumer-protocol-subscription.ts";
@@ -183,6 +187,8 @@ export const ApiKey = {
   AllocateProducerIds: 67,
   ConsumerGroupHeartbeat: 68,
   ConsumerGroupDescribe: 69,
+  AddRaftVoter: 80,
+  RemoveRaftVoter: 81,
 } as const;
 
 export const allApis: readonly AnyApi[] = [
@@ -244,6 +250,8 @@ export const allApis: readonly AnyApi[] = [
   AllocateProducerIdsApi,
   ConsumerGroupHeartbeatApi,
   ConsumerGroupDescribeApi,
+  AddRaftVoterApi,
+  RemoveRaftVoterApi,
 ];
 
 export const apiByKey: ReadonlyMap<number, AnyApi> = new Map(allApis.map((api) => [api.apiKey, api]));
