@@ -4,6 +4,8 @@
 //
 //   throughput  1 KiB records through Runnel's own client Producer (linger 5 ms, 16 KiB batches,
 //               3 partitions): one node acks=1 (the baseline), three nodes RF=3 acks=1 and acks=all;
+//               and pipelined (the bench's Kafka-protocol producer, 8 requests in flight to a broker
+//               leading all 3 partitions): one node acks=1 against RF=3 acks=1 and acks=all;
 //   latency     open loop at half of the RF=3 acks=all throughput: each record is due at
 //               start + i / rate and its latency counts from then (no coordinated omission);
 //               p50 / p99 / p99.9 of acks=all on three nodes next to acks=all and acks=1 on one;
@@ -16,12 +18,16 @@
 // are what to read. SIGTERM's figure counts from the signal: records are sent while the broker
 // shuts down. Settings (environment): BENCH_RATE (records/s of the latency runs instead of half
 // the max), BENCH_RECORDS (records per throughput run, default 20000), BENCH_LATENCY_MS (default
-// 5000), BENCH_FAILOVERS (repetitions, default 3), BENCH_RUNS (throughput runs, default 3).
+// 5000), BENCH_FAILOVERS (repetitions, default 3), BENCH_RUNS (throughput runs, default 3),
+// BENCH_PROFILE_DIR (every broker under `bun --cpu-prof --cpu-prof-md`, profiles written there;
+// e.g. BENCH_FAILOVERS=0 BENCH_LATENCY_MS=1000 for a profile of the throughput runs mostly).
 
 import { KafkaClient, Producer } from "../src/client/index.ts";
 import { CreateTopicsApi } from "../src/protocol/generated/create-topics.ts";
 import { startCluster, type TestCluster } from "../test/cluster/harness.ts";
 import { machineInfo } from "./lib/machine.ts";
+import { loadCrc32c, type Crc32c } from "./kafka/crc32c.ts";
+import { BenchProducer } from "./kafka/producer.ts";
 
 export interface ReplicationBenchSettings {
   /** Records per throughput run. */
@@ -34,6 +40,8 @@ export interface ReplicationBenchSettings {
   runs: number;
   /** Offered rate of the latency runs; 0: half of the RF=3 acks=all linger-0 throughput. */
   rate: number;
+  /** BENCH_PROFILE_DIR: each broker runs under `bun --cpu-prof --cpu-prof-md` writing there (stopped with SIGTERM so it does). */
+  profileDir?: string;
 }
 
 export const defaultReplicationSettings: ReplicationBenchSettings = { records: 20_000, latencyMs: 5_000, failovers: 3, runs: 3, rate: 0 };
@@ -47,6 +55,7 @@ export function replicationSettingsFromEnvironment(env: Record<string, string | 
     failovers: number("BENCH_FAILOVERS", base.failovers),
     runs: number("BENCH_RUNS", base.runs),
     rate: number("BENCH_RATE", base.rate),
+    profileDir: env.BENCH_PROFILE_DIR || base.profileDir,
   };
 }
 
@@ -55,9 +64,17 @@ const windowRecords = 4096;
 const value = "x".repeat(1024);
 const partitions = 3;
 
-async function createTopic(cluster: TestCluster, name: string, replicationFactor: number): Promise<void> {
+/** `leader`: every partition's replicas start with it (it leads them all); else the placement's. */
+async function createTopic(cluster: TestCluster, name: string, replicationFactor: number, leader?: number): Promise<void> {
+  const nodeIds = cluster.liveNodes().map((node) => node.id);
+  const assignments = leader === undefined ? [] : Array.from({ length: partitions }, (_, partitionIndex) => ({
+    partitionIndex, brokerIds: [leader, ...nodeIds.filter((id) => id !== leader)].slice(0, replicationFactor),
+  }));
   const response = await cluster.ask(cluster.liveNodes()[0]!.id, (connection) => connection.request(CreateTopicsApi, {
-    topics: [{ name, numPartitions: partitions, replicationFactor, assignments: [], configs: [{ name: "min.insync.replicas", value: String(Math.min(2, replicationFactor)) }] }],
+    topics: [{
+      name, numPartitions: leader === undefined ? partitions : -1, replicationFactor: leader === undefined ? replicationFactor : -1, assignments,
+      configs: [{ name: "min.insync.replicas", value: String(Math.min(2, replicationFactor)) }],
+    }],
     timeoutMs: 10_000, validateOnly: false,
   }, { version: 7, timeoutMs: 20_000 }));
   if (response.topics[0]!.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${response.topics[0]!.errorCode}`);
@@ -110,6 +127,27 @@ async function throughput(cluster: TestCluster, topic: string, acks: 1 | -1, set
   } finally {
     await producer.close();
     await kafka.close();
+  }
+}
+
+/**
+ * Records per second of the bench's pipelined Kafka-protocol producer (bench/kafka/producer.ts:
+ * 16-record batches, 8 Produce requests in flight on one connection, batches spread over the
+ * partitions) flooding `leader`, which leads every partition of `topic`, for `durationMs` after a
+ * 1 s warm-up. Unlike the client Producer (one batch in flight per partition), it keeps the
+ * broker busy while acks=all waits for the followers: the brokers' capacity rather than the
+ * client's pipeline depth.
+ */
+async function pipelinedFlood(cluster: TestCluster, leader: number, topic: string, acks: 1 | -1, durationMs: number, crc32c: Crc32c): Promise<number> {
+  const node = cluster.liveNodes().find((entry) => entry.id === leader)!;
+  const producer = await BenchProducer.open({
+    host: "127.0.0.1", port: node.kafkaPort, topic, partitions, connections: 1, valueBytes: 1024, batchRecords: 16, lingerMs: 0,
+    acks, compression: "none", produceVersion: 7, inFlightMax: 8, mode: "kafka", crc32c,
+  });
+  try {
+    return (await producer.flood(durationMs, 1000)).recordsPerSecond;
+  } finally {
+    producer.close();
   }
 }
 
@@ -197,6 +235,12 @@ async function repeated<T extends string>(runs: number, measures: Record<T, () =
 const median = (values: number[]) => [...values].sort((left, right) => left - right)[values.length >> 1]!;
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
+/** Close a cluster; a profiled one gets SIGTERM first (a broker writes its profile when it exits on its own). */
+async function stop(cluster: TestCluster, settings: ReplicationBenchSettings): Promise<void> {
+  if (settings.profileDir) for (const node of cluster.liveNodes()) await cluster.terminate(node.id).catch(() => {});
+  await cluster.close();
+}
+
 export interface ReplicationBenchResult {
   /** The report's body (Markdown, without the machine header). */
   markdown: string;
@@ -208,16 +252,26 @@ export interface ReplicationBenchResult {
 /** Every measurement of this file, one run; `log` gets progress lines. */
 export async function measureReplication(settings: ReplicationBenchSettings, log: (line: string) => void = console.log): Promise<ReplicationBenchResult> {
   const set = { "offsets.topic.num.partitions": 3 };
+  const bunArgs = settings.profileDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${settings.profileDir}`] : [];
   log("  one node and three nodes…");
-  const single = await startCluster({ nodes: 1, set });
+  const single = await startCluster({ nodes: 1, set, bunArgs });
   let cluster: TestCluster | null = null;
   try {
-    cluster = await startCluster({ nodes: 3, set });
+    cluster = await startCluster({ nodes: 3, set, bunArgs });
     const three = cluster;
     await createTopic(single, "bench1", 1);
     await createTopic(three, "bench3", 3);
+    // For the pipelined flood: every partition led by one broker, reached over one connection.
+    const floodLeader = three.liveNodes()[0]!.id;
+    await createTopic(single, "flood1", 1, single.liveNodes()[0]!.id);
+    await createTopic(three, "flood3", 3, floodLeader);
+    const { crc32c } = await loadCrc32c();
+    const floodMs = Math.max(1000, Math.min(3000, settings.latencyMs));
     // Interleaved, so that the machine's other load spreads over every setup alike.
     const runs = await repeated(settings.runs, {
+      floodOneAcks1: () => pipelinedFlood(single, single.liveNodes()[0]!.id, "flood1", 1, floodMs, crc32c),
+      floodThreeAcks1: () => pipelinedFlood(three, floodLeader, "flood3", 1, floodMs, crc32c),
+      floodThreeAcksAll: () => pipelinedFlood(three, floodLeader, "flood3", -1, floodMs, crc32c),
       oneAcks1: () => throughput(single, "bench1", 1, settings),
       oneAcksAll: () => throughput(single, "bench1", -1, settings),
       threeAcks1: () => throughput(three, "bench3", 1, settings),
@@ -228,26 +282,28 @@ export async function measureReplication(settings: ReplicationBenchSettings, log
     const oneAcksAll = median(runs.oneAcksAll);
     const threeAcks1 = median(runs.threeAcks1);
     const threeAcksAll = median(runs.threeAcksAll);
+    const floodOneAcks1 = median(runs.floodOneAcks1);
+    const floodThreeAcksAll = median(runs.floodThreeAcksAll);
     // Latency runs send with linger 0: half of what RF=3 acks=all sustains with linger 0.
     const rate = settings.rate > 0 ? settings.rate : Math.max(100, Math.floor(median(runs.threeAcksAllLinger0) / 2));
     log(`  latency at ${rate}/s…`);
     const latencyAll3 = await openLoopLatency(three, "bench3", -1, rate, settings.latencyMs);
     const latencyAll1 = await openLoopLatency(single, "bench1", -1, rate, settings.latencyMs);
     const latencyOne1 = await openLoopLatency(single, "bench1", 1, rate, settings.latencyMs);
-    await single.close();
+    await stop(single, settings);
     log("  failovers…");
     const kills = [];
     const terms = [];
     for (let run = 0; run < settings.failovers; run++) kills.push(await failover(three, "bench3", "kill"));
     for (let run = 0; run < settings.failovers; run++) terms.push(await failover(three, "bench3", "terminate"));
     const loadAfter = machineInfo().loadAverage;
-    const figures = { settings, runs, oneAcks1, oneAcksAll, threeAcks1, threeAcksAll, latencyAll3, latencyAll1, latencyOne1, kills, terms, loadAfter };
+    const figures = { settings, runs, oneAcks1, oneAcksAll, threeAcks1, threeAcksAll, floodOneAcks1, floodThreeAcksAll, latencyAll3, latencyAll1, latencyOne1, kills, terms, loadAfter };
     const all = (values: number[]) => values.map((entry) => fixed(entry, 0)).join(", ");
     const killMedian = kills.length > 0 ? fixed(median(kills.map((entry) => entry.freshMs)), 0) : "–";
     const termMedian = terms.length > 0 ? fixed(median(terms.map((entry) => entry.freshMs)), 0) : "–";
     const lines = [
       `- Load average after the run: ${loadAfter}`,
-      `- ${settings.records} records of 1 KiB per throughput run, Runnel's client Producer (linger 5 ms, 16 KiB batches, at most ${windowRecords} records unacknowledged), ${partitions} partitions; latency open loop for ${settings.latencyMs} ms`,
+      `- Records of 1 KiB through Runnel's client Producer (linger 5 ms, 16 KiB batches, at most ${windowRecords} records unacknowledged), ${partitions} partitions; latency open loop for ${settings.latencyMs} ms`,
       "",
       "## Throughput",
       "",
@@ -260,6 +316,16 @@ export async function measureReplication(settings: ReplicationBenchSettings, log
       `| three nodes RF=3, acks=1 | ${fixed(threeAcks1, 0)} [${all(runs.threeAcks1)}] | ${fixed(threeAcks1 / oneAcks1, 2)} |`,
       `| three nodes RF=3, acks=all | ${fixed(threeAcksAll, 0)} [${all(runs.threeAcksAll)}] | ${fixed(threeAcksAll / oneAcks1, 2)} |`,
       `| three nodes RF=3, acks=all, linger 0 | ${fixed(median(runs.threeAcksAllLinger0), 0)} [${all(runs.threeAcksAllLinger0)}] | ${fixed(median(runs.threeAcksAllLinger0) / oneAcks1, 2)} |`,
+      "",
+      `The client Producer keeps one batch in flight per partition, so the rows above are bounded by ${partitions} batches per acks round trip.`,
+      `Pipelined: the bench's Kafka-protocol producer, 8 Produce requests (16-record batches) in flight on one connection to a broker that`,
+      `leads all ${partitions} partitions, ${floodMs} ms after 1 s of warm-up; median of ${settings.runs} interleaved runs, ratio of medians.`,
+      "",
+      "| setup, pipelined | records/s | ratio to one node acks=1, pipelined |",
+      "| --- | ---: | ---: |",
+      `| one node, acks=1 (baseline) | ${fixed(floodOneAcks1, 0)} [${all(runs.floodOneAcks1)}] | 1.00 |`,
+      `| three nodes RF=3, acks=1 | ${fixed(median(runs.floodThreeAcks1), 0)} [${all(runs.floodThreeAcks1)}] | ${fixed(median(runs.floodThreeAcks1) / floodOneAcks1, 2)} |`,
+      `| three nodes RF=3, acks=all | ${fixed(floodThreeAcksAll, 0)} [${all(runs.floodThreeAcksAll)}] | ${fixed(floodThreeAcksAll / floodOneAcks1, 2)} |`,
       "",
       `## Latency at ${rate} records/s (${settings.rate > 0 ? "BENCH_RATE" : "half of RF=3 acks=all throughput with linger 0"}), open loop, linger 0, ms`,
       "",
@@ -282,11 +348,13 @@ export async function measureReplication(settings: ReplicationBenchSettings, log
       `| SIGTERM (controlled shutdown) of the leader | ${termMedian} [${all(terms.map((entry) => entry.freshMs))}] | ${terms.length > 0 ? fixed(median(terms.map((entry) => entry.connectedMs)), 0) : "–"} [${all(terms.map((entry) => entry.connectedMs))}] | ${all(terms.map((entry) => entry.stopMs))} |`,
       "",
     ];
-    const headline = `replication: RF=3 acks=all ${fixed(threeAcksAll / oneAcks1, 2)}× one node acks=1 (target 0.5×); acks=all p99 ${fixed(latencyAll3.p99, 1)} ms at ${rate}/s (target 5 ms); kill -9 failover ${killMedian} ms, controlled shutdown ${termMedian} ms (load after ${loadAfter})`;
+    const headline = `replication: RF=3 acks=all ${fixed(threeAcksAll / oneAcks1, 2)}× one node acks=1 with the client Producer, ${fixed(floodThreeAcksAll / floodOneAcks1, 2)}× pipelined (target 0.5×); acks=all p99 ${fixed(latencyAll3.p99, 1)} ms at ${rate}/s (target 5 ms); kill -9 failover ${killMedian} ms, controlled shutdown ${termMedian} ms (load after ${loadAfter})`;
+    if (settings.profileDir) log(`  profiles of the brokers in ${settings.profileDir}`);
     return { markdown: lines.join("\n"), figures, headline };
   } finally {
-    await cluster?.close();
-    await single.close();
+    // A profiled broker writes its profile when it exits on its own: SIGTERM first, then close.
+    if (cluster) await stop(cluster, settings);
+    await stop(single, settings);
   }
 }
 

@@ -17,6 +17,14 @@ need=()
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
 /usr/bin/python3 -c "import confluent_kafka" >/dev/null 2>&1 || need+=(python3-confluent-kafka)
 /usr/bin/python3 -c "import kafka" >/dev/null 2>&1 || need+=(python3-kafka)
+# kafka-python's snappy and lz4 codecs (lz4 on message format v0 also needs xxhash), for the
+# old-message-format tests (test/compat/legacy-clients.test.ts).
+/usr/bin/python3 -c "import snappy" >/dev/null 2>&1 || need+=(python3-snappy)
+/usr/bin/python3 -c "import lz4.frame" >/dev/null 2>&1 || need+=(python3-lz4)
+/usr/bin/python3 -c "import xxhash" >/dev/null 2>&1 || need+=(python3-xxhash)
+# Go and segmentio/kafka-go 0.2.1 as Debian packages it (GOPATH mode, offline): test/compat/go/.
+command -v go >/dev/null 2>&1 || need+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/segmentio/kafka-go ] || need+=(golang-github-segmentio-kafka-go-dev)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
 # HTTP API tests and benchmark: curl (h1 and h2c), headless Chromium for the EventSource test,

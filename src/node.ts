@@ -235,7 +235,7 @@ export async function startBrokerCore(options: BrokerCoreOptions): Promise<Broke
   const balancer = cluster ? new ReplicaBalancer(controller, loaded, createLogger("balancer"), askLogDirs) : null;
   balancer?.start();
   const voterContext: VoterChangeContext | null = cluster && raft
-    ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId }
+    ? { nodeId, raft, peers: cluster.peers, image: () => publisher.image, staticVoters: cluster.voters, clusterId: cluster.clusterId, retryBackoffMs: config["controller.quorum.retry.backoff.ms"] }
     : null;
   const quorum: QuorumServices = {
     raft, controller, sessions, balancer,
@@ -561,12 +561,14 @@ async function startLocked(
   const limit = raiseDescriptorLimit();
   const budget = descriptorBudget(limit.soft);
   const voters = await startupStep("bad controller.quorum.voters", () => parseQuorumVoters(config["controller.quorum.voters"]));
+  // The internal listener's protocol and how this node logs in to the others' (security/inter-broker.ts).
+  const interBroker = await startupStep("bad inter-broker security", () => interBrokerSecurity(config));
   let discoveredClusterId: string | null = null;
   if (voters.length === 0 && config["controller.quorum.bootstrap.servers"].length > 0) {
     // Not a voter (KIP-853): the voters are learned from the bootstrap servers; this node observes.
     const servers = await startupStep("bad controller.quorum.bootstrap.servers", () => parseBootstrapServers(config["controller.quorum.bootstrap.servers"]));
     const discovered = await startupStep("cannot reach the metadata quorum through controller.quorum.bootstrap.servers", () =>
-      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15));
+      discoverVoters(servers, config["node.id"], config["controller.quorum.request.timeout.ms"] * 15, interBroker.client));
     voters.push(...discovered.voters);
     discoveredClusterId = discovered.clusterId;
     log.info("joining as an observer of the metadata quorum", { voters: voters.map((voter) => `${voter.id}@${voter.host}:${voter.port}`).join(",") });
@@ -598,8 +600,6 @@ async function startLocked(
   // A many-node cluster: the internal listener's address and the connections to the other nodes.
   const controllerBind = await startupStep("bad CONTROLLER listener", () => controllerListener(meta.nodeId, config.listeners, voters));
   const ownVoter = voters.find((voter) => voter.id === meta.nodeId);
-  // The internal listener's protocol and how this node logs in to the others' (security/inter-broker.ts).
-  const interBroker = await startupStep("bad inter-broker security", () => interBrokerSecurity(config));
   let peers: PeerConnections | null = null;
   if (voters.length > 0) {
     const voterAddresses = new Map(voters.map((voter) => [voter.id, { host: voter.host, port: voter.port }]));

@@ -15,7 +15,8 @@ export const replicationScenario: Scenario = {
   async run(context) {
     const params = context.params;
     const settings = { ...replicationSettingsFromEnvironment(process.env), runs: params.runs, rate: params.rate };
-    const report = new Report("replication", this.title, params);
+    const report = new Report("replication", this.title, params,
+      `${settings.records} records of 1 KiB per throughput run, ${settings.runs} interleaved runs; latency runs ${settings.latencyMs} ms at ${settings.rate > 0 ? `${settings.rate} records/s` : "half the RF=3 acks=all linger-0 rate"}; ${settings.failovers} failovers of each kind`);
     const result = await measureReplication(settings, context.log);
     report.section("Figures", result.markdown);
     report.figure("replication", result.figures);

@@ -6,6 +6,7 @@
 // (KIP-853) it can no longer be derived from the voters list.
 
 import { KafkaConnection } from "../client/connection.ts";
+import type { ClientSecurity } from "../client/security.ts";
 import { parseListener } from "../config/listeners.ts";
 import type { QuorumVoter } from "../config/quorum-voters.ts";
 import { ConfigError } from "../config/parse.ts";
@@ -39,8 +40,8 @@ export interface DiscoveredQuorum {
 }
 
 /** The voters one bootstrap server names (with their CONTROLLER endpoints) and its cluster id, or null. */
-async function askVoters(server: BootstrapServer, clientId: string): Promise<DiscoveredQuorum | null> {
-  const connection = await KafkaConnection.connect({ host: server.host, port: server.port, clientId, requestTimeoutMs: 3000, connectTimeoutMs: 3000 });
+async function askVoters(server: BootstrapServer, clientId: string, security: ClientSecurity): Promise<DiscoveredQuorum | null> {
+  const connection = await KafkaConnection.connect({ host: server.host, port: server.port, clientId, requestTimeoutMs: 3000, connectTimeoutMs: 3000, security });
   try {
     const response = await connection.request(DescribeQuorumApi,
       { topics: [{ topicName: metadataTopicName, partitions: [{ partitionIndex: 0 }] }] }, { version: 2 });
@@ -63,13 +64,17 @@ async function askVoters(server: BootstrapServer, clientId: string): Promise<Dis
  * Ask the bootstrap servers in turn (every `retryMs`) until one names the voters; throws after
  * `timeoutMs` with the last problem.
  */
-export async function discoverVoters(servers: readonly BootstrapServer[], nodeId: number, timeoutMs: number, retryMs = 200): Promise<DiscoveredQuorum> {
+export async function discoverVoters(
+  servers: readonly BootstrapServer[], nodeId: number, timeoutMs: number,
+  /** TLS and SASL of the voters' internal listeners (security/inter-broker.ts). */
+  security: ClientSecurity = {}, retryMs = 200,
+): Promise<DiscoveredQuorum> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = "no answer yet";
   for (let attempt = 0; ; attempt++) {
     const server = servers[attempt % servers.length]!;
     try {
-      const discovered = await askVoters(server, `runnel-node-${nodeId}`);
+      const discovered = await askVoters(server, `runnel-node-${nodeId}`, security);
       if (discovered) return { ...discovered, voters: discovered.voters.sort((left, right) => left.id - right.id) };
       lastProblem = `${server.host}:${server.port} knows no quorum leader yet`;
     } catch (error) {

@@ -3,3 +3,4 @@ export * from "./parse.ts";
 export * from "./load.ts";
 export * from "./listeners.ts";
 export * from "./connection-limits.ts";
+export * from "./deprecated.ts";

@@ -20,6 +20,7 @@ import {
   type TopicConfigKey,
 } from "./schema.ts";
 import { parseConnectionOverrides } from "./connection-limits.ts";
+import { ignoredBrokerKeys, ignoredTopicKeys, warnIgnoredKey } from "./deprecated.ts";
 
 /** RUNNEL_* variables that switch runtime behaviour and are not configuration keys. */
 export const RUNTIME_ENV = new Set(["RUNNEL_NATIVE", "RUNNEL_NATIVE_LIBRARY", "RUNNEL_LIBC", "RUNNEL_LOG_LEVEL", "RUNNEL_LOG_FORMAT", "RUNNEL_BOOTSTRAP", "RUNNEL_TEST_CLIENTS", "RUNNEL_BIN"]);
@@ -86,6 +87,10 @@ export function loadBrokerConfig(sources: ConfigSources = {}): LoadedBrokerConfi
   }
   const explicit = new Map<BrokerConfigKey, string>();
   for (const [key, text] of layered) {
+    if (ignoredBrokerKeys.has(key)) {
+      warnIgnoredKey(key, text);
+      continue;
+    }
     if (!isBrokerKey(key)) {
       const hint = isTopicKey(key) ? " (a topic-level key; set it per topic or use its log.* broker key)" : "";
       throw new ConfigError(key, `unknown configuration key${hint}`);
@@ -145,10 +150,17 @@ export function brokerKeysFor(topicKey: TopicConfigKey): BrokerConfigKey[] {
   }
 }
 
-/** Validate topic-level overrides (CreateTopics configs, AlterConfigs); returns parsed values. */
+/**
+ * Validate topic-level overrides (CreateTopics configs, AlterConfigs); returns parsed values.
+ * Deprecated keys Kafka 3.x ignores (config/deprecated.ts) are accepted, warned about and left out.
+ */
 export function parseTopicOverrides(overrides: Record<string, string | null>): Partial<TopicConfig> {
   const parsed = {} as Record<string, unknown>;
   for (const [key, text] of Object.entries(overrides)) {
+    if (ignoredTopicKeys.has(key)) {
+      warnIgnoredKey(key, text);
+      continue;
+    }
     if (!isTopicKey(key)) throw new ConfigError(key, "unknown topic configuration key");
     if (text === null) continue;
     parsed[key] = parseValue(key, topicSchema[key], text);

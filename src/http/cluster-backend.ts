@@ -61,11 +61,11 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { FetchApi } from "../protocol/generated/fetch.ts";
 import { ListOffsetsApi } from "../protocol/generated/list-offsets.ts";
 import { ProduceApi } from "../protocol/generated/produce.ts";
-import { decodeRecords, isControl, isLogAppendTime, splitBatches } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
-import type { Acks, ConsumedRecord, HttpBackend, PartitionOffsets, ProduceRecord, ProduceResult, ReadRequest, ReadResult } from "./backend.ts";
+import type { Acks, HttpBackend, PartitionOffsets, ProduceRecord, ProduceResult, ReadRequest, ReadResult } from "./backend.ts";
 import { coordinatorMovedCodes, GroupForwarding } from "./group-forwarding.ts";
 import { LocalBackend, produceTimeoutMs } from "./local-backend.ts";
+import { collectRecords } from "./record-walk.ts";
 
 /** How long a forwarded operation keeps retrying while the leader moves (Kafka's delivery.timeout.ms is longer; HTTP clients wait less). */
 const forwardTimeoutMs = 30_000;
@@ -267,17 +267,7 @@ export class ClusterBackend extends LocalBackend implements HttpBackend {
     const data = await this.fetch(leader, request.topic, request.partition, offset, Math.max(1, request.maxBytes), request.waitMs);
     const result: ReadResult = { records: [], nextOffset: offset, logStartOffset: data.logStartOffset, highWatermark: data.highWatermark };
     if (!data.records || data.records.length === 0) return result;
-    for (const batch of splitBatches(data.records, { verifyCrc: false, allowTruncatedTail: true })) {
-      const header = batch.header;
-      const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
-      if (lastOffset + 1n > result.nextOffset) result.nextOffset = lastOffset + 1n;
-      if (isControl(header.attributes)) continue;
-      const timestampType = isLogAppendTime(header.attributes) ? "LogAppendTime" : "CreateTime";
-      for (const record of decodeRecords(batch)) {
-        if (record.offset < offset) continue;
-        result.records.push(consumed(request, record, timestampType));
-      }
-    }
+    collectRecords(data.records, request.topic, request.partition, offset, result);
     return result;
   }
 
@@ -473,18 +463,4 @@ function retriable(error: unknown, codes: ReadonlySet<number>): boolean {
 
 function unavailable(topic: string, partition: number, error: NotSent): KafkaError {
   return new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `the leader of ${topic}-${partition} cannot be reached (${String((error.cause as Error)?.message ?? error.cause)})`);
-}
-
-function consumed(request: ReadRequest, record: ReturnType<typeof decodeRecords>[number], timestampType: ConsumedRecord["timestampType"]): ConsumedRecord {
-  return {
-    topic: request.topic,
-    partition: request.partition,
-    offset: record.offset,
-    timestampMs: record.timestamp,
-    timestampType,
-    // Copies: the views point into one response buffer shared by every record.
-    key: record.key === null ? null : record.key.slice(),
-    value: record.value === null ? null : record.value.slice(),
-    headers: record.headers.map((header) => ({ key: header.key, value: header.value === null ? null : header.value.slice() })),
-  };
 }

@@ -7,7 +7,7 @@
 // not lead answers NOT_LEADER_OR_FOLLOWER here; in a cluster, ClusterBackend (cluster-backend.ts)
 // forwards those calls to the leader.
 //
-// Records read from a log are decoded here and their bytes COPIED: the log hands out views of
+// Records read from a log are decoded (record-walk.ts) and their bytes COPIED: the log hands out views of
 // mapped segment memory, and a view that reaches a Response body detaches the whole mapping's
 // ArrayBuffer (BUN-NOTES.md). Every read is released before this returns.
 
@@ -19,12 +19,12 @@ import { ConfigSource, type ConfigSourceValue } from "../config/index.ts";
 import type { BrokerContext } from "../kafka/context.ts";
 import { applyIncrementalChanges, ConfigOperation, describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from "../kafka/config-resources.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { buildRecordBatch, decodeRecords, isControl, isLogAppendTime, splitBatches } from "../protocol/record-batch.ts";
+import { buildRecordBatch } from "../protocol/record-batch.ts";
 import { assert } from "../util/assert.ts";
+import { collectRecords } from "./record-walk.ts";
 import type {
   ConfigChange,
   ConfigInfo,
-  ConsumedRecord,
   HttpBackend,
   PartitionInfo,
   ProduceRecord,
@@ -57,11 +57,6 @@ const operationCodes = { SET: ConfigOperation.SET, DELETE: ConfigOperation.DELET
 
 /** How long an acks=all produce may wait for the in-sync replicas (Kafka clients' default request.timeout.ms). */
 export const produceTimeoutMs = 30_000;
-
-/** A copy that owns its memory (never a view of a mapped segment). */
-function owned(bytes: Uint8Array | null): Uint8Array | null {
-  return bytes === null ? null : bytes.slice();
-}
 
 export interface LocalBackendOptions {
   /** True once every listener is up (node.ts flips it); false again while shutting down. */
@@ -281,19 +276,7 @@ export class LocalBackend implements HttpBackend {
     if (offset >= replica.highWatermark) return result;
     const read = replica.readRecords(offset, Math.max(1, request.maxBytes), READ_UNCOMMITTED);
     try {
-      for (const chunk of read.chunks) {
-        for (const batch of splitBatches(chunk, { verifyCrc: false, allowTruncatedTail: true })) {
-          const header = batch.header;
-          const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
-          if (lastOffset + 1n > result.nextOffset) result.nextOffset = lastOffset + 1n;
-          if (isControl(header.attributes)) continue;
-          const timestampType = isLogAppendTime(header.attributes) ? "LogAppendTime" : "CreateTime";
-          for (const record of decodeRecords(batch)) {
-            if (record.offset < offset) continue;
-            result.records.push(this.consumed(request, record, timestampType));
-          }
-        }
-      }
+      for (const chunk of read.chunks) collectRecords(chunk, request.topic, request.partition, offset, result);
       if (read.bytes > 0) this.broker.metrics?.topicBytesOut.inc({ topic: request.topic }, read.bytes);
       result.highWatermark = read.highWatermark;
       result.logStartOffset = read.logStartOffset;
@@ -303,18 +286,6 @@ export class LocalBackend implements HttpBackend {
     return result;
   }
 
-  private consumed(request: ReadRequest, record: ReturnType<typeof decodeRecords>[number], timestampType: ConsumedRecord["timestampType"]): ConsumedRecord {
-    return {
-      topic: request.topic,
-      partition: request.partition,
-      offset: record.offset,
-      timestampMs: record.timestamp,
-      timestampType,
-      key: owned(record.key),
-      value: owned(record.value),
-      headers: record.headers.map((header) => ({ key: header.key, value: owned(header.value) })),
-    };
-  }
 
   // ── groups ───────────────────────────────────────────────────────────────────────────────
 

@@ -94,6 +94,13 @@ function honoPath(path: string): { path: string; literals: [number, string][] } 
     .map((segment, index) => {
       if (/^\{[a-z_]+\}$/.test(segment)) return `:${segment.slice(1, -1)}`;
       if (segment.includes(":")) literals.push([index, segment]);
+      // REST Proxy's "-" (any broker) sits where other routes have {broker_id}: a static segment
+      // beside a parameter is what Hono's RegExpRouter cannot take (it falls back to the slower
+      // TrieRouter for every route), so it is a parameter here, checked as a literal.
+      if (segment === "-") {
+        literals.push([index, segment]);
+        return `:any${index}`;
+      }
       return segment;
     })
     .join("/");
@@ -203,7 +210,9 @@ export class Router {
   }
 }
 
-const jsonOk = { status: 200, headers: { "content-type": "application/json" } };
+// One Headers instance for every plain JSON answer: Response copies it (cheaper than filling a new
+// Headers from an object each time; nothing mutates this one).
+const jsonOk = { status: 200, headers: new Headers({ "content-type": "application/json" }) };
 
 /** A 200 answer whose JSON text is already made. */
 export function jsonResponse(text: string): Response {

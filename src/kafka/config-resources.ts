@@ -24,7 +24,9 @@ import {
   ConfigSource,
   formatBrokerValue,
   formatTopicValue,
+  ignoredTopicKeys,
   isTopicKey,
+  warnIgnoredKey,
   topicSchema,
   type BrokerConfigKey,
   type ConfigDef,
@@ -199,6 +201,11 @@ export function applyIncrementalChanges(
   const overrides: Record<string, string> = { ...topic.configs };
   for (const change of changes) {
     const key = change.name;
+    if (ignoredTopicKeys.has(key)) {
+      // Accepted and ignored with a warning, as Kafka 3.x does (config/deprecated.ts).
+      warnIgnoredKey(key, change.value);
+      continue;
+    }
     if (!isTopicKey(key)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${key}`);
     const def = topicSchema[key] as ConfigDef<unknown>;
     switch (change.configOperation) {

@@ -5,6 +5,8 @@
 //   - the broker→controller APIs: BrokerRegistration, BrokerHeartbeat, AlterPartition,
 //     AllocateProducerIds;
 //   - WriteTxnMarkers: a transaction coordinator on another node writing markers to partitions led here;
+//     AddPartitionsToTxn (v4+ verifyOnly): a partition leader verifying a transactional batch with
+//     the id's coordinator here (KIP-890);
 //   - admin requests forwarded by other brokers to the active controller (cluster/remote-controller.ts):
 //     CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs, and the
 //     security changes CreateAcls, DeleteAcls, AlterUserScramCredentials, AlterClientQuotas (the
@@ -50,6 +52,7 @@ import saslHandshake from "./handlers/17-sasl-handshake.ts";
 import apiVersions from "./handlers/18-api-versions.ts";
 import createTopics from "./handlers/19-create-topics.ts";
 import deleteTopics from "./handlers/20-delete-topics.ts";
+import addPartitionsToTxn from "./handlers/24-add-partitions-to-txn.ts";
 import writeTxnMarkers from "./handlers/27-write-txn-markers.ts";
 import type { WriteTxnMarkersRequest } from "../protocol/generated/write-txn-markers.ts";
 import createAcls from "./handlers/30-create-acls.ts";
@@ -161,13 +164,12 @@ export const controllerHandlers: readonly AnyHandler[] = [
   apiVersions,
   saslHandshake,
   saslAuthenticate,
-  ...[controllerFetch, vote, beginQuorumEpoch, endQuorumEpoch, fetchSnapshot, alterPartition, brokerRegistration, brokerHeartbeat, allocateProducerIds]
+  ...[controllerFetch, vote, beginQuorumEpoch, endQuorumEpoch, fetchSnapshot, alterPartition, brokerRegistration, brokerHeartbeat, allocateProducerIds, addPartitionsToTxn]
     .map(nodesOnly),
   markersFromNodesOnly(writeTxnMarkers),
   ...[
     metadata, describeQuorum, createTopics, deleteTopics, alterConfigs, createPartitions, alterPartitionReassignments, electLeaders,
-    incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials, addRaftVoter, removeRaftVoter,
-    describeLogDirs,
+    incrementalAlterConfigs, createAcls, deleteAcls, alterClientQuotas, alterUserScramCredentials, describeLogDirs, addRaftVoter, removeRaftVoter,
     produce, listOffsets, offsetCommit, offsetFetch, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups,
   ].map(nodesTrusted),
 ];

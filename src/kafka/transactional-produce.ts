@@ -8,13 +8,17 @@
 // (KIP-890 part 1: the partition must have been added to the producer's ongoing transaction, with
 // the current epoch) — else INVALID_TXN_STATE / INVALID_PRODUCER_EPOCH / INVALID_PRODUCER_ID_MAPPING
 // for that partition, and nothing is written. Verified in-process when this node coordinates the
-// id; a transactional id coordinated elsewhere is not verified yet (the AddPartitionsToTxn v4+
-// verify-only call to the other node is still to come).
+// id; else with the id's coordinator on another node (AddPartitionsToTxn v4 verifyOnly over the
+// internal listener, transactions/remote-verification.ts) — only a partition's first batch of a
+// transaction: once the producer has a transaction open in the partition's log, its batch was
+// verified (as Kafka's verification guard). Coordinator unreachable or moving: NOT_ENOUGH_REPLICAS,
+// which producers retry.
 
 import { ErrorCode } from "../protocol/errors.ts";
 import type { ProduceRequestTopicProduceData } from "../protocol/generated/index.ts";
 import { Field, attributesAt, batchSizeAt, int16At, int64At, isTransactional, logOverheadBytes } from "../protocol/record-batch.ts";
 import type { Transactions } from "../transactions/index.ts";
+import { partitionKey } from "../transactions/remote-verification.ts";
 
 /** The first transactional batch of the records, as (producer id, epoch), or null. */
 function firstTransactionalBatch(records: Uint8Array | null): { producerId: bigint; producerEpoch: number } | null {
@@ -58,20 +62,46 @@ export function unverifiedPartitions(
   transactions: Transactions | undefined,
   transactionalId: string | null,
   topics: readonly ProduceRequestTopicProduceData[],
-): Map<string, number> {
+  /** Whether this node leads the partition and the producer has a transaction open in it. */
+  hasOpenTransaction: (topic: string, partition: number, producerId: bigint) => boolean,
+): Map<string, number> | Promise<Map<string, number>> {
   const refused = new Map<string, number>();
-  if (transactionalId === null) return refused;
-  const coordinated = transactions !== undefined && transactions.coordinatorError(transactionalId) === ErrorCode.NONE;
-  if (!coordinated) return refused;
+  if (transactionalId === null || transactions === undefined) return refused;
+  const coordinated = transactions.coordinatorError(transactionalId) === ErrorCode.NONE;
+  if (!coordinated) return verifyElsewhere(transactions, transactionalId, topics, hasOpenTransaction);
   for (const topic of topics) {
     for (const partition of topic.partitionData) {
       const batch = firstTransactionalBatch(partition.records);
       if (batch === null) continue;
       const error = transactions.coordinator.verifyPartition(transactionalId, batch.producerId, batch.producerEpoch, { topic: topic.name, partition: partition.index });
-      if (error !== ErrorCode.NONE) refused.set(`${topic.name}\u0000${partition.index}`, error);
+      if (error !== ErrorCode.NONE) refused.set(partitionKey(topic.name, partition.index), error);
     }
   }
   return refused;
+}
+
+/**
+ * The partitions whose first transactional batch needs the remote coordinator's word, asked in one
+ * request; synchronous (no promise) when none does, so that appends keep the order of requests.
+ */
+function verifyElsewhere(
+  transactions: Transactions,
+  transactionalId: string,
+  topics: readonly ProduceRequestTopicProduceData[],
+  hasOpenTransaction: (topic: string, partition: number, producerId: bigint) => boolean,
+): Map<string, number> | Promise<Map<string, number>> {
+  let producer: { producerId: bigint; producerEpoch: number } | null = null;
+  const wanted: { topic: string; partition: number }[] = [];
+  for (const topic of topics) {
+    for (const partition of topic.partitionData) {
+      const batch = firstTransactionalBatch(partition.records);
+      if (batch === null || hasOpenTransaction(topic.name, partition.index, batch.producerId)) continue;
+      producer ??= batch;
+      wanted.push({ topic: topic.name, partition: partition.index });
+    }
+  }
+  if (producer === null) return new Map();
+  return transactions.remoteVerification.verify(transactionalId, producer.producerId, producer.producerEpoch, wanted);
 }
 
 /** The request's topics without the refused partitions (what is appended). */

@@ -22,6 +22,8 @@ export interface VoterChangeContext {
   /** controller.quorum.voters (or the voters learned through the bootstrap servers) with their endpoints. */
   readonly staticVoters: readonly Voter[];
   readonly clusterId: string;
+  /** controller.quorum.retry.backoff.ms: the wait between tries while the leadership moves. */
+  readonly retryBackoffMs: number;
 }
 
 /** The CONTROLLER endpoint of `id`: the voters entry's, else the static list's, else its broker registration's. */
@@ -43,8 +45,30 @@ export function currentVoterEndpoints(context: VoterChangeContext): Voter[] {
   return voters;
 }
 
-/** Make the change (on the leader) or have the leader make it; throws a KafkaError when refused. */
+/**
+ * Make the change (on the leader) or have the leader make it; throws a KafkaError when refused.
+ * While the leadership moves (no leader known, a stale one answering NOT_LEADER_OR_FOLLOWER, its
+ * connection failing) the change is tried again every controller.quorum.retry.backoff.ms until
+ * `timeoutMs`. A retry that finds the change already made (DUPLICATE_VOTER for an add,
+ * VOTER_NOT_FOUND for a remove: the first try's answer was lost) counts as done.
+ */
 export async function changeVoters(context: VoterChangeContext, change: VoterChange, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await changeVotersOnce(context, change, Math.max(1, deadline - Date.now()));
+    } catch (error) {
+      const code = error instanceof KafkaError ? error.code : ErrorCode.NETWORK_EXCEPTION;
+      const alreadyDone = attempt > 0 && code === ("add" in change ? ErrorCode.DUPLICATE_VOTER : ErrorCode.VOTER_NOT_FOUND);
+      if (alreadyDone) return;
+      const leadershipMoving = code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.NOT_CONTROLLER || code === ErrorCode.NETWORK_EXCEPTION;
+      if (!leadershipMoving || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, context.retryBackoffMs));
+    }
+  }
+}
+
+async function changeVotersOnce(context: VoterChangeContext, change: VoterChange, timeoutMs: number): Promise<void> {
   const raft = context.raft;
   if (raft.status().role === "leader") {
     if ("remove" in change) return raft.changeVoters({ remove: change.remove }, timeoutMs);

@@ -303,6 +303,11 @@ export class Log implements PartitionLog {
     return this.producerState?.activeProducers?.() ?? [];
   }
 
+  /** Whether the producer has a transaction open in this log (KIP-890: its first batch here was verified). */
+  hasOngoingTransaction(producerId: bigint): boolean {
+    return this.producerState?.ongoingTransactions?.().has(producerId) ?? false;
+  }
+
   private clampedToLog(offset: bigint): bigint {
     if (offset < this.logStartOffsetValue) return this.logStartOffsetValue;
     return offset > this.logEndOffset ? this.logEndOffset : offset;

@@ -243,8 +243,25 @@ export class PartitionProducerState implements ProducerStateManager {
     }));
   }
 
+  /**
+   * The aborted transactions with data in [fromOffset, toOffset). The list is in marker (lastOffset)
+   * order, so the ones whose marker is below fromOffset are skipped by a binary search: a consumer
+   * near the end of the log looks only at the transactions aborted since its position.
+   */
   abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {
-    return this.aborted.filter((entry) => entry.lastOffset >= fromOffset && entry.firstOffset < toOffset);
+    let low = 0;
+    let high = this.aborted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.aborted[middle]!.lastOffset < fromOffset) low = middle + 1;
+      else high = middle;
+    }
+    const found: AbortedTransaction[] = [];
+    for (let index = low; index < this.aborted.length; index++) {
+      const entry = this.aborted[index]!;
+      if (entry.firstOffset < toOffset) found.push(entry);
+    }
+    return found;
   }
 
   /** Forgets aborted transactions wholly below the log start offset (their data is gone). */

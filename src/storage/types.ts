@@ -105,6 +105,8 @@ export interface PartitionLog {
   abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[];
   /** The producers the producer state remembers (DescribeProducers). */
   activeProducers(): ActiveProducer[];
+  /** Whether the producer has a transaction open in this log (KIP-890: its first batch here was verified). */
+  hasOngoingTransaction(producerId: bigint): boolean;
   /** Total bytes of all segments. */
   readonly sizeBytes: number;
 

@@ -18,6 +18,7 @@ import { TransactionCoordinator } from "./coordinator.ts";
 import { ClusterMarkerWriter, LocalMarkers } from "./markers.ts";
 import { TRANSACTION_STATE_TOPIC, TransactionLog } from "./transaction-log.ts";
 import { TransactionPartitions } from "./transaction-partitions.ts";
+import { RemoteVerification } from "./remote-verification.ts";
 
 export { TransactionCoordinator } from "./coordinator.ts";
 export { TRANSACTION_STATE_TOPIC, transactionPartitionFor } from "./transaction-log.ts";
@@ -34,6 +35,8 @@ export interface Transactions {
   readonly partitions: TransactionPartitions;
   /** Marker appends on the partitions this node leads (WriteTxnMarkers' handler). */
   readonly localMarkers: LocalMarkers;
+  /** KIP-890 verification with the coordinator of an id coordinated on another node. */
+  readonly remoteVerification: RemoteVerification;
   /** NONE when this node coordinates the id now; else NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE. */
   coordinatorError(transactionalId: string): number;
   /** Creates __transaction_state when missing (first use); resolves once it is in the image. */
@@ -111,11 +114,15 @@ export function startTransactions(options: {
     return creating;
   };
   const owned = partitions;
+  const remoteVerification = new RemoteVerification({
+    nodeId: options.nodeId, peers: options.peers, metadata, transactionLog, requestTimeoutMs: config["controller.quorum.request.timeout.ms"],
+  });
   return {
     coordinator,
     log: transactionLog,
     partitions: owned,
     localMarkers,
+    remoteVerification,
     coordinatorError: (transactionalId) => owned.errorFor(transactionalId),
     ensureTopic,
     close: () => {

@@ -34,8 +34,9 @@ describe("KafkaConnection against a broker", () => {
     expect(connection.versions?.get(MetadataApi.apiKey)?.maxVersion).toBe(MetadataApi.maxVersion);
     expect(connection.versionFor(MetadataApi)).toBe(MetadataApi.maxVersion);
     expect(connection.versionFor(MetadataApi, 0, 4)).toBe(4);
-    // The broker serves Fetch from v4 only: asking for v0-3 has no common version.
-    expect(() => connection.versionFor(FetchApi, 0, 3)).toThrow(KafkaError);
+    // Fetch v0-3 are served (down-converted, issue 17); a range above what the broker serves has no common version.
+    expect(connection.versionFor(FetchApi, 0, 3)).toBe(3);
+    expect(() => connection.versionFor(FetchApi, FetchApi.maxVersion + 1, FetchApi.maxVersion + 2)).toThrow(KafkaError);
     const metadata = await connection.request(MetadataApi, { topics: [] });
     expect(metadata.brokers.length).toBe(1);
     expect(metadata.brokers[0]!.port).toBe(broker.port);

@@ -40,6 +40,8 @@ export interface ClusterOptions {
   set?: Record<string, string | number | boolean>;
   /** Extra environment; RUNNEL_LOG_LEVEL defaults to "warn". */
   env?: Record<string, string>;
+  /** Arguments of bun itself before src/main.ts (bench: `--cpu-prof …`); not used with RUNNEL_BIN. */
+  bunArgs?: string[];
   /** Bound of each start-up and wait, ms (default 30 s). */
   timeoutMs?: number;
   /** Give every node an HTTP listener too (ClusterNode.httpPort). */
@@ -185,18 +187,18 @@ export class TestCluster {
     if (node.process) throw new Error(`node ${id} is running`);
     const args = node.observer
       ? [
-        "--node-id", String(id), "--data-dir", node.dataDir, "--kafka-port", String(node.kafkaPort), "--internal-port", String(node.controllerPort),
-        "--set", `listeners=${this.kafkaProtocol}://127.0.0.1:${node.kafkaPort}`,
+        "--node-id", String(id), "--data-dir", node.dataDir,
+        "--set", `listeners=${this.kafkaProtocol}://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort},HTTP://127.0.0.1:0`,
         "--set", `controller.quorum.bootstrap.servers=${node.bootstrapServers ?? this.bootstrapServers}`,
       ]
       : [
         "--node-id", String(id), "--data-dir", node.dataDir,
         "--set", `listeners=${this.kafkaProtocol}://127.0.0.1:${node.kafkaPort},CONTROLLER://127.0.0.1:${node.controllerPort}${node.httpPort ? `,HTTP://127.0.0.1:${node.httpPort}` : ""}`,
         "--set", `controller.quorum.voters=${this.voters}`,
-        ...(this.options.controllerProtocol ? ["--set", `listener.security.protocol.map=${this.kafkaProtocol}:${this.kafkaProtocol},CONTROLLER:${this.options.controllerProtocol},HTTP:PLAINTEXT`] : []),
       ];
+    if (this.options.controllerProtocol) args.push("--set", `listener.security.protocol.map=${this.kafkaProtocol}:${this.kafkaProtocol},CONTROLLER:${this.options.controllerProtocol}`);
     for (const [key, value] of Object.entries({ ...this.options.set, ...node.extraSet })) args.push("--set", `${key}=${value}`);
-    const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, join(repoRoot, "src/main.ts"), ...args];
+    const command = process.env.RUNNEL_BIN ? [process.env.RUNNEL_BIN, ...args] : [process.execPath, ...(this.options.bunArgs ?? []), join(repoRoot, "src/main.ts"), ...args];
     const child = spawnLines(command, { cwd: repoRoot, env: { RUNNEL_LOG_LEVEL: "warn", ...this.options.env } });
     node.process = child;
     node.paused = false;

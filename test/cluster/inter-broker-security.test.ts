@@ -7,7 +7,8 @@
 // acks=all produce with min.insync.replicas=3 to a replication-factor-3 topic) all cross it.
 // An ordinary user gets CLUSTER_AUTHORIZATION_FAILED for broker-to-broker requests, on the internal
 // listener and for replica Fetch on the client listener; a plaintext client cannot use the
-// internal listener at all.
+// internal listener at all. A fourth broker, not a voter, joins through the voters' SASL_SSL
+// internal listeners (controller.quorum.bootstrap.servers).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KafkaConnection } from "../../src/client/connection.ts";
@@ -116,6 +117,12 @@ describe("the internal listener over SASL_SSL", () => {
     // Nothing changed: every node is still registered and unfenced.
     await cluster.waitForClusterView();
   }, 30_000);
+
+  test("a broker that is not a voter finds the quorum through controller.quorum.bootstrap.servers over SASL_SSL", async () => {
+    const observer = await cluster.addBroker();
+    await cluster.waitForClusterView();
+    expect((await cluster.metadata(observer)).brokers.map((broker) => broker.nodeId).sort()).toEqual([1, 2, 3, observer]);
+  }, 60_000);
 
   test("a client without TLS, or without SASL, cannot use the internal listener", async () => {
     const port = cluster.node(1).controllerPort;

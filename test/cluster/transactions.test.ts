@@ -8,16 +8,21 @@
 // prepared, the producer carries on. A checker over what read_committed and read_uncommitted
 // consumers read: every committed transaction's records exactly once, nothing of an aborted one,
 // the group's committed offset the last committed transaction's, and every partition's last
-// stable offset equal to its high watermark.
+// stable offset equal to its high watermark. Last, KIP-890 across nodes: a transactional batch sent
+// to a partition leader that does not coordinate the id is verified with the coordinator
+// (AddPartitionsToTxn v4 verifyOnly): refused before the partition is added and after the abort.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ErrorCode } from "../../src/protocol/errors.ts";
 import { CreateTopicsApi } from "../../src/protocol/generated/create-topics.ts";
 import { DescribeTransactionsApi } from "../../src/protocol/generated/describe-transactions.ts";
 import { FindCoordinatorApi } from "../../src/protocol/generated/find-coordinator.ts";
 import { ListOffsetsApi } from "../../src/protocol/generated/list-offsets.ts";
+import { AddPartitionsToTxnApi, EndTxnApi, InitProducerIdApi, ProduceApi } from "../../src/protocol/generated/index.ts";
+import { Attribute, encodeBatch } from "../../src/protocol/record-batch.ts";
 import { spawnLines, type LineProcess } from "../../src/testing/processes.ts";
 import { startCluster, type TestCluster } from "./harness.ts";
 
@@ -231,4 +236,45 @@ describe.skipIf(!haveConfluent)("transactions across three broker processes", ()
     await fullyReplicated(cluster, topic);
     expect(violations((await read(cluster, topic, "read_committed", "txn-failover-group")).values, outcomes, "read_committed")).toEqual([]);
   }, 180_000);
+
+  test("KIP-890 across nodes: a partition leader that does not coordinate the id asks the coordinator before a transactional write", async () => {
+    const topic = "txn-verify";
+    const transactionalId = "tx-verify";
+    await createTopic(cluster, topic);
+    const leaders = await fullyReplicated(cluster, topic);
+    const coordinator = await transactionCoordinator(cluster, transactionalId);
+    const partition = leaders.findIndex((leader) => leader !== coordinator);
+    expect(partition).toBeGreaterThanOrEqual(0);
+    const leader = leaders[partition]!;
+    const producer = await cluster.waitFor("InitProducerId", async () => {
+      const answer = await cluster.ask(coordinator, (connection) => connection.request(InitProducerIdApi, { transactionalId, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }));
+      return answer.errorCode === 0 ? answer : undefined;
+    });
+    const produce = async (sequence: number) => (await cluster.ask(leader, (connection) => connection.request(ProduceApi, {
+      transactionalId, acks: -1, timeoutMs: 5000,
+      topicData: [{
+        name: topic,
+        partitionData: [{
+          index: partition,
+          records: encodeBatch(
+            [{ offset: 0n, timestamp: BigInt(Date.now()), key: null, value: new TextEncoder().encode(`record ${sequence}`), headers: new Uint8Array([0]) }],
+            { attributes: Attribute.transactional, producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: sequence, partitionLeaderEpoch: -1 },
+          ),
+        }],
+      }],
+    }))).responses[0]!.partitionResponses[0]!.errorCode;
+    // Not added to the transaction: refused, nothing written.
+    expect(await produce(0)).toBe(ErrorCode.INVALID_TXN_STATE);
+    const added = await cluster.ask(coordinator, (connection) => connection.request(AddPartitionsToTxnApi, {
+      transactions: [], v3AndBelowTransactionalId: transactionalId, v3AndBelowProducerId: producer.producerId, v3AndBelowProducerEpoch: producer.producerEpoch,
+      v3AndBelowTopics: [{ name: topic, partitions: [partition] }],
+    }, { version: 3 }));
+    expect(added.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode).toBe(ErrorCode.NONE);
+    expect(await produce(0)).toBe(ErrorCode.NONE);
+    expect(await produce(1)).toBe(ErrorCode.NONE);
+    const ended = await cluster.ask(coordinator, (connection) => connection.request(EndTxnApi, { transactionalId, producerId: producer.producerId, producerEpoch: producer.producerEpoch, committed: false }));
+    expect(ended.errorCode).toBe(ErrorCode.NONE);
+    // A late write of the aborted transaction (its marker is in the partition): refused.
+    expect(await produce(2)).toBe(ErrorCode.INVALID_TXN_STATE);
+  }, 60_000);
 });

@@ -89,7 +89,7 @@ describe.skipIf(!haveConfluent)("the controller quorum replaces every voter unde
           const answer = await fetch(`http://127.0.0.1:${httpVia}/v3/clusters/-/quorum/voters`.replace("/-/", `/${await clusterIdOf(httpVia)}/`), {
             method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ voter_id: fresh }),
           });
-          expect(answer.status).toBe(200);
+          expect({ status: answer.status, body: answer.status === 200 ? "" : await answer.clone().text() }).toEqual({ status: 200, body: "" });
           expect(((await answer.json()) as { voters: { replica_id: number }[] }).voters.map((voter) => voter.replica_id)).toContain(fresh);
         } else {
           const added = await runCli(["cluster", "add-controller", String(fresh), "--bootstrap", kafkaVia]);
@@ -104,7 +104,7 @@ describe.skipIf(!haveConfluent)("the controller quorum replaces every voter unde
         const removeStarted = Date.now();
         if (step === 2 && httpVia > 0) {
           const answer = await fetch(`http://127.0.0.1:${httpVia}/v3/clusters/${await clusterIdOf(httpVia)}/quorum/voters/${old}`, { method: "DELETE" });
-          expect(answer.status).toBe(200);
+          expect({ status: answer.status, body: answer.status === 200 ? "" : await answer.text() }).toEqual({ status: 200, body: "" });
         } else {
           const removed = await runCli(["cluster", step % 2 === 0 ? "remove-voter" : "remove-controller", String(old), "--bootstrap", kafkaVia]);
           expect(removed.errors).toBe("");

@@ -1,4 +1,4 @@
-// The HTTP layer's pure parts: Kafka's murmur2 partitioner (Kafka's own test vectors), the
+// The HTTP layer's pure parts: the keyed partitioner (src/client's murmur2, Kafka's own test vectors), the
 // Prometheus text format, cutting NDJSON and CBOR sequences across chunk boundaries, media type
 // negotiation, and the group assignors an HTTP consumer uses when it leads its group.
 
@@ -7,7 +7,14 @@ import { Encoder } from "cbor-x";
 import { assign } from "../../src/http/consumer-instances.ts";
 import { negotiate, requestFormat } from "../../src/http/encoding.ts";
 import { HttpError } from "../../src/http/errors.ts";
-import { murmur2, partitionForKey } from "../../src/http/partitioner.ts";
+import { murmur2 } from "../../src/client/partitioner.ts";
+import { partitionForKey } from "../../src/http/partitioner.ts";
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { loadBrokerConfig } from "../../src/config/index.ts";
+import { createHttpApp } from "../../src/http/app.ts";
+import { queryValue } from "../../src/http/routes/common.ts";
+import { createLogger } from "../../src/util/logger.ts";
+import { BrokerMetrics } from "../../src/util/metrics.ts";
 import { CborSeqSplitter, NdjsonSplitter } from "../../src/http/sequence.ts";
 import { MetricsRegistry } from "../../src/util/metrics.ts";
 
@@ -25,6 +32,34 @@ describe("murmur2 partitioner", () => {
     ];
     for (const [text, hash] of vectors) expect(murmur2(utf8(text))).toBe(hash);
     expect(partitionForKey(utf8("foobar"), 6)).toBe((-790332482 & 0x7fffffff) % 6);
+  });
+});
+
+describe("routing", () => {
+  test("every route fits Hono's RegExpRouter (one that does not sends every route to the slower TrieRouter)", async () => {
+    const loaded = loadBrokerConfig({ env: {}, overrides: [] });
+    const http = createHttpApp({ backend: {} as never, config: loaded.values, metrics: new BrokerMetrics(), clusterId: "c", nodeId: 1, log: createLogger("units") });
+    try {
+      const routes = http.app.routes.map((route) => [route.method, route.path] as const);
+      expect(routes.length).toBeGreaterThan(40);
+      const router = new RegExpRouter<() => void>();
+      for (const [method, path] of routes) router.add(method, path, () => {});
+      expect(() => router.match("GET", "/v3/clusters/c/brokers/-/partition-reassignments")).not.toThrow();
+    } finally {
+      await http.close();
+    }
+  });
+});
+
+describe("query parameters read from the URL", () => {
+  test("the first value, percent-decoded, + as space; absent is undefined", () => {
+    expect(queryValue("http://h/p?acks=all", "acks")).toBe("all");
+    expect(queryValue("http://h/p?x=1&acks=-1&acks=0", "acks")).toBe("-1");
+    expect(queryValue("http://h/p?ac%6Bs=a%20b+c", "acks")).toBe("a b c");
+    expect(queryValue("http://h/p?acks", "acks")).toBe("");
+    expect(queryValue("http://h/p?backs=1#acks=2", "acks")).toBeUndefined();
+    expect(queryValue("http://h/p", "acks")).toBeUndefined();
+    expect(queryValue("http://h/p?acks=%E0%A4%A", "acks")).toBe("%E0%A4%A");
   });
 });
 

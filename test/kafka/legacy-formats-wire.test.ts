@@ -9,10 +9,10 @@ import type { AnyApi } from "../../src/protocol/api.ts";
 import { compress } from "../../src/protocol/compression.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import * as generated from "../../src/protocol/generated/index.ts";
-import { compressionOf, decodeRecords, splitBatches } from "../../src/protocol/record-batch.ts";
+import { buildRecordBatch, compressionOf, decodeRecords, splitBatches } from "../../src/protocol/record-batch.ts";
 import { startBroker, type Broker } from "../helpers/broker.ts";
 import { connectTo } from "../helpers/connection.ts";
-import { encodeMessage, encodeSet, type TestMessage } from "../helpers/legacy-messages.ts";
+import { decodeSet, encodeMessage, encodeSet, type TestMessage } from "../helpers/legacy-messages.ts";
 
 const { ProduceApi, FetchApi, ListOffsetsApi, CreateTopicsApi } = generated as unknown as Record<string, AnyApi>;
 const text = new TextDecoder();
@@ -22,7 +22,11 @@ let connection: KafkaConnection;
 beforeAll(async () => {
   broker = await startBroker();
   connection = await connectTo(broker.bootstrap);
-  for (const [name, configs] of [["legacy", []], ["legacy-append-time", [{ name: "message.timestamp.type", value: "LogAppendTime" }]]] as const) {
+  const topics = [
+    ["legacy", []], ["legacy-append-time", [{ name: "message.timestamp.type", value: "LogAppendTime" }]], ["legacy-new", []],
+    ["legacy-refused", [{ name: "message.downconversion.enable", value: "false" }]],
+  ] as const;
+  for (const [name, configs] of topics) {
     const created = await connection.request(CreateTopicsApi!, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs }], timeoutMs: 5000 }, { version: 4 });
     expect(created.topics[0].errorCode).toBe(ErrorCode.NONE);
   }
@@ -112,4 +116,55 @@ test("refused sets: Kafka's codes per partition, nothing appended, the connectio
   expect(await logEndOffset("legacy")).toBe(before);
   expect((await produce("legacy", 2, good)).partition.errorCode).toBe(ErrorCode.NONE);
   expect(await logEndOffset("legacy")).toBe(before + 1n);
+});
+
+test("Fetch v0-3 down-convert RecordBatch v2: magic 0 for v0-1, magic 1 for v2-3, codec kept, offsets, keys, timestamps", async () => {
+  const records = (base: number) => Array.from({ length: 3 }, (_, index) => ({ key: `k${base + index}`, value: `v${base + index}`, timestamp: 1_700_000_000_000 + base + index, headers: [{ key: "h", value: "x" }] }));
+  expect((await produce("legacy-new", 8, buildRecordBatch({ records: records(0) }))).partition.errorCode).toBe(ErrorCode.NONE);
+  expect((await produce("legacy-new", 8, buildRecordBatch({ records: records(3), compression: 3 }))).partition.errorCode).toBe(ErrorCode.NONE);
+  for (const version of [0, 1, 2, 3]) {
+    const partition = await fetch("legacy-new", version, 1n);
+    expect(partition.errorCode).toBe(ErrorCode.NONE);
+    expect(partition.highWatermark).toBe(6n);
+    const { messages, partialBytes } = decodeSet(partition.records as Uint8Array);
+    expect(partialBytes).toBe(0);
+    const magic = version < 2 ? 0 : 1;
+    expect(messages.map((message) => [message.offset, message.magic, message.attributes & 7, message.crcOk])).toEqual([
+      [1n, magic, 0, true], [2n, magic, 0, true], [5n, magic, 3, true],
+    ]);
+    expect(messages.slice(0, 2).map((message) => [text.decode(message.key!), text.decode(message.value!), message.timestamp])).toEqual([
+      ["k1", "v1", magic === 1 ? 1_700_000_000_001n : -1n], ["k2", "v2", magic === 1 ? 1_700_000_000_002n : -1n],
+    ]);
+  }
+});
+
+test("Fetch v0-2: a first message above partition_max_bytes comes partial; v3: whole (KIP-74); later partitions only what fits", async () => {
+  expect((await produce("legacy-new", 8, buildRecordBatch({ records: [{ key: "big", value: "x".repeat(5000), timestamp: Date.now() }] }))).partition.errorCode).toBe(ErrorCode.NONE);
+  for (const version of [0, 1, 2]) {
+    const partition = await fetch("legacy-new", version, 6n, 1000);
+    expect((partition.records as Uint8Array).length).toBe(1000);
+    expect(decodeSet(partition.records as Uint8Array).messages).toEqual([]);
+  }
+  const v3 = await fetch("legacy-new", 3, 6n, 1000, 1000);
+  const { messages } = decodeSet(v3.records as Uint8Array);
+  expect(messages.map((message) => message.offset)).toEqual([6n]);
+  expect(messages[0]!.value!.length).toBe(5000);
+  // Whole messages only within the limit: 2 of the first 3 (each 12 + 22 + 2 + 2 bytes in magic 1).
+  const two = await fetch("legacy-new", 2, 0n, 2 * 38 + 10);
+  expect(decodeSet(two.records as Uint8Array)).toEqual({ messages: expect.any(Array), partialBytes: 0 });
+  expect(decodeSet(two.records as Uint8Array).messages.map((message) => message.offset)).toEqual([0n, 1n]);
+});
+
+test("message.downconversion.enable=false: Fetch v0-3 get UNSUPPORTED_VERSION, v4+ read as usual", async () => {
+  expect((await produce("legacy-refused", 8, buildRecordBatch({ records: [{ value: "v2 only", timestamp: Date.now() }] }))).partition.errorCode).toBe(ErrorCode.NONE);
+  for (const version of [0, 1, 2, 3]) expect((await fetch("legacy-refused", version, 0n)).errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
+  const v4 = await fetch("legacy-refused", 4, 0n);
+  expect(v4.errorCode).toBe(ErrorCode.NONE);
+  expect(splitBatches(v4.records as Uint8Array).length).toBe(1);
+});
+
+test("zstd data cannot be down-converted: UNSUPPORTED_COMPRESSION_TYPE, as Kafka answers Fetch < v10", async () => {
+  const before = await logEndOffset("legacy-new");
+  expect((await produce("legacy-new", 8, buildRecordBatch({ records: [{ value: "z", timestamp: Date.now() }], compression: 4 }))).partition.errorCode).toBe(ErrorCode.NONE);
+  expect((await fetch("legacy-new", 3, before)).errorCode).toBe(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
 });

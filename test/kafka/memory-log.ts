@@ -38,6 +38,10 @@ class MemoryPartitionLog implements PartitionLog {
     return [];
   }
 
+  hasOngoingTransaction(): boolean {
+    return false;
+  }
+
   /** Nothing here is ever on a disk; as far as the replica layer asks, everything is. */
   get recoveryPoint(): bigint {
     return this.logEndOffset;

@@ -126,10 +126,10 @@ describe("up-conversion (Produce v0-2)", () => {
     expect(codeOf(() => upConvertMessageSet(encodeMessage(nested), limits))).toBe(ErrorCode.INVALID_RECORD);
     const mixed = wrapper(1, 1, [{ magic: 0, value: "old" }], { offset: 0n });
     expect(codeOf(() => upConvertMessageSet(encodeMessage(mixed), limits))).toBe(ErrorCode.INVALID_RECORD);
-    const wrapperOffset = wrapper(1, 1, [{ magic: 1, offset: 0n, value: "a" }, { magic: 1, offset: 1n, value: "b" }, { magic: 1, offset: 2n, value: "c" }], { offset: 1n });
-    expect(codeOf(() => upConvertMessageSet(encodeMessage(wrapperOffset), limits))).toBe(ErrorCode.INVALID_RECORD);
-    const unordered = wrapper(1, 1, [{ magic: 1, offset: 1n, value: "a" }, { magic: 1, offset: 1n, value: "b" }], { offset: 1n });
-    expect(codeOf(() => upConvertMessageSet(encodeMessage(unordered), limits))).toBe(ErrorCode.INVALID_RECORD);
+    // Client offsets are not checked (Kafka assigns its own): kafka-python writes 0 as a magic 1
+    // wrapper's offset, whatever its inner offsets.
+    const wrapperOffset = wrapper(1, 1, [{ magic: 1, offset: 0n, value: "a" }, { magic: 1, offset: 1n, value: "b" }, { magic: 1, offset: 2n, value: "c" }], { offset: 0n });
+    expect(recordsOf(upConvertMessageSet(encodeMessage(wrapperOffset), limits).batch).records.map((record) => record.offset)).toEqual([0n, 1n, 2n]);
     const empty = { magic: 1 as const, attributes: 1, key: null, value: compress(1, new Uint8Array(0)) };
     expect(codeOf(() => upConvertMessageSet(encodeMessage(empty), limits))).toBe(ErrorCode.INVALID_RECORD);
     const nullValue = { magic: 1 as const, attributes: 2, key: null, value: null };
@@ -169,7 +169,7 @@ function storedBatch(baseOffset: bigint, count: number, options: { compression?:
   });
 }
 
-const unlimited = { maxBytes: 1 << 30, firstWhole: false, inflatedBytesMax: 1 << 26 };
+const unlimited = { maxBytes: 1 << 30, oversizeFirst: "partial" as const, inflatedBytesMax: 1 << 26 };
 
 describe("down-conversion (Fetch v0-3)", () => {
   test("uncompressed: absolute offsets, records before the fetch offset left out, timestamps on magic 1 only", () => {
@@ -249,7 +249,8 @@ describe("down-conversion (Fetch v0-3)", () => {
     const cut = downConvert([chunk], { ...unlimited, magic: 1, fetchOffset: 0n, maxBytes: 20 });
     expect(cut.bytes.length).toBe(20);
     expect(decodeSet(cut.bytes)).toEqual({ messages: [], partialBytes: 20 });
-    const whole = downConvert([chunk], { ...unlimited, magic: 1, fetchOffset: 0n, maxBytes: 20, firstWhole: true });
+    const whole = downConvert([chunk], { ...unlimited, magic: 1, fetchOffset: 0n, maxBytes: 20, oversizeFirst: "whole" });
+    expect(downConvert([chunk], { ...unlimited, magic: 1, fetchOffset: 0n, maxBytes: 20, oversizeFirst: "omit" }).bytes.length).toBe(0);
     expect(decodeSet(whole.bytes).messages.map((message) => message.offset)).toEqual([0n]);
   });
 

@@ -61,8 +61,9 @@ test.skipIf(process.platform !== "linux")("60 partitions of several segments eac
   // The LRU's count can be back under its budget while a few descriptors are still open in the
   // data directory for a moment (seen once in the fallback run of a full suite: 21 > 20, with
   // fdatasyncs in flight): wait for the files themselves, bounded, rather than look once.
+  // (Looked at once more after the wait, the count could again be 21 for a moment: index files of
+  // a roll are written in the thread pool. The bounded wait is the check.)
   await eventually(() => openDescriptors() - before <= budget + 8, "the data directory's descriptors to come back under the budget");
-  expect(openDescriptors() - before).toBeLessThanOrEqual(budget + 8);
   for (const [partition, batches] of written) {
     const log = manager.get("wide", partition)!;
     const result = log.read(0n, 1 << 20);

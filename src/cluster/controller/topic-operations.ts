@@ -5,6 +5,7 @@
 
 import {
   ConfigError,
+  ignoredTopicKeys,
   parseTopicOverrides,
   resolveTopicConfig,
   type LoadedBrokerConfig,
@@ -78,7 +79,8 @@ function checkPartitionCount(count: number): void {
 /** The overrides to store (null values dropped), validated against the topic schema. */
 function checkedOverrides(config: LoadedBrokerConfig, configs: Record<string, string | null>): Record<string, string> {
   const overrides: Record<string, string> = {};
-  for (const [key, value] of Object.entries(configs)) if (value !== null) overrides[key] = value;
+  // Keys Kafka 3.x accepts and ignores (message.format.version) are warned about and not stored.
+  for (const [key, value] of Object.entries(configs)) if (value !== null && !ignoredTopicKeys.has(key)) overrides[key] = value;
   try {
     parseTopicOverrides(configs);
     resolveTopicConfig(config, overrides);

@@ -92,8 +92,17 @@ export function registerClusterRoutes(router: Router, deps: HttpDeps): void {
     checkCluster(c, deps);
     return quorumResponse(c, deps);
   });
-  async function quorumResponse(c: Context, deps: HttpDeps): Promise<Response> {
-    const quorum = await deps.backend.quorum();
+  /**
+   * The quorum document; `settleMs` > 0 after a voter change: a leader that removed itself has just
+   * stepped down, so the quorum is asked again (every 100 ms) until a new leader answers.
+   */
+  async function quorumResponse(c: Context, deps: HttpDeps, settleMs = 0): Promise<Response> {
+    const deadline = Date.now() + settleMs;
+    let quorum = await deps.backend.quorum();
+    while (quorum === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      quorum = await deps.backend.quorum();
+    }
     if (quorum === null) throw new HttpError(503, 50301, "No metadata quorum leader answers right now.");
     const leaderEnd = quorum.voters.find((voter) => voter.replicaId === quorum.leaderId)?.logEndOffset ?? quorum.highWatermark;
     const replica = (state: QuorumInfo["voters"][number]) => ({
@@ -116,12 +125,12 @@ export function registerClusterRoutes(router: Router, deps: HttpDeps): void {
     if ((host === undefined) !== (port === undefined)) throw new HttpError(400, 400, "give both host and port of the voter's CONTROLLER listener, or neither.");
     if (host !== undefined && (typeof host !== "string" || host === "" || typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535)) throw new HttpError(400, 400, "host must be a name and port a port number.");
     await deps.backend.changeVoters({ add: voterId, endpoint: host === undefined ? undefined : { host: host as string, port: port as number } });
-    return quorumResponse(c, deps);
+    return quorumResponse(c, deps, 30_000); // a removed leader's successor may take seconds on a loaded machine
   });
   router.add({ method: "DELETE", path: "/v3/clusters/{cluster_id}/quorum/voters/{voter_id}", tag: "Cluster", summary: "Remove a voter from the metadata quorum (KIP-853); it stays a broker. Answers the quorum once the change is committed." }, async (c) => {
     checkCluster(c, deps);
     await deps.backend.changeVoters({ remove: intParam(c, "voter_id") });
-    return quorumResponse(c, deps);
+    return quorumResponse(c, deps, 30_000); // a removed leader's successor may take seconds on a loaded machine
   });
   router.add({ method: "GET", path: "/v3/clusters/{cluster_id}/brokers", tag: "Cluster", summary: "List the brokers." }, async (c) => {
     checkCluster(c, deps);

@@ -61,7 +61,35 @@ export function parseAcks(text: string): Acks {
 
 /** ?acks=…, else http.producer.acks. */
 export function acksOf(c: Context, deps: HttpDeps): Acks {
-  return parseAcks(c.req.query("acks") ?? deps.config["http.producer.acks"]);
+  return parseAcks(queryValue(c.req.url, "acks") ?? deps.config["http.producer.acks"]);
+}
+
+/**
+ * One query parameter's first value, read straight from the URL: every produce asks for `acks`,
+ * and Hono's c.req.query parses the whole query string each time (a measurable share of a
+ * one-record request). Same answer: percent-decoded, "+" as a space, undefined when absent.
+ */
+export function queryValue(url: string, name: string): string | undefined {
+  const query = url.indexOf("?");
+  if (query < 0) return undefined;
+  const end = url.indexOf("#", query);
+  const text = end < 0 ? url.slice(query + 1) : url.slice(query + 1, end);
+  for (const pair of text.split("&")) {
+    const equals = pair.indexOf("=");
+    const key = equals < 0 ? pair : pair.slice(0, equals);
+    if (decodeComponent(key) !== name) continue;
+    return equals < 0 ? "" : decodeComponent(pair.slice(equals + 1));
+  }
+  return undefined;
+}
+
+function decodeComponent(text: string): string {
+  if (!text.includes("%") && !text.includes("+")) return text;
+  try {
+    return decodeURIComponent(text.replaceAll("+", " "));
+  } catch {
+    return text;
+  }
 }
 
 /** The base URL clients used (for REST Proxy's base_uri / metadata.self links). */

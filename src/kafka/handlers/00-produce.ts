@@ -221,7 +221,13 @@ export default defineHandler({
       // An idempotent producer needs IDEMPOTENT_WRITE on the cluster (or WRITE on some topic), as in Kafka.
       responses = refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.");
     } else {
-      const unverified = unverifiedPartitions(broker.transactions, request.transactionalId, request.topicData);
+      const verification = unverifiedPartitions(broker.transactions, request.transactionalId, request.topicData, (topic, partition, producerId) => {
+        const replica = broker.replicas.partition(topic, partition);
+        // Not led here: the append answers NOT_LEADER_OR_FOLLOWER; nothing to verify.
+        return !replica || !replica.isLeader || replica.log.hasOngoingTransaction(producerId);
+      });
+      // Awaited only when a coordinator on another node is asked: appends otherwise start before any await.
+      const unverified = verification instanceof Promise ? await verification : verification;
       responses = unverified.size === 0
         ? await produceAll(context, request.topicData)
         : withRefused(request.topicData, await produceAll(context, withoutPartitions(request.topicData, unverified)), unverified);

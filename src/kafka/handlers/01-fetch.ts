@@ -1,4 +1,8 @@
-// Fetch (key 1), v4-v17 (RecordBatch v2 only), for consumers. Each partition is read through its
+// Fetch (key 1), v0-v17, for consumers. v4+ read RecordBatch v2 as stored, zero-copy; v0-3 read the
+// old message formats, down-converted per partition (../fetch-down-convert.ts: magic 0 for v0-1,
+// magic 1 for v2-3, compression kept, whole messages within partition_max_bytes, a partial first
+// message for v0-2 / a whole one for v3 as Kafka answers, UNSUPPORTED_VERSION when the topic sets
+// message.downconversion.enable=false); the v4+ path does no extra work for them. Each partition is read through its
 // leader replica (src/replication/partition.ts): whole batches from the fetch offset (the first
 // starting at or before it; clients skip the records before it) below the high watermark — below
 // the last stable offset for read_committed, with the aborted transactions whose data lies between
@@ -34,6 +38,7 @@ import { assert } from "../../util/assert.ts";
 import { fetchSessionsOf, sessionRequestOf, sessionResponse, topicsToRead } from "../fetch-session-request.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 import { handleReplicaFetch, replicaOf } from "../replica-fetch.ts";
+import { readDownConverted } from "../fetch-down-convert.ts";
 import { leaderHintOf, nodeEndpointsOf, type LeaderHint } from "../leader-hints.ts";
 import { AclOperation } from "../../security/acl.ts";
 import { authorizeCluster, authorizeTopic, throttleFor } from "../security.ts";
@@ -106,8 +111,8 @@ function abortedIn(replica: Partition, fetchOffset: bigint): { producerId: bigin
   return aborted.map((entry) => ({ producerId: entry.producerId, firstOffset: entry.firstOffset }));
 }
 
-/** One pass over every partition: read what is there now, within the byte limits. */
-function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResponse>[], responseBytesMax: number, isolation: number): Gathered {
+/** One pass over every partition: read what is there now, within the byte limits. `version` < 4: down-converted. */
+function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResponse>[], responseBytesMax: number, isolation: number, version: number): Gathered {
   const topics = template.map((topic) => ({ topic: topic.topic, topicId: topic.topicId, partitions: [] as Init<FetchResponsePartitionData>[] }));
   const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [], topicBytes: new Map() };
   const committedOnly = isolation === READ_COMMITTED;
@@ -137,6 +142,13 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       continue;
     }
     try {
+      if (version < 4) {
+        const converted = readDownConverted(replica, version, want.fetchOffset, budget, isolation, gathered.bytes === 0);
+        gathered.bytes += converted.records.length;
+        if (converted.records.length > 0) gathered.topicBytes.set(replica.topic, (gathered.topicBytes.get(replica.topic) ?? 0) + converted.records.length);
+        partitions.push(answer(want, replica, ErrorCode.NONE, converted.records, converted.highWatermark, converted.logStartOffset));
+        continue;
+      }
       const read = replica.readRecords(want.fetchOffset, budget, isolation);
       // Only the first data of the response may exceed the limits (KIP-74).
       if (read.bytes > budget && gathered.bytes > 0) {
@@ -175,7 +187,7 @@ function anyToRead(wanted: Wanted[], isolation: number): boolean {
 
 export default defineHandler({
   api: FetchApi,
-  minVersion: 4,
+  minVersion: 0,
   maxVersion: FetchApi.maxVersion,
   async handle(request, ctx) {
     if (replicaOf(request, ctx.version).replicaId >= 0) {
@@ -200,7 +212,7 @@ export default defineHandler({
         const waitMs = deadline - broker.clock.monotonicMs();
         if (waitMs > 0) await waitForData(replicas, waitMs, ctx.signal, request.isolationLevel);
       }
-      const gathered = gather(wanted, topics, responseBytesMax, request.isolationLevel);
+      const gathered = gather(wanted, topics, responseBytesMax, request.isolationLevel, ctx.version);
       const remainingMs = deadline - broker.clock.monotonicMs();
       const done = gathered.bytes >= request.minBytes || gathered.hasError || remainingMs <= 0 || ctx.signal.aborted;
       if (done) {

@@ -8,7 +8,9 @@
 // ACLs, as Kafka: v0-v3 need WRITE on the transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED
 // on every partition) and WRITE on each topic (TOPIC_AUTHORIZATION_FAILED on its partitions, the
 // others OPERATION_NOT_ATTEMPTED); v4+ is a broker's request: CLUSTER_ACTION on the cluster (else
-// CLUSTER_AUTHORIZATION_FAILED).
+// CLUSTER_AUTHORIZATION_FAILED). Served on the internal listener too, to other nodes only: a
+// partition leader verifying a transactional batch with the id's coordinator
+// (transactions/remote-verification.ts).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {

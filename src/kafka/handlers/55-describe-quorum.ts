@@ -4,11 +4,16 @@
 // Asked of a node that does not lead, the answer comes from the leader over the internal listener;
 // with no leader known: NOT_LEADER_OR_FOLLOWER. A one-node cluster answers for itself (one voter).
 // v2's Nodes name each voter's CONTROLLER endpoint (KIP-853: observers joining through
-// controller.quorum.bootstrap.servers learn the voters from them). Not done: replica directory ids.
+// controller.quorum.bootstrap.servers learn the voters from them). Needs DESCRIBE on the cluster
+// (CLUSTER_AUTHORIZATION_FAILED; other nodes are trusted on the internal listener). Not done:
+// replica directory ids.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeQuorumApi } from "../../protocol/generated/describe-quorum.ts";
 import { defineHandler } from "../handler.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { authorizeCluster } from "../security.ts";
+
 
 const metadataTopic = "__cluster_metadata";
 
@@ -17,6 +22,7 @@ export default defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(request, ctx) {
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE)) return { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", topics: [] };
     const asked = request.topics[0];
     if (request.topics.length !== 1 || asked?.topicName !== metadataTopic || asked.partitions.length !== 1 || asked.partitions[0]!.partitionIndex !== 0) {
       return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `only ${metadataTopic} partition 0 has a quorum` };

@@ -7,9 +7,10 @@
 // out. Magic 1 keeps timestamps and the timestamp type; magic 0 has neither.
 //
 // Bounded: conversion stops at `maxBytes` of output, whole messages only — except when not even the
-// first message fits: then Fetch v3 (KIP-74) gets it whole, and Fetch v0-2 get its first
-// `maxBytes` bytes, a partial message, which is what Kafka answered those versions (the client
-// then reports the message too large or retries with a larger fetch size). A compressed batch too
+// first message fits: then Fetch v3 gets it whole when it is the response's first data (KIP-74) or
+// nothing, and Fetch v0-2 get its first `maxBytes` bytes, a partial message, which is what Kafka
+// answered those versions (the client then reports the message too large or retries with a larger
+// fetch size). A compressed batch too
 // big to be the first wrapper is first split into smaller wrappers (halving its records) so that an
 // old client with a small fetch size still makes progress. Compressed batches are inflated within
 // `inflatedBytesMax`. zstd cannot be expressed before magic 2: UNSUPPORTED_COMPRESSION_TYPE, as
@@ -29,8 +30,12 @@ export interface DownConvertOptions {
   readonly fetchOffset: bigint;
   /** Bytes the converted set may take (see the header for the first message). */
   readonly maxBytes: number;
-  /** Fetch v3 (KIP-74): a first message larger than maxBytes goes whole; else it is cut. */
-  readonly firstWhole: boolean;
+  /**
+   * When not even the first message fits: "whole" sends it anyway (Fetch v3, the response's first
+   * data, KIP-74), "partial" sends its first maxBytes bytes (Fetch v0-2), "omit" sends nothing
+   * (Fetch v3, a later partition).
+   */
+  readonly oversizeFirst: "whole" | "partial" | "omit";
   /** Cap on one compressed batch's inflated records. */
   readonly inflatedBytesMax: number;
 }
@@ -46,8 +51,9 @@ function plainMessages(records: readonly KafkaRecord[], magic: LegacyMagic, attr
   let size = 0;
   for (const record of records) size += entrySizeOf(magic, record.key, record.value);
   const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
   let position = 0;
-  for (const record of records) position = writeMessage(out, position, record.offset, magic, attributes, record.timestamp, record.key, record.value);
+  for (const record of records) position = writeMessage(out, view, position, record.offset, magic, attributes, record.timestamp, record.key, record.value);
   assert(position === size, "plain messages fill their buffer");
   return out;
 }
@@ -68,7 +74,7 @@ function wrapperMessage(records: readonly KafkaRecord[], magic: LegacyMagic, cod
     else for (const record of records) if (record.timestamp > timestamp) timestamp = record.timestamp;
   }
   const out = new Uint8Array(entrySizeOf(magic, null, compressed));
-  writeMessage(out, 0, last, magic, codec | innerAttributes, timestamp, null, compressed);
+  writeMessage(out, new DataView(out.buffer), 0, last, magic, codec | innerAttributes, timestamp, null, compressed);
   return out;
 }
 
@@ -90,8 +96,8 @@ class Output {
       return true;
     }
     if (this.total === 0) {
-      if (this.options.firstWhole) this.push(piece, count);
-      else this.push(piece.subarray(0, this.options.maxBytes), 0);
+      if (this.options.oversizeFirst === "whole") this.push(piece, count);
+      else if (this.options.oversizeFirst === "partial" && this.options.maxBytes > 0) this.push(piece.subarray(0, this.options.maxBytes), 0);
     }
     return false;
   }

@@ -102,13 +102,25 @@ export function readMessage(bytes: Uint8Array, position: number): LegacyMessage 
   return { offset, magic, attributes, timestamp, key, value, sizeBytes: entryOverheadBytes + size };
 }
 
-/** Writes one entry at `position` (room checked by the caller), CRC included; returns the end. */
+function writeBytes(out: Uint8Array, view: DataView, cursor: number, bytes: Uint8Array | null): number {
+  if (bytes === null) {
+    view.setInt32(cursor, -1);
+    return cursor + 4;
+  }
+  view.setInt32(cursor, bytes.length);
+  out.set(bytes, cursor + 4);
+  return cursor + 4 + bytes.length;
+}
+
+/**
+ * Writes one entry at `position` (room checked by the caller), CRC included; returns the end.
+ * `view` is a DataView of all of `out` (made once per buffer: this runs per record converted).
+ */
 export function writeMessage(
-  out: Uint8Array, position: number, offset: bigint, magic: LegacyMagic, attributes: number, timestamp: bigint,
+  out: Uint8Array, view: DataView, position: number, offset: bigint, magic: LegacyMagic, attributes: number, timestamp: bigint,
   key: Uint8Array | null, value: Uint8Array | null,
 ): number {
   const size = entrySizeOf(magic, key, value);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setBigInt64(position, offset);
   view.setInt32(position + 8, size - entryOverheadBytes);
   const bodyStart = position + entryOverheadBytes;
@@ -119,14 +131,8 @@ export function writeMessage(
     view.setBigInt64(cursor, timestamp);
     cursor += 8;
   }
-  for (const bytes of [key, value]) {
-    view.setInt32(cursor, bytes === null ? -1 : bytes.length);
-    cursor += 4;
-    if (bytes !== null) {
-      out.set(bytes, cursor);
-      cursor += bytes.length;
-    }
-  }
+  cursor = writeBytes(out, view, cursor, key);
+  cursor = writeBytes(out, view, cursor, value);
   view.setUint32(bodyStart, crc32(out.subarray(bodyStart + 4, cursor)));
   return cursor;
 }

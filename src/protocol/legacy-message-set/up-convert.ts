@@ -1,8 +1,9 @@
 // Up-conversion of a Produce v0-2 message set (magic 0 or 1) into one RecordBatch v2, as Kafka 3.x's
 // LogValidator does before appending: every message's CRC-32 checked, compressed wrappers inflated
 // (within a byte cap shared by the whole set) and their inner messages checked, offsets assigned
-// afresh (the client's are only checked for consistency), and the result compressed again with the
-// producer's codec. Timestamps: magic 1 messages keep theirs (a wrapper stamped LogAppendTime gives
+// afresh, and the result compressed again with the producer's codec. The client's offsets are not
+// checked, as Kafka does not: producers write what they like there (kafka-python sets a magic 1
+// wrapper's offset to 0, librdkafka to its last inner offset) and the broker assigns its own. Timestamps: magic 1 messages keep theirs (a wrapper stamped LogAppendTime gives
 // its own to its inner messages); magic 0 messages have none, so they get -1 (NO_TIMESTAMP) — and a
 // LogAppendTime topic stamps the broker's time on the whole batch when the log appends it, as for
 // any batch. Nothing here writes anything: a refused set throws KafkaError and the caller appends
@@ -11,8 +12,7 @@
 // Errors, as Kafka answers them: CORRUPT_MESSAGE for bytes that are not a message set (sizes that
 // lie, bad CRC, a wrapper that does not inflate or inflates past the cap), INVALID_RECORD for a
 // well-formed set Kafka refuses (a compressed message inside a wrapper, inner magic other than the
-// wrapper's, inner offsets not increasing, a magic 1 wrapper offset below its last inner offset, an
-// empty wrapper), INVALID_TIMESTAMP for a magic 1 timestamp below -1, UNSUPPORTED_COMPRESSION_TYPE
+// wrapper's, an empty wrapper), INVALID_TIMESTAMP for a magic 1 timestamp below -1, UNSUPPORTED_COMPRESSION_TYPE
 // for zstd (magic 2 only) and unknown codecs.
 
 import { assert } from "../../util/assert.ts";
@@ -57,25 +57,17 @@ function checkCodec(codec: number, offset: bigint): void {
 function innerRecords(wrapper: LegacyMessage, inflated: Uint8Array, out: RecordInput[]): void {
   const useWrapperTime = wrapper.magic === 1 && (wrapper.attributes & timestampTypeBit) !== 0;
   let position = 0;
-  let lastOffset = -1n;
   let count = 0;
   while (position < inflated.length) {
     const inner = readMessage(inflated, position);
     position += inner.sizeBytes;
     if ((inner.attributes & codecMask) !== 0) throw invalidRecord(`wrapper at offset ${wrapper.offset} holds a compressed message (nested compression)`);
     if (inner.magic !== wrapper.magic) throw invalidRecord(`wrapper of magic ${wrapper.magic} holds a message of magic ${inner.magic}`);
-    if (inner.offset <= lastOffset) throw invalidRecord(`inner offsets of the wrapper at offset ${wrapper.offset} do not increase (${inner.offset} after ${lastOffset})`);
-    lastOffset = inner.offset;
     count++;
     out.push({ key: inner.key, value: inner.value, timestamp: inner.magic === 0 ? -1n : checkedTimestamp(useWrapperTime ? wrapper.timestamp : inner.timestamp, inner.offset) });
   }
   assert(position === inflated.length, "inner messages fill the inflated value");
   if (count === 0) throw invalidRecord(`wrapper at offset ${wrapper.offset} holds no message`);
-  // Magic 1 inner offsets are relative: the wrapper names the last one's absolute offset, so it
-  // cannot be below it (Kafka: "invalid wrapper offset").
-  if (wrapper.magic === 1 && wrapper.offset < lastOffset) {
-    throw invalidRecord(`wrapper offset ${wrapper.offset} is below its last inner offset ${lastOffset}`);
-  }
 }
 
 /** Converts a magic 0/1 message set into one RecordBatch v2 (see the header). Throws KafkaError. */
