@@ -25,6 +25,8 @@ export interface ReadRange {
   chunks: Uint8Array[];
   releases: (() => void)[];
   bytes: number;
+  /** The offset after the last batch read (`offset` when nothing was). */
+  nextOffset: bigint;
 }
 
 /**
@@ -79,7 +81,7 @@ export function readRange(segments: readonly Segment[], offset: bigint, maxBytes
     for (const release of releases) release();
     throw error;
   }
-  return { chunks, releases, bytes };
+  return { chunks, releases, bytes, nextOffset: cursor };
 }
 
 /**

@@ -720,12 +720,13 @@ export class Log implements PartitionLog {
       if (error instanceof KafkaError && error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.readFailures.failed(error);
       throw error;
     }
-    const { chunks, bytes, releases } = range;
+    const { chunks, bytes, releases, nextOffset } = range;
     if (this.readFailures.isFailing) this.readFailures.succeeded();
     let released = false;
     return {
       chunks,
       bytes,
+      nextOffset,
       highWatermark: this.highWatermark,
       logStartOffset: this.logStartOffsetValue,
       logEndOffset: this.logEndOffset,

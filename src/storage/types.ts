@@ -55,6 +55,11 @@ export interface ReadResult {
   highWatermark: bigint;
   logStartOffset: bigint;
   logEndOffset: bigint;
+  /**
+   * The offset after the last batch in `chunks` (the fetch offset when nothing was read): the upper
+   * bound of the aborted transactions a read_committed fetch answers (Kafka's fetch upper bound).
+   */
+  nextOffset?: bigint;
   /** Release the mappings behind `chunks`. Idempotent. Must be called once the bytes are written. */
   release(): void;
 }

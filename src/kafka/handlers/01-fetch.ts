@@ -6,7 +6,8 @@
 // leader replica (src/replication/partition.ts): whole batches from the fetch offset (the first
 // starting at or before it; clients skip the records before it) below the high watermark — below
 // the last stable offset for read_committed, with the aborted transactions whose data lies between
-// the fetch offset and the last stable offset (the client skips their batches) — bounded by the partition's partitionMaxBytes and the response's maxBytes
+// the fetch offset and the end of the records answered (the client skips their batches; found in
+// the segments' `.txnindex` files, storage/transaction-index.ts) — bounded by the partition's partitionMaxBytes and the response's maxBytes
 // (capped by fetch.max.bytes); the first batch of the first non-empty partition is returned whole
 // even when larger (KIP-74), later partitions only add what fits. Long polling: when fewer than
 // minBytes are ready, the request parks on the partitions' high watermarks — last stable offsets for
@@ -105,9 +106,14 @@ function resolve(request: FetchRequest, ctx: RequestContext): { wanted: Wanted[]
   return { wanted, topics };
 }
 
-/** The aborted transactions a read_committed consumer reading from `fetchOffset` must skip. */
-function abortedIn(replica: Partition, fetchOffset: bigint): { producerId: bigint; firstOffset: bigint }[] {
-  const aborted = replica.abortedTransactions(fetchOffset, replica.lastStableOffset);
+/**
+ * The aborted transactions a read_committed consumer reading from `fetchOffset` must skip: those
+ * with data below `upperBound` (the offset after the records answered, as Kafka bounds it, so that
+ * only the `.txnindex` files of the segments read are searched), at most the last stable offset.
+ */
+function abortedIn(replica: Partition, fetchOffset: bigint, upperBound: bigint | undefined): { producerId: bigint; firstOffset: bigint }[] {
+  const stable = replica.lastStableOffset;
+  const aborted = replica.abortedTransactions(fetchOffset, upperBound !== undefined && upperBound > fetchOffset && upperBound < stable ? upperBound : stable);
   return aborted.map((entry) => ({ producerId: entry.producerId, firstOffset: entry.firstOffset }));
 }
 
@@ -117,13 +123,13 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
   const gathered: Gathered = { topics, bytes: 0, hasError: false, releases: [], topicBytes: new Map() };
   const committedOnly = isolation === READ_COMMITTED;
   // Plain object literals, no spread: this runs for every partition of every pass (1,000 per pass).
-  const answer = (want: Wanted, replica: Partition, errorCode: number, records: Init<FetchResponsePartitionData>["records"], highWatermark = replica.highWatermark, logStartOffset = replica.logStartOffset): Init<FetchResponsePartitionData> => ({
+  const answer = (want: Wanted, replica: Partition, errorCode: number, records: Init<FetchResponsePartitionData>["records"], highWatermark = replica.highWatermark, logStartOffset = replica.logStartOffset, upperBound?: bigint): Init<FetchResponsePartitionData> => ({
     partitionIndex: want.partition,
     errorCode,
     highWatermark,
     lastStableOffset: replica.lastStableOffset,
     logStartOffset,
-    abortedTransactions: committedOnly ? abortedIn(replica, want.fetchOffset) : null,
+    abortedTransactions: committedOnly ? abortedIn(replica, want.fetchOffset, upperBound) : null,
     records,
   });
   for (const want of wanted) {
@@ -162,7 +168,7 @@ function gather(wanted: Wanted[], template: Init<FetchResponseFetchableTopicResp
       if (read.bytes > 0) gathered.topicBytes.set(replica.topic, (gathered.topicBytes.get(replica.topic) ?? 0) + read.bytes);
       // Several views (one per segment) go out as they are: the Writer takes a list of views.
       const records = read.bytes === 0 ? noRecords : read.chunks.length === 1 ? read.chunks[0]! : read.chunks;
-      partitions.push(answer(want, replica, ErrorCode.NONE, records, read.highWatermark, read.logStartOffset));
+      partitions.push(answer(want, replica, ErrorCode.NONE, records, read.highWatermark, read.logStartOffset, read.bytes > 0 ? read.nextOffset : undefined));
     } catch (error) {
       gathered.hasError = true;
       if (!(error instanceof KafkaError)) throw error;
