@@ -47,8 +47,10 @@ export class TransactionIndexRecovery {
     private readonly logger: Logger,
   ) {
     const bad: Segment[] = [];
-    for (const segment of segments) {
-      const problem = segment.transactionIndex.load(segment.nextOffset);
+    for (const [index, segment] of segments.entries()) {
+      // A sealed segment covers the offsets up to the next one, even when the cleaner removed its
+      // last batches (an ABORT marker among them: its entry stays, as in Kafka).
+      const problem = segment.transactionIndex.load(segments[index + 1]?.baseOffset ?? segment.nextOffset);
       if (problem === null) {
         this.loadedEntries.set(segment, segment.transactionIndex.entryCount > 0 ? segment.transactionIndex.entries() : []);
         continue;

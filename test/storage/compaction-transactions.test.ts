@@ -4,9 +4,9 @@
 // the last stable offset (an open transaction) is cleaned.
 
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { topicDefaults, loadBrokerConfig, type TopicConfig } from "../../src/config/index.ts";
 import { native } from "../../src/native/index.ts";
 import { Attribute, ControlType, batchesIn, buildMarkerBatch, decodeLogRecords, encodeBatch, isControl, type LogRecord } from "../../src/protocol/record-batch.ts";
@@ -163,4 +163,26 @@ test("nothing at or above the last stable offset is cleaned: an open transaction
   await cleanerFor().cleanLog(log, true);
   expect(summary(entries(log))).toEqual(["k=plain-2"]);
   await log.close();
+});
+
+test("the cleaned segment keeps its .txnindex: an aborted transaction the cleaner removed stays listed, as in Kafka", async () => {
+  const log = await openLog();
+  await put(log, 7n, [["k", "committed"]]); // 0
+  await end(log, 7n, true); // 1
+  await put(log, 7n, [["k", "aborted"], ["j", "aborted-too"]]); // 2-3
+  await end(log, 7n, false); // 4
+  await roll(log);
+  const aborted = [{ producerId: 7n, firstOffset: 2n, lastOffset: 4n }];
+  expect(log.abortedTransactions(0n, log.logEndOffset)).toEqual(aborted);
+  const indexPath = join(log.directory, `${"0".padStart(20, "0")}.txnindex`);
+  const before = readFileSync(indexPath);
+  expect(await cleanerFor().cleanLog(log, true)).not.toBeNull();
+  expect(summary(entries(log))).toEqual(["k=committed", "commit(7)"]);
+  expect(readFileSync(indexPath)).toEqual(before);
+  expect(log.abortedTransactions(0n, log.logEndOffset)).toEqual(aborted);
+  // Still valid at the next start (its marker offset is inside the segment, though the marker is gone).
+  await log.close();
+  const reopened = await openPartitionLog({ dataDir: dirname(log.directory), topic: "changelog", partition: 0, config: config(), native, producerState: new PartitionProducerState() });
+  expect(reopened.abortedTransactions(0n, reopened.logEndOffset)).toEqual(aborted);
+  await reopened.close();
 });

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { native } from "../../src/native/index.ts";
-import { Attribute, ControlType, buildMarkerBatch } from "../../src/protocol/record-batch.ts";
+import { Attribute, ControlType, batchesIn, buildMarkerBatch } from "../../src/protocol/record-batch.ts";
 import { openPartitionLog } from "../../src/storage/index.ts";
 import { PartitionProducerState } from "../../src/storage/producer-state.ts";
 import { encodeTransactionIndexEntries, transactionIndexEntryBytes } from "../../src/storage/transaction-index.ts";
@@ -232,4 +232,32 @@ test("truncation drops the index entries of cut markers and reopens their transa
   const reopened = await open();
   expect(reopened.abortedTransactions(0n, reopened.logEndOffset + 1n)).toEqual(kept);
   await reopened.close();
+});
+
+test("a follower's appends index the same aborted transactions as its leader's", async () => {
+  const leader = await open();
+  const history = await writeHistory(leader);
+  const follower = await openPartitionLog({ dataDir, topic: "replica", partition: 0, config, native, producerState: new PartitionProducerState(), logger: recordingLogger() });
+  let cursor = 0n;
+  while (cursor < leader.logEndOffset) {
+    const read = leader.read(cursor, 1 << 20);
+    try {
+      for (const chunk of read.chunks) {
+        for (const batch of batchesIn(chunk)) {
+          await follower.appendAsFollower(batch.bytes.slice());
+          cursor = batch.header.baseOffset + BigInt(batch.header.lastOffsetDelta) + 1n;
+        }
+      }
+    } finally {
+      read.release();
+    }
+  }
+  follower.updateHighWatermark(follower.logEndOffset);
+  expect(follower.logEndOffset).toBe(leader.logEndOffset);
+  expectModel(follower, history);
+  expect(answers(follower)).toBe(answers(leader));
+  await follower.flush();
+  expect(readdirSync(join(dataDir, "replica-0")).filter((name) => name.endsWith(".txnindex")).length).toBeGreaterThan(5);
+  await follower.close();
+  await leader.close();
 });
