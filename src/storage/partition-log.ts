@@ -512,12 +512,15 @@ export class Log implements PartitionLog {
       headers[index] = header;
     }
     const appendTime = this.appendTimeFor(options);
+    // Roll before the producer state learns these batches (Kafka's order): the producer snapshot a
+    // roll writes is the state at the new segment's base offset, and recovery replays from there —
+    // a snapshot that already held an ABORT marker of this append would lose its `.txnindex` entry.
+    this.maybeRoll(bytes.length, nextOffset - 1n);
     const aborted: AbortedTransactionEntry[] = [];
     const duplicate = this.checkProducers(bytes, validated, firstOffset, appendTime >= 0n, options.origin === "coordinator", aborted);
     if (duplicate) return duplicate;
 
     try {
-      this.maybeRoll(bytes.length, nextOffset - 1n);
       epoch = options.leaderEpoch ?? 0;
       for (const { position, header } of validated) {
         stampBaseOffset(bytes, position, header.baseOffset);

@@ -261,3 +261,27 @@ test("a follower's appends index the same aborted transactions as its leader's",
   await follower.close();
   await leader.close();
 });
+
+test("an ABORT marker that rolls the segment keeps its entry after a crash (the roll's snapshot is taken before the marker)", async () => {
+  const log = await open();
+  const data = (sequence: number) => simpleBatch(native, 1, { producerId: 10n, producerEpoch: 0, baseSequence: sequence, attributes: Attribute.transactional, valueBytes: 1 });
+  const markerBytes = buildMarkerBatch({ producerId: 10n, producerEpoch: 0, type: ControlType.abort, coordinatorEpoch: 1, timestampMs: Date.now() });
+  expect(data(0).length).toBeLessThan(markerBytes.length);
+  // Fill the first segment so that the data still fits and the marker does not: the marker rolls.
+  let sequence = 0;
+  while (log.sizeBytes + data(sequence).length <= 1024) await log.append(data(sequence++));
+  expect(log.segmentCount).toBe(1);
+  const markerOffset = log.logEndOffset;
+  await log.append(markerBytes, { origin: "coordinator" });
+  expect(log.segmentBaseOffsets()).toEqual([0n, markerOffset]);
+  await log.flush();
+  expect(readdirSync(directory())).toContain(`${markerOffset.toString().padStart(20, "0")}.snapshot`);
+  const entry = { producerId: 10n, firstOffset: 0n, lastOffset: markerOffset };
+  expect(log.abortedTransactions(0n, markerOffset + 1n)).toEqual([entry]);
+  // A crash image: the files as they are now, opened without a clean close (replay from the roll's snapshot).
+  const recovered = await open();
+  expect(recovered.abortedTransactions(0n, markerOffset + 1n)).toEqual([entry]);
+  expect(recovered.hasOngoingTransaction(10n)).toBe(false);
+  await recovered.close();
+  await log.close();
+});
