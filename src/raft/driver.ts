@@ -384,7 +384,8 @@ export class RaftMetadataLog implements MetadataLog {
           this.core.tick(monotonicMs());
           const ready = this.core.ready();
           if (ready.quorumState) {
-            await writeQuorumState(this.fs, this.log.directory, ready.quorumState, this.options.clusterId, this.options.voters);
+            // The voters written are the ones in effect (informational, as in Kafka's file: the log rules).
+            await writeQuorumState(this.fs, this.log.directory, ready.quorumState, this.options.clusterId, this.core.voterIds);
           }
           this.handleReady(ready);
           if (!ready.quorumState && ready.messages.length === 0 && ready.snapshotInstalled === null && ready.committed.length === 0 && ready.leaderChange === null) break;
