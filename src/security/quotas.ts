@@ -19,7 +19,7 @@ import { assert } from "../util/assert.ts";
 
 export const quotaKeys = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate", "connection_creation_rate"] as const;
 /** The keys Runnel enforces; the others are stored and described but not applied. */
-export const enforcedQuotaKeys = ["producer_byte_rate", "consumer_byte_rate", "request_percentage"] as const;
+export const enforcedQuotaKeys = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"] as const;
 export type EnforcedQuotaKey = (typeof enforcedQuotaKeys)[number];
 
 export interface QuotaEntity {
@@ -122,8 +122,35 @@ export function requestTimeValue(milliseconds: number): number {
   return milliseconds / 10;
 }
 
+/**
+ * controller_mutation_rate (KIP-599) is a token bucket, not a rate over samples: it holds up to
+ * quota × the whole window (the burst), refills at the quota per second, and may go negative by
+ * the mutations of the request that emptied it (they were admitted).
+ */
+class MutationBucket {
+  private tokens: number;
+  private atMs: number;
+
+  constructor(private readonly burstSeconds: number, rate: number, nowMs: number) {
+    this.tokens = rate * burstSeconds;
+    this.atMs = nowMs;
+  }
+
+  /** Tokens now, for this rate (the quota may have changed since the last call). */
+  level(rate: number, nowMs: number): number {
+    this.tokens = Math.min(rate * this.burstSeconds, this.tokens + (rate * Math.max(0, nowMs - this.atMs)) / 1000);
+    this.atMs = nowMs;
+    return this.tokens;
+  }
+
+  take(count: number): void {
+    this.tokens -= count;
+  }
+}
+
 export class QuotaManager {
   private readonly sensors = new Map<string, RateSensor>();
+  private readonly buckets = new Map<string, MutationBucket>();
   /** resolve() answers for the quota table they were computed from (a new table per change). */
   private cachedFor: ReadonlyMap<string, StoredQuota> | null = null;
   private readonly cache = new Map<string, Resolution>();
@@ -182,6 +209,37 @@ export class QuotaManager {
     if (quota.bound <= 0) return { throttleMs: windowMs, entity: quota.entity };
     return { throttleMs: Math.min(windowMs, Math.round(((rate - quota.bound) / quota.bound) * windowMs)), entity: quota.entity };
   }
+
+  /**
+   * The controller mutation quota's state for this client: null when it has none, otherwise the
+   * throttle (ms) its mutations so far call for — the time until the bucket is back to zero — and
+   * whether it is exceeded (a strict request then refuses further mutations).
+   */
+  mutationState(user: string, clientId: string): { exceeded: boolean; throttleMs: number; entity: string } | null {
+    const found = this.bucketOf(user, clientId);
+    if (found === null) return null;
+    const tokens = found.bucket.level(found.rate, this.nowMs());
+    const throttleMs = tokens >= 0 ? 0 : found.rate <= 0 ? this.window.samples * this.window.sampleMs : Math.ceil((-tokens / found.rate) * 1000);
+    return { exceeded: tokens < 0 || found.rate <= 0, throttleMs, entity: found.entity };
+  }
+
+  /** Take `partitions` mutations (partitions created, added or deleted) from this client's bucket. */
+  recordMutations(user: string, clientId: string, partitions: number): void {
+    assert(partitions >= 0, "mutations are counted in partitions");
+    const found = this.bucketOf(user, clientId);
+    if (found === null) return;
+    found.bucket.level(found.rate, this.nowMs());
+    found.bucket.take(partitions);
+  }
+
+  private bucketOf(user: string, clientId: string): { bucket: MutationBucket; rate: number; entity: string } | null {
+    const quota = this.resolve("controller_mutation_rate", user, clientId);
+    if (quota === null) return null;
+    let bucket = this.buckets.get(quota.measured);
+    if (!bucket) this.buckets.set(quota.measured, (bucket = new MutationBucket((this.window.samples * this.window.sampleMs) / 1000, quota.bound, this.nowMs())));
+    return { bucket, rate: quota.bound, entity: quota.entity };
+  }
+
 }
 
 /** "User:alice" → "alice" (Kafka's quota user is the principal's name). */
