@@ -18,7 +18,7 @@ import { CreateTopicsApi } from "../../src/protocol/generated/create-topics.ts";
 import { FindCoordinatorApi } from "../../src/protocol/generated/find-coordinator.ts";
 import { spawnLines, type LineProcess } from "../../src/testing/processes.ts";
 import { checkQueue, summarize, type ReadRecord } from "../../src/testing/queue-checker.ts";
-import { parseAttempts } from "./attempts.ts";
+import { parseAttempts } from "./queue-tools.ts";
 import { startCluster, type TestCluster } from "./harness.ts";
 
 const topic = "flow";

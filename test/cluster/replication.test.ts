@@ -23,7 +23,7 @@ import { decodeRecords, splitBatches } from "../../src/protocol/record-batch.ts"
 import { openPartitionLog, realFs } from "../../src/storage/index.ts";
 import { spawnLines, type LineProcess } from "../../src/testing/processes.ts";
 import { checkQueue, summarize, type ReadRecord } from "../../src/testing/queue-checker.ts";
-import { parseAttempts, readThroughLeaders } from "./attempts.ts";
+import { parseAttempts, readThroughLeaders } from "./queue-tools.ts";
 import { createLogger, setLogLevel } from "../../src/util/logger.ts";
 import { startCluster, type TestCluster } from "./harness.ts";
 

@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { CreateTopicsApi } from "../../src/protocol/generated/create-topics.ts";
 import { spawnLines, type LineProcess } from "../../src/testing/processes.ts";
 import { checkQueue, summarize } from "../../src/testing/queue-checker.ts";
-import { parseAttempts, readThroughLeaders } from "./attempts.ts";
+import { parseAttempts, readThroughLeaders } from "./queue-tools.ts";
 import { startCluster, type TestCluster } from "./harness.ts";
 
 const topic = "rolling";
