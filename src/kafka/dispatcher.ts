@@ -20,6 +20,7 @@ import type { Logger } from "../util/logger.ts";
 import type { ConnectionInfo, DispatchOutcome, OutboundResponse } from "./connection.ts";
 import type { ApiRange, BrokerContext } from "./context.ts";
 import { CloseConnection, type AnyHandler, type RequestContext } from "./handler.ts";
+import { chargeRequestTime, chargesRequestQuota, withThrottle } from "./request-quota.ts";
 import { saslStep } from "./sasl-exchange.ts";
 import type { Session } from "./session.ts";
 
@@ -106,15 +107,31 @@ export class Dispatcher {
       session: connection.session,
       onDone: (fn) => onDone.push(fn),
     };
+    // The request quota (request-quota.ts): decode and the handler's synchronous part are charged
+    // when dispatch returns, the encode when the response is ready.
+    const charged = chargesRequestQuota(ctx, request);
+    const finish = (body: unknown, pendingMs: number): OutboundResponse | null => {
+      if (!charged) return body === null ? null : encodeResponseFrame(api, version, correlationId, body);
+      const throttleMs = chargeRequestTime(ctx, pendingMs, true);
+      if (body === null) return null;
+      const encodeStarted = performance.now();
+      const frame = encodeResponseFrame(api, version, correlationId, withThrottle(body, throttleMs));
+      chargeRequestTime(ctx, performance.now() - encodeStarted, false);
+      return frame;
+    };
+    const chargeSynchronousPart = () => {
+      if (charged) chargeRequestTime(ctx, performance.now() - started, false);
+    };
     const hook = this.broker.interceptRequest;
     if (hook) {
       const verdict = hook(ctx.header);
       if (verdict === "close") return { kind: "close", reason: "closed by the request hook" };
       if (verdict instanceof Promise) {
+        chargeSynchronousPart();
         const response = verdict.then(async (later) => {
           if (later === "close") throw new Error("closed by the request hook");
           const body = await handler.handle(request, ctx);
-          return body === null ? null : encodeResponseFrame(api, version, correlationId, body);
+          return finish(body, 0);
         });
         return { kind: "respond", response: response.finally(() => this.observe(api.name, started)), onDone };
       }
@@ -128,10 +145,11 @@ export class Dispatcher {
       this.log.error("handler failed", { connection: connection.id, api: api.name, version, error: String(error) });
       return { kind: "close", reason: `${api.name} handler failed` };
     }
-    const encode = (body: unknown): OutboundResponse | null =>
-      body === null ? null : encodeResponseFrame(api, version, correlationId, body);
-    if (result instanceof Promise) return { kind: "respond", response: result.then(encode).finally(() => this.observe(api.name, started)), onDone };
-    const response = encode(result);
+    if (result instanceof Promise) {
+      chargeSynchronousPart();
+      return { kind: "respond", response: result.then((body) => finish(body, 0)).finally(() => this.observe(api.name, started)), onDone };
+    }
+    const response = finish(result, charged ? performance.now() - started : 0);
     this.observe(api.name, started);
     return { kind: "respond", response, onDone };
   };

@@ -160,9 +160,25 @@ export function configAccessError(ctx: RequestContext, configResourceType: numbe
  * response's throttle_time_ms.
  */
 export function throttleFor(ctx: RequestContext, key: EnforcedQuotaKey, bytes: number): number {
+  if (bytes <= 0) return 0;
+  return recordQuota(ctx, key, bytes);
+}
+
+/**
+ * Record `value` against the client's `key` quota (clients without one: nothing, 0); over it, mute
+ * the connection (a longer mute already running wins) and count the throttle in /metrics. Without
+ * `decide` the value is only recorded (it weighs on the next decision).
+ */
+export function recordQuota(ctx: RequestContext, key: EnforcedQuotaKey, value: number, decide = true): number {
   const quotas = ctx.broker.security?.quotas;
-  if (!quotas || bytes <= 0) return 0;
-  const throttleMs = quotas.record(key, quotaUserOf(ctx.session.principal), ctx.header.clientId ?? "", bytes);
-  if (throttleMs > 0) ctx.session.muteConnection(throttleMs);
-  return throttleMs;
+  if (!quotas) return 0;
+  const verdict = quotas.record(key, quotaUserOf(ctx.session.principal), ctx.header.clientId ?? "", value);
+  if (verdict === null) return 0;
+  const metrics = ctx.broker.metrics;
+  if (key === "request_percentage") metrics?.quotaRequestSeconds.inc({ entity: verdict.entity }, value / 100);
+  if (!decide || verdict.throttleMs <= 0) return 0;
+  metrics?.quotaThrottledResponses.inc({ quota: key, entity: verdict.entity });
+  metrics?.quotaThrottleSeconds.inc({ quota: key, entity: verdict.entity }, verdict.throttleMs / 1000);
+  ctx.session.muteConnection(verdict.throttleMs);
+  return verdict.throttleMs;
 }

@@ -226,6 +226,13 @@ export class BrokerMetrics {
   readonly topicBytesIn = this.registry.counter("runnel_topic_bytes_in_total", "Record batch bytes appended to a topic (Kafka and HTTP produce).", ["topic"]);
   readonly topicRecordsIn = this.registry.counter("runnel_topic_records_in_total", "Records appended to a topic (Kafka and HTTP produce).", ["topic"]);
   readonly topicBytesOut = this.registry.counter("runnel_topic_bytes_out_total", "Record batch bytes read from a topic by consumers (Kafka Fetch and HTTP reads).", ["topic"]);
+  /** Client quotas (docs/security.md §10): only entities that have a quota are measured. */
+  readonly quotaRequestSeconds = this.registry.counter(
+    "runnel_quota_request_time_seconds_total", "Broker time charged to an entity under a request_percentage quota (decode, handler's synchronous part, encode).", ["entity"]);
+  readonly quotaThrottledResponses = this.registry.counter(
+    "runnel_quota_throttled_responses_total", "Responses that carried a quota throttle (the connection then muted), by quota and entity.", ["quota", "entity"]);
+  readonly quotaThrottleSeconds = this.registry.counter(
+    "runnel_quota_throttle_seconds_total", "Throttle time handed out by quota and entity (throttle_time_ms summed).", ["quota", "entity"]);
   readonly failedAuthentications = this.registry.counter("runnel_failed_authentications_total", "Failed SASL authentications and refused HTTP credentials, by listener.", ["listener"]);
 
   /** A deleted topic's series go with it. */

@@ -7,8 +7,9 @@
 // everything and changes nothing. The answer comes once this node's metadata has the topic and its
 // local partitions are set up. v5+ answers the partition count, replication factor and every
 // effective config with its source; v7+ the topic id.
-// Does not: wait for timeoutMs (the answer comes when the topic exists), apply CreateTopicPolicy,
-// or count throttling quotas.
+// controller_mutation_rate (KIP-599, kafka/mutation-quota.ts): each created partition counts; v6+
+// topics met over the quota get THROTTLING_QUOTA_EXCEEDED, older versions are only throttled.
+// Does not: wait for timeoutMs (the answer comes when the topic exists) or apply CreateTopicPolicy.
 
 import { formatTopicValue, type TopicConfigKey } from "../../config/index.ts";
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
@@ -20,6 +21,7 @@ import {
 import type { Init } from "../../protocol/primitives.ts";
 import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../handler.ts";
+import { MutationQuota, throttlingQuotaExceededMessage } from "../mutation-quota.ts";
 import { authorizeCreateTopic } from "../security.ts";
 
 type TopicResult = Init<CreateTopicsResponseCreatableTopicResult>;
@@ -89,6 +91,7 @@ export default defineHandler({
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
     const topics: TopicResult[] = [];
+    const quota = new MutationQuota(ctx, request.validateOnly);
     // One at a time: creations in a request apply in order, as Kafka's controller does.
     for (const topic of request.topics) {
       if (counts.get(topic.name)! > 1) {
@@ -99,9 +102,15 @@ export default defineHandler({
         topics.push(failure(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."));
         continue;
       }
-      topics.push(await createOne(ctx.broker, topic, request.validateOnly, ctx.version));
+      if (quota.refuses()) {
+        topics.push(failure(topic.name, ErrorCode.THROTTLING_QUOTA_EXCEEDED, throttlingQuotaExceededMessage));
+        continue;
+      }
+      const result = await createOne(ctx.broker, topic, request.validateOnly, ctx.version);
+      if (result.errorCode === ErrorCode.NONE) quota.record(ctx.broker.metadata.image.topicsByName.get(topic.name)?.partitions.length ?? 0);
+      topics.push(result);
     }
-    return { throttleTimeMs: 0, topics };
+    return { throttleTimeMs: quota.throttleMs(), topics };
   },
 });
 

@@ -4,8 +4,9 @@
 // names are UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID, both name and id given
 // INVALID_REQUEST; delete.topic.enable=false answers TOPIC_DELETION_DISABLED; internal topics
 // (__consumer_offsets) are refused with INVALID_TOPIC_EXCEPTION.
-// Does not: wait for timeoutMs (the answer comes when the deletion is applied here) or count
-// throttling quotas.
+// controller_mutation_rate (KIP-599, kafka/mutation-quota.ts): each deleted partition counts; v5+
+// topics met over the quota get THROTTLING_QUOTA_EXCEEDED, older versions are only throttled.
+// Does not: wait for timeoutMs (the answer comes when the deletion is applied here).
 
 import { isInternalTopic } from "../../cluster/index.ts";
 import { ErrorCode, errorCodeOf, KafkaError } from "../../protocol/errors.ts";
@@ -13,6 +14,7 @@ import { DeleteTopicsApi, type DeleteTopicsResponseDeletableTopicResult } from "
 import { ZERO_UUID, type Init } from "../../protocol/primitives.ts";
 import { defineHandler } from "../handler.ts";
 import { AclOperation } from "../../security/acl.ts";
+import { MutationQuota, throttlingQuotaExceededMessage } from "../mutation-quota.ts";
 import { authorizeTopic } from "../security.ts";
 
 type Result = Init<DeleteTopicsResponseDeletableTopicResult>;
@@ -27,6 +29,7 @@ export default defineHandler({
       ? request.topics
       : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     const responses: Result[] = [];
+    const quota = new MutationQuota(ctx, false);
     for (const topic of wanted) {
       const withId = (result: Result): Result => (ctx.version >= 6 ? { ...result, topicId: topic.topicId } : result);
       const nameForVersion = topic.name ?? (ctx.version >= 6 ? null : "");
@@ -52,14 +55,20 @@ export default defineHandler({
         responses.push(withId({ name, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `internal topic ${name} cannot be deleted` }));
         continue;
       }
+      if (quota.refuses()) {
+        responses.push(withId({ name, errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: throttlingQuotaExceededMessage }));
+        continue;
+      }
       try {
+        const partitions = broker.metadata.image.topicsByName.get(name)?.partitions.length ?? 0;
         const deleted = await broker.admin.deleteTopic(name);
+        quota.record(partitions);
         responses.push({ name: deleted.name, topicId: ctx.version >= 6 ? deleted.id : ZERO_UUID, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (error) {
         if (!(error instanceof KafkaError)) ctx.broker.log.error("delete topic failed", { topic: name, error: String(error) });
         responses.push(withId({ name, errorCode: errorCodeOf(error), errorMessage: error instanceof Error ? error.message : null }));
       }
     }
-    return { throttleTimeMs: 0, responses };
+    return { throttleTimeMs: quota.throttleMs(), responses };
   },
 });

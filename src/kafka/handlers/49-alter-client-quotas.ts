@@ -1,9 +1,9 @@
 // AlterClientQuotas (key 49), v0-v1. Sets or removes quota values of user / client-id (/ ip)
 // entities, a null name being the entity type's default; stored as ClientQuotaRecord in the
 // metadata log. Per entry: INVALID_REQUEST for an unknown key, a bad entity combination, a
-// non-positive or (byte rates) fractional value. producer_byte_rate and consumer_byte_rate are
-// enforced (security/quotas.ts); request_percentage, controller_mutation_rate and
-// connection_creation_rate are stored and described but not applied. Needs ALTER_CONFIGS on the
+// non-positive or (byte rates) fractional value. producer_byte_rate, consumer_byte_rate,
+// request_percentage and controller_mutation_rate are enforced (security/quotas.ts);
+// connection_creation_rate is stored and described but not applied. Needs ALTER_CONFIGS on the
 // cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import { ErrorCode, errorCodeOf } from "../../protocol/errors.ts";
