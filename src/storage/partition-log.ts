@@ -298,8 +298,8 @@ export class Log implements PartitionLog {
 
   /**
    * The aborted transactions with data in [fromOffset, toOffset), from the `.txnindex` files (Kafka's
-   * collectAbortedTransactions): from the segment holding fromOffset forward, until an entry's
-   * marker reaches toOffset. Only segments with entries are read.
+   * collectAbortedTransactions): from the segment holding fromOffset forward, until an entry's last
+   * stable offset reaches toOffset. Only the files of segments with entries are read.
    */
   abortedTransactions(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {
     const found: AbortedTransaction[] = [];

@@ -18,6 +18,7 @@
 // Recovery checks a loaded file (whole entries, version 0, in order, markers inside the segment)
 // and rebuilds it from the segment's batches otherwise (recovery.ts).
 
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { assert } from "../util/assert.ts";
 import type { StorageFs } from "./fs.ts";
 import type { AbortedTransaction, AbortedTransactionEntry } from "./types.ts";
@@ -25,6 +26,7 @@ import type { AbortedTransaction, AbortedTransactionEntry } from "./types.ts";
 export const transactionIndexSuffix = ".txnindex";
 export const transactionIndexEntryBytes = 34;
 const entryVersion = 0;
+const maxOffset = (1n << 63n) - 1n;
 
 export function encodeTransactionIndexEntries(entries: readonly AbortedTransactionEntry[]): Uint8Array {
   const bytes = new Uint8Array(entries.length * transactionIndexEntryBytes);
@@ -159,11 +161,18 @@ export class TransactionIndex {
   /** Every entry, in marker order (reads the file; nothing when the index is empty). */
   entries(): AbortedTransactionEntry[] {
     if (this.byteLength === 0) return [];
-    const bytes = this.fs.readFile(this.path);
-    if (bytes === null) throw new Error(`transaction index ${this.path} vanished`);
-    // Bytes past byteLength belong to an append in flight elsewhere or a torn tail: not ours.
-    const decoded = decodeTransactionIndex(bytes.subarray(0, this.byteLength), this.baseOffset, BigInt(Number.MAX_SAFE_INTEGER) * 1024n);
-    if (decoded.entries.length * transactionIndexEntryBytes !== this.byteLength) throw new Error(`transaction index ${this.path}: ${decoded.problem ?? "shorter than expected"}`);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = this.fs.readFile(this.path);
+    } catch (error) {
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `reading ${this.path}: ${String(error)}`);
+    }
+    if (bytes === null) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `transaction index ${this.path} vanished`);
+    // Bytes past byteLength are a torn tail left by a crash (the next append overwrites them).
+    const decoded = decodeTransactionIndex(bytes.subarray(0, this.byteLength), this.baseOffset, maxOffset);
+    if (decoded.entries.length * transactionIndexEntryBytes !== this.byteLength) {
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `transaction index ${this.path}: ${decoded.problem ?? "shorter than expected"}`);
+    }
     return decoded.entries;
   }
 
