@@ -88,6 +88,12 @@ interface Pass {
   bytes: number;
   /** Bytes of this pass going to replicas being added by a reassignment (the leader's throttle). */
   throttledBytes: number;
+  /**
+   * Partitions that had records but were answered with none (over the leader's throttle): the
+   * long poll must not wake for their log end, which is already past the fetch offset — it would
+   * spin without yielding (a synchronous wake) and stall this whole broker until the deadline.
+   */
+  withheld: Set<ReplicaWant>;
   answered: boolean;
   releases: (() => void)[];
 }
@@ -95,9 +101,9 @@ interface Pass {
 /** One pass: every partition's answer as of now. `count`: record the fetch offsets (first pass only). */
 function onePass(
   wanted: ReplicaWant[], names: { topic: string; topicId: string }[],
-  context: { replicaId: number; countsProgress: boolean; responseBytesMax: number; count: boolean; nowMs: number; throttled: (replica: Partition) => boolean; throttleExceeded: boolean },
+  context: { replicaId: number; countsProgress: boolean; responseBytesMax: number; count: boolean; nowMs: number; throttled: (replica: Partition) => boolean; throttleAvailable: number },
 ): Pass {
-  const pass: Pass = { topics: names.map((name) => ({ ...name, partitions: [] })), bytes: 0, throttledBytes: 0, answered: false, releases: [] };
+  const pass: Pass = { topics: names.map((name) => ({ ...name, partitions: [] })), bytes: 0, throttledBytes: 0, withheld: new Set(), answered: false, releases: [] };
   for (const want of wanted) {
     const partitions = pass.topics[want.topicIndex]!.partitions;
     const replica = want.replica;
@@ -106,7 +112,11 @@ function onePass(
       partitions.push(failed(want.partition, want.errorCode));
       continue;
     }
-    const budget = Math.max(0, Math.min(want.partitionMaxBytes, context.responseBytesMax - pass.bytes));
+    // A replica in sync (or about to be) is never throttled: acks=all waits on it.
+    const throttled = context.throttled(replica) && !replica.isInSyncForThrottle(context.replicaId, want.fetchOffset);
+    // A throttled partition asks no more than the quota has left (one batch at least).
+    const allowance = throttled ? context.throttleAvailable - pass.throttledBytes : Infinity;
+    const budget = Math.max(0, Math.min(want.partitionMaxBytes, context.responseBytesMax - pass.bytes, allowance));
     let result: FollowerFetchResult;
     try {
       result = replica.fetchForFollower({
@@ -129,11 +139,11 @@ function onePass(
       partitions.push(answer);
       continue;
     }
-    const throttled = context.throttled(replica);
-    if (throttled && context.throttleExceeded && result.kind === "records") {
+    if (throttled && allowance <= 0 && result.kind === "records") {
       // Over leader.replication.throttled.rate: a moving replica gets no records this time (its
       // fetch offset still counted above).
       result.read.release();
+      pass.withheld.add(want);
       partitions.push({ partitionIndex: want.partition, errorCode: ErrorCode.NONE, highWatermark: result.highWatermark, lastStableOffset: replica.lastStableOffset, logStartOffset: result.logStartOffset, abortedTransactions: null, records: noRecords });
       continue;
     }
@@ -218,7 +228,7 @@ export async function handleReplicaFetch(request: FetchRequest, ctx: RequestCont
     const pass = onePass(wanted, names, {
       replicaId, countsProgress, responseBytesMax, count: true, nowMs: broker.clock.monotonicMs(),
       throttled: (replica) => quota !== undefined && !quota.unlimited && isBeingAdded(broker.metadata.image, replica.topic, replica.partition, replicaId),
-      throttleExceeded: quota?.isExceeded() ?? false,
+      throttleAvailable: quota?.available() ?? Infinity,
     });
     const remainingMs = deadline - broker.clock.monotonicMs();
     if (pass.answered || pass.bytes >= request.minBytes || remainingMs <= 0 || ctx.signal.aborted) {
@@ -227,6 +237,9 @@ export async function handleReplicaFetch(request: FetchRequest, ctx: RequestCont
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: pass.topics, nodeEndpoints: [] };
     }
     for (const release of pass.releases) release();
-    await waitForLogEnds(ctx, wanted, remainingMs, ctx.signal);
+    // Withheld partitions are served again once the quota refills (at least one tick away: the
+    // wait always yields to the event loop).
+    const waitMs = pass.withheld.size > 0 ? Math.min(remainingMs, Math.max(1, quota?.waitMs() ?? 0)) : remainingMs;
+    await waitForLogEnds(ctx, wanted.filter((want) => !pass.withheld.has(want)), waitMs, ctx.signal);
   }
 }

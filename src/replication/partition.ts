@@ -157,6 +157,17 @@ export class Partition {
     return this.log.highWatermark;
   }
 
+  /**
+   * Leader side of the replication throttle: `replicaId` (fetching from `fetchOffset`) counts for
+   * acks=all and the high watermark — in the ISR, being added to it, or caught up to the high
+   * watermark (it joins at its next fetch) — so it is never throttled, as in Kafka
+   * (ReplicaManager.shouldLeaderThrottle: not when the replica is in sync). Throttling it would hold
+   * every acks=all produce of the partition until the quota refills (up to a second and more).
+   */
+  isInSyncForThrottle(replicaId: number, fetchOffset: bigint): boolean {
+    return this.isr.includes(replicaId) || this.isrProposal.pendingAdditions.includes(replicaId) || fetchOffset >= this.log.highWatermark;
+  }
+
   get lastStableOffset(): bigint {
     return this.log.lastStableOffset;
   }

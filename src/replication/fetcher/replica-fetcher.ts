@@ -69,6 +69,12 @@ interface Followed {
   replica: Partition;
   /** Monotonic ms before which this partition is left out of fetches (after an error). */
   pausedUntil: number;
+  /**
+   * The last answer left this replica at or past the leader's high watermark: in sync, so never
+   * throttled (Kafka's shouldFollowerThrottle). Its own high watermark cannot tell: a follower's is
+   * capped at its log end.
+   */
+  caughtUp: boolean;
 }
 
 interface Sent {
@@ -106,7 +112,7 @@ export class ReplicaFetcher {
 
   add(replica: Partition): void {
     assert(!this.closed, "fetcher closed");
-    this.followed.set(keyOf(replica), { replica, pausedUntil: 0 });
+    this.followed.set(keyOf(replica), { replica, pausedUntil: 0, caughtUp: false });
     this.interruptFor(replica);
     this.wake();
   }
@@ -183,7 +189,7 @@ export class ReplicaFetcher {
     this.interrupted = false;
     let response;
     try {
-      response = await connection.request(FetchApi, this.request(sent, version), {
+      response = await connection.request(FetchApi, this.request(sent, version, this.longPollMs(ready.length)), {
         version,
         timeoutMs: this.context.settings.waitMaxMs + this.context.settings.socketTimeoutMs,
       });
@@ -208,8 +214,27 @@ export class ReplicaFetcher {
     const throttle = this.context.throttle;
     // Over follower.replication.throttled.rate: replicas being added by a reassignment wait, the
     // others fetch on.
-    if (throttle && ready.length > 0 && throttle.quota.isExceeded()) return ready.filter((entry) => !throttle.isThrottled(entry.replica));
+    if (throttle && ready.length > 0 && throttle.quota.isExceeded()) return ready.filter((entry) => !this.isThrottled(entry));
     return ready;
+  }
+
+  /**
+   * replica.fetch.wait.max.ms, unless moving partitions were left out for the follower throttle:
+   * then the long poll ends when the quota refills, so that they are not kept waiting behind a
+   * quiet fetch of the others (which would copy at a fraction of the rate).
+   */
+  private longPollMs(readyCount: number): number {
+    const waitMaxMs = this.context.settings.waitMaxMs;
+    const quota = this.context.throttle?.quota;
+    const now = performance.now();
+    const leftOut = [...this.followed.values()].filter((entry) => entry.pausedUntil <= now && entry.replica.role === "follower").length > readyCount;
+    return quota && leftOut ? Math.min(waitMaxMs, Math.max(1, quota.waitMs())) : waitMaxMs;
+  }
+
+  /** A replica being added by a reassignment and not caught up: under the follower throttle. */
+  private isThrottled(entry: Followed | undefined): boolean {
+    const throttle = this.context.throttle;
+    return throttle !== undefined && entry !== undefined && !entry.caughtUp && throttle.isThrottled(entry.replica);
   }
 
   private async connect(): Promise<KafkaConnection> {
@@ -228,9 +253,10 @@ export class ReplicaFetcher {
     return this.connection;
   }
 
-  private request(sent: Sent[], version: number) {
+  private request(sent: Sent[], version: number, maxWaitMs: number) {
     const settings = this.context.settings;
     const byTopic = new Map<string, { topic: string; topicId: string; partitions: object[] }>();
+    const throttledShare = this.throttledShare(sent);
     for (const { replica, leaderEpoch } of sent) {
       let topic = byTopic.get(replica.topicId);
       if (!topic) byTopic.set(replica.topicId, (topic = { topic: replica.topic, topicId: replica.topicId, partitions: [] }));
@@ -241,13 +267,13 @@ export class ReplicaFetcher {
         fetchOffset: position.fetchOffset,
         lastFetchedEpoch: position.lastFetchedEpoch,
         logStartOffset: position.logStartOffset,
-        partitionMaxBytes: settings.fetchMaxBytes,
+        partitionMaxBytes: this.isThrottled(this.followed.get(keyOf(replica))) ? Math.min(settings.fetchMaxBytes, throttledShare) : settings.fetchMaxBytes,
       });
     }
     return {
       replicaId: version <= 14 ? this.context.nodeId : -1,
       replicaState: { replicaId: this.context.nodeId, replicaEpoch: this.context.brokerEpoch() },
-      maxWaitMs: settings.waitMaxMs,
+      maxWaitMs,
       minBytes: settings.minBytes,
       maxBytes: settings.responseMaxBytes,
       isolationLevel: 0,
@@ -257,6 +283,18 @@ export class ReplicaFetcher {
       forgottenTopicsData: [],
       rackId: "",
     } as Parameters<KafkaConnection["request"]>[1];
+  }
+
+  /**
+   * follower.replication.throttled.rate: the bytes each throttled partition of this request may ask
+   * (what the quota has left, shared; one batch comes whole at least), so that a fetch never takes
+   * replica.fetch.max.bytes per moving partition at once — the burst that stalled produce.
+   */
+  private throttledShare(sent: Sent[]): number {
+    const throttle = this.context.throttle;
+    if (!throttle || throttle.quota.unlimited) return Infinity;
+    const count = sent.filter((item) => this.isThrottled(this.followed.get(keyOf(item.replica)))).length;
+    return count === 0 ? Infinity : Math.max(1, Math.floor(throttle.quota.available() / count));
   }
 
   /** Apply each partition's answer in order; flush appended logs before the next fetch in mode (b). */
@@ -273,8 +311,10 @@ export class ReplicaFetcher {
       const answer = answers.get(keyOfAnswer(replica.topicId, replica.topic, replica.partition));
       if (!answer || !this.stillFollows(item)) continue;
       try {
-        if (answer.errorCode === ErrorCode.NONE && answer.records && this.context.throttle?.isThrottled(replica)) this.context.throttle.quota.record(answer.records.length);
+        const entry = this.followed.get(keyOf(replica));
+        if (answer.errorCode === ErrorCode.NONE && answer.records && this.isThrottled(entry)) this.context.throttle!.quota.record(answer.records.length);
         const appended = await this.applyOne(replica, answer);
+        if (entry && answer.errorCode === ErrorCode.NONE) entry.caughtUp = replica.logEndOffset >= answer.highWatermark;
         if (appended && replica.topicConfig["flush.messages"] === 1) toFlush.push(replica);
       } catch (error) {
         this.context.logger.warn("applying a replica fetch failed; the partition pauses", { partition: `${replica.topic}-${replica.partition}`, error: String(error) });
