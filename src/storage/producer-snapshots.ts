@@ -92,6 +92,13 @@ export function loadNewestSnapshot(
   for (const offset of listSnapshots(fs, directory)) {
     const bytes = fs.readFile(snapshotPath(directory, offset));
     if (bytes === null) continue;
+    if (bytes.length === 0 && !expectedAtEnd) {
+      // Snapshots at a roll are written without a sync, after their file is created: an empty one
+      // is what a crash between the two leaves, not damage (no WARN for it).
+      logger.info("skipping an empty producer snapshot left by a crash", { offset: String(offset) });
+      unlinkQuietly(fs, snapshotPath(directory, offset));
+      continue;
+    }
     try {
       const loaded = state.loadSnapshot(bytes);
       if (loaded <= endOffset) return loaded;

@@ -42,6 +42,15 @@ export class FaultFs implements StorageFs {
   private readonly inner: StorageFs;
   private readonly paths = new Map<number, string>();
   private dead = false;
+  /**
+   * Descriptors with a background truncate in flight. A crash must not close them under it: the
+   * number would be reused by the next instance's open, and the late ftruncate would cut a file
+   * of the recovered log (seen: a reopened segment shrunk below its mapping). A real power loss
+   * kills the thread too; here the truncate finishes on the old inode and the descriptor is closed
+   * then.
+   */
+  private readonly truncating = new Map<number, number>();
+  private readonly closeWhenIdle = new Set<number>();
   /** Counters, for tests that want to see the durability points happen. */
   readonly counts = { datasync: 0, fsyncDir: 0, pwrite: 0, pwriteBytes: 0 };
 
@@ -97,7 +106,18 @@ export class FaultFs implements StorageFs {
 
   async truncateInBackground(fd: number, size: number): Promise<void> {
     this.check("ftruncate", this.pathOf(fd), size);
-    await this.inner.truncateInBackground(fd, size);
+    this.truncating.set(fd, (this.truncating.get(fd) ?? 0) + 1);
+    try {
+      await this.inner.truncateInBackground(fd, size);
+    } finally {
+      const left = this.truncating.get(fd)! - 1;
+      if (left > 0) this.truncating.set(fd, left);
+      else {
+        this.truncating.delete(fd);
+        if (this.closeWhenIdle.delete(fd)) closeSync(fd);
+      }
+    }
+    if (this.dead) throw systemError("EIO", "ftruncate", `${this.pathOf(fd)} (power lost)`);
   }
 
   async writeFileInBackground(path: string, data: Uint8Array): Promise<number> {
@@ -207,6 +227,10 @@ export class FaultFs implements StorageFs {
     if (this.dead) throw new Error("crash() called twice");
     this.dead = true;
     for (const fd of this.paths.keys()) {
+      if (this.truncating.has(fd)) {
+        this.closeWhenIdle.add(fd);
+        continue;
+      }
       try {
         closeSync(fd);
       } catch {
