@@ -72,6 +72,12 @@ export class TransactionCoordinator {
   private readonly transactions = new Map<string, TransactionMetadata>();
   /** Ids with a change in flight. */
   private readonly busy = new Set<string>();
+  /**
+   * The epoch each id's last InitProducerId bumped from (Kafka's lastProducerEpoch, in memory only
+   * as in Kafka): a producer that lost the answer to its bump retries with the old epoch and gets
+   * the current one back instead of PRODUCER_FENCED (KIP-360).
+   */
+  private readonly bumpedFrom = new Map<string, { producerId: bigint; producerEpoch: number }>();
   private closed = false;
 
   constructor(
@@ -142,9 +148,16 @@ export class TransactionCoordinator {
     if (this.busy.has(transactionalId)) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
     const current = this.transactions.get(transactionalId);
     if (current && expected && expected.producerId >= 0n) {
-      // KIP-360: a producer asking to bump its own epoch must still be the current incarnation.
-      const same = expected.producerId === current.producerId && expected.producerEpoch === current.producerEpoch;
-      if (!same) return failed(ErrorCode.PRODUCER_FENCED);
+      // KIP-360: a producer asking to bump its own epoch must still be the current incarnation,
+      // or be retrying the bump it last asked for (its answer lost): then it gets that answer again.
+      if (expected.producerId !== current.producerId) return failed(ErrorCode.PRODUCER_FENCED);
+      if (expected.producerEpoch !== current.producerEpoch) {
+        const previous = this.bumpedFrom.get(transactionalId);
+        const settled = current.state === TransactionState.Empty || current.state === TransactionState.CompleteCommit || current.state === TransactionState.CompleteAbort;
+        const retry = settled && previous !== undefined && previous.producerId === current.producerId && previous.producerEpoch === expected.producerEpoch;
+        if (!retry) return failed(ErrorCode.PRODUCER_FENCED);
+        return { errorCode: ErrorCode.NONE, producerId: current.producerId, producerEpoch: current.producerEpoch };
+      }
     }
     this.busy.add(transactionalId);
     try {
@@ -158,7 +171,7 @@ export class TransactionCoordinator {
           await this.abortOngoing(current, true);
           return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
         default:
-          return await this.bumpEpoch(current, timeoutMs);
+          return await this.bumpEpoch(current, timeoutMs, expected !== null && expected.producerId >= 0n);
       }
     } catch (error) {
       log.warn("InitProducerId failed", { transactionalId, error: String(error) });
@@ -184,7 +197,8 @@ export class TransactionCoordinator {
     return { errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   }
 
-  private async bumpEpoch(current: TransactionMetadata, timeoutMs: number): Promise<InitProducerIdResult> {
+  /** `byProducer`: asked by the current incarnation with its id and epoch (a retry of it is then recognised). */
+  private async bumpEpoch(current: TransactionMetadata, timeoutMs: number, byProducer: boolean): Promise<InitProducerIdResult> {
     const next = copyMetadata(current);
     if (current.producerEpoch >= EPOCH_MAX - 1) {
       // Epochs exhausted: a new producer id, as Kafka does.
@@ -199,6 +213,9 @@ export class TransactionCoordinator {
     next.startTimestampMs = -1;
     next.lastUpdateTimestampMs = this.deps.nowMs();
     await this.persist(next);
+    // As Kafka: an initialising producer (no id/epoch given) resets the last epoch.
+    if (byProducer && next.producerId === current.producerId) this.bumpedFrom.set(current.transactionalId, { producerId: current.producerId, producerEpoch: current.producerEpoch });
+    else this.bumpedFrom.delete(current.transactionalId);
     return { errorCode: ErrorCode.NONE, producerId: next.producerId, producerEpoch: next.producerEpoch };
   }
 

@@ -59,6 +59,13 @@ test("first InitProducerId: a new id at epoch 0; later ones bump the epoch", asy
   // KIP-360: an expected id/epoch that is not the current one is fenced.
   expect((await coordinator.initProducerId("app", 60_000, { producerId: 5000n, producerEpoch: 0 })).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   expect((await coordinator.initProducerId("app", 60_000, { producerId: 5000n, producerEpoch: 1 })).producerEpoch).toBe(2);
+  // A retry of that bump (its answer lost) gets the same answer, not a second bump nor a fence (Kafka's lastProducerEpoch).
+  expect(await coordinator.initProducerId("app", 60_000, { producerId: 5000n, producerEpoch: 1 })).toEqual({ errorCode: ErrorCode.NONE, producerId: 5000n, producerEpoch: 2 });
+  expect((await coordinator.initProducerId("app", 60_000, { producerId: 5000n, producerEpoch: 0 })).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+  expect((await coordinator.initProducerId("app", 60_000, { producerId: 5001n, producerEpoch: 2 })).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+  // An initialising producer (no id given) bumps and forgets the last epoch: the old one is fenced again.
+  expect((await coordinator.initProducerId("app", 60_000, null)).producerEpoch).toBe(3);
+  expect((await coordinator.initProducerId("app", 60_000, { producerId: 5000n, producerEpoch: 2 })).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   expect((await coordinator.initProducerId("app", 0, null)).errorCode).toBe(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
   expect((await coordinator.initProducerId("app", 900_001, null)).errorCode).toBe(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
 });
