@@ -20,7 +20,7 @@ import { ControlType, buildMarkerBatch } from "../protocol/record-batch.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
 import { createLogger } from "../util/logger.ts";
 import type { MarkerWriter } from "./coordinator.ts";
-import type { TopicPartition } from "./state.ts";
+import { partitionsByTopic, type TopicPartition } from "./state.ts";
 
 const log = createLogger("transactions");
 /** The internal-listener connection purpose of marker requests (one per peer, apart from replication). */
@@ -164,12 +164,7 @@ export class ClusterMarkerWriter implements MarkerWriter {
   private async writeThere(leader: number, marker: Marker, partitions: TopicPartition[]): Promise<{ tp: TopicPartition; errorCode: number }[]> {
     const peers = this.options.peers;
     if (peers === null) return partitions.map((tp) => ({ tp, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }));
-    const topics = new Map<string, number[]>();
-    for (const tp of partitions) {
-      let list = topics.get(tp.topic);
-      if (!list) topics.set(tp.topic, (list = []));
-      list.push(tp.partition);
-    }
+    const topics = partitionsByTopic(partitions);
     let response;
     try {
       response = await peers.request(leader, MARKER_PURPOSE, WriteTxnMarkersApi, {

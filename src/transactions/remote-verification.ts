@@ -10,7 +10,7 @@ import type { PeerConnections } from "../client/peer-connections.ts";
 import type { MetadataImage } from "../cluster/image.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { AddPartitionsToTxnApi } from "../protocol/generated/add-partitions-to-txn.ts";
-import type { TopicPartition } from "./state.ts";
+import { partitionsByTopic, type TopicPartition } from "./state.ts";
 import { TRANSACTION_STATE_TOPIC, type TransactionLog } from "./transaction-log.ts";
 
 const VERIFY_VERSION = 4;
@@ -42,12 +42,7 @@ export class RemoteVerification {
     const coordinator = statePartition < 0 ? -1 : this.options.metadata().topicsByName.get(TRANSACTION_STATE_TOPIC)?.partitions[statePartition]?.leader ?? -1;
     const peers = this.options.peers;
     if (coordinator < 0 || coordinator === this.options.nodeId || peers === null) return refuseAll(ErrorCode.NOT_ENOUGH_REPLICAS);
-    const topics = new Map<string, number[]>();
-    for (const tp of partitions) {
-      let list = topics.get(tp.topic);
-      if (!list) topics.set(tp.topic, (list = []));
-      list.push(tp.partition);
-    }
+    const topics = partitionsByTopic(partitions);
     let response;
     try {
       response = await peers.request(coordinator, PURPOSE, AddPartitionsToTxnApi, {

@@ -68,6 +68,17 @@ export function partitionList(metadata: TransactionMetadata): TopicPartition[] {
   return list;
 }
 
+/** Partitions grouped by topic, in first-seen order (the shape of the per-topic request lists). */
+export function partitionsByTopic(partitions: readonly TopicPartition[]): Map<string, number[]> {
+  const topics = new Map<string, number[]>();
+  for (const tp of partitions) {
+    let list = topics.get(tp.topic);
+    if (!list) topics.set(tp.topic, (list = []));
+    list.push(tp.partition);
+  }
+  return topics;
+}
+
 export function copyMetadata(metadata: TransactionMetadata): TransactionMetadata {
   return { ...metadata, partitions: new Map([...metadata.partitions].map(([topic, partitions]) => [topic, new Set(partitions)])) };
 }
