@@ -16,6 +16,7 @@ import { OffsetCommitApi } from "../../protocol/generated/offset-commit.ts";
 import { AclOperation } from "../../security/acl.ts";
 import { authorizeTopic, groupRequestError } from "../security.ts";
 import { defineHandler } from "../handler.ts";
+import { commitErrors, commitInput } from "../offset-commit-input.ts";
 
 export default defineHandler({
   api: OffsetCommitApi,
@@ -47,26 +48,13 @@ export default defineHandler({
       generationId,
       memberId: ctx.version >= 1 ? request.memberId : "",
       groupInstanceId: ctx.version >= 7 ? request.groupInstanceId : null,
-      topics: request.topics.map((topic) => ({
-        name: topic.name,
-        partitions: topic.partitions
-          .filter((partition) => known(topic.name, partition.partitionIndex))
-          .map((partition) => ({
-            partition: partition.partitionIndex,
-            offset: partition.committedOffset,
-            leaderEpoch: ctx.version >= 6 ? partition.committedLeaderEpoch : -1,
-            metadata: partition.committedMetadata,
-          })),
-      })),
+      topics: commitInput(request.topics, known, ctx.version >= 6),
     });
-    const errors = new Map<string, number>();
-    for (const topic of result.topics) {
-      for (const partition of topic.partitions) errors.set(`${topic.name}\u0000${partition.partition}`, partition.errorCode);
-    }
+    const errorOf = commitErrors(result);
     return {
       throttleTimeMs: 0,
       topics: everyPartition((topic, partition) =>
-        errors.get(`${topic}\u0000${partition}`) ?? (readable.get(topic) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.TOPIC_AUTHORIZATION_FAILED)),
+        errorOf(topic, partition) ?? (readable.get(topic) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.TOPIC_AUTHORIZATION_FAILED)),
     };
   },
 });

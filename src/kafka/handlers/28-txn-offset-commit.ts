@@ -16,6 +16,7 @@ import { TxnOffsetCommitApi } from "../../protocol/generated/txn-offset-commit.t
 import { OFFSETS_TOPIC } from "../../groups/index.ts";
 import { coordinatorError } from "../coordinator-check.ts";
 import { defineHandler } from "../handler.ts";
+import { commitErrors, commitInput } from "../offset-commit-input.ts";
 import { AclOperation } from "../../security/acl.ts";
 import { authorizeGroup, authorizeTopic, authorizeTransactionalId } from "../security.ts";
 
@@ -45,26 +46,15 @@ export default defineHandler({
         generationId: ctx.version >= 3 ? request.generationId : -1,
         memberId: ctx.version >= 3 ? request.memberId : "",
         groupInstanceId: ctx.version >= 3 ? request.groupInstanceId : null,
-        topics: request.topics.filter((topic) => readable.has(topic.name)).map((topic) => ({
-          name: topic.name,
-          partitions: topic.partitions
-            .filter((partition) => known(topic.name, partition.partitionIndex))
-            .map((partition) => ({
-              partition: partition.partitionIndex,
-              offset: partition.committedOffset,
-              leaderEpoch: ctx.version >= 2 ? partition.committedLeaderEpoch : -1,
-              metadata: partition.committedMetadata,
-            })),
-        })),
+        topics: commitInput(request.topics.filter((topic) => readable.has(topic.name)), known, ctx.version >= 2),
       },
       { producerId: request.producerId, producerEpoch: request.producerEpoch },
     );
-    const errors = new Map<string, number>();
-    for (const topic of result.topics) for (const partition of topic.partitions) errors.set(`${topic.name}\u0000${partition.partition}`, partition.errorCode);
+    const errorOf = commitErrors(result);
     return {
       throttleTimeMs: 0,
       topics: everyPartition((topic, partition) =>
-        (readable.has(topic) ? errors.get(`${topic}\u0000${partition}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.TOPIC_AUTHORIZATION_FAILED)),
+        (readable.has(topic) ? errorOf(topic, partition) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.TOPIC_AUTHORIZATION_FAILED)),
     };
   },
 });
